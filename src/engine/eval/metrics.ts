@@ -1,0 +1,138 @@
+// Held-out metrics: top-1 accuracy for classifiers; loss, bits per byte, perplexity and next-token
+// accuracy for causal LMs. Batched so memory stays flat whatever the set's size; every batch's
+// tensors are freed before the next.
+import * as tf from '@tensorflow/tfjs';
+import type { Gpt2Config, ModelConfig, VitConfig } from '../model/config';
+import { forward } from '../model/forward';
+import type { ModelMasks, Weights } from '../model/types';
+
+export interface ClassifierMetrics {
+  kind: 'classifier';
+  accuracy: number;
+  loss: number; // mean cross-entropy, nats
+  count: number;
+}
+
+export interface LmMetrics {
+  kind: 'lm';
+  loss: number; // mean cross-entropy per predicted token, nats
+  bitsPerByte: number;
+  perplexity: number;
+  nextTokenAccuracy: number;
+  tokens: number;
+}
+
+export type Metrics = ClassifierMetrics | LmMetrics;
+
+export interface EvalOptions {
+  masks?: ModelMasks;
+  batchSize?: number;
+  /** Called after each batch with the fraction done; return value ignored. */
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
+/** ViTImageProcessor's defaults: rescale to [0, 1], then normalise with mean 0.5 and std 0.5. */
+export function pixelsToInput(config: VitConfig, pixels: Uint8Array, count: number): tf.Tensor4D {
+  const { numChannels: c, imageSize: s } = config;
+  return tf.tidy(() =>
+    tf.sub(tf.mul(tf.tensor4d(pixels, [count, c, s, s], 'float32'), 2 / 255), 1) as tf.Tensor4D,
+  );
+}
+
+/** Σ over rows of −log softmax(logits)[label]: logits [n, classes], labels int32 [n]. */
+export function crossEntropySum(logits: tf.Tensor, labels: tf.Tensor, classes: number): tf.Scalar {
+  return tf.neg(tf.sum(tf.mul(tf.oneHot(labels, classes), tf.logSoftmax(logits))));
+}
+
+function checkAbort(signal?: AbortSignal) {
+  if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
+}
+
+export async function evaluateClassifier(
+  config: VitConfig,
+  weights: Weights,
+  images: Uint8Array,
+  labels: Uint8Array,
+  opts: EvalOptions = {},
+): Promise<ClassifierMetrics> {
+  const n = labels.length;
+  const per = config.numChannels * config.imageSize * config.imageSize;
+  const batch = opts.batchSize ?? 250;
+  let correct = 0;
+  let lossSum = 0;
+  for (let start = 0; start < n; start += batch) {
+    checkAbort(opts.signal);
+    const m = Math.min(batch, n - start);
+    const [pred, loss] = tf.tidy(() => {
+      const x = pixelsToInput(config, images.subarray(start * per, (start + m) * per), m);
+      const { logits } = forward(config, weights, x, { masks: opts.masks });
+      const y = tf.tensor1d(labels.subarray(start, start + m), 'int32');
+      return [tf.argMax(logits, -1), crossEntropySum(logits, y, config.labels.length)];
+    });
+    const p = (await pred.data()) as Int32Array;
+    lossSum += (await loss.data())[0];
+    tf.dispose([pred, loss]);
+    for (let i = 0; i < m; i++) if (p[i] === labels[start + i]) correct++;
+    opts.onProgress?.((start + m) / n);
+  }
+  return { kind: 'classifier', accuracy: correct / n, loss: lossSum / n, count: n };
+}
+
+/**
+ * Splits `tokens` into non-overlapping windows of context+1 and scores every next-token prediction
+ * inside each window. `bytes` is how many bytes of text the tokens encode (= tokens for a byte
+ * model), for bits per byte.
+ */
+export async function evaluateLm(
+  config: Gpt2Config,
+  weights: Weights,
+  tokens: Int32Array,
+  bytes: number,
+  opts: EvalOptions & { context?: number } = {},
+): Promise<LmMetrics> {
+  const t = opts.context ?? config.nPositions;
+  const windows = Math.floor((tokens.length - 1) / t);
+  if (windows < 1) throw new Error(`evaluateLm: need more than ${t} tokens, got ${tokens.length}`);
+  const batch = opts.batchSize ?? 16;
+  let nll = 0;
+  let correct = 0;
+  for (let w0 = 0; w0 < windows; w0 += batch) {
+    checkAbort(opts.signal);
+    const m = Math.min(batch, windows - w0);
+    const inp = new Int32Array(m * t);
+    const tgt = new Int32Array(m * t);
+    for (let i = 0; i < m; i++) {
+      const off = (w0 + i) * t;
+      inp.set(tokens.subarray(off, off + t), i * t);
+      tgt.set(tokens.subarray(off + 1, off + t + 1), i * t);
+    }
+    const [lossT, hitsT] = tf.tidy(() => {
+      const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), { masks: opts.masks });
+      const flat = tf.reshape(logits, [m * t, config.vocabSize]);
+      const y = tf.tensor1d(tgt, 'int32');
+      const loss = crossEntropySum(flat, y, config.vocabSize);
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(flat, -1), y), 'int32'));
+      return [loss, hits];
+    });
+    nll += (await lossT.data())[0];
+    correct += (await hitsT.data())[0];
+    tf.dispose([lossT, hitsT]);
+    opts.onProgress?.((w0 + m) / windows);
+  }
+  const predicted = windows * t;
+  const loss = nll / predicted;
+  return {
+    kind: 'lm',
+    loss,
+    // Scale the bytes to the predicted share of the tokens, so a byte model's bpb = loss / ln 2.
+    bitsPerByte: nll / Math.LN2 / (bytes * (predicted / tokens.length)),
+    perplexity: Math.exp(loss),
+    nextTokenAccuracy: correct / predicted,
+    tokens: predicted,
+  };
+}
+
+export function isLm(config: ModelConfig): config is Gpt2Config {
+  return config.kind === 'gpt2';
+}

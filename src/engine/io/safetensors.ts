@@ -1,0 +1,265 @@
+// Hugging Face safetensors reader and writer.
+//
+// Layout: u64 little-endian header length N, N bytes of UTF-8 JSON header, then the data
+// buffer. The header maps tensor name -> {dtype, shape, data_offsets: [begin, end]} (offsets
+// relative to the data buffer) plus an optional "__metadata__" string -> string map.
+//
+// Floating dtypes are decoded to Float32Array, integer dtypes to Int32Array, U8/BOOL to
+// Uint8Array; TensorEntry.dtype keeps the on-disk dtype. All multi-byte values are read and
+// written little-endian through DataView, so input views at any byteOffset work.
+
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half';
+
+export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export type TensorData = Float32Array | Int32Array | Uint8Array;
+export interface TensorEntry { dtype: DType; shape: number[]; data: TensorData }
+export interface SafetensorsFile { tensors: Map<string, TensorEntry>; metadata: Record<string, string> }
+
+/** Any problem with a safetensors file or with tensors given to the writer. */
+export class SafetensorsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SafetensorsError';
+  }
+}
+
+const DTYPE_SIZE: Record<DType, number> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+};
+/** Which in-memory array type holds each dtype. */
+const DTYPE_ARRAY: Record<DType, 'float' | 'int' | 'byte'> = {
+  F64: 'float', F32: 'float', F16: 'float', BF16: 'float',
+  I64: 'int', I32: 'int', I16: 'int', I8: 'int', U8: 'byte', BOOL: 'byte',
+};
+const METADATA_KEY = '__metadata__';
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+function isDType(value: unknown): value is DType {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZE, value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNonNegativeInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Number of elements of a shape (1 for a scalar). May exceed 2^53 for absurd shapes; callers
+ * compare it against real byte counts, which such a value can never equal. */
+function elementCount(shape: number[]): number {
+  return shape.reduce((n, d) => n * d, 1);
+}
+
+export function tensorByteSize(dtype: DType, shape: number[]): number {
+  return elementCount(shape) * DTYPE_SIZE[dtype];
+}
+
+function checkShape(name: string, shape: unknown): number[] {
+  if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
+    throw new SafetensorsError(`tensor "${name}": shape must be an array of non-negative integers, got ${describe(shape)}`);
+  }
+  return shape;
+}
+
+function checkMetadata(metadata: unknown): Record<string, string> {
+  if (!isPlainObject(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) {
+    throw new SafetensorsError(`${METADATA_KEY} must be an object mapping strings to strings, got ${describe(metadata)}`);
+  }
+  return { ...(metadata as Record<string, string>) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+
+interface HeaderEntry { name: string; dtype: DType; shape: number[]; begin: number; end: number }
+
+function parseEntry(name: string, value: unknown, dataLength: number): HeaderEntry {
+  if (!isPlainObject(value)) throw new SafetensorsError(`tensor "${name}": entry must be an object, got ${describe(value)}`);
+  for (const field of ['dtype', 'shape', 'data_offsets']) {
+    if (!(field in value)) throw new SafetensorsError(`tensor "${name}": missing field "${field}"`);
+  }
+  for (const field of Object.keys(value)) {
+    if (field !== 'dtype' && field !== 'shape' && field !== 'data_offsets') {
+      throw new SafetensorsError(`tensor "${name}": unexpected field "${field}"`);
+    }
+  }
+  const { dtype, data_offsets: offsets } = value;
+  if (!isDType(dtype)) throw new SafetensorsError(`tensor "${name}": unknown dtype ${describe(dtype)}`);
+  const shape = checkShape(name, value.shape);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInt) || offsets[0] > offsets[1]) {
+    throw new SafetensorsError(`tensor "${name}": data_offsets must be two non-negative integers [begin, end] with begin <= end, got ${describe(offsets)}`);
+  }
+  const [begin, end] = offsets as [number, number];
+  const expected = tensorByteSize(dtype, shape);
+  if (expected !== end - begin) {
+    throw new SafetensorsError(`tensor "${name}": ${dtype} shape [${shape.join(', ')}] needs ${expected} bytes but data_offsets span ${end - begin}`);
+  }
+  if (end > dataLength) {
+    throw new SafetensorsError(`tensor "${name}": data_offsets [${begin}, ${end}] lie outside the data buffer of ${dataLength} bytes`);
+  }
+  return { name, dtype, shape, begin, end };
+}
+
+function decodeTensor(entry: HeaderEntry, view: DataView, base: number): TensorData {
+  const { dtype, name } = entry;
+  const n = (entry.end - entry.begin) / DTYPE_SIZE[dtype];
+  const at = base + entry.begin;
+  switch (dtype) {
+    case 'U8':
+    case 'BOOL':
+      return new Uint8Array(view.buffer, view.byteOffset + at, n).slice();
+    case 'F64': return fill(new Float32Array(n), (i) => view.getFloat64(at + 8 * i, true));
+    case 'F32': return fill(new Float32Array(n), (i) => view.getFloat32(at + 4 * i, true));
+    case 'F16': return fill(new Float32Array(n), (i) => f16ToF32(view.getUint16(at + 2 * i, true)));
+    case 'BF16': return fill(new Float32Array(n), (i) => bf16ToF32(view.getUint16(at + 2 * i, true)));
+    case 'I32': return fill(new Int32Array(n), (i) => view.getInt32(at + 4 * i, true));
+    case 'I16': return fill(new Int32Array(n), (i) => view.getInt16(at + 2 * i, true));
+    case 'I8': return fill(new Int32Array(n), (i) => view.getInt8(at + i));
+    case 'I64':
+      return fill(new Int32Array(n), (i) => {
+        const lo = view.getUint32(at + 8 * i, true);
+        const hi = view.getInt32(at + 8 * i + 4, true);
+        // In int32 range exactly when the high word is the sign extension of the low word.
+        if (hi !== (lo | 0) >> 31) {
+          const value = view.getBigInt64(at + 8 * i, true);
+          throw new SafetensorsError(`tensor "${name}": I64 value ${value} at index ${i} does not fit in int32`);
+        }
+        return lo | 0;
+      });
+  }
+}
+
+function fill<T extends Float32Array | Int32Array>(out: T, get: (i: number) => number): T {
+  for (let i = 0; i < out.length; i++) out[i] = get(i);
+  return out;
+}
+
+export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
+  if (bytes.length < 8) throw new SafetensorsError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+  if (headerLength > MAX_HEADER_BYTES) throw new SafetensorsError(`header length ${headerLength} is absurd (limit ${MAX_HEADER_BYTES} bytes)`);
+  if (8 + headerLength > bytes.length) {
+    throw new SafetensorsError(`header length ${headerLength} exceeds the ${bytes.length - 8} bytes after the length field`);
+  }
+
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (err) {
+    throw new SafetensorsError(`header is not valid UTF-8 JSON: ${(err as Error).message}`);
+  }
+  if (!isPlainObject(header)) throw new SafetensorsError(`header must be a JSON object, got ${describe(header)}`);
+
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  let metadata: Record<string, string> = {};
+  const entries: HeaderEntry[] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === METADATA_KEY) metadata = checkMetadata(value);
+    else entries.push(parseEntry(name, value, dataLength));
+  }
+
+  // Overlap check on the non-empty ranges sorted by start (an empty range holds no bytes).
+  const ranges = entries.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i].begin < ranges[i - 1].end) {
+      throw new SafetensorsError(`tensor "${ranges[i].name}": data_offsets [${ranges[i].begin}, ${ranges[i].end}] overlap tensor "${ranges[i - 1].name}" [${ranges[i - 1].begin}, ${ranges[i - 1].end}]`);
+    }
+  }
+
+  const tensors = new Map<string, TensorEntry>();
+  for (const e of entries) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeTensor(e, view, dataStart) });
+  return { tensors, metadata };
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing
+
+function checkEntry(name: string, entry: TensorEntry): void {
+  if (!isDType(entry.dtype)) throw new SafetensorsError(`tensor "${name}": unknown dtype ${describe(entry.dtype)}`);
+  const shape = checkShape(name, entry.shape);
+  const kind = DTYPE_ARRAY[entry.dtype];
+  const { data } = entry;
+  const ok = kind === 'float' ? data instanceof Float32Array : kind === 'int' ? data instanceof Int32Array : data instanceof Uint8Array;
+  if (!ok) {
+    const want = kind === 'float' ? 'Float32Array' : kind === 'int' ? 'Int32Array' : 'Uint8Array';
+    throw new SafetensorsError(`tensor "${name}": ${entry.dtype} data must be a ${want}, got ${data?.constructor?.name ?? typeof data}`);
+  }
+  if (data.length !== elementCount(shape)) {
+    throw new SafetensorsError(`tensor "${name}": shape [${shape.join(', ')}] has ${elementCount(shape)} elements but data has ${data.length}`);
+  }
+}
+
+function encodeTensor(name: string, entry: TensorEntry, view: DataView, at: number): void {
+  const { data } = entry;
+  const range = (lo: number, hi: number) => (v: number, i: number) => {
+    if (v < lo || v > hi) throw new SafetensorsError(`tensor "${name}": value ${v} at index ${i} does not fit in ${entry.dtype}`);
+  };
+  const each = (write: (v: number, i: number) => void) => data.forEach(write);
+  switch (entry.dtype) {
+    case 'U8':
+    case 'BOOL':
+      new Uint8Array(view.buffer, view.byteOffset + at, data.length).set(data);
+      return;
+    case 'F64': return each((v, i) => view.setFloat64(at + 8 * i, v, true));
+    case 'F32': return each((v, i) => view.setFloat32(at + 4 * i, v, true));
+    case 'F16': return each((v, i) => view.setUint16(at + 2 * i, f32ToF16(v), true));
+    case 'BF16': return each((v, i) => view.setUint16(at + 2 * i, f32ToBf16(v), true));
+    case 'I32': return each((v, i) => view.setInt32(at + 4 * i, v, true));
+    case 'I16': data.forEach(range(-0x8000, 0x7fff)); return each((v, i) => view.setInt16(at + 2 * i, v, true));
+    case 'I8': data.forEach(range(-0x80, 0x7f)); return each((v, i) => view.setInt8(at + i, v));
+    case 'I64':
+      return each((v, i) => {
+        view.setInt32(at + 8 * i, v, true);
+        view.setInt32(at + 8 * i + 4, v < 0 ? -1 : 0, true); // sign extension
+      });
+  }
+}
+
+export function writeSafetensors(
+  tensors: Map<string, TensorEntry> | Record<string, TensorEntry>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
+  // Sort by UTF-16 code units (not localeCompare) so the output is the same everywhere.
+  const names = [...map.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+  // The header is built as text rather than with JSON.stringify on an object, because JS
+  // objects put integer-like keys (a tensor named "0") first, breaking the sorted order.
+  const parts: string[] = [];
+  if (metadata !== undefined) parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(checkMetadata(metadata))}`);
+  let offset = 0;
+  for (const name of names) {
+    if (name === METADATA_KEY) throw new SafetensorsError(`tensor "${name}": the name is reserved for metadata`);
+    const entry = map.get(name)!;
+    checkEntry(name, entry);
+    const size = tensorByteSize(entry.dtype, entry.shape);
+    const info = { dtype: entry.dtype, shape: entry.shape, data_offsets: [offset, offset + size] };
+    parts.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
+    offset += size;
+  }
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const headerLength = Math.ceil(json.length / 8) * 8; // padded with spaces, as the reference implementation does
+
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, headerLength % 2 ** 32, true);
+  view.setUint32(4, Math.floor(headerLength / 2 ** 32), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const name of names) {
+    const entry = map.get(name)!;
+    encodeTensor(name, entry, view, at);
+    at += tensorByteSize(entry.dtype, entry.shape);
+  }
+  return out;
+}
