@@ -91,7 +91,7 @@ export async function main() {
   const sample = Buffer.from(sampleIds).toString('latin1');
   console.error(`sample: ${prompt}${sample}`);
 
-  writeModelDir(OUT, vars, {
+  await writeModelDir(OUT, vars, {
     'config.json': GPT_BYTES_CONFIG,
     'tokenizer.json': byteLevelTokenizerJson(),
     'generation_config.json': { bos_token_id: 10, eos_token_id: 10, transformers_version: '4.46.0' },

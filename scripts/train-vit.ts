@@ -107,7 +107,7 @@ export async function main() {
   console.error(`test accuracy ${(100 * testMetrics.accuracy).toFixed(2)}% on ${testMetrics.count} images`);
 
   const calibIdx = shuffled(train.count, rng(SEED + 1)).subarray(0, CALIB_COUNT);
-  writeModelDir(OUT, vars, {
+  await writeModelDir(OUT, vars, {
     'config.json': VIT_FASHION_CONFIG,
     'preprocessor_config.json': VIT_FASHION_PREPROCESSOR,
     'eval.safetensors': writeSafetensors(

@@ -5,7 +5,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installFastWasmMatMul } from '../../src/engine/backends/wasm-matmul';
-import { serializeWeights, type HostTensor } from '../../src/engine/model/checkpoint';
+import { serializeWeights } from '../../src/engine/model/checkpoint';
+import { toHostWeights } from '../../src/engine/model/weights';
 import type { Weights } from '../../src/engine/model/types';
 
 /** mulberry32: small, fast, and the same sequence on every machine for a seed. */
@@ -71,16 +72,10 @@ export class Trainer {
   }
 }
 
-export function hostWeights(weights: Map<string, tf.Tensor>): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  for (const [name, t] of weights) out.set(name, { shape: t.shape.slice(), data: t.dataSync() as Float32Array });
-  return out;
-}
-
 /** Writes files (JSON objects are pretty-printed) into dir, creating it. */
-export function writeModelDir(dir: string, weights: Map<string, tf.Tensor>, files: Record<string, object | Uint8Array | string>): void {
+export async function writeModelDir(dir: string, weights: Map<string, tf.Tensor>, files: Record<string, object | Uint8Array | string>): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'model.safetensors'), serializeWeights(hostWeights(weights)));
+  writeFileSync(join(dir, 'model.safetensors'), serializeWeights(await toHostWeights(weights)));
   for (const [name, content] of Object.entries(files)) {
     const body = content instanceof Uint8Array || typeof content === 'string' ? content : JSON.stringify(content, null, 2) + '\n';
     writeFileSync(join(dir, name), body);

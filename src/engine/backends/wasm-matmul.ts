@@ -27,14 +27,14 @@ export function installFastWasmMatMul(): void {
         made.push(out);
         return out;
       };
-      const a = transposeA ? swapLast(inputs.a) : inputs.a;
-      const b = transposeB ? swapLast(inputs.b) : inputs.b;
+      const a = transposeA ? swapLast(inputs.a!) : inputs.a!;
+      const b = transposeB ? swapLast(inputs.b!) : inputs.b!;
       const result = original.kernelFunc({
         inputs: { a, b },
         backend,
         attrs: { ...attrs, transposeA: false, transposeB: false },
       }) as tf.TensorInfo;
-      for (const t of made) backend.disposeData(t.dataId);
+      for (const t of made) (backend as tf.KernelBackend).disposeData(t.dataId);
       return result;
     },
   });

@@ -42,7 +42,7 @@ export function pixelsToInput(config: VitConfig, pixels: Uint8Array, count: numb
 
 /** Σ over rows of −log softmax(logits)[label]: logits [n, classes], labels int32 [n]. */
 export function crossEntropySum(logits: tf.Tensor, labels: tf.Tensor, classes: number): tf.Scalar {
-  return tf.neg(tf.sum(tf.mul(tf.oneHot(labels, classes), tf.logSoftmax(logits))));
+  return tf.neg(tf.sum(tf.mul(tf.oneHot(labels, classes), tf.logSoftmax(logits)))) as tf.Scalar;
 }
 
 function checkAbort(signal?: AbortSignal) {

@@ -1,0 +1,216 @@
+// Plain-TypeScript reference forward passes (loops over Float32Arrays, no TensorFlow.js): the twin
+// the TensorFlow.js forward is checked against. Written for clarity, not speed — only tiny models
+// go through it. Follows `transformers`' modeling_gpt2 and modeling_vit step by step.
+import type { Activation, Gpt2Config, ModelConfig, VitConfig } from './config';
+import type { HostTensor } from './checkpoint';
+import { GPT2_PREFIX, linearSpecs, type LinearSpec } from './schema';
+
+export interface ReferenceMasks {
+  weights?: Map<string, Float32Array>;
+  heads?: number[][];
+  neurons?: number[][];
+  attention?: boolean[];
+  mlp?: boolean[];
+}
+
+export interface ReferenceOutput {
+  /** GPT-2: [T][vocab] for the one sequence; ViT: [1][labels]. */
+  logits: number[][];
+  /** [layer][head][query][key] */
+  attention: number[][][][];
+}
+
+type Mat = number[][]; // [tokens][features]
+
+class Ref {
+  constructor(
+    private readonly w: Map<string, HostTensor>,
+    private readonly masks: ReferenceMasks,
+  ) {}
+
+  vec(name: string): Float32Array {
+    const t = this.w.get(name);
+    if (!t) throw new Error(`reference: missing ${name}`);
+    const m = this.masks.weights?.get(name);
+    return m ? t.data.map((v, i) => v * m[i]) : t.data;
+  }
+
+  linear(spec: LinearSpec, x: Mat): Mat {
+    const w = this.vec(spec.weight);
+    const b = spec.bias ? this.vec(spec.bias) : null;
+    const { inFeatures: n, outFeatures: m } = spec;
+    return x.map((row) => {
+      const out = new Array<number>(m);
+      for (let o = 0; o < m; o++) {
+        let s = b ? b[o] : 0;
+        for (let i = 0; i < n; i++) s += row[i] * (spec.layout === 'in_out' ? w[i * m + o] : w[o * n + i]);
+        out[o] = s;
+      }
+      return out;
+    });
+  }
+
+  layerNorm(prefix: string, x: Mat, eps: number): Mat {
+    const g = this.vec(`${prefix}.weight`);
+    const b = this.vec(`${prefix}.bias`);
+    return x.map((row) => {
+      const mean = row.reduce((a, v) => a + v, 0) / row.length;
+      const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / row.length;
+      const inv = 1 / Math.sqrt(variance + eps);
+      return row.map((v, i) => (v - mean) * inv * g[i] + b[i]);
+    });
+  }
+
+  /** Multi-head attention on q, k, v [T][d]; returns merged context and per-head probabilities. */
+  attention(layer: number, q: Mat, k: Mat, v: Mat, nHead: number, causal: boolean): { context: Mat; probs: number[][][] } {
+    const t = q.length;
+    const d = q[0].length;
+    const dh = d / nHead;
+    const context: Mat = q.map(() => new Array<number>(d).fill(0));
+    const probs: number[][][] = [];
+    for (let h = 0; h < nHead; h++) {
+      const keep = this.masks.heads?.[layer]?.[h] ?? 1;
+      const ph: number[][] = [];
+      for (let i = 0; i < t; i++) {
+        const scores = new Array<number>(t);
+        for (let j = 0; j < t; j++) {
+          let s = 0;
+          for (let e = 0; e < dh; e++) s += q[i][h * dh + e] * k[j][h * dh + e];
+          scores[j] = causal && j > i ? -Infinity : s / Math.sqrt(dh);
+        }
+        const max = Math.max(...scores);
+        const ex = scores.map((s) => Math.exp(s - max));
+        const sum = ex.reduce((a, v) => a + v, 0);
+        const p = ex.map((e) => e / sum);
+        ph.push(p);
+        for (let e = 0; e < dh; e++) {
+          let s = 0;
+          for (let j = 0; j < t; j++) s += p[j] * v[j][h * dh + e];
+          context[i][h * dh + e] = s * keep;
+        }
+      }
+      probs.push(ph);
+    }
+    return { context, probs };
+  }
+
+  maskNeurons(layer: number, x: Mat): Mat {
+    const m = this.masks.neurons?.[layer];
+    return m ? x.map((row) => row.map((v, i) => v * m[i])) : x;
+  }
+}
+
+function act(kind: Activation, x: number): number {
+  switch (kind) {
+    case 'gelu':
+      return 0.5 * x * (1 + erf(x / Math.SQRT2));
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+      return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+    case 'relu':
+      return Math.max(0, x);
+  }
+}
+
+/** Math has no erf: a Maclaurin series below 2.5, a continued fraction for erfc above; ~1e-12. */
+function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    // Maclaurin series: converges fast for |x| < 2.5.
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 60; n++) {
+      term *= (-ax * ax) / n;
+      sum += term / (2 * n + 1);
+    }
+    return Math.sign(x) * ((2 / Math.sqrt(Math.PI)) * sum);
+  }
+  // Continued fraction for erfc at larger |x|.
+  let f = 0;
+  for (let n = 60; n >= 1; n--) f = (n / 2) / (ax + f);
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
+  return Math.sign(x) * (1 - erfc);
+}
+
+const add = (a: Mat, b: Mat): Mat => a.map((row, i) => row.map((v, j) => v + b[i][j]));
+const mapAct = (kind: Activation, x: Mat): Mat => x.map((row) => row.map((v) => act(kind, v)));
+
+export function referenceForward(
+  config: ModelConfig,
+  weights: Map<string, HostTensor>,
+  input: number[] | Float32Array,
+  masks: ReferenceMasks = {},
+): ReferenceOutput {
+  return config.kind === 'gpt2'
+    ? referenceGpt2(config, weights, input as number[], masks)
+    : referenceVit(config, weights, input as Float32Array, masks);
+}
+
+function referenceGpt2(c: Gpt2Config, weights: Map<string, HostTensor>, ids: number[], masks: ReferenceMasks): ReferenceOutput {
+  const r = new Ref(weights, masks);
+  const d = c.nEmbd;
+  const wte = r.vec(`${GPT2_PREFIX}wte.weight`);
+  const wpe = r.vec(`${GPT2_PREFIX}wpe.weight`);
+  let h: Mat = ids.map((id, pos) => Array.from({ length: d }, (_, e) => wte[id * d + e] + wpe[pos * d + e]));
+  const linears = linearSpecs(c);
+  const attention: number[][][][] = [];
+  for (let i = 0; i < c.nLayer; i++) {
+    const p = `${GPT2_PREFIX}h.${i}`;
+    const [qkvS, oS, fcS, projS] = linears.slice(4 * i, 4 * i + 4);
+    if (masks.attention?.[i] !== false) {
+      const qkv = r.linear(qkvS, r.layerNorm(`${p}.ln_1`, h, c.layerNormEps));
+      const part = (k: number) => qkv.map((row) => row.slice(k * d, (k + 1) * d));
+      const { context, probs } = r.attention(i, part(0), part(1), part(2), c.nHead, true);
+      attention.push(probs);
+      h = add(h, r.linear(oS, context));
+    } else attention.push([]);
+    if (masks.mlp?.[i] !== false) {
+      const inner = mapAct(c.activation, r.linear(fcS, r.layerNorm(`${p}.ln_2`, h, c.layerNormEps)));
+      h = add(h, r.linear(projS, r.maskNeurons(i, inner)));
+    }
+  }
+  const f = r.layerNorm(`${GPT2_PREFIX}ln_f`, h, c.layerNormEps);
+  const head = weights.has('lm_head.weight') ? r.vec('lm_head.weight') : wte;
+  const logits = f.map((row) =>
+    Array.from({ length: c.vocabSize }, (_, v) => row.reduce((s, x, e) => s + x * head[v * d + e], 0)),
+  );
+  return { logits, attention };
+}
+
+/** pixels: one image [C, H, W], already normalised. */
+function referenceVit(c: VitConfig, weights: Map<string, HostTensor>, pixels: Float32Array, masks: ReferenceMasks): ReferenceOutput {
+  const r = new Ref(weights, masks);
+  const { patchSize: p, imageSize: s, numChannels: ch, hiddenSize: d } = c;
+  const g = s / p;
+  const linears = linearSpecs(c);
+  const patches: Mat = [];
+  for (let pr = 0; pr < g; pr++) {
+    for (let pc = 0; pc < g; pc++) {
+      const flat: number[] = [];
+      for (let k = 0; k < ch; k++) {
+        for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) flat.push(pixels[k * s * s + (pr * p + y) * s + pc * p + x]);
+      }
+      patches.push(flat);
+    }
+  }
+  const cls = r.vec('vit.embeddings.cls_token');
+  const pos = r.vec('vit.embeddings.position_embeddings');
+  let h: Mat = [Array.from(cls), ...r.linear(linears[0], patches)].map((row, t) => row.map((v, e) => v + pos[t * d + e]));
+  const attention: number[][][][] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    const pre = `vit.encoder.layer.${i}`;
+    const [qS, kS, vS, oS, inS, outS] = linears.slice(1 + 6 * i, 7 + 6 * i);
+    if (masks.attention?.[i] !== false) {
+      const x = r.layerNorm(`${pre}.layernorm_before`, h, c.layerNormEps);
+      const { context, probs } = r.attention(i, r.linear(qS, x), r.linear(kS, x), r.linear(vS, x), c.numHeads, false);
+      attention.push(probs);
+      h = add(h, r.linear(oS, context));
+    } else attention.push([]);
+    if (masks.mlp?.[i] !== false) {
+      const inner = mapAct(c.activation, r.linear(inS, r.layerNorm(`${pre}.layernorm_after`, h, c.layerNormEps)));
+      h = add(h, r.linear(outS, r.maskNeurons(i, inner)));
+    }
+  }
+  const f = r.layerNorm('vit.layernorm', h, c.layerNormEps);
+  return { logits: r.linear(linears[linears.length - 1], [f[0]]), attention };
+}
