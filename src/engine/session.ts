@@ -1,0 +1,151 @@
+// A loaded model and what the page asks of it: its structure and costs, and its metric on the
+// evaluation set that ships beside it. The worker holds one session; Node scripts use it too.
+import * as tf from '@tensorflow/tfjs';
+import { loadCheckpoint, type Checkpoint } from './model/checkpoint';
+import { ffnSize, hiddenSize, numHeads, numLayers, sequenceLength, type ModelConfig } from './model/config';
+import { costReport, type CostReport } from './model/cost';
+import type { Weights } from './model/types';
+import { toTfWeights } from './model/weights';
+import { parseDataSet, type DataSet } from './data/datasets';
+import { evaluateClassifier, evaluateLm, type EvalOptions, type Metrics } from './eval/metrics';
+
+export interface ModelFiles {
+  config: unknown;
+  weights: Uint8Array;
+  tokenizer?: unknown;
+  evalSet?: Uint8Array;
+  calibSet?: Uint8Array;
+}
+
+export interface ModelSummary {
+  architecture: string;
+  kind: ModelConfig['kind'];
+  layers: number;
+  heads: number;
+  hidden: number;
+  ffn: number;
+  /** Tokens per example: context length, or patches + CLS. */
+  sequence: number;
+  /** Vocabulary size (text) or class names (images). */
+  vocabSize: number | null;
+  labels: string[] | null;
+  cost: CostReport;
+  evalSet: { kind: 'images'; count: number } | { kind: 'text'; bytes: number } | null;
+  /** Tensors in the file the architecture does not use. */
+  ignoredTensors: string[];
+}
+
+export class ModelError extends Error {}
+
+async function fetchBytes(url: string, fetchImpl: typeof fetch, optional: boolean): Promise<Uint8Array | undefined> {
+  const res = await fetchImpl(url);
+  if (!res.ok) {
+    if (optional && res.status === 404) return undefined;
+    throw new ModelError(`could not load ${url}: HTTP ${res.status}`);
+  }
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function parseJson(bytes: Uint8Array, name: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new ModelError(`${name} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Fetches a model directory laid out as public/models/<id>/ is. */
+export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<ModelFiles> {
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const [config, weights, tokenizer, evalSet, calibSet] = await Promise.all([
+    fetchBytes(`${base}config.json`, fetchImpl, false),
+    fetchBytes(`${base}model.safetensors`, fetchImpl, false),
+    fetchBytes(`${base}tokenizer.json`, fetchImpl, true),
+    fetchBytes(`${base}eval.safetensors`, fetchImpl, true),
+    fetchBytes(`${base}calib.safetensors`, fetchImpl, true),
+  ]);
+  return {
+    config: parseJson(config!, 'config.json'),
+    weights: weights!,
+    tokenizer: tokenizer && parseJson(tokenizer, 'tokenizer.json'),
+    evalSet,
+    calibSet,
+  };
+}
+
+export class ModelSession {
+  readonly weights: Weights;
+
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    readonly evalSet: DataSet | null,
+    readonly calibSet: DataSet | null,
+  ) {
+    this.weights = toTfWeights(checkpoint.weights);
+  }
+
+  /** Validates everything before any tensor is created, so a bad file changes nothing. */
+  static open(files: ModelFiles): ModelSession {
+    const checkpoint = loadCheckpoint(files);
+    const evalSet = files.evalSet ? parseDataSet(files.evalSet, 'eval.safetensors') : null;
+    const calibSet = files.calibSet ? parseDataSet(files.calibSet, 'calib.safetensors') : null;
+    for (const [set, name] of [[evalSet, 'eval.safetensors'], [calibSet, 'calib.safetensors']] as const) {
+      if (set) checkDataFits(checkpoint.config, set, name);
+    }
+    return new ModelSession(checkpoint, evalSet, calibSet);
+  }
+
+  get config(): ModelConfig {
+    return this.checkpoint.config;
+  }
+
+  summary(): ModelSummary {
+    const c = this.config;
+    const e = this.evalSet;
+    return {
+      architecture: c.kind === 'gpt2' ? 'GPT2LMHeadModel' : 'ViTForImageClassification',
+      kind: c.kind,
+      layers: numLayers(c),
+      heads: numHeads(c),
+      hidden: hiddenSize(c),
+      ffn: ffnSize(c),
+      sequence: sequenceLength(c),
+      vocabSize: c.kind === 'gpt2' ? c.vocabSize : null,
+      labels: c.kind === 'vit' ? c.labels : null,
+      cost: costReport(c),
+      evalSet: !e ? null : e.kind === 'images' ? { kind: 'images', count: e.count } : { kind: 'text', bytes: e.bytes.length },
+      ignoredTensors: this.checkpoint.ignored,
+    };
+  }
+
+  /** The model's metric on its shipped evaluation set. */
+  async evaluate(opts: EvalOptions = {}): Promise<Metrics> {
+    const set = this.evalSet;
+    if (!set) throw new ModelError('this model has no eval.safetensors to measure it on');
+    const c = this.config;
+    if (c.kind === 'vit' && set.kind === 'images') return evaluateClassifier(c, this.weights, set.pixels, set.labels, opts);
+    if (c.kind === 'gpt2' && set.kind === 'text') {
+      const tokens = Int32Array.from(this.checkpoint.tokenizer!.encode(new TextDecoder('utf-8').decode(set.bytes)));
+      return evaluateLm(c, this.weights, tokens, set.bytes.length, opts);
+    }
+    throw new ModelError(`eval.safetensors holds ${set.kind}, which does not fit a ${c.kind} model`);
+  }
+
+  dispose(): void {
+    tf.dispose([...this.weights.values()]);
+  }
+}
+
+function checkDataFits(c: ModelConfig, set: DataSet, name: string): void {
+  if (c.kind === 'vit') {
+    if (set.kind !== 'images') throw new ModelError(`${name} holds text, but the model classifies images`);
+    const [ch, h, w] = set.shape;
+    if (ch !== c.numChannels || h !== c.imageSize || w !== c.imageSize) {
+      throw new ModelError(`${name} holds ${ch}×${h}×${w} images, but the model expects ${c.numChannels}×${c.imageSize}×${c.imageSize}`);
+    }
+    const bad = set.labels.findIndex((l) => l >= c.labels.length);
+    if (bad >= 0) throw new ModelError(`${name}: label ${set.labels[bad]} of example ${bad} is not one of the model's ${c.labels.length} classes`);
+  } else if (set.kind !== 'text') {
+    throw new ModelError(`${name} holds images, but the model reads text`);
+  }
+}
