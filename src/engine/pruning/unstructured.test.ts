@@ -1,0 +1,228 @@
+// Exact tests of the unstructured and semi-structured building blocks.
+import { describe, expect, it } from 'vitest';
+import { globalTopK, keepCount, rowTopKMask, topKMask } from './select';
+import { nmMask } from './nm';
+import { wandaScores } from './wanda';
+import { magnitudeScores } from './magnitude';
+import { randomScores } from './random';
+import { sparseGpt } from './sparsegpt';
+import { fromRows, toRows } from './layout';
+import { randomArray } from '../model/tiny-models';
+import type { LinearSpec } from '../model/schema';
+
+const sum = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
+
+describe('selection', () => {
+  it('a global threshold keeps exactly the requested count, ties broken by position', () => {
+    const a = Float32Array.from([3, 1, 2, 2, 2]);
+    const b = Float32Array.from([2, 5, NaN, 0]);
+    const [ma, mb] = globalTopK([a, b], 4);
+    // 5 and 3 beat the threshold 2; two of the four 2s are kept: the first two in order.
+    expect([...ma]).toEqual([1, 0, 1, 1, 0]);
+    expect([...mb]).toEqual([0, 1, 0, 0]);
+    for (let k = 0; k <= 9; k++) expect(globalTopK([a, b], k).reduce((s, m) => s + sum(m), 0)).toBe(k);
+  });
+
+  it('ranks NaN below everything, and -0 equal to +0', () => {
+    expect([...topKMask(Float32Array.from([NaN, -Infinity, 0]), 2)]).toEqual([0, 1, 1]);
+    expect([...topKMask(Float32Array.from([-0, 0, 0]), 1)]).toEqual([1, 0, 0]);
+  });
+
+  it('is exact on many random sizes with heavy ties', () => {
+    for (let t = 0; t < 30; t++) {
+      const n = 1 + ((t * 37) % 500);
+      const s = Float32Array.from(randomArray(n, t + 1), (v) => Math.round(v * 3));
+      const k = keepCount(n, (t % 10) / 10);
+      const m = topKMask(s, k);
+      expect(sum(m)).toBe(k);
+      // Every kept score ≥ every dropped score.
+      let minKept = Infinity;
+      let maxDropped = -Infinity;
+      m.forEach((v, i) => (v ? (minKept = Math.min(minKept, s[i])) : (maxDropped = Math.max(maxDropped, s[i]))));
+      if (k > 0 && k < n) expect(minKept).toBeGreaterThanOrEqual(maxDropped);
+    }
+  });
+
+  it('row-wise selection keeps the same count in every row', () => {
+    const s = randomArray(6 * 10, 3);
+    const m = rowTopKMask(s, 6, 10, 4);
+    for (let r = 0; r < 6; r++) expect(sum(m.subarray(r * 10, r * 10 + 10))).toBe(4);
+  });
+
+  it('N:M masks hold exactly N of every M, for 2:4, 4:8 and 1:3', () => {
+    for (const [n, mm] of [[2, 4], [4, 8], [1, 3]]) {
+      const rows = 5;
+      const cols = mm * 6;
+      const s = randomArray(rows * cols, n * 10 + mm);
+      const mask = nmMask(s, rows, cols, n, mm);
+      for (let r = 0; r < rows; r++) {
+        for (let g = 0; g < cols; g += mm) {
+          const grp = mask.subarray(r * cols + g, r * cols + g + mm);
+          expect(sum(grp)).toBe(n);
+          // the kept ones are the group's largest
+          const kept = [...grp].map((v, i) => (v ? s[r * cols + g + i] : Infinity));
+          const dropped = [...grp].map((v, i) => (v ? -Infinity : s[r * cols + g + i]));
+          expect(Math.min(...kept)).toBeGreaterThanOrEqual(Math.max(...dropped));
+        }
+      }
+    }
+    expect(() => nmMask(new Float32Array(4), 1, 4, 4, 4)).toThrow(/N < M/);
+  });
+});
+
+describe('scores', () => {
+  it("Wanda's mask equals a direct reading of its definition", () => {
+    const out = 4;
+    const inF = 8;
+    const w = randomArray(out * inF, 5);
+    const x = randomArray(20 * inF, 6, 3); // 20 calibration tokens
+    const sq = new Float32Array(inF);
+    for (let t = 0; t < 20; t++) for (let j = 0; j < inF; j++) sq[j] += x[t * inF + j] ** 2;
+    const mask = rowTopKMask(wandaScores(w, out, inF, sq), out, inF, 4);
+    for (let o = 0; o < out; o++) {
+      const direct = Array.from({ length: inF }, (_, j) => {
+        let norm = 0;
+        for (let t = 0; t < 20; t++) norm += x[t * inF + j] ** 2;
+        return Math.abs(w[o * inF + j]) * Math.sqrt(norm);
+      });
+      const best4 = direct.map((v, j) => [v, j]).sort((a, b) => b[0] - a[0]).slice(0, 4).map((p) => p[1]).sort();
+      const kept = [...mask.subarray(o * inF, (o + 1) * inF)].flatMap((v, j) => (v ? [j] : []));
+      expect(kept).toEqual(best4);
+    }
+  });
+
+  it('magnitude is |w|; random is seeded and uniform', () => {
+    expect([...magnitudeScores(Float32Array.from([-2, 0.5, -0]))]).toEqual([2, 0.5, 0]);
+    expect(randomScores(100, 7)).toEqual(randomScores(100, 7));
+    expect(randomScores(100, 7)).not.toEqual(randomScores(100, 8));
+    const r = randomScores(10000, 1);
+    expect(r.reduce((a, v) => a + v, 0) / r.length).toBeCloseTo(0.5, 1);
+  });
+
+  it('moves a Conv1D [in, out] matrix into [out, in] rows and back', () => {
+    const spec = { layout: 'in_out', inFeatures: 2, outFeatures: 3 } as LinearSpec;
+    const stored = Float32Array.from([1, 2, 3, 4, 5, 6]); // [[1,2,3],[4,5,6]] as [in, out]
+    const rows = toRows(stored, spec);
+    expect([...rows]).toEqual([1, 4, 2, 5, 3, 6]);
+    expect(fromRows(rows, spec)).toEqual(stored);
+  });
+});
+
+// ---- SparseGPT ----
+
+/** Gauss–Jordan inverse (no Cholesky), for the explicit-inverse reference. */
+function gaussJordanInverse(a: number[][]): number[][] {
+  const n = a.length;
+  const m = a.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r;
+    [m[c], m[p]] = [m[p], m[c]];
+    const pv = m[c][c];
+    for (let j = 0; j < 2 * n; j++) m[c][j] /= pv;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r][c];
+      for (let j = 0; j < 2 * n; j++) m[r][j] -= f * m[c][j];
+    }
+  }
+  return m.map((row) => row.slice(n));
+}
+
+/** Correlated calibration inputs with features of very different scales. */
+function calibration(tokens: number, inF: number, seed: number): Float32Array {
+  const z = randomArray(tokens * inF, seed);
+  const x = new Float32Array(tokens * inF);
+  for (let t = 0; t < tokens; t++) {
+    for (let j = 0; j < inF; j++) {
+      const mix = z[t * inF + j] + 0.8 * z[t * inF + ((j + 1) % inF)] + 0.5 * z[t * inF + ((j + 3) % inF)];
+      x[t * inF + j] = mix * (1 + (j % 5));
+    }
+  }
+  return x;
+}
+
+function gramOf(x: Float32Array, tokens: number, inF: number): Float64Array {
+  const g = new Float64Array(inF * inF);
+  for (let t = 0; t < tokens; t++) for (let i = 0; i < inF; i++) for (let j = 0; j < inF; j++) g[i * inF + j] += x[t * inF + i] * x[t * inF + j];
+  return g;
+}
+
+/** ‖WX − ŴX‖² over the calibration tokens, W as [out, in] rows. */
+function reconstructionError(w: Float32Array, wHat: Float32Array, x: Float32Array, out: number, inF: number, tokens: number): number {
+  let e = 0;
+  for (let t = 0; t < tokens; t++) {
+    for (let o = 0; o < out; o++) {
+      let d = 0;
+      for (let j = 0; j < inF; j++) d += (w[o * inF + j] - wHat[o * inF + j]) * x[t * inF + j];
+      e += d * d;
+    }
+  }
+  return e;
+}
+
+describe('SparseGPT', () => {
+  const out = 12;
+  const inF = 24;
+  const tokens = 200;
+  const w = randomArray(out * inF, 21);
+  const x = calibration(tokens, inF, 22);
+  const gram = gramOf(x, tokens, inF);
+
+  it('reconstructs the layer better than magnitude and Wanda at the same density, unstructured and 2:4', () => {
+    const sq = Float32Array.from({ length: inF }, (_, j) => gram[j * inF + j]);
+    const keepPerRow = inF / 2;
+    const masked = (mask: Uint8Array) => w.map((v, i) => v * mask[i]);
+    const mag = masked(rowTopKMask(magnitudeScores(w), out, inF, keepPerRow));
+    const wan = masked(rowTopKMask(wandaScores(w, out, inF, sq), out, inF, keepPerRow));
+    const sg = sparseGpt(w, out, inF, gram, { sparsity: 0.5, blockSize: 8 });
+    expect(sum(sg.mask)).toBe((out * inF) / 2);
+    sg.weights.forEach((v, i) => sg.mask[i] === 0 && expect(v).toBe(0));
+    const err = (wh: Float32Array) => reconstructionError(w, wh, x, out, inF, tokens);
+    expect(err(sg.weights)).toBeLessThan(err(wan));
+    expect(err(wan)).toBeLessThan(err(mag));
+
+    const mag24 = masked(nmMask(magnitudeScores(w), out, inF, 2, 4));
+    const wan24 = masked(nmMask(wandaScores(w, out, inF, sq), out, inF, 2, 4));
+    const sg24 = sparseGpt(w, out, inF, gram, { sparsity: 0.5, nm: { n: 2, m: 4 } });
+    for (let r = 0; r < out; r++) for (let g = 0; g < inF; g += 4) expect(sum(sg24.mask.subarray(r * inF + g, r * inF + g + 4))).toBe(2);
+    expect(err(sg24.weights)).toBeLessThan(Math.min(err(wan24), err(mag24)));
+  });
+
+  it('equals sequential Optimal Brain Surgeon updates computed with explicit matrix inverses', () => {
+    // One block: the mask is chosen once from w²/[H_F⁻¹]₀₀, then columns are pruned left to right,
+    // each pruned weight's error spread over its row's later columns by row 0 of inv(H[i:, i:]).
+    const sg = sparseGpt(w, out, inF, gram, { sparsity: 0.5, blockSize: inF });
+    const h = Array.from({ length: inF }, (_, i) => Array.from({ length: inF }, (_, j) => 2 * gram[i * inF + j]));
+    const damp = (0.01 * h.reduce((a, row, i) => a + row[i], 0)) / inF;
+    h.forEach((row, i) => (row[i] += damp));
+    const sub = (i: number) => gaussJordanInverse(h.slice(i).map((row) => row.slice(i)));
+    const firstRows = Array.from({ length: inF }, (_, i) => sub(i)[0]);
+    const scores = Float32Array.from({ length: out * inF }, (_, k) => w[k] ** 2 / firstRows[k % inF][0]);
+    const mask = topKMask(scores, (out * inF) / 2);
+    expect([...sg.mask]).toEqual([...mask]);
+    const ref = Array.from(w);
+    for (let i = 0; i < inF; i++) {
+      const hi = firstRows[i];
+      for (let r = 0; r < out; r++) {
+        if (mask[r * inF + i]) continue;
+        const e = ref[r * inF + i] / hi[0];
+        for (let j = i; j < inF; j++) ref[r * inF + j] -= e * hi[j - i];
+      }
+    }
+    let maxDiff = 0;
+    ref.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - sg.weights[k]))));
+    expect(maxDiff).toBeLessThan(1e-4);
+  });
+
+  it('zeroes the weights of inputs that never fire and still works', () => {
+    const g = Float64Array.from(gram);
+    for (let j = 0; j < inF; j++) {
+      g[3 * inF + j] = 0;
+      g[j * inF + 3] = 0;
+    }
+    const r = sparseGpt(w, out, inF, g, { sparsity: 0.25 });
+    for (let o = 0; o < out; o++) expect(r.weights[o * inF + 3]).toBe(0);
+    expect(r.weights.every(Number.isFinite)).toBe(true);
+  });
+});
