@@ -19,6 +19,7 @@ export class ForwardContext {
       this.out.hiddenOut = [];
     }
     if (cap.activationStats) this.out.activationSqSum = {};
+    if (cap.activationGram) this.out.activationGram = {};
   }
 
   /** The named checkpoint tensor, with its per-weight mask applied when one is given. */
@@ -38,6 +39,8 @@ export class ForwardContext {
     const lead = x.shape.slice(0, -1);
     const x2 = tf.reshape(x, [-1, spec.inFeatures]);
     if (this.out.activationSqSum) this.out.activationSqSum[spec.weight] = tf.sum(tf.square(x2), 0);
+    const gram = this.options.capture?.activationGram;
+    if (gram && (gram === true || gram(spec.weight))) this.out.activationGram![spec.weight] = tf.matMul(x2, x2, true, false);
     let w = this.param(spec.weight);
     if (w.rank !== 2) w = tf.reshape(w, [spec.outFeatures, spec.inFeatures]); // conv patch kernel
     let y = tf.matMul(x2, w, false, spec.layout === 'out_in');

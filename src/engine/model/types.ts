@@ -30,6 +30,8 @@ export interface Capture {
   hidden?: boolean;
   /** Per linear layer, Σ over batch and tokens of x_j² for each input feature j (Wanda's ‖X_j‖²). */
   activationStats?: boolean;
+  /** Per linear layer, Σ over batch and tokens of x·xᵀ, [in, in] (SparseGPT's Hessian / 2). */
+  activationGram?: boolean | ((weightName: string) => boolean);
 }
 
 export interface ForwardOptions {
@@ -50,4 +52,5 @@ export interface ForwardOutput {
   hiddenOut?: tf.Tensor[];
   /** Keyed by the linear layer's weight name; each [inFeatures]. Rows counted = B × T. */
   activationSqSum?: Record<string, tf.Tensor>;
+  activationGram?: Record<string, tf.Tensor>;
 }
