@@ -119,14 +119,19 @@ export class ModelSession {
   }
 
   /** The model's metric on its shipped evaluation set. */
-  async evaluate(opts: EvalOptions = {}): Promise<Metrics> {
+  evaluate(opts: EvalOptions = {}): Promise<Metrics> {
+    return this.evaluateWith(this.weights, opts);
+  }
+
+  /** The metric of other weights for the same architecture (a pruned copy) on the evaluation set. */
+  async evaluateWith(weights: Weights, opts: EvalOptions = {}): Promise<Metrics> {
     const set = this.evalSet;
     if (!set) throw new ModelError('this model has no eval.safetensors to measure it on');
     const c = this.config;
-    if (c.kind === 'vit' && set.kind === 'images') return evaluateClassifier(c, this.weights, set.pixels, set.labels, opts);
+    if (c.kind === 'vit' && set.kind === 'images') return evaluateClassifier(c, weights, set.pixels, set.labels, opts);
     if (c.kind === 'gpt2' && set.kind === 'text') {
       const tokens = Int32Array.from(this.checkpoint.tokenizer!.encode(new TextDecoder('utf-8').decode(set.bytes)));
-      return evaluateLm(c, this.weights, tokens, set.bytes.length, opts);
+      return evaluateLm(c, weights, tokens, set.bytes.length, opts);
     }
     throw new ModelError(`eval.safetensors holds ${set.kind}, which does not fit a ${c.kind} model`);
   }

@@ -190,3 +190,41 @@ export async function collectGradients(config: ModelConfig, weights: Weights, da
   }
   return grads;
 }
+
+/** Mean cross-entropy over the calibration data (self-predicted targets where there are no labels). */
+export async function calibrationLoss(config: ModelConfig, weights: Weights, data: CalibrationData, opts: StatsOptions = {}): Promise<number> {
+  const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
+  const classes = config.kind === 'gpt2' ? config.vocabSize : config.labels.length;
+  let nll = 0;
+  let rows = 0;
+  for (let s = 0; s < data.count; s += batch) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    const e = Math.min(data.count, s + batch);
+    const [lossT, n] = tf.tidy(() => {
+      const { input, targets } = batchTensors(config, data, s, e);
+      const flat = tf.reshape(forward(config, weights, input, { masks: opts.masks }).logits, [-1, classes]);
+      return [crossEntropySum(flat, targets ?? tf.argMax(flat, -1), classes), flat.shape[0]] as const;
+    });
+    nll += (await lossT.data())[0];
+    lossT.dispose();
+    rows += n;
+  }
+  return nll / rows;
+}
+
+/**
+ * Unlabelled images (noise, the user's own) get the dense model's predictions as labels, so losses
+ * measured later on the pruned model say how far pruning moved it from the dense one.
+ */
+export async function withDenseLabels(config: ModelConfig, weights: Weights, data: CalibrationData): Promise<CalibrationData> {
+  if (data.kind !== 'images' || data.labels) return data;
+  const labels = new Uint8Array(data.count);
+  const batch = 64;
+  for (let s = 0; s < data.count; s += batch) {
+    const e = Math.min(data.count, s + batch);
+    const pred = tf.tidy(() => tf.argMax(forward(config, weights, batchTensors(config, data, s, e).input).logits, -1));
+    labels.set(await pred.data(), s);
+    pred.dispose();
+  }
+  return { ...data, labels, description: `${data.description}, labelled by the dense model's predictions` };
+}

@@ -1,0 +1,75 @@
+// Prune-and-measure on a tiny GPT-2 session: reports, allocations, sweeps and cancellation.
+import { describe, expect, it } from 'vitest';
+import { Pruner } from './pruner';
+import { ModelSession } from '../session';
+import { serializeWeights } from '../model/checkpoint';
+import { byteLevelTokenizerJson } from '../model/tokenizer';
+import { randomHostWeights, tinyGpt2, TINY_GPT2_CONFIG } from '../model/tiny-models';
+import { writeSafetensors } from '../io/safetensors';
+import { prunableLinears } from '../pruning/unstructured';
+
+const config = { ...TINY_GPT2_CONFIG, vocab_size: 256 };
+const text = (s: string) => {
+  const bytes = new TextEncoder().encode(s);
+  return writeSafetensors({ bytes: { dtype: 'U8', shape: [bytes.length], data: bytes } });
+};
+const session = ModelSession.open({
+  config,
+  weights: serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9)),
+  tokenizer: byteLevelTokenizerJson(),
+  evalSet: text('And God said, Let there be light: and there was light. '.repeat(4)),
+  calibSet: text('In the beginning God created the heaven and the earth. '.repeat(6)),
+});
+const calibration = { source: 'train' as const, count: 4, seed: 1 };
+const prunable = prunableLinears(session.config).reduce((a, s) => a + s.inFeatures * s.outFeatures, 0);
+
+describe('Pruner', () => {
+  it('reports metric, parameters, FLOPs, sizes and times for one recipe', async () => {
+    const pruner = new Pruner(session);
+    const r = await pruner.measure({ method: 'magnitude', sparsity: 0.5 });
+    expect(r.sparsity).toBeCloseTo(0.5, 6);
+    expect(r.params - r.nonzeroParams).toBe(prunable / 2);
+    expect(r.flops).toBeLessThan(r.denseFlops);
+    expect(r.bytes.dense).toBe(4 * r.params);
+    expect(r.bytes.sparse).toBeLessThan(r.bytes.dense);
+    expect(r.bytes.nm24).toBeNull();
+    expect(r.metric.kind).toBe('lm');
+    expect(r.calibration).toBeNull();
+    expect(r.timeMs.prune).toBeGreaterThanOrEqual(0);
+    const nm = await pruner.measure({ method: 'wanda', sparsity: 0.5, nm: { n: 2, m: 4 }, calibration });
+    expect(nm.bytes.nm24).not.toBeNull();
+    // Kept values (half, f32) plus a 2-bit index each; everything else dense.
+    expect(nm.bytes.nm24).toBe(4 * (nm.params - prunable) + 2 * prunable + prunable / 16);
+    expect(nm.calibration).toMatch(/4 windows/);
+  });
+
+  it('pruning at 0% changes nothing', async () => {
+    const r = await new Pruner(session).measure({ method: 'magnitude', sparsity: 0 });
+    const dense = await session.evaluate();
+    expect(r.metric).toEqual(dense);
+  });
+
+  it('OWL and sensitivity allocations differ across blocks and meet the target on average', async () => {
+    const pruner = new Pruner(session);
+    for (const allocation of ['owl', 'sensitivity'] as const) {
+      const r = await pruner.measure({ method: 'wanda', sparsity: 0.5, allocation, calibration });
+      const mean = r.blockSparsity.reduce((a, v) => a + v, 0) / r.blockSparsity.length;
+      expect(mean, allocation).toBeCloseTo(0.5, 2); // the tiny model's blocks are of equal size
+      expect(r.sparsity, allocation).toBeCloseTo(0.5, 1);
+    }
+  });
+
+  it('a sweep yields its points one at a time and stops when aborted', async () => {
+    const pruner = new Pruner(session);
+    const seen: number[] = [];
+    for await (const p of pruner.sweep({ method: 'wanda', calibration }, [0.2, 0.5, 0.8])) seen.push(p.sparsity);
+    expect(seen.map((s) => Math.round(s * 10) / 10)).toEqual([0.2, 0.5, 0.8]);
+    const ctrl = new AbortController();
+    const got: number[] = [];
+    for await (const p of pruner.sweep({ method: 'magnitude' }, [0.1, 0.2, 0.3], { signal: ctrl.signal })) {
+      got.push(p.sparsity);
+      ctrl.abort();
+    }
+    expect(got).toHaveLength(1);
+  });
+});

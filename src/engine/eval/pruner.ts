@@ -1,0 +1,262 @@
+// Prune a loaded model by a recipe and measure the result: the metric on the held-out set,
+// nonzero parameters, FLOPs (dense-equivalent and effective), sizes, and the time each stage took.
+// Calibration data and the statistics computed from the dense model are cached, so a sweep (or a
+// slider) computes them once, not once per point.
+import * as tf from '@tensorflow/tfjs';
+import type { HostTensor } from '../model/checkpoint';
+import { numLayers } from '../model/config';
+import { costReport } from '../model/cost';
+import type { Weights } from '../model/types';
+import type { ModelSession } from '../session';
+import { type Allocation, outlierRatio, owlAllocation, sensitivityAllocation, uniformAllocation, type SensitivityCurve } from '../pruning/allocation';
+import { calibrationLoss, collectActivationStats, makeCalibration, withDenseLabels, type CalibrationData, type CalibrationSpec } from '../pruning/calibration';
+import { toRows } from '../pruning/layout';
+import { wandaScores } from '../pruning/wanda';
+import { collectStats, prunableLinears, pruneUnstructured, type PruningStats, type Scope, type UnstructuredMethod, type UnstructuredResult } from '../pruning/unstructured';
+import type { Metrics } from './metrics';
+
+export interface PruneRecipe {
+  method: UnstructuredMethod;
+  sparsity: number;
+  scope?: Scope;
+  nm?: { n: number; m: number } | null;
+  allocation?: Allocation;
+  calibration?: CalibrationSpec;
+  seed?: number;
+}
+
+export interface SizeReport {
+  /** f32, every parameter stored. */
+  dense: number;
+  /** Prunable matrices as a bitmask plus their nonzero values; everything else dense. */
+  sparse: number;
+  /** Prunable matrices 2:4-compressed (kept values + 2-bit indices), or null when the mask is not 2:4. */
+  nm24: number | null;
+}
+
+export interface PruneReport {
+  recipe: PruneRecipe;
+  /** What calibration data was used, in words; null when the method needs none. */
+  calibration: string | null;
+  metric: Metrics;
+  params: number;
+  nonzeroParams: number;
+  /** Sparsity actually reached over the prunable weights. */
+  sparsity: number;
+  denseFlops: number;
+  flops: number;
+  bytes: SizeReport;
+  blockSparsity: number[];
+  timeMs: { calibration: number; prune: number; evaluate: number };
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (stage: string, fraction: number) => void;
+}
+
+export const DEFAULT_CALIBRATION: Record<'gpt2' | 'vit', CalibrationSpec> = {
+  gpt2: { source: 'train', count: 32, seed: 0 },
+  vit: { source: 'train', count: 128, seed: 0 },
+};
+
+const needsCalibration = (r: PruneRecipe) => r.method === 'wanda' || r.method === 'sparsegpt' || r.method === 'taylor' || r.allocation === 'owl' || r.allocation === 'sensitivity';
+
+export class Pruner {
+  private readonly calibCache = new Map<string, CalibrationData>();
+  private readonly statsCache = new Map<string, PruningStats>();
+  private readonly allocCache = new Map<string, number[] | SensitivityCurve[] | number[][]>();
+
+  constructor(readonly session: ModelSession) {}
+
+  private calibSpec(r: PruneRecipe): CalibrationSpec {
+    return r.calibration ?? DEFAULT_CALIBRATION[this.session.config.kind];
+  }
+
+  private async calibration(spec: CalibrationSpec): Promise<CalibrationData> {
+    const key = JSON.stringify({ ...spec, custom: spec.custom ? 'custom' : undefined });
+    let c = this.calibCache.get(key);
+    if (!c) {
+      const s = this.session;
+      const raw = makeCalibration(s.config, spec, { train: s.calibSet, heldOut: s.evalSet, tokenizer: s.checkpoint.tokenizer });
+      c = await withDenseLabels(s.config, s.weights, raw);
+      this.calibCache.set(key, c);
+    }
+    return c;
+  }
+
+  private async stats(r: PruneRecipe, calib: CalibrationData | null, opts: RunOptions): Promise<PruningStats> {
+    const key = `${r.method}|${JSON.stringify(this.calibSpec(r))}`;
+    let st = this.statsCache.get(key);
+    if (!st) {
+      st = await collectStats(this.session.config, this.session.weights, r.method, calib, {
+        signal: opts.signal,
+        onProgress: (f) => opts.onProgress?.('calibration statistics', f),
+      });
+      this.statsCache.set(key, st);
+    }
+    return st;
+  }
+
+  /** Per-block sparsity for the recipe's allocation. */
+  async blockSparsity(r: PruneRecipe, calib: CalibrationData | null, opts: RunOptions): Promise<number[]> {
+    const c = this.session.config;
+    const layers = numLayers(c);
+    const alloc = r.allocation ?? 'uniform';
+    if (alloc === 'uniform' || r.nm) return uniformAllocation(layers, r.sparsity);
+    if (!calib) throw new Error(`${alloc} allocation needs calibration data`);
+    const ckey = JSON.stringify(this.calibSpec(r));
+    if (alloc === 'owl') {
+      let ratios = this.allocCache.get(`owl|${ckey}`) as number[] | undefined;
+      if (!ratios) {
+        const st = await collectActivationStats(c, this.session.weights, calib, { signal: opts.signal });
+        ratios = [];
+        for (let l = 0; l < layers; l++) {
+          const scores = prunableLinears(c)
+            .filter((s) => s.layer === l)
+            .map((s) => wandaScores(toRows(this.host(s.weight).data, s), s.outFeatures, s.inFeatures, st.sqSum.get(s.weight)!));
+          ratios.push(outlierRatio(scores));
+        }
+        this.allocCache.set(`owl|${ckey}`, ratios);
+      }
+      return owlAllocation(ratios, r.sparsity);
+    }
+    const curves = await this.sensitivity(r, calib, opts);
+    const params = Array.from({ length: layers }, (_, l) => prunableLinears(c).filter((s) => s.layer === l).reduce((a, s) => a + s.inFeatures * s.outFeatures, 0));
+    return sensitivityAllocation(curves, params, r.sparsity);
+  }
+
+  /**
+   * Per-block sensitivity: calibration loss with only that block pruned, at 0…0.9 sparsity, by the
+   * recipe's scores (SparseGPT's own reconstruction is too slow to repeat 40 times; Wanda's scores,
+   * which share its input statistics, stand in for it).
+   */
+  async sensitivity(r: PruneRecipe, calib: CalibrationData, opts: RunOptions = {}): Promise<SensitivityCurve[]> {
+    const method: UnstructuredMethod = r.method === 'sparsegpt' ? 'wanda' : r.method;
+    const key = `sens|${method}|${r.scope ?? ''}|${JSON.stringify(this.calibSpec(r))}`;
+    const cached = this.allocCache.get(key) as SensitivityCurve[] | undefined;
+    if (cached) return cached;
+    const c = this.session.config;
+    const layers = numLayers(c);
+    const grid = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+    const stats = await this.stats({ ...r, method }, calib, opts);
+    const base = await calibrationLoss(c, this.session.weights, calib, { signal: opts.signal });
+    const curves: SensitivityCurve[] = [];
+    for (let l = 0; l < layers; l++) {
+      const losses = [base];
+      for (const s of grid.slice(1)) {
+        const only = Array.from({ length: layers }, (_, k) => (k === l ? s : 0));
+        const res = await pruneUnstructured(c, this.session.checkpoint.weights, { method, sparsity: s, scope: r.scope, blockSparsity: only, seed: r.seed }, calib, stats);
+        losses.push(await this.withPruned(res, (w) => calibrationLoss(c, w, calib, { signal: opts.signal })));
+        opts.onProgress?.('sensitivity', (l * grid.length + losses.length) / (layers * grid.length));
+      }
+      curves.push({ layer: l, sparsities: grid, losses });
+    }
+    this.allocCache.set(key, curves);
+    return curves;
+  }
+
+  private host(name: string): HostTensor {
+    return this.session.checkpoint.weights.get(name)!;
+  }
+
+  /** Runs f on the model's weights with the result applied (masks multiplied in), then frees them. */
+  async withPruned<T>(res: UnstructuredResult, f: (w: Weights) => Promise<T>): Promise<T> {
+    const made: tf.Tensor[] = [];
+    const w: Weights = new Map(this.session.weights);
+    for (const [name, mask] of res.masks) {
+      const t = res.weights?.get(name) ?? this.host(name);
+      const data = t.data.map((v, i) => v * mask[i]);
+      const tensor = tf.tensor(data, t.shape);
+      made.push(tensor);
+      w.set(name, tensor);
+    }
+    try {
+      return await f(w);
+    } finally {
+      tf.dispose(made);
+    }
+  }
+
+  /** Prunes by the recipe; the masks (and SparseGPT's weights) plus what was used. */
+  async prune(r: PruneRecipe, opts: RunOptions = {}): Promise<{ result: UnstructuredResult; blockSparsity: number[]; calibration: string | null; timeMs: { calibration: number; prune: number } }> {
+    const t0 = performance.now();
+    const calib = needsCalibration(r) ? await this.calibration(this.calibSpec(r)) : null;
+    const stats = await this.stats(r, calib, opts);
+    const blockSparsity = await this.blockSparsity(r, calib, opts);
+    const t1 = performance.now();
+    const result = await pruneUnstructured(
+      this.session.config,
+      this.session.checkpoint.weights,
+      { method: r.method, sparsity: r.sparsity, scope: r.scope, nm: r.nm ?? undefined, blockSparsity, seed: r.seed },
+      calib,
+      stats,
+      { signal: opts.signal, onProgress: (f) => opts.onProgress?.('pruning', f) },
+    );
+    return { result, blockSparsity, calibration: calib?.description ?? null, timeMs: { calibration: t1 - t0, prune: performance.now() - t1 } };
+  }
+
+  async measure(r: PruneRecipe, opts: RunOptions = {}): Promise<PruneReport> {
+    const p = await this.prune(r, opts);
+    const t0 = performance.now();
+    const metric = await this.withPruned(p.result, (w) => this.session.evaluateWith(w, { signal: opts.signal, onProgress: (f) => opts.onProgress?.('evaluating', f) }));
+    const evaluate = performance.now() - t0;
+    const cost = costReport(this.session.config, { weights: p.result.masks });
+    const prunable = prunableLinears(this.session.config).reduce((a, s) => a + s.inFeatures * s.outFeatures, 0);
+    const kept = [...p.result.masks.values()].reduce((a, m) => a + m.reduce((x, v) => x + v, 0), 0);
+    return {
+      recipe: r,
+      calibration: p.calibration,
+      metric,
+      params: cost.params,
+      nonzeroParams: cost.nonzeroParams,
+      sparsity: 1 - kept / prunable,
+      denseFlops: cost.denseFlops,
+      flops: cost.flops,
+      bytes: sizes(this.session, p.result.masks),
+      blockSparsity: p.blockSparsity,
+      timeMs: { ...p.timeMs, evaluate },
+    };
+  }
+
+  /** One point per sparsity, yielded as each is measured; stops between points when aborted. */
+  async *sweep(base: Omit<PruneRecipe, 'sparsity'>, sparsities: number[], opts: RunOptions = {}): AsyncGenerator<PruneReport> {
+    for (const sparsity of sparsities) {
+      if (opts.signal?.aborted) return;
+      yield await this.measure({ ...base, sparsity }, opts);
+    }
+  }
+}
+
+function sizes(session: ModelSession, masks: Map<string, Uint8Array>): SizeReport {
+  const c = session.config;
+  const specs = prunableLinears(c);
+  const params = costReport(c).params;
+  let matrices = 0;
+  let sparse = 0;
+  let nm: number | null = 0;
+  for (const spec of specs) {
+    const m = masks.get(spec.weight)!;
+    const n = m.length;
+    matrices += n;
+    const nnz = m.reduce((a, v) => a + v, 0);
+    sparse += Math.ceil(n / 8) + 4 * nnz;
+    if (nm !== null) nm = is24(m, spec.layout === 'in_out' ? spec.outFeatures : 1, spec.inFeatures, spec.layout === 'in_out' ? 1 : spec.inFeatures) ? nm + 4 * (n / 2) + n / 16 : null;
+  }
+  const rest = 4 * (params - matrices);
+  return { dense: 4 * params, sparse: rest + sparse, nm24: nm === null ? null : rest + nm };
+}
+
+/** Every group of 4 consecutive inputs of every output has at most 2 nonzeros. */
+function is24(mask: Uint8Array, inStride: number, inFeatures: number, outStride: number): boolean {
+  if (inFeatures % 4 !== 0) return false;
+  const outs = mask.length / inFeatures;
+  for (let o = 0; o < outs; o++) {
+    for (let g = 0; g < inFeatures; g += 4) {
+      let k = 0;
+      for (let i = g; i < g + 4; i++) k += mask[o * outStride + i * inStride];
+      if (k > 2) return false;
+    }
+  }
+  return true;
+}
