@@ -38,6 +38,8 @@ export default defineConfig({
         // the e2e tests run against the same production build as the app.
         // Served at /e2e/fixtures/webgpu.html.
         webgpu: fromRoot('./e2e/fixtures/webgpu.html'),
+        // e2e/forward-parity.spec.ts: the engine's forward on WebGPU against the TS reference.
+        parity: fromRoot('./e2e/fixtures/parity.html'),
       },
     },
   },

