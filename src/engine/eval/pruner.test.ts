@@ -1,4 +1,5 @@
 // Prune-and-measure on a tiny GPT-2 session: reports, allocations, sweeps and cancellation.
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { Pruner } from './pruner';
 import { ModelSession } from '../session';
@@ -71,5 +72,22 @@ describe('Pruner', () => {
       ctrl.abort();
     }
     expect(got).toHaveLength(1);
+  });
+
+  it('leaves no tensors behind, whether a run finishes or is aborted midway', async () => {
+    const pruner = new Pruner(session);
+    await pruner.measure({ method: 'sparsegpt', sparsity: 0.5, calibration }); // warm the caches
+    const before = tf.memory().numTensors;
+    await pruner.measure({ method: 'sparsegpt', sparsity: 0.6, calibration });
+    expect(tf.memory().numTensors).toBe(before);
+    for (const stage of ['pruning', 'evaluating']) {
+      const ctrl = new AbortController();
+      const run = pruner.measure({ method: 'sparsegpt', sparsity: 0.7, calibration }, {
+        signal: ctrl.signal,
+        onProgress: (s) => s === stage && ctrl.abort(),
+      });
+      await expect(run).rejects.toThrow();
+      expect(tf.memory().numTensors, stage).toBe(before);
+    }
   });
 });

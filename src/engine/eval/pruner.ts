@@ -198,8 +198,11 @@ export class Pruner {
 
   async measure(r: PruneRecipe, opts: RunOptions = {}): Promise<PruneReport> {
     const p = await this.prune(r, opts);
+    opts.signal?.throwIfAborted();
     const t0 = performance.now();
     const metric = await this.withPruned(p.result, (w) => this.session.evaluateWith(w, { signal: opts.signal, onProgress: (f) => opts.onProgress?.('evaluating', f) }));
+    // A result that arrives after its cancellation is stale: whoever aborted no longer wants it.
+    opts.signal?.throwIfAborted();
     const evaluate = performance.now() - t0;
     const cost = costReport(this.session.config, { weights: p.result.masks });
     const prunable = prunableLinears(this.session.config).reduce((a, s) => a + s.inFeatures * s.outFeatures, 0);
