@@ -4,7 +4,7 @@
 //   BACKENDS=wasm,webgpu npm run bench
 import * as tf from '@tensorflow/tfjs';
 import { ModelSession } from '../src/engine/session';
-import { readModelDir } from '../scripts/lib/model-dir';
+import { readModelDir } from '../src/cli/model-dir';
 import { useBackend, type BackendName } from './lib/backends';
 
 const MODELS = ['vit-fashion', 'gpt-bytes'];
@@ -30,7 +30,7 @@ async function main() {
       continue;
     }
     for (const id of MODELS) {
-      const session = ModelSession.open(readModelDir(`public/models/${id}`));
+      const session = ModelSession.open(readModelDir(`public/models/${id}`).files);
       const s = session.summary();
       await session.evaluate(); // warm-up: shader compilation, allocation
       const runsMs: number[] = [];

@@ -5,7 +5,7 @@
 import { ModelSession } from '../src/engine/session';
 import { Pruner, type PruneRecipe } from '../src/engine/eval/pruner';
 import type { UnstructuredMethod } from '../src/engine/pruning/unstructured';
-import { readModelDir } from '../scripts/lib/model-dir';
+import { readModelDir } from '../src/cli/model-dir';
 import { useBackend, type BackendName } from './lib/backends';
 
 const MODELS = ['vit-fashion', 'gpt-bytes'];
@@ -21,7 +21,7 @@ async function main() {
       continue;
     }
     for (const id of MODELS) {
-      const session = ModelSession.open(readModelDir(`public/models/${id}`));
+      const session = ModelSession.open(readModelDir(`public/models/${id}`).files);
       for (const method of METHODS) {
         const pruner = new Pruner(session);
         const recipe: PruneRecipe = { method, sparsity: 0.5 };

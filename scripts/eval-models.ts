@@ -6,14 +6,14 @@ import { ModelSession } from '../src/engine/session';
 import { evaluateClassifier, evaluateLm } from '../src/engine/eval/metrics';
 import { loadFashionMnist } from './data/fashion-mnist';
 import { loadKjv } from './data/kjv';
-import { readModelDir } from './lib/model-dir';
+import { readModelDir } from '../src/cli/model-dir';
 import { useWasm } from './lib/train';
 
 async function main() {
   await useWasm();
   const results: Record<string, unknown> = {};
 
-  const vit = ModelSession.open(readModelDir('public/models/vit-fashion'));
+  const vit = ModelSession.open(readModelDir('public/models/vit-fashion').files);
   if (vit.config.kind !== 'vit') throw new Error('vit-fashion is not a ViT');
   const test = loadFashionMnist('t10k');
   let t0 = performance.now();
@@ -23,7 +23,7 @@ async function main() {
   results['vit-fashion'] = { test10k: full, shippedEval: shipped, seconds: (performance.now() - t0) / 1000 };
   console.log(`vit-fashion  top-1 ${(100 * full.accuracy).toFixed(2)}% on ${full.count} test images; shipped eval set ${(100 * shipped.accuracy).toFixed(2)}% on ${shipped.count}`);
 
-  const gpt = ModelSession.open(readModelDir('public/models/gpt-bytes'));
+  const gpt = ModelSession.open(readModelDir('public/models/gpt-bytes').files);
   if (gpt.config.kind !== 'gpt2') throw new Error('gpt-bytes is not a GPT-2');
   const { heldOut } = loadKjv();
   t0 = performance.now();

@@ -4,7 +4,7 @@
 import { ModelSession } from '../src/engine/session';
 import { Pruner, type PruneRecipe, type PruneReport } from '../src/engine/eval/pruner';
 import type { UnstructuredMethod } from '../src/engine/pruning/unstructured';
-import { readModelDir } from './lib/model-dir';
+import { readModelDir } from '../src/cli/model-dir';
 import { useWasm } from './lib/train';
 
 const METHODS: UnstructuredMethod[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
@@ -18,7 +18,7 @@ async function main() {
   await useWasm();
   const all: Record<string, unknown[]> = {};
   for (const id of ['vit-fashion', 'gpt-bytes']) {
-    const session = ModelSession.open(readModelDir(`public/models/${id}`));
+    const session = ModelSession.open(readModelDir(`public/models/${id}`).files);
     const pruner = new Pruner(session);
     const dense = await session.evaluate();
     const metricName = dense.kind === 'classifier' ? 'top-1 accuracy' : 'bits/byte (perplexity)';

@@ -12,7 +12,7 @@ import { forward } from '../src/engine/model/forward';
 import { initWeights } from '../src/engine/model/init';
 import { loadCheckpoint } from '../src/engine/model/checkpoint';
 import { toTfWeights } from '../src/engine/model/weights';
-import { readModelDir } from './lib/model-dir';
+import { readModelDir } from '../src/cli/model-dir';
 import { byteLevelTokenizerJson } from '../src/engine/model/tokenizer';
 import { crossEntropySum, evaluateLm } from '../src/engine/eval/metrics';
 import { generate } from '../src/engine/eval/generate';
@@ -81,7 +81,7 @@ export async function main() {
   const config = parseConfig(GPT_BYTES_CONFIG) as Gpt2Config;
   const { train, heldOut } = loadKjv();
   console.error(`kjv: ${train.length} training bytes, ${heldOut.length} held-out bytes`);
-  const vars = toVariables(INIT ? toTfWeights(loadCheckpoint(readModelDir(INIT)).weights) : initWeights(config, SEED));
+  const vars = toVariables(INIT ? toTfWeights(loadCheckpoint(readModelDir(INIT).files).weights) : initWeights(config, SEED));
   const trainer = new Trainer(vars);
   const random = rng(SEED);
   const t = config.nPositions;

@@ -1,10 +1,9 @@
 // What both training scripts share: a seeded generator, the learning-rate schedule, an Adam step
 // on a Map of variables, and writing a model directory as a Hugging Face checkpoint.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installFastWasmMatMul } from '../../src/engine/backends/wasm-matmul';
+export { useWasm } from '../../src/engine/backends/node-wasm';
 import { serializeWeights } from '../../src/engine/model/checkpoint';
 import { toHostWeights } from '../../src/engine/model/weights';
 import type { Weights } from '../../src/engine/model/types';
@@ -36,13 +35,6 @@ export function learningRate(step: number, total: number, peak: number, warmup: 
   if (step < warmup) return (peak * (step + 1)) / warmup;
   const progress = (step - warmup) / Math.max(1, total - warmup);
   return peak * (0.1 + 0.45 * (1 + Math.cos(Math.PI * progress)));
-}
-
-export async function useWasm(): Promise<void> {
-  // The WASM backend's XNNPACK matmul is ~10× the pure-JS CPU backend's here.
-  await tf.setBackend('wasm');
-  await tf.ready();
-  installFastWasmMatMul();
 }
 
 export function toVariables(weights: Weights): Map<string, tf.Variable> {

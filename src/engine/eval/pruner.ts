@@ -197,6 +197,11 @@ export class Pruner {
   }
 
   async measure(r: PruneRecipe, opts: RunOptions = {}): Promise<PruneReport> {
+    return (await this.pruneAndMeasure(r, opts)).report;
+  }
+
+  /** measure(), also handing back the masks and weights (for an export of what was measured). */
+  async pruneAndMeasure(r: PruneRecipe, opts: RunOptions = {}): Promise<{ report: PruneReport; result: UnstructuredResult }> {
     const p = await this.prune(r, opts);
     opts.signal?.throwIfAborted();
     const t0 = performance.now();
@@ -207,7 +212,7 @@ export class Pruner {
     const cost = costReport(this.session.config, { weights: p.result.masks });
     const prunable = prunableLinears(this.session.config).reduce((a, s) => a + s.inFeatures * s.outFeatures, 0);
     const kept = [...p.result.masks.values()].reduce((a, m) => a + m.reduce((x, v) => x + v, 0), 0);
-    return {
+    const report: PruneReport = {
       recipe: r,
       calibration: p.calibration,
       metric,
@@ -220,6 +225,7 @@ export class Pruner {
       blockSparsity: p.blockSparsity,
       timeMs: { ...p.timeMs, evaluate },
     };
+    return { report, result: p.result };
   }
 
   /** One point per sparsity, yielded as each is measured; stops between points when aborted. */

@@ -14,7 +14,10 @@ export interface CostMasks {
   neurons?: number[][];
   attention?: boolean[];
   mlp?: boolean[];
-  /** Tokens each block processes (token pruning); defaults to the full sequence everywhere. */
+  /**
+   * Tokens each block processes (token pruning); defaults to the full sequence everywhere. Use
+   * pruning/tokens.ts `tokenCounts` to get exactly what the forward pass keeps.
+   */
   tokens?: number[];
 }
 
@@ -157,15 +160,17 @@ export function costReport(c: ModelConfig, masks: CostMasks = {}): CostReport {
   const linearNonzeroCount = linears.reduce((a, x) => a + x.nonzero, 0);
   // Embeddings, layer norms and (removed blocks aside) everything that is not a linear layer is kept.
   const otherParams = params - linearParams;
-  const lmHead = c.kind === 'gpt2' ? 2 * d * c.vocabSize * seq : 0;
+  // The LM head reads every position that survives the last block (token pruning returns logits
+  // for those only; see pruning/tokens.ts).
+  const lmHead = (t: number) => (c.kind === 'gpt2' ? 2 * d * c.vocabSize * t : 0);
   const outside = linears.filter((x) => x.layer < 0);
   const outsideDense = outside.reduce((a, x) => a + x.denseFlops, 0);
   const outsideFlops = outside.reduce((a, x) => a + x.flops, 0);
   return {
     params,
     nonzeroParams: otherParams + linearNonzeroCount,
-    denseFlops: blocks.reduce((a, b) => a + b.denseFlops, 0) + outsideDense + lmHead,
-    flops: blocks.reduce((a, b) => a + b.flops, 0) + outsideFlops + lmHead,
+    denseFlops: blocks.reduce((a, b) => a + b.denseFlops, 0) + outsideDense + lmHead(seq),
+    flops: blocks.reduce((a, b) => a + b.flops, 0) + outsideFlops + lmHead(tokensAt(layers - 1)),
     tokens: seq,
     blocks,
     linears,

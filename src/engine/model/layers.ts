@@ -4,9 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { Activation } from './config';
 import type { LinearSpec } from './schema';
 import type { ForwardOptions, ForwardOutput, Weights } from './types';
+import { attentionReceivedTf, protectedIndex, selectTokensTf, type TokenScoring } from '../pruning/tokens';
 
 export class ForwardContext {
   readonly out: Omit<ForwardOutput, 'logits'> = {};
+  /** The latest attention probabilities and their layer, for token pruning before the next block. */
+  private lastAttention: { layer: number; probs: tf.Tensor } | null = null;
+  /** Original positions of the tokens still in play, [B, T_l] int32 (token pruning only). */
+  private positions: tf.Tensor | null = null;
 
   constructor(
     private readonly weights: Weights,
@@ -20,6 +25,11 @@ export class ForwardContext {
     }
     if (cap.activationStats) this.out.activationSqSum = {};
     if (cap.activationGram) this.out.activationGram = {};
+    if (cap.headStats) {
+      this.out.headNormSum = [];
+      this.out.attentionEntropySum = [];
+    }
+    if (options.tokenKeep) this.out.tokenPositions = [];
   }
 
   /** The named checkpoint tensor, with its per-weight mask applied when one is given. */
@@ -34,18 +44,31 @@ export class ForwardContext {
     return this.weights.has(name);
   }
 
-  /** y = x·W + b over the last axis of x, for either stored layout of W. */
+  /**
+   * y = x·W + b over the last axis of x, for either stored layout of W. The feature counts come from
+   * the stored matrix, not the config, so a physically pruned checkpoint (fewer heads or neurons in
+   * some blocks; see pruning/structured/physical.ts) runs through the same code.
+   */
   linear(spec: LinearSpec, x: tf.Tensor): tf.Tensor {
+    let w = this.param(spec.weight);
+    let inF = spec.inFeatures;
+    let outF = spec.outFeatures;
+    if (w.rank !== 2) w = tf.reshape(w, [outF, inF]); // conv patch kernel
+    else [inF, outF] = spec.layout === 'in_out' ? [w.shape[0]!, w.shape[1]!] : [w.shape[1]!, w.shape[0]!];
     const lead = x.shape.slice(0, -1);
-    const x2 = tf.reshape(x, [-1, spec.inFeatures]);
+    const bias = spec.bias ? this.param(spec.bias) : null;
+    if (inF === 0 || outF === 0) {
+      // Every head or neuron feeding (or fed by) this layer was removed: only the bias is left.
+      const zero = tf.zeros([...lead, outF]);
+      return bias ? tf.add(zero, bias) : zero;
+    }
+    const x2 = tf.reshape(x, [-1, inF]);
     if (this.out.activationSqSum) this.out.activationSqSum[spec.weight] = tf.sum(tf.square(x2), 0);
     const gram = this.options.capture?.activationGram;
     if (gram && (gram === true || gram(spec.weight))) this.out.activationGram![spec.weight] = tf.matMul(x2, x2, true, false);
-    let w = this.param(spec.weight);
-    if (w.rank !== 2) w = tf.reshape(w, [spec.outFeatures, spec.inFeatures]); // conv patch kernel
     let y = tf.matMul(x2, w, false, spec.layout === 'out_in');
-    if (spec.bias) y = tf.add(y, this.param(spec.bias));
-    return tf.reshape(y, [...lead, spec.outFeatures]);
+    if (bias) y = tf.add(y, bias);
+    return tf.reshape(y, [...lead, outF]);
   }
 
   layerNorm(prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
@@ -54,10 +77,13 @@ export class ForwardContext {
     return tf.add(tf.mul(normed, this.param(`${prefix}.weight`)), this.param(`${prefix}.bias`));
   }
 
-  /** Multiplies the FFN's intermediate activations [.., inner] by the neuron mask of `layer`. */
+  /** Multiplies the FFN's intermediate activations [B, T, inner] by the neuron mask and gate of `layer`. */
   maskNeurons(layer: number, h: tf.Tensor): tf.Tensor {
     const m = this.options.masks?.neurons?.[layer];
-    return m ? tf.mul(h, tf.tensor1d(m)) : h;
+    if (m) h = tf.mul(h, tf.tensor1d(m));
+    const g = this.options.neuronGates?.[layer];
+    if (g) h = tf.mul(h, g.rank === 1 ? g : tf.expandDims(g, 1));
+    return h;
   }
 
   keepAttention(layer: number): boolean {
@@ -69,12 +95,14 @@ export class ForwardContext {
   }
 
   /**
-   * Scaled dot-product attention over q, k, v of shape [B, T, d], split into heads.
-   * Returns the merged context [B, T, d] with removed heads zeroed.
+   * Scaled dot-product attention over q, k, v of shape [B, T, H·dh], split into heads of width dh
+   * (H read from the shape, so a block with fewer heads works). Returns the merged context
+   * [B, T, H·dh] with removed heads zeroed and gated heads scaled.
    */
-  attention(layer: number, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, nHead: number, causal: boolean): tf.Tensor {
+  attention(layer: number, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dh: number, causal: boolean): tf.Tensor {
     const [b, t, d] = q.shape;
-    const dh = d / nHead;
+    const nHead = d / dh;
+    if (nHead === 0) return tf.zeros([b, t, 0]);
     const split = (x: tf.Tensor) => tf.transpose(tf.reshape(x, [b, t, nHead, dh]), [0, 2, 1, 3]);
     let scores = tf.mul(tf.matMul(split(q), split(k), false, true), 1 / Math.sqrt(dh));
     if (causal) {
@@ -83,10 +111,40 @@ export class ForwardContext {
     }
     const probs = tf.softmax(scores, -1);
     this.out.attention?.push(probs);
+    this.lastAttention = { layer, probs };
     let context = tf.matMul(probs, split(v)); // [B, H, T, dh]
     const headMask = this.options.masks?.heads?.[layer];
     if (headMask) context = tf.mul(context, tf.reshape(tf.tensor1d(headMask), [1, nHead, 1, 1]));
+    const gate = this.options.headGates?.[layer];
+    if (gate) context = tf.mul(context, tf.reshape(gate, [gate.rank === 1 ? 1 : b, nHead, 1, 1]));
+    if (this.out.headNormSum) {
+      this.out.headNormSum[layer] = tf.sum(tf.sqrt(tf.sum(tf.square(context), 3)), [0, 2]);
+      // p·log p with 0·log 0 = 0 (the causal mask leaves exact zeros).
+      const plogp = tf.mul(probs, tf.log(tf.maximum(probs, 1e-30)));
+      this.out.attentionEntropySum![layer] = tf.neg(tf.sum(plogp, [0, 2, 3]));
+    }
     return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, d]);
+  }
+
+  /**
+   * Token pruning before block `layer` (see pruning/tokens.ts): keeps `counts[layer]` tokens of h
+   * [B, T, d], chosen per example from the previous block's attention, and records the survivors'
+   * original positions. `counts` is tokenCounts(...) for this forward; null: no token pruning.
+   */
+  pruneTokens(layer: number, h: tf.Tensor, counts: number[] | null, kind: TokenScoring): tf.Tensor {
+    if (!counts) return h;
+    const [b, t] = h.shape;
+    if (layer === 0) this.positions = tf.tile(tf.reshape(tf.range(0, t, 1, 'int32'), [1, t]), [b, 1]);
+    if (counts[layer] < t) {
+      const last = this.lastAttention;
+      if (!last || last.layer !== layer - 1) throw new Error(`token pruning: block ${layer - 1} computed no attention to rank tokens by`);
+      const scores = attentionReceivedTf(last.probs, kind, this.options.masks?.heads?.[layer - 1]);
+      const idx = selectTokensTf(scores, counts[layer], protectedIndex(kind, t));
+      h = tf.gather(h, idx, 1, 1);
+      this.positions = tf.gather(this.positions!, idx, 1, 1);
+    }
+    this.out.tokenPositions!.push(this.positions!);
+    return h;
   }
 }
 

@@ -4,6 +4,7 @@
 import type { Activation, Gpt2Config, ModelConfig, VitConfig } from './config';
 import type { HostTensor } from './checkpoint';
 import { GPT2_PREFIX, linearSpecs, type LinearSpec } from './schema';
+import { attentionReceived, protectedIndex, selectTokens, tokenCounts, type TokenScoring } from '../pruning/tokens';
 
 export interface ReferenceMasks {
   weights?: Map<string, Float32Array>;
@@ -18,6 +19,37 @@ export interface ReferenceOutput {
   logits: number[][];
   /** [layer][head][query][key] */
   attention: number[][][][];
+  /** With tokenKeep: per block, the original positions of the tokens it processed. */
+  positions?: number[][];
+}
+
+export interface ReferenceOptions {
+  /** Per-block token keep ratios, as ForwardOptions.tokenKeep. */
+  tokenKeep?: number[];
+}
+
+/** Token pruning before each block, by the plain-TS selection of pruning/tokens.ts. */
+class TokenPruner {
+  readonly positions: number[][] = [];
+  private pos: number[];
+  private readonly counts: number[] | null;
+
+  constructor(config: ModelConfig, masks: ReferenceMasks, opts: ReferenceOptions, seq: number, private readonly kind: TokenScoring) {
+    this.counts = opts.tokenKeep ? tokenCounts(config, opts.tokenKeep, { masks, seq }) : null;
+    this.pos = Array.from({ length: seq }, (_, i) => i);
+  }
+
+  prune(layer: number, h: Mat, attention: number[][][][], masks: ReferenceMasks): Mat {
+    if (!this.counts) return h;
+    if (this.counts[layer] < h.length) {
+      const scores = attentionReceived(attention[layer - 1], this.kind, masks.heads?.[layer - 1]);
+      const idx = selectTokens(scores, this.counts[layer], protectedIndex(this.kind, h.length));
+      h = idx.map((j) => h[j]);
+      this.pos = idx.map((j) => this.pos[j]);
+    }
+    this.positions.push(this.pos);
+    return h;
+  }
 }
 
 type Mat = number[][]; // [tokens][features]
@@ -140,13 +172,14 @@ export function referenceForward(
   weights: Map<string, HostTensor>,
   input: number[] | Float32Array,
   masks: ReferenceMasks = {},
+  opts: ReferenceOptions = {},
 ): ReferenceOutput {
   return config.kind === 'gpt2'
-    ? referenceGpt2(config, weights, input as number[], masks)
-    : referenceVit(config, weights, input as Float32Array, masks);
+    ? referenceGpt2(config, weights, input as number[], masks, opts)
+    : referenceVit(config, weights, input as Float32Array, masks, opts);
 }
 
-function referenceGpt2(c: Gpt2Config, weights: Map<string, HostTensor>, ids: number[], masks: ReferenceMasks): ReferenceOutput {
+function referenceGpt2(c: Gpt2Config, weights: Map<string, HostTensor>, ids: number[], masks: ReferenceMasks, opts: ReferenceOptions): ReferenceOutput {
   const r = new Ref(weights, masks);
   const d = c.nEmbd;
   const wte = r.vec(`${GPT2_PREFIX}wte.weight`);
@@ -154,9 +187,11 @@ function referenceGpt2(c: Gpt2Config, weights: Map<string, HostTensor>, ids: num
   let h: Mat = ids.map((id, pos) => Array.from({ length: d }, (_, e) => wte[id * d + e] + wpe[pos * d + e]));
   const linears = linearSpecs(c);
   const attention: number[][][][] = [];
+  const pruner = new TokenPruner(c, masks, opts, ids.length, 'causal');
   for (let i = 0; i < c.nLayer; i++) {
     const p = `${GPT2_PREFIX}h.${i}`;
     const [qkvS, oS, fcS, projS] = linears.slice(4 * i, 4 * i + 4);
+    h = pruner.prune(i, h, attention, masks);
     if (masks.attention?.[i] !== false) {
       const qkv = r.linear(qkvS, r.layerNorm(`${p}.ln_1`, h, c.layerNormEps));
       const part = (k: number) => qkv.map((row) => row.slice(k * d, (k + 1) * d));
@@ -174,11 +209,11 @@ function referenceGpt2(c: Gpt2Config, weights: Map<string, HostTensor>, ids: num
   const logits = f.map((row) =>
     Array.from({ length: c.vocabSize }, (_, v) => row.reduce((s, x, e) => s + x * head[v * d + e], 0)),
   );
-  return { logits, attention };
+  return { logits, attention, ...(opts.tokenKeep ? { positions: pruner.positions } : {}) };
 }
 
 /** pixels: one image [C, H, W], already normalised. */
-function referenceVit(c: VitConfig, weights: Map<string, HostTensor>, pixels: Float32Array, masks: ReferenceMasks): ReferenceOutput {
+function referenceVit(c: VitConfig, weights: Map<string, HostTensor>, pixels: Float32Array, masks: ReferenceMasks, opts: ReferenceOptions): ReferenceOutput {
   const r = new Ref(weights, masks);
   const { patchSize: p, imageSize: s, numChannels: ch, hiddenSize: d } = c;
   const g = s / p;
@@ -197,9 +232,11 @@ function referenceVit(c: VitConfig, weights: Map<string, HostTensor>, pixels: Fl
   const pos = r.vec('vit.embeddings.position_embeddings');
   let h: Mat = [Array.from(cls), ...r.linear(linears[0], patches)].map((row, t) => row.map((v, e) => v + pos[t * d + e]));
   const attention: number[][][][] = [];
+  const pruner = new TokenPruner(c, masks, opts, h.length, 'cls');
   for (let i = 0; i < c.numLayers; i++) {
     const pre = `vit.encoder.layer.${i}`;
     const [qS, kS, vS, oS, inS, outS] = linears.slice(1 + 6 * i, 7 + 6 * i);
+    h = pruner.prune(i, h, attention, masks);
     if (masks.attention?.[i] !== false) {
       const x = r.layerNorm(`${pre}.layernorm_before`, h, c.layerNormEps);
       const { context, probs } = r.attention(i, r.linear(qS, x), r.linear(kS, x), r.linear(vS, x), c.numHeads, false);
@@ -212,5 +249,5 @@ function referenceVit(c: VitConfig, weights: Map<string, HostTensor>, pixels: Fl
     }
   }
   const f = r.layerNorm('vit.layernorm', h, c.layerNormEps);
-  return { logits: r.linear(linears[linears.length - 1], [f[0]]), attention };
+  return { logits: r.linear(linears[linears.length - 1], [f[0]]), attention, ...(opts.tokenKeep ? { positions: pruner.positions } : {}) };
 }

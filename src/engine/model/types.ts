@@ -32,6 +32,12 @@ export interface Capture {
   activationStats?: boolean;
   /** Per linear layer, Σ over batch and tokens of x·xᵀ, [in, in] (SparseGPT's Hessian / 2). */
   activationGram?: boolean | ((weightName: string) => boolean);
+  /**
+   * Per attention layer, reduced inside the forward so no [B, H, T, T] map is kept: Σ over batch and
+   * queries of each head's context norm ‖context_h‖₂ (after head mask and gate) and of the entropy
+   * of its attention distribution (nats). Head-importance scores read these.
+   */
+  headStats?: boolean;
 }
 
 export interface ForwardOptions {
@@ -42,6 +48,22 @@ export interface ForwardOptions {
    * gather's gradient (UnsortedSegmentSum), so training on it needs this; inference does not.
    */
   oneHotEmbedding?: boolean;
+  /**
+   * Continuous per-head gates ξ, [layer] → [heads] or [B, heads], multiplying each head's context as
+   * the head mask does. At ξ = 1 the output is unchanged; ∂L/∂ξ_h is Michel et al.'s head importance.
+   * A [B, heads] gate gives every example its own gate, hence per-example gradients in one pass.
+   */
+  headGates?: (tf.Tensor | undefined)[];
+  /** The same for FFN neurons: [layer] → [inner] or [B, inner], multiplying the activations. */
+  neuronGates?: (tf.Tensor | undefined)[];
+  /**
+   * Dynamic token pruning, a keep ratio r per block: of the n tokens block l − 1 processed, block l
+   * keeps the protected one (ViT's CLS, the LM's last position) plus the round(r · (n − 1)) others
+   * that received the most attention in block l − 1. 1 or absent: no pruning there; block 0 (no
+   * earlier attention) and blocks after one that computed no attention are never pruned. Ratios
+   * compound from block to block. pruning/tokens.ts has the rule; its `tokenCounts` gives the counts.
+   */
+  tokenKeep?: number[];
 }
 
 export interface ForwardOutput {
@@ -53,4 +75,13 @@ export interface ForwardOutput {
   /** Keyed by the linear layer's weight name; each [inFeatures]. Rows counted = B × T. */
   activationSqSum?: Record<string, tf.Tensor>;
   activationGram?: Record<string, tf.Tensor>;
+  /** capture.headStats: per layer [heads] (undefined where the attention sublayer is removed). */
+  headNormSum?: (tf.Tensor | undefined)[];
+  attentionEntropySum?: (tf.Tensor | undefined)[];
+  /**
+   * With tokenKeep: per block, the original positions ([B, T_l] int32, ascending) of the tokens that
+   * block processed. A causal LM's logits are then [B, T_last, vocab], one row per position of the
+   * last block, in this order; the last position (index T − 1) is always the final row.
+   */
+  tokenPositions?: tf.Tensor[];
 }

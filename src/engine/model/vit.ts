@@ -6,6 +6,7 @@ import type { VitConfig } from './config';
 import { activate, ForwardContext } from './layers';
 import { linearSpecs } from './schema';
 import type { ForwardOptions, ForwardOutput, Weights } from './types';
+import { tokenCounts } from '../pruning/tokens';
 
 /** pixelValues: [B, C, H, W], already normalised as the image processor does. */
 export function vitForward(
@@ -31,14 +32,18 @@ export function vitForward(
   const embedded = ctx.linear(linears[0], patches);
   const cls = tf.tile(ctx.param('vit.embeddings.cls_token'), [b, 1, 1]);
   let h = tf.add(tf.concat([cls, embedded], 1), ctx.param('vit.embeddings.position_embeddings'));
+  // Token pruning keeps CLS (index 0 throughout), which is all the classifier reads.
+  const counts = options.tokenKeep ? tokenCounts(config, options.tokenKeep, { masks: options.masks }) : null;
 
   for (let i = 0; i < config.numLayers; i++) {
     const pre = `vit.encoder.layer.${i}`;
     const [qSpec, kSpec, vSpec, oSpec, inSpec, outSpec] = linears.slice(1 + 6 * i, 7 + 6 * i);
+    h = ctx.pruneTokens(i, h, counts, 'cls');
     ctx.out.hiddenIn?.push(h);
     if (ctx.keepAttention(i)) {
       const x = ctx.layerNorm(`${pre}.layernorm_before`, h, eps);
-      const merged = ctx.attention(i, ctx.linear(qSpec, x), ctx.linear(kSpec, x), ctx.linear(vSpec, x), config.numHeads, false);
+      const dh = d / config.numHeads;
+      const merged = ctx.attention(i, ctx.linear(qSpec, x), ctx.linear(kSpec, x), ctx.linear(vSpec, x), dh, false);
       h = tf.add(h, ctx.linear(oSpec, merged));
     }
     if (ctx.keepMlp(i)) {

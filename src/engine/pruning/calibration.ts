@@ -95,7 +95,7 @@ export function calibrationTokens(config: ModelConfig, data: CalibrationData): n
 }
 
 /** The input tensor and loss targets of calibration examples [start, end). */
-function batchTensors(config: ModelConfig, data: CalibrationData, start: number, end: number): { input: tf.Tensor; targets: tf.Tensor | null } {
+export function batchTensors(config: ModelConfig, data: CalibrationData, start: number, end: number): { input: tf.Tensor; targets: tf.Tensor | null } {
   const m = end - start;
   if (data.kind === 'lm') {
     const t = data.length;

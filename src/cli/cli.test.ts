@@ -1,0 +1,251 @@
+// The CLI driven in-process (main with argv and captured streams) on tiny model directories.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from './main';
+import { Progress } from './progress';
+import { parseSparsity } from './args';
+import { loadCheckpoint, serializeWeights } from '../engine/model/checkpoint';
+import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
+import { randomHostWeights, tinyGpt2, tinyVit, TINY_GPT2_CONFIG, TINY_VIT_CONFIG } from '../engine/model/tiny-models';
+import { readSafetensors, writeSafetensors } from '../engine/io/safetensors';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cli-test-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const textSet = (s: string) => {
+  const bytes = new TextEncoder().encode(s);
+  return writeSafetensors({ bytes: { dtype: 'U8', shape: [bytes.length], data: bytes } });
+};
+
+function gptDir(name: string): string {
+  const dir = join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  const config = { ...TINY_GPT2_CONFIG, vocab_size: 256 };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  writeFileSync(join(dir, 'model.safetensors'), serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9)));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson()));
+  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 10 }));
+  writeFileSync(join(dir, 'eval.safetensors'), textSet('And God said, Let there be light: and there was light. '.repeat(3)));
+  writeFileSync(join(dir, 'calib.safetensors'), textSet('In the beginning God created the heaven and the earth. '.repeat(4)));
+  return dir;
+}
+
+function vitDir(name: string): string {
+  const dir = join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  const c = tinyVit();
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(TINY_VIT_CONFIG));
+  writeFileSync(join(dir, 'model.safetensors'), serializeWeights(randomHostWeights(c, 4)));
+  const n = 6;
+  const images = Uint8Array.from({ length: n * c.numChannels * c.imageSize ** 2 }, (_, i) => (i * 37) % 256);
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % c.labels.length);
+  writeFileSync(
+    join(dir, 'eval.safetensors'),
+    writeSafetensors({ images: { dtype: 'U8', shape: [n, c.numChannels, c.imageSize, c.imageSize], data: images }, labels: { dtype: 'U8', shape: [n], data: labels } }),
+  );
+  return dir;
+}
+
+async function run(argv: string[], signal?: AbortSignal) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    signal,
+  });
+  return { code, stdout, stderr };
+}
+
+const gpt = gptDir('gpt');
+
+describe('cli', () => {
+  it('prune --json prints one valid report on stdout; progress goes to stderr', async () => {
+    const r = await run(['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--calib-count', '2', '--seed', '3', '--json']);
+    expect(r.stderr).not.toMatch(/error:/);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.recipe).toMatchObject({ method: 'wanda', sparsity: 0.5, scope: 'row', allocation: 'uniform', calibration: { source: 'train', count: 2, seed: 3 } });
+    expect(report.sparsity).toBeCloseTo(0.5, 6);
+    expect(report.metric.kind).toBe('lm');
+    expect(report.metric.bitsPerByte).toBeGreaterThan(0);
+    expect(report.calibration).toMatch(/2 windows/);
+    expect(report.nonzeroParams).toBeLessThan(report.params);
+    expect(report.blockSparsity).toEqual([0.5, 0.5]);
+    expect(r.stderr).toMatch(/evaluating \d+%/);
+  });
+
+  it('prune without --json prints a readable summary; --nm implies the sparsity; a text file calibrates', async () => {
+    const txt = join(tmp, 'calib.txt');
+    writeFileSync(txt, 'Blessed are the meek: for they shall inherit the earth. '.repeat(3));
+    const r = await run(['prune', '--model', gpt, '--method', 'sparsegpt', '--nm', '2:4', '--calib', txt, '--calib-count', '2', '--quiet']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/recipe +sparsegpt at 50\.0% sparsity · 2:4/);
+    expect(r.stdout).toMatch(/in the custom text/);
+    expect(r.stdout).toMatch(/2:4 /); // the 2:4 size line
+  });
+
+  it('sweep --json streams one JSON line per sparsity', async () => {
+    const r = await run(['sweep', '--model', gpt, '--method', 'magnitude', '--sparsities', '0.2,50%,0.8', '--json', '--quiet']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines.map((l) => Math.round(JSON.parse(l).sparsity * 10) / 10)).toEqual([0.2, 0.5, 0.8]);
+    expect(lines.every((l) => JSON.parse(l).recipe.method === 'magnitude')).toBe(true);
+  });
+
+  it('eval reports the dense metric and cost of a ViT', async () => {
+    const r = await run(['eval', '--model', vitDir('vit'), '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.architecture).toBe('ViTForImageClassification');
+    expect(out.metric).toMatchObject({ kind: 'classifier', count: 6 });
+    expect(out.cost.params).toBeGreaterThan(0);
+    expect(out.cost.blockParams).toHaveLength(2);
+  });
+
+  it('export writes a checkpoint that loads back, with masks, recipe and the copied files', async () => {
+    const out = join(tmp, 'exported');
+    const r = await run(['export', '--model', gpt, '--out', out, '--method', 'magnitude', '--sparsity', '0.25', '--json', '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.files.map((f: { name: string }) => f.name).sort()).toEqual(['config.json', 'generation_config.json', 'masks.safetensors', 'model.safetensors', 'recipe.json', 'tokenizer.json']);
+    const ck = loadCheckpoint({
+      config: JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')),
+      weights: new Uint8Array(readFileSync(join(out, 'model.safetensors'))),
+      tokenizer: JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8')),
+    });
+    const masks = readSafetensors(new Uint8Array(readFileSync(join(out, 'masks.safetensors'))));
+    const name = 'transformer.h.0.mlp.c_fc.weight';
+    const m = masks.tensors.get(name)!.data;
+    expect(Array.from(m).reduce((a, v) => a + v, 0) / m.length).toBeCloseTo(0.75, 6);
+    expect(Array.from(ck.weights.get(name)!.data).filter((v, i) => !m[i] && v !== 0)).toEqual([]);
+    const recipe = JSON.parse(readFileSync(join(out, 'recipe.json'), 'utf8'));
+    expect(recipe.metrics.metric.kind).toBe('lm');
+    expect(recipe.metrics.dense.kind).toBe('lm');
+    expect(recipe.recipe.method).toBe('magnitude');
+    // Exporting over it again needs --force.
+    const again = await run(['export', '--model', gpt, '--out', out, '--method', 'magnitude', '--sparsity', '0.25', '--quiet']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error: .*already holds a checkpoint.*--force/);
+  });
+
+  it('bad arguments: exit 2 with one "error:" line', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /Usage:/],
+      [['frobnicate'], /^error: unknown command "frobnicate"/],
+      [['prune', '--model', gpt, '--method', 'magic', '--sparsity', '0.5'], /^error: unknown method "magic" \(expected one of: magnitude, random, wanda, sparsegpt, taylor\)/],
+      [['prune', '--method', 'magnitude', '--sparsity', '0.5'], /^error: prune: --model is required/],
+      [['prune', '--model', gpt, '--method', 'magnitude'], /^error: prune: --sparsity is required/],
+      [['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '1.5'], /^error: --sparsity: 1\.5 is outside \[0, 1\)/],
+      [['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', 'half'], /^error: --sparsity: "half" is not a number/],
+      [['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '0.5', '--bogus'], /^error: prune: unknown option --bogus/],
+      [['prune', '--model', gpt, '--method', 'wanda', '--nm', '4:2'], /^error: --nm: needs 1 ≤ N < M/],
+      [['prune', '--model', gpt, '--method', 'wanda', '--nm', '2:4', '--sparsity', '0.7'], /conflicts with --nm 2:4/],
+      [['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--scope', 'block'], /^error: unknown scope "block"/],
+      [['sweep', '--model', gpt, '--method', 'wanda', '--sparsities', '0.1,x'], /^error: --sparsities: "x" is not a number/],
+      [['export', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5'], /^error: export: --out is required/],
+      [['eval', '--model'], /^error: eval: option --model needs a value/],
+    ];
+    for (const [argv, msg] of cases) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stdout, argv.join(' ')).toBe('');
+      expect(r.stderr, argv.join(' ')).toMatch(msg);
+      if (argv.length) expect(r.stderr.trim().split('\n'), argv.join(' ')).toHaveLength(1);
+    }
+  });
+
+  it('--help for each command goes to stdout with exit 0', async () => {
+    for (const argv of [['--help'], ['help', 'sweep'], ['prune', '--help'], ['sweep', '-h'], ['eval', '--help'], ['export', '--help']]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(0);
+      expect(r.stdout, argv.join(' ')).toMatch(/^Usage:/);
+    }
+  });
+
+  it('a missing or corrupt checkpoint or data file: exit 1 with a message naming the problem, no stack', async () => {
+    const bad = gptDir('corrupt');
+    writeFileSync(join(bad, 'model.safetensors'), Buffer.from('this is not a safetensors file at all'));
+    let r = await run(['prune', '--model', bad, '--method', 'magnitude', '--sparsity', '0.5']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*corrupt[\\/]model\.safetensors is corrupt: header length \d+ (is absurd|exceeds)/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+
+    const shape = gptDir('shape');
+    writeFileSync(join(shape, 'config.json'), JSON.stringify({ ...TINY_GPT2_CONFIG, vocab_size: 256, n_inner: 32 }));
+    r = await run(['eval', '--model', shape]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*shape[\\/]model\.safetensors: tensor "transformer\.h\.0\.mlp\.c_fc\.weight" has shape \[16,24\] but config\.json implies \[16,32\]$/m);
+
+    const evalBad = gptDir('bad-eval');
+    writeFileSync(join(evalBad, 'eval.safetensors'), new Uint8Array(4));
+    r = await run(['eval', '--model', evalBad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/eval\.safetensors is corrupt/m);
+
+    r = await run(['eval', '--model', join(tmp, 'nowhere')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: model directory .*nowhere does not exist/m);
+
+    r = await run(['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--calib', join(tmp, 'missing.txt')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: calibration file .*missing\.txt does not exist/m);
+
+    r = await run(['prune', '--model', vitDir('vit2'), '--method', 'wanda', '--sparsity', '0.5']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: no train data is available for calibration/m);
+  });
+
+  it('an aborted job stops with exit 130', async () => {
+    const ctrl = new AbortController();
+    ctrl.abort();
+    const r = await run(['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '0.5', '--quiet'], ctrl.signal);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/^error: interrupted/);
+  });
+});
+
+describe('cli entry point', () => {
+  it('run as a program: JSON on stdout, exit codes 0 / 1 / 2', () => {
+    const cli = (...argv: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], { encoding: 'utf8', timeout: 120_000 });
+    const ok = cli('prune', '--model', gpt, '--method', 'random', '--sparsity', '0.3', '--json', '--quiet');
+    expect(ok.stderr).not.toMatch(/error:/);
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout).recipe.method).toBe('random');
+    const bad = cli('prune', '--model', gpt, '--method', 'random');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^error: prune: --sparsity is required/m);
+    const missing = cli('eval', '--model', join(tmp, 'absent'), '--quiet');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim()).toMatch(/^error: model directory .*absent does not exist$/);
+  });
+});
+
+describe('cli helpers', () => {
+  it('parses sparsities as fractions or percentages', () => {
+    expect(parseSparsity('0.5')).toBe(0.5);
+    expect(parseSparsity('25%')).toBe(0.25);
+    expect(parseSparsity('0')).toBe(0);
+    expect(() => parseSparsity('1')).toThrow(/outside/);
+    expect(() => parseSparsity('-0.1')).toThrow(/not a number/);
+  });
+
+  it('throttles progress lines when not on a terminal', () => {
+    let out = '';
+    let t = 0;
+    const p = new Progress({ write: (s: string) => (out += s) }, true, 1000, () => t);
+    p.update('pruning', 0);
+    for (let i = 1; i < 10; i++) (t += 100), p.update('pruning', i / 10);
+    t += 1000;
+    p.update('pruning', 0.95);
+    p.update('evaluating', 0.1);
+    p.update('evaluating', 1);
+    expect(out).toBe('pruning 0%\npruning 95%\nevaluating 10%\nevaluating 100%\n');
+  });
+});

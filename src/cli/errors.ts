@@ -1,0 +1,29 @@
+// The CLI's error kinds and the exit code each maps to. Every error reaches the user as one line
+// ("error: …"); the stack only with --debug.
+
+/** Bad command line: exit 2. */
+export class UsageError extends Error {}
+
+/** A problem with the user's files or the job (missing checkpoint, corrupt data…): exit 1. */
+export class CliError extends Error {}
+
+/** Ctrl-C: exit 130, as shells report SIGINT. */
+export class AbortedError extends Error {
+  constructor(message = 'interrupted') {
+    super(message);
+  }
+}
+
+export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;
+
+export function exitCode(e: unknown, signal?: AbortSignal): number {
+  if (e instanceof UsageError) return EXIT.usage;
+  if (e instanceof AbortedError || signal?.aborted) return EXIT.interrupted;
+  return EXIT.runtime;
+}
+
+/** One line: the message without a stack, newlines folded. */
+export function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message || e.name : String(e);
+  return msg.replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -1,0 +1,79 @@
+// Readable summaries of reports, for a terminal (JSON is what scripts read).
+import type { Metrics } from '../engine/eval/metrics';
+import type { PruneRecipe, PruneReport } from '../engine/eval/pruner';
+import { DEFAULT_SCOPE } from '../engine/pruning/unstructured';
+import type { ModelSummary } from '../engine/session';
+
+const pct = (v: number, digits = 1) => `${(100 * v).toFixed(digits)}%`;
+
+export function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function si(n: number, unit = ''): string {
+  const steps: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
+  for (const [v, p] of steps) if (Math.abs(n) >= v) return `${(n / v).toFixed(2)} ${p}${unit}`;
+  return `${n.toFixed(0)} ${unit}`.trim();
+}
+
+export function bytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+const seconds = (ms: number) => (ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+export function metricLine(m: Metrics): string {
+  return m.kind === 'classifier'
+    ? `top-1 accuracy ${pct(m.accuracy, 2)} · loss ${m.loss.toFixed(4)} (${count(m.count)} images)`
+    : `${m.bitsPerByte.toFixed(4)} bits/byte · perplexity ${m.perplexity.toFixed(3)} · next-token accuracy ${pct(m.nextTokenAccuracy)} · loss ${m.loss.toFixed(4)} (${count(m.tokens)} tokens)`;
+}
+
+export function recipeLine(r: PruneRecipe): string {
+  const parts = [`${r.method} at ${pct(r.sparsity)} sparsity`];
+  if (r.nm) parts.push(`${r.nm.n}:${r.nm.m}`);
+  else parts.push(`${r.scope ?? DEFAULT_SCOPE[r.method]} scope`, `${r.allocation ?? 'uniform'} allocation`);
+  if (r.method === 'random') parts.push(`seed ${r.seed ?? 0}`);
+  return parts.join(' · ');
+}
+
+const row = (label: string, value: string) => `${label.padEnd(13)} ${value}`;
+
+export function reportText(r: PruneReport): string {
+  const lines = [
+    row('recipe', recipeLine(r.recipe)),
+    row('calibration', r.calibration ?? 'none (the method needs none)'),
+    row('metric', metricLine(r.metric)),
+    row('sparsity', `${pct(r.sparsity, 2)} of the prunable weights`),
+    row('parameters', `${count(r.nonzeroParams)} nonzero of ${count(r.params)} (${pct(r.nonzeroParams / r.params)})`),
+    row('FLOPs', `${si(r.flops)} of ${si(r.denseFlops)} dense per example (${pct(r.flops / r.denseFlops)})`),
+    row('size', `dense ${bytes(r.bytes.dense)} · sparse ${bytes(r.bytes.sparse)}${r.bytes.nm24 === null ? '' : ` · 2:4 ${bytes(r.bytes.nm24)}`}`),
+    row('blocks', r.blockSparsity.map((s) => s.toFixed(3)).join(' ')),
+    row('time', `calibration ${seconds(r.timeMs.calibration)} · prune ${seconds(r.timeMs.prune)} · evaluate ${seconds(r.timeMs.evaluate)}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** One line per sweep point. */
+export function pointText(r: PruneReport): string {
+  return `sparsity ${pct(r.sparsity).padStart(6)}  ${metricLine(r.metric)}  ·  FLOPs ${pct(r.flops / r.denseFlops)}`;
+}
+
+export function summaryText(dir: string, s: ModelSummary, metric: Metrics | null): string {
+  const lines = [
+    row('model', `${dir}: ${s.architecture}, ${s.layers} blocks, ${s.heads} heads, hidden ${s.hidden}, FFN ${s.ffn}`),
+    row('input', s.kind === 'gpt2' ? `${s.sequence} tokens of a ${s.vocabSize}-token vocabulary` : `${s.sequence} tokens (patches + CLS), ${s.labels!.length} classes`),
+    row('parameters', `${count(s.cost.params)} (${bytes(4 * s.cost.params)} as f32)`),
+    row('FLOPs', `${si(s.cost.denseFlops)} per example`),
+    row('eval set', !s.evalSet ? 'none' : s.evalSet.kind === 'images' ? `${count(s.evalSet.count)} images` : `${count(s.evalSet.bytes)} bytes of text`),
+    row('metric', metric ? metricLine(metric) : 'not measured (no eval.safetensors)'),
+  ];
+  if (s.ignoredTensors.length) lines.push(row('ignored', s.ignoredTensors.join(', ')));
+  return lines.join('\n') + '\n';
+}

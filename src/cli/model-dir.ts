@@ -1,0 +1,121 @@
+// A model directory on disk (public/models/<id>/ layout) → ModelFiles + the files an export copies,
+// and the session opened from them, with every problem reported as one line naming the file.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ModelSession, type ModelFiles } from '../engine/session';
+import { readSafetensors, SafetensorsError } from '../engine/io/safetensors';
+import { parseDataSet, type DataSet } from '../engine/data/datasets';
+import { TokenizerError } from '../engine/model/tokenizer';
+import { COPIED_FILES } from '../engine/export/checkpoint-export';
+import type { ModelConfig } from '../engine/model/config';
+import { CliError } from './errors';
+
+export interface ModelDir {
+  dir: string;
+  files: ModelFiles;
+  /** Files an export copies as they are (tokenizer.json, preprocessor_config.json, …). */
+  extraFiles: Record<string, Uint8Array>;
+}
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function parseJson(bytes: Uint8Array, path: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new CliError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function readModelDir(dir: string): ModelDir {
+  if (!existsSync(dir)) throw new CliError(`model directory ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new CliError(`${dir} is not a directory (--model takes a model directory)`);
+  const path = (name: string) => join(dir, name);
+  const opt = (name: string) => (existsSync(path(name)) ? readBytes(path(name)) : undefined);
+  const config = opt('config.json');
+  if (!config) throw new CliError(`${dir} has no config.json (is it a model directory?)`);
+  const weights = opt('model.safetensors');
+  if (!weights) throw new CliError(`${dir} has no model.safetensors`);
+  const tokenizer = opt('tokenizer.json');
+  const extraFiles: Record<string, Uint8Array> = {};
+  for (const name of COPIED_FILES) {
+    const b = name === 'tokenizer.json' ? tokenizer : opt(name);
+    if (b) extraFiles[name] = b;
+  }
+  return {
+    dir,
+    files: {
+      config: parseJson(config, path('config.json')),
+      weights,
+      tokenizer: tokenizer && parseJson(tokenizer, path('tokenizer.json')),
+      evalSet: opt('eval.safetensors'),
+      calibSet: opt('calib.safetensors'),
+    },
+    extraFiles,
+  };
+}
+
+/** Opens the session; a corrupt file is named in the message. */
+export function openSession(md: ModelDir): ModelSession {
+  try {
+    return ModelSession.open(md.files);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (e instanceof SafetensorsError) {
+      // The reader does not know which file it was given; find the one that fails.
+      const candidates: [string, Uint8Array | undefined][] = [
+        ['model.safetensors', md.files.weights],
+        ['eval.safetensors', md.files.evalSet],
+        ['calib.safetensors', md.files.calibSet],
+      ];
+      for (const [name, bytes] of candidates) {
+        if (!bytes) continue;
+        try {
+          readSafetensors(bytes);
+        } catch {
+          throw new CliError(`${join(md.dir, name)} is corrupt: ${msg}`);
+        }
+      }
+      throw new CliError(`${md.dir}: ${msg}`);
+    }
+    if (e instanceof TokenizerError && !msg.startsWith('tokenizer.json')) throw new CliError(`${join(md.dir, 'tokenizer.json')}: ${msg}`);
+    if (e instanceof Error && e.constructor !== Error) {
+      // Engine messages start with the file they concern ("config.json: …"); make that a path.
+      const file = /^([\w.-]+\.(?:json|safetensors)):\s*/.exec(msg);
+      throw new CliError(file ? `${join(md.dir, file[1])}: ${msg.slice(file[0].length)}` : `${md.dir}: ${msg}`);
+    }
+    throw e;
+  }
+}
+
+/** A calibration set from a file: UTF-8 text, or a .safetensors data set (text bytes or images). */
+export function readCalibrationFile(path: string, config: ModelConfig): DataSet {
+  if (!existsSync(path)) throw new CliError(`calibration file ${path} does not exist`);
+  const bytes = readBytes(path);
+  let set: DataSet;
+  if (path.toLowerCase().endsWith('.safetensors')) {
+    try {
+      set = parseDataSet(bytes, path);
+    } catch (e) {
+      throw new CliError(e instanceof SafetensorsError ? `${path} is corrupt: ${e.message}` : (e as Error).message);
+    }
+  } else {
+    set = { kind: 'text', bytes };
+  }
+  if (config.kind === 'gpt2' && set.kind !== 'text') throw new CliError(`${path} holds images, but the model reads text`);
+  if (config.kind === 'vit') {
+    if (set.kind !== 'images') throw new CliError(`${path} holds text, but the model classifies images (give a .safetensors with "images" and "labels")`);
+    const [c, h, w] = set.shape;
+    if (c !== config.numChannels || h !== config.imageSize || w !== config.imageSize) {
+      throw new CliError(`${path} holds ${c}×${h}×${w} images, but the model expects ${config.numChannels}×${config.imageSize}×${config.imageSize}`);
+    }
+  }
+  if (set.kind === 'text' && set.bytes.length === 0) throw new CliError(`${path} is empty`);
+  return set;
+}

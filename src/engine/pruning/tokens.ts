@@ -1,0 +1,199 @@
+// Dynamic token pruning at inference: before a block, drop the tokens that received the least
+// attention in the block before it, so every later block works on fewer tokens.
+//
+// - ViT: a patch's score is the attention the CLS query pays it, averaged over heads — EViT
+//   (Liang et al. 2022, "Not All Patches are What You Need: Expediting Vision Transformers via
+//   Token Reorganizations"): the classifier reads only CLS, so patches CLS ignores matter least.
+//   CLS itself is always kept.
+// - Causal LM: a token's score is the accumulated attention it received — the column sum of the
+//   attention matrix over every query (only queries at or after it can see it), averaged over heads
+//   — the "heavy hitter" score of H2O (Zhang et al. 2023, "H2O: Heavy-Hitter Oracle for Efficient
+//   Generative Inference of Large Language Models"). Sums favour early tokens (more queries see
+//   them; attention sinks). The last position is always kept.
+//
+// The count rule (shared by the forward pass and the cost model, so both agree to the token):
+// a block with ratio r keeps the protected token plus round(r · (n − 1)) of the n − 1 others that
+// entered the block before it. Ratios therefore compound: r at every block from layer f on leaves
+// about r^(l − f + 1) of the tokens at block l. Block 0 is never pruned (nothing has attended yet),
+// nor is a block whose predecessor computed no attention (sublayer removed or every head masked).
+//
+// What a pruned causal LM returns: the logits of the positions that survive the last block, in
+// order, with `tokenPositions` naming them; the last position is always the final row. Only that
+// last row is a clean next-token prediction — the choice of which earlier tokens survive used
+// attention from later queries, so an earlier kept position's output has seen the future through
+// the selection. Evaluate a token-pruned LM on the last position of each window
+// (`evaluateLmLastPosition`), and its dense baseline the same way.
+import * as tf from '@tensorflow/tfjs';
+import { numLayers, sequenceLength, type Gpt2Config, type ModelConfig } from '../model/config';
+import type { ModelMasks, Weights } from '../model/types';
+
+/** Which token is protected and how tokens are scored: ViT's CLS row, or the LM's column sums. */
+export type TokenScoring = 'cls' | 'causal';
+
+export const scoringFor = (c: ModelConfig): TokenScoring => (c.kind === 'vit' ? 'cls' : 'causal');
+
+/** Index of the token never dropped among n: CLS (0) or the last position (n − 1). */
+export const protectedIndex = (kind: TokenScoring, n: number): number => (kind === 'cls' ? 0 : n - 1);
+
+function checkRatio(r: number, layer: number): void {
+  if (!(r >= 0 && r <= 1)) throw new Error(`token keep ratio of block ${layer} must be in [0, 1], got ${r}`);
+}
+
+/** Tokens a block keeps out of the n that entered the block before it, at keep ratio r. */
+export function keptTokenCount(n: number, ratio: number): number {
+  checkRatio(ratio, -1);
+  return n <= 1 ? n : 1 + Math.round(ratio * (n - 1));
+}
+
+/** Whether `layer` computed attention probabilities a later block can rank tokens by. */
+export function attentionComputed(masks: Pick<ModelMasks, 'attention' | 'heads'> | undefined, layer: number): boolean {
+  if (layer < 0 || masks?.attention?.[layer] === false) return false;
+  const h = masks?.heads?.[layer];
+  return !h || h.some((v) => v !== 0);
+}
+
+/**
+ * Tokens each block processes under per-block keep ratios, exactly as the forward pass prunes:
+ * pass the result as `CostMasks.tokens`. `seq` defaults to the model's full sequence.
+ */
+export function tokenCounts(
+  config: ModelConfig,
+  keep: readonly number[] | undefined,
+  opts: { masks?: Pick<ModelMasks, 'attention' | 'heads'>; seq?: number } = {},
+): number[] {
+  const layers = numLayers(config);
+  let n = opts.seq ?? sequenceLength(config);
+  const out: number[] = [];
+  for (let l = 0; l < layers; l++) {
+    const r = keep?.[l] ?? 1;
+    checkRatio(r, l);
+    if (l > 0 && r < 1 && attentionComputed(opts.masks, l - 1)) n = keptTokenCount(n, r);
+    out.push(n);
+  }
+  return out;
+}
+
+/** Keep ratio `ratio` at every block from `first` on, 1 before it (a per-block `tokenKeep`). */
+export function tokenKeepFrom(layers: number, first: number, ratio: number): number[] {
+  checkRatio(ratio, first);
+  return Array.from({ length: layers }, (_, l) => (l >= first && l > 0 ? ratio : 1));
+}
+
+// ---- Plain TypeScript (the reference the TensorFlow.js path is tested against) ----
+
+/**
+ * Score of every key token from one example's attention probabilities [head][query][key]: the CLS
+ * row (cls) or the column sums (causal), averaged over the heads the mask keeps.
+ */
+export function attentionReceived(probs: number[][][], kind: TokenScoring, headMask?: ArrayLike<number>): Float64Array {
+  const t = probs[0].length;
+  const scores = new Float64Array(t);
+  let kept = 0;
+  probs.forEach((ph, h) => {
+    if (headMask && headMask[h] === 0) return;
+    kept++;
+    if (kind === 'cls') for (let j = 0; j < t; j++) scores[j] += ph[0][j];
+    else for (let i = 0; i < t; i++) for (let j = 0; j <= i; j++) scores[j] += ph[i][j];
+  });
+  if (kept === 0) throw new Error('attentionReceived: every head is masked');
+  return scores.map((s) => s / kept);
+}
+
+/**
+ * The `keep` tokens to carry on, ascending: the protected one, then the highest scores (ties to the
+ * lower index, as tf.topk on the CPU backend breaks them).
+ */
+export function selectTokens(scores: ArrayLike<number>, keep: number, protect: number): number[] {
+  const n = scores.length;
+  if (!Number.isInteger(keep) || keep < 1 || keep > n) throw new Error(`selectTokens: keep must be in [1, ${n}], got ${keep}`);
+  const order = Array.from({ length: n }, (_, i) => i).filter((i) => i !== protect);
+  order.sort((a, b) => scores[b] - scores[a] || a - b);
+  return [protect, ...order.slice(0, keep - 1)].sort((a, b) => a - b);
+}
+
+// ---- TensorFlow.js (what the forward pass runs) ----
+
+/** attentionReceived for a batch: probs [B, H, T, T] → scores [B, T]. */
+export function attentionReceivedTf(probs: tf.Tensor, kind: TokenScoring, headMask?: ArrayLike<number>): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [, h, t] = probs.shape;
+    const received = kind === 'cls' ? tf.squeeze(tf.slice(probs, [0, 0, 0, 0], [-1, -1, 1, -1]), [2]) : tf.sum(probs, 2); // [B, H, T]
+    const keep = Array.from({ length: h }, (_, i): number => (headMask && headMask[i] === 0 ? 0 : 1));
+    const kept = keep.reduce((a, v) => a + v, 0);
+    if (kept === 0) throw new Error('attentionReceived: every head is masked');
+    const weighted = kept === h ? received : tf.mul(received, tf.reshape(tf.tensor1d(keep), [1, h, 1]));
+    return tf.reshape(tf.div(tf.sum(weighted, 1), kept), [-1, t]) as tf.Tensor2D;
+  });
+}
+
+/** selectTokens for a batch: scores [B, T] → int32 indices [B, keep], ascending in each row. */
+export function selectTokensTf(scores: tf.Tensor2D, keep: number, protect: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const t = scores.shape[1];
+    const isProtected = tf.reshape(tf.equal(tf.range(0, t, 1, 'int32'), protect), [1, t]);
+    // Above any score (a CLS row is ≤ 1, a column sum ≤ T) but finite: tfjs's top-k compares by
+    // subtraction, and Infinity − Infinity = NaN breaks its partitioning.
+    const ranked = tf.where(tf.broadcastTo(isProtected, scores.shape), tf.fill(scores.shape, t + 1), scores);
+    const { indices } = tf.topk(ranked, keep, false);
+    // topk returns best first; sort each row ascending so the kept tokens stay in sequence order
+    // (the causal mask of the next block relies on it, and ViT's CLS stays at index 0).
+    const ascending = tf.neg(tf.topk(tf.neg(tf.cast(indices, 'float32')), keep, true).values);
+    return tf.cast(ascending, 'int32') as tf.Tensor2D;
+  });
+}
+
+// ---- Evaluation of a token-pruned causal LM ----
+
+export interface LastPositionMetrics {
+  /** Mean cross-entropy (nats) of the prediction at the last position of each window. */
+  loss: number;
+  accuracy: number;
+  /** Windows scored (one prediction each). */
+  windows: number;
+}
+
+/**
+ * Windows of `context` tokens every `stride` tokens; each scores only its last position's
+ * next-token prediction — the one output of a token-pruned LM that never saw the future.
+ */
+export async function evaluateLmLastPosition(
+  config: Gpt2Config,
+  weights: Weights,
+  tokens: Int32Array,
+  opts: { context?: number; stride?: number; masks?: ModelMasks; tokenKeep?: number[]; batchSize?: number; signal?: AbortSignal; onProgress?: (f: number) => void } = {},
+): Promise<LastPositionMetrics> {
+  // Imported here, not at the top: the forward pass imports this module for its selection.
+  const { forward } = await import('../model/forward');
+  const t = opts.context ?? config.nPositions;
+  const stride = opts.stride ?? t;
+  const windows = tokens.length > t ? Math.floor((tokens.length - t - 1) / stride) + 1 : 0;
+  if (windows < 1) throw new Error(`evaluateLmLastPosition: need more than ${t} tokens, got ${tokens.length}`);
+  const batch = opts.batchSize ?? 16;
+  let nll = 0;
+  let correct = 0;
+  for (let w0 = 0; w0 < windows; w0 += batch) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    const m = Math.min(batch, windows - w0);
+    const inp = new Int32Array(m * t);
+    const tgt = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const off = (w0 + i) * stride;
+      inp.set(tokens.subarray(off, off + t), i * t);
+      tgt[i] = tokens[off + t];
+    }
+    const [lossT, hitsT] = tf.tidy(() => {
+      const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), { masks: opts.masks, tokenKeep: opts.tokenKeep });
+      const rows = logits.shape[1]!;
+      const last = tf.reshape(tf.slice(logits, [0, rows - 1, 0], [m, 1, config.vocabSize]), [m, config.vocabSize]);
+      const y = tf.tensor1d(tgt, 'int32');
+      const loss = tf.neg(tf.sum(tf.mul(tf.oneHot(y, config.vocabSize), tf.logSoftmax(last))));
+      return [loss, tf.sum(tf.cast(tf.equal(tf.argMax(last, -1), y), 'int32'))];
+    });
+    nll += (await lossT.data())[0];
+    correct += (await hitsT.data())[0];
+    tf.dispose([lossT, hitsT]);
+    opts.onProgress?.((w0 + m) / windows);
+  }
+  return { loss: nll / windows, accuracy: correct / windows, windows };
+}
+
