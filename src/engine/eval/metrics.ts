@@ -26,6 +26,8 @@ export type Metrics = ClassifierMetrics | LmMetrics;
 
 export interface EvalOptions {
   masks?: ModelMasks;
+  /** Per-block token keep ratios (dynamic token pruning; classifiers only — see evaluateLmLastPosition). */
+  tokenKeep?: number[];
   batchSize?: number;
   /** Called after each batch with the fraction done; return value ignored. */
   onProgress?: (fraction: number) => void;
@@ -66,7 +68,7 @@ export async function evaluateClassifier(
     const m = Math.min(batch, n - start);
     const [pred, loss] = tf.tidy(() => {
       const x = pixelsToInput(config, images.subarray(start * per, (start + m) * per), m);
-      const { logits } = forward(config, weights, x, { masks: opts.masks });
+      const { logits } = forward(config, weights, x, { masks: opts.masks, tokenKeep: opts.tokenKeep });
       const y = tf.tensor1d(labels.subarray(start, start + m), 'int32');
       return [tf.argMax(logits, -1), crossEntropySum(logits, y, config.labels.length)];
     });

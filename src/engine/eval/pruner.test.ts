@@ -90,4 +90,29 @@ describe('Pruner', () => {
       expect(tf.memory().numTensors, stage).toBe(before);
     }
   });
+
+  it('measures every structured granularity, with fewer FLOPs than dense', async () => {
+    const pruner = new Pruner(session);
+    const dense = await session.evaluate();
+    const cases = [
+      { granularity: 'heads', amount: 0.5, score: 'taylor' },
+      { granularity: 'neurons', amount: 0.5 },
+      { granularity: 'blocks', amount: 0.5, score: 'influence' },
+      { granularity: 'sublayers', amount: 0.25 },
+      { granularity: 'tokens', amount: 0.5 },
+    ] as const;
+    for (const r of cases) {
+      const rep = await pruner.measureStructured({ ...r, calibration });
+      expect(rep.flops, r.granularity).toBeLessThan(rep.denseFlops);
+      expect(rep.structure, r.granularity).toBeTruthy();
+      expect(rep.metric.kind).toBe('lm');
+      if (r.granularity !== 'tokens') expect(rep.metric).not.toEqual(dense);
+    }
+    const blocks = await pruner.measureStructured({ granularity: 'blocks', amount: 0.5, calibration });
+    // One of the two blocks is gone entirely, the other untouched.
+    expect([...blocks.blockSparsity].sort()).toEqual([0, 1]);
+    const none = await pruner.measureStructured({ granularity: 'heads', amount: 0, calibration });
+    expect(none.metric).toEqual(dense);
+  });
 });
+

@@ -14,6 +14,8 @@ import { toRows } from '../pruning/layout';
 import { wandaScores } from '../pruning/wanda';
 import { collectStats, prunableLinears, pruneUnstructured, type PruningStats, type Scope, type UnstructuredMethod, type UnstructuredResult } from '../pruning/unstructured';
 import type { Metrics } from './metrics';
+import { needsStructuredCalibration, planStructured, type StructuredRecipe } from '../pruning/structured/recipe';
+import { evaluateLmLastPosition, tokenCounts } from '../pruning/tokens';
 
 export interface PruneRecipe {
   method: UnstructuredMethod;
@@ -50,6 +52,14 @@ export interface PruneReport {
   timeMs: { calibration: number; prune: number; evaluate: number };
 }
 
+export type StructuredPruneRecipe = StructuredRecipe & { calibration?: CalibrationSpec };
+
+export type StructuredReport = Omit<PruneReport, 'recipe'> & {
+  recipe: StructuredPruneRecipe;
+  /** What was removed, in words. */
+  structure: string;
+};
+
 export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (stage: string, fraction: number) => void;
@@ -69,7 +79,7 @@ export class Pruner {
 
   constructor(readonly session: ModelSession) {}
 
-  private calibSpec(r: PruneRecipe): CalibrationSpec {
+  private calibSpec(r: { calibration?: CalibrationSpec }): CalibrationSpec {
     return r.calibration ?? DEFAULT_CALIBRATION[this.session.config.kind];
   }
 
@@ -226,6 +236,64 @@ export class Pruner {
       timeMs: { ...p.timeMs, evaluate },
     };
     return { report, result: p.result };
+  }
+
+  /**
+   * Structured pruning (heads, FFN neurons, blocks, sublayers, tokens) measured like measure().
+   * A token-pruned causal LM is scored on the last position of each window only (its other outputs
+   * have seen later tokens through the selection), so the report's metric is that last-position
+   * loss, and `structure` gives the dense model's on the same positions for comparison.
+   */
+  async measureStructured(r: StructuredPruneRecipe, opts: RunOptions = {}): Promise<StructuredReport> {
+    const s = this.session;
+    const c = s.config;
+    const t0 = performance.now();
+    const calib = needsStructuredCalibration(r) ? await this.calibration(this.calibSpec(r)) : null;
+    const t1 = performance.now();
+    const plan = await planStructured(c, s.weights, calib, r, { signal: opts.signal, onProgress: (f) => opts.onProgress?.('pruning', f) });
+    opts.signal?.throwIfAborted();
+    const t2 = performance.now();
+    const evalOpts = { masks: plan.masks, signal: opts.signal, onProgress: (f: number) => opts.onProgress?.('evaluating', f) };
+    let metric: Metrics;
+    let structure = plan.summary;
+    if (plan.tokenKeep && c.kind === 'gpt2') {
+      const tokens = this.evalTokens();
+      const last = (keep?: number[]) => evaluateLmLastPosition(c, s.weights, tokens, { ...evalOpts, tokenKeep: keep });
+      const [pruned, dense] = [await last(plan.tokenKeep), await last()];
+      metric = { kind: 'lm', loss: pruned.loss, bitsPerByte: pruned.loss / Math.LN2, perplexity: Math.exp(pruned.loss), nextTokenAccuracy: pruned.accuracy, tokens: pruned.windows };
+      structure += `; scored on the last position of ${pruned.windows} windows (dense model there: ${(dense.loss / Math.LN2).toFixed(3)} bits/token)`;
+    } else {
+      metric = await s.evaluateWith(s.weights, { ...evalOpts, tokenKeep: plan.tokenKeep });
+    }
+    opts.signal?.throwIfAborted();
+    const evaluate = performance.now() - t2;
+    const masks = plan.masks;
+    const cost = costReport(c, { heads: masks.heads, neurons: masks.neurons, attention: masks.attention, mlp: masks.mlp, tokens: tokenCounts(c, plan.tokenKeep, { masks }) });
+    const blockLinears = cost.linears.filter((x) => x.layer >= 0);
+    const blockParams = blockLinears.reduce((a, x) => a + x.params, 0);
+    const blockKept = blockLinears.reduce((a, x) => a + x.nonzero, 0);
+    return {
+      recipe: r,
+      structure,
+      calibration: calib?.description ?? null,
+      metric,
+      params: cost.params,
+      nonzeroParams: cost.nonzeroParams,
+      // Share of the blocks' linear parameters (weights and biases) removed.
+      sparsity: 1 - blockKept / blockParams,
+      denseFlops: cost.denseFlops,
+      flops: cost.flops,
+      // Removed structures leave smaller dense matrices: no index overhead, no 2:4 format.
+      bytes: { dense: 4 * cost.params, sparse: 4 * cost.nonzeroParams, nm24: null },
+      blockSparsity: cost.blocks.map((b) => 1 - b.nonzero / Math.max(1, b.params)),
+      timeMs: { calibration: t1 - t0, prune: t2 - t1, evaluate },
+    };
+  }
+
+  private evalTokens(): Int32Array {
+    const set = this.session.evalSet;
+    if (!set || set.kind !== 'text') throw new Error('this model has no text evaluation set');
+    return Int32Array.from(this.session.checkpoint.tokenizer!.encode(new TextDecoder().decode(set.bytes)));
   }
 
   /** One point per sparsity, yielded as each is measured; stops between points when aborted. */
