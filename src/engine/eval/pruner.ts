@@ -79,11 +79,12 @@ export class Pruner {
 
   constructor(readonly session: ModelSession) {}
 
-  private calibSpec(r: { calibration?: CalibrationSpec }): CalibrationSpec {
+  calibSpec(r: { calibration?: CalibrationSpec }): CalibrationSpec {
     return r.calibration ?? DEFAULT_CALIBRATION[this.session.config.kind];
   }
 
-  private async calibration(spec: CalibrationSpec): Promise<CalibrationData> {
+  /** The calibration data for a spec, made once and cached (unlabelled images labelled by the dense model). */
+  async calibration(spec: CalibrationSpec): Promise<CalibrationData> {
     const key = JSON.stringify({ ...spec, custom: spec.custom ? 'custom' : undefined });
     let c = this.calibCache.get(key);
     if (!c) {
@@ -95,7 +96,7 @@ export class Pruner {
     return c;
   }
 
-  private async stats(r: PruneRecipe, calib: CalibrationData | null, opts: RunOptions): Promise<PruningStats> {
+  async stats(r: PruneRecipe, calib: CalibrationData | null, opts: RunOptions = {}): Promise<PruningStats> {
     const key = `${r.method}|${JSON.stringify(this.calibSpec(r))}`;
     let st = this.statsCache.get(key);
     if (!st) {
