@@ -1,10 +1,12 @@
-// TEMPORARY placeholder written by the build/CI helper so that `vite build`
-// has an entry point; the UI engineer replaces this file.
+// Entry point of the page: the workbench UI. All tensor work happens in the engine worker
+// (src/workers/engine.worker.ts), reached through src/workers/client.ts.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import './styles.css';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <h1>Pruning Workbench</h1>
+    <App />
   </StrictMode>,
 );

@@ -1,7 +1,7 @@
 // The small evaluation and calibration sets that ship beside each model, stored as safetensors:
 // images → tensors "images" (U8 [n, H, W] or [n, C, H, W]) and "labels" (U8 [n]);
 // text → tensor "bytes" (U8 [n]).
-import { readSafetensors } from '../io/safetensors';
+import { readSafetensorsFile } from '../io/safetensors';
 
 export interface ImageSet {
   kind: 'images';
@@ -22,7 +22,7 @@ export type DataSet = ImageSet | TextSet;
 export class DataSetError extends Error {}
 
 export function parseDataSet(bytes: Uint8Array, what = 'data set'): DataSet {
-  const { tensors } = readSafetensors(bytes);
+  const { tensors } = readSafetensorsFile(bytes, what);
   const text = tensors.get('bytes');
   if (text) {
     if (!(text.data instanceof Uint8Array) || text.shape.length !== 1) throw new DataSetError(`${what}: "bytes" must be U8 [n]`);

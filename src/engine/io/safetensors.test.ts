@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { bf16ArrayToF32, bf16ToF32, f16ArrayToF32, f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32ToBf16, f32ToF16 } from './half';
 import {
   readSafetensors,
+  readSafetensorsFile,
   SafetensorsError,
   tensorByteSize,
   writeSafetensors,
@@ -378,5 +379,14 @@ describe('writeSafetensors', () => {
     const ok: TensorEntry = { dtype: 'U8', shape: [0], data: new Uint8Array(0) };
     expect(() => writeSafetensors({ __metadata__: ok })).toThrow(/tensor "__metadata__": the name is reserved/);
     expect(() => writeSafetensors({ t: ok }, { k: 5 as unknown as string })).toThrow(SafetensorsError);
+  });
+});
+
+describe('readSafetensorsFile', () => {
+  it("puts the file's name in front of the message", () => {
+    const good = writeSafetensors({ w: { dtype: 'F32', shape: [4], data: new Float32Array(4) } });
+    expect(() => readSafetensorsFile(good.subarray(0, good.length - 5), 'eval.safetensors')).toThrow(
+      /^eval\.safetensors: tensor "w": data_offsets \[0, 16\] lie outside the data buffer/,
+    );
   });
 });

@@ -263,3 +263,13 @@ export function writeSafetensors(
   }
   return out;
 }
+
+/** readSafetensors, with the file's name in front of any error message (which file was bad?). */
+export function readSafetensorsFile(bytes: Uint8Array, fileName: string): SafetensorsFile {
+  try {
+    return readSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new SafetensorsError(`${fileName}: ${e.message}`);
+    throw e;
+  }
+}

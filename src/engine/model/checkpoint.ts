@@ -4,7 +4,7 @@
 import { parseConfig, type ModelConfig } from './config';
 import { GPT2_PREFIX, paramSpecs } from './schema';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
-import { readSafetensors, writeSafetensors, type TensorEntry } from '../io/safetensors';
+import { readSafetensorsFile, writeSafetensors, type TensorEntry } from '../io/safetensors';
 
 /** A tensor on the host: f32 values in row-major order. */
 export interface HostTensor {
@@ -41,7 +41,7 @@ const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every
 
 export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
   const config = parseConfig(files.config);
-  const file = readSafetensors(files.weights);
+  const file = readSafetensorsFile(files.weights, 'model.safetensors');
   const found = new Map<string, TensorEntry>();
   const ignored: string[] = [];
   for (const [name, entry] of file.tensors) {

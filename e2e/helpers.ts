@@ -1,0 +1,48 @@
+// Shared steps of the workbench's browser tests: the page is used as a person would (roles,
+// labels, visible text); screenshots go to test-results/screens/.
+import { expect, type Page } from '@playwright/test';
+
+// Measuring a model's baseline runs the whole eval set through TensorFlow.js on WebGPU, which here
+// is SwiftShader on a busy 2-core CPU: minutes, not seconds. Tests that wait for a metric get
+// these budgets (they bound the wait; no test asserts how long anything took).
+export const EVAL_TIMEOUT_MS = 420_000;
+export const SLOW_TEST_MS = 540_000;
+
+export const VIEWPORTS = [
+  { width: 1440, height: 900 },
+  { width: 1280, height: 720 },
+] as const;
+
+/** Screenshots of the whole page at each viewport size: test-results/screens/<name>-<w>x<h>.png. */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  for (const v of VIEWPORTS) {
+    await page.setViewportSize(v);
+    await page.screenshot({ path: `test-results/screens/${name}-${v.width}x${v.height}.png`, fullPage: true });
+  }
+  await page.setViewportSize(VIEWPORTS[0]);
+}
+
+/** The model map's block rows. */
+export const blocks = (page: Page) => page.getByRole('group', { name: /^Block \d+$/ });
+
+/** Waits until the model called `name` is shown. */
+export async function expectModelShown(page: Page, name: string): Promise<void> {
+  await expect(page.getByRole('heading', { level: 2, name })).toBeVisible();
+}
+
+/** The measured-quality panel. */
+export const metricPanel = (page: Page) => page.getByRole('region', { name: 'Baseline quality' });
+
+/** The number shown after `label` in `text` ("Accuracy19.5%" → 19.5). */
+export function numberAfter(text: string, label: string): number {
+  const m = new RegExp(`${label}\\s*(-?[\\d.,]+)`).exec(text);
+  if (!m) throw new Error(`no number after "${label}" in: ${text}`);
+  return Number(m[1].replace(/,/g, ''));
+}
+
+/** Fails the test on uncaught page errors. */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
+}

@@ -1,0 +1,80 @@
+import { useEffect } from 'react';
+import { CostPanel } from './components/CostPanel';
+import { DropZone } from './components/DropZone';
+import { MetricPanel } from './components/MetricPanel';
+import { ModelMap } from './components/ModelMap';
+import { ModelOverview } from './components/ModelOverview';
+import { ModelPicker } from './components/ModelPicker';
+import { NoticeBanner } from './components/NoticeBanner';
+import { StatusBar } from './components/StatusBar';
+import type { BackendName } from '../workers/client';
+import { useWorkbench, workbenchStore } from './store';
+
+/** The model named in the page's URL (?model=gpt-bytes), if any. */
+function modelFromUrl(): string | null {
+  return new URLSearchParams(window.location.search).get('model');
+}
+
+/** ?backend=cpu runs the engine on TensorFlow.js's CPU backend instead of WebGPU. */
+function backendFromUrl(): BackendName | null {
+  const b = new URLSearchParams(window.location.search).get('backend');
+  return b === 'cpu' || b === 'webgpu' ? b : null;
+}
+
+export function App() {
+  const model = useWorkbench((s) => s.model);
+  const loading = useWorkbench((s) => s.loading);
+
+  useEffect(() => {
+    void workbenchStore.getState().start(modelFromUrl(), backendFromUrl());
+  }, []);
+
+  // Keep ?model= in step with the loaded default model, so a reload or a shared link opens it.
+  const sourceId = model?.source.kind === 'default' ? model.source.id : null;
+  useEffect(() => {
+    if (!sourceId || modelFromUrl() === sourceId) return;
+    const url = new URL(window.location.href);
+    url.searchParams.set('model', sourceId);
+    window.history.replaceState(null, '', url);
+  }, [sourceId]);
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <div className="brand">
+          <h1>Pruning Workbench</h1>
+          <p className="tagline">Inspect a transformer, then prune it and measure what changes.</p>
+        </div>
+        <ModelPicker />
+      </header>
+      <StatusBar />
+      <NoticeBanner />
+      <main className="layout">
+        {model ? (
+          <>
+            <div className="column main-column">
+              <ModelOverview model={model} />
+              <ModelMap summary={model.summary} />
+            </div>
+            <div className="column side-column">
+              <MetricPanel summary={model.summary} />
+              <CostPanel summary={model.summary} />
+              <DropZone />
+            </div>
+          </>
+        ) : (
+          <>
+            <div className="column main-column">
+              <section className="card placeholder" aria-label="Model">
+                <p>{loading ? `${loading.label}…` : 'No model is loaded.'}</p>
+              </section>
+            </div>
+            <div className="column side-column">
+              <DropZone />
+            </div>
+          </>
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,47 @@
+import { useWorkbench } from '../store';
+import { ProgressBar } from './ProgressBar';
+
+/** What the workbench is doing, the progress of opening a model, and the backend in use. */
+export function StatusBar() {
+  const loading = useWorkbench((s) => s.loading);
+  const model = useWorkbench((s) => s.model);
+  const backend = useWorkbench((s) => s.backend);
+  const backendError = useWorkbench((s) => s.backendError);
+  const cancelLoading = useWorkbench((s) => s.cancelLoading);
+
+  const measuring = useWorkbench((s) => s.evaluation.status === 'running');
+  const status = loading ? loading.label : !model ? 'Starting…' : measuring ? `Measuring ${model.name} in the worker…` : `Ready: ${model.name}`;
+  return (
+    <section className="status-bar" aria-label="Status">
+      <div className="status-main">
+        <p role="status" aria-live="polite" className="status-text">
+          {status}
+        </p>
+        {loading && (
+          <>
+            <ProgressBar label={`Opening ${loading.target}`} fraction={loading.fraction} />
+            <button type="button" className="button small" onClick={cancelLoading}>
+              Cancel
+            </button>
+          </>
+        )}
+      </div>
+      <dl className="backend">
+        <dt>Backend</dt>
+        <dd>
+        {backend ? (
+          <>
+            <strong className={`backend-name backend-${backend.name}`}>{backend.name}</strong>
+            {backend.adapter && <span className="backend-detail"> · {backend.adapter}</span>}
+            {backend.fallbackReason && <span className="backend-detail" title={backend.fallbackReason}> · no WebGPU</span>}
+          </>
+        ) : backendError ? (
+          <strong className="backend-name backend-error" title={backendError}>unavailable</strong>
+        ) : (
+          <span className="backend-detail">starting…</span>
+        )}
+        </dd>
+      </dl>
+    </section>
+  );
+}

@@ -1,0 +1,117 @@
+// What the model map draws, derived from a ModelSummary: a row for the embeddings, one per block
+// (attention heads + FFN as cells) and one for the output head, each with its parameters and share
+// of the FLOPs. Pure data, so later views (importance, pruning masks) can reuse and extend it.
+import type { ModelSummary } from '../workers/client';
+
+export type CellKind = 'embedding' | 'head' | 'ffn' | 'output';
+
+export interface MapCell {
+  id: string;
+  kind: CellKind;
+  /** Short visible name: "H1", "FFN", "Patches". */
+  label: string;
+  /** Its size, visible under the label: "16 d", "256". */
+  size: string;
+  /** The full description, for assistive technology and tooltips. */
+  description: string;
+  flops: number;
+  /** Share of the whole model's FLOPs per example, 0..1. */
+  share: number;
+}
+
+export interface MapRow {
+  id: string;
+  kind: 'input' | 'block' | 'output';
+  title: string;
+  /** Block index (0-based) for blocks, null for the ends. */
+  layer: number | null;
+  params: number;
+  /** Shown instead of the parameter count when it needs explaining ("tied to embeddings"). */
+  paramsNote?: string;
+  flops: number;
+  share: number;
+  cells: MapCell[];
+}
+
+export interface ModelMapData {
+  rows: MapRow[];
+  /** Parameters in layer norms (and anything else outside the rows). */
+  otherParams: number;
+  totalFlops: number;
+  totalParams: number;
+  /** The largest share of any cell: the top of the colour scale. */
+  maxCellShare: number;
+}
+
+export function modelMapData(s: ModelSummary): ModelMapData {
+  const { cost } = s;
+  const total = cost.flops || 1;
+  const d = s.hidden;
+  const dh = d / s.heads;
+  const rows: MapRow[] = [];
+
+  // ---- input: embeddings ----
+  const patch = cost.linears.find((l) => l.role === 'patch');
+  const inputCells: MapCell[] = [];
+  let inputParams: number;
+  let inputFlops: number;
+  if (s.kind === 'vit') {
+    const patches = s.sequence - 1;
+    const pixels = patch?.params ? (patch.params - d) / d : 0;
+    inputParams = (patch?.params ?? 0) + s.sequence * d + d;
+    inputFlops = patch?.flops ?? 0;
+    inputCells.push(
+      cell('patches', 'embedding', 'Patches', `${patches} × ${pixels} → ${d}`, `Patch embedding: ${patches} patches of ${pixels} pixels, each projected to width ${d}`, inputFlops, total),
+      cell('positions', 'embedding', 'Positions', `${s.sequence} × ${d}`, `CLS token and ${s.sequence} position embeddings of width ${d}`, 0, total),
+    );
+  } else {
+    const vocab = s.vocabSize ?? 0;
+    inputParams = vocab * d + s.sequence * d;
+    inputFlops = 0;
+    inputCells.push(
+      cell('tokens', 'embedding', 'Tokens', `${vocab} × ${d}`, `Token embeddings: ${vocab} tokens of width ${d}`, 0, total),
+      cell('positions', 'embedding', 'Positions', `${s.sequence} × ${d}`, `Position embeddings: ${s.sequence} positions of width ${d}`, 0, total),
+    );
+  }
+  rows.push({ id: 'input', kind: 'input', title: 'Embeddings', layer: null, params: inputParams, flops: inputFlops, share: inputFlops / total, cells: inputCells });
+
+  // ---- blocks ----
+  for (const b of cost.blocks) {
+    const n = b.layer + 1;
+    const perHead = b.attentionFlops / s.heads;
+    const cells: MapCell[] = Array.from({ length: s.heads }, (_, h) =>
+      cell(`b${b.layer}-h${h}`, 'head', `H${h + 1}`, `${dh} d`, `Block ${n}, attention head ${h + 1}: ${dh} dimensions`, perHead, total),
+    );
+    cells.push(cell(`b${b.layer}-ffn`, 'ffn', 'FFN', `${s.ffn}`, `Block ${n}, feed-forward network: ${d} → ${s.ffn} → ${d}`, b.mlpFlops, total));
+    rows.push({ id: `block-${b.layer}`, kind: 'block', title: `Block ${n}`, layer: b.layer, params: b.params, flops: b.flops, share: b.flops / total, cells });
+  }
+
+  // ---- output ----
+  const blockFlops = cost.blocks.reduce((a, b) => a + b.flops, 0);
+  const outputFlops = Math.max(0, cost.flops - blockFlops - inputFlops);
+  const classifier = cost.linears.find((l) => l.role === 'classifier');
+  const outputParams = classifier?.params ?? 0;
+  const outCell =
+    s.kind === 'vit'
+      ? cell('classifier', 'output', 'Classifier', `${d} → ${s.labels?.length ?? 0}`, `Classifier: width ${d} to ${s.labels?.length ?? 0} classes, read from the CLS token`, outputFlops, total)
+      : cell('lm-head', 'output', 'LM head', `${d} → ${s.vocabSize ?? 0}`, `Language-model head: width ${d} to ${s.vocabSize ?? 0} tokens at every position, sharing the token embeddings`, outputFlops, total);
+  rows.push({
+    id: 'output',
+    kind: 'output',
+    title: s.kind === 'vit' ? 'Classifier' : 'LM head',
+    layer: null,
+    params: outputParams,
+    paramsNote: s.kind === 'gpt2' ? 'tied to embeddings' : undefined,
+    flops: outputFlops,
+    share: outputFlops / total,
+    cells: [outCell],
+  });
+
+  const counted = rows.reduce((a, r) => a + r.params, 0);
+  const maxCellShare = Math.max(...rows.flatMap((r) => r.cells.map((c) => c.share)), 1e-9);
+  return { rows, otherParams: Math.max(0, cost.params - counted), totalFlops: cost.flops, totalParams: cost.params, maxCellShare };
+}
+
+function cell(id: string, kind: CellKind, label: string, size: string, description: string, flops: number, total: number): MapCell {
+  return { id, kind, label, size, description, flops, share: flops / total };
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { costReport } from '../engine/model/cost';
+import { tinyVit } from '../engine/model/tiny-models';
+import type { EngineClient, Job, Metrics, ModelSummary, OpenResult, ProgressFn } from '../workers/client';
+import { CancelledError } from '../workers/client';
+import { createWorkbenchStore } from './store';
+
+const summary: ModelSummary = {
+  architecture: 'ViTForImageClassification', kind: 'vit', layers: 2, heads: 3, hidden: 12, ffn: 20, sequence: 5,
+  vocabSize: null, labels: ['a', 'b', 'c', 'd', 'e'], cost: costReport(tinyVit()), evalSet: { kind: 'images', count: 10 }, ignoredTensors: [],
+};
+const metrics: Metrics = { kind: 'classifier', accuracy: 0.5, loss: 1, count: 10 };
+
+/** A job the test settles by hand. */
+function manualJob<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const result = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  const job: Job<T> = { id: Math.random(), result, cancel: () => reject(new CancelledError()) };
+  return { job, resolve, reject };
+}
+
+function fakeEngine() {
+  const opens: ReturnType<typeof manualJob<OpenResult>>[] = [];
+  const evals: ReturnType<typeof manualJob<Metrics>>[] = [];
+  const progress: ProgressFn[] = [];
+  const engine: EngineClient = {
+    init: async () => ({ name: 'webgpu', adapter: 'test', fallbackReason: null }),
+    openDefault: (_id, p) => (p && progress.push(p), opens[opens.push(manualJob<OpenResult>()) - 1].job),
+    openFiles: (_f, p) => (p && progress.push(p), opens[opens.push(manualJob<OpenResult>()) - 1].job),
+    evaluate: (p) => (p && progress.push(p), evals[evals.push(manualJob<Metrics>()) - 1].job),
+    terminate: () => {},
+  };
+  return { engine, opens, evals, progress };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('workbench store', () => {
+  it('opens the default model, then measures it', async () => {
+    const f = fakeEngine();
+    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [{ id: 'vit-fashion', name: 'ViT', task: 'image classification' }] });
+    void store.getState().start(null);
+    await tick();
+    expect(store.getState().loading?.target).toBe('vit-fashion');
+    f.opens[0].resolve({ summary, files: ['config.json', 'model.safetensors'], ignoredFiles: [] });
+    await tick();
+    const s = store.getState();
+    expect(s.model?.name).toBe('ViT');
+    expect(s.selectedId).toBe('vit-fashion');
+    expect(s.backend?.name).toBe('webgpu');
+    expect(s.evaluation.status).toBe('running');
+    f.evals[0].resolve(metrics);
+    await tick();
+    expect(store.getState().evaluation).toEqual({ status: 'done', metrics });
+  });
+
+  it('keeps the loaded model when opening files fails, and shows the engine message', async () => {
+    const f = fakeEngine();
+    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [] });
+    void store.getState().start('vit-fashion');
+    await tick();
+    f.opens[0].resolve({ summary, files: [], ignoredFiles: [] });
+    await tick();
+    f.evals[0].resolve(metrics);
+    await tick();
+    const before = store.getState().model;
+
+    void store.getState().openFiles([]);
+    await tick();
+    f.opens[1].reject(new Error('model.safetensors: header length 9 exceeds the 3 bytes after the length field'));
+    await tick();
+    const s = store.getState();
+    expect(s.model).toBe(before);
+    expect(s.selectedId).toBe('vit-fashion');
+    expect(s.loading).toBeNull();
+    expect(s.evaluation.status).toBe('done');
+    expect(s.notice).toEqual({ title: 'Could not open your files', message: 'model.safetensors: header length 9 exceeds the 3 bytes after the length field' });
+  });
+
+  it('Cancel stops a measurement; a newer model wins over an older one still opening', async () => {
+    const f = fakeEngine();
+    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [] });
+    void store.getState().start('a');
+    await tick();
+    void store.getState().selectModel('b'); // cancels the open of 'a'
+    await tick();
+    expect(store.getState().loading?.target).toBe('b');
+    f.opens[1].resolve({ summary, files: [], ignoredFiles: [] });
+    await tick();
+    expect(store.getState().model?.source).toEqual({ kind: 'default', id: 'b' });
+    store.getState().cancelEvaluation();
+    await tick();
+    expect(store.getState().evaluation.status).toBe('cancelled');
+  });
+});

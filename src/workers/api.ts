@@ -1,0 +1,66 @@
+// The contract between the page and the engine worker. The UI sees the engine only through this
+// interface (wrapped by ./client.ts); src/workers/engine.worker.ts implements it.
+import type { Metrics } from '../engine/eval/metrics';
+import type { ModelSummary } from '../engine/session';
+
+export type { Metrics, ModelSummary };
+export type { ClassifierMetrics, LmMetrics } from '../engine/eval/metrics';
+export type { BlockCost, CostReport, LinearCost } from '../engine/model/cost';
+
+export type BackendName = 'webgpu' | 'cpu';
+
+/** The TensorFlow.js backend the worker runs on. */
+export interface BackendInfo {
+  name: BackendName;
+  /** The WebGPU adapter, e.g. "google swiftshader (fallback adapter)"; null on the CPU. */
+  adapter: string | null;
+  /** Why WebGPU was not used, when it was not. */
+  fallbackReason: string | null;
+}
+
+/** What a long call reports while it runs. */
+export interface Progress {
+  /** What is happening, in words: "Downloading model.safetensors", "Measuring 1000 images". */
+  label: string;
+  /** 0..1, or null while the share done is unknown. */
+  fraction: number | null;
+}
+
+export type ProgressFn = (progress: Progress) => void;
+
+/** A file the user chose or dropped, as bytes. */
+export interface DroppedFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface OpenResult {
+  summary: ModelSummary;
+  /** The files the model was built from, by the names the engine knows them by. */
+  files: string[];
+  /** Files that were given but not used (README.md, generation_config.json, ...). */
+  ignoredFiles: string[];
+}
+
+/**
+ * Every long call takes a progress callback (wrap it with comlink's `proxy`) and a job id chosen by
+ * the caller; `cancel(jobId)` aborts it, and the call then rejects with an error named "AbortError".
+ * Any other failure rejects with an Error whose message is fit to show as it is.
+ */
+export interface EngineApi {
+  /**
+   * Chooses the backend: 'webgpu' (the default) when an adapter is available, else 'cpu'. The
+   * first call decides; later calls return the same answer. The other calls run it first.
+   */
+  init(preferred?: BackendName): Promise<BackendInfo>;
+  /** Opens public/models/<id>/. */
+  openDefault(id: string, onProgress?: ProgressFn, jobId?: number): Promise<OpenResult>;
+  /** Opens config.json + model.safetensors [+ tokenizer.json, eval.safetensors, calib.safetensors]. */
+  openFiles(files: DroppedFile[], onProgress?: ProgressFn, jobId?: number): Promise<OpenResult>;
+  /** The loaded model's metric on its eval set. */
+  evaluate(onProgress?: ProgressFn, jobId?: number): Promise<Metrics>;
+  /** Aborts a running job; unknown or finished ids are ignored. */
+  cancel(jobId: number): void;
+  /** The loaded model's summary, or null when none is loaded. */
+  summary(): ModelSummary | null;
+}

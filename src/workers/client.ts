@@ -1,0 +1,88 @@
+// The page's handle on the engine worker. The UI imports only this module: it starts the worker,
+// wraps it with comlink, and turns each long call into a Job that can be cancelled.
+import * as Comlink from 'comlink';
+import type { BackendInfo, BackendName, DroppedFile, EngineApi, Metrics, OpenResult, Progress, ProgressFn } from './api';
+
+export type { BackendInfo, BackendName, DroppedFile, Metrics, OpenResult, Progress, ProgressFn };
+export type { BlockCost, ClassifierMetrics, CostReport, LinearCost, LmMetrics, ModelSummary } from './api';
+
+/** A long call in flight. `result` rejects with a CancelledError after `cancel()`. */
+export interface Job<T> {
+  id: number;
+  result: Promise<T>;
+  cancel(): void;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+export const isCancelled = (e: unknown): e is CancelledError => e instanceof CancelledError;
+
+/** The message to show for a failed call: the engine's own words. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+export interface EngineClient {
+  init(preferred?: BackendName): Promise<BackendInfo>;
+  openDefault(id: string, onProgress?: ProgressFn): Job<OpenResult>;
+  /** Reads the files (off the UI's critical path: File.arrayBuffer is async) and hands them over. */
+  openFiles(files: readonly (File | DroppedFile)[], onProgress?: ProgressFn): Job<OpenResult>;
+  evaluate(onProgress?: ProgressFn): Job<Metrics>;
+  terminate(): void;
+}
+
+let nextJobId = 1;
+
+export function createEngineClient(worker: Worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' })): EngineClient {
+  const remote = Comlink.wrap<EngineApi>(worker);
+
+  function start<T>(call: (onProgress: ProgressFn | undefined, id: number) => Promise<T>, onProgress?: ProgressFn): Job<T> {
+    const id = nextJobId++;
+    let cancelled = false;
+    const result = call(onProgress && Comlink.proxy(onProgress), id).catch((e: unknown) => {
+      if (cancelled || (e instanceof Error && e.name === 'AbortError')) throw new CancelledError();
+      throw e;
+    });
+    return {
+      id,
+      result,
+      cancel() {
+        cancelled = true;
+        void remote.cancel(id);
+      },
+    };
+  }
+
+  return {
+    init: (preferred) => remote.init(preferred),
+    openDefault: (id, onProgress) => start((p, jobId) => remote.openDefault(id, p, jobId), onProgress),
+    openFiles(files, onProgress) {
+      return start(async (p, jobId) => {
+        const dropped = await Promise.all(
+          files.map(async (f): Promise<DroppedFile> => (f instanceof Blob ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : f)),
+        );
+        const buffers = dropped.map((f) => f.bytes.buffer).filter((b, i, all) => b instanceof ArrayBuffer && all.indexOf(b) === i) as ArrayBuffer[];
+        return remote.openFiles(Comlink.transfer(dropped, buffers), p, jobId);
+      }, onProgress);
+    },
+    evaluate: (onProgress) => start((p, jobId) => remote.evaluate(p, jobId) as Promise<Metrics>, onProgress),
+    terminate() {
+      remote[Comlink.releaseProxy]();
+      worker.terminate();
+    },
+  };
+}
+
+let shared: EngineClient | null = null;
+
+/** The page's one engine worker, started on first use. */
+export function engine(): EngineClient {
+  shared ??= createEngineClient();
+  return shared;
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { toModelFiles, sortFiles } from './files';
+
+const f = (name: string, text = '{}') => ({ name, bytes: new TextEncoder().encode(text) });
+
+describe('dropped files', () => {
+  it('are sorted by their Hugging Face names; the rest is ignored', () => {
+    const { byRole, ignored } = sortFiles([f('config.json'), f('model.safetensors'), f('tokenizer.json'), f('eval.safetensors'), f('README.md')]);
+    expect(Object.keys(byRole).sort()).toEqual(['config', 'evalSet', 'tokenizer', 'weights']);
+    expect(ignored).toEqual(['README.md']);
+  });
+  it('take a single renamed *.safetensors as the weights', () => {
+    expect(sortFiles([f('config.json'), f('model (1).safetensors')]).byRole.weights?.name).toBe('model (1).safetensors');
+    expect(sortFiles([f('config.json'), f('a.safetensors'), f('b.safetensors')]).byRole.weights).toBeUndefined();
+  });
+  it('name what is missing, duplicated or unreadable', () => {
+    expect(() => toModelFiles([f('model.safetensors')])).toThrow(/config\.json is missing/);
+    expect(() => toModelFiles([f('notes.txt')])).toThrow(/config\.json and model\.safetensors are missing/);
+    expect(() => toModelFiles([f('config.json'), f('config.json'), f('model.safetensors')])).toThrow(/config\.json was given twice/);
+    expect(() => toModelFiles([f('config.json', '{oops'), f('model.safetensors')])).toThrow(/^config\.json is not valid JSON/);
+  });
+  it('become ModelFiles', () => {
+    const r = toModelFiles([f('config.json', '{"a":1}'), f('model.safetensors', 'xx'), f('generation_config.json')]);
+    expect(r.modelFiles.config).toEqual({ a: 1 });
+    expect(r.modelFiles.weights).toHaveLength(2);
+    expect(r.modelFiles.tokenizer).toBeUndefined();
+    expect(r.used).toEqual(['config.json', 'model.safetensors']);
+    expect(r.ignored).toEqual(['generation_config.json']);
+  });
+});

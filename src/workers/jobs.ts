@@ -1,0 +1,56 @@
+// Cancellable jobs inside the worker: AbortSignal cannot cross comlink, so callers name each job
+// with an id and cancel it by that id.
+
+export interface JobRecord {
+  kind: string;
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+export class JobRegistry {
+  private readonly jobs = new Map<number, JobRecord>();
+  private nextAnonymous = -1;
+
+  /** Runs `fn` as job `id` (a fresh negative id when none is given), removing it when it settles. */
+  run<T>(kind: string, id: number | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const jobId = id ?? this.nextAnonymous--;
+    if (this.jobs.has(jobId)) return Promise.reject(new Error(`job ${jobId} is already running`));
+    const controller = new AbortController();
+    const done = (async () => fn(controller.signal))();
+    const record: JobRecord = { kind, controller, done };
+    this.jobs.set(jobId, record);
+    const forget = () => {
+      if (this.jobs.get(jobId) === record) this.jobs.delete(jobId);
+    };
+    done.then(forget, forget);
+    return done;
+  }
+
+  cancel(id: number): boolean {
+    const job = this.jobs.get(id);
+    if (!job) return false;
+    job.controller.abort(abortError());
+    return true;
+  }
+
+  /** Aborts every running job of a kind and resolves once all of them have settled. */
+  async cancelKind(kind: string): Promise<void> {
+    const running = [...this.jobs.values()].filter((j) => j.kind === kind);
+    for (const j of running) j.controller.abort(abortError());
+    await Promise.allSettled(running.map((j) => j.done));
+  }
+
+  running(kind?: string): number {
+    return [...this.jobs.values()].filter((j) => kind === undefined || j.kind === kind).length;
+  }
+}
+
+export function abortError(message = 'cancelled'): Error {
+  const e = new Error(message);
+  e.name = 'AbortError';
+  return e;
+}
+
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortError();
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { toTransferable } from './errors';
+import { throttle, trackedFetch } from './fetch';
+import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
+import { JobRegistry } from './jobs';
+import type { Progress } from './api';
+
+describe('JobRegistry', () => {
+  it('cancels a job by id with an AbortError', async () => {
+    const jobs = new JobRegistry();
+    const p = jobs.run('evaluate', 7, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))));
+    expect(jobs.running('evaluate')).toBe(1);
+    expect(jobs.cancel(7)).toBe(true);
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(jobs.running()).toBe(0);
+    expect(jobs.cancel(7)).toBe(false);
+  });
+  it('cancelKind waits until the cancelled jobs have settled', async () => {
+    const jobs = new JobRegistry();
+    let settled = false;
+    const p = jobs.run('evaluate', undefined, async (signal) => {
+      await new Promise((r) => signal.addEventListener('abort', r));
+      await new Promise((r) => setTimeout(r, 10));
+      settled = true;
+    });
+    const other = jobs.run('open', undefined, () => new Promise((r) => setTimeout(r, 5)));
+    await jobs.cancelKind('evaluate');
+    expect(settled).toBe(true);
+    await p;
+    await other;
+  });
+});
+
+describe('errors', () => {
+  it('cross the boundary as plain Errors', () => {
+    expect(toTransferable(new TypeError('x'))).toMatchObject({ name: 'TypeError', message: 'x' });
+    expect(toTransferable(Object.assign(new Error('stop'), { name: 'AbortError' })).name).toBe('AbortError');
+    expect(toTransferable('oops')).toMatchObject({ name: 'EngineError', message: 'oops' });
+  });
+});
+
+describe('helpers', () => {
+  it('model URLs, sizes, batch sizes', () => {
+    expect(modelBaseUrl('gpt-bytes', 'http://h:1/assets/engine.worker-x.js', '/')).toBe('http://h:1/models/gpt-bytes/');
+    expect(() => modelBaseUrl('../etc', 'http://h/', '/')).toThrow(/not a model id/);
+    expect(formatBytes(999)).toBe('999 B');
+    expect(formatBytes(3_375_016)).toBe('3.38 MB');
+    expect(evalBatchSize(17)).toBe(60);
+    expect(evalBatchSize(128)).toBe(8);
+    expect(evalBatchSize(4096)).toBe(1);
+  });
+  it('throttle passes label changes and the end, drops tiny steps', () => {
+    const seen: Progress[] = [];
+    const t = throttle((p) => seen.push(p), 0.1);
+    for (const fraction of [0, 0.01, 0.05, 0.12, 0.13, 1]) t({ label: 'a', fraction });
+    t({ label: 'b', fraction: null });
+    expect(seen.map((p) => p.fraction)).toEqual([0, 0.12, 1, null]);
+  });
+  it('trackedFetch reports bytes and turns an SPA fallback page into a 404', async () => {
+    const fake = (async (url: string) =>
+      url.endsWith('.json')
+        ? new Response('<!doctype html>', { headers: { 'content-type': 'text/html' } })
+        : new Response(new Uint8Array(10), { headers: { 'content-length': '10' } })) as unknown as typeof fetch;
+    const events: [number, number | null][] = [];
+    const f = trackedFetch(new AbortController().signal, (l, t) => events.push([l, t]), fake);
+    expect((await f('http://h/models/x/tokenizer.json')).status).toBe(404);
+    const r = await f('http://h/models/x/model.safetensors');
+    expect(new Uint8Array(await r.arrayBuffer())).toHaveLength(10);
+    expect(events.at(-1)).toEqual([10, 10]);
+  });
+});
