@@ -20,7 +20,7 @@ const textSet = (s: string) => {
   return writeSafetensors({ bytes: { dtype: 'U8', shape: [bytes.length], data: bytes } });
 };
 
-function gptDir(name: string): string {
+function gptDir(name: string, evalText = 'And God said, Let there be light: and there was light. '.repeat(3)): string {
   const dir = join(tmp, name);
   mkdirSync(dir, { recursive: true });
   const config = { ...TINY_GPT2_CONFIG, vocab_size: 256 };
@@ -28,7 +28,7 @@ function gptDir(name: string): string {
   writeFileSync(join(dir, 'model.safetensors'), serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9)));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson()));
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 10 }));
-  writeFileSync(join(dir, 'eval.safetensors'), textSet('And God said, Let there be light: and there was light. '.repeat(3)));
+  writeFileSync(join(dir, 'eval.safetensors'), textSet(evalText));
   writeFileSync(join(dir, 'calib.safetensors'), textSet('In the beginning God created the heaven and the earth. '.repeat(4)));
   return dir;
 }
@@ -61,6 +61,11 @@ async function run(argv: string[], signal?: AbortSignal) {
 }
 
 const gpt = gptDir('gpt');
+// Token pruning is measured here on one 16-token window (one forward of batch 1): tfjs-backend-wasm
+// 4.22's gather with batchDims indexes a batch's indices by the batch count, not the indices per
+// batch (tensorflow/tfjs#8658), so a token-pruned batch of several windows reads wrong rows or
+// crashes ("memory access out of bounds") on WASM.
+const gptOneWindow = gptDir('gpt-one-window', 'Let there be light: and.');
 
 describe('cli', () => {
   it('prune --json prints one valid report on stdout; progress goes to stderr', async () => {
@@ -135,6 +140,101 @@ describe('cli', () => {
     expect(again.stderr).toMatch(/^error: .*already holds a checkpoint.*--force/);
   });
 
+  it('structured prune --json: a valid report with the structure removed and fewer FLOPs than dense', async () => {
+    const r = await run(['prune', '--model', gpt, '--granularity', 'heads', '--sparsity', '0.5', '--calib-count', '2', '--json']);
+    expect(r.stderr).not.toMatch(/error:/);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.recipe).toEqual({ granularity: 'heads', amount: 0.5, score: 'norm', scope: 'layer', calibration: { source: 'train', count: 2, seed: 0 } });
+    expect(report.structure).toMatch(/^2 of 4 heads removed by norm \(layer\)/);
+    expect(report.metric.kind).toBe('lm');
+    expect(report.metric.bitsPerByte).toBeGreaterThan(0);
+    expect(report.calibration).toMatch(/2 windows/);
+    expect(report.flops).toBeLessThan(report.denseFlops);
+    expect(report.nonzeroParams).toBeLessThan(report.params);
+    expect(report.sparsity).toBeGreaterThan(0);
+    expect(report.blockSparsity).toHaveLength(2);
+    expect(r.stderr).toMatch(/evaluating \d+%/);
+
+    // Tokens: no calibration, the default first block, an inference-time FLOPs saving.
+    const t = await run(['prune', '--model', gptOneWindow, '--granularity', 'tokens', '--sparsity', '50%', '--json', '--quiet']);
+    expect(t.stderr).toBe('');
+    expect(t.code).toBe(0);
+    const tr = JSON.parse(t.stdout);
+    expect(tr.recipe).toEqual({ granularity: 'tokens', amount: 0.5, tokenFrom: 1 });
+    expect(tr.calibration).toBeNull();
+    expect(tr.flops).toBeLessThan(tr.denseFlops);
+    expect(tr.nonzeroParams).toBe(tr.params);
+    expect(tr.structure).toMatch(/^keep 50% of tokens at each block from block 1; scored on the last position of 1 windows/);
+  });
+
+  it('structured prune without --json shows the structure line; sweep yields one point per amount', async () => {
+    const r = await run(['prune', '--model', gpt, '--granularity', 'blocks', '--score', 'angular', '--sparsity', '0.5', '--calib-count', '2', '--quiet']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^recipe +blocks: 50\.0% removed · angular score$/m);
+    expect(r.stdout).toMatch(/^structure +blocks \d removed by angular$/m);
+    expect(r.stdout).toMatch(/^FLOPs +.* dense per example \((?!100\.0%)[\d.]+%\)$/m);
+
+    const s = await run(['sweep', '--model', gpt, '--granularity', 'neurons', '--scope', 'global', '--sparsities', '0,0.25,50%', '--calib-count', '2', '--json', '--quiet']);
+    expect(s.stderr).toBe('');
+    expect(s.code).toBe(0);
+    const points = s.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(points.map((p) => p.recipe.amount)).toEqual([0, 0.25, 0.5]);
+    expect(points.every((p) => p.recipe.granularity === 'neurons' && p.recipe.score === 'activation' && p.recipe.scope === 'global')).toBe(true);
+    expect(points[0].flops).toBe(points[0].denseFlops);
+    expect(points[1].flops).toBeLessThan(points[0].flops);
+    expect(points[2].flops).toBeLessThan(points[1].flops);
+    expect(points[2].structure).toMatch(/24 of 48 FFN neurons removed by activation \(global\)/);
+
+    const text = await run(['sweep', '--model', gptOneWindow, '--granularity', 'tokens', '--sparsities', '0.25,0.5', '--quiet']);
+    expect(text.code).toBe(0);
+    expect(text.stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['tokens 25.0%', 'tokens 50.0%']);
+  });
+
+  it('structured export: heads are zeroed, blocks are removed and n_layer shrinks; both load back', async () => {
+    const load = (dir: string) =>
+      loadCheckpoint({
+        config: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')),
+        weights: new Uint8Array(readFileSync(join(dir, 'model.safetensors'))),
+        tokenizer: JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')),
+      });
+    const heads = join(tmp, 'exported-heads');
+    let r = await run(['export', '--model', gpt, '--out', heads, '--granularity', 'heads', '--score', 'entropy', '--sparsity', '0.5', '--calib-count', '2', '--json', '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    let ck = load(heads);
+    expect(ck.config.raw.n_layer).toBe(2);
+    let recipe = JSON.parse(readFileSync(join(heads, 'recipe.json'), 'utf8'));
+    expect(recipe.recipe).toMatchObject({ granularity: 'heads', amount: 0.5, score: 'entropy', scope: 'layer' });
+    expect(recipe.blocks.map((b: { heads: number }) => b.heads)).toEqual([1, 1]);
+    expect(recipe.structure.removedBlocks).toEqual([]);
+    expect(recipe.metrics.metric.kind).toBe('lm');
+    expect(recipe.metrics.flops).toBeLessThan(recipe.metrics.denseFlops);
+    expect(recipe.notes.join(' ')).toMatch(/2 of 4 heads removed by entropy/);
+    // Of each block's c_attn (in_out, [16, 48]), the q, k and v columns of one 8-wide head are zero.
+    const masks = readSafetensors(new Uint8Array(readFileSync(join(heads, 'masks.safetensors'))));
+    for (const l of [0, 1]) {
+      const name = `transformer.h.${l}.attn.c_attn.weight`;
+      const m = masks.tensors.get(name)!.data;
+      expect(Array.from(m).reduce((a, v) => a + v, 0)).toBe(16 * 24);
+      expect(Array.from(ck.weights.get(name)!.data).filter((v, i) => !m[i] && v !== 0)).toEqual([]);
+    }
+
+    const blocks = join(tmp, 'exported-blocks');
+    r = await run(['export', '--model', gpt, '--out', blocks, '--granularity', 'blocks', '--sparsity', '0.5', '--calib-count', '2', '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^structure +blocks \d removed by angular-window$/m);
+    expect(r.stdout).toMatch(/^blocks +1 removed \(\d\); the checkpoint has 1$/m);
+    ck = load(blocks);
+    expect(ck.config.raw.n_layer).toBe(1);
+    expect(ck.weights.has('transformer.h.0.attn.c_attn.weight')).toBe(true);
+    expect(ck.weights.has('transformer.h.1.attn.c_attn.weight')).toBe(false);
+    recipe = JSON.parse(readFileSync(join(blocks, 'recipe.json'), 'utf8'));
+    expect(recipe.structure.removedBlocks).toHaveLength(1);
+    expect(recipe.recipe).toMatchObject({ granularity: 'blocks', amount: 0.5, score: 'angular-window' });
+  });
+
   it('bad arguments: exit 2 with one "error:" line', async () => {
     const cases: [string[], RegExp][] = [
       [[], /Usage:/],
@@ -151,6 +251,24 @@ describe('cli', () => {
       [['sweep', '--model', gpt, '--method', 'wanda', '--sparsities', '0.1,x'], /^error: --sparsities: "x" is not a number/],
       [['export', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5'], /^error: export: --out is required/],
       [['eval', '--model'], /^error: eval: option --model needs a value/],
+      // Structured pruning.
+      [['prune', '--model', gpt, '--granularity', 'layers', '--sparsity', '0.5'], /^error: unknown granularity "layers" \(expected one of: unstructured, heads, neurons, blocks, sublayers, tokens\)/],
+      [['prune', '--model', gpt, '--granularity', 'heads', '--method', 'wanda', '--sparsity', '0.5'], /^error: --method does not apply with --granularity heads/],
+      [['prune', '--model', gpt, '--granularity', 'neurons', '--nm', '2:4'], /^error: --nm does not apply with --granularity neurons/],
+      [['sweep', '--model', gpt, '--granularity', 'blocks', '--allocation', 'owl', '--sparsities', '0.5'], /^error: --allocation does not apply with --granularity blocks/],
+      [['prune', '--model', gpt, '--method', 'magnitude', '--score', 'norm', '--sparsity', '0.5'], /^error: --score applies to structured pruning only/],
+      [['prune', '--model', gpt, '--method', 'magnitude', '--token-from', '1', '--sparsity', '0.5'], /^error: --token-from applies to structured pruning only/],
+      [['prune', '--model', gpt, '--granularity', 'heads', '--score', 'activation', '--sparsity', '0.5'], /^error: unknown score for heads "activation" \(expected one of: norm, taylor, entropy\)/],
+      [['prune', '--model', gpt, '--granularity', 'sublayers', '--score', 'norm', '--sparsity', '0.5'], /^error: --score does not apply with --granularity sublayers/],
+      [['prune', '--model', gpt, '--granularity', 'tokens', '--score', 'norm', '--sparsity', '0.5'], /^error: --score does not apply with --granularity tokens/],
+      [['prune', '--model', gpt, '--granularity', 'heads', '--scope', 'row', '--sparsity', '0.5'], /^error: unknown scope for heads "row" \(expected one of: layer, global\)/],
+      [['prune', '--model', gpt, '--granularity', 'blocks', '--scope', 'global', '--sparsity', '0.5'], /^error: --scope does not apply with --granularity blocks/],
+      [['prune', '--model', gpt, '--granularity', 'heads', '--token-from', '1', '--sparsity', '0.5'], /^error: --token-from does not apply with --granularity heads/],
+      [['prune', '--model', gpt, '--granularity', 'tokens', '--token-from', '0', '--sparsity', '0.5'], /^error: --token-from: must be at least 1, got 0/],
+      [['prune', '--model', gpt, '--granularity', 'tokens', '--token-from', '2', '--sparsity', '0.5', '--quiet'], /^error: --token-from 2: the model has 2 blocks/],
+      [['prune', '--model', gpt, '--granularity', 'heads'], /^error: prune: --sparsity is required/],
+      [['prune', '--model', gpt, '--granularity', 'heads', '--sparsity', '1'], /^error: --sparsity: 1 is outside \[0, 1\) \(a fraction of the heads removed\)/],
+      [['export', '--model', gpt, '--out', join(tmp, 'never'), '--granularity', 'tokens', '--sparsity', '0.5'], /^error: export: token pruning cannot be exported: it is an inference-time setting.*recorded nowhere in the weights/],
     ];
     for (const [argv, msg] of cases) {
       const r = await run(argv);
@@ -187,7 +305,13 @@ describe('cli', () => {
     writeFileSync(join(evalBad, 'eval.safetensors'), new Uint8Array(4));
     r = await run(['eval', '--model', evalBad]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/eval\.safetensors is corrupt/m);
+    expect(r.stderr).toMatch(/^error: .*bad-eval[\\/]eval\.safetensors is corrupt: file is 4 bytes/m);
+
+    const badCalib = join(tmp, 'bad-calib.safetensors');
+    writeFileSync(badCalib, new Uint8Array(4));
+    r = await run(['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--calib', badCalib]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*bad-calib\.safetensors is corrupt: file is 4 bytes/m);
 
     r = await run(['eval', '--model', join(tmp, 'nowhere')]);
     expect(r.code).toBe(1);

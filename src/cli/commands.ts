@@ -2,14 +2,17 @@
 // checkpoint exporter for export.
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_CALIBRATION, Pruner, type PruneRecipe, type PruneReport, type RunOptions } from '../engine/eval/pruner';
+import { DEFAULT_CALIBRATION, Pruner, type PruneRecipe, type PruneReport, type RunOptions, type StructuredPruneRecipe, type StructuredReport } from '../engine/eval/pruner';
 import type { ModelSession } from '../engine/session';
 import { DEFAULT_SCOPE, type UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
 import { loadCheckpoint } from '../engine/model/checkpoint';
+import { numLayers } from '../engine/model/config';
+import { DEFAULT_STRUCTURED_SCORE, needsStructuredCalibration, planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
 import { CONFIG_FILE, exportCheckpoint, recipeToJson, WEIGHTS_FILE, type ExportedRecipe, RECIPE_FILE } from '../engine/export/checkpoint-export';
-import type { ParsedCommand, RecipeArgs } from './args';
-import { CliError } from './errors';
+import type { StructuralPruning } from '../engine/export/structure';
+import type { ParsedCommand, RecipeArgs, StructuredArgs } from './args';
+import { CliError, UsageError } from './errors';
 import { bytes, metricLine, pointText, reportText, summaryText } from './format';
 import { openSession, readCalibrationFile, readModelDir, type ModelDir } from './model-dir';
 import type { ErrStream, Progress } from './progress';
@@ -30,15 +33,15 @@ type Of<C extends ParsedCommand['command']> = Extract<ParsedCommand, { command: 
 const needsCalibration = (r: RecipeArgs) =>
   r.method === 'wanda' || r.method === 'sparsegpt' || r.method === 'taylor' || r.allocation === 'owl' || r.allocation === 'sensitivity';
 
+function calibrationSpec(a: RecipeArgs | StructuredArgs, session: ModelSession): CalibrationSpec {
+  const calibration: CalibrationSpec = { source: a.calib?.source ?? 'train', count: a.calibCount ?? DEFAULT_CALIBRATION[session.config.kind].count, seed: a.seed ?? 0 };
+  if (a.calib?.source === 'custom') calibration.custom = readCalibrationFile(a.calib.path, session.config);
+  return calibration;
+}
+
 /** The recipe with every default filled in, so a report says exactly what ran. */
 export function buildRecipe(a: RecipeArgs, sparsity: number, session: ModelSession): PruneRecipe {
-  const kind = session.config.kind;
-  let calibration: CalibrationSpec | undefined;
-  if (needsCalibration(a) || a.calib || a.calibCount !== undefined) {
-    const source = a.calib?.source ?? 'train';
-    calibration = { source, count: a.calibCount ?? DEFAULT_CALIBRATION[kind].count, seed: a.seed ?? 0 };
-    if (a.calib?.source === 'custom') calibration.custom = readCalibrationFile(a.calib.path, session.config);
-  }
+  const calibration = needsCalibration(a) || a.calib || a.calibCount !== undefined ? calibrationSpec(a, session) : undefined;
   return {
     method: a.method,
     sparsity,
@@ -50,8 +53,23 @@ export function buildRecipe(a: RecipeArgs, sparsity: number, session: ModelSessi
   };
 }
 
+/** A structured recipe with every default filled in; `amount` is the fraction removed. */
+export function buildStructuredRecipe(a: StructuredArgs, amount: number, session: ModelSession): StructuredPruneRecipe {
+  const g = a.granularity;
+  const r: StructuredPruneRecipe = { granularity: g, amount };
+  if (g === 'heads' || g === 'neurons' || g === 'blocks') r.score = a.score ?? (DEFAULT_STRUCTURED_SCORE[g] as StructuredPruneRecipe['score']);
+  if (g === 'heads' || g === 'neurons') r.scope = a.scope ?? 'layer';
+  if (g === 'tokens') {
+    const layers = numLayers(session.config);
+    r.tokenFrom = a.tokenFrom ?? 1;
+    if (r.tokenFrom >= layers) throw new UsageError(`--token-from ${r.tokenFrom}: the model has ${layers} blocks (0 to ${layers - 1}); block 0 is never token-pruned`);
+  }
+  if (needsStructuredCalibration(r) || a.calib || a.calibCount !== undefined || a.seed !== undefined) r.calibration = calibrationSpec(a, session);
+  return r;
+}
+
 /** A report as JSON (a custom calibration set is described, not embedded). */
-export function reportJson(r: PruneReport): Record<string, unknown> {
+export function reportJson(r: PruneReport | StructuredReport): Record<string, unknown> {
   return { ...r, recipe: recipeToJson(r.recipe) };
 }
 
@@ -70,8 +88,11 @@ function runOptions(ctx: Context): RunOptions {
 export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
   const { session } = load(a.model, ctx);
   try {
-    const recipe = buildRecipe(a, a.sparsity, session);
-    const report = await new Pruner(session).measure(recipe, runOptions(ctx));
+    const pruner = new Pruner(session);
+    const report =
+      a.granularity === 'unstructured'
+        ? await pruner.measure(buildRecipe(a, a.sparsity, session), runOptions(ctx))
+        : await pruner.measureStructured(buildStructuredRecipe(a, a.sparsity, session), runOptions(ctx));
     ctx.progress.done();
     ctx.stdout.write(a.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : reportText(report));
   } finally {
@@ -82,15 +103,29 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
 export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
   const { session } = load(a.model, ctx);
   try {
-    const { sparsity: _, ...base } = buildRecipe(a, 0, session);
     const pruner = new Pruner(session);
-    let i = 0;
-    ctx.progress.prefix = `[1/${a.sparsities.length}] `;
-    for await (const report of pruner.sweep(base, a.sparsities, runOptions(ctx))) {
-      i++;
+    const n = a.sparsities.length;
+    const print = (report: PruneReport | StructuredReport) => {
       ctx.progress.done();
       ctx.stdout.write(a.json ? JSON.stringify(reportJson(report)) + '\n' : pointText(report) + '\n');
-      ctx.progress.prefix = `[${i + 1}/${a.sparsities.length}] `;
+    };
+    ctx.progress.prefix = `[1/${n}] `;
+    if (a.granularity === 'unstructured') {
+      const { sparsity: _, ...base } = buildRecipe(a, 0, session);
+      let i = 0;
+      for await (const report of pruner.sweep(base, a.sparsities, runOptions(ctx))) {
+        i++;
+        print(report);
+        ctx.progress.prefix = `[${i + 1}/${n}] `;
+      }
+    } else {
+      // One structured point per amount; the Pruner keeps the calibration data between them.
+      const base = buildStructuredRecipe(a, 0, session);
+      for (const [i, amount] of a.sparsities.entries()) {
+        if (ctx.signal.aborted) break;
+        ctx.progress.prefix = `[${i + 1}/${n}] `;
+        print(await pruner.measureStructured({ ...base, amount }, runOptions(ctx)));
+      }
     }
     ctx.progress.done();
     if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -144,41 +179,84 @@ function checkOutDir(out: string, model: string, force: boolean): void {
   if (held.length && !force) throw new CliError(`${out} already holds a checkpoint (${held.join(', ')}); pass --force to overwrite it`);
 }
 
+/** What an export writes besides the source: the pruning, its provenance, what was measured. */
+interface Pruned {
+  masks: Map<string, Uint8Array> | null;
+  replaced: UnstructuredResult['weights'] | null;
+  structure?: StructuralPruning;
+  recipe: PruneRecipe | StructuredPruneRecipe;
+  calibration: string | null;
+  blockSparsity?: number[];
+  report: PruneReport | StructuredReport | null;
+  notes: string[];
+}
+
+async function pruneUnstructuredForExport(a: Of<'export'> & RecipeArgs, session: ModelSession, md: ModelDir, ctx: Context): Promise<Pruned> {
+  const recipe = buildRecipe(a, a.sparsity, session);
+  const pruner = new Pruner(session);
+  if (session.evalSet) {
+    const { report, result } = await pruner.pruneAndMeasure(recipe, runOptions(ctx));
+    return { masks: result.masks, replaced: result.weights, recipe, calibration: report.calibration, blockSparsity: report.blockSparsity, report, notes: [] };
+  }
+  ctx.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
+  const p = await pruner.prune(recipe, runOptions(ctx));
+  return { masks: p.result.masks, replaced: p.result.weights, recipe, calibration: p.calibration, blockSparsity: p.blockSparsity, report: null, notes: [] };
+}
+
+/**
+ * The structural masks of a structured recipe (heads, neurons, blocks, sublayers), and its measured
+ * report when the model has an eval set.
+ */
+async function pruneStructuredForExport(a: Of<'export'> & StructuredArgs, session: ModelSession, md: ModelDir, ctx: Context): Promise<Pruned> {
+  const recipe = buildStructuredRecipe(a, a.sparsity, session);
+  if (recipe.granularity === 'tokens') throw new UsageError('export: token pruning cannot be exported: it is an inference-time setting, recorded nowhere in the weights');
+  const pruner = new Pruner(session);
+  let report: StructuredReport | null = null;
+  let plan: StructuredPlan;
+  let calibration: string | null;
+  if (session.evalSet) {
+    ({ report, plan } = await pruner.pruneAndMeasureStructured(recipe, runOptions(ctx)));
+    calibration = report.calibration;
+  } else {
+    ctx.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
+    const calib = needsStructuredCalibration(recipe) ? await pruner.calibration(pruner.calibSpec(recipe)) : null;
+    plan = await planStructured(session.config, session.weights, calib, recipe, { signal: ctx.signal, onProgress: (f) => ctx.progress.update('pruning', f) });
+    calibration = calib?.description ?? null;
+  }
+  const { heads, neurons, attention, mlp } = plan.masks;
+  return {
+    masks: null,
+    replaced: null,
+    structure: { heads, neurons, attention, mlp },
+    recipe,
+    calibration,
+    report,
+    notes: [`structured pruning: ${plan.summary}`],
+  };
+}
+
 export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   checkOutDir(a.out, a.model, a.force);
   const { md, session } = load(a.model, ctx);
   try {
-    const recipe = buildRecipe(a, a.sparsity, session);
-    const pruner = new Pruner(session);
-    let report: PruneReport | null = null;
-    let result: UnstructuredResult;
-    let calibration: string | null;
-    let blockSparsity: number[];
-    let denseMetric = null;
-    if (session.evalSet) {
-      ({ report, result } = await pruner.pruneAndMeasure(recipe, runOptions(ctx)));
-      ({ calibration, blockSparsity } = report);
-      denseMetric = await session.evaluate({ signal: ctx.signal, onProgress: (f) => ctx.progress.update('evaluating the dense model', f) });
-    } else {
-      ctx.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
-      const p = await pruner.prune(recipe, runOptions(ctx));
-      ({ result, calibration, blockSparsity } = p);
-    }
+    const p = a.granularity === 'unstructured' ? await pruneUnstructuredForExport(a, session, md, ctx) : await pruneStructuredForExport(a, session, md, ctx);
+    const denseMetric = p.report ? await session.evaluate({ signal: ctx.signal, onProgress: (f) => ctx.progress.update('evaluating the dense model', f) }) : null;
     ctx.progress.update('writing', 0);
     const files = exportCheckpoint({
       config: session.config,
       weights: session.checkpoint.weights,
-      masks: result.masks,
-      replaced: result.weights,
+      masks: p.masks,
+      replaced: p.replaced,
+      structure: p.structure,
       extraFiles: md.extraFiles,
       provenance: {
         source: md.dir,
-        recipe,
-        calibration,
-        blockSparsity,
-        report,
+        recipe: p.recipe,
+        calibration: p.calibration,
+        blockSparsity: p.blockSparsity,
+        report: p.report,
         denseMetric,
-        notes: a.calib?.source === 'custom' ? [`calibration data read from ${a.calib.path}`] : [],
+        notes: [...p.notes, ...(a.calib?.source === 'custom' ? [`calibration data read from ${a.calib.path}`] : [])],
       },
     });
     // What we write must load back: same check as opening a model.
@@ -195,8 +273,11 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
     if (a.json) {
       ctx.stdout.write(JSON.stringify({ out: a.out, files: written, recipe: recipeJson }, null, 2) + '\n');
     } else {
-      if (report) ctx.stdout.write(reportText(report));
+      if (p.report) ctx.stdout.write(reportText(p.report));
+      else if (p.structure) ctx.stdout.write(`${'structure'.padEnd(13)} ${p.notes[0].replace(/^structured pruning: /, '')}\n`);
       if (denseMetric) ctx.stdout.write(`${'dense'.padEnd(13)} ${metricLine(denseMetric)}\n`);
+      const removed = recipeJson.structure.removedBlocks;
+      if (removed.length) ctx.stdout.write(`${'blocks'.padEnd(13)} ${removed.length} removed (${removed.join(', ')}); the checkpoint has ${recipeJson.blocks.length - removed.length}\n`);
       ctx.stdout.write(`\nwrote ${a.out}:\n`);
       for (const f of written) ctx.stdout.write(`  ${f.name.padEnd(26)} ${bytes(f.bytes)}\n`);
     }

@@ -1,6 +1,6 @@
 // Readable summaries of reports, for a terminal (JSON is what scripts read).
 import type { Metrics } from '../engine/eval/metrics';
-import type { PruneRecipe, PruneReport } from '../engine/eval/pruner';
+import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
 import { DEFAULT_SCOPE } from '../engine/pruning/unstructured';
 import type { ModelSummary } from '../engine/session';
 
@@ -35,7 +35,16 @@ export function metricLine(m: Metrics): string {
     : `${m.bitsPerByte.toFixed(4)} bits/byte · perplexity ${m.perplexity.toFixed(3)} · next-token accuracy ${pct(m.nextTokenAccuracy)} · loss ${m.loss.toFixed(4)} (${count(m.tokens)} tokens)`;
 }
 
-export function recipeLine(r: PruneRecipe): string {
+const isStructured = (r: PruneRecipe | StructuredPruneRecipe): r is StructuredPruneRecipe => 'granularity' in r;
+
+export function recipeLine(r: PruneRecipe | StructuredPruneRecipe): string {
+  if (isStructured(r)) {
+    const parts = [`${r.granularity}: ${pct(r.amount)} ${r.granularity === 'tokens' ? 'dropped at each block' : 'removed'}`];
+    if (r.score) parts.push(`${r.score} score`);
+    if (r.scope) parts.push(`${r.scope} scope`);
+    if (r.granularity === 'tokens') parts.push(`from block ${r.tokenFrom ?? 1}`);
+    return parts.join(' · ');
+  }
   const parts = [`${r.method} at ${pct(r.sparsity)} sparsity`];
   if (r.nm) parts.push(`${r.nm.n}:${r.nm.m}`);
   else parts.push(`${r.scope ?? DEFAULT_SCOPE[r.method]} scope`, `${r.allocation ?? 'uniform'} allocation`);
@@ -45,15 +54,17 @@ export function recipeLine(r: PruneRecipe): string {
 
 const row = (label: string, value: string) => `${label.padEnd(13)} ${value}`;
 
-export function reportText(r: PruneReport): string {
+export function reportText(r: PruneReport | StructuredReport): string {
+  const structured = 'structure' in r;
   const lines = [
     row('recipe', recipeLine(r.recipe)),
-    row('calibration', r.calibration ?? 'none (the method needs none)'),
+    ...(structured ? [row('structure', r.structure)] : []),
+    row('calibration', r.calibration ?? `none (${structured ? 'token pruning' : 'the method'} needs none)`),
     row('metric', metricLine(r.metric)),
-    row('sparsity', `${pct(r.sparsity, 2)} of the prunable weights`),
-    row('parameters', `${count(r.nonzeroParams)} nonzero of ${count(r.params)} (${pct(r.nonzeroParams / r.params)})`),
+    row('sparsity', structured ? `${pct(r.sparsity, 2)} of the blocks' linear parameters removed` : `${pct(r.sparsity, 2)} of the prunable weights`),
+    row('parameters', `${count(r.nonzeroParams)} ${structured ? 'left' : 'nonzero'} of ${count(r.params)} (${pct(r.nonzeroParams / r.params)})`),
     row('FLOPs', `${si(r.flops)} of ${si(r.denseFlops)} dense per example (${pct(r.flops / r.denseFlops)})`),
-    row('size', `dense ${bytes(r.bytes.dense)} · sparse ${bytes(r.bytes.sparse)}${r.bytes.nm24 === null ? '' : ` · 2:4 ${bytes(r.bytes.nm24)}`}`),
+    row('size', structured ? `dense ${bytes(r.bytes.dense)} · with the removed structures cut out ${bytes(r.bytes.sparse)}` : `dense ${bytes(r.bytes.dense)} · sparse ${bytes(r.bytes.sparse)}${r.bytes.nm24 === null ? '' : ` · 2:4 ${bytes(r.bytes.nm24)}`}`),
     row('blocks', r.blockSparsity.map((s) => s.toFixed(3)).join(' ')),
     row('time', `calibration ${seconds(r.timeMs.calibration)} · prune ${seconds(r.timeMs.prune)} · evaluate ${seconds(r.timeMs.evaluate)}`),
   ];
@@ -61,7 +72,10 @@ export function reportText(r: PruneReport): string {
 }
 
 /** One line per sweep point. */
-export function pointText(r: PruneReport): string {
+export function pointText(r: PruneReport | StructuredReport): string {
+  if ('structure' in r) {
+    return `${r.recipe.granularity} ${pct(r.recipe.amount).padStart(6)}  ${metricLine(r.metric)}  ·  FLOPs ${pct(r.flops / r.denseFlops)}  ·  parameters ${pct(r.nonzeroParams / r.params)}`;
+  }
   return `sparsity ${pct(r.sparsity).padStart(6)}  ${metricLine(r.metric)}  ·  FLOPs ${pct(r.flops / r.denseFlops)}`;
 }
 

@@ -68,7 +68,10 @@ export function openSession(md: ModelDir): ModelSession {
   } catch (e) {
     const msg = (e as Error).message;
     if (e instanceof SafetensorsError) {
-      // The reader does not know which file it was given; find the one that fails.
+      // The engine names the file it was reading ("model.safetensors: …"); make that a path.
+      const named = /^((?:model|eval|calib)\.safetensors):\s*/.exec(msg);
+      if (named) throw new CliError(`${join(md.dir, named[1])} is corrupt: ${msg.slice(named[0].length)}`);
+      // Otherwise find the file that fails.
       const candidates: [string, Uint8Array | undefined][] = [
         ['model.safetensors', md.files.weights],
         ['eval.safetensors', md.files.evalSet],
@@ -103,7 +106,9 @@ export function readCalibrationFile(path: string, config: ModelConfig): DataSet 
     try {
       set = parseDataSet(bytes, path);
     } catch (e) {
-      throw new CliError(e instanceof SafetensorsError ? `${path} is corrupt: ${e.message}` : (e as Error).message);
+      const msg = (e as Error).message;
+      const detail = msg.startsWith(`${path}: `) ? msg.slice(path.length + 2) : msg; // the engine names the file too
+      throw new CliError(e instanceof SafetensorsError ? `${path} is corrupt: ${detail}` : msg);
     }
   } else {
     set = { kind: 'text', bytes };

@@ -14,7 +14,7 @@ import { toRows } from '../pruning/layout';
 import { wandaScores } from '../pruning/wanda';
 import { collectStats, prunableLinears, pruneUnstructured, type PruningStats, type Scope, type UnstructuredMethod, type UnstructuredResult } from '../pruning/unstructured';
 import type { Metrics } from './metrics';
-import { needsStructuredCalibration, planStructured, type StructuredRecipe } from '../pruning/structured/recipe';
+import { needsStructuredCalibration, planStructured, type StructuredPlan, type StructuredRecipe } from '../pruning/structured/recipe';
 import { evaluateLmLastPosition, tokenCounts } from '../pruning/tokens';
 
 export interface PruneRecipe {
@@ -246,6 +246,11 @@ export class Pruner {
    * loss, and `structure` gives the dense model's on the same positions for comparison.
    */
   async measureStructured(r: StructuredPruneRecipe, opts: RunOptions = {}): Promise<StructuredReport> {
+    return (await this.pruneAndMeasureStructured(r, opts)).report;
+  }
+
+  /** measureStructured(), also handing back the plan (the masks, for an export of what was measured). */
+  async pruneAndMeasureStructured(r: StructuredPruneRecipe, opts: RunOptions = {}): Promise<{ report: StructuredReport; plan: StructuredPlan }> {
     const s = this.session;
     const c = s.config;
     const t0 = performance.now();
@@ -273,7 +278,7 @@ export class Pruner {
     const blockLinears = cost.linears.filter((x) => x.layer >= 0);
     const blockParams = blockLinears.reduce((a, x) => a + x.params, 0);
     const blockKept = blockLinears.reduce((a, x) => a + x.nonzero, 0);
-    return {
+    const report: StructuredReport = {
       recipe: r,
       structure,
       calibration: calib?.description ?? null,
@@ -289,6 +294,7 @@ export class Pruner {
       blockSparsity: cost.blocks.map((b) => 1 - b.nonzero / Math.max(1, b.params)),
       timeMs: { calibration: t1 - t0, prune: t2 - t1, evaluate },
     };
+    return { report, plan };
   }
 
   private evalTokens(): Int32Array {

@@ -24,7 +24,7 @@ import type { HostTensor } from '../model/checkpoint';
 import { serializeWeights } from '../model/checkpoint';
 import { numHeads, numLayers, ffnSize, parseConfig, type ModelConfig } from '../model/config';
 import { GPT2_PREFIX, linearSpecs } from '../model/schema';
-import type { PruneRecipe, PruneReport } from '../eval/pruner';
+import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../eval/pruner';
 import type { CalibrationSpec } from '../pruning/calibration';
 import { writeSafetensors, type TensorEntry } from '../io/safetensors';
 import { blockMap, renameTensor, structuralKeep, type StructuralPruning } from './structure';
@@ -60,13 +60,13 @@ export type HeadRemover = (config: ModelConfig, tensors: Map<string, HostTensor>
 export interface ExportProvenance {
   /** Where the source model came from (a directory, a model id). */
   source?: string;
-  recipe?: PruneRecipe | Record<string, unknown> | null;
+  recipe?: PruneRecipe | StructuredPruneRecipe | Record<string, unknown> | null;
   /** What calibration data was used, in words. */
   calibration?: string | null;
   /** Target sparsity of each source block (from the allocation). */
   blockSparsity?: number[];
-  /** The measured report; its metric, sizes and costs go into recipe.json. */
-  report?: PruneReport | null;
+  /** The measured report (unstructured or structured); its metric, sizes and costs go into recipe.json. */
+  report?: PruneReport | StructuredReport | null;
   /** The dense model's metric, for comparison. */
   denseMetric?: unknown;
   notes?: string[];
@@ -140,7 +140,7 @@ export interface ExportedRecipe {
 }
 
 /** A recipe as JSON: a custom calibration set is described, not embedded. */
-export function recipeToJson(r: PruneRecipe | Record<string, unknown> | null | undefined): Record<string, unknown> | null {
+export function recipeToJson(r: PruneRecipe | StructuredPruneRecipe | Record<string, unknown> | null | undefined): Record<string, unknown> | null {
   if (!r) return null;
   const out: Record<string, unknown> = { ...r };
   const cal = (r as PruneRecipe).calibration as CalibrationSpec | undefined;

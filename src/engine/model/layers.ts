@@ -140,12 +140,25 @@ export class ForwardContext {
       if (!last || last.layer !== layer - 1) throw new Error(`token pruning: block ${layer - 1} computed no attention to rank tokens by`);
       const scores = attentionReceivedTf(last.probs, kind, this.options.masks?.heads?.[layer - 1]);
       const idx = selectTokensTf(scores, counts[layer], protectedIndex(kind, t));
-      h = tf.gather(h, idx, 1, 1);
-      this.positions = tf.gather(this.positions!, idx, 1, 1);
+      h = gatherRows(h, idx);
+      this.positions = gatherRows(this.positions!, idx);
     }
     this.out.tokenPositions!.push(this.positions!);
     return h;
   }
+}
+
+/**
+ * x[b, idx[b, j], ...] for every example b: a batched gather done as one gather on the flattened
+ * batch × token axis. (tf.gather with batchDims reads the wrong indices on the WASM backend:
+ * tensorflow/tfjs#8658.)
+ */
+function gatherRows(x: tf.Tensor, idx: tf.Tensor2D): tf.Tensor {
+  const [b, t] = x.shape;
+  const rest = x.shape.slice(2);
+  const offsets = tf.reshape(tf.range(0, b * t, t, 'int32'), [b, 1]);
+  const flat = tf.reshape(tf.add(idx, offsets), [-1]);
+  return tf.reshape(tf.gather(tf.reshape(x, [b * t, ...rest]), flat, 0), [b, idx.shape[1], ...rest]);
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

@@ -1,6 +1,7 @@
 // Dynamic token pruning: the count rule, the plain-TS selection against the TensorFlow.js one, the
 // forward pass against the reference twin, and the FLOPs the cost model counts.
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type Gpt2Config, type VitConfig } from '../model/config';
 import { costReport } from '../model/cost';
@@ -18,6 +19,9 @@ import {
   tokenCounts,
   tokenKeepFrom,
 } from './tokens';
+
+// Importing the WASM backend makes it the default; these tests run on the CPU backend but one.
+await tf.setBackend('cpu');
 
 const TOL = 1e-4;
 
@@ -175,6 +179,27 @@ describe('token pruning in the forward pass', () => {
         }
         expect(maxAbsDiff(got[b], ref.logits[0])).toBeLessThan(TOL);
       }
+    }
+  });
+
+  it('gives the same tokens and logits on the WASM backend for a batch of many examples', async () => {
+    // tf.gather with batchDims is wrong on WASM (tensorflow/tfjs#8658); the forward must not use it.
+    const per = 2 * 16 * 16;
+    const n = 10;
+    const pixels = randomArray(n * per, 41);
+    const keep = [1, 0.5, 0.5];
+    const run = async () => {
+      const out = forward(vit, toTfWeights(vitHost), tf.tensor4d(pixels, [n, 2, 16, 16]), { tokenKeep: keep });
+      return { logits: await out.logits.data(), positions: await out.tokenPositions![2].data() };
+    };
+    const onCpu = await run();
+    await tf.setBackend('wasm');
+    try {
+      const onWasm = await run();
+      expect([...onWasm.positions]).toEqual([...onCpu.positions]);
+      expect(maxAbsDiff(onWasm.logits, onCpu.logits)).toBeLessThan(TOL);
+    } finally {
+      await tf.setBackend('cpu');
     }
   });
 });
