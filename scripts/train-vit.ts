@@ -2,6 +2,8 @@
 // TensorFlow.js (WASM backend) in Node; deterministic for a seed. Writes public/models/vit-fashion/.
 //   npm run train:vit                        full run (see EPOCHS below)
 //   EPOCHS=0.05 OUT=/tmp/v npm run train:vit a quick try
+//   INIT=public/models/vit-fashion EPOCHS=2 PEAK_LR=5e-4 npm run train:vit
+//                                            continue from a checkpoint (fresh Adam state, new warm-up)
 import * as tf from '@tensorflow/tfjs';
 import { parseConfig, type VitConfig } from '../src/engine/model/config';
 import { forward } from '../src/engine/model/forward';
@@ -10,13 +12,17 @@ import { crossEntropySum, evaluateClassifier, pixelsToInput } from '../src/engin
 import { writeSafetensors } from '../src/engine/io/safetensors';
 import { FASHION_LABELS, loadFashionMnist } from './data/fashion-mnist';
 import { elapsed, learningRate, rng, shuffled, toVariables, Trainer, useWasm, writeModelDir } from './lib/train';
-import { writeVitCard } from './lib/model-card';
+import { previousTraining, writeVitCard } from './lib/model-card';
+import { loadCheckpoint } from '../src/engine/model/checkpoint';
+import { toTfWeights } from '../src/engine/model/weights';
+import { readModelDir } from '../src/cli/model-dir';
 
 const SEED = Number(process.env.SEED ?? 1);
 const EPOCHS = Number(process.env.EPOCHS ?? 10);
 const BATCH = 128;
-const PEAK_LR = 2e-3;
+const PEAK_LR = Number(process.env.PEAK_LR ?? 2e-3);
 const OUT = process.env.OUT ?? 'public/models/vit-fashion';
+const INIT = process.env.INIT;
 const EVAL_COUNT = 1000; // shipped test images the page scores
 const CALIB_COUNT = 256; // shipped training images for calibration statistics
 
@@ -74,7 +80,8 @@ export async function main() {
   const config = parseConfig(VIT_FASHION_CONFIG) as VitConfig;
   const train = loadFashionMnist('train');
   const test = loadFashionMnist('t10k');
-  const vars = toVariables(initWeights(config, SEED));
+  const history = INIT ? previousTraining(INIT) : null;
+  const vars = toVariables(INIT ? toTfWeights(loadCheckpoint(readModelDir(INIT).files).weights) : initWeights(config, SEED));
   const trainer = new Trainer(vars);
   const random = rng(SEED);
   const stepsPerEpoch = Math.floor(train.count / BATCH);
@@ -125,7 +132,7 @@ export async function main() {
       { split: 'train', source: 'dataset-fashion-mnist' },
     ),
   });
-  writeVitCard(OUT, { config: VIT_FASHION_CONFIG, epochs: EPOCHS, batch: BATCH, seed: SEED, trainTime, test: testMetrics, shipped });
+  writeVitCard(OUT, { config: VIT_FASHION_CONFIG, init: INIT ?? null, previousTraining: history, peakLr: PEAK_LR, epochs: EPOCHS, batch: BATCH, seed: SEED, trainTime, test: testMetrics, shipped });
   console.error(`wrote ${OUT} after ${elapsed(start)}`);
 }
 

@@ -1,14 +1,27 @@
 // Model cards (README.md in each model directory): data, licence, the command that made the
 // model, and the metrics measured at the end of that run.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClassifierMetrics, LmMetrics } from '../../src/engine/eval/metrics';
 
 const today = () => new Date().toISOString().slice(0, 10);
 
+/** The "Training" section of a model card, to carry a checkpoint's history into its successor's. */
+export function previousTraining(dir: string): string | null {
+  const card = existsSync(join(dir, 'README.md')) ? readFileSync(join(dir, 'README.md'), 'utf8') : '';
+  const m = /## Training\n([\s\S]*?)\n## /.exec(card);
+  return m ? m[1] : null;
+}
+
+/** How a run started: from scratch, or from a checkpoint whose own history is quoted. */
+function startedFrom(init: string | null, previous: string | null): string {
+  if (!init) return '';
+  return `, continuing from the checkpoint in \`${init}\` (INIT=${init}), which was trained as follows:\n\n> ${previous?.trim().replace(/\n/g, '\n> ') ?? '(no record)'}\n`;
+}
+
 export function writeGptCard(
   dir: string,
-  r: { config: object; init: string | null; previousTraining: string | null; steps: number; batch: number; seed: number; trainTime: string; full: LmMetrics; shipped: LmMetrics; heldOutBytes: number; trainBytes: number; sample: string; prompt: string },
+  r: { config: object; init: string | null; previousTraining: string | null; peakLr: number; steps: number; batch: number; seed: number; trainTime: string; full: LmMetrics; shipped: LmMetrics; heldOutBytes: number; trainBytes: number; sample: string; prompt: string },
 ): void {
   const c = r.config as Record<string, number>;
   writeFileSync(
@@ -33,10 +46,8 @@ Debian's \`bible-kjv\` package: one verse per line, verse references removed. Ev
 page scores; \`calib.safetensors\` holds the first training bytes for calibration.
 
 ## Training
-\`npm run train:gpt\` (TensorFlow.js, WASM backend, in Node): Adam (β 0.9/0.98), peak learning rate 3e-3 with
-warm-up and cosine decay, ${r.steps} steps of ${r.batch} random windows of ${c.n_positions} bytes, seed ${r.seed}${
-      r.init ? `, continuing from the checkpoint in \`${r.init}\` (INIT=${r.init}), which was trained as follows:\n\n> ${r.previousTraining?.trim().replace(/\n/g, '\n> ') ?? '(no record)'}\n` : ''
-    }.
+\`npm run train:gpt\` (TensorFlow.js, WASM backend, in Node): Adam (β 0.9/0.98), peak learning rate ${r.peakLr} with
+warm-up and cosine decay, ${r.steps} steps of ${r.batch} random windows of ${c.n_positions} bytes, seed ${r.seed}${startedFrom(r.init, r.previousTraining)}.
 Took ${r.trainTime} on 2 CPU cores. Date: ${today()}.
 
 ## Measured at the end of that run
@@ -61,7 +72,7 @@ tok = AutoTokenizer.from_pretrained("public/models/gpt-bytes")
 
 export function writeVitCard(
   dir: string,
-  r: { config: object; epochs: number; batch: number; seed: number; trainTime: string; test: ClassifierMetrics; shipped: ClassifierMetrics },
+  r: { config: object; init: string | null; previousTraining: string | null; peakLr: number; epochs: number; batch: number; seed: number; trainTime: string; test: ClassifierMetrics; shipped: ClassifierMetrics },
 ): void {
   const c = r.config as Record<string, number>;
   writeFileSync(
