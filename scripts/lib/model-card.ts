@@ -13,15 +13,21 @@ export function previousTraining(dir: string): string | null {
   return m ? m[1] : null;
 }
 
-/** How a run started: from scratch, or from a checkpoint whose own history is quoted. */
+/** A run that continued a checkpoint quotes how that checkpoint was trained. */
 function startedFrom(init: string | null, previous: string | null): string {
   if (!init) return '';
-  return `, continuing from the checkpoint in \`${init}\` (INIT=${init}), which was trained as follows:\n\n> ${previous?.trim().replace(/\n/g, '\n> ') ?? '(no record)'}\n`;
+  return `\nIt continued the checkpoint then in \`${init}\`, itself trained as follows:\n\n> ${previous?.trim().replace(/\n/g, '\n> ') ?? '(no record)'}\n`;
+}
+
+/** The command line that reruns a training script with the settings a run used. */
+export function trainCommand(script: string, env: Record<string, string | undefined>): string {
+  const set = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v} `).join('');
+  return `${set}npm run ${script}`;
 }
 
 export function writeGptCard(
   dir: string,
-  r: { config: object; init: string | null; previousTraining: string | null; peakLr: number; steps: number; batch: number; seed: number; trainTime: string; full: LmMetrics; shipped: LmMetrics; heldOutBytes: number; trainBytes: number; sample: string; prompt: string },
+  r: { command: string; config: object; init: string | null; previousTraining: string | null; peakLr: number; steps: number; batch: number; seed: number; trainTime: string; full: LmMetrics; shipped: LmMetrics; heldOutBytes: number; trainBytes: number; sample: string; prompt: string },
 ): void {
   const c = r.config as Record<string, number>;
   writeFileSync(
@@ -46,9 +52,9 @@ Debian's \`bible-kjv\` package: one verse per line, verse references removed. Ev
 page scores; \`calib.safetensors\` holds the first training bytes for calibration.
 
 ## Training
-\`npm run train:gpt\` (TensorFlow.js, WASM backend, in Node): Adam (β 0.9/0.98), peak learning rate ${r.peakLr} with
-warm-up and cosine decay, ${r.steps} steps of ${r.batch} random windows of ${c.n_positions} bytes, seed ${r.seed}${startedFrom(r.init, r.previousTraining)}.
-Took ${r.trainTime} on 2 CPU cores. Date: ${today()}.
+\`${r.command}\` (TensorFlow.js, WASM backend, in Node): Adam (β 0.9/0.98), peak learning rate ${r.peakLr} with
+warm-up and cosine decay, ${r.steps} steps of ${r.batch} random windows of ${c.n_positions} bytes, seed ${r.seed}.
+Took ${r.trainTime} on 2 CPU cores. Date: ${today()}.${startedFrom(r.init, r.previousTraining)}
 
 ## Measured at the end of that run
 | held-out set | bits per byte | perplexity (per byte) | next-byte accuracy |
@@ -72,7 +78,7 @@ tok = AutoTokenizer.from_pretrained("public/models/gpt-bytes")
 
 export function writeVitCard(
   dir: string,
-  r: { config: object; init: string | null; previousTraining: string | null; peakLr: number; epochs: number; batch: number; seed: number; trainTime: string; test: ClassifierMetrics; shipped: ClassifierMetrics },
+  r: { command: string; config: object; init: string | null; previousTraining: string | null; peakLr: number; epochs: number; batch: number; seed: number; trainTime: string; test: ClassifierMetrics; shipped: ClassifierMetrics },
 ): void {
   const c = r.config as Record<string, number>;
   writeFileSync(
@@ -97,9 +103,9 @@ Fashion-MNIST (© Zalando SE, MIT licence) from Debian's \`dataset-fashion-mnist
 for calibration. Pixels are normalised as \`preprocessor_config.json\` says (x/255 − 0.5) / 0.5.
 
 ## Training
-\`npm run train:vit\` (TensorFlow.js, WASM backend, in Node): Adam (β 0.9/0.98), peak learning rate 2e-3 with
+\`${r.command}\` (TensorFlow.js, WASM backend, in Node): Adam (β 0.9/0.98), peak learning rate ${r.peakLr} with
 warm-up and cosine decay, ${r.epochs} epochs of batches of ${r.batch}, random horizontal flips, seed ${r.seed}.
-Took ${r.trainTime} on 2 CPU cores. Date: ${today()}.
+Took ${r.trainTime} on 2 CPU cores. Date: ${today()}.${startedFrom(r.init, r.previousTraining)}
 
 ## Measured at the end of that run
 | test set | top-1 accuracy | mean cross-entropy |
