@@ -3,15 +3,19 @@
 // its own eval set here; the full figures come from `npm run eval`).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useWasm } from '../src/engine/backends/node-wasm';
 import { ModelSession } from '../src/engine/session';
 import { evaluateClassifier, evaluateLm } from '../src/engine/eval/metrics';
 import { byteLevelTokenizerJson } from '../src/engine/model/tokenizer';
 import { readModelDir } from '../src/cli/model-dir';
+import { GPT_BYTES_TOKENIZER_CONFIG } from './train-gpt';
 
 const dirSize = (dir: string) => readdirSync(dir).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
 
 describe('shipped default models', () => {
+  beforeAll(useWasm);
+
   it('vit-fashion is a trained ViTForImageClassification under 8 MB', async () => {
     const dir = 'public/models/vit-fashion';
     expect(dirSize(dir)).toBeLessThan(8 * 1024 * 1024);
@@ -30,6 +34,8 @@ describe('shipped default models', () => {
     const dir = 'public/models/gpt-bytes';
     expect(dirSize(dir)).toBeLessThan(8 * 1024 * 1024);
     expect(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'))).toEqual(byteLevelTokenizerJson());
+    // Without it AutoTokenizer adds a 257th token the model cannot embed.
+    expect(JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'))).toEqual(GPT_BYTES_TOKENIZER_CONFIG);
     const s = ModelSession.open(readModelDir(dir).files);
     expect(s.summary().architecture).toBe('GPT2LMHeadModel');
     const set = s.evalSet!;
