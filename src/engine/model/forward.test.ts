@@ -4,19 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { forward } from './forward';
 import { referenceForward, type ReferenceMasks } from './reference';
-import { randomArray, randomHostWeights, tinyGpt2, tinyVit } from './tiny-models';
+import { randomArray, randomHostWeights, tinyGpt2, tinyVit, maxAbsDiff } from './tiny-models';
 import { toTfWeights } from './weights';
 import type { ModelMasks } from './types';
 import type { Gpt2Config, VitConfig } from './config';
 
 const TOL = 1e-4;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** The same masks for both implementations: some weights zeroed, a head, a neuron, a sublayer. */
 function masksFor(c: Gpt2Config | VitConfig, host: ReturnType<typeof randomHostWeights>, weightName: string) {

@@ -58,3 +58,11 @@ export function randomHostWeights(config: Gpt2Config | VitConfig, seed: number, 
   });
   return out;
 }
+
+/** Largest elementwise |a − b|; Infinity when the lengths differ (parity checks against the reference). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}

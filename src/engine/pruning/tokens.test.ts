@@ -7,7 +7,7 @@ import { parseConfig, type Gpt2Config, type VitConfig } from '../model/config';
 import { costReport } from '../model/cost';
 import { forward } from '../model/forward';
 import { referenceForward } from '../model/reference';
-import { randomArray, randomHostWeights, TINY_GPT2_CONFIG, TINY_VIT_CONFIG } from '../model/tiny-models';
+import { randomArray, randomHostWeights, TINY_GPT2_CONFIG, TINY_VIT_CONFIG, maxAbsDiff } from '../model/tiny-models';
 import { toTfWeights } from '../model/weights';
 import {
   attentionReceived,
@@ -24,13 +24,6 @@ import {
 await tf.setBackend('cpu');
 
 const TOL = 1e-4;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 // Three blocks so pruning happens twice; sizes otherwise the tiny models'.
 const gpt = parseConfig({ ...TINY_GPT2_CONFIG, n_layer: 3 }) as Gpt2Config;

@@ -4,20 +4,13 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type ModelConfig } from '../../model/config';
 import { forward } from '../../model/forward';
-import { randomArray, randomHostWeights, TINY_GPT2_CONFIG, tinyGpt2, tinyVit } from '../../model/tiny-models';
+import { randomArray, randomHostWeights, TINY_GPT2_CONFIG, tinyGpt2, tinyVit, maxAbsDiff } from '../../model/tiny-models';
 import type { HostTensor } from '../../model/checkpoint';
 import type { ModelMasks } from '../../model/types';
 import { toTfWeights } from '../../model/weights';
 import { dropBlocks, physicallyPrune } from './physical';
 
 const TOL = 1e-4;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function inputFor(config: ModelConfig): tf.Tensor {
   if (config.kind === 'gpt2') {
