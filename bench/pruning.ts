@@ -1,6 +1,7 @@
 // Time to prune each default model at 50% by each method, on every TensorFlow.js backend this
 // machine has, side by side in one run: "cold" includes calibration statistics, "warm" is a second
-// call with them cached — what a slider move costs. Prints a table and JSON.
+// call with them cached — what a slider move costs. Then a 20-point Wanda sweep (pruning and
+// measuring every point on the shipped eval set). Prints tables and JSON.
 //   npm run bench:pruning        BACKENDS=wasm,webgpu npm run bench:pruning
 import { ModelSession } from '../src/engine/session';
 import { Pruner, type PruneRecipe } from '../src/engine/eval/pruner';
@@ -14,6 +15,7 @@ const BACKENDS = (process.env.BACKENDS ?? 'cpu,wasm,webgpu').split(',') as Backe
 
 async function main() {
   const rows: { model: string; device: string; method: string; coldMs: number; warmMs: number }[] = [];
+  const sweeps: { model: string; device: string; points: number; totalMs: number }[] = [];
   for (const backend of BACKENDS) {
     const device = await useBackend(backend);
     if (!device) {
@@ -34,13 +36,22 @@ async function main() {
         rows.push({ model: id, device, method, coldMs, warmMs });
         console.error(`${id} ${method} on ${device}: cold ${coldMs.toFixed(0)} ms, warm ${warmMs.toFixed(0)} ms`);
       }
+      const sparsities = Array.from({ length: 20 }, (_, i) => 0.05 * i);
+      const t0 = performance.now();
+      let points = 0;
+      for await (const _point of new Pruner(session).sweep({ method: 'wanda' }, sparsities)) points++;
+      sweeps.push({ model: id, device, points, totalMs: performance.now() - t0 });
+      console.error(`${id} 20-point wanda sweep on ${device}: ${(sweeps.at(-1)!.totalMs / 1000).toFixed(1)} s`);
       session.dispose();
     }
   }
   console.log('\n| model | backend | method | cold (with calibration) | warm (slider move) |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.model} | ${r.device} | ${r.method} | ${r.coldMs.toFixed(0)} ms | ${r.warmMs.toFixed(0)} ms |`);
-  console.log('\n' + JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+  console.log('\n| model | backend | 20-point Wanda sweep, each point pruned and measured |');
+  console.log('|---|---|---|');
+  for (const r of sweeps) console.log(`| ${r.model} | ${r.device} | ${(r.totalMs / 1000).toFixed(1)} s |`);
+  console.log('\n' + JSON.stringify({ date: new Date().toISOString(), rows, sweeps }, null, 2));
 }
 
 main().catch((e) => {
