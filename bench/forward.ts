@@ -1,13 +1,13 @@
 // Forward time of each default model over its shipped evaluation set, on every TensorFlow.js
 // backend this machine has, side by side in one run. Prints a table and JSON.
 //   npm run bench                       (CPU, WASM, and WebGPU if a Vulkan driver is found)
-//   BACKENDS=wasm,webgpu npm run bench
+//   BACKENDS=wasm,webgpu MODELS=gpt-bytes REPEATS=1 npm run bench
 import * as tf from '@tensorflow/tfjs';
 import { ModelSession } from '../src/engine/session';
 import { readModelDir } from '../src/cli/model-dir';
 import { useBackend, type BackendName } from './lib/backends';
 
-const MODELS = ['vit-fashion', 'gpt-bytes'];
+const MODELS = (process.env.MODELS ?? 'vit-fashion,gpt-bytes').split(',');
 const BACKENDS = (process.env.BACKENDS ?? 'cpu,wasm,webgpu').split(',') as BackendName[];
 const REPEATS = Number(process.env.REPEATS ?? 3);
 
@@ -32,7 +32,9 @@ async function main() {
     for (const id of MODELS) {
       const session = ModelSession.open(readModelDir(`public/models/${id}`).files);
       const s = session.summary();
-      await session.evaluate(); // warm-up: shader compilation, allocation
+      // Warm-up on the first batch (shader compilation, allocation): every kernel runs once.
+      const first = new AbortController();
+      await session.evaluate({ signal: first.signal, onProgress: () => first.abort() }).catch(() => undefined);
       const runsMs: number[] = [];
       let metric = '';
       for (let r = 0; r < REPEATS; r++) {

@@ -2,14 +2,16 @@
 // machine has, side by side in one run: "cold" includes calibration statistics, "warm" is a second
 // call with them cached — what a slider move costs. Then a 20-point Wanda sweep (pruning and
 // measuring every point on the shipped eval set). Prints tables and JSON.
-//   npm run bench:pruning        BACKENDS=wasm,webgpu npm run bench:pruning
+//   npm run bench:pruning        BACKENDS=webgpu MODELS=vit-fashion SWEEP=0 npm run bench:pruning
 import { ModelSession } from '../src/engine/session';
 import { Pruner, type PruneRecipe } from '../src/engine/eval/pruner';
 import type { UnstructuredMethod } from '../src/engine/pruning/unstructured';
 import { readModelDir } from '../src/cli/model-dir';
 import { useBackend, type BackendName } from './lib/backends';
 
-const MODELS = ['vit-fashion', 'gpt-bytes'];
+const MODELS = (process.env.MODELS ?? 'vit-fashion,gpt-bytes').split(',');
+// SWEEP=0 skips the sweeps (each point evaluates the whole eval set: minutes on SwiftShader).
+const SWEEP = process.env.SWEEP !== '0';
 const METHODS: UnstructuredMethod[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
 const BACKENDS = (process.env.BACKENDS ?? 'cpu,wasm,webgpu').split(',') as BackendName[];
 
@@ -36,12 +38,14 @@ async function main() {
         rows.push({ model: id, device, method, coldMs, warmMs });
         console.error(`${id} ${method} on ${device}: cold ${coldMs.toFixed(0)} ms, warm ${warmMs.toFixed(0)} ms`);
       }
-      const sparsities = Array.from({ length: 20 }, (_, i) => 0.05 * i);
-      const t0 = performance.now();
-      let points = 0;
-      for await (const _point of new Pruner(session).sweep({ method: 'wanda' }, sparsities)) points++;
-      sweeps.push({ model: id, device, points, totalMs: performance.now() - t0 });
-      console.error(`${id} 20-point wanda sweep on ${device}: ${(sweeps.at(-1)!.totalMs / 1000).toFixed(1)} s`);
+      if (SWEEP) {
+        const sparsities = Array.from({ length: 20 }, (_, i) => 0.05 * i);
+        const t0 = performance.now();
+        let points = 0;
+        for await (const _point of new Pruner(session).sweep({ method: 'wanda' }, sparsities)) points++;
+        sweeps.push({ model: id, device, points, totalMs: performance.now() - t0 });
+        console.error(`${id} 20-point wanda sweep on ${device}: ${(sweeps.at(-1)!.totalMs / 1000).toFixed(1)} s`);
+      }
       session.dispose();
     }
   }
