@@ -1,7 +1,8 @@
 import { defineConfig, devices } from '@playwright/test';
 
 const isCI = !!process.env.CI;
-const PORT = 4173;
+// PW_PORT lets a second checkout run its tests while another one's preview server holds 4173.
+const PORT = Number(process.env.PW_PORT ?? 4173);
 
 // Browser flags. This machine (and CI) has no GPU and no network.
 const chromiumArgs = [
