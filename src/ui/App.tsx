@@ -7,6 +7,11 @@ import { ModelOverview } from './components/ModelOverview';
 import { ModelPicker } from './components/ModelPicker';
 import { NoticeBanner } from './components/NoticeBanner';
 import { StatusBar } from './components/StatusBar';
+import { ControlsPanel } from './components/ControlsPanel';
+import { LinkNotice, ShareBar } from './components/ShareBar';
+import { TradeoffChart } from './components/TradeoffChart';
+import { pruneStore, usePrune } from './prune-store';
+import { encodeShareState } from './share';
 import type { BackendName } from '../workers/client';
 import { useWorkbench, workbenchStore } from './store';
 
@@ -25,9 +30,37 @@ export function App() {
   const model = useWorkbench((s) => s.model);
   const loading = useWorkbench((s) => s.loading);
 
+  const config = usePrune((s) => s.config);
+
   useEffect(() => {
-    void workbenchStore.getState().start(modelFromUrl(), backendFromUrl());
+    // The link's hash wins, then ?model=, then what this browser kept.
+    const hash = window.location.hash;
+    let id = pruneStore.getState().init(hash);
+    const fromQuery = modelFromUrl();
+    if (!hash && fromQuery && fromQuery !== id) {
+      pruneStore.getState().setConfig({ model: fromQuery });
+      id = fromQuery;
+    }
+    void workbenchStore.getState().start(id, backendFromUrl());
   }, []);
+
+  // A newly loaded model: its id goes into the configuration, and the configuration is measured on it.
+  const modelKey = model?.key;
+  useEffect(() => {
+    if (modelKey === undefined) return;
+    const m = workbenchStore.getState().model;
+    if (m?.source.kind === 'default' && m.source.id !== pruneStore.getState().config.model) pruneStore.getState().setConfig({ model: m.source.id });
+    pruneStore.getState().prune();
+  }, [modelKey]);
+
+  // The address bar always holds the share link of what is shown.
+  useEffect(() => {
+    const url = new URL(window.location.href);
+    const hash = encodeShareState(pruneStore.getState().config);
+    if (url.hash === hash || pruneStore.getState().linkMessage) return;
+    url.hash = hash;
+    window.history.replaceState(null, '', url);
+  }, [config]);
 
   // Keep ?model= in step with the loaded default model, so a reload or a shared link opens it.
   const sourceId = model?.source.kind === 'default' ? model.source.id : null;
@@ -49,14 +82,18 @@ export function App() {
       </header>
       <StatusBar />
       <NoticeBanner />
+      <LinkNotice />
       <main className="layout">
         {model ? (
           <>
             <div className="column main-column">
               <ModelOverview model={model} />
+              <TradeoffChart summary={model.summary} />
               <ModelMap summary={model.summary} />
             </div>
             <div className="column side-column">
+              <ControlsPanel summary={model.summary} />
+              <ShareBar />
               <MetricPanel summary={model.summary} />
               <CostPanel summary={model.summary} />
               <DropZone />

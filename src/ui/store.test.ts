@@ -29,6 +29,9 @@ function fakeEngine() {
     openDefault: (_id, p) => (p && progress.push(p), opens[opens.push(manualJob<OpenResult>()) - 1].job),
     openFiles: (_f, p) => (p && progress.push(p), opens[opens.push(manualJob<OpenResult>()) - 1].job),
     evaluate: (p) => (p && progress.push(p), evals[evals.push(manualJob<Metrics>()) - 1].job),
+    prune: () => manualJob<never>().job,
+    sweep: () => manualJob<number>().job,
+    exportFiles: () => manualJob<never>().job,
     terminate: () => {},
   };
   return { engine, opens, evals, progress };

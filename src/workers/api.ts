@@ -2,6 +2,19 @@
 // interface (wrapped by ./client.ts); src/workers/engine.worker.ts implements it.
 import type { Metrics } from '../engine/eval/metrics';
 import type { ModelSummary } from '../engine/session';
+import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
+
+export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport };
+
+/** What to prune: an unstructured / N:M recipe, or a structured one (heads, neurons, blocks, sublayers, tokens). */
+export type WorkbenchRecipe = { kind: 'unstructured'; recipe: PruneRecipe } | { kind: 'structured'; recipe: StructuredPruneRecipe };
+export type WorkbenchReport = PruneReport | StructuredReport;
+
+/** One file of an export. */
+export interface ExportedFile {
+  name: string;
+  bytes: Uint8Array;
+}
 
 export type { Metrics, ModelSummary };
 export type { ClassifierMetrics, LmMetrics } from '../engine/eval/metrics';
@@ -59,6 +72,15 @@ export interface EngineApi {
   openFiles(files: DroppedFile[], onProgress?: ProgressFn, jobId?: number): Promise<OpenResult>;
   /** The loaded model's metric on its eval set. */
   evaluate(onProgress?: ProgressFn, jobId?: number): Promise<Metrics>;
+  /**
+   * Prunes a copy of the loaded model by the recipe and measures it. A new prune cancels the one
+   * still running (its call rejects with an AbortError): stale values are dropped, never queued.
+   */
+  prune(recipe: WorkbenchRecipe, onProgress?: ProgressFn, jobId?: number): Promise<WorkbenchReport>;
+  /** Measures the recipe at each value of `amounts` (sparsity, or the structured amount), streaming each point. */
+  sweep(base: WorkbenchRecipe, amounts: number[], onPoint: (report: WorkbenchReport, index: number) => void, onProgress?: ProgressFn, jobId?: number): Promise<number>;
+  /** The files of the pruned checkpoint: config.json, model.safetensors, masks.safetensors, recipe.json. */
+  exportFiles(recipe: WorkbenchRecipe, onProgress?: ProgressFn, jobId?: number): Promise<ExportedFile[]>;
   /** Aborts a running job; unknown or finished ids are ignored. */
   cancel(jobId: number): void;
   /** The loaded model's summary, or null when none is loaded. */

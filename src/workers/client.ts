@@ -1,9 +1,10 @@
 // The page's handle on the engine worker. The UI imports only this module: it starts the worker,
 // wraps it with comlink, and turns each long call into a Job that can be cancelled.
 import * as Comlink from 'comlink';
-import type { BackendInfo, BackendName, DroppedFile, EngineApi, Metrics, OpenResult, Progress, ProgressFn } from './api';
+import type { BackendInfo, BackendName, DroppedFile, EngineApi, ExportedFile, Metrics, OpenResult, Progress, ProgressFn, WorkbenchRecipe, WorkbenchReport } from './api';
 
-export type { BackendInfo, BackendName, DroppedFile, Metrics, OpenResult, Progress, ProgressFn };
+export type { BackendInfo, BackendName, DroppedFile, ExportedFile, Metrics, OpenResult, Progress, ProgressFn, WorkbenchRecipe, WorkbenchReport };
+export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from './api';
 export type { BlockCost, ClassifierMetrics, CostReport, LinearCost, LmMetrics, ModelSummary } from './api';
 
 /** A long call in flight. `result` rejects with a CancelledError after `cancel()`. */
@@ -34,6 +35,11 @@ export interface EngineClient {
   /** Reads the files (off the UI's critical path: File.arrayBuffer is async) and hands them over. */
   openFiles(files: readonly (File | DroppedFile)[], onProgress?: ProgressFn): Job<OpenResult>;
   evaluate(onProgress?: ProgressFn): Job<Metrics>;
+  /** Prunes and measures; starting a new prune cancels the previous one (its result rejects as cancelled). */
+  prune(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<WorkbenchReport>;
+  /** Streams one report per amount to `onPoint`; resolves with the number of points measured. */
+  sweep(base: WorkbenchRecipe, amounts: number[], onPoint: (report: WorkbenchReport, index: number) => void, onProgress?: ProgressFn): Job<number>;
+  exportFiles(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<ExportedFile[]>;
   terminate(): void;
 }
 
@@ -41,6 +47,7 @@ let nextJobId = 1;
 
 export function createEngineClient(worker: Worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' })): EngineClient {
   const remote = Comlink.wrap<EngineApi>(worker);
+  let lastPrune: Job<WorkbenchReport> | null = null;
 
   function start<T>(call: (onProgress: ProgressFn | undefined, id: number) => Promise<T>, onProgress?: ProgressFn): Job<T> {
     const id = nextJobId++;
@@ -72,6 +79,14 @@ export function createEngineClient(worker: Worker = new Worker(new URL('./engine
       }, onProgress);
     },
     evaluate: (onProgress) => start((p, jobId) => remote.evaluate(p, jobId) as Promise<Metrics>, onProgress),
+    prune(recipe, onProgress) {
+      lastPrune?.cancel();
+      const job = start((p, jobId) => remote.prune(recipe, p, jobId) as Promise<WorkbenchReport>, onProgress);
+      lastPrune = job;
+      return job;
+    },
+    sweep: (base, amounts, onPoint, onProgress) => start((p, jobId) => remote.sweep(base, amounts, Comlink.proxy(onPoint), p, jobId), onProgress),
+    exportFiles: (recipe, onProgress) => start((p, jobId) => remote.exportFiles(recipe, p, jobId) as Promise<ExportedFile[]>, onProgress),
     terminate() {
       remote[Comlink.releaseProxy]();
       worker.terminate();

@@ -2,7 +2,11 @@
 // session; see ./api.ts for the contract. Helpers live in the modules beside it.
 import * as Comlink from 'comlink';
 import { fetchModelFiles, ModelSession, type ModelFiles } from '../engine/session';
-import type { BackendInfo, DroppedFile, EngineApi, OpenResult, ProgressFn } from './api';
+import { Pruner, type PruneReport, type StructuredReport } from '../engine/eval/pruner';
+import { exportCheckpoint } from '../engine/export/checkpoint-export';
+import type { UnstructuredResult } from '../engine/pruning/unstructured';
+import type { StructuredPlan } from '../engine/pruning/structured/recipe';
+import type { BackendInfo, DroppedFile, EngineApi, ExportedFile, OpenResult, ProgressFn, WorkbenchRecipe, WorkbenchReport } from './api';
 import { chooseBackend } from './backend';
 import { toTransferable } from './errors';
 import { throttle, trackedFetch } from './fetch';
@@ -11,6 +15,9 @@ import { JobRegistry, throwIfAborted } from './jobs';
 import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
 
 let session: ModelSession | null = null;
+let pruner: Pruner | null = null;
+/** The last measured configuration's masks, so an export of it need not prune again. */
+let lastPruned: { key: string; session: ModelSession; report: WorkbenchReport; result?: UnstructuredResult; plan?: StructuredPlan } | null = null;
 let backend: Promise<BackendInfo> | null = null;
 const jobs = new JobRegistry();
 
@@ -30,7 +37,9 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
   onProgress({ label: 'Checking and uploading the weights', fraction: null });
   const next = ModelSession.open(files);
   // Evaluations of the old model stop before its weights go.
-  while (jobs.running('evaluate') > 0) await jobs.cancelKind('evaluate');
+  while (jobs.running('evaluate') + jobs.running('prune') + jobs.running('sweep') + jobs.running('export') > 0) {
+    await Promise.all(['evaluate', 'prune', 'sweep', 'export'].map((k) => jobs.cancelKind(k)));
+  }
   if (signal.aborted) {
     // Cancelled (by a newer open, say) while it waited: the current model stays.
     next.dispose();
@@ -38,6 +47,8 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
   }
   session?.dispose();
   session = next;
+  pruner = new Pruner(next);
+  lastPruned = null;
   return next;
 }
 
@@ -98,6 +109,63 @@ const api: EngineApi = {
     );
   },
 
+  async prune(recipe, onProgress = () => {}, jobId) {
+    // A newer slider value wins: the running prune is aborted and awaited before this one starts.
+    await jobs.cancelKind('prune');
+    return guarded(() =>
+      jobs.run('prune', jobId, async (signal) => {
+        await api.init();
+        const measured = await measure(recipe, signal, throttle(onProgress));
+        return measured.report;
+      }),
+    );
+  },
+
+  sweep(base, amounts, onPoint, onProgress = () => {}, jobId) {
+    return guarded(() =>
+      jobs.run('sweep', jobId, async (signal) => {
+        await api.init();
+        const report = throttle(onProgress);
+        let i = 0;
+        for (const amount of amounts) {
+          throwIfAborted(signal);
+          const r: WorkbenchRecipe = base.kind === 'unstructured' ? { kind: 'unstructured', recipe: { ...base.recipe, sparsity: amount } } : { kind: 'structured', recipe: { ...base.recipe, amount } };
+          const label = `Point ${i + 1} of ${amounts.length}`;
+          const m = await measure(r, signal, (p) => report({ label: `${label}: ${p.label}`, fraction: (i + (p.fraction ?? 0)) / amounts.length }));
+          throwIfAborted(signal);
+          await onPoint(m.report, i);
+          i++;
+        }
+        report({ label: 'Sweep done', fraction: 1 });
+        return i;
+      }),
+    );
+  },
+
+  exportFiles(recipe, onProgress = () => {}, jobId) {
+    return guarded(() =>
+      jobs.run('export', jobId, async (signal) => {
+        await api.init();
+        const s = session;
+        if (!s) throw new Error('no model is loaded');
+        const key = JSON.stringify(recipe);
+        const m = lastPruned && lastPruned.key === key && lastPruned.session === s ? lastPruned : await measure(recipe, signal, throttle(onProgress));
+        throwIfAborted(signal);
+        onProgress({ label: 'Writing the checkpoint', fraction: null });
+        const plan = m.plan;
+        const files = exportCheckpoint({
+          config: s.config,
+          weights: s.checkpoint.weights,
+          masks: m.result?.masks ?? null,
+          replaced: m.result?.weights ?? null,
+          structure: plan ? { heads: plan.masks.heads, neurons: plan.masks.neurons, attention: plan.masks.attention, mlp: plan.masks.mlp } : undefined,
+          provenance: { recipe: recipe.recipe, calibration: m.report.calibration, blockSparsity: m.report.blockSparsity, report: m.report, notes: plan?.tokenKeep ? ['token pruning changes the forward pass only; the weights are those of the dense model'] : [] },
+        });
+        return [...files].map(([name, bytes]): ExportedFile => ({ name, bytes }));
+      }),
+    );
+  },
+
   cancel(jobId) {
     jobs.cancel(jobId);
   },
@@ -106,5 +174,27 @@ const api: EngineApi = {
     return session?.summary() ?? null;
   },
 };
+
+/** Prunes and measures one recipe with the current model's pruner, remembering the masks for an export. */
+async function measure(recipe: WorkbenchRecipe, signal: AbortSignal, onProgress: ProgressFn) {
+  const s = session;
+  const p = pruner;
+  if (!s || !p) throw new Error('no model is loaded');
+  const opts = { signal, onProgress: (stage: string, fraction: number) => onProgress({ label: stageLabel(stage), fraction }) };
+  onProgress({ label: 'Pruning', fraction: null });
+  const key = JSON.stringify(recipe);
+  if (recipe.kind === 'unstructured') {
+    const { report, result } = await p.pruneAndMeasure(recipe.recipe, opts);
+    lastPruned = { key, session: s, report: report as PruneReport, result };
+  } else {
+    const { report, plan } = await p.pruneAndMeasureStructured(recipe.recipe, opts);
+    lastPruned = { key, session: s, report: report as StructuredReport, plan };
+  }
+  return lastPruned;
+}
+
+function stageLabel(stage: string): string {
+  return stage.charAt(0).toUpperCase() + stage.slice(1);
+}
 
 Comlink.expose(api);

@@ -1,0 +1,67 @@
+import { expect, test } from '@playwright/test';
+import { collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, screenshots, SLOW_TEST_MS, VIEWPORTS } from './helpers';
+
+test.use({ viewport: VIEWPORTS[0] });
+
+// A first curve (magnitude) as an earlier session left it in this browser's storage; the test runs
+// a sweep for a second method and watches its points arrive one by one.
+const stored = {
+  config: { model: 'vit-fashion', method: 'magnitude', granularity: 'unstructured', score: 'default', scope: 'layer', allocation: 'uniform', calibSource: 'train', calibCount: 128, sparsity: 0, tokenKeep: 1, axis: 'flops', layer: null },
+  curves: [
+    {
+      key: 'vit-fashion|u|magnitude|uniform|layer|train×128',
+      label: 'magnitude',
+      model: 'vit-fashion',
+      status: 'done',
+      points: [
+        { amount: 0.3, metric: 0.889, flops: 5.0e6, params: 150e3, bytes: 620e3 },
+        { amount: 0.6, metric: 0.87, flops: 3.2e6, params: 90e3, bytes: 400e3 },
+      ],
+    },
+  ],
+};
+
+test('a sweep for a second method streams in a second curve, which survives a reload', async ({ page }) => {
+  test.setTimeout(SLOW_TEST_MS);
+  const errors = collectPageErrors(page);
+  await page.addInitScript((s) => {
+    if (!sessionStorage.getItem('seeded')) {
+      localStorage.setItem('pruning-workbench:v1', s);
+      sessionStorage.setItem('seeded', '1');
+    }
+  }, JSON.stringify(stored));
+  await page.goto('/');
+  await expectModelShown(page, 'ViT · Fashion-MNIST');
+  const chart = page.getByRole('region', { name: 'Trade-off' });
+  const legend = chart.getByRole('list', { name: 'Legend' });
+  await expect(legend).toContainText('magnitude');
+  await expect(chart.locator('[data-curve="magnitude"] circle')).toHaveCount(2);
+
+  // The baseline is not needed here: cancel it to leave the worker to the sweep.
+  await page.getByRole('region', { name: 'Baseline quality' }).getByRole('button', { name: 'Cancel' }).click();
+
+  await page.getByLabel('Method').selectOption('random');
+  await chart.getByRole('button', { name: 'Run sweep' }).click();
+  await expect(chart.getByRole('progressbar', { name: 'Sweep progress' })).toBeVisible();
+  await expect(legend).toContainText('random (running)');
+  const randomPoints = chart.locator('[data-curve="random"] circle');
+  // Streaming: the first point shows while the sweep is still running.
+  await expect(randomPoints).toHaveCount(1, { timeout: EVAL_TIMEOUT_MS });
+  await expect(chart.getByRole('button', { name: 'Cancel sweep' })).toBeVisible();
+  await expect(randomPoints).toHaveCount(2, { timeout: EVAL_TIMEOUT_MS });
+  await expect(chart.getByRole('button', { name: 'Run sweep' })).toBeVisible();
+  await expect(chart.locator('[data-curve]')).toHaveCount(2);
+  await expect(chart.locator('path.pareto')).toHaveCount(1);
+
+  // Values on focus.
+  await randomPoints.first().focus();
+  await expect(chart.locator('.chart-readout')).toContainText(/random: \d+% removed, accuracy \d/);
+  await screenshots(page, 'sweep-two-curves');
+
+  // Finished sweeps are kept in the browser's storage.
+  await page.goto('/');
+  await expectModelShown(page, 'ViT · Fashion-MNIST');
+  await expect(page.getByRole('region', { name: 'Trade-off' }).locator('[data-curve="random"] circle')).toHaveCount(2);
+  await expect(page.getByLabel('Method')).toHaveValue('random');
+  expect(errors).toEqual([]);
+});

@@ -1,0 +1,81 @@
+import { useState } from 'react';
+import { formatPercent } from '../format';
+import { usePrune } from '../prune-store';
+import { ProgressBar } from './ProgressBar';
+
+/** Copy link (the whole configuration in the URL hash) and Export (the pruned checkpoint's files). */
+export function ShareBar() {
+  const shareUrl = usePrune((s) => s.shareUrl);
+  const exportFiles = usePrune((s) => s.exportFiles);
+  const exporting = usePrune((s) => s.exporting);
+  const exportError = usePrune((s) => s.exportError);
+  const [copied, setCopied] = useState<string | null>(null);
+
+  async function copy() {
+    const url = shareUrl();
+    try {
+      await navigator.clipboard.writeText(url);
+      setCopied('Link copied.');
+    } catch {
+      setCopied('Could not reach the clipboard; the link is in the address bar.');
+    }
+    window.history.replaceState(null, '', url);
+  }
+
+  async function download() {
+    const files = await exportFiles();
+    if (!files) return;
+    for (const f of files) {
+      const blob = new Blob([f.bytes as BlobPart], { type: f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = f.name;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    }
+  }
+
+  return (
+    <section className="card share-bar" aria-label="Share and export">
+      <div className="share-buttons">
+        <button type="button" className="button small quiet" onClick={() => void copy()}>
+          Copy link
+        </button>
+        <button type="button" className="button small" disabled={!!exporting} onClick={() => void download()} title="config.json + model.safetensors (Hugging Face) + masks.safetensors + recipe.json">
+          Export pruned checkpoint
+        </button>
+        <span className="card-note" role="status">{copied}</span>
+      </div>
+      {exporting && (
+        <div className="measuring">
+          <p className="measuring-label">
+            {exporting.label}
+            {exporting.fraction !== null && ` · ${formatPercent(exporting.fraction, 0)}`}
+          </p>
+          <ProgressBar label="Export progress" fraction={exporting.fraction} />
+        </div>
+      )}
+      {exportError && <p className="error-text" role="alert">{exportError}</p>}
+    </section>
+  );
+}
+
+/** What was wrong with the link the page was opened with. */
+export function LinkNotice() {
+  const message = usePrune((s) => s.linkMessage);
+  const dismiss = usePrune((s) => s.dismissLinkMessage);
+  if (!message) return null;
+  return (
+    <div role="alert" className="notice" aria-label="Link problem">
+      <div className="notice-body">
+        <strong className="notice-title">This link could not be opened</strong>
+        <p className="notice-message">{message}</p>
+      </div>
+      <button type="button" className="button small quiet" onClick={dismiss}>
+        Dismiss
+      </button>
+    </div>
+  );
+}

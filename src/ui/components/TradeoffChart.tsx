@@ -1,0 +1,215 @@
+import { extent, line, scaleLinear, schemeTableau10 } from 'd3';
+import { useMemo, useState } from 'react';
+import type { ModelSummary } from '../../workers/client';
+import { formatBytes, formatCount, formatFlops, formatPercent, formatValue } from '../format';
+import { densePoint, usePrune, type ChartPoint } from '../prune-store';
+import { useWorkbench } from '../store';
+import { AXES, DEFAULT_SWEEP_LABEL, type Axis } from '../share-labels';
+import { ProgressBar } from './ProgressBar';
+
+const W = 640;
+const H = 300;
+const M = { top: 14, right: 34, bottom: 42, left: 58 };
+
+const AXIS_NAMES: Record<Axis, string> = { flops: 'FLOPs', params: 'Nonzero parameters', bytes: 'Size (bytes)' };
+const axisFormat = (a: Axis) => (a === 'flops' ? formatFlops : a === 'bytes' ? formatBytes : formatCount);
+
+interface Series {
+  key: string;
+  label: string;
+  color: string;
+  points: ChartPoint[];
+  running: boolean;
+}
+
+/** The Pareto front: points no other point beats on both cost (lower) and metric. */
+export function paretoFront(points: ChartPoint[], axis: Axis, higherIsBetter: boolean): ChartPoint[] {
+  const better = (a: number, b: number) => (higherIsBetter ? a > b : a < b);
+  const sorted = [...points].sort((a, b) => a[axis] - b[axis] || (higherIsBetter ? b.metric - a.metric : a.metric - b.metric));
+  const front: ChartPoint[] = [];
+  for (const p of sorted) if (front.length === 0 || better(p.metric, front[front.length - 1].metric)) front.push(p);
+  return front;
+}
+
+/** Metric against cost, one curve per method, the current configuration and the Pareto front; a table as its text alternative. */
+export function TradeoffChart({ summary }: { summary: ModelSummary }) {
+  const config = usePrune((s) => s.config);
+  const curves = usePrune((s) => s.curves);
+  const current = usePrune((s) => s.current);
+  const sweep = usePrune((s) => s.sweep);
+  const setConfig = usePrune((s) => s.setConfig);
+  const runSweep = usePrune((s) => s.runSweep);
+  const cancelSweep = usePrune((s) => s.cancelSweep);
+  const clearCurves = usePrune((s) => s.clearCurves);
+  const evaluation = useWorkbench((s) => s.evaluation);
+  const [focused, setFocused] = useState<string | null>(null);
+  const [table, setTable] = useState(false);
+  const axis = config.axis;
+  const isLm = summary.kind === 'gpt2';
+  const higher = !isLm;
+  const metricName = isLm ? 'Bits per byte' : 'Accuracy';
+  const fmtMetric = (v: number) => (isLm ? formatValue(v, 4) : formatPercent(v));
+  const fmtX = axisFormat(axis);
+
+  const dense = evaluation.status === 'done' ? densePoint(summary, evaluation.metrics) : null;
+  const series: Series[] = useMemo(
+    () => curves.filter((c) => c.model === config.model).map((c, i) => ({ key: c.key, label: c.label, color: schemeTableau10[i % 10], points: [...c.points].sort((a, b) => a[axis] - b[axis]), running: c.status === 'running' })),
+    [curves, config.model, axis],
+  );
+  const currentPoint = current.status === 'done' ? current.point : null;
+  const all = [...series.flatMap((s) => s.points), ...(dense ? [dense] : []), ...(currentPoint ? [currentPoint] : [])];
+  const front = paretoFront(all, axis, higher);
+
+  const [x0, x1] = extent(all, (p) => p[axis]) as [number | undefined, number | undefined];
+  const [y0, y1] = extent(all, (p) => p.metric) as [number | undefined, number | undefined];
+  const x = scaleLinear().domain([0, (x1 ?? summary.cost.flops) * 1.05 || 1]).range([M.left, W - M.right]).nice();
+  const ypad = ((y1 ?? 1) - (y0 ?? 0)) * 0.08 || 0.05;
+  const y = scaleLinear().domain([(y0 ?? 0) - ypad, (y1 ?? 1) + ypad]).range([H - M.bottom, M.top]).nice();
+  void x0;
+  const path = line<ChartPoint>().x((p) => x(p[axis])).y((p) => y(p.metric));
+  const describe = (label: string, p: ChartPoint) => `${label}: ${formatPercent(p.amount, 0)} removed, ${metricName.toLowerCase()} ${fmtMetric(p.metric)}, ${AXIS_NAMES[axis]} ${fmtX(p[axis])}`;
+
+  return (
+    <section className="card chart-card" aria-labelledby="chart-title">
+      <div className="card-head">
+        <h2 id="chart-title">Trade-off</h2>
+        <div className="chart-tools">
+          <label htmlFor="chart-axis">Cost axis</label>
+          <select id="chart-axis" value={axis} onChange={(e) => setConfig({ axis: e.target.value as Axis })}>
+            {AXES.map((a) => (
+              <option key={a} value={a}>
+                {AXIS_NAMES[a]}
+              </option>
+            ))}
+          </select>
+          <button type="button" className="button small quiet" aria-pressed={table} onClick={() => setTable(!table)}>
+            {table ? 'Show chart' : 'Show table'}
+          </button>
+        </div>
+      </div>
+      <div className="sweep-row">
+        {sweep ? (
+          <>
+            <span className="measuring-label">
+              {sweep.progress.label}
+              {sweep.progress.fraction !== null && ` · ${formatPercent(sweep.progress.fraction, 0)}`}
+            </span>
+            <ProgressBar label="Sweep progress" fraction={sweep.progress.fraction} />
+            <button type="button" className="button small" onClick={cancelSweep}>
+              Cancel sweep
+            </button>
+          </>
+        ) : (
+          <>
+            <button type="button" className="button small" disabled={config.granularity === 'nm'} onClick={() => void runSweep()}>
+              Run sweep
+            </button>
+            <span className="card-note">{config.granularity === 'nm' ? '2:4 has one sparsity; nothing to sweep.' : `adds a curve for the current method at ${DEFAULT_SWEEP_LABEL}`}</span>
+            {series.length > 0 && (
+              <button type="button" className="button small quiet" onClick={clearCurves}>
+                Clear curves
+              </button>
+            )}
+          </>
+        )}
+      </div>
+      {table ? (
+        <table className="cost-table chart-table" aria-label="Trade-off points">
+          <thead>
+            <tr>
+              <th scope="col">Curve</th>
+              <th scope="col">Removed</th>
+              <th scope="col">{metricName}</th>
+              <th scope="col">{AXIS_NAMES[axis]}</th>
+              <th scope="col">Pareto</th>
+            </tr>
+          </thead>
+          <tbody>
+            {[
+              ...(dense ? [{ label: 'dense', p: dense }] : []),
+              ...(currentPoint ? [{ label: 'current', p: currentPoint }] : []),
+              ...series.flatMap((s) => s.points.map((p) => ({ label: s.label, p }))),
+            ].map(({ label, p }, i) => (
+              <tr key={i}>
+                <th scope="row">{label}</th>
+                <td>{formatPercent(p.amount, 0)}</td>
+                <td>{fmtMetric(p.metric)}</td>
+                <td>{fmtX(p[axis])}</td>
+                <td>{front.includes(p) ? 'yes' : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <figure className="chart">
+          <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${metricName} against ${AXIS_NAMES[axis]}: ${series.length} curve(s)${currentPoint ? ', current configuration marked' : ''}`}>
+            <g className="axis">
+              {x.ticks(5).map((t) => (
+                <g key={`x${t}`} transform={`translate(${x(t)},0)`}>
+                  <line y1={M.top} y2={H - M.bottom} className="grid" />
+                  <text y={H - M.bottom + 16} textAnchor="middle">{fmtX(t)}</text>
+                </g>
+              ))}
+              {y.ticks(5).map((t) => (
+                <g key={`y${t}`} transform={`translate(0,${y(t)})`}>
+                  <line x1={M.left} x2={W - M.right} className="grid" />
+                  <text x={M.left - 6} dy="0.32em" textAnchor="end">{fmtMetric(t)}</text>
+                </g>
+              ))}
+              <text x={(M.left + W - M.right) / 2} y={H - 6} textAnchor="middle" className="axis-title">{AXIS_NAMES[axis]}</text>
+              <text transform={`translate(14,${(M.top + H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle" className="axis-title">{metricName}</text>
+            </g>
+            {front.length > 1 && <path d={path(front) ?? ''} className="pareto" />}
+            {series.map((s) => (
+              <g key={s.key} data-curve={s.label} className="series">
+                <path d={path(s.points) ?? ''} stroke={s.color} className="series-line" />
+                {s.points.map((p, i) => (
+                  <circle key={i} cx={x(p[axis])} cy={y(p.metric)} r={5} fill={s.color} tabIndex={0} className="point" data-testid="sweep-point"
+                    aria-label={describe(s.label, p)} onFocus={() => setFocused(describe(s.label, p))} onMouseEnter={() => setFocused(describe(s.label, p))} onBlur={() => setFocused(null)} onMouseLeave={() => setFocused(null)}>
+                    <title>{describe(s.label, p)}</title>
+                  </circle>
+                ))}
+              </g>
+            ))}
+            {dense && (
+              <rect x={x(dense[axis]) - 5} y={y(dense.metric) - 5} width={10} height={10} className="dense-point" tabIndex={0} aria-label={describe('dense', dense)}
+                onFocus={() => setFocused(describe('dense', dense))} onMouseEnter={() => setFocused(describe('dense', dense))} onBlur={() => setFocused(null)} onMouseLeave={() => setFocused(null)}>
+                <title>{describe('dense', dense)}</title>
+              </rect>
+            )}
+            {currentPoint && (
+              <circle cx={x(currentPoint[axis])} cy={y(currentPoint.metric)} r={8} className="current-point" tabIndex={0} data-testid="current-point" aria-label={describe('current configuration', currentPoint)}
+                onFocus={() => setFocused(describe('current configuration', currentPoint))} onMouseEnter={() => setFocused(describe('current configuration', currentPoint))} onBlur={() => setFocused(null)} onMouseLeave={() => setFocused(null)}>
+                <title>{describe('current configuration', currentPoint)}</title>
+              </circle>
+            )}
+          </svg>
+          <p className="chart-readout" aria-live="polite">{focused ?? (all.length ? 'Hover or focus a point for its values.' : 'No points yet: move the slider or run a sweep.')}</p>
+          <figcaption>
+            <ul className="chart-legend" aria-label="Legend">
+              {series.map((s) => (
+                <li key={s.key}>
+                  <span className="swatch" style={{ background: s.color }} />
+                  {s.label}
+                  {s.running && ' (running)'}
+                </li>
+              ))}
+              <li>
+                <span className="swatch square" />
+                dense model
+              </li>
+              <li>
+                <span className="swatch ring" />
+                current configuration
+              </li>
+              <li>
+                <span className="swatch dashed" />
+                Pareto front
+              </li>
+            </ul>
+          </figcaption>
+        </figure>
+      )}
+    </section>
+  );
+}

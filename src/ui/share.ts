@@ -1,0 +1,131 @@
+// The shareable configuration: exactly what the link (#v1.<base64url JSON>) and localStorage hold.
+// Parsing is strict: every field is type- and range-checked; anything wrong gives a message and the
+// defaults. Nothing from a link is ever rendered as HTML.
+export const METHODS = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'] as const;
+export const GRANULARITIES = ['unstructured', 'nm', 'heads', 'neurons', 'blocks', 'sublayers', 'tokens'] as const;
+export const ALLOCATIONS = ['uniform', 'owl', 'sensitivity'] as const;
+export const CALIB_SOURCES = ['train', 'held-out', 'random'] as const;
+export const AXES = ['flops', 'params', 'bytes'] as const;
+export const SCORES = ['default', 'norm', 'taylor', 'entropy', 'activation', 'angular-window', 'angular', 'influence'] as const;
+
+export type Method = (typeof METHODS)[number];
+export type Granularity = (typeof GRANULARITIES)[number];
+export type AllocationName = (typeof ALLOCATIONS)[number];
+export type CalibSource = (typeof CALIB_SOURCES)[number];
+export type Axis = (typeof AXES)[number];
+export type Score = (typeof SCORES)[number];
+
+export interface ShareState {
+  model: string;
+  method: Method;
+  granularity: Granularity;
+  score: Score;
+  scope: 'layer' | 'global';
+  allocation: AllocationName;
+  calibSource: CalibSource;
+  calibCount: number;
+  /** Global sparsity (unstructured) or the fraction of structures removed (structured). */
+  sparsity: number;
+  tokenKeep: number;
+  axis: Axis;
+  /** The selected block, or null. */
+  layer: number | null;
+}
+
+export const LINK_VERSION = 1;
+export const MAX_SPARSITY = 0.95;
+
+export function defaultShareState(model = 'vit-fashion'): ShareState {
+  return { model, method: 'magnitude', granularity: 'unstructured', score: 'default', scope: 'layer', allocation: 'uniform', calibSource: 'train', calibCount: model === 'gpt-bytes' ? 32 : 128, sparsity: 0, tokenKeep: 1, axis: 'flops', layer: null };
+}
+
+export class LinkError extends Error {}
+
+const KEYS: (keyof ShareState)[] = ['model', 'method', 'granularity', 'score', 'scope', 'allocation', 'calibSource', 'calibCount', 'sparsity', 'tokenKeep', 'axis', 'layer'];
+
+function oneOf<T extends string>(v: unknown, options: readonly T[], name: string): T {
+  if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) throw new LinkError(`"${name}" must be one of ${options.join(', ')}`);
+  return v as T;
+}
+
+function num(v: unknown, name: string, min: number, max: number, integer = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+    throw new LinkError(`"${name}" must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  }
+  return v;
+}
+
+/** Checks a decoded object field by field; throws LinkError naming the first bad field. */
+export function validateShareState(raw: unknown): ShareState {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new LinkError('the state is not an object');
+  const o = raw as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !(KEYS as string[]).includes(k));
+  if (unknown.length) throw new LinkError(`unknown field "${unknown[0].slice(0, 40)}"`);
+  const d = defaultShareState(typeof o.model === 'string' ? o.model : undefined);
+  const get = <K extends keyof ShareState>(k: K) => (k in o ? o[k] : d[k]);
+  const model = get('model');
+  if (typeof model !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model)) throw new LinkError('"model" must be a model id (letters, digits, ".", "_", "-")');
+  const layer = get('layer');
+  return {
+    model,
+    method: oneOf(get('method'), METHODS, 'method'),
+    granularity: oneOf(get('granularity'), GRANULARITIES, 'granularity'),
+    score: oneOf(get('score'), SCORES, 'score'),
+    scope: oneOf(get('scope'), ['layer', 'global'] as const, 'scope'),
+    allocation: oneOf(get('allocation'), ALLOCATIONS, 'allocation'),
+    calibSource: oneOf(get('calibSource'), CALIB_SOURCES, 'calibSource'),
+    calibCount: num(get('calibCount'), 'calibCount', 1, 1024, true),
+    sparsity: num(get('sparsity'), 'sparsity', 0, MAX_SPARSITY),
+    tokenKeep: num(get('tokenKeep'), 'tokenKeep', 0.05, 1),
+    axis: oneOf(get('axis'), AXES, 'axis'),
+    layer: layer === null ? null : num(layer, 'layer', 0, 255, true),
+  };
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64Url(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new LinkError('the link holds characters that base64url does not use');
+  if (text.length % 4 === 1) throw new LinkError('the link is truncated');
+  const b = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}
+
+/** "#v1.<base64url of the JSON of the fields that differ from the defaults>" (model always). */
+export function encodeShareState(s: ShareState): string {
+  const d = defaultShareState(s.model);
+  const diff: Record<string, unknown> = { model: s.model };
+  for (const k of KEYS) if (s[k] !== d[k]) diff[k] = s[k];
+  return `#v${LINK_VERSION}.${toBase64Url(new TextEncoder().encode(JSON.stringify(diff)))}`;
+}
+
+export type ParsedLink = { kind: 'none' } | { kind: 'ok'; state: ShareState } | { kind: 'error'; message: string };
+
+/** Parses a location hash; an empty hash is 'none'. */
+export function parseShareHash(hash: string): ParsedLink {
+  const h = hash.replace(/^#/, '');
+  if (!h) return { kind: 'none' };
+  if (h.length > 4096) return { kind: 'error', message: 'The link is too long to be a workbench link.' };
+  const m = /^v(\d{1,6})\.(.*)$/s.exec(h);
+  if (!m) return { kind: 'error', message: 'The link is not a workbench link (it should start with #v1.).' };
+  const version = Number(m[1]);
+  if (version > LINK_VERSION) return { kind: 'error', message: `The link was made by a newer version of the workbench (link format v${version}; this page reads v${LINK_VERSION}).` };
+  if (version !== LINK_VERSION) return { kind: 'error', message: `Link format v${version} is not known.` };
+  try {
+    const bytes = fromBase64Url(m[2]);
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    } catch {
+      throw new LinkError('the link is corrupt or truncated (its data is not valid JSON)');
+    }
+    return { kind: 'ok', state: validateShareState(json) };
+  } catch (e) {
+    const msg = e instanceof LinkError ? e.message : 'the link could not be read';
+    return { kind: 'error', message: `The link could not be used: ${msg}.` };
+  }
+}
