@@ -10,6 +10,8 @@ export interface GenerateOptions {
   temperature?: number; // 0 = greedy
   seed?: number;
   masks?: ModelMasks;
+  /** Per-block token keep ratios (dynamic token pruning); the last position is always kept. */
+  tokenKeep?: number[];
 }
 
 export async function generate(config: Gpt2Config, weights: Weights, prompt: number[], opts: GenerateOptions): Promise<number[]> {
@@ -27,8 +29,10 @@ export async function generate(config: Gpt2Config, weights: Weights, prompt: num
   for (let s = 0; s < opts.steps; s++) {
     const window = ids.slice(-config.nPositions);
     const probsT = tf.tidy(() => {
-      const { logits } = forward(config, weights, tf.tensor2d(window, [1, window.length], 'int32'), { masks: opts.masks });
-      const last = tf.reshape(tf.slice(logits, [0, window.length - 1, 0], [1, 1, config.vocabSize]), [config.vocabSize]);
+      const { logits } = forward(config, weights, tf.tensor2d(window, [1, window.length], 'int32'), { masks: opts.masks, tokenKeep: opts.tokenKeep });
+      // Under token pruning fewer rows come back; the last is always the last position's.
+      const rows = logits.shape[1]!;
+      const last = tf.reshape(tf.slice(logits, [0, rows - 1, 0], [1, 1, config.vocabSize]), [config.vocabSize]);
       return temperature > 0 ? tf.softmax(tf.div(last, temperature)) : last;
     });
     const probs = (await probsT.data()) as Float32Array;

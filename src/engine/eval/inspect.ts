@@ -530,9 +530,7 @@ export async function predictNext(config: Gpt2Config, weights: Weights, ids: Ins
   const out: NextTokenPredictions = { kind: 'gpt2', probs, top };
   if (opts.continuation) {
     const c = opts.continuation;
-    const sampled = opts.tokenKeep
-      ? await generateTokenPruned(config, weights, prompt, { ...c, masks: opts.masks, tokenKeep: opts.tokenKeep })
-      : await generate(config, weights, prompt, { ...c, masks: opts.masks });
+    const sampled = await generate(config, weights, prompt, { ...c, masks: opts.masks, tokenKeep: opts.tokenKeep });
     const text = opts.tokenizer
       ? opts.tokenizer.decode(sampled)
       : config.vocabSize <= 256
@@ -541,54 +539,6 @@ export async function predictNext(config: Gpt2Config, weights: Weights, ids: Ins
     out.continuation = { ids: sampled, text };
   }
   return out;
-}
-
-/** generate.ts's sampler (same xorshift32 stream, same defaults) on the token-pruned forward. */
-async function generateTokenPruned(
-  config: Gpt2Config,
-  weights: Weights,
-  prompt: number[],
-  opts: { steps: number; temperature?: number; seed?: number; masks?: ModelMasks; tokenKeep: number[] },
-): Promise<number[]> {
-  if (prompt.length === 0) throw new Error('generate: the prompt is empty');
-  const temperature = opts.temperature ?? 0.8;
-  let state = (opts.seed ?? 1) >>> 0;
-  const random = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
-  const ids = prompt.slice();
-  for (let s = 0; s < opts.steps; s++) {
-    const window = ids.slice(-config.nPositions);
-    const probsT = tf.tidy(() => {
-      const { logits } = forward(config, weights, tf.tensor2d(window, [1, window.length], 'int32'), { masks: opts.masks, tokenKeep: opts.tokenKeep });
-      const rows = logits.shape[1]!;
-      const last = tf.reshape(tf.slice(logits, [0, rows - 1, 0], [1, 1, config.vocabSize]), [config.vocabSize]);
-      return temperature > 0 ? tf.softmax(tf.div(last, temperature)) : last;
-    });
-    const probs = (await probsT.data()) as Float32Array;
-    probsT.dispose();
-    if (temperature > 0) {
-      const u = random();
-      let acc = 0;
-      let pick = probs.length - 1;
-      for (let i = 0; i < probs.length; i++) {
-        acc += probs[i];
-        if (u < acc) {
-          pick = i;
-          break;
-        }
-      }
-      ids.push(pick);
-    } else {
-      let best = 0;
-      for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
-      ids.push(best);
-    }
-  }
-  return ids.slice(prompt.length);
 }
 
 /** predictClasses or predictNext, by the model's kind. */

@@ -2,7 +2,7 @@
 // accuracy for causal LMs. Batched so memory stays flat whatever the set's size; every batch's
 // tensors are freed before the next.
 import * as tf from '@tensorflow/tfjs';
-import type { Gpt2Config, ModelConfig, VitConfig } from '../model/config';
+import type { Gpt2Config, VitConfig } from '../model/config';
 import { forward } from '../model/forward';
 import type { ModelMasks, Weights } from '../model/types';
 
@@ -133,8 +133,4 @@ export async function evaluateLm(
     nextTokenAccuracy: correct / predicted,
     tokens: predicted,
   };
-}
-
-export function isLm(config: ModelConfig): config is Gpt2Config {
-  return config.kind === 'gpt2';
 }

@@ -1,7 +1,7 @@
 import { useId, type ReactNode } from 'react';
 import type { ModelSummary } from '../../workers/client';
-import { formatBytes, formatCount, formatFlops, formatPercent, formatValue } from '../format';
-import { amountOf, isStructured, usePrune } from '../prune-store';
+import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
+import { amountOf, isStructured, metricValue, usePrune } from '../prune-store';
 import { useWorkbench } from '../store';
 import { ALLOCATIONS, CALIB_SOURCES, MAX_SPARSITY, METHODS, type Granularity, type ShareState } from '../share';
 import { ProgressBar } from './ProgressBar';
@@ -171,9 +171,7 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
   const config = usePrune((s) => s.config);
   const evaluation = useWorkbench((s) => s.evaluation);
   const dense = evaluation.status === 'done' ? evaluation.metrics : null;
-  const isLm = summary.kind === 'gpt2';
-  const metricName = isLm ? 'Bits per byte' : 'Accuracy';
-  const fmt = (v: number) => (isLm ? formatValue(v, 4) : formatPercent(v));
+  const { name: metricName, format: fmt } = metricDisplay(summary.kind);
   const report = current.status === 'done' ? current.report : null;
 
   return (
@@ -182,7 +180,7 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
         <div className="figure main">
           <dt>{metricName} (pruned)</dt>
           <dd data-testid="pruned-metric">
-            {report ? fmt(isLm ? (report.metric.kind === 'lm' ? report.metric.bitsPerByte : NaN) : report.metric.kind === 'classifier' ? report.metric.accuracy : NaN) : amountOf(config) === 0 && dense ? fmt(dense.kind === 'lm' ? dense.bitsPerByte : dense.accuracy) : '—'}
+            {report ? fmt(metricValue(report.metric)) : amountOf(config) === 0 && dense ? fmt(metricValue(dense)) : '—'}
           </dd>
         </div>
         <div className="figure">

@@ -1,7 +1,7 @@
 import { extent, line, scaleLinear, schemeTableau10 } from 'd3';
 import { useMemo, useState } from 'react';
 import type { ModelSummary } from '../../workers/client';
-import { formatBytes, formatCount, formatFlops, formatPercent, formatValue } from '../format';
+import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
 import { densePoint, usePrune, type ChartPoint } from '../prune-store';
 import { useWorkbench } from '../store';
 import { AXES, DEFAULT_SWEEP_LABEL, type Axis } from '../share-labels';
@@ -45,10 +45,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
   const [focused, setFocused] = useState<string | null>(null);
   const [table, setTable] = useState(false);
   const axis = config.axis;
-  const isLm = summary.kind === 'gpt2';
-  const higher = !isLm;
-  const metricName = isLm ? 'Bits per byte' : 'Accuracy';
-  const fmtMetric = (v: number) => (isLm ? formatValue(v, 4) : formatPercent(v));
+  const { name: metricName, higherIsBetter: higher, format: fmtMetric } = metricDisplay(summary.kind);
   const fmtX = axisFormat(axis);
 
   const dense = evaluation.status === 'done' ? densePoint(summary, evaluation.metrics) : null;
