@@ -3,6 +3,9 @@ import { defineConfig, devices } from '@playwright/test';
 const isCI = !!process.env.CI;
 // PW_PORT lets a second checkout run its tests while another one's preview server holds 4173.
 const PORT = Number(process.env.PW_PORT ?? 4173);
+// PW_DIST serves another build folder (`npx vite build --outDir X`), so two checkouts or helpers
+// can build and test side by side without overwriting each other's dist/.
+const DIST = process.env.PW_DIST ?? 'dist';
 
 // Browser flags. This machine (and CI) has no GPU and no network.
 const chromiumArgs = [
@@ -66,7 +69,7 @@ export default defineConfig({
   webServer: {
     // Serves the production build in dist/: run `npx vite build` first
     // (scripts/test.sh does).
-    command: `npx vite preview --port ${PORT} --strictPort`,
+    command: `npx vite preview --port ${PORT} --strictPort --outDir ${DIST}`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: !isCI,
     timeout: 60_000,
