@@ -1,7 +1,7 @@
 // Prune-and-measure on a tiny GPT-2 session: reports, allocations, sweeps and cancellation.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { Pruner } from './pruner';
+import { Pruner, type PruneRecipe } from './pruner';
 import { ModelSession } from '../session';
 import { serializeWeights } from '../model/checkpoint';
 import { byteLevelTokenizerJson } from '../model/tokenizer';
@@ -57,6 +57,29 @@ describe('Pruner', () => {
       const mean = r.blockSparsity.reduce((a, v) => a + v, 0) / r.blockSparsity.length;
       expect(mean, allocation).toBeCloseTo(0.5, 2); // the tiny model's blocks are of equal size
       expect(r.sparsity, allocation).toBeCloseTo(0.5, 1);
+    }
+  });
+
+  it('an explicit per-block sparsity replaces the allocation; the reported sparsity is the one reached', async () => {
+    const pruner = new Pruner(session);
+    for (const method of ['magnitude', 'wanda'] as const) {
+      // The split wins over the global value and over the allocation.
+      const r = await pruner.measure({ method, sparsity: 0.1, allocation: 'owl', blockSparsity: [0.8, 0.2], calibration });
+      expect(r.blockSparsity).toEqual([0.8, 0.2]);
+      // Blocks are of equal size here, so what is reached is their mean.
+      expect(r.sparsity, method).toBeCloseTo(0.5, 2);
+      expect(r.recipe.sparsity).toBe(0.1);
+    }
+    const bad: [Partial<PruneRecipe>, RegExp][] = [
+      [{ blockSparsity: [0.5] }, /has 1 values but the model has 2 blocks/],
+      [{ blockSparsity: [0.5, 1] }, /block 2 must be from 0 to below 1, got 1/],
+      [{ blockSparsity: [-0.1, 0.5] }, /block 1 must be/],
+      [{ blockSparsity: [0.5, Number.NaN] }, /block 2 must be/],
+      [{ blockSparsity: [0.5, 0.5], nm: { n: 2, m: 4 } }, /N:M/],
+      [{ blockSparsity: [0.5, 0.5], scope: 'global' }, /global ranking/],
+    ];
+    for (const [extra, message] of bad) {
+      await expect(pruner.measure({ method: 'magnitude', sparsity: 0.5, ...extra })).rejects.toThrow(message);
     }
   });
 

@@ -23,6 +23,11 @@ export interface PruneRecipe {
   scope?: Scope;
   nm?: { n: number; m: number } | null;
   allocation?: Allocation;
+  /**
+   * An explicit sparsity per block (the page's per-layer sliders): replaces the allocation. Only
+   * for per-layer or per-row selection, not N:M or a global ranking, which fix their own split.
+   */
+  blockSparsity?: number[];
   calibration?: CalibrationSpec;
   seed?: number;
 }
@@ -70,7 +75,7 @@ export const DEFAULT_CALIBRATION: Record<'gpt2' | 'vit', CalibrationSpec> = {
   vit: { source: 'train', count: 128, seed: 0 },
 };
 
-const needsCalibration = (r: PruneRecipe) => r.method === 'wanda' || r.method === 'sparsegpt' || r.method === 'taylor' || r.allocation === 'owl' || r.allocation === 'sensitivity';
+const needsCalibration = (r: PruneRecipe) => r.method === 'wanda' || r.method === 'sparsegpt' || r.method === 'taylor' || (!r.blockSparsity && (r.allocation === 'owl' || r.allocation === 'sensitivity'));
 
 export class Pruner {
   private readonly calibCache = new Map<string, CalibrationData>();
@@ -109,10 +114,11 @@ export class Pruner {
     return st;
   }
 
-  /** Per-block sparsity for the recipe's allocation. */
+  /** Per-block sparsity: the recipe's explicit one, or its allocation's. */
   async blockSparsity(r: PruneRecipe, calib: CalibrationData | null, opts: RunOptions): Promise<number[]> {
     const c = this.session.config;
     const layers = numLayers(c);
+    if (r.blockSparsity) return checkedBlockSparsity(r, layers);
     const alloc = r.allocation ?? 'uniform';
     if (alloc === 'uniform' || r.nm) return uniformAllocation(layers, r.sparsity);
     if (!calib) throw new Error(`${alloc} allocation needs calibration data`);
@@ -193,8 +199,9 @@ export class Pruner {
   async prune(r: PruneRecipe, opts: RunOptions = {}): Promise<{ result: UnstructuredResult; blockSparsity: number[]; calibration: string | null; timeMs: { calibration: number; prune: number } }> {
     const t0 = performance.now();
     const calib = needsCalibration(r) ? await this.calibration(this.calibSpec(r)) : null;
-    const stats = await this.stats(r, calib, opts);
+    // The split first: a bad explicit one is refused before any statistics are computed.
     const blockSparsity = await this.blockSparsity(r, calib, opts);
+    const stats = await this.stats(r, calib, opts);
     const t1 = performance.now();
     const result = await pruneUnstructured(
       this.session.config,
@@ -310,6 +317,17 @@ export class Pruner {
       yield await this.measure({ ...base, sparsity }, opts);
     }
   }
+}
+
+/** The recipe's explicit per-block sparsity, refused with a clear message when it cannot apply. */
+function checkedBlockSparsity(r: PruneRecipe, layers: number): number[] {
+  const b = r.blockSparsity!;
+  if (b.length !== layers) throw new Error(`per-block sparsity has ${b.length} values but the model has ${layers} blocks`);
+  const bad = b.findIndex((v) => !(Number.isFinite(v) && v >= 0 && v < 1));
+  if (bad >= 0) throw new Error(`per-block sparsity of block ${bad + 1} must be from 0 to below 1, got ${b[bad]}`);
+  if (r.nm) throw new Error('per-block sparsity does not apply to N:M pruning (every block keeps N of M)');
+  if (r.scope === 'global') throw new Error('per-block sparsity does not apply to a global ranking (one threshold for all blocks)');
+  return [...b];
 }
 
 function sizes(session: ModelSession, masks: Map<string, Uint8Array>): SizeReport {
