@@ -10,7 +10,6 @@ import { StatusBar } from './components/StatusBar';
 import { ControlsPanel } from './components/ControlsPanel';
 import { LinkNotice, ShareBar } from './components/ShareBar';
 import { TradeoffChart } from './components/TradeoffChart';
-import { pruneStore, usePrune } from './prune-store';
 import { encodeShareState } from './share';
 import type { BackendName } from '../workers/client';
 import { useWorkbench, workbenchStore } from './store';
@@ -30,34 +29,25 @@ export function App() {
   const model = useWorkbench((s) => s.model);
   const loading = useWorkbench((s) => s.loading);
 
-  const config = usePrune((s) => s.config);
+  const config = useWorkbench((s) => s.config);
 
   useEffect(() => {
     // The link's hash wins, then ?model=, then what this browser kept.
     const hash = window.location.hash;
-    let id = pruneStore.getState().init(hash);
+    let id = workbenchStore.getState().init(hash);
     const fromQuery = modelFromUrl();
     if (!hash && fromQuery && fromQuery !== id) {
-      pruneStore.getState().setConfig({ model: fromQuery });
+      workbenchStore.getState().setConfig({ model: fromQuery });
       id = fromQuery;
     }
     void workbenchStore.getState().start(id, backendFromUrl());
   }, []);
 
-  // A newly loaded model: its id goes into the configuration, and the configuration is measured on it.
-  const modelKey = model?.key;
-  useEffect(() => {
-    if (modelKey === undefined) return;
-    const m = workbenchStore.getState().model;
-    if (m?.source.kind === 'default' && m.source.id !== pruneStore.getState().config.model) pruneStore.getState().setConfig({ model: m.source.id });
-    pruneStore.getState().prune();
-  }, [modelKey]);
-
   // The address bar always holds the share link of what is shown.
   useEffect(() => {
     const url = new URL(window.location.href);
-    const hash = encodeShareState(pruneStore.getState().config);
-    if (url.hash === hash || pruneStore.getState().linkMessage) return;
+    const hash = encodeShareState(workbenchStore.getState().config);
+    if (url.hash === hash || workbenchStore.getState().linkMessage) return;
     url.hash = hash;
     window.history.replaceState(null, '', url);
   }, [config]);

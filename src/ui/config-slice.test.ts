@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError, type EngineClient, type Job, type WorkbenchReport } from '../workers/client';
-import { amountOf, createPruneStore, curveOf, recipeOf, STORAGE_KEY } from './prune-store';
+import { amountOf, createWorkbenchStore, curveOf, recipeOf, STORAGE_KEY } from './store';
 import { paretoFront } from './components/TradeoffChart';
 import { defaultShareState, encodeShareState } from './share';
 
@@ -20,7 +20,7 @@ function manualJob<T>() {
 
 const report = (accuracy: number) => ({ metric: { kind: 'classifier', accuracy, loss: 0, count: 1 }, flops: 10, nonzeroParams: 5, bytes: { dense: 40, sparse: 20, nm24: null } }) as unknown as WorkbenchReport;
 
-describe('prune store', () => {
+describe('configuration slice', () => {
   it('builds recipes from the configuration', () => {
     const c = { ...defaultShareState(), method: 'wanda' as const, sparsity: 0.4 };
     expect(recipeOf(c)).toMatchObject({ kind: 'unstructured', recipe: { method: 'wanda', sparsity: 0.4, nm: null, calibration: { source: 'train', count: 128 } } });
@@ -33,7 +33,7 @@ describe('prune store', () => {
   it('a new slider value cancels the prune still running; only the latest result shows', async () => {
     const jobs: ReturnType<typeof manualJob<WorkbenchReport>>[] = [];
     const engine = { prune: () => jobs[jobs.push(manualJob<WorkbenchReport>()) - 1].job } as unknown as EngineClient;
-    const store = createPruneStore({ engine: () => engine, storage: memoryStorage() });
+    const store = createWorkbenchStore({ engine: () => engine, storage: memoryStorage(), loadCatalog: async () => [] });
     store.setState({ config: { ...defaultShareState(), sparsity: 0.3 } });
     store.getState().prune();
     store.setState({ config: { ...defaultShareState(), sparsity: 0.5 } });
@@ -48,14 +48,14 @@ describe('prune store', () => {
   it('restores from the link first, else from storage; a bad link gives a message and defaults', () => {
     const storage = memoryStorage();
     storage.setItem(STORAGE_KEY, JSON.stringify({ config: { ...defaultShareState(), method: 'taylor' }, curves: [{ key: 'k', label: 'taylor', model: 'vit-fashion', status: 'done', points: [{ amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 }] }] }));
-    const a = createPruneStore({ engine: () => ({}) as EngineClient, storage });
+    const a = createWorkbenchStore({ engine: () => ({}) as EngineClient, storage, loadCatalog: async () => [] });
     a.getState().init('');
     expect(a.getState().config.method).toBe('taylor');
     expect(a.getState().curves).toHaveLength(1);
-    const b = createPruneStore({ engine: () => ({}) as EngineClient, storage });
+    const b = createWorkbenchStore({ engine: () => ({}) as EngineClient, storage, loadCatalog: async () => [] });
     b.getState().init(encodeShareState({ ...defaultShareState(), method: 'sparsegpt' }));
     expect(b.getState().config.method).toBe('sparsegpt');
-    const c = createPruneStore({ engine: () => ({}) as EngineClient, storage });
+    const c = createWorkbenchStore({ engine: () => ({}) as EngineClient, storage, loadCatalog: async () => [] });
     c.getState().init('#v1.xyz');
     expect(c.getState().config).toEqual(defaultShareState());
     expect(c.getState().linkMessage).toMatch(/default configuration/);

@@ -1,11 +1,12 @@
-// The pruning configuration and its results. `config` is exactly what the share link and
-// localStorage hold (see ./share.ts); everything else here is derived or ephemeral: the current
-// configuration's report, the sweeps' curves, progress. Engine work goes through the worker client.
-import { useStore } from 'zustand';
-import { createStore, type StoreApi } from 'zustand/vanilla';
-import { engine as defaultEngine, errorMessage, isCancelled, type EngineClient, type ExportedFile, type Job, type Progress, type WorkbenchRecipe, type WorkbenchReport } from '../workers/client';
+// The store's configuration slice: the pruning configuration and its results. `config` is exactly
+// what the share link and localStorage hold (see ./share.ts); everything else here is derived or
+// ephemeral: the current configuration's report, the sweeps' curves, progress. Engine work goes
+// through the worker client.
+import type { StateCreator } from 'zustand/vanilla';
+import { errorMessage, isCancelled, type EngineClient, type ExportedFile, type Job, type Progress, type WorkbenchRecipe, type WorkbenchReport } from '../workers/client';
 import type { Metrics, ModelSummary } from '../workers/client';
 import { defaultShareState, encodeShareState, parseShareHash, validateShareState, type ShareState } from './share';
+import type { WorkbenchState } from './store';
 
 export interface ChartPoint {
   /** Sparsity, or the share of structures / tokens removed. */
@@ -35,7 +36,7 @@ export interface SweepRun {
   progress: Progress;
 }
 
-export interface PruneState {
+export interface ConfigSlice {
   /** The shared part: what the link encodes. */
   config: ShareState;
   /** A message about the link the page was opened with (bad, future version...), or null. */
@@ -133,17 +134,17 @@ function validCurves(raw: unknown): Curve[] {
     .filter((c) => c.points.length > 0);
 }
 
-export interface PruneStoreDeps {
+export interface ConfigSliceDeps {
   engine: () => EngineClient;
   storage: Pick<Storage, 'getItem' | 'setItem'> | null;
 }
 
-export function createPruneStore(deps: PruneStoreDeps = { engine: defaultEngine, storage: typeof localStorage === 'undefined' ? null : localStorage }): StoreApi<PruneState> {
+export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState, [], [], ConfigSlice> {
   let pruneJob: Job<WorkbenchReport> | null = null;
   let sweepJob: Job<number> | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
-  return createStore<PruneState>()((set, get) => {
+  return (set, get) => {
     function persist() {
       if (!deps.storage) return;
       const { config, curves } = get();
@@ -297,11 +298,5 @@ export function createPruneStore(deps: PruneStoreDeps = { engine: defaultEngine,
         set({ linkMessage: null });
       },
     };
-  });
-}
-
-export const pruneStore = createPruneStore();
-
-export function usePrune<T>(selector: (s: PruneState) => T): T {
-  return useStore(pruneStore, selector);
+  };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { costReport } from '../engine/model/cost';
 import { tinyVit } from '../engine/model/tiny-models';
-import type { EngineClient, Job, Metrics, ModelSummary, OpenResult, ProgressFn } from '../workers/client';
+import type { EngineClient, Job, Metrics, ModelSummary, OpenResult, ProgressFn, WorkbenchRecipe } from '../workers/client';
 import { CancelledError } from '../workers/client';
 import { createWorkbenchStore } from './store';
 
@@ -24,25 +24,26 @@ function fakeEngine() {
   const opens: ReturnType<typeof manualJob<OpenResult>>[] = [];
   const evals: ReturnType<typeof manualJob<Metrics>>[] = [];
   const progress: ProgressFn[] = [];
+  const prunes: WorkbenchRecipe[] = [];
   const engine: EngineClient = {
     init: async () => ({ name: 'webgpu', adapter: 'test', fallbackReason: null }),
     openDefault: (_id, p) => (p && progress.push(p), opens[opens.push(manualJob<OpenResult>()) - 1].job),
     openFiles: (_f, p) => (p && progress.push(p), opens[opens.push(manualJob<OpenResult>()) - 1].job),
     evaluate: (p) => (p && progress.push(p), evals[evals.push(manualJob<Metrics>()) - 1].job),
-    prune: () => manualJob<never>().job,
+    prune: (recipe) => (prunes.push(recipe), manualJob<never>().job),
     sweep: () => manualJob<number>().job,
     exportFiles: () => manualJob<never>().job,
     terminate: () => {},
   };
-  return { engine, opens, evals, progress };
+  return { engine, opens, evals, progress, prunes };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
-describe('workbench store', () => {
+describe('model slice', () => {
   it('opens the default model, then measures it', async () => {
     const f = fakeEngine();
-    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [{ id: 'vit-fashion', name: 'ViT', task: 'image classification' }] });
+    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [{ id: 'vit-fashion', name: 'ViT', task: 'image classification' }], storage: null });
     void store.getState().start(null);
     await tick();
     expect(store.getState().loading?.target).toBe('vit-fashion');
@@ -60,7 +61,7 @@ describe('workbench store', () => {
 
   it('keeps the loaded model when opening files fails, and shows the engine message', async () => {
     const f = fakeEngine();
-    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [] });
+    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [], storage: null });
     void store.getState().start('vit-fashion');
     await tick();
     f.opens[0].resolve({ summary, files: [], ignoredFiles: [] });
@@ -83,7 +84,7 @@ describe('workbench store', () => {
 
   it('Cancel stops a measurement; a newer model wins over an older one still opening', async () => {
     const f = fakeEngine();
-    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [] });
+    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [], storage: null });
     void store.getState().start('a');
     await tick();
     void store.getState().selectModel('b'); // cancels the open of 'a'
@@ -95,5 +96,19 @@ describe('workbench store', () => {
     store.getState().cancelEvaluation();
     await tick();
     expect(store.getState().evaluation.status).toBe('cancelled');
+  });
+
+  it('a newly opened default model goes into the configuration, which is pruned on it', async () => {
+    const f = fakeEngine();
+    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [], storage: null });
+    store.getState().setConfig({ sparsity: 0.4 });
+    void store.getState().start('gpt-bytes');
+    await tick();
+    expect(f.prunes).toHaveLength(0);
+    f.opens[0].resolve({ summary, files: [], ignoredFiles: [] });
+    await tick();
+    expect(store.getState().config.model).toBe('gpt-bytes');
+    expect(f.prunes).toHaveLength(1);
+    expect(f.prunes[0]).toMatchObject({ kind: 'unstructured', recipe: { sparsity: 0.4, calibration: { count: 32 } } });
   });
 });

@@ -1,10 +1,8 @@
-// The page's one store: what is shown (catalog, loaded model, metric, progress, errors) and the
-// actions that change it. Every engine call goes through the worker client; the jobs in flight are
-// kept beside the state so they can be cancelled.
-import { useStore } from 'zustand';
-import { createStore, type StoreApi } from 'zustand/vanilla';
+// The store's model slice: the catalog, the loaded model, its baseline metric, loading progress and
+// notices, with the actions that change them. Every engine call goes through the worker client; the
+// jobs in flight are kept in the slice's closure so they can be cancelled.
+import type { StateCreator } from 'zustand/vanilla';
 import {
-  engine as defaultEngine,
   errorMessage,
   isCancelled,
   type BackendInfo,
@@ -16,6 +14,7 @@ import {
   type OpenResult,
   type Progress,
 } from '../workers/client';
+import type { WorkbenchState } from './store';
 
 export interface CatalogEntry {
   id: string;
@@ -52,7 +51,7 @@ export interface Notice {
   message: string;
 }
 
-export interface WorkbenchState {
+export interface ModelSlice {
   backend: BackendInfo | null;
   backendError: string | null;
   catalog: CatalogEntry[];
@@ -88,26 +87,26 @@ export function parseCatalog(json: unknown): CatalogEntry[] {
   });
 }
 
-async function fetchCatalog(): Promise<CatalogEntry[]> {
+export async function fetchCatalog(): Promise<CatalogEntry[]> {
   const url = `${import.meta.env.BASE_URL}models/index.json`;
   const res = await fetch(url, { headers: { Accept: 'application/json' } });
   if (!res.ok) throw new Error(`could not load ${url}: HTTP ${res.status}`);
   return parseCatalog(await res.json());
 }
 
-export interface StoreDeps {
+export interface ModelSliceDeps {
   engine: () => EngineClient;
   loadCatalog: () => Promise<CatalogEntry[]>;
 }
 
-export function createWorkbenchStore(deps: StoreDeps = { engine: defaultEngine, loadCatalog: fetchCatalog }): StoreApi<WorkbenchState> {
+export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [], [], ModelSlice> {
   let loadJob: Job<OpenResult> | null = null;
   let evalJob: Job<Metrics> | null = null;
   let evalCancelledByUser = false;
   let modelKey = 0;
   let started = false;
 
-  return createStore<WorkbenchState>()((set, get) => {
+  return (set, get) => {
     /** Opens a model; the loaded one stays until the new one has opened. */
     async function open(target: string, pickerId: string | null, run: (onProgress: (p: Progress) => void) => Job<OpenResult>, describe: (r: OpenResult) => Omit<LoadedModel, 'key' | 'summary' | 'ignoredFiles'>) {
       loadJob?.cancel();
@@ -130,6 +129,9 @@ export function createWorkbenchStore(deps: StoreDeps = { engine: defaultEngine, 
           evaluation: r.summary.evalSet ? { status: 'idle' } : { status: 'unavailable' },
         });
         if (r.summary.evalSet) void get().evaluate();
+        // The configuration names the model it was made on, and is measured on the new one.
+        if (model.source.kind === 'default' && model.source.id !== get().config.model) get().setConfig({ model: model.source.id });
+        get().prune();
       } catch (e) {
         if (loadJob !== job) return;
         loadJob = null;
@@ -226,12 +228,5 @@ export function createWorkbenchStore(deps: StoreDeps = { engine: defaultEngine, 
         set({ notice: null });
       },
     };
-  });
-}
-
-export const workbenchStore = createWorkbenchStore();
-
-/** React hook on the page's store: `useWorkbench((s) => s.model)`. */
-export function useWorkbench<T>(selector: (s: WorkbenchState) => T): T {
-  return useStore(workbenchStore, selector);
+  };
 }

@@ -1,5 +1,5 @@
 // Labels shared by the chart and the controls.
-import { DEFAULT_SWEEP } from './prune-store';
+import { DEFAULT_SWEEP } from './store';
 import { formatPercent } from './format';
 export { AXES, type Axis } from './share';
 

@@ -1,8 +1,7 @@
 import { useId, type ReactNode } from 'react';
 import type { ModelSummary } from '../../workers/client';
 import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
-import { amountOf, isStructured, metricValue, usePrune } from '../prune-store';
-import { useWorkbench } from '../store';
+import { amountOf, isStructured, metricValue, useWorkbench } from '../store';
 import { ALLOCATIONS, CALIB_SOURCES, MAX_SPARSITY, METHODS, type Granularity, type ShareState } from '../share';
 import { ProgressBar } from './ProgressBar';
 
@@ -48,8 +47,8 @@ function Control({ label, help, children }: { label: string; help: string; child
 
 /** Method, granularity, allocation, calibration, the global sparsity slider and the token keep ratio. */
 export function ControlsPanel({ summary }: { summary: ModelSummary }) {
-  const config = usePrune((s) => s.config);
-  const setConfig = usePrune((s) => s.setConfig);
+  const config = useWorkbench((s) => s.config);
+  const setConfig = useWorkbench((s) => s.setConfig);
   const structured = isStructured(config.granularity);
   const unstructuredMethod = !structured;
 
@@ -167,8 +166,8 @@ function scoresFor(g: Granularity): ShareState['score'][] {
 
 /** The pruned model's metric and cost, updated as the slider moves. */
 function PrunedResult({ summary }: { summary: ModelSummary }) {
-  const current = usePrune((s) => s.current);
-  const config = usePrune((s) => s.config);
+  const current = useWorkbench((s) => s.current);
+  const config = useWorkbench((s) => s.config);
   const evaluation = useWorkbench((s) => s.evaluation);
   const dense = evaluation.status === 'done' ? evaluation.metrics : null;
   const { name: metricName, format: fmt } = metricDisplay(summary.kind);

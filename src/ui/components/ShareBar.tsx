@@ -1,14 +1,14 @@
 import { useState } from 'react';
 import { formatPercent } from '../format';
-import { usePrune } from '../prune-store';
+import { useWorkbench } from '../store';
 import { ProgressBar } from './ProgressBar';
 
 /** Copy link (the whole configuration in the URL hash) and Export (the pruned checkpoint's files). */
 export function ShareBar() {
-  const shareUrl = usePrune((s) => s.shareUrl);
-  const exportFiles = usePrune((s) => s.exportFiles);
-  const exporting = usePrune((s) => s.exporting);
-  const exportError = usePrune((s) => s.exportError);
+  const shareUrl = useWorkbench((s) => s.shareUrl);
+  const exportFiles = useWorkbench((s) => s.exportFiles);
+  const exporting = useWorkbench((s) => s.exporting);
+  const exportError = useWorkbench((s) => s.exportError);
   const [copied, setCopied] = useState<string | null>(null);
 
   async function copy() {
@@ -64,8 +64,8 @@ export function ShareBar() {
 
 /** What was wrong with the link the page was opened with. */
 export function LinkNotice() {
-  const message = usePrune((s) => s.linkMessage);
-  const dismiss = usePrune((s) => s.dismissLinkMessage);
+  const message = useWorkbench((s) => s.linkMessage);
+  const dismiss = useWorkbench((s) => s.dismissLinkMessage);
   if (!message) return null;
   return (
     <div role="alert" className="notice" aria-label="Link problem">

@@ -2,8 +2,7 @@ import { extent, line, scaleLinear, schemeTableau10 } from 'd3';
 import { useMemo, useState } from 'react';
 import type { ModelSummary } from '../../workers/client';
 import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
-import { densePoint, usePrune, type ChartPoint } from '../prune-store';
-import { useWorkbench } from '../store';
+import { densePoint, useWorkbench, type ChartPoint } from '../store';
 import { AXES, DEFAULT_SWEEP_LABEL, type Axis } from '../share-labels';
 import { ProgressBar } from './ProgressBar';
 
@@ -33,14 +32,14 @@ export function paretoFront(points: ChartPoint[], axis: Axis, higherIsBetter: bo
 
 /** Metric against cost, one curve per method, the current configuration and the Pareto front; a table as its text alternative. */
 export function TradeoffChart({ summary }: { summary: ModelSummary }) {
-  const config = usePrune((s) => s.config);
-  const curves = usePrune((s) => s.curves);
-  const current = usePrune((s) => s.current);
-  const sweep = usePrune((s) => s.sweep);
-  const setConfig = usePrune((s) => s.setConfig);
-  const runSweep = usePrune((s) => s.runSweep);
-  const cancelSweep = usePrune((s) => s.cancelSweep);
-  const clearCurves = usePrune((s) => s.clearCurves);
+  const config = useWorkbench((s) => s.config);
+  const curves = useWorkbench((s) => s.curves);
+  const current = useWorkbench((s) => s.current);
+  const sweep = useWorkbench((s) => s.sweep);
+  const setConfig = useWorkbench((s) => s.setConfig);
+  const runSweep = useWorkbench((s) => s.runSweep);
+  const cancelSweep = useWorkbench((s) => s.cancelSweep);
+  const clearCurves = useWorkbench((s) => s.clearCurves);
   const evaluation = useWorkbench((s) => s.evaluation);
   const [focused, setFocused] = useState<string | null>(null);
   const [table, setTable] = useState(false);
