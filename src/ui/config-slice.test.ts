@@ -45,6 +45,22 @@ describe('configuration slice', () => {
     expect(cur.status === 'done' && cur.point.metric).toBe(0.8);
   });
 
+  it('Cancel stops the prune in flight and says so; a cancel by a newer value does not', async () => {
+    const jobs: ReturnType<typeof manualJob<WorkbenchReport>>[] = [];
+    const engine = { prune: () => jobs[jobs.push(manualJob<WorkbenchReport>()) - 1].job } as unknown as EngineClient;
+    const store = createWorkbenchStore({ engine: () => engine, storage: memoryStorage(), loadCatalog: async () => [] });
+    store.setState({ config: { ...defaultShareState(), method: 'sparsegpt', sparsity: 0.5 } });
+    store.getState().prune();
+    store.getState().cancelPrune();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(store.getState().current.status).toBe('cancelled');
+    store.getState().prune();
+    expect(store.getState().current.status).toBe('running');
+    jobs[1].reject(new CancelledError());
+    await new Promise((r) => setTimeout(r, 0));
+    expect(store.getState().current.status).toBe('idle');
+  });
+
   it('restores from the link first, else from storage; a bad link gives a message and defaults', () => {
     const storage = memoryStorage();
     storage.setItem(STORAGE_KEY, JSON.stringify({ config: { ...defaultShareState(), method: 'taylor' }, curves: [{ key: 'k', label: 'taylor', model: 'vit-fashion', status: 'done', points: [{ amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 }] }] }));

@@ -29,7 +29,9 @@ export type Current =
   | { status: 'idle' }
   | { status: 'running'; progress: Progress; key: string }
   | { status: 'done'; key: string; report: WorkbenchReport; point: ChartPoint }
-  | { status: 'failed'; key: string; message: string };
+  | { status: 'failed'; key: string; message: string }
+  /** Stopped by the user (Cancel), not by a newer value. */
+  | { status: 'cancelled'; key: string };
 
 export interface SweepRun {
   key: string;
@@ -52,6 +54,8 @@ export interface ConfigSlice {
   setConfig(patch: Partial<ShareState>): void;
   /** Prunes the current configuration (cancelling any prune still running). */
   prune(): void;
+  /** Stops the prune in flight (SparseGPT or a sensitivity allocation can take long). */
+  cancelPrune(): void;
   runSweep(amounts?: number[]): Promise<void>;
   cancelSweep(): void;
   exportFiles(): Promise<ExportedFile[] | null>;
@@ -141,6 +145,7 @@ export interface ConfigSliceDeps {
 
 export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState, [], [], ConfigSlice> {
   let pruneJob: Job<WorkbenchReport> | null = null;
+  let pruneCancelledByUser = false;
   let sweepJob: Job<number> | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -213,6 +218,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           if (pruneJob === job) set({ current: { status: 'running', key, progress } });
         });
         pruneJob = job;
+        pruneCancelledByUser = false;
         set({ current: { status: 'running', key, progress: { label: 'Pruning', fraction: null } } });
         job.result.then(
           (report) => {
@@ -223,9 +229,16 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           (e) => {
             if (pruneJob !== job) return;
             pruneJob = null;
-            set({ current: isCancelled(e) ? { status: 'idle' } : { status: 'failed', key, message: errorMessage(e) } });
+            if (!isCancelled(e)) set({ current: { status: 'failed', key, message: errorMessage(e) } });
+            else set({ current: pruneCancelledByUser ? { status: 'cancelled', key } : { status: 'idle' } });
           },
         );
+      },
+
+      cancelPrune() {
+        if (!pruneJob) return;
+        pruneCancelledByUser = true;
+        pruneJob.cancel();
       },
 
       async runSweep(amounts = DEFAULT_SWEEP) {

@@ -168,6 +168,8 @@ function scoresFor(g: Granularity): ShareState['score'][] {
 function PrunedResult({ summary }: { summary: ModelSummary }) {
   const current = useWorkbench((s) => s.current);
   const config = useWorkbench((s) => s.config);
+  const cancelPrune = useWorkbench((s) => s.cancelPrune);
+  const prune = useWorkbench((s) => s.prune);
   const evaluation = useWorkbench((s) => s.evaluation);
   const dense = evaluation.status === 'done' ? evaluation.metrics : null;
   const { name: metricName, format: fmt } = metricDisplay(summary.kind);
@@ -201,8 +203,21 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
             {current.progress.label}
             {current.progress.fraction !== null && ` · ${formatPercent(current.progress.fraction, 0)}`}
           </p>
-          <ProgressBar label="Pruning progress" fraction={current.progress.fraction} />
+          <div className="progress-row">
+            <ProgressBar label="Pruning progress" fraction={current.progress.fraction} />
+            <button type="button" className="button small" onClick={cancelPrune}>
+              Cancel
+            </button>
+          </div>
         </div>
+      )}
+      {current.status === 'cancelled' && (
+        <p className="note">
+          Cancelled.{' '}
+          <button type="button" className="button small quiet" onClick={prune}>
+            Measure this configuration
+          </button>
+        </p>
       )}
       {current.status === 'failed' && <p className="error-text">Pruning failed: {current.message}</p>}
       {report && 'structure' in report && <p className="note">{report.structure}</p>}
