@@ -36,7 +36,7 @@ export interface PhysicalModel {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** The kept heads and neurons of every block (none for a removed sublayer). */
-function keptUnits(config: ModelConfig, masks: StructuralMasks): { heads: number[][]; neurons: number[][] } {
+export function keptUnits(config: ModelConfig, masks: StructuralMasks): { heads: number[][]; neurons: number[][] } {
   const layers = numLayers(config);
   return {
     heads: range(layers).map((l) => (masks.attention?.[l] === false ? [] : range(numHeads(config)).filter((h) => (masks.heads?.[l]?.[h] ?? 1) !== 0))),
@@ -44,8 +44,11 @@ function keptUnits(config: ModelConfig, masks: StructuralMasks): { heads: number
   };
 }
 
-/** Which input and output features of a block linear survive. */
-function keptFeatures(config: ModelConfig, spec: LinearSpec, heads: number[], neurons: number[]): { inIdx: number[]; outIdx: number[] } {
+/**
+ * Which input and output features of a block linear survive when only `heads` and `neurons` are kept;
+ * their product is the entries those units own (the model map reads one head's or neuron's share so).
+ */
+export function keptFeatures(config: ModelConfig, spec: LinearSpec, heads: number[], neurons: number[]): { inIdx: number[]; outIdx: number[] } {
   const d = hiddenSize(config);
   const dh = d / numHeads(config);
   const headFeatures = heads.flatMap((h) => range(dh).map((e) => h * dh + e));
