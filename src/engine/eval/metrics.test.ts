@@ -1,6 +1,6 @@
 // Metrics against direct computations from the plain-TS reference forward.
 import { describe, expect, it } from 'vitest';
-import { evaluateClassifier, evaluateLm } from './metrics';
+import { evaluateClassifier, evaluateLm, RunningMean, type PartialMetrics } from './metrics';
 import { referenceForward } from '../model/reference';
 import { randomArray, randomHostWeights, tinyGpt2, tinyVit } from '../model/tiny-models';
 import { toTfWeights } from '../model/weights';
@@ -65,5 +65,62 @@ describe('metrics', () => {
     await expect(
       evaluateClassifier(c, toTfWeights(randomHostWeights(c, 1)), new Uint8Array(128), new Uint8Array(1), { signal: ctrl.signal }),
     ).rejects.toThrow();
+  });
+
+  it('streams partial classifier metrics: the last is the result, the k-th is the first k batches evaluated alone', async () => {
+    const c = tinyVit();
+    const w = toTfWeights(randomHostWeights(c, 6));
+    const n = 8;
+    const pixels = Uint8Array.from(randomArray(n * 128, 12, 0.5), (v) => Math.round((v + 0.5) * 255));
+    const labels = Uint8Array.from({ length: n }, (_, i) => (i * 3) % 5);
+    const partials: PartialMetrics[] = [];
+    const full = await evaluateClassifier(c, w, pixels, labels, { batchSize: 3, onPartial: (p) => partials.push(p) });
+    expect(partials.map((p) => p.seen)).toEqual([3, 6, 8]);
+    expect(partials.every((p) => p.total === n)).toBe(true);
+    expect(partials.at(-1)!.metric).toEqual(full);
+    expect(partials.at(-1)!.stderr).toBe(0);
+    for (const p of partials) {
+      const seen = p.seen;
+      const alone = await evaluateClassifier(c, w, pixels.subarray(0, seen * 128), labels.subarray(0, seen), { batchSize: 3 });
+      expect(p.metric).toEqual(alone);
+      // A Bernoulli per image: s² = n/(n−1)·a(1−a).
+      const a = alone.accuracy;
+      expect(p.stderr).toBeCloseTo(Math.sqrt(((a * (1 - a)) / (seen - 1)) * (1 - seen / n)), 12);
+    }
+  });
+
+  it('streams partial LM metrics: the last is the result, the k-th is the first k batches of windows evaluated alone', async () => {
+    const c = tinyGpt2(); // context 16
+    const w = toTfWeights(randomHostWeights(c, 4));
+    const tokens = Int32Array.from({ length: 16 * 5 + 3 }, (_, i) => (i * 11 + 5) % c.vocabSize);
+    const partials: PartialMetrics[] = [];
+    const full = await evaluateLm(c, w, tokens, tokens.length, { batchSize: 2, onPartial: (p) => partials.push(p) });
+    expect(partials.map((p) => p.seen)).toEqual([2, 4, 5]);
+    expect(partials.at(-1)!.metric).toEqual(full);
+    expect(partials.at(-1)!.stderr).toBe(0);
+    for (const p of partials.slice(0, -1)) {
+      const prefix = tokens.subarray(0, p.seen * 16 + 1);
+      const alone = await evaluateLm(c, w, prefix, prefix.length, { batchSize: 2 });
+      expect(p.metric.kind).toBe('lm');
+      if (p.metric.kind !== 'lm') continue;
+      expect(p.metric.tokens).toBe(alone.tokens);
+      expect(p.metric.loss).toBe(alone.loss);
+      expect(p.metric.nextTokenAccuracy).toBe(alone.nextTokenAccuracy);
+      expect(p.metric.bitsPerByte).toBeCloseTo(alone.bitsPerByte, 10);
+      expect(p.stderr).toBeGreaterThan(0);
+    }
+  });
+
+  it('RunningMean: the finite-population-corrected standard error of the mean', () => {
+    const xs = [1, 0, 1, 1, 0, 1];
+    const m = new RunningMean();
+    for (const x of xs) m.add(x);
+    const mean = 4 / 6;
+    const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / 5;
+    expect(m.stderr(20)).toBeCloseTo(Math.sqrt((variance / 6) * (1 - 6 / 20)), 12);
+    expect(m.stderr(6)).toBe(0);
+    const one = new RunningMean();
+    one.add(1);
+    expect(one.stderr(10)).toBeNaN();
   });
 });

@@ -24,6 +24,24 @@ export interface LmMetrics {
 
 export type Metrics = ClassifierMetrics | LmMetrics;
 
+/**
+ * The metric over the examples measured so far, while an evaluation runs: an estimate of the
+ * whole set's. Once every example is in, `metric` is the evaluation's result exactly.
+ */
+export interface PartialMetrics {
+  metric: Metrics;
+  /** Examples measured so far and in all: images, or windows of text. */
+  seen: number;
+  total: number;
+  /**
+   * Standard error of the headline value (accuracy, or bits per byte) as an estimate of the whole
+   * set's, were the examples seen a random draw from it: the spread over examples (windows for
+   * text), finite-population corrected, so 0 once all are seen. The shipped sets are in file
+   * order, so read it as a scale of the noise, not a guarantee.
+   */
+  stderr: number;
+}
+
 export interface EvalOptions {
   masks?: ModelMasks;
   /** Per-block token keep ratios (dynamic token pruning; classifiers only — see evaluateLmLastPosition). */
@@ -31,6 +49,8 @@ export interface EvalOptions {
   batchSize?: number;
   /** Called after each batch with the fraction done; return value ignored. */
   onProgress?: (fraction: number) => void;
+  /** Called after each batch with the metric over the examples seen so far (after onProgress). */
+  onPartial?: (partial: PartialMetrics) => void;
   signal?: AbortSignal;
 }
 
@@ -51,6 +71,30 @@ function checkAbort(signal?: AbortSignal) {
   if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
 }
 
+/** Mean of per-example values seen so far, and its standard error as an estimate of the mean over all `total`. */
+export class RunningMean {
+  private n = 0;
+  private sum = 0;
+  private sumSq = 0;
+
+  add(x: number): void {
+    this.n++;
+    this.sum += x;
+    this.sumSq += x * x;
+  }
+
+  /** Finite-population-corrected standard error; NaN before two values are in. */
+  stderr(total: number): number {
+    const n = this.n;
+    if (n < 2) return Number.NaN;
+    const mean = this.sum / n;
+    const variance = Math.max(0, (this.sumSq - n * mean * mean) / (n - 1));
+    return Math.sqrt((variance / n) * Math.max(0, 1 - n / total));
+  }
+}
+
+const classifierMetrics = (correct: number, lossSum: number, count: number): ClassifierMetrics => ({ kind: 'classifier', accuracy: correct / count, loss: lossSum / count, count });
+
 export async function evaluateClassifier(
   config: VitConfig,
   weights: Weights,
@@ -63,6 +107,7 @@ export async function evaluateClassifier(
   const batch = opts.batchSize ?? 250;
   let correct = 0;
   let lossSum = 0;
+  const hits = new RunningMean();
   for (let start = 0; start < n; start += batch) {
     checkAbort(opts.signal);
     const m = Math.min(batch, n - start);
@@ -75,10 +120,15 @@ export async function evaluateClassifier(
     const p = (await pred.data()) as Int32Array;
     lossSum += (await loss.data())[0];
     tf.dispose([pred, loss]);
-    for (let i = 0; i < m; i++) if (p[i] === labels[start + i]) correct++;
+    for (let i = 0; i < m; i++) {
+      const hit = p[i] === labels[start + i] ? 1 : 0;
+      correct += hit;
+      hits.add(hit);
+    }
     opts.onProgress?.((start + m) / n);
+    opts.onPartial?.({ metric: classifierMetrics(correct, lossSum, start + m), seen: start + m, total: n, stderr: hits.stderr(n) });
   }
-  return { kind: 'classifier', accuracy: correct / n, loss: lossSum / n, count: n };
+  return classifierMetrics(correct, lossSum, n);
 }
 
 /**
@@ -99,6 +149,21 @@ export async function evaluateLm(
   const batch = opts.batchSize ?? 16;
   let nll = 0;
   let correct = 0;
+  // Per-window mean loss, for the partial results' standard error.
+  const windowLoss = new RunningMean();
+  const metrics = (seenWindows: number): LmMetrics => {
+    const predicted = seenWindows * t;
+    const loss = nll / predicted;
+    return {
+      kind: 'lm',
+      loss,
+      // Scale the bytes to the predicted share of the tokens, so a byte model's bpb = loss / ln 2.
+      bitsPerByte: nll / Math.LN2 / (bytes * (predicted / tokens.length)),
+      perplexity: Math.exp(loss),
+      nextTokenAccuracy: correct / predicted,
+      tokens: predicted,
+    };
+  };
   for (let w0 = 0; w0 < windows; w0 += batch) {
     checkAbort(opts.signal);
     const m = Math.min(batch, windows - w0);
@@ -109,28 +174,29 @@ export async function evaluateLm(
       inp.set(tokens.subarray(off, off + t), i * t);
       tgt.set(tokens.subarray(off + 1, off + t + 1), i * t);
     }
-    const [lossT, hitsT] = tf.tidy(() => {
+    const [lossT, hitsT, perWindowT] = tf.tidy(() => {
       const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), { masks: opts.masks });
       const flat = tf.reshape(logits, [m * t, config.vocabSize]);
       const y = tf.tensor1d(tgt, 'int32');
-      const loss = crossEntropySum(flat, y, config.vocabSize);
+      // crossEntropySum's terms, kept to sum them per window as well.
+      const logp = tf.mul(tf.oneHot(y, config.vocabSize), tf.logSoftmax(flat));
+      const loss = tf.neg(tf.sum(logp));
+      const perWindow = tf.neg(tf.sum(tf.reshape(logp, [m, t * config.vocabSize]), 1));
       const hits = tf.sum(tf.cast(tf.equal(tf.argMax(flat, -1), y), 'int32'));
-      return [loss, hits];
+      return [loss, hits, perWindow];
     });
-    nll += (await lossT.data())[0];
-    correct += (await hitsT.data())[0];
-    tf.dispose([lossT, hitsT]);
+    const [lossV, hitsV, perWindowV] = await Promise.all([lossT.data(), hitsT.data(), perWindowT.data()]);
+    nll += lossV[0];
+    correct += hitsV[0];
+    for (const v of perWindowV) windowLoss.add(v / t);
+    tf.dispose([lossT, hitsT, perWindowT]);
     opts.onProgress?.((w0 + m) / windows);
+    if (opts.onPartial) {
+      const seen = w0 + m;
+      // bits per byte = mean loss per token × tokens per byte / ln 2.
+      const stderr = (windowLoss.stderr(windows) * tokens.length) / bytes / Math.LN2;
+      opts.onPartial({ metric: metrics(seen), seen, total: windows, stderr });
+    }
   }
-  const predicted = windows * t;
-  const loss = nll / predicted;
-  return {
-    kind: 'lm',
-    loss,
-    // Scale the bytes to the predicted share of the tokens, so a byte model's bpb = loss / ln 2.
-    bitsPerByte: nll / Math.LN2 / (bytes * (predicted / tokens.length)),
-    perplexity: Math.exp(loss),
-    nextTokenAccuracy: correct / predicted,
-    tokens: predicted,
-  };
+  return metrics(windows);
 }
