@@ -3,12 +3,48 @@
 import type { Metrics } from '../engine/eval/metrics';
 import type { ModelSummary } from '../engine/session';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
+import type { AttentionMaps, ClassPredictions, NextTokenPredictions, Saliency } from '../engine/eval/inspect';
 
 export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport };
 
 /** What to prune: an unstructured / N:M recipe, or a structured one (heads, neurons, blocks, sublayers, tokens). */
 export type WorkbenchRecipe = { kind: 'unstructured'; recipe: PruneRecipe } | { kind: 'structured'; recipe: StructuredPruneRecipe };
 export type WorkbenchReport = PruneReport | StructuredReport;
+
+export type { AttentionMaps, ClassPredictions, HeadAttention, LayerAttention, NextTokenPredictions, Saliency, SaliencyScores } from '../engine/eval/inspect';
+
+/** What to inspect: an eval-set image, a drawn image (C×H×W bytes, 0…255), or text for a language model. */
+export type InspectSource = { kind: 'eval-image'; index: number } | { kind: 'pixels'; pixels: Uint8Array } | { kind: 'text'; text: string };
+
+export interface InspectRequest {
+  source: InspectSource;
+  /** The configuration to compare with the dense model; null: the dense model alone. */
+  recipe: WorkbenchRecipe | null;
+}
+
+/** The input as the model read it. */
+export type InspectedInput =
+  | { kind: 'image'; pixels: Uint8Array; size: number; channels: number; /** The eval label's name; null for a drawn image. */ label: string | null }
+  | { kind: 'text'; /** The tokens the model read (the text's end when it is longer than the context). */ tokens: { id: number; display: string }[]; croppedTokens: number };
+
+/** One model's views of the input. */
+export interface InspectView {
+  attention: AttentionMaps;
+  saliency: Saliency;
+  predictions: ClassPredictions | NextTokenPredictions;
+}
+
+export interface InspectResult {
+  input: InspectedInput;
+  dense: InspectView;
+  /** The same views of the pruned model; null when no recipe was given. */
+  pruned: InspectView | null;
+}
+
+/** What the input picker offers: the first eval images, or a prompt from the eval text. */
+export type EvalInputs =
+  | { kind: 'images'; images: { index: number; pixels: Uint8Array; label: string }[]; size: number; channels: number; /** Images in the whole eval set. */ count: number }
+  | { kind: 'text'; prompt: string; /** The model's context, in tokens. */ context: number };
 
 /** One file of an export. */
 export interface ExportedFile {
@@ -81,6 +117,14 @@ export interface EngineApi {
   sweep(base: WorkbenchRecipe, amounts: number[], onPoint: (report: WorkbenchReport, index: number) => void, onProgress?: ProgressFn, jobId?: number): Promise<number>;
   /** The files of the pruned checkpoint: config.json, model.safetensors, masks.safetensors, recipe.json. */
   exportFiles(recipe: WorkbenchRecipe, onProgress?: ProgressFn, jobId?: number): Promise<ExportedFile[]>;
+  /**
+   * Attention maps, saliency and predictions of one input on the dense model and, given a recipe, the
+   * pruned one (the masks of the last measured configuration when it is that recipe; else pruned
+   * without measuring). A new inspect cancels the one still running.
+   */
+  inspect(request: InspectRequest, onProgress?: ProgressFn, jobId?: number): Promise<InspectResult>;
+  /** The inputs the picker offers: the first `count` eval images, or a default prompt. */
+  evalInputs(count: number): Promise<EvalInputs>;
   /** Aborts a running job; unknown or finished ids are ignored. */
   cancel(jobId: number): void;
   /** The loaded model's summary, or null when none is loaded. */

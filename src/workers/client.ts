@@ -1,11 +1,12 @@
 // The page's handle on the engine worker. The UI imports only this module: it starts the worker,
 // wraps it with comlink, and turns each long call into a Job that can be cancelled.
 import * as Comlink from 'comlink';
-import type { BackendInfo, BackendName, DroppedFile, EngineApi, ExportedFile, Metrics, OpenResult, Progress, ProgressFn, WorkbenchRecipe, WorkbenchReport } from './api';
+import type { BackendInfo, BackendName, DroppedFile, EngineApi, EvalInputs, ExportedFile, InspectRequest, InspectResult, Metrics, OpenResult, Progress, ProgressFn, WorkbenchRecipe, WorkbenchReport } from './api';
 
 export type { BackendInfo, BackendName, DroppedFile, ExportedFile, Metrics, OpenResult, Progress, ProgressFn, WorkbenchRecipe, WorkbenchReport };
 export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from './api';
 export type { BlockCost, ClassifierMetrics, CostReport, LinearCost, LmMetrics, ModelSummary } from './api';
+export type { AttentionMaps, ClassPredictions, EvalInputs, HeadAttention, InspectedInput, InspectRequest, InspectResult, InspectSource, InspectView, LayerAttention, NextTokenPredictions, Saliency, SaliencyScores } from './api';
 
 /** A long call in flight. `result` rejects with a CancelledError after `cancel()`. */
 export interface Job<T> {
@@ -40,14 +41,28 @@ export interface EngineClient {
   /** Streams one report per amount to `onPoint`; resolves with the number of points measured. */
   sweep(base: WorkbenchRecipe, amounts: number[], onPoint: (report: WorkbenchReport, index: number) => void, onProgress?: ProgressFn): Job<number>;
   exportFiles(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<ExportedFile[]>;
+  /** Inspects one input; starting a new inspect cancels the previous one (its result rejects as cancelled). */
+  inspect(request: InspectRequest, onProgress?: ProgressFn): Job<InspectResult>;
+  evalInputs(count: number): Promise<EvalInputs>;
   terminate(): void;
 }
 
 let nextJobId = 1;
 
+/** Calls where only the newest matters (a slider's value, the inspected input): starting one cancels the one before. */
+function newestOnly<T>(): (begin: () => Job<T>) => Job<T> {
+  let last: Job<T> | null = null;
+  return (begin) => {
+    last?.cancel();
+    last = begin();
+    return last;
+  };
+}
+
 export function createEngineClient(worker: Worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' })): EngineClient {
   const remote = Comlink.wrap<EngineApi>(worker);
-  let lastPrune: Job<WorkbenchReport> | null = null;
+  const pruneSlot = newestOnly<WorkbenchReport>();
+  const inspectSlot = newestOnly<InspectResult>();
 
   function start<T>(call: (onProgress: ProgressFn | undefined, id: number) => Promise<T>, onProgress?: ProgressFn): Job<T> {
     const id = nextJobId++;
@@ -79,14 +94,11 @@ export function createEngineClient(worker: Worker = new Worker(new URL('./engine
       }, onProgress);
     },
     evaluate: (onProgress) => start((p, jobId) => remote.evaluate(p, jobId) as Promise<Metrics>, onProgress),
-    prune(recipe, onProgress) {
-      lastPrune?.cancel();
-      const job = start((p, jobId) => remote.prune(recipe, p, jobId) as Promise<WorkbenchReport>, onProgress);
-      lastPrune = job;
-      return job;
-    },
+    prune: (recipe, onProgress) => pruneSlot(() => start((p, jobId) => remote.prune(recipe, p, jobId) as Promise<WorkbenchReport>, onProgress)),
     sweep: (base, amounts, onPoint, onProgress) => start((p, jobId) => remote.sweep(base, amounts, Comlink.proxy(onPoint), p, jobId), onProgress),
     exportFiles: (recipe, onProgress) => start((p, jobId) => remote.exportFiles(recipe, p, jobId) as Promise<ExportedFile[]>, onProgress),
+    inspect: (request, onProgress) => inspectSlot(() => start((p, jobId) => remote.inspect(request, p, jobId) as Promise<InspectResult>, onProgress)),
+    evalInputs: (count) => remote.evalInputs(count) as Promise<EvalInputs>,
     terminate() {
       remote[Comlink.releaseProxy]();
       worker.terminate();

@@ -13,11 +13,14 @@ import { throttle, trackedFetch } from './fetch';
 import { toModelFiles } from './files';
 import { JobRegistry, throwIfAborted } from './jobs';
 import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
+import { evalInputs, inspectInput, type PrunedMasks } from './inspect-job';
 
 let session: ModelSession | null = null;
 let pruner: Pruner | null = null;
 /** The last measured configuration's masks, so an export of it need not prune again. */
 let lastPruned: { key: string; session: ModelSession; report: WorkbenchReport; result?: UnstructuredResult; plan?: StructuredPlan } | null = null;
+/** The masks the last inspection pruned for itself (its recipe was not the last measured one). */
+let lastInspected: PrunedMasks | null = null;
 let backend: Promise<BackendInfo> | null = null;
 const jobs = new JobRegistry();
 
@@ -37,8 +40,9 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
   onProgress({ label: 'Checking and uploading the weights', fraction: null });
   const next = ModelSession.open(files);
   // Evaluations of the old model stop before its weights go.
-  while (jobs.running('evaluate') + jobs.running('prune') + jobs.running('sweep') + jobs.running('export') > 0) {
-    await Promise.all(['evaluate', 'prune', 'sweep', 'export'].map((k) => jobs.cancelKind(k)));
+  const usesModel = ['evaluate', 'prune', 'sweep', 'export', 'inspect'];
+  while (usesModel.reduce((n, k) => n + jobs.running(k), 0) > 0) {
+    await Promise.all(usesModel.map((k) => jobs.cancelKind(k)));
   }
   if (signal.aborted) {
     // Cancelled (by a newer open, say) while it waited: the current model stays.
@@ -49,6 +53,7 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
   session = next;
   pruner = new Pruner(next);
   lastPruned = null;
+  lastInspected = null;
   return next;
 }
 
@@ -164,6 +169,28 @@ const api: EngineApi = {
         return [...files].map(([name, bytes]): ExportedFile => ({ name, bytes }));
       }),
     );
+  },
+
+  async inspect(request, onProgress = () => {}, jobId) {
+    // A newer input or configuration wins, as with prune.
+    await jobs.cancelKind('inspect');
+    return guarded(() =>
+      jobs.run('inspect', jobId, async (signal) => {
+        await api.init();
+        const p = pruner;
+        if (!p) throw new Error('no model is loaded');
+        const { result, pruned } = await inspectInput(p, request, [lastPruned, lastInspected], signal, throttle(onProgress));
+        if (pruned && pruned !== lastPruned) lastInspected = pruned;
+        return result;
+      }),
+    );
+  },
+
+  evalInputs(count) {
+    return guarded(async () => {
+      if (!session) throw new Error('no model is loaded');
+      return evalInputs(session, count);
+    });
   },
 
   cancel(jobId) {

@@ -483,7 +483,7 @@ function tokenBytes(id: number, vocab: number, tokenizer?: Tokenizer | null): nu
   return vocab <= 256 ? [id] : [];
 }
 
-function displayBytes(bytes: number[], text: string): string {
+export function displayBytes(bytes: number[], text: string): string {
   if (bytes.length === 1) {
     const b = bytes[0];
     if (b === 0x20) return '␣';
