@@ -13,7 +13,7 @@ import { calibrationLoss, collectActivationStats, makeCalibration, withDenseLabe
 import { toRows } from '../pruning/layout';
 import { wandaScores } from '../pruning/wanda';
 import { collectStats, prunableLinears, pruneUnstructured, type PruningStats, type Scope, type UnstructuredMethod, type UnstructuredResult } from '../pruning/unstructured';
-import type { Metrics } from './metrics';
+import type { EvalOptions, Metrics } from './metrics';
 import { needsStructuredCalibration, planStructured, type StructuredPlan, type StructuredRecipe } from '../pruning/structured/recipe';
 import { evaluateLmLastPosition, tokenCounts } from '../pruning/tokens';
 
@@ -68,6 +68,8 @@ export type StructuredReport = Omit<PruneReport, 'recipe'> & {
 export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (stage: string, fraction: number) => void;
+  /** How the pruned model is measured: examples per batch, and the running metric after each batch. */
+  evaluation?: Pick<EvalOptions, 'batchSize' | 'onPartial'>;
 }
 
 export const DEFAULT_CALIBRATION: Record<'gpt2' | 'vit', CalibrationSpec> = {
@@ -223,7 +225,7 @@ export class Pruner {
     const p = await this.prune(r, opts);
     opts.signal?.throwIfAborted();
     const t0 = performance.now();
-    const metric = await this.withPruned(p.result, (w) => this.session.evaluateWith(w, { signal: opts.signal, onProgress: (f) => opts.onProgress?.('evaluating', f) }));
+    const metric = await this.withPruned(p.result, (w) => this.session.evaluateWith(w, { ...opts.evaluation, signal: opts.signal, onProgress: (f) => opts.onProgress?.('evaluating', f) }));
     // A result that arrives after its cancellation is stale: whoever aborted no longer wants it.
     opts.signal?.throwIfAborted();
     const evaluate = performance.now() - t0;
@@ -266,7 +268,7 @@ export class Pruner {
     const plan = await planStructured(c, s.weights, calib, r, { signal: opts.signal, onProgress: (f) => opts.onProgress?.('pruning', f) });
     opts.signal?.throwIfAborted();
     const t2 = performance.now();
-    const evalOpts = { masks: plan.masks, signal: opts.signal, onProgress: (f: number) => opts.onProgress?.('evaluating', f) };
+    const evalOpts = { ...opts.evaluation, masks: plan.masks, signal: opts.signal, onProgress: (f: number) => opts.onProgress?.('evaluating', f) };
     let metric: Metrics;
     let structure = plan.summary;
     if (plan.tokenKeep && c.kind === 'gpt2') {
