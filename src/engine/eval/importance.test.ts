@@ -5,6 +5,7 @@ import { ModelSession } from '../session';
 import { serializeWeights } from '../model/checkpoint';
 import { randomHostWeights, tinyVit, TINY_VIT_CONFIG } from '../model/tiny-models';
 import { writeSafetensors } from '../io/safetensors';
+import { keepCount, topKMask } from '../pruning/select';
 
 const host = randomHostWeights(tinyVit(), 4);
 const images = (n: number, seed: number) => ({
@@ -32,6 +33,13 @@ describe('Importance', () => {
     expect(taylor).toHaveLength(240);
     expect(wanda.every((v) => v >= 0) && taylor.every((v) => v >= 0)).toBe(true);
     await expect(imp.weightScores('vit.nope', 'magnitude')).rejects.toThrow(/no linear layer/);
+  });
+
+  it('gives the random scores the Pruner selected by, layer by layer', async () => {
+    const pruner = new Pruner(session);
+    const { result } = await pruner.prune({ method: 'random', sparsity: 0.5, seed: 3 });
+    const scores = await new Importance(pruner).weightScores(name, 'random', undefined, { seed: 3 });
+    expect([...result.masks.get(name)!]).toEqual([...topKMask(scores, keepCount(scores.length, 0.5))]);
   });
 
   it('gives head, neuron and block scores and sensitivity curves in one call each', async () => {

@@ -12,7 +12,7 @@ import { blockSimilarity, type BlockSimilarity } from '../pruning/structured/blo
 import { headScores, type HeadScoreMethod } from '../pruning/structured/heads';
 import { neuronScores, type NeuronScoreMethod } from '../pruning/structured/neurons';
 import type { SensitivityCurve } from '../pruning/allocation';
-import type { UnstructuredMethod } from '../pruning/unstructured';
+import { prunableLinears, type UnstructuredMethod } from '../pruning/unstructured';
 import type { Pruner, RunOptions } from './pruner';
 
 export class Importance {
@@ -25,14 +25,17 @@ export class Importance {
   /**
    * Scores of every weight of one linear layer, in the checkpoint's layout (SparseGPT's saliency
    * w²/[H⁻¹]ᵢᵢ depends on the order of its updates, so it shows Wanda's, which share its statistics).
+   * Random scores are those the Pruner draws for this layer with the recipe's `seed` (default 0).
    */
-  async weightScores(weightName: string, method: UnstructuredMethod, calibration?: CalibrationSpec, opts: RunOptions = {}): Promise<Float32Array> {
+  async weightScores(weightName: string, method: UnstructuredMethod, calibration?: CalibrationSpec, opts: RunOptions & { seed?: number } = {}): Promise<Float32Array> {
     const spec = linearSpecs(this.session.config).find((l) => l.weight === weightName);
     if (!spec) throw new Error(`no linear layer has the weight "${weightName}"`);
     const w = this.session.checkpoint.weights.get(weightName)!.data;
     const rows = toRows(w, spec);
     if (method === 'magnitude') return fromRows(magnitudeScores(rows), spec);
-    if (method === 'random') return fromRows(randomScores(rows.length, 0), spec);
+    // The Pruner seeds each prunable layer by its position (pruning/unstructured.ts, scoresFor).
+    const index = prunableLinears(this.session.config).findIndex((l) => l.weight === weightName);
+    if (method === 'random') return fromRows(randomScores(rows.length, (opts.seed ?? 0) * 1009 + index), spec);
     const m: UnstructuredMethod = method === 'sparsegpt' ? 'wanda' : method;
     const r = { method: m, sparsity: 0, calibration };
     const stats = await this.pruner.stats(r, await this.pruner.calibration(this.pruner.calibSpec(r)), opts);
