@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultShareState, encodeShareState, parseShareHash } from './share';
+import { defaultShareState, DRAWN_SIZE, encodeShareState, inputCode, MAX_INPUT_TEXT, parseInputCode, parseShareHash } from './share';
 
 describe('share link', () => {
   it('round-trips', () => {
@@ -16,5 +16,51 @@ describe('share link', () => {
     }
     const future = parseShareHash('#v9.abc');
     expect(future.kind === 'error' && future.message).toMatch(/newer version/);
+  });
+});
+
+describe('inspected input in the link', () => {
+  const drawn = Uint8Array.from({ length: DRAWN_SIZE * DRAWN_SIZE }, (_, i) => ((i * 7) % 16) * 17);
+
+  it('round-trips eval images, text and drawn images; defaults are left out of the link', () => {
+    for (const input of ['e:0', 'e:12', 't:And God said, ', `t:${'é'.repeat(MAX_INPUT_TEXT)}`, inputCode({ kind: 'drawn', pixels: drawn })]) {
+      const s = { ...defaultShareState(), input };
+      expect(parseShareHash(encodeShareState(s))).toEqual({ kind: 'ok', state: s });
+    }
+    expect(encodeShareState(defaultShareState())).toBe(encodeShareState({ ...defaultShareState(), input: '' }));
+    expect(parseInputCode(inputCode({ kind: 'drawn', pixels: drawn }))).toEqual({ kind: 'drawn', pixels: drawn });
+    expect(inputCode({ kind: 'drawn', pixels: drawn })).toHaveLength(2 + 523);
+  });
+
+  it('rounds a drawn image to 4 bits a pixel', () => {
+    const grey = new Uint8Array(DRAWN_SIZE * DRAWN_SIZE).fill(100); // 100 / 17 = 5.9 → 6 → 102
+    const back = parseInputCode(inputCode({ kind: 'drawn', pixels: grey }));
+    expect(back.kind === 'drawn' && back.pixels[0]).toBe(102);
+  });
+
+  it('old links without the field open on the default input', () => {
+    const old = '#v1.' + btoa(JSON.stringify({ model: 'vit-fashion', sparsity: 0.5 })).replace(/=+$/, '');
+    expect(parseShareHash(old)).toEqual({ kind: 'ok', state: { ...defaultShareState(), sparsity: 0.5 } });
+  });
+
+  it('refuses bad inputs with a message that names the field', () => {
+    const code = inputCode({ kind: 'drawn', pixels: drawn }).slice(2);
+    const bad: [unknown, RegExp][] = [
+      [7, /"input" must be a string/],
+      ['x:1', /must be empty or start with e:/],
+      ['e:-1', /eval image must be an index/],
+      ['e:01', /eval image must be an index/],
+      ['e:1.5', /eval image must be an index/],
+      ['t:', /1 to 256 characters/],
+      [`t:${'a'.repeat(MAX_INPUT_TEXT + 1)}`, /1 to 256 characters/],
+      [`d:${code.slice(1)}`, /drawn image must be 28×28/],
+      [`d:${code}A`, /drawn image must be 28×28/],
+      [`d:${code.slice(0, -1)}B`, /drawn image must be 28×28/], // non-canonical trailing bits
+      [`d:${code.slice(0, -2)}+/A`, /drawn image must be 28×28/],
+    ];
+    for (const [input, message] of bad) {
+      const r = parseShareHash(encodeShareState({ ...defaultShareState(), input: input as string }));
+      expect(r.kind === 'error' && r.message, String(input)).toMatch(message);
+    }
   });
 });

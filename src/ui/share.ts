@@ -30,18 +30,20 @@ export interface ShareState {
   axis: Axis;
   /** The selected block, or null. */
   layer: number | null;
+  /** The inspected input, as an input code (see parseInputCode); '' is the model's default input. */
+  input: string;
 }
 
 export const LINK_VERSION = 1;
 export const MAX_SPARSITY = 0.95;
 
 export function defaultShareState(model = 'vit-fashion'): ShareState {
-  return { model, method: 'magnitude', granularity: 'unstructured', score: 'default', scope: 'layer', allocation: 'uniform', calibSource: 'train', calibCount: model === 'gpt-bytes' ? 32 : 128, sparsity: 0, tokenKeep: 1, axis: 'flops', layer: null };
+  return { model, method: 'magnitude', granularity: 'unstructured', score: 'default', scope: 'layer', allocation: 'uniform', calibSource: 'train', calibCount: model === 'gpt-bytes' ? 32 : 128, sparsity: 0, tokenKeep: 1, axis: 'flops', layer: null, input: '' };
 }
 
 export class LinkError extends Error {}
 
-const KEYS: (keyof ShareState)[] = ['model', 'method', 'granularity', 'score', 'scope', 'allocation', 'calibSource', 'calibCount', 'sparsity', 'tokenKeep', 'axis', 'layer'];
+const KEYS: (keyof ShareState)[] = ['model', 'method', 'granularity', 'score', 'scope', 'allocation', 'calibSource', 'calibCount', 'sparsity', 'tokenKeep', 'axis', 'layer', 'input'];
 
 function oneOf<T extends string>(v: unknown, options: readonly T[], name: string): T {
   if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) throw new LinkError(`"${name}" must be one of ${options.join(', ')}`);
@@ -79,7 +81,77 @@ export function validateShareState(raw: unknown): ShareState {
     tokenKeep: num(get('tokenKeep'), 'tokenKeep', 0.05, 1),
     axis: oneOf(get('axis'), AXES, 'axis'),
     layer: layer === null ? null : num(layer, 'layer', 0, 255, true),
+    input: inputField(get('input')),
   };
+}
+
+function inputField(v: unknown): string {
+  if (typeof v !== 'string') throw new LinkError('"input" must be a string');
+  parseInputCode(v);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The inspected input as a compact code: '' the model's default input, 'e:<n>' eval image n,
+// 't:<text>' text for a language model, 'd:<base64url>' a drawn 28×28 grayscale image at 4 bits a
+// pixel (two pixels a byte, the first in the high nibble; 392 bytes, 523 characters).
+
+export const DRAWN_SIZE = 28;
+export const MAX_INPUT_TEXT = 256;
+const DRAWN_BYTES = (DRAWN_SIZE * DRAWN_SIZE) / 2;
+const MAX_EVAL_INDEX = 999_999;
+
+export type InputChoice = { kind: 'default' } | { kind: 'eval'; index: number } | { kind: 'text'; text: string } | { kind: 'drawn'; pixels: Uint8Array };
+
+/** Reads an input code; a bad one is a LinkError that says what is wrong. */
+export function parseInputCode(code: string): InputChoice {
+  if (code === '') return { kind: 'default' };
+  const body = code.slice(2);
+  switch (code.slice(0, 2)) {
+    case 'e:':
+      if (!/^(0|[1-9]\d{0,5})$/.test(body) || Number(body) > MAX_EVAL_INDEX) throw new LinkError(`"input": eval image must be an index from 0 to ${MAX_EVAL_INDEX}`);
+      return { kind: 'eval', index: Number(body) };
+    case 't:':
+      if (body.length === 0 || body.length > MAX_INPUT_TEXT) throw new LinkError(`"input": the text must have 1 to ${MAX_INPUT_TEXT} characters`);
+      return { kind: 'text', text: body };
+    case 'd:': {
+      const bad = new LinkError(`"input": a drawn image must be ${DRAWN_SIZE}×${DRAWN_SIZE} pixels at 4 bits, base64url`);
+      let bytes: Uint8Array;
+      try {
+        bytes = fromBase64Url(body);
+      } catch {
+        throw bad;
+      }
+      // Only the canonical spelling: the same image always gives the same link.
+      if (bytes.length !== DRAWN_BYTES || toBase64Url(bytes) !== body) throw bad;
+      const pixels = new Uint8Array(DRAWN_SIZE * DRAWN_SIZE);
+      bytes.forEach((b, i) => {
+        pixels[2 * i] = (b >> 4) * 17;
+        pixels[2 * i + 1] = (b & 15) * 17;
+      });
+      return { kind: 'drawn', pixels };
+    }
+    default:
+      throw new LinkError('"input" must be empty or start with e: (eval image), t: (text) or d: (drawn image)');
+  }
+}
+
+/** The code of an input; a drawn image (28×28, 0…255) is rounded to 4 bits a pixel. */
+export function inputCode(choice: InputChoice): string {
+  switch (choice.kind) {
+    case 'default':
+      return '';
+    case 'eval':
+      return `e:${choice.index}`;
+    case 'text':
+      return `t:${choice.text.slice(0, MAX_INPUT_TEXT)}`;
+    case 'drawn': {
+      if (choice.pixels.length !== DRAWN_SIZE * DRAWN_SIZE) throw new Error(`a drawn image has ${DRAWN_SIZE * DRAWN_SIZE} pixels, got ${choice.pixels.length}`);
+      const q = (v: number) => Math.round(v / 17);
+      const bytes = Uint8Array.from({ length: DRAWN_BYTES }, (_, i) => (q(choice.pixels[2 * i]) << 4) | q(choice.pixels[2 * i + 1]));
+      return `d:${toBase64Url(bytes)}`;
+    }
+  }
 }
 
 function toBase64Url(bytes: Uint8Array): string {
