@@ -3,9 +3,12 @@
 import type { Metrics } from '../engine/eval/metrics';
 import type { ModelSummary } from '../engine/session';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
+import type { MapImportance, PrunedShares } from '../engine/eval/map-importance';
+import type { CalibrationSpec } from '../engine/pruning/calibration';
 import type { AttentionMaps, ClassPredictions, NextTokenPredictions, Saliency } from '../engine/eval/inspect';
 
 export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport };
+export type { CalibrationSpec, MapImportance, PrunedShares };
 
 /** What to prune: an unstructured / N:M recipe, or a structured one (heads, neurons, blocks, sublayers, tokens). */
 export type WorkbenchRecipe = { kind: 'unstructured'; recipe: PruneRecipe } | { kind: 'structured'; recipe: StructuredPruneRecipe };
@@ -130,3 +133,14 @@ export interface EngineApi {
   /** The loaded model's summary, or null when none is loaded. */
   summary(): ModelSummary | null;
 }
+  /**
+   * The model map's importance: every attention head's output norm and every FFN's summed neuron
+   * scores on the calibration data (null: the model's default). Computed once per model and
+   * calibration set; a later call answers at once.
+   */
+  mapImportance(calibration: CalibrationSpec | null, onProgress?: ProgressFn, jobId?: number): Promise<MapImportance>;
+  /**
+   * The share of each head, FFN and block the recipe prunes: read from the last measured
+   * configuration's masks when it is that recipe, else pruned now (without measuring).
+   */
+  prunedShares(recipe: WorkbenchRecipe, onProgress?: ProgressFn, jobId?: number): Promise<PrunedShares>;

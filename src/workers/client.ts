@@ -6,6 +6,8 @@ import type { BackendInfo, BackendName, DroppedFile, EngineApi, EvalInputs, Expo
 export type { BackendInfo, BackendName, DroppedFile, ExportedFile, Metrics, OpenResult, Progress, ProgressFn, WorkbenchRecipe, WorkbenchReport };
 export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from './api';
 export type { BlockCost, ClassifierMetrics, CostReport, LinearCost, LmMetrics, ModelSummary } from './api';
+export type { CalibrationSpec, MapImportance, PrunedShares } from './api';
+import type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type { AttentionMaps, ClassPredictions, EvalInputs, HeadAttention, InspectedInput, InspectRequest, InspectResult, InspectSource, InspectView, LayerAttention, NextTokenPredictions, Saliency, SaliencyScores } from './api';
 
 /** A long call in flight. `result` rejects with a CancelledError after `cancel()`. */
@@ -44,6 +46,10 @@ export interface EngineClient {
   /** Inspects one input; starting a new inspect cancels the previous one (its result rejects as cancelled). */
   inspect(request: InspectRequest, onProgress?: ProgressFn): Job<InspectResult>;
   evalInputs(count: number): Promise<EvalInputs>;
+  /** Head and FFN importance for the model map; a new call cancels the one before. */
+  mapImportance(calibration: CalibrationSpec | null, onProgress?: ProgressFn): Job<MapImportance>;
+  /** The pruned share of each head, FFN and block; a new call cancels the one before. */
+  prunedShares(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<PrunedShares>;
   terminate(): void;
 }
 
@@ -63,6 +69,8 @@ export function createEngineClient(worker: Worker = new Worker(new URL('./engine
   const remote = Comlink.wrap<EngineApi>(worker);
   const pruneSlot = newestOnly<WorkbenchReport>();
   const inspectSlot = newestOnly<InspectResult>();
+  const importanceSlot = newestOnly<MapImportance>();
+  const sharesSlot = newestOnly<PrunedShares>();
 
   function start<T>(call: (onProgress: ProgressFn | undefined, id: number) => Promise<T>, onProgress?: ProgressFn): Job<T> {
     const id = nextJobId++;
@@ -99,6 +107,8 @@ export function createEngineClient(worker: Worker = new Worker(new URL('./engine
     exportFiles: (recipe, onProgress) => start((p, jobId) => remote.exportFiles(recipe, p, jobId) as Promise<ExportedFile[]>, onProgress),
     inspect: (request, onProgress) => inspectSlot(() => start((p, jobId) => remote.inspect(request, p, jobId) as Promise<InspectResult>, onProgress)),
     evalInputs: (count) => remote.evalInputs(count) as Promise<EvalInputs>,
+    mapImportance: (calibration, onProgress) => importanceSlot(() => start((p, jobId) => remote.mapImportance(calibration, p, jobId), onProgress)),
+    prunedShares: (recipe, onProgress) => sharesSlot(() => start((p, jobId) => remote.prunedShares(recipe, p, jobId), onProgress)),
     terminate() {
       remote[Comlink.releaseProxy]();
       worker.terminate();

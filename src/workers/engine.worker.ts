@@ -6,16 +6,22 @@ import { Pruner, type PruneReport, type StructuredReport } from '../engine/eval/
 import { exportCheckpoint } from '../engine/export/checkpoint-export';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { StructuredPlan } from '../engine/pruning/structured/recipe';
+import type { PartialMetrics } from '../engine/eval/metrics';
+import { sequenceLength } from '../engine/model/config';
 import type { BackendInfo, DroppedFile, EngineApi, ExportedFile, OpenResult, ProgressFn, WorkbenchRecipe, WorkbenchReport } from './api';
 import { chooseBackend } from './backend';
+import { DeviceWatch, resetWebGpuBackend } from './device-loss';
 import { toTransferable } from './errors';
 import { throttle, trackedFetch } from './fetch';
 import { toModelFiles } from './files';
 import { JobRegistry, throwIfAborted } from './jobs';
 import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
 import { evalInputs, inspectInput, type PrunedMasks } from './inspect-job';
+import { importanceFor, prunedSharesFor } from './map-job';
 
 let session: ModelSession | null = null;
+/** The files the session was built from: after a lost GPU device the model is uploaded again from them. */
+let sessionFiles: ModelFiles | null = null;
 let pruner: Pruner | null = null;
 /** The last measured configuration's masks, so an export of it need not prune again. */
 let lastPruned: { key: string; session: ModelSession; report: WorkbenchReport; result?: UnstructuredResult; plan?: StructuredPlan } | null = null;
@@ -40,29 +46,68 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
   onProgress({ label: 'Checking and uploading the weights', fraction: null });
   const next = ModelSession.open(files);
   // Evaluations of the old model stop before its weights go.
-  const usesModel = ['evaluate', 'prune', 'sweep', 'export', 'inspect'];
-  while (usesModel.reduce((n, k) => n + jobs.running(k), 0) > 0) {
-    await Promise.all(usesModel.map((k) => jobs.cancelKind(k)));
-  }
+  await stopModelJobs();
   if (signal.aborted) {
     // Cancelled (by a newer open, say) while it waited: the current model stays.
     next.dispose();
     throwIfAborted(signal);
   }
-  session?.dispose();
-  session = next;
-  pruner = new Pruner(next);
-  lastPruned = null;
-  lastInspected = null;
+  adopt(next, files);
   return next;
 }
 
+/** Cancels every job that uses the loaded model and waits until all have stopped. */
+async function stopModelJobs(): Promise<void> {
+  const usesModel = ['evaluate', 'prune', 'sweep', 'export', 'inspect', 'map-importance', 'pruned-shares'];
+  while (usesModel.reduce((n, k) => n + jobs.running(k), 0) > 0) {
+    await Promise.all(usesModel.map((k) => jobs.cancelKind(k)));
+  }
+}
+
+/** Makes `next` the loaded model, with a fresh pruner (no caches of the old one), retiring the old one. */
+function adopt(next: ModelSession, files: ModelFiles): void {
+  session?.dispose();
+  session = next;
+  sessionFiles = files;
+  pruner = new Pruner(next);
+  lastPruned = null;
+  lastInspected = null;
+}
+
+/**
+ * After the GPU device was lost: stop what ran on it, start a backend on a new device (or the next
+ * backend when none can be had) and upload the model to it again. api.init() answers only once
+ * this is done, so calls made meanwhile run on the new model.
+ */
+function recoverFromDeviceLoss(): Promise<BackendInfo> {
+  const recovering = (async () => {
+    await stopModelJobs();
+    resetWebGpuBackend();
+    const info = await chooseBackend('webgpu');
+    if (sessionFiles) adopt(ModelSession.open(sessionFiles), sessionFiles);
+    return info;
+  })();
+  backend = recovering.catch((e) => {
+    backend = null;
+    throw toTransferable(e);
+  });
+  return recovering;
+}
+
+const deviceWatch = new DeviceWatch(recoverFromDeviceLoss);
+
 const api: EngineApi = {
   init(preferred) {
-    backend ??= chooseBackend(preferred).catch((e) => {
-      backend = null;
-      throw toTransferable(e);
-    });
+    backend ??= chooseBackend(preferred).then(
+      (info) => {
+        deviceWatch.watchActive();
+        return info;
+      },
+      (e) => {
+        backend = null;
+        throw toTransferable(e);
+      },
+    );
     return backend;
   },
 
@@ -120,7 +165,9 @@ const api: EngineApi = {
     return guarded(() =>
       jobs.run('prune', jobId, async (signal) => {
         await api.init();
-        const measured = await measure(recipe, signal, throttle(onProgress));
+        // Every estimate goes to the page (one per eval batch); other progress is throttled.
+        const estimate = (e: PartialMetrics) => onProgress({ label: stageLabel('evaluating'), fraction: e.seen / e.total, estimate: e });
+        const measured = await measure(recipe, signal, throttle(onProgress), estimate);
         return measured.report;
       }),
     );
@@ -193,6 +240,37 @@ const api: EngineApi = {
     });
   },
 
+  async mapImportance(calibration, onProgress = () => {}, jobId) {
+    await jobs.cancelKind('map-importance');
+    return guarded(() =>
+      jobs.run('map-importance', jobId, async (signal) => {
+        await api.init();
+        if (!pruner) throw new Error('no model is loaded');
+        return importanceFor(pruner, calibration, signal, throttle(onProgress));
+      }),
+    );
+  },
+
+  async prunedShares(recipe, onProgress = () => {}, jobId) {
+    await jobs.cancelKind('pruned-shares');
+    return guarded(() =>
+      jobs.run('pruned-shares', jobId, async (signal) => {
+        await api.init();
+        if (!pruner) throw new Error('no model is loaded');
+        onProgress({ label: 'Reading the pruned shares', fraction: null });
+        return prunedSharesFor(pruner, recipe, [lastPruned, lastInspected], signal);
+      }),
+    );
+  },
+
+  watchDevice(listener) {
+    deviceWatch.subscribe(listener);
+  },
+
+  debugLoseDevice() {
+    return deviceWatch.loseDevice();
+  },
+
   cancel(jobId) {
     jobs.cancel(jobId);
   },
@@ -202,12 +280,20 @@ const api: EngineApi = {
   },
 };
 
-/** Prunes and measures one recipe with the current model's pruner, remembering the masks for an export. */
-async function measure(recipe: WorkbenchRecipe, signal: AbortSignal, onProgress: ProgressFn) {
+/**
+ * Prunes and measures one recipe with the current model's pruner, remembering the masks for an
+ * export. `onEstimate` hears the metric over the eval examples measured so far, after each batch
+ * but the last (the report follows it).
+ */
+async function measure(recipe: WorkbenchRecipe, signal: AbortSignal, onProgress: ProgressFn, onEstimate?: (estimate: PartialMetrics) => void) {
   const s = session;
   const p = pruner;
   if (!s || !p) throw new Error('no model is loaded');
-  const opts = { signal, onProgress: (stage: string, fraction: number) => onProgress({ label: stageLabel(stage), fraction }) };
+  const evaluation = {
+    batchSize: evalBatchSize(sequenceLength(s.config)),
+    onPartial: onEstimate && ((e: PartialMetrics) => e.seen < e.total && onEstimate(e)),
+  };
+  const opts = { signal, evaluation, onProgress: (stage: string, fraction: number) => onProgress({ label: stageLabel(stage), fraction }) };
   onProgress({ label: 'Pruning', fraction: null });
   const key = JSON.stringify(recipe);
   if (recipe.kind === 'unstructured') {
