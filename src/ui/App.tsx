@@ -19,10 +19,10 @@ function modelFromUrl(): string | null {
   return new URLSearchParams(window.location.search).get('model');
 }
 
-/** ?backend=cpu runs the engine on TensorFlow.js's CPU backend instead of WebGPU. */
+/** ?backend=wasm or ?backend=cpu runs the engine on that TensorFlow.js backend instead of WebGPU. */
 function backendFromUrl(): BackendName | null {
   const b = new URLSearchParams(window.location.search).get('backend');
-  return b === 'cpu' || b === 'webgpu' ? b : null;
+  return b === 'cpu' || b === 'wasm' || b === 'webgpu' ? b : null;
 }
 
 export function App() {

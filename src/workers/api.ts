@@ -1,11 +1,15 @@
 // The contract between the page and the engine worker. The UI sees the engine only through this
 // interface (wrapped by ./client.ts); src/workers/engine.worker.ts implements it.
-import type { Metrics } from '../engine/eval/metrics';
+import type { Metrics, PartialMetrics } from '../engine/eval/metrics';
 import type { ModelSummary } from '../engine/session';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
 import type { MapImportance, PrunedShares } from '../engine/eval/map-importance';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
 import type { AttentionMaps, ClassPredictions, NextTokenPredictions, Saliency } from '../engine/eval/inspect';
+import type { LayerDetailData } from '../engine/eval/layer-detail';
+import type { LinearRole } from '../engine/model/schema';
+import type { SensitivityCurve } from '../engine/pruning/allocation';
+import type { UnstructuredMethod } from '../engine/pruning/unstructured';
 
 export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport };
 export type { CalibrationSpec, MapImportance, PrunedShares };
@@ -59,13 +63,15 @@ export type { Metrics, ModelSummary };
 export type { ClassifierMetrics, LmMetrics } from '../engine/eval/metrics';
 export type { BlockCost, CostReport, LinearCost } from '../engine/model/cost';
 
-export type BackendName = 'webgpu' | 'cpu';
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 
 /** The TensorFlow.js backend the worker runs on. */
 export interface BackendInfo {
   name: BackendName;
   /** The WebGPU adapter, e.g. "google swiftshader (fallback adapter)"; null on the CPU. */
   adapter: string | null;
+  /** WebGPU on a software adapter (SwiftShader, say): runs, but WASM is faster on such a machine. */
+  softwareAdapter?: boolean;
   /** Why WebGPU was not used, when it was not. */
   fallbackReason: string | null;
 }
@@ -76,7 +82,18 @@ export interface Progress {
   label: string;
   /** 0..1, or null while the share done is unknown. */
   fraction: number | null;
+  /** While a prune measures: the metric over the eval examples done so far (see PartialMetrics). */
+  estimate?: PartialMetrics;
 }
+
+export type { PartialMetrics };
+
+/** What happened to the GPU device the worker computes on (see ./device-loss.ts). */
+export type DeviceEvent =
+  | { kind: 'lost'; message: string }
+  /** A new device is running and the model is on it again; `message` says what was lost. */
+  | { kind: 'recovered'; message: string; backend: BackendInfo }
+  | { kind: 'failed'; message: string };
 
 export type ProgressFn = (progress: Progress) => void;
 
@@ -128,11 +145,6 @@ export interface EngineApi {
   inspect(request: InspectRequest, onProgress?: ProgressFn, jobId?: number): Promise<InspectResult>;
   /** The inputs the picker offers: the first `count` eval images, or a default prompt. */
   evalInputs(count: number): Promise<EvalInputs>;
-  /** Aborts a running job; unknown or finished ids are ignored. */
-  cancel(jobId: number): void;
-  /** The loaded model's summary, or null when none is loaded. */
-  summary(): ModelSummary | null;
-}
   /**
    * The model map's importance: every attention head's output norm and every FFN's summed neuron
    * scores on the calibration data (null: the model's default). Computed once per model and
@@ -144,3 +156,68 @@ export interface EngineApi {
    * configuration's masks when it is that recipe, else pruned now (without measuring).
    */
   prunedShares(recipe: WorkbenchRecipe, onProgress?: ProgressFn, jobId?: number): Promise<PrunedShares>;
+  /**
+   * Calls `listener` (wrap it with comlink's `proxy`) when the WebGPU device is lost and again once
+   * the worker has recovered (a new device, the model uploaded to it again) or failed to.
+   */
+  watchDevice(listener: (event: DeviceEvent) => void): void;
+  /** For tests (?debug=lose-device): destroys the WebGPU device, a real loss; false off WebGPU. */
+  debugLoseDevice(): boolean;
+  /**
+   * One block linear's detail: histograms of its weights and of the method's scores, split into kept
+   * and removed under the recipe's mask (held masks when they match, else pruned without measuring),
+   * the threshold that mask implies, and the mask as an image. A new request cancels the one running.
+   */
+  layerDetail(request: LayerDetailRequest, onProgress?: ProgressFn, jobId?: number): Promise<LayerDetail>;
+  /** Every block's sensitivity curve for a method and calibration set; computed once, then answered at once. */
+  layerSensitivity(request: SensitivityRequest, onProgress?: ProgressFn, jobId?: number): Promise<SensitivityResult>;
+  /** Aborts a running job; unknown or finished ids are ignored. */
+  cancel(jobId: number): void;
+  /** The loaded model's summary, or null when none is loaded. */
+  summary(): ModelSummary | null;
+}
+
+// ---- Layer detail ----
+
+export type { Histogram, LayerThreshold, MaskImage } from '../engine/eval/layer-detail';
+export type { SensitivityCurve } from '../engine/pruning/allocation';
+
+export interface LayerDetailRequest {
+  /** Block index, from 0. */
+  layer: number;
+  /** Which linear of the block: a role of the block's layers in ModelSummary.cost.linears ('q', 'qkv', 'ffn_in', ...). */
+  role: LinearRole;
+  /** The method whose scores the histogram counts (SparseGPT shows Wanda's). */
+  method: UnstructuredMethod;
+  /** Calibration data for the scores that need it; null: the model's default. */
+  calibration: CalibrationSpec | null;
+  /** The configuration whose mask is shown; null: the dense model (every weight kept). */
+  recipe: WorkbenchRecipe | null;
+}
+
+export interface LayerDetail extends LayerDetailData {
+  layer: number;
+  role: LinearRole;
+  weight: string;
+  inFeatures: number;
+  outFeatures: number;
+  /** What the score histogram counts, in words: "|w|", "|w|·‖x‖ (Wanda)". */
+  scoreName: string;
+  /** What to know to read the mask and threshold right, in words. */
+  notes: string[];
+  /** Share of the block's prunable weights the mask removes. */
+  blockSparsity: number;
+}
+
+export interface SensitivityRequest {
+  method: UnstructuredMethod;
+  calibration: CalibrationSpec | null;
+}
+
+export interface SensitivityResult {
+  /** The method whose scores pruned each block (Wanda's for SparseGPT). */
+  method: UnstructuredMethod;
+  /** The calibration data the loss was measured on, in words. */
+  calibration: string;
+  curves: SensitivityCurve[];
+}

@@ -1,43 +1,54 @@
 // Chooses the TensorFlow.js backend before any model is opened: WebGPU where the browser offers an
-// adapter, else the plain CPU backend.
+// adapter, else WASM (XNNPACK), else the plain CPU backend.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import type { BackendInfo, BackendName } from './api';
+import { startWasm } from './wasm-backend';
 
-async function adapterName(): Promise<{ name: string | null; reason: string | null }> {
+async function adapterName(): Promise<{ name: string | null; software: boolean; reason: string | null }> {
   if (typeof navigator === 'undefined' || !('gpu' in navigator) || !navigator.gpu) {
-    return { name: null, reason: 'this browser does not offer WebGPU (navigator.gpu is missing)' };
+    return { name: null, software: false, reason: 'this browser does not offer WebGPU (navigator.gpu is missing)' };
   }
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) return { name: null, reason: 'no WebGPU adapter is available' };
+  if (!adapter) return { name: null, software: false, reason: 'no WebGPU adapter is available' };
   const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
   const parts = [info?.vendor, info?.architecture || info?.device].filter(Boolean).join(' ');
   const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter;
-  return { name: `${parts || 'unknown adapter'}${fallback ? ' (software fallback)' : ''}`, reason: null };
+  return { name: `${parts || 'unknown adapter'}${fallback ? ' (software fallback)' : ''}`, software: !!fallback, reason: null };
 }
 
 /** Why WebGPU cannot be used, or null when it started. */
-async function startWebGpu(): Promise<{ adapter: string | null; reason: string | null }> {
+async function startWebGpu(): Promise<{ adapter: string | null; software: boolean; reason: string | null }> {
   try {
     const found = await adapterName();
-    if (!found.name) return { adapter: null, reason: found.reason };
-    if (!(await tf.setBackend('webgpu'))) return { adapter: found.name, reason: 'the WebGPU backend of TensorFlow.js failed to start' };
+    if (!found.name) return { adapter: null, software: false, reason: found.reason };
+    const failed = { adapter: found.name, software: found.software, reason: 'the WebGPU backend of TensorFlow.js failed to start' };
+    if (!(await tf.setBackend('webgpu'))) return failed;
     await tf.ready();
-    return { adapter: found.name, reason: tf.getBackend() === 'webgpu' ? null : 'the WebGPU backend of TensorFlow.js failed to start' };
+    return tf.getBackend() === 'webgpu' ? { ...failed, reason: null } : failed;
   } catch (e) {
-    return { adapter: null, reason: `WebGPU failed: ${(e as Error).message}` };
+    return { adapter: null, software: false, reason: `WebGPU failed: ${(e as Error).message}` };
   }
 }
 
-/** WebGPU unless `preferred` is 'cpu' or WebGPU cannot start; then TensorFlow.js's CPU backend. */
+/**
+ * The `preferred` backend, falling back in the order WebGPU → WASM → CPU when one cannot start.
+ * A software WebGPU adapter (SwiftShader) is used when WebGPU is preferred; the page tells the user
+ * that WASM is faster there.
+ */
 export async function chooseBackend(preferred: BackendName = 'webgpu'): Promise<BackendInfo> {
-  let reason = 'the CPU backend was asked for';
+  let reason = `the ${preferred === 'cpu' ? 'CPU' : 'WASM'} backend was asked for`;
   if (preferred === 'webgpu') {
     const gpu = await startWebGpu();
-    if (gpu.reason === null) return { name: 'webgpu', adapter: gpu.adapter, fallbackReason: null };
+    if (gpu.reason === null) return { name: 'webgpu', adapter: gpu.adapter, softwareAdapter: gpu.software, fallbackReason: null };
     reason = gpu.reason;
   }
-  if (!(await tf.setBackend('cpu'))) throw new Error('neither the WebGPU nor the CPU backend of TensorFlow.js could start');
+  if (preferred !== 'cpu') {
+    const wasmFailure = await startWasm();
+    if (wasmFailure === null) return { name: 'wasm', adapter: null, fallbackReason: preferred === 'wasm' ? null : reason };
+    reason = `${reason}; ${wasmFailure}`;
+  }
+  if (!(await tf.setBackend('cpu'))) throw new Error('none of the WebGPU, WASM and CPU backends of TensorFlow.js could start');
   await tf.ready();
   return { name: 'cpu', adapter: null, fallbackReason: reason };
 }
