@@ -7,8 +7,9 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { engine as defaultEngine } from '../workers/client';
 import { configSlice, type ConfigSlice, type ConfigSliceDeps } from './config-slice';
 import { fetchCatalog, modelSlice, type ModelSlice, type ModelSliceDeps } from './model-slice';
+import { inspectSlice, type InspectSlice } from './inspect-slice';
 
-export type WorkbenchState = ModelSlice & ConfigSlice;
+export type WorkbenchState = ModelSlice & ConfigSlice & InspectSlice;
 
 export type StoreDeps = ModelSliceDeps & ConfigSliceDeps;
 
@@ -16,6 +17,7 @@ export function createWorkbenchStore(deps: StoreDeps): StoreApi<WorkbenchState> 
   return createStore<WorkbenchState>()((...a) => ({
     ...modelSlice(deps)(...a),
     ...configSlice(deps)(...a),
+    ...inspectSlice(deps)(...a),
   }));
 }
 
@@ -33,3 +35,4 @@ export function useWorkbench<T>(selector: (s: WorkbenchState) => T): T {
 // One import point for the views: the slices' types and pure helpers.
 export * from './model-slice';
 export * from './config-slice';
+export * from './inspect-slice';
