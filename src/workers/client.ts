@@ -7,7 +7,11 @@ export type { BackendInfo, BackendName, DroppedFile, ExportedFile, Metrics, Open
 export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from './api';
 export type { BlockCost, ClassifierMetrics, CostReport, LinearCost, LmMetrics, ModelSummary } from './api';
 export type { CalibrationSpec, MapImportance, PrunedShares } from './api';
+export type { DeviceEvent, PartialMetrics } from './api';
+import type { DeviceEvent } from './api';
 import type { CalibrationSpec, MapImportance, PrunedShares } from './api';
+export type { Histogram, LayerDetail, LayerDetailRequest, LayerThreshold, MaskImage, SensitivityCurve, SensitivityRequest, SensitivityResult } from './api';
+import type { LayerDetail, LayerDetailRequest, SensitivityRequest, SensitivityResult } from './api';
 export type { AttentionMaps, ClassPredictions, EvalInputs, HeadAttention, InspectedInput, InspectRequest, InspectResult, InspectSource, InspectView, LayerAttention, NextTokenPredictions, Saliency, SaliencyScores } from './api';
 
 /** A long call in flight. `result` rejects with a CancelledError after `cancel()`. */
@@ -50,6 +54,14 @@ export interface EngineClient {
   mapImportance(calibration: CalibrationSpec | null, onProgress?: ProgressFn): Job<MapImportance>;
   /** The pruned share of each head, FFN and block; a new call cancels the one before. */
   prunedShares(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<PrunedShares>;
+  /** One block linear's detail under a configuration; a new call cancels the one before. */
+  layerDetail(request: LayerDetailRequest, onProgress?: ProgressFn): Job<LayerDetail>;
+  /** Every block's sensitivity curve (slow the first time for a method and calibration set); a new call cancels the one before. */
+  layerSensitivity(request: SensitivityRequest, onProgress?: ProgressFn): Job<SensitivityResult>;
+  /** Hears of a lost GPU device and of the worker's recovery from it. */
+  watchDevice(listener: (event: DeviceEvent) => void): Promise<void>;
+  /** Destroys the worker's WebGPU device (tests, ?debug=lose-device); false off WebGPU. */
+  debugLoseDevice(): Promise<boolean>;
   terminate(): void;
 }
 
@@ -71,6 +83,8 @@ export function createEngineClient(worker: Worker = new Worker(new URL('./engine
   const inspectSlot = newestOnly<InspectResult>();
   const importanceSlot = newestOnly<MapImportance>();
   const sharesSlot = newestOnly<PrunedShares>();
+  const detailSlot = newestOnly<LayerDetail>();
+  const sensitivitySlot = newestOnly<SensitivityResult>();
 
   function start<T>(call: (onProgress: ProgressFn | undefined, id: number) => Promise<T>, onProgress?: ProgressFn): Job<T> {
     const id = nextJobId++;
@@ -109,6 +123,10 @@ export function createEngineClient(worker: Worker = new Worker(new URL('./engine
     evalInputs: (count) => remote.evalInputs(count) as Promise<EvalInputs>,
     mapImportance: (calibration, onProgress) => importanceSlot(() => start((p, jobId) => remote.mapImportance(calibration, p, jobId), onProgress)),
     prunedShares: (recipe, onProgress) => sharesSlot(() => start((p, jobId) => remote.prunedShares(recipe, p, jobId), onProgress)),
+    layerDetail: (request, onProgress) => detailSlot(() => start((p, jobId) => remote.layerDetail(request, p, jobId) as Promise<LayerDetail>, onProgress)),
+    layerSensitivity: (request, onProgress) => sensitivitySlot(() => start((p, jobId) => remote.layerSensitivity(request, p, jobId), onProgress)),
+    watchDevice: (listener) => remote.watchDevice(Comlink.proxy(listener)),
+    debugLoseDevice: () => remote.debugLoseDevice(),
     terminate() {
       remote[Comlink.releaseProxy]();
       worker.terminate();

@@ -18,6 +18,7 @@ import { JobRegistry, throwIfAborted } from './jobs';
 import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
 import { evalInputs, inspectInput, type PrunedMasks } from './inspect-job';
 import { importanceFor, prunedSharesFor } from './map-job';
+import { layerDetail, layerSensitivity } from './layer-detail-job';
 
 let session: ModelSession | null = null;
 /** The files the session was built from: after a lost GPU device the model is uploaded again from them. */
@@ -27,6 +28,8 @@ let pruner: Pruner | null = null;
 let lastPruned: { key: string; session: ModelSession; report: WorkbenchReport; result?: UnstructuredResult; plan?: StructuredPlan } | null = null;
 /** The masks the last inspection pruned for itself (its recipe was not the last measured one). */
 let lastInspected: PrunedMasks | null = null;
+/** The masks the layer detail pruned for itself, reused as the reader steps through a block's linears. */
+let lastDetailed: PrunedMasks | null = null;
 let backend: Promise<BackendInfo> | null = null;
 const jobs = new JobRegistry();
 
@@ -58,7 +61,7 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
 
 /** Cancels every job that uses the loaded model and waits until all have stopped. */
 async function stopModelJobs(): Promise<void> {
-  const usesModel = ['evaluate', 'prune', 'sweep', 'export', 'inspect', 'map-importance', 'pruned-shares'];
+  const usesModel = ['evaluate', 'prune', 'sweep', 'export', 'inspect', 'map-importance', 'pruned-shares', 'layer-detail', 'sensitivity'];
   while (usesModel.reduce((n, k) => n + jobs.running(k), 0) > 0) {
     await Promise.all(usesModel.map((k) => jobs.cancelKind(k)));
   }
@@ -72,6 +75,7 @@ function adopt(next: ModelSession, files: ModelFiles): void {
   pruner = new Pruner(next);
   lastPruned = null;
   lastInspected = null;
+  lastDetailed = null;
 }
 
 /**
@@ -259,6 +263,30 @@ const api: EngineApi = {
         if (!pruner) throw new Error('no model is loaded');
         onProgress({ label: 'Reading the pruned shares', fraction: null });
         return prunedSharesFor(pruner, recipe, [lastPruned, lastInspected], signal);
+      }),
+    );
+  },
+
+  async layerDetail(request, onProgress = () => {}, jobId) {
+    await jobs.cancelKind('layer-detail');
+    return guarded(() =>
+      jobs.run('layer-detail', jobId, async (signal) => {
+        await api.init();
+        if (!pruner) throw new Error('no model is loaded');
+        const { detail, pruned } = await layerDetail(pruner, request, [lastPruned, lastInspected, lastDetailed], signal, throttle(onProgress));
+        if (pruned) lastDetailed = pruned;
+        return detail;
+      }),
+    );
+  },
+
+  async layerSensitivity(request, onProgress = () => {}, jobId) {
+    await jobs.cancelKind('sensitivity');
+    return guarded(() =>
+      jobs.run('sensitivity', jobId, async (signal) => {
+        await api.init();
+        if (!pruner) throw new Error('no model is loaded');
+        return layerSensitivity(pruner, request, signal, throttle(onProgress));
       }),
     );
   },
