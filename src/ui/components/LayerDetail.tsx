@@ -1,0 +1,208 @@
+import { useEffect, useRef } from 'react';
+import type { LayerDetail as Detail, ModelSummary } from '../../workers/client';
+import { formatPercent, formatValue } from '../format';
+import { keptText, ROLE_NAMES, thresholdMarkers, thresholdText, type Marker } from '../layer-detail-format';
+import { blockRoles, detailTarget, sensitivityKey, useWorkbench, workbenchStore } from '../store';
+import { DetailHistogram, HistogramLegend } from './DetailHistogram';
+import { MaskImage } from './MaskImage';
+import { ProgressBar } from './ProgressBar';
+import { SensitivityChart } from './SensitivityChart';
+
+/**
+ * One block's detail, opened from the model map (the block is `config.layer`, so the link keeps it):
+ * a linear of the block picked inside; its scores' histogram with the threshold the current mask
+ * implies, the mask as an image, its weights' histogram, and on request the blocks' sensitivity.
+ * Escape or Close closes it.
+ */
+export function LayerDetail({ summary }: { summary: ModelSummary }) {
+  const layer = useWorkbench((s) => s.config.layer);
+  const targetKey = useWorkbench((s) => detailTarget(s)?.key ?? null);
+  const role = useWorkbench((s) => detailTarget(s)?.request.role ?? null);
+  const modelKey = useWorkbench((s) => s.model?.key ?? null);
+  const view = useWorkbench((s) => s.layerDetail);
+  const close = useWorkbench((s) => s.closeLayerDetail);
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  useEffect(() => {
+    workbenchStore.getState().loadLayerDetail();
+  }, [targetKey]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && !e.defaultPrevented) close();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [close]);
+
+  // Opened by a click or key (not by a link at page load): bring it into view, focus on its title,
+  // and give focus back to the opener when it closes.
+  useEffect(() => {
+    const opener = document.activeElement;
+    if (!(opener instanceof HTMLElement) || opener === document.body) return;
+    heading.current?.focus();
+    heading.current?.scrollIntoView({ block: 'nearest' });
+    return () => {
+      if (opener.isConnected) opener.focus();
+    };
+  }, []);
+
+  if (layer === null) return null;
+  const title = `Block ${layer + 1}`;
+  const head = (name: string | null) => (
+    <div className="card-head">
+      <h2 id="detail-title" ref={heading} tabIndex={-1}>
+        {title} detail{name ? ` · ${name}` : ''}
+      </h2>
+      <button type="button" className="button small quiet" onClick={close}>
+        Close
+      </button>
+    </div>
+  );
+  if (layer >= summary.layers || !role) {
+    return (
+      <section className="card layer-detail" aria-labelledby="detail-title">
+        {head(null)}
+        <p className="error-text">This model has no block {layer + 1}: it has blocks 1 to {summary.layers}.</p>
+      </section>
+    );
+  }
+  const shown = view.shown && view.shown.modelKey === modelKey && view.shown.request.layer === layer && view.shown.request.role === role ? view.shown : null;
+  const running = view.running?.key === targetKey ? view.running : null;
+  const error = view.error?.key === targetKey ? view.error : null;
+  return (
+    <section className="card layer-detail" aria-labelledby="detail-title">
+      {head(ROLE_NAMES[role])}
+      <RolePicker summary={summary} layer={layer} role={role} />
+      {running && (
+        <div className="progress-row detail-progress">
+          <span className="measuring-label">{running.progress.label}…</span>
+          <ProgressBar label="Layer detail progress" fraction={running.progress.fraction} />
+        </div>
+      )}
+      {error && (
+        <p className="empty">
+          <span className="error-text">The layer detail failed: {error.message}</span>
+          <button type="button" className="button small quiet" onClick={() => workbenchStore.getState().loadLayerDetail(true)}>
+            Try again
+          </button>
+        </p>
+      )}
+      {shown && <DetailBody detail={shown.detail} method={shown.request.method} stale={shown.key !== targetKey} />}
+      <Sensitivity layer={layer} current={shown?.detail.blockSparsity ?? null} />
+    </section>
+  );
+}
+
+function RolePicker({ summary, layer, role }: { summary: ModelSummary; layer: number; role: string }) {
+  const setRole = useWorkbench((s) => s.setDetailRole);
+  return (
+    <div className="detail-roles" role="group" aria-label="Linear layer">
+      {blockRoles(summary, layer).map((r) => (
+        <button key={r} type="button" className="button small quiet" aria-pressed={r === role} onClick={() => setRole(r)}>
+          {ROLE_NAMES[r]}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function DetailBody({ detail, method, stale }: { detail: Detail; method: string; stale: boolean }) {
+  const markers = thresholdMarkers(detail.threshold);
+  // Magnitude's threshold on |w| is a pair of lines ±t on the signed weights.
+  const t = method === 'magnitude' && detail.threshold.kind === 'single' ? detail.threshold.value : null;
+  const weightMarkers: Marker[] =
+    t === null
+      ? []
+      : [
+          { value: -t, label: `−${formatValue(t)}`, style: 'threshold' },
+          { value: t, label: `+${formatValue(t)}`, style: 'threshold' },
+        ];
+  const weightLegend: Marker[] = t === null ? [] : [{ value: t, label: `threshold ±${formatValue(t)}`, style: 'threshold' }];
+  const name = `${ROLE_NAMES[detail.role]} of block ${detail.layer + 1}`;
+  return (
+    <div className={stale ? 'detail-body stale' : 'detail-body'} aria-busy={stale}>
+      <dl className="figures detail-figures">
+        <div className="figure">
+          <dt>Weights</dt>
+          <dd>{keptText(detail.kept, detail.removed)}</dd>
+        </div>
+        <div className="figure">
+          <dt>Block {detail.layer + 1} pruned</dt>
+          <dd>{formatPercent(detail.blockSparsity)}</dd>
+        </div>
+        <div className="figure wide">
+          <dt>Threshold</dt>
+          <dd className="detail-threshold">{thresholdText(detail.threshold)}</dd>
+        </div>
+      </dl>
+      <p className="card-note">
+        <code>{detail.weight}</code> · {detail.inFeatures} inputs → {detail.outFeatures} outputs
+      </p>
+      {detail.notes.length > 0 && (
+        <ul className="detail-notes">
+          {detail.notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
+      <figure className="chart detail-chart">
+        <figcaption>Scores: {detail.scoreName}, log scale</figcaption>
+        <DetailHistogram histogram={detail.scores} xTitle={`Score ${detail.scoreName}`} markers={markers} label={`Histogram of the scores of the ${name}: ${keptText(detail.kept, detail.removed)}. Threshold: ${thresholdText(detail.threshold)}`} />
+        <HistogramLegend markers={markers} />
+      </figure>
+      <div className="detail-pair">
+        <figure className="detail-mask">
+          <figcaption>Mask: rows are outputs, columns inputs</figcaption>
+          <MaskImage mask={detail.mask} label={`Mask of the ${name}: ${keptText(detail.kept, detail.removed)}; rows are its ${detail.outFeatures} outputs, columns its ${detail.inFeatures} inputs, removed weights black`} />
+        </figure>
+        <figure className="chart detail-chart">
+          <figcaption>Weights w</figcaption>
+          <DetailHistogram histogram={detail.weights} xTitle="Weight w" markers={weightMarkers} label={`Histogram of the weights of the ${name}, kept and removed`} />
+          <HistogramLegend markers={weightLegend} />
+        </figure>
+      </div>
+    </div>
+  );
+}
+
+function Sensitivity({ layer, current }: { layer: number; current: number | null }) {
+  const key = useWorkbench(sensitivityKey);
+  const view = useWorkbench((s) => s.sensitivity);
+  const compute = useWorkbench((s) => s.computeSensitivity);
+  const cancel = useWorkbench((s) => s.cancelSensitivity);
+  const shown = view.shown?.key === key ? view.shown.result : null;
+  const running = view.running?.key === key ? view.running : null;
+  return (
+    <section className="detail-sensitivity" aria-labelledby="sensitivity-title">
+      <h3 id="sensitivity-title">Sensitivity</h3>
+      {shown ? (
+        <>
+          <p className="card-note">
+            Each block pruned alone by {shown.method} at 0–90%, loss on {shown.calibration}.
+          </p>
+          <SensitivityChart curves={shown.curves} layer={layer} current={current ?? 0} />
+        </>
+      ) : running ? (
+        <div className="progress-row">
+          <span className="measuring-label">{running.progress.label}…</span>
+          <ProgressBar label="Sensitivity progress" fraction={running.progress.fraction} />
+          <button type="button" className="button small" onClick={cancel}>
+            Cancel
+          </button>
+        </div>
+      ) : (
+        <div className="empty">
+          <span>
+            {view.cancelled ? 'Cancelled. ' : ''}
+            {view.error ? <span className="error-text">The sensitivity failed: {view.error} </span> : null}
+            Prunes each block alone at 10–90% and measures the loss on the calibration data: slow.
+          </span>
+          <button type="button" className="button small" onClick={compute}>
+            Compute sensitivity
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
