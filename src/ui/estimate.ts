@@ -1,0 +1,23 @@
+// How the page words a running estimate of the pruned model's metric (the metric over the eval
+// examples measured so far, see PartialMetrics) and the time a prune took.
+import type { PartialMetrics, WorkbenchReport } from '../workers/client';
+import { formatInteger, formatPercent, formatValue, metricDisplay } from './format';
+import { metricValue } from './config-slice';
+
+/** "≈ 88.3% ± 2.9%", "estimate on 120 of 1,000 images"; the spread is left out while undefined. */
+export function describeEstimate(kind: 'gpt2' | 'vit', e: PartialMetrics): { value: string; basis: string } {
+  const { format } = metricDisplay(kind);
+  const spread = !Number.isFinite(e.stderr) ? '' : ` ± ${kind === 'vit' ? formatPercent(e.stderr) : formatValue(e.stderr, 2)}`;
+  const unit = e.metric.kind === 'classifier' ? 'images' : 'windows of text';
+  return { value: `≈ ${format(metricValue(e.metric))}${spread}`, basis: `estimate on ${formatInteger(e.seen)} of ${formatInteger(e.total)} ${unit}` };
+}
+
+/** 840 → "840 ms", 12_345 → "12.3 s". */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${formatValue(ms / 1000)} s`;
+}
+
+/** "calibration 1.2 s · pruning 22 ms · measuring 1.9 s". */
+export function describeTimes(t: WorkbenchReport['timeMs']): string {
+  return `calibration ${formatDuration(t.calibration)} · pruning ${formatDuration(t.prune)} · measuring ${formatDuration(t.evaluate)}`;
+}
