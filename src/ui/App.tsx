@@ -41,6 +41,7 @@ export function App() {
       id = fromQuery;
     }
     void workbenchStore.getState().start(id, backendFromUrl());
+    workbenchStore.getState().watchDevice();
   }, []);
 
   // The address bar always holds the share link of what is shown.

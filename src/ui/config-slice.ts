@@ -4,7 +4,7 @@
 // through the worker client.
 import type { StateCreator } from 'zustand/vanilla';
 import { errorMessage, isCancelled, type EngineClient, type ExportedFile, type Job, type Progress, type WorkbenchRecipe, type WorkbenchReport } from '../workers/client';
-import type { Metrics, ModelSummary } from '../workers/client';
+import type { Metrics, ModelSummary, PartialMetrics } from '../workers/client';
 import { defaultShareState, encodeShareState, parseShareHash, validateShareState, type ShareState } from './share';
 import type { WorkbenchState } from './store';
 
@@ -27,7 +27,8 @@ export interface Curve {
 
 export type Current =
   | { status: 'idle' }
-  | { status: 'running'; progress: Progress; key: string }
+  /** `estimate`: the metric over the eval examples measured so far, once the first batch is in. */
+  | { status: 'running'; progress: Progress; key: string; estimate?: PartialMetrics }
   | { status: 'done'; key: string; report: WorkbenchReport; point: ChartPoint }
   | { status: 'failed'; key: string; message: string }
   /** Stopped by the user (Cancel), not by a newer value. */
@@ -215,7 +216,11 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           return;
         }
         const job = deps.engine().prune(recipeOf(config), (progress) => {
-          if (pruneJob === job) set({ current: { status: 'running', key, progress } });
+          if (pruneJob !== job) return;
+          // The latest estimate stays until a newer one (or the result) replaces it.
+          const before = get().current;
+          const estimate = progress.estimate ?? (before.status === 'running' ? before.estimate : undefined);
+          set({ current: { status: 'running', key, progress, estimate } });
         });
         pruneJob = job;
         pruneCancelledByUser = false;

@@ -8,8 +8,9 @@ import { engine as defaultEngine } from '../workers/client';
 import { configSlice, type ConfigSlice, type ConfigSliceDeps } from './config-slice';
 import { fetchCatalog, modelSlice, type ModelSlice, type ModelSliceDeps } from './model-slice';
 import { inspectSlice, type InspectSlice } from './inspect-slice';
+import { deviceSlice, type DeviceSlice } from './device-slice';
 
-export type WorkbenchState = ModelSlice & ConfigSlice & InspectSlice;
+export type WorkbenchState = ModelSlice & ConfigSlice & InspectSlice & DeviceSlice;
 
 export type StoreDeps = ModelSliceDeps & ConfigSliceDeps;
 
@@ -18,6 +19,7 @@ export function createWorkbenchStore(deps: StoreDeps): StoreApi<WorkbenchState> 
     ...modelSlice(deps)(...a),
     ...configSlice(deps)(...a),
     ...inspectSlice(deps)(...a),
+    ...deviceSlice(deps)(...a),
   }));
 }
 
@@ -36,3 +38,4 @@ export function useWorkbench<T>(selector: (s: WorkbenchState) => T): T {
 export * from './model-slice';
 export * from './config-slice';
 export * from './inspect-slice';
+export * from './device-slice';

@@ -4,6 +4,7 @@ import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } f
 import { amountOf, isStructured, metricValue, useWorkbench } from '../store';
 import { ALLOCATIONS, CALIB_SOURCES, MAX_SPARSITY, METHODS, type Granularity, type ShareState } from '../share';
 import { ProgressBar } from './ProgressBar';
+import { describeEstimate, describeTimes } from '../estimate';
 
 const METHOD_HELP: Record<ShareState['method'], string> = {
   magnitude: 'Magnitude: drop the smallest |w| (Han et al., 2015, "Learning both Weights and Connections").',
@@ -174,6 +175,7 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
   const dense = evaluation.status === 'done' ? evaluation.metrics : null;
   const { name: metricName, format: fmt } = metricDisplay(summary.kind);
   const report = current.status === 'done' ? current.report : null;
+  const estimate = current.status === 'running' && current.estimate ? describeEstimate(summary.kind, current.estimate) : null;
 
   return (
     <div className="pruned" role="region" aria-label="Pruned model" aria-busy={current.status === 'running'}>
@@ -199,6 +201,11 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
       </dl>
       {current.status === 'running' && (
         <div className="measuring">
+          {estimate && (
+            <p className="estimate" data-testid="pruned-metric-estimate">
+              <span className="estimate-value">{estimate.value}</span> {estimate.basis}
+            </p>
+          )}
           <p className="measuring-label">
             {current.progress.label}
             {current.progress.fraction !== null && ` · ${formatPercent(current.progress.fraction, 0)}`}
@@ -222,6 +229,11 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
       {current.status === 'failed' && <p className="error-text">Pruning failed: {current.message}</p>}
       {report && 'structure' in report && <p className="note">{report.structure}</p>}
       {report?.calibration && <p className="note">Calibration: {report.calibration}</p>}
+      {report && (
+        <p className="note" data-testid="prune-times" data-calibration-ms={report.timeMs.calibration} data-prune-ms={report.timeMs.prune} data-evaluate-ms={report.timeMs.evaluate}>
+          Time in the worker: {describeTimes(report.timeMs)}
+        </p>
+      )}
       {amountOf(config) === 0 && <p className="note">At 0% the model is the dense one; move the slider to prune.</p>}
     </div>
   );

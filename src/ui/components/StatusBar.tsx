@@ -1,4 +1,5 @@
 import { useWorkbench } from '../store';
+import { DeviceStatus } from './DeviceStatus';
 import { ProgressBar } from './ProgressBar';
 
 /** Reopens the page on the WASM backend; the configuration travels in the link and the browser's storage. */
@@ -24,6 +25,7 @@ export function StatusBar() {
         <p role="status" aria-live="polite" className="status-text">
           {status}
         </p>
+        <DeviceStatus />
         {loading && (
           <>
             <ProgressBar label={`Opening ${loading.target}`} fraction={loading.fraction} />
