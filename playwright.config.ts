@@ -7,8 +7,8 @@ const PORT = Number(process.env.PW_PORT ?? 4173);
 // can build and test side by side without overwriting each other's dist/.
 const DIST = process.env.PW_DIST ?? 'dist';
 
-// Browser flags. This machine (and CI) has no GPU and no network.
-const chromiumArgs = [
+// Browser flags (also bench/slider-latency.ts's). This machine (and CI) has no GPU and no network.
+export const chromiumArgs = [
   // The one flag WebGPU needs here. Chromium on Linux keeps WebGPU behind a
   // blocklist; without this flag navigator.gpu exists but requestAdapter()
   // resolves to null. With it Chromium falls back to its bundled SwiftShader

@@ -46,3 +46,30 @@ export function collectPageErrors(page: Page): string[] {
   page.on('pageerror', (e) => errors.push(String(e)));
   return errors;
 }
+
+/** A magnitude sweep of vit-fashion as an earlier session left it in this browser's storage. */
+export const STORED_MAGNITUDE_SWEEP = {
+  config: { model: 'vit-fashion', method: 'magnitude' },
+  curves: [
+    {
+      key: 'vit-fashion|u|magnitude|uniform|layer|train×128',
+      label: 'magnitude',
+      model: 'vit-fashion',
+      status: 'done',
+      points: [
+        { amount: 0.3, metric: 0.889, flops: 5.0e6, params: 150e3, bytes: 620e3 },
+        { amount: 0.6, metric: 0.87, flops: 3.2e6, params: 90e3, bytes: 400e3 },
+      ],
+    },
+  ],
+};
+
+/** Puts `stored` in the page's localStorage before its first load only (reloads then read what the page kept). */
+export async function seedStorage(page: Page, stored: unknown): Promise<void> {
+  await page.addInitScript((s) => {
+    if (!sessionStorage.getItem('seeded')) {
+      localStorage.setItem('pruning-workbench:v1', s);
+      sessionStorage.setItem('seeded', '1');
+    }
+  }, JSON.stringify(stored));
+}

@@ -1,35 +1,14 @@
 import { expect, test } from '@playwright/test';
-import { collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, screenshots, SLOW_TEST_MS, VIEWPORTS } from './helpers';
+import { collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, screenshots, seedStorage, SLOW_TEST_MS, STORED_MAGNITUDE_SWEEP, VIEWPORTS } from './helpers';
 
 test.use({ viewport: VIEWPORTS[0] });
 
 // A first curve (magnitude) as an earlier session left it in this browser's storage; the test runs
 // a sweep for a second method and watches its points arrive one by one.
-const stored = {
-  config: { model: 'vit-fashion', method: 'magnitude', granularity: 'unstructured', score: 'default', scope: 'layer', allocation: 'uniform', calibSource: 'train', calibCount: 128, sparsity: 0, tokenKeep: 1, axis: 'flops', layer: null },
-  curves: [
-    {
-      key: 'vit-fashion|u|magnitude|uniform|layer|train×128',
-      label: 'magnitude',
-      model: 'vit-fashion',
-      status: 'done',
-      points: [
-        { amount: 0.3, metric: 0.889, flops: 5.0e6, params: 150e3, bytes: 620e3 },
-        { amount: 0.6, metric: 0.87, flops: 3.2e6, params: 90e3, bytes: 400e3 },
-      ],
-    },
-  ],
-};
-
 test('a sweep for a second method streams in a second curve, which survives a reload', async ({ page }) => {
   test.setTimeout(SLOW_TEST_MS);
   const errors = collectPageErrors(page);
-  await page.addInitScript((s) => {
-    if (!sessionStorage.getItem('seeded')) {
-      localStorage.setItem('pruning-workbench:v1', s);
-      sessionStorage.setItem('seeded', '1');
-    }
-  }, JSON.stringify(stored));
+  await seedStorage(page, STORED_MAGNITUDE_SWEEP);
   await page.goto('/');
   await expectModelShown(page, 'ViT · Fashion-MNIST');
   const chart = page.getByRole('region', { name: 'Trade-off' });
