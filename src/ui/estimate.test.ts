@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { EngineClient, Job, Progress, WorkbenchRecipe } from '../workers/client';
 import { describeEstimate, describeTimes, formatDuration } from './estimate';
+import { defaultShareState } from './share';
+import { createWorkbenchStore } from './store';
+
+const pending = <T>(): Job<T> => ({ id: 1, result: new Promise<T>(() => {}), cancel() {} });
 
 describe('estimate wording', () => {
   it('an accuracy estimate: value, standard error and what it rests on', () => {
@@ -17,5 +22,23 @@ describe('estimate wording', () => {
     expect(formatDuration(21.6)).toBe('22 ms');
     expect(formatDuration(12_345)).toBe('12.3 s');
     expect(describeTimes({ calibration: 0, prune: 22, evaluate: 1900 })).toBe('calibration 0 ms · pruning 22 ms · measuring 1.9 s');
+  });
+});
+
+describe('the store and the estimate', () => {
+  it('the running estimate stays until a newer one or the result replaces it', () => {
+    let onProgress: (p: Progress) => void = () => {};
+    const engine = { prune: (_r: WorkbenchRecipe, p: (p: Progress) => void) => ((onProgress = p), pending()) } as unknown as EngineClient;
+    const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+    store.setState({ config: { ...defaultShareState(), sparsity: 0.5 } });
+    store.getState().prune();
+    const estimate = { metric: { kind: 'classifier' as const, accuracy: 0.88, loss: 0.4, count: 60 }, seen: 60, total: 1000, stderr: 0.04 };
+    onProgress({ label: 'Evaluating', fraction: 0.06, estimate });
+    onProgress({ label: 'Evaluating', fraction: 0.07 });
+    const cur = store.getState().current;
+    expect(cur.status === 'running' && cur.estimate).toEqual(estimate);
+    store.getState().prune(); // a new value starts without an estimate
+    const next = store.getState().current;
+    expect(next.status === 'running' && next.estimate).toBeUndefined();
   });
 });

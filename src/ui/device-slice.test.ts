@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import type { BackendInfo, DeviceEvent, EngineClient, Job, Metrics, WorkbenchRecipe } from '../workers/client';
+import { defaultShareState } from './share';
+import { createWorkbenchStore } from './store';
+
+const pending = <T>(): Job<T> => ({ id: 1, result: new Promise<T>(() => {}), cancel() {} });
+const webgpu: BackendInfo = { name: 'webgpu', adapter: 'google swiftshader', fallbackReason: null };
+
+/** A worker that records the calls the page makes and lets the test send device events. */
+function fakeEngine() {
+  const calls = { prune: [] as WorkbenchRecipe[], evaluate: 0, lose: 0 };
+  let listener: ((e: DeviceEvent) => void) | null = null;
+  const engine = {
+    watchDevice: async (l: (e: DeviceEvent) => void) => void (listener = l),
+    debugLoseDevice: async () => (calls.lose++, true),
+    prune: (recipe: WorkbenchRecipe) => (calls.prune.push(recipe), pending()),
+    evaluate: () => (calls.evaluate++, pending<Metrics>()),
+  } as unknown as EngineClient;
+  return { engine, calls, emit: (e: DeviceEvent) => listener!(e) };
+}
+
+const curve = { key: 'k', label: 'magnitude', model: 'vit-fashion', status: 'done' as const, points: [{ amount: 0.3, metric: 0.8, flops: 1, params: 1, bytes: 1 }] };
+
+describe('device slice', () => {
+  it('shows a lost device, then its recovery, and measures again what the loss stopped; configuration and curves stay', async () => {
+    const { engine, calls, emit } = fakeEngine();
+    const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+    const config = { ...defaultShareState(), sparsity: 0.5 };
+    const summary = { evalSet: { kind: 'images', count: 1000 } };
+    store.setState({ config, curves: [curve], model: { summary } as never, evaluation: { status: 'cancelled' } });
+    store.getState().watchDevice();
+    store.getState().watchDevice(); // once only
+    await Promise.resolve();
+
+    emit({ kind: 'lost', message: 'the device was destroyed' });
+    expect(store.getState().device).toEqual({ status: 'lost', message: 'the device was destroyed' });
+    expect(calls.prune).toHaveLength(0);
+
+    emit({ kind: 'recovered', message: 'the device was destroyed', backend: webgpu });
+    expect(store.getState().device.status).toBe('recovered');
+    expect(store.getState().backend).toEqual(webgpu);
+    expect(calls.prune).toHaveLength(1);
+    expect(calls.prune[0]).toMatchObject({ kind: 'unstructured', recipe: { sparsity: 0.5 } });
+    expect(calls.evaluate).toBe(1);
+    expect(store.getState().config).toEqual(config);
+    expect(store.getState().curves).toEqual([curve]);
+  });
+
+  it('a baseline already measured is not measured again; a failed recovery says so', async () => {
+    const { engine, calls, emit } = fakeEngine();
+    const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+    const metrics = { kind: 'classifier', accuracy: 0.9, loss: 0.3, count: 1000 } as Metrics;
+    store.setState({ config: { ...defaultShareState(), sparsity: 0.2 }, model: { summary: { evalSet: { kind: 'images', count: 1000 } } } as never, evaluation: { status: 'done', metrics } });
+    store.getState().watchDevice();
+    await Promise.resolve();
+    emit({ kind: 'recovered', message: 'lost', backend: webgpu });
+    expect(calls.evaluate).toBe(0);
+    expect(calls.prune).toHaveLength(1);
+    emit({ kind: 'failed', message: 'lost; recovering failed: no adapter' });
+    expect(store.getState().device).toEqual({ status: 'failed', message: 'lost; recovering failed: no adapter' });
+  });
+});
