@@ -3,6 +3,7 @@ import { CostPanel } from './components/CostPanel';
 import { DropZone } from './components/DropZone';
 import { MetricPanel } from './components/MetricPanel';
 import { ModelMap } from './components/ModelMap';
+import { LayerDetail } from './components/LayerDetail';
 import { ModelOverview } from './components/ModelOverview';
 import { ModelPicker } from './components/ModelPicker';
 import { NoticeBanner } from './components/NoticeBanner';
@@ -81,6 +82,7 @@ export function App() {
               <ModelOverview model={model} />
               <TradeoffChart summary={model.summary} />
               <ModelMap summary={model.summary} />
+              {config.layer !== null && <LayerDetail summary={model.summary} />}
             </div>
             <div className="column side-column">
               <ControlsPanel summary={model.summary} />

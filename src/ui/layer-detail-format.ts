@@ -35,7 +35,7 @@ export function thresholdText(t: LayerThreshold): string {
     case 'none':
       return t.reason === 'nothing removed' ? 'None: nothing is removed.' : 'None: every weight is removed.';
     case 'single':
-      return `Kept: score ≥ ${formatValue(t.value)}; largest removed ${formatValue(t.largestRemoved)}${t.tiedRemoved ? ` (${formatInteger(t.tiedRemoved)} tied at the threshold removed by position)` : ''}.`;
+      return `Kept: score ≥ ${formatValue(t.value, 4)}; largest removed ${formatValue(t.largestRemoved, 4)}${t.tiedRemoved ? ` (${formatInteger(t.tiedRemoved)} tied at the threshold removed by position)` : ''}.`;
     case 'per-row':
       return `One per output row: median ${formatValue(t.median)}, middle half ${formatValue(t.q1)}–${formatValue(t.q3)}, range ${formatValue(t.min)}–${formatValue(t.max)} over ${formatInteger(t.rows)} rows${t.mixedRows ? `; ${formatInteger(t.mixedRows)} rows not split by one value` : ''}.`;
     case 'mixed':
@@ -49,7 +49,7 @@ export function thresholdMarkers(t: LayerThreshold): Marker[] {
     case 'none':
       return [];
     case 'single':
-      return [{ value: t.value, label: `threshold ${formatValue(t.value)}`, style: 'threshold' }];
+      return [{ value: t.value, label: `threshold ${formatValue(t.value, 4)}`, style: 'threshold' }];
     case 'per-row':
       return [
         { value: t.q1, to: t.q3, label: 'middle half of the row thresholds', style: 'band' },

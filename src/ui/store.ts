@@ -9,8 +9,9 @@ import { configSlice, type ConfigSlice, type ConfigSliceDeps } from './config-sl
 import { fetchCatalog, modelSlice, type ModelSlice, type ModelSliceDeps } from './model-slice';
 import { inspectSlice, type InspectSlice } from './inspect-slice';
 import { deviceSlice, type DeviceSlice } from './device-slice';
+import { layerDetailSlice, type LayerDetailSlice } from './layer-detail-slice';
 
-export type WorkbenchState = ModelSlice & ConfigSlice & InspectSlice & DeviceSlice;
+export type WorkbenchState = ModelSlice & ConfigSlice & InspectSlice & DeviceSlice & LayerDetailSlice;
 
 export type StoreDeps = ModelSliceDeps & ConfigSliceDeps;
 
@@ -20,6 +21,7 @@ export function createWorkbenchStore(deps: StoreDeps): StoreApi<WorkbenchState> 
     ...configSlice(deps)(...a),
     ...inspectSlice(deps)(...a),
     ...deviceSlice(deps)(...a),
+    ...layerDetailSlice(deps)(...a),
   }));
 }
 
@@ -39,3 +41,4 @@ export * from './model-slice';
 export * from './config-slice';
 export * from './inspect-slice';
 export * from './device-slice';
+export * from './layer-detail-slice';

@@ -4,7 +4,9 @@ import { formatInteger, formatValue } from '../format';
 import { KEPT_COLOR, REMOVED_COLOR, type Marker } from '../layer-detail-format';
 import { ChartAxes, ChartMarker, type Frame } from './ChartAxes';
 
-const FRAME: Frame = { width: 640, height: 200, margin: { top: 24, right: 18, bottom: 40, left: 56 } };
+/** Full width, and the narrower one beside the mask (its text then scales down less). */
+export const WIDE: Frame = { width: 640, height: 200, margin: { top: 24, right: 18, bottom: 40, left: 56 } };
+export const NARROW: Frame = { width: 440, height: 230, margin: { top: 24, right: 14, bottom: 40, left: 52 } };
 
 /** Powers of ten in [lo, hi] when it spans two decades or more; else d3's ticks. */
 function logTicks(scale: ReturnType<typeof scaleLog<number>>, lo: number, hi: number): number[] {
@@ -18,8 +20,8 @@ function logTicks(scale: ReturnType<typeof scaleLog<number>>, lo: number, hi: nu
  * Counts per bin, kept stacked on removed, with the threshold's lines and band. Log-scale histograms
  * say apart how many values the scale cannot place (zero scores).
  */
-export function DetailHistogram({ histogram, xTitle, markers, label }: { histogram: Histogram; xTitle: string; markers: Marker[]; label: string }) {
-  const { width: W, height: H, margin: M } = FRAME;
+export function DetailHistogram({ histogram, xTitle, markers, label, frame = WIDE }: { histogram: Histogram; xTitle: string; markers: Marker[]; label: string; frame?: Frame }) {
+  const { width: W, height: H, margin: M } = frame;
   const { edges, kept, removed, zeros } = histogram;
   const zeroNote = zeros.kept + zeros.removed > 0 && (
     <p className="card-note">
@@ -31,7 +33,7 @@ export function DetailHistogram({ histogram, xTitle, markers, label }: { histogr
   const hi = edges[edges.length - 1];
   const log = histogram.scale === 'log';
   const x = log ? scaleLog().domain([lo, hi]).range([M.left, W - M.right]) : scaleLinear().domain([lo, hi]).range([M.left, W - M.right]);
-  const xTicks = log ? logTicks(x as ReturnType<typeof scaleLog<number>>, lo, hi) : x.ticks(6);
+  const xTicks = log ? logTicks(x as ReturnType<typeof scaleLog<number>>, lo, hi) : x.ticks(frame.width < 500 ? 5 : 8);
   const y = scaleLinear()
     .domain([0, max(kept, (k, i) => k + removed[i]) || 1])
     .nice()
@@ -40,7 +42,7 @@ export function DetailHistogram({ histogram, xTitle, markers, label }: { histogr
   return (
     <>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
-        <ChartAxes frame={FRAME} x={{ scale: x, ticks: xTicks, format: (v) => formatValue(v, 2), title: xTitle }} y={{ scale: y, ticks: y.ticks(4), format: formatInteger, title: 'Weights' }} />
+        <ChartAxes frame={frame} x={{ scale: x, ticks: xTicks, format: (v) => formatValue(v, 2), title: xTitle }} y={{ scale: y, ticks: y.ticks(4), format: formatInteger, title: 'Weights' }} />
         {markers
           .filter((m) => m.style === 'band' && m.to !== undefined)
           .map((m) => (
@@ -58,8 +60,8 @@ export function DetailHistogram({ histogram, xTitle, markers, label }: { histogr
         })}
         {markers
           .filter((m) => m.style !== 'band')
-          .map((m) => (
-            <ChartMarker key={m.label} frame={FRAME} x={clampX(m.value)} label={m.label} style={m.style as 'threshold' | 'reference'} />
+          .map((m, i) => (
+            <ChartMarker key={i} frame={frame} x={clampX(m.value)} label={m.label} style={m.style as 'threshold' | 'reference'} />
           ))}
       </svg>
       {zeroNote}
@@ -67,10 +69,10 @@ export function DetailHistogram({ histogram, xTitle, markers, label }: { histogr
   );
 }
 
-/** The histogram's colours and lines, named. */
-export function HistogramLegend({ markers }: { markers: Marker[] }) {
+/** The legend's entries for kept and removed weights (the histograms' bars, the mask's pixels). */
+export function KeptRemovedItems() {
   return (
-    <ul className="chart-legend" aria-label="Legend">
+    <>
       <li>
         <span className="swatch square" style={{ background: KEPT_COLOR }} aria-hidden="true" />
         kept
@@ -79,6 +81,15 @@ export function HistogramLegend({ markers }: { markers: Marker[] }) {
         <span className="swatch square" style={{ background: REMOVED_COLOR }} aria-hidden="true" />
         removed
       </li>
+    </>
+  );
+}
+
+/** The histogram's colours and lines, named. */
+export function HistogramLegend({ markers }: { markers: Marker[] }) {
+  return (
+    <ul className="chart-legend" aria-label="Legend">
+      <KeptRemovedItems />
       {markers.map((m) => (
         <li key={m.label}>
           <span className={`swatch detail-swatch-${m.style}`} aria-hidden="true" />

@@ -3,7 +3,7 @@ import type { LayerDetail as Detail, ModelSummary } from '../../workers/client';
 import { formatPercent, formatValue } from '../format';
 import { keptText, ROLE_NAMES, thresholdMarkers, thresholdText, type Marker } from '../layer-detail-format';
 import { blockRoles, detailTarget, sensitivityKey, useWorkbench, workbenchStore } from '../store';
-import { DetailHistogram, HistogramLegend } from './DetailHistogram';
+import { DetailHistogram, HistogramLegend, NARROW } from './DetailHistogram';
 import { MaskImage } from './MaskImage';
 import { ProgressBar } from './ProgressBar';
 import { SensitivityChart } from './SensitivityChart';
@@ -115,10 +115,10 @@ function DetailBody({ detail, method, stale }: { detail: Detail; method: string;
     t === null
       ? []
       : [
-          { value: -t, label: `−${formatValue(t)}`, style: 'threshold' },
-          { value: t, label: `+${formatValue(t)}`, style: 'threshold' },
+          { value: -t, label: '', style: 'threshold' },
+          { value: t, label: `±${formatValue(t, 4)}`, style: 'threshold' },
         ];
-  const weightLegend: Marker[] = t === null ? [] : [{ value: t, label: `threshold ±${formatValue(t)}`, style: 'threshold' }];
+  const weightLegend: Marker[] = t === null ? [] : [{ value: t, label: `threshold ±${formatValue(t, 4)}`, style: 'threshold' }];
   const name = `${ROLE_NAMES[detail.role]} of block ${detail.layer + 1}`;
   return (
     <div className={stale ? 'detail-body stale' : 'detail-body'} aria-busy={stale}>
@@ -158,7 +158,7 @@ function DetailBody({ detail, method, stale }: { detail: Detail; method: string;
         </figure>
         <figure className="chart detail-chart">
           <figcaption>Weights w</figcaption>
-          <DetailHistogram histogram={detail.weights} xTitle="Weight w" markers={weightMarkers} label={`Histogram of the weights of the ${name}, kept and removed`} />
+          <DetailHistogram frame={NARROW} histogram={detail.weights} xTitle="Weight w" markers={weightMarkers} label={`Histogram of the weights of the ${name}, kept and removed`} />
           <HistogramLegend markers={weightLegend} />
         </figure>
       </div>
@@ -181,7 +181,9 @@ function Sensitivity({ layer, current }: { layer: number; current: number | null
           <p className="card-note">
             Each block pruned alone by {shown.method} at 0–90%, loss on {shown.calibration}.
           </p>
-          <SensitivityChart curves={shown.curves} layer={layer} current={current ?? 0} />
+          <figure className="chart">
+            <SensitivityChart curves={shown.curves} layer={layer} current={current ?? 0} />
+          </figure>
         </>
       ) : running ? (
         <div className="progress-row">

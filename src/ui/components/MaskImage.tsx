@@ -3,9 +3,10 @@ import { useEffect, useRef } from 'react';
 import type { MaskImage as MaskData } from '../../workers/client';
 import { formatInteger } from '../format';
 import { KEPT_COLOR, REMOVED_COLOR } from '../layer-detail-format';
+import { KeptRemovedItems } from './DetailHistogram';
 
 /** The longest side of the drawn mask, in CSS pixels. */
-const SIDE = 280;
+const SIDE = 240;
 
 /**
  * The weight matrix's mask as pixels: one row per output feature, one column per input feature
@@ -40,14 +41,7 @@ export function MaskImage({ mask, label }: { mask: MaskData; label: string }) {
         <canvas ref={canvas} width={mask.width} height={mask.height} style={{ width: mask.width * scale, height: mask.height * scale }} role="img" aria-label={label} />
       </div>
       <ul className="chart-legend" aria-label="Mask legend">
-        <li>
-          <span className="swatch square" style={{ background: REMOVED_COLOR }} aria-hidden="true" />
-          removed
-        </li>
-        <li>
-          <span className="swatch square" style={{ background: KEPT_COLOR }} aria-hidden="true" />
-          kept
-        </li>
+        <KeptRemovedItems />
         {coarse && (
           <li>
             <span className="swatch mask-ramp" style={{ background: `linear-gradient(to right, ${REMOVED_COLOR}, ${KEPT_COLOR})` }} aria-hidden="true" />
