@@ -7,6 +7,7 @@ import { errorMessage, isCancelled, type EngineClient, type ExportedFile, type J
 import type { Metrics, ModelSummary, PartialMetrics } from '../workers/client';
 import { defaultShareState, encodeShareState, parseShareHash, validateShareState, type ShareState } from './share';
 import type { WorkbenchState } from './store';
+import { freeLayerSparsity, layerSparsityMismatch, meanSparsity } from './layer-sparsity';
 
 export interface ChartPoint {
   /** Sparsity, or the share of structures / tokens removed. */
@@ -74,11 +75,13 @@ export const isStructured = (g: ShareState['granularity']) => g !== 'unstructure
 export function amountOf(c: ShareState): number {
   if (c.granularity === 'tokens') return Math.round((1 - c.tokenKeep) * 1000) / 1000;
   if (c.granularity === 'nm') return 0.5;
-  return c.sparsity;
+  const free = freeLayerSparsity(c);
+  return free ? meanSparsity(free) : c.sparsity;
 }
 
 export function recipeOf(c: ShareState, amount = amountOf(c)): WorkbenchRecipe {
   const calibration = { source: c.calibSource, count: c.calibCount, seed: 0 };
+  const free = freeLayerSparsity(c);
   if (c.granularity === 'unstructured' || c.granularity === 'nm') {
     return {
       kind: 'unstructured',
@@ -88,6 +91,7 @@ export function recipeOf(c: ShareState, amount = amountOf(c)): WorkbenchRecipe {
         ...(c.scope === 'global' ? { scope: 'global' as const } : {}),
         nm: c.granularity === 'nm' ? { n: 2, m: 4 } : null,
         allocation: c.granularity === 'nm' ? 'uniform' : c.allocation,
+        ...(free ? { blockSparsity: free } : {}),
         calibration,
         seed: 0,
       },
@@ -192,10 +196,10 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       setConfig(patch) {
         const before = get().config;
         const config = validateShareState({ ...before, ...patch });
-        if (patch.model && patch.model !== before.model) config.calibCount = defaultShareState(patch.model).calibCount;
+        if (patch.model && patch.model !== before.model) Object.assign(config, { calibCount: defaultShareState(patch.model).calibCount, layerSparsity: null });
         set({ config });
         persist();
-        const pruneKeys: (keyof ShareState)[] = ['method', 'granularity', 'score', 'scope', 'allocation', 'calibSource', 'calibCount', 'sparsity', 'tokenKeep'];
+        const pruneKeys: (keyof ShareState)[] = ['method', 'granularity', 'score', 'scope', 'allocation', 'calibSource', 'calibCount', 'sparsity', 'tokenKeep', 'layerSparsity'];
         if (pruneKeys.some((k) => k in patch && patch[k] !== before[k])) {
           // Coalesce a burst of slider steps; a prune still running is cancelled by the next one.
           if (timer) clearTimeout(timer);
@@ -207,6 +211,12 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       },
 
       prune() {
+        const layers = get().model?.summary.layers;
+        const mismatch = layers === undefined ? null : layerSparsityMismatch(get().config, layers);
+        if (mismatch) {
+          set({ config: { ...get().config, layerSparsity: null }, linkMessage: mismatch });
+          persist();
+        }
         const config = get().config;
         const key = JSON.stringify(recipeOf(config));
         if (amountOf(config) === 0) {
@@ -255,7 +265,8 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
         set({ curves: [...get().curves.filter((c) => c.key !== key), { key, label, model: config.model, points: [], status: 'running' }], sweep: { key, progress: { label: 'Starting the sweep', fraction: 0 } } });
         const update = (f: (c: Curve) => Curve) => set({ curves: get().curves.map((c) => (c.key === key ? f(c) : c)) });
         const job = deps.engine().sweep(
-          recipeOf(config, values[0]),
+          // A sweep moves the global sparsity through the allocation; free per-layer values are one point.
+          recipeOf({ ...config, layerSparsity: null }, values[0]),
           values,
           (report, i) => {
             if (sweepJob !== job) return;

@@ -1,7 +1,12 @@
 // What the model map draws, derived from a ModelSummary: a row for the embeddings, one per block
 // (attention heads + FFN as cells) and one for the output head, each with its parameters and share
-// of the FLOPs. Pure data, so later views (importance, pruning masks) can reuse and extend it.
-import type { ModelSummary } from '../workers/client';
+// of the FLOPs; then, from the worker's answers, each head's and FFN's importance and the share of
+// it a configuration prunes. Pure data: the view only picks colours and words from it.
+import type { MapImportance, ModelSummary, PrunedShares } from '../workers/client';
+import { formatFlops, formatPercent } from './format';
+
+/** What the cells are coloured by. */
+export type MapColour = 'flops' | 'importance' | 'pruned';
 
 export type CellKind = 'embedding' | 'head' | 'ffn' | 'output';
 
@@ -17,6 +22,10 @@ export interface MapCell {
   flops: number;
   /** Share of the whole model's FLOPs per example, 0..1. */
   share: number;
+  /** Its importance score, and that score over the largest of its kind (heads with heads, FFNs with FFNs); null: not scored. */
+  importance: { score: number; relative: number } | null;
+  /** Share of its weights pruned, 0..1; null while no pruned configuration is shown. */
+  pruned: number | null;
 }
 
 export interface MapRow {
@@ -30,6 +39,8 @@ export interface MapRow {
   paramsNote?: string;
   flops: number;
   share: number;
+  /** Share of the block's weights pruned, 0..1; null for the ends and while nothing pruned is shown. */
+  pruned: number | null;
   cells: MapCell[];
 }
 
@@ -73,7 +84,7 @@ export function modelMapData(s: ModelSummary): ModelMapData {
       cell('positions', 'embedding', 'Positions', `${s.sequence} × ${d}`, `Position embeddings: ${s.sequence} positions of width ${d}`, 0, total),
     );
   }
-  rows.push({ id: 'input', kind: 'input', title: 'Embeddings', layer: null, params: inputParams, flops: inputFlops, share: inputFlops / total, cells: inputCells });
+  rows.push({ id: 'input', kind: 'input', title: 'Embeddings', layer: null, params: inputParams, flops: inputFlops, share: inputFlops / total, pruned: null, cells: inputCells });
 
   // ---- blocks ----
   for (const b of cost.blocks) {
@@ -83,7 +94,7 @@ export function modelMapData(s: ModelSummary): ModelMapData {
       cell(`b${b.layer}-h${h}`, 'head', `H${h + 1}`, `${dh} d`, `Block ${n}, attention head ${h + 1}: ${dh} dimensions`, perHead, total),
     );
     cells.push(cell(`b${b.layer}-ffn`, 'ffn', 'FFN', `${s.ffn}`, `Block ${n}, feed-forward network: ${d} → ${s.ffn} → ${d}`, b.mlpFlops, total));
-    rows.push({ id: `block-${b.layer}`, kind: 'block', title: `Block ${n}`, layer: b.layer, params: b.params, flops: b.flops, share: b.flops / total, cells });
+    rows.push({ id: `block-${b.layer}`, kind: 'block', title: `Block ${n}`, layer: b.layer, params: b.params, flops: b.flops, share: b.flops / total, pruned: null, cells });
   }
 
   // ---- output ----
@@ -104,6 +115,7 @@ export function modelMapData(s: ModelSummary): ModelMapData {
     paramsNote: s.kind === 'gpt2' ? 'tied to embeddings' : undefined,
     flops: outputFlops,
     share: outputFlops / total,
+    pruned: null,
     cells: [outCell],
   });
 
@@ -113,5 +125,55 @@ export function modelMapData(s: ModelSummary): ModelMapData {
 }
 
 function cell(id: string, kind: CellKind, label: string, size: string, description: string, flops: number, total: number): MapCell {
-  return { id, kind, label, size, description, flops, share: flops / total };
+  return { id, kind, label, size, description, flops, share: flops / total, importance: null, pruned: null };
+}
+
+/** Which block and unit a cell is: head h of block l, the FFN of block l, or neither. */
+function unitOf(row: MapRow, c: MapCell): { layer: number; head: number | null } | null {
+  if (row.layer === null || (c.kind !== 'head' && c.kind !== 'ffn')) return null;
+  return { layer: row.layer, head: c.kind === 'head' ? row.cells.filter((x) => x.kind === 'head').indexOf(c) : null };
+}
+
+/**
+ * The map with the worker's answers laid on it: importance on heads and FFNs (each relative to the
+ * largest of its kind: a head's output norm and an FFN's neuron scores are not on one scale), and
+ * the pruned shares of heads, FFNs and blocks (the embeddings and the output head are never pruned).
+ */
+export function overlayMap(data: ModelMapData, importance: MapImportance | null, pruned: PrunedShares | null): ModelMapData {
+  const maxHead = importance ? Math.max(...importance.heads.flat(), 0) : 0;
+  const maxFfn = importance ? Math.max(...importance.ffn, 0) : 0;
+  const rows = data.rows.map((row): MapRow => ({
+    ...row,
+    pruned: pruned && row.layer !== null ? pruned.blocks[row.layer] : null,
+    cells: row.cells.map((c): MapCell => {
+      const unit = unitOf(row, c);
+      if (!unit) return { ...c, importance: null, pruned: pruned ? 0 : null };
+      const score = importance ? (unit.head === null ? importance.ffn[unit.layer] : importance.heads[unit.layer][unit.head]) : null;
+      const max = unit.head === null ? maxFfn : maxHead;
+      return {
+        ...c,
+        importance: score === null ? null : { score, relative: max > 0 ? score / max : 0 },
+        pruned: pruned ? (unit.head === null ? pruned.ffn[unit.layer] : pruned.heads[unit.layer][unit.head]) : null,
+      };
+    }),
+  }));
+  return { ...data, rows };
+}
+
+/** The value a cell is coloured by: FLOPs share, relative importance (null: not scored) or pruned share. */
+export function colourValue(c: MapCell, mode: MapColour): number | null {
+  if (mode === 'flops') return c.share;
+  if (mode === 'importance') return c.importance?.relative ?? null;
+  return c.pruned ?? 0;
+}
+
+/** Everything known about a cell, in words: its tooltip and what assistive technology reads. */
+export function cellTip(c: MapCell): string {
+  const parts = [`${c.description}.`, `${formatFlops(c.flops)} per example, ${formatPercent(c.share)} of the model's FLOPs.`];
+  if (c.importance) {
+    const what = c.kind === 'head' ? "head output norm" : 'sum of neuron scores';
+    parts.push(`Importance: ${what} ${c.importance.score.toPrecision(3)}, ${formatPercent(c.importance.relative, 0)} of the largest ${c.kind === 'head' ? 'head' : 'FFN'}'s.`);
+  }
+  if (c.pruned !== null) parts.push(c.kind === 'head' || c.kind === 'ffn' ? `${formatPercent(c.pruned)} pruned.` : 'Never pruned.');
+  return parts.join(' ');
 }

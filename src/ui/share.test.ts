@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultShareState, DRAWN_SIZE, encodeShareState, inputCode, MAX_INPUT_TEXT, parseInputCode, parseShareHash } from './share';
+import { defaultShareState, DRAWN_SIZE, encodeShareState, inputCode, MAX_INPUT_TEXT, MAX_LAYERS, parseInputCode, parseShareHash } from './share';
 
 describe('share link', () => {
   it('round-trips', () => {
@@ -61,6 +61,40 @@ describe('inspected input in the link', () => {
     for (const [input, message] of bad) {
       const r = parseShareHash(encodeShareState({ ...defaultShareState(), input: input as string }));
       expect(r.kind === 'error' && r.message, String(input)).toMatch(message);
+    }
+  });
+});
+
+describe('per-layer sparsity in the link', () => {
+  const link = (fields: Record<string, unknown>) => '#v1.' + btoa(JSON.stringify({ model: 'vit-fashion', ...fields })).replace(/=+$/, '');
+
+  it('round-trips free per-layer values; locked (null) is the default and left out', () => {
+    const s = { ...defaultShareState('gpt-bytes'), sparsity: 0.4, layerSparsity: [0.9, 0.25, 0, 0.95] };
+    expect(parseShareHash(encodeShareState(s))).toEqual({ kind: 'ok', state: s });
+    expect(encodeShareState({ ...defaultShareState(), layerSparsity: null })).toBe(encodeShareState(defaultShareState()));
+    const one = { ...defaultShareState(), layerSparsity: Array(MAX_LAYERS).fill(0.5) };
+    expect(parseShareHash(encodeShareState(one))).toEqual({ kind: 'ok', state: one });
+  });
+
+  it('old links without the field open locked', () => {
+    expect(parseShareHash(link({ sparsity: 0.5 }))).toEqual({ kind: 'ok', state: { ...defaultShareState(), sparsity: 0.5 } });
+  });
+
+  it('refuses bad values with a message that names the field', () => {
+    const bad: [unknown, RegExp][] = [
+      [[], /"layerSparsity" must be null or a list of 1 to 64 numbers/],
+      [Array(MAX_LAYERS + 1).fill(0.1), /list of 1 to 64/],
+      ['0.5,0.5', /list of 1 to 64/],
+      [{ 0: 0.5 }, /list of 1 to 64/],
+      [0.5, /list of 1 to 64/],
+      [[0.5, 0.96], /"layerSparsity\[1\]" must be a number from 0 to 0.95/],
+      [[-0.1], /"layerSparsity\[0\]" must be a number/],
+      [[0.5, '0.5'], /"layerSparsity\[1\]"/],
+      [[0.5, null], /"layerSparsity\[1\]"/],
+    ];
+    for (const [layerSparsity, message] of bad) {
+      const r = parseShareHash(link({ layerSparsity }));
+      expect(r.kind === 'error' && r.message, JSON.stringify(layerSparsity)).toMatch(message);
     }
   });
 });

@@ -32,18 +32,20 @@ export interface ShareState {
   layer: number | null;
   /** The inspected input, as an input code (see parseInputCode); '' is the model's default input. */
   input: string;
+  /** Sparsity per block, set by the per-layer sliders; null: locked to the global sparsity and allocation. */
+  layerSparsity: number[] | null;
 }
 
 export const LINK_VERSION = 1;
 export const MAX_SPARSITY = 0.95;
 
 export function defaultShareState(model = 'vit-fashion'): ShareState {
-  return { model, method: 'magnitude', granularity: 'unstructured', score: 'default', scope: 'layer', allocation: 'uniform', calibSource: 'train', calibCount: model === 'gpt-bytes' ? 32 : 128, sparsity: 0, tokenKeep: 1, axis: 'flops', layer: null, input: '' };
+  return { model, method: 'magnitude', granularity: 'unstructured', score: 'default', scope: 'layer', allocation: 'uniform', calibSource: 'train', calibCount: model === 'gpt-bytes' ? 32 : 128, sparsity: 0, tokenKeep: 1, axis: 'flops', layer: null, input: '', layerSparsity: null };
 }
 
 export class LinkError extends Error {}
 
-const KEYS: (keyof ShareState)[] = ['model', 'method', 'granularity', 'score', 'scope', 'allocation', 'calibSource', 'calibCount', 'sparsity', 'tokenKeep', 'axis', 'layer', 'input'];
+const KEYS: (keyof ShareState)[] = ['model', 'method', 'granularity', 'score', 'scope', 'allocation', 'calibSource', 'calibCount', 'sparsity', 'tokenKeep', 'axis', 'layer', 'input', 'layerSparsity'];
 
 function oneOf<T extends string>(v: unknown, options: readonly T[], name: string): T {
   if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) throw new LinkError(`"${name}" must be one of ${options.join(', ')}`);
@@ -82,7 +84,17 @@ export function validateShareState(raw: unknown): ShareState {
     axis: oneOf(get('axis'), AXES, 'axis'),
     layer: layer === null ? null : num(layer, 'layer', 0, 255, true),
     input: inputField(get('input')),
+    layerSparsity: layerSparsityField(get('layerSparsity')),
   };
+}
+
+/** At most this many per-layer values (whether they fit the model is checked when it is loaded). */
+export const MAX_LAYERS = 64;
+
+function layerSparsityField(v: unknown): number[] | null {
+  if (v === null) return null;
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_LAYERS) throw new LinkError(`"layerSparsity" must be null or a list of 1 to ${MAX_LAYERS} numbers`);
+  return v.map((x, i) => num(x, `layerSparsity[${i}]`, 0, MAX_SPARSITY));
 }
 
 function inputField(v: unknown): string {

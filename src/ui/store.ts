@@ -10,8 +10,9 @@ import { fetchCatalog, modelSlice, type ModelSlice, type ModelSliceDeps } from '
 import { inspectSlice, type InspectSlice } from './inspect-slice';
 import { deviceSlice, type DeviceSlice } from './device-slice';
 import { layerDetailSlice, type LayerDetailSlice } from './layer-detail-slice';
+import { mapSlice, type MapSlice } from './map-slice';
 
-export type WorkbenchState = ModelSlice & ConfigSlice & InspectSlice & DeviceSlice & LayerDetailSlice;
+export type WorkbenchState = ModelSlice & ConfigSlice & InspectSlice & DeviceSlice & LayerDetailSlice & MapSlice;
 
 export type StoreDeps = ModelSliceDeps & ConfigSliceDeps;
 
@@ -22,6 +23,7 @@ export function createWorkbenchStore(deps: StoreDeps): StoreApi<WorkbenchState> 
     ...inspectSlice(deps)(...a),
     ...deviceSlice(deps)(...a),
     ...layerDetailSlice(deps)(...a),
+    ...mapSlice(deps)(...a),
   }));
 }
 
@@ -42,3 +44,4 @@ export * from './config-slice';
 export * from './inspect-slice';
 export * from './device-slice';
 export * from './layer-detail-slice';
+export * from './map-slice';

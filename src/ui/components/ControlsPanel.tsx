@@ -4,6 +4,8 @@ import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } f
 import { amountOf, isStructured, metricValue, useWorkbench } from '../store';
 import { ALLOCATIONS, CALIB_SOURCES, MAX_SPARSITY, METHODS, type Granularity, type ShareState } from '../share';
 import { ProgressBar } from './ProgressBar';
+import { LayerSliders } from './LayerSliders';
+import { freeLayerSparsity } from '../layer-sparsity';
 import { describeEstimate, describeTimes } from '../estimate';
 
 const METHOD_HELP: Record<ShareState['method'], string> = {
@@ -52,6 +54,7 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
   const setConfig = useWorkbench((s) => s.setConfig);
   const structured = isStructured(config.granularity);
   const unstructuredMethod = !structured;
+  const perLayerFree = freeLayerSparsity(config) !== null;
 
   return (
     <section className="card controls" aria-labelledby="controls-title">
@@ -138,12 +141,13 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
       <Control label={structured ? 'Share removed' : 'Global sparsity'} help={SPARSITY_HELP}>
         {({ id, hint }) => (
           <div className="slider-row">
-            <input id={id} aria-describedby={hint} type="range" min={0} max={MAX_SPARSITY} step={0.05} value={config.granularity === 'nm' ? 0.5 : config.sparsity} disabled={config.granularity === 'nm' || config.granularity === 'tokens'}
+            <input id={id} aria-describedby={hint} type="range" min={0} max={MAX_SPARSITY} step={0.05} value={config.granularity === 'nm' ? 0.5 : config.sparsity} disabled={config.granularity === 'nm' || config.granularity === 'tokens' || perLayerFree}
               aria-valuetext={formatPercent(config.sparsity, 0)} onChange={(e) => setConfig({ sparsity: Number(e.target.value) })} />
             <output htmlFor={id} className="slider-value">{formatPercent(config.granularity === 'nm' ? 0.5 : config.sparsity, 0)}</output>
           </div>
         )}
       </Control>
+      <LayerSliders summary={summary} />
       <Control label="Token keep ratio" help={TOKEN_HELP}>
         {({ id, hint }) => (
           <div className="slider-row">
