@@ -11,6 +11,7 @@ import { StatusBar } from './components/StatusBar';
 import { ControlsPanel } from './components/ControlsPanel';
 import { LinkNotice, ShareBar } from './components/ShareBar';
 import { TradeoffChart } from './components/TradeoffChart';
+import { InspectPanel } from './components/InspectPanel';
 import { encodeShareState } from './share';
 import type { BackendName } from '../workers/client';
 import { useWorkbench, workbenchStore } from './store';
@@ -81,6 +82,7 @@ export function App() {
             <div className="column main-column">
               <ModelOverview model={model} />
               <TradeoffChart summary={model.summary} />
+              <InspectPanel />
               <ModelMap summary={model.summary} />
               {config.layer !== null && <LayerDetail summary={model.summary} />}
             </div>

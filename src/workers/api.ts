@@ -29,10 +29,19 @@ export interface InspectRequest {
   recipe: WorkbenchRecipe | null;
 }
 
+/** One token of a text input. */
+export interface InputToken {
+  id: number;
+  /** Its text (UTF-8; a token holding part of a character shows U+FFFD). */
+  text: string;
+  /** A visible form: ␣ for space, ↵ for newline, \xNN for other control bytes. */
+  display: string;
+}
+
 /** The input as the model read it. */
 export type InspectedInput =
   | { kind: 'image'; pixels: Uint8Array; size: number; channels: number; /** The eval label's name; null for a drawn image. */ label: string | null }
-  | { kind: 'text'; /** The tokens the model read (the text's end when it is longer than the context). */ tokens: { id: number; display: string }[]; croppedTokens: number };
+  | { kind: 'text'; /** The tokens the model read: the text's end when it is longer than the context. */ tokens: InputToken[]; croppedTokens: number };
 
 /** One model's views of the input. */
 export interface InspectView {

@@ -51,8 +51,8 @@ export function resolveInput(session: ModelSession, source: InspectSource): { in
   // The model sees at most its context: the text's end is what its prediction follows.
   const kept = ids.slice(-c.nPositions);
   const tokens = kept.map((id) => {
-    const bytes = Array.from(tokenizer.tokenToBytes(id));
-    return { id, display: displayBytes(bytes, tokenizer.decode([id])) };
+    const text = tokenizer.decode([id]);
+    return { id, text, display: displayBytes(Array.from(tokenizer.tokenToBytes(id)), text) };
   });
   return { input: kept, shown: { kind: 'text', tokens, croppedTokens: ids.length - kept.length } };
 }
