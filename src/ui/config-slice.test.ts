@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, type EngineClient, type Job, type WorkbenchReport } from '../workers/client';
+import { CancelledError, type EngineClient, type WorkbenchReport } from '../workers/client';
+import { manualJob } from './manual-job';
 import { amountOf, createWorkbenchStore, curveOf, recipeOf, STORAGE_KEY } from './store';
 import { paretoFront } from './components/TradeoffChart';
 import { defaultShareState, encodeShareState } from './share';
@@ -7,15 +8,6 @@ import { defaultShareState, encodeShareState } from './share';
 function memoryStorage() {
   const m = new Map<string, string>();
   return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), m };
-}
-
-function manualJob<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const result = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  result.catch(() => {});
-  const job: Job<T> = { id: Math.random(), result, cancel: () => reject(new CancelledError()) };
-  return { job, resolve, reject };
 }
 
 const report = (accuracy: number) => ({ metric: { kind: 'classifier', accuracy, loss: 0, count: 1 }, flops: 10, nonzeroParams: 5, bytes: { dense: 40, sparse: 20, nm24: null } }) as unknown as WorkbenchReport;
