@@ -60,7 +60,7 @@ function notesFor(recipe: WorkbenchRecipe | null, method: UnstructuredMethod): s
     const g = recipe.recipe.granularity;
     if (g === 'tokens') return ['Token pruning removes tokens, not weights: every weight is kept.'];
     const what = { heads: 'attention heads', neurons: 'FFN neurons', blocks: 'whole blocks', sublayers: 'whole sublayers' }[g];
-    return [`Structured pruning removes ${what}: the mask shows their rows and columns; no weight score decides it, so the scores shown are |w| and there is no threshold.`];
+    return [`Structured pruning removes ${what}: the mask shows their rows and columns; no weight score decides it, so the scores shown are |w| and no threshold of them reproduces the mask.`];
   }
   const r = recipe.recipe;
   const notes: string[] = [];

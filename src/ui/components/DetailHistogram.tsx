@@ -43,11 +43,6 @@ export function DetailHistogram({ histogram, xTitle, markers, label, frame = WID
     <>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
         <ChartAxes frame={frame} x={{ scale: x, ticks: xTicks, format: (v) => formatValue(v, 2), title: xTitle }} y={{ scale: y, ticks: y.ticks(4), format: formatInteger, title: 'Weights' }} />
-        {markers
-          .filter((m) => m.style === 'band' && m.to !== undefined)
-          .map((m) => (
-            <rect key={m.label} className="detail-band" x={clampX(m.value)} width={Math.max(1, clampX(m.to!) - clampX(m.value))} y={M.top} height={H - M.bottom - M.top} />
-          ))}
         {kept.map((k, i) => {
           const x0 = x(edges[i]);
           const w = Math.max(0.5, x(edges[i + 1]) - x0 - 0.6);
@@ -58,6 +53,11 @@ export function DetailHistogram({ histogram, xTitle, markers, label, frame = WID
             </g>
           );
         })}
+        {markers
+          .filter((m) => m.style === 'band' && m.to !== undefined)
+          .map((m) => (
+            <rect key={m.label} className="detail-band" x={clampX(m.value)} width={Math.max(1, clampX(m.to!) - clampX(m.value))} y={M.top} height={H - M.bottom - M.top} />
+          ))}
         {markers
           .filter((m) => m.style !== 'band')
           .map((m, i) => (

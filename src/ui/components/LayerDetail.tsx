@@ -195,7 +195,7 @@ function Sensitivity({ layer, current }: { layer: number; current: number | null
         </div>
       ) : (
         <div className="empty">
-          <span>
+          <span className="card-note">
             {view.cancelled ? 'Cancelled. ' : ''}
             {view.error ? <span className="error-text">The sensitivity failed: {view.error} </span> : null}
             Prunes each block alone at 10–90% and measures the loss on the calibration data: slow.
