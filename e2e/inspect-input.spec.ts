@@ -63,6 +63,16 @@ test('inspecting an image: pick a test image, draw one, prune, and compare the a
   await expect(saliency.getByRole('radio', { name: 'Attention rollout' })).toHaveAttribute('aria-checked', 'true');
   await expect(saliency.getByRole('img', { name: /^Saliency for/ })).toHaveCount(2);
 
+  // Heads removed: the after-pruning grid shows them as removed, as many as the configuration says.
+  await page.getByLabel('Granularity').selectOption('heads');
+  const comparing = p.getByText(/^After pruning: \d+ of 16 heads removed/);
+  await expect(comparing).toBeVisible({ timeout: EVAL_TIMEOUT_MS });
+  const removed = Number(/(\d+) of 16/.exec((await comparing.textContent())!)![1]);
+  expect(removed).toBeGreaterThan(0);
+  const afterGrid = attention.getByRole('figure', { name: 'Attention maps, after pruning' });
+  await expect(afterGrid.getByRole('button', { name: /\(removed\)/ })).toHaveCount(removed);
+  await expect(afterGrid.getByText('removed', { exact: true })).toHaveCount(removed);
+
   await p.scrollIntoViewIfNeeded();
   await screenshots(page, 'inspect-input');
   expect(errors).toEqual([]);

@@ -1,19 +1,11 @@
 // The inspection slice with a fake worker: what it asks to inspect (input, and the pruned
 // configuration only once it is measured), that stale answers are dropped, errors and Cancel shown.
 import { describe, expect, it } from 'vitest';
-import { CancelledError, type EngineClient, type EvalInputs, type InspectRequest, type InspectResult, type Job, type WorkbenchReport } from '../workers/client';
+import type { EngineClient, EvalInputs, InspectRequest, InspectResult, WorkbenchReport } from '../workers/client';
+import { manualJob } from './manual-job';
 import { createWorkbenchStore, recipeOf, type LoadedModel } from './store';
 import { defaultShareState, inputCode } from './share';
 import { inputFits, inspectionTarget, inspectSource } from './inspect-slice';
-
-function manualJob<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const result = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  result.catch(() => {});
-  const job: Job<T> = { id: Math.random(), result, cancel: () => reject(new CancelledError()) };
-  return { job, resolve, reject };
-}
 
 const images: EvalInputs = { kind: 'images', images: [{ index: 0, pixels: new Uint8Array(784), label: 'T-shirt/top' }], size: 28, channels: 1, count: 1000 };
 const text: EvalInputs = { kind: 'text', prompt: 'And Abraham ', context: 128 };

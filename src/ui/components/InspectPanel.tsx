@@ -119,7 +119,7 @@ function Views({ result, pruned, placeholder }: { result: InspectResult; pruned:
               </button>
             ))}
           </div>
-          <HeatLegend caption={text ? 'Byte saliency' : 'Patch saliency'} description="Colour: saliency relative to the most salient token, from 0 (pale) to 1 (dark red)" ticks={[['0', 0], ['0.5', 0.5], ['1', 1]]} />
+          <HeatLegend caption={text ? 'Byte saliency' : 'Patch saliency'} description={`Colour: saliency relative to the most salient ${text ? 'byte, from 0 (pale)' : 'patch, from 0 (see-through over the image)'} to 1 (dark red)`} ticks={[['0', 0], ['0.5', 0.5], ['1', 1]]} />
         </div>
         {both((view) => <Saliency view={view} input={input} method={method} />)}
       </section>

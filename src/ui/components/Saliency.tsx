@@ -11,7 +11,7 @@ export const SALIENCY_METHODS: { id: SaliencyMethod; label: string; description:
   { id: 'rollout', label: 'Attention rollout', description: 'the product of the layers’ head-mean attention plus the residual (Abnar & Zuidema 2020)' },
 ];
 
-const IMAGE_SCALE = 4;
+const IMAGE_SCALE = 5;
 
 /** What the model's prediction rests on: patches over the image, or bytes shaded, by one method. */
 export function Saliency({ view, input, method }: { view: InspectView; input: InspectedInput; method: SaliencyMethod }) {
@@ -53,7 +53,8 @@ function PatchOverlay({ input, grid, summary }: { input: Extract<InspectedInput,
     const ctx = overlay.current?.getContext('2d');
     if (!ctx) return;
     const img = ctx.createImageData(g, g);
-    grid.flat().forEach((v, i) => img.data.set([...heatRgb(v), Math.round(40 + 175 * v)], 4 * i));
+    // Low saliency stays see-through, so the image shows where the model does not look.
+    grid.flat().forEach((v, i) => img.data.set([...heatRgb(v), Math.round(210 * v)], 4 * i));
     ctx.putImageData(img, 0, 0);
   }, [grid, g]);
   const px = input.size * IMAGE_SCALE;
