@@ -139,7 +139,8 @@ async function measureModel(browser: Browser, model: string, backend: string, de
     const baseline = page.getByRole('region', { name: 'Baseline quality' });
     if (baselineFor(backend) === 'wait') await baseline.getByRole('button', { name: 'Measure again' }).waitFor({ timeout: deadline - Date.now() });
     else await baseline.getByRole('button', { name: 'Cancel' }).click({ timeout: 120_000 });
-    const adapter = (await page.getByRole('region', { name: 'Status' }).locator('.backend').textContent()) ?? '';
+    // The backend's name and adapter as the status bar shows them (its buttons left out).
+    const adapter = await page.locator('.backend dd').evaluate((dd) => [...dd.childNodes].filter((n) => n.nodeName !== 'BUTTON').map((n) => n.textContent).join('').trim());
     await installProbe(page);
     const slider = page.getByRole('slider', { name: 'Global sparsity' });
     for (const method of METHODS) {
@@ -149,9 +150,9 @@ async function measureModel(browser: Browser, model: string, backend: string, de
       }
       await slider.focus();
       await page.keyboard.press('Home'); // 0%: the dense model, nothing to measure
-      await page.getByLabel('Method').selectOption(method);
+      await page.getByLabel('Method', { exact: true }).selectOption(method);
       await slider.focus();
-      cells.push({ model, backend, method, adapter: adapter.replace(/^Backend/, '').trim() });
+      cells.push({ model, backend, method, adapter });
       const n = stepsFor(backend);
       for (let i = 1; i <= n && Date.now() < deadline; i++) {
         const finals = finalsFor(backend);

@@ -6,7 +6,8 @@ test.use({ viewport: VIEWPORTS[0] });
 // ?debug=lose-device shows a button that makes the worker call GPUDevice.destroy(): a real device
 // loss as WebGPU defines it (the device's `lost` promise resolves, every buffer on it is gone).
 test('after a lost GPU device the worker recovers: configuration, slider and curve stay, the metric is measured again', async ({ page }) => {
-  test.setTimeout(SLOW_TEST_MS);
+  // Two measurements of the eval set on SwiftShader: the one the loss interrupts, the one after.
+  test.setTimeout(SLOW_TEST_MS + EVAL_TIMEOUT_MS);
   const errors = collectPageErrors(page);
   // A sweep an earlier session ran, kept in this browser's storage (a sweep here takes minutes of SwiftShader per point).
   await seedStorage(page, STORED_MAGNITUDE_SWEEP);
@@ -35,7 +36,7 @@ test('after a lost GPU device the worker recovers: configuration, slider and cur
 
   // Nothing the user built is lost...
   await expect(slider).toHaveValue('0.5');
-  await expect(page.getByLabel('Method')).toHaveValue('magnitude');
+  await expect(page.getByLabel('Method', { exact: true })).toHaveValue('magnitude');
   await expect(curve).toHaveCount(2);
   // ...and the configuration is measured again on the new device: an estimate, then the value.
   await expect(pruned.getByTestId('pruned-metric-estimate')).toBeVisible({ timeout: EVAL_TIMEOUT_MS });

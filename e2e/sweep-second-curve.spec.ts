@@ -19,7 +19,7 @@ test('a sweep for a second method streams in a second curve, which survives a re
   // The baseline is not needed here: cancel it to leave the worker to the sweep.
   await page.getByRole('region', { name: 'Baseline quality' }).getByRole('button', { name: 'Cancel' }).click();
 
-  await page.getByLabel('Method').selectOption('random');
+  await page.getByLabel('Method', { exact: true }).selectOption('random');
   await chart.getByRole('button', { name: 'Run sweep' }).click();
   await expect(chart.getByRole('progressbar', { name: 'Sweep progress' })).toBeVisible();
   await expect(legend).toContainText('random (running)');
@@ -41,6 +41,6 @@ test('a sweep for a second method streams in a second curve, which survives a re
   await page.goto('/');
   await expectModelShown(page, 'ViT · Fashion-MNIST');
   await expect(page.getByRole('region', { name: 'Trade-off' }).locator('[data-curve="random"] circle')).toHaveCount(2);
-  await expect(page.getByLabel('Method')).toHaveValue('random');
+  await expect(page.getByLabel('Method', { exact: true })).toHaveValue('random');
   expect(errors).toEqual([]);
 });

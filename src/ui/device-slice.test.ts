@@ -27,7 +27,7 @@ describe('device slice', () => {
     const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
     const config = { ...defaultShareState(), sparsity: 0.5 };
     const summary = { evalSet: { kind: 'images', count: 1000 } };
-    store.setState({ config, curves: [curve], model: { summary } as never, evaluation: { status: 'cancelled' } });
+    store.setState({ config, curves: [curve], model: { summary } as never, evaluation: { status: 'running', progress: { label: 'Measuring', fraction: 0.1, jobId: 1 } } });
     store.getState().watchDevice();
     store.getState().watchDevice(); // once only
     await Promise.resolve();
@@ -46,7 +46,7 @@ describe('device slice', () => {
     expect(store.getState().curves).toEqual([curve]);
   });
 
-  it('a baseline already measured is not measured again; a failed recovery says so', async () => {
+  it('a baseline measured or cancelled before the loss is not measured again; a failed recovery says so', async () => {
     const { engine, calls, emit } = fakeEngine();
     const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
     const metrics = { kind: 'classifier', accuracy: 0.9, loss: 0.3, count: 1000 } as Metrics;
@@ -56,6 +56,9 @@ describe('device slice', () => {
     emit({ kind: 'recovered', message: 'lost', backend: webgpu });
     expect(calls.evaluate).toBe(0);
     expect(calls.prune).toHaveLength(1);
+    store.setState({ evaluation: { status: 'cancelled' } });
+    emit({ kind: 'recovered', message: 'lost again', backend: webgpu });
+    expect(calls.evaluate).toBe(0);
     emit({ kind: 'failed', message: 'lost; recovering failed: no adapter' });
     expect(store.getState().device).toEqual({ status: 'failed', message: 'lost; recovering failed: no adapter' });
   });

@@ -37,8 +37,9 @@ export function deviceSlice(deps: DeviceSliceDeps): StateCreator<WorkbenchState,
         else if (event.kind === 'failed') set({ device: { status: 'failed', message: event.message } });
         else {
           set({ device: { status: 'recovered', message: event.message }, backend: event.backend });
-          // The worker stopped what ran on the lost device: measure it again on the new one.
-          if (get().model?.summary.evalSet && get().evaluation.status !== 'done') void get().evaluate();
+          // The worker stopped what ran on the lost device: measure it again on the new one (a
+          // baseline the user cancelled stays cancelled).
+          if (get().evaluation.status === 'running') void get().evaluate();
           get().prune();
         }
       });
