@@ -5,7 +5,7 @@ test.use({ viewport: VIEWPORTS[0] });
 
 async function expectDefaults(page: Page) {
   await expectModelShown(page, 'ViT · Fashion-MNIST');
-  await expect(page.getByLabel('Method')).toHaveValue('magnitude');
+  await expect(page.getByLabel('Method', { exact: true })).toHaveValue('magnitude');
   await expect(page.getByLabel('Granularity')).toHaveValue('unstructured');
   await expect(page.getByRole('slider', { name: 'Global sparsity' })).toHaveValue('0');
 }

@@ -10,7 +10,7 @@ test('Copy link, opened in a fresh browser context, restores the same state and 
   await page.goto('/');
   await expectModelShown(page, 'ViT · Fashion-MNIST');
   await page.getByRole('region', { name: 'Baseline quality' }).getByRole('button', { name: 'Cancel' }).click();
-  await page.getByLabel('Method').selectOption('random');
+  await page.getByLabel('Method', { exact: true }).selectOption('random');
   await page.getByLabel('Scope').selectOption('global');
   await page.getByLabel('Cost axis').selectOption('params');
   const slider = page.getByRole('slider', { name: 'Global sparsity' });
@@ -30,7 +30,7 @@ test('Copy link, opened in a fresh browser context, restores the same state and 
   const other = await fresh.newPage();
   await other.goto(link);
   await expectModelShown(other, 'ViT · Fashion-MNIST');
-  await expect(other.getByLabel('Method')).toHaveValue('random');
+  await expect(other.getByLabel('Method', { exact: true })).toHaveValue('random');
   await expect(other.getByLabel('Scope')).toHaveValue('global');
   await expect(other.getByLabel('Cost axis')).toHaveValue('params');
   await expect(other.getByRole('slider', { name: 'Global sparsity' })).toHaveValue('0.3');

@@ -14,7 +14,7 @@ test('on a software WebGPU adapter the page offers WASM and keeps the configurat
   await expect(status).toContainText('webgpu');
   await expect(status).toContainText('software fallback');
 
-  await page.getByLabel('Method').selectOption('wanda');
+  await page.getByLabel('Method', { exact: true }).selectOption('wanda');
   const slider = page.getByRole('slider', { name: 'Global sparsity' });
   await slider.focus();
   for (let i = 0; i < 8; i++) await page.keyboard.press('ArrowRight');
@@ -25,7 +25,7 @@ test('on a software WebGPU adapter the page offers WASM and keeps the configurat
   await expect(status.locator('.backend-name')).toHaveText('wasm');
   await expect(status.getByRole('button', { name: /Use WASM/ })).toHaveCount(0);
   await expectModelShown(page, 'ViT · Fashion-MNIST');
-  await expect(page.getByLabel('Method')).toHaveValue('wanda');
+  await expect(page.getByLabel('Method', { exact: true })).toHaveValue('wanda');
   await expect(page.getByRole('slider', { name: 'Global sparsity' })).toHaveValue('0.4');
   await expect(metricPanel(page)).toContainText(/Accuracy\s*\d+(\.\d+)?%/);
   await expect(page.getByRole('region', { name: 'Pruned model' }).getByTestId('pruned-metric')).toHaveText(/^\d+(\.\d+)?%$/);
