@@ -16,7 +16,7 @@ import { throttle, trackedFetch } from './fetch';
 import { toModelFiles } from './files';
 import { JobRegistry, throwIfAborted } from './jobs';
 import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
-import { evalInputs, inspectInput, type PrunedMasks } from './inspect-job';
+import { evalInputs, inspectInput, type DenseViews, type PrunedMasks } from './inspect-job';
 import { importanceFor, prunedSharesFor } from './map-job';
 import { layerDetail, layerSensitivity } from './layer-detail-job';
 
@@ -28,6 +28,8 @@ let pruner: Pruner | null = null;
 let lastPruned: { key: string; session: ModelSession; report: WorkbenchReport; result?: UnstructuredResult; plan?: StructuredPlan } | null = null;
 /** The masks the last inspection pruned for itself (its recipe was not the last measured one). */
 let lastInspected: PrunedMasks | null = null;
+/** The dense model's views of the last inspected input: a new configuration compares with them. */
+let lastDenseViews: DenseViews | null = null;
 /** The masks the layer detail pruned for itself, reused as the reader steps through a block's linears. */
 let lastDetailed: PrunedMasks | null = null;
 let backend: Promise<BackendInfo> | null = null;
@@ -75,6 +77,7 @@ function adopt(next: ModelSession, files: ModelFiles): void {
   pruner = new Pruner(next);
   lastPruned = null;
   lastInspected = null;
+  lastDenseViews = null;
   lastDetailed = null;
 }
 
@@ -230,8 +233,9 @@ const api: EngineApi = {
         await api.init();
         const p = pruner;
         if (!p) throw new Error('no model is loaded');
-        const { result, pruned } = await inspectInput(p, request, [lastPruned, lastInspected], signal, throttle(onProgress));
+        const { result, pruned, dense } = await inspectInput(p, request, [lastPruned, lastInspected], lastDenseViews, signal, throttle(onProgress));
         if (pruned && pruned !== lastPruned) lastInspected = pruned;
+        lastDenseViews = dense;
         return result;
       }),
     );

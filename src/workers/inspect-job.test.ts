@@ -93,7 +93,7 @@ describe('inputs', () => {
 describe('inspectInput', () => {
   it('inspects the dense model alone without a recipe, on the requested image, reporting progress', async () => {
     const progress: Progress[] = [];
-    const { result, pruned } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 3 }, recipe: null }, [], live(), (p) => progress.push(p));
+    const { result, pruned } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 3 }, recipe: null }, [], null, live(), (p) => progress.push(p));
     expect(pruned).toBeNull();
     expect(result.pruned).toBeNull();
     const pixels = resolveInput(vitSession, { kind: 'eval-image', index: 3 }).input;
@@ -104,12 +104,24 @@ describe('inspectInput', () => {
     expect(progress.map((p) => p.fraction)).toEqual([0, 1 / 3, 2 / 3]);
   });
 
+  it('takes the dense views of the same input from the cache, and computes them for another input', async () => {
+    const request: InspectRequest = { source: { kind: 'eval-image', index: 3 }, recipe: null };
+    const first = await inspectInput(vitPruner, request, [], null, live(), quiet);
+    const progress: Progress[] = [];
+    const again = await inspectInput(vitPruner, { ...request, recipe: heads(0.34) }, [], first.dense, live(), (p) => progress.push(p));
+    expect(again.result.dense).toBe(first.result.dense);
+    expect(progress[0].label).toBe('Pruning for the comparison');
+    const other = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 4 }, recipe: null }, [], first.dense, live(), quiet);
+    expect(other.result.dense).not.toBe(first.result.dense);
+    expect(other.dense.key).not.toBe(first.dense.key);
+  });
+
   it('uses the masks the worker holds when the recipe matches: no pruning', async () => {
     const recipe = heads(0.5);
     // Masks no head score would choose, so the view can only have come from them.
     const held: PrunedMasks = { key: JSON.stringify(recipe), session: vitSession, plan: { masks: { heads: [[1, 1, 1], [0, 1, 1]] }, summary: 'held' } };
     const other: PrunedMasks = { ...held, session: gptSession };
-    const { result, pruned } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe }, [other, held], live(), quiet);
+    const { result, pruned } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe }, [other, held], null, live(), quiet);
     expect(pruned).toBe(held);
     expect(removedHeads(result.pruned!)).toEqual([[false, false, false], [true, false, false]]);
     expect(removedHeads(result.dense)).toEqual([[false, false, false], [false, false, false]]);
@@ -118,7 +130,7 @@ describe('inspectInput', () => {
   it('prunes without measuring when no held masks match, and the pruned view shows what was removed', async () => {
     const recipe = heads(0.34);
     const stale: PrunedMasks = { key: JSON.stringify(heads(0.5)), session: vitSession, plan: { masks: {}, summary: 'other' } };
-    const { result, pruned } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe }, [stale, null], live(), quiet);
+    const { result, pruned } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe }, [stale, null], null, live(), quiet);
     expect(pruned!.key).toBe(JSON.stringify(recipe));
     expect(pruned!.plan!.masks.heads!.flat().filter((h) => h === 0)).toHaveLength(2);
     expect(removedHeads(result.pruned!).flat().filter(Boolean)).toHaveLength(2);
@@ -127,7 +139,7 @@ describe('inspectInput', () => {
   it('applies unstructured masks to the weights: the pruned predictions are the masked model’s', async () => {
     const recipe: WorkbenchRecipe = { kind: 'unstructured', recipe: { method: 'magnitude', sparsity: 0.9 } };
     const request: InspectRequest = { source: { kind: 'eval-image', index: 1 }, recipe };
-    const { result, pruned } = await inspectInput(vitPruner, request, [], live(), quiet);
+    const { result, pruned } = await inspectInput(vitPruner, request, [], null, live(), quiet);
     const pixels = resolveInput(vitSession, request.source).input;
     const masked = await vitPruner.withPruned(pruned!.result!, (w) => predictClasses(vit as VitConfig, w, pixels));
     expect(Array.from(result.pruned!.predictions.probs)).toEqual(Array.from(masked.probs));
@@ -136,7 +148,7 @@ describe('inspectInput', () => {
 
   it('under token pruning the pruned view has no gradient × input, only rollout', async () => {
     const recipe: WorkbenchRecipe = { kind: 'structured', recipe: { granularity: 'tokens', amount: 0.5 } };
-    const { result } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe }, [], live(), quiet);
+    const { result } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe }, [], null, live(), quiet);
     expect(result.pruned!.saliency.gradientTimesInput).toBeNull();
     expect(result.pruned!.saliency.rollout.grid).toHaveLength(vit.imageSize / vit.patchSize);
     expect(result.dense.saliency.gradientTimesInput).not.toBeNull();
@@ -145,8 +157,8 @@ describe('inspectInput', () => {
 
   it('text: next-byte predictions and a seeded continuation, the same on a second run', async () => {
     const request: InspectRequest = { source: { kind: 'text', text: 'And God said' }, recipe: null };
-    const a = await inspectInput(gptPruner, request, [], live(), quiet);
-    const b = await inspectInput(gptPruner, request, [], live(), quiet);
+    const a = await inspectInput(gptPruner, request, [], null, live(), quiet);
+    const b = await inspectInput(gptPruner, request, [], null, live(), quiet);
     const p = a.result.dense.predictions;
     if (p.kind !== 'gpt2') throw new Error('expected next-byte predictions');
     expect(p.continuation!.ids).toHaveLength(CONTINUATION.steps);
@@ -157,7 +169,7 @@ describe('inspectInput', () => {
   it('stops with an AbortError when cancelled', async () => {
     const c = new AbortController();
     c.abort();
-    await expect(inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe: heads(0.34) }, [], c.signal, quiet)).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe: heads(0.34) }, [], null, c.signal, quiet)).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('prunedFor prunes unstructured recipes by the pruner, keyed by the recipe', async () => {

@@ -129,28 +129,40 @@ async function views(session: ModelSession, weights: Weights, input: Uint8Array 
   return { attention, saliency: sal, predictions: preds };
 }
 
+/** The dense model's views of one input, kept so a new configuration need not compute them again. */
+export interface DenseViews {
+  session: ModelSession;
+  /** The input's values (pixels or token ids). */
+  key: string;
+  view: InspectView;
+}
+
 /**
- * Inspects one input on the dense model and, when the request names a recipe, on the pruned one.
- * Hands back the pruned masks it used, so the worker can keep them for the next input.
+ * Inspects one input on the dense model (or takes its views from `cached` when they are of the same
+ * input) and, when the request names a recipe, on the pruned one. Hands back the pruned masks and
+ * the dense views it used, so the worker can keep them for the next request.
  */
 export async function inspectInput(
   pruner: Pruner,
   request: InspectRequest,
   known: (PrunedMasks | null)[],
+  cached: DenseViews | null,
   signal: AbortSignal,
   onProgress: ProgressFn,
-): Promise<{ result: InspectResult; pruned: PrunedMasks | null }> {
+): Promise<{ result: InspectResult; pruned: PrunedMasks | null; dense: DenseViews }> {
   const session = pruner.session;
   const { input, shown } = resolveInput(session, request.source);
-  const steps = request.recipe ? 7 : 3;
+  const key = `${session.config.kind}:${Array.from(input).join(',')}`;
+  const reuse = cached && cached.session === session && cached.key === key ? cached : null;
+  const steps = (reuse ? 0 : 3) + (request.recipe ? 4 : 0);
   let done = 0;
   const stage = (model: string) => (what: string) => onProgress({ label: `Inspecting the ${model} model: ${what}`, fraction: done++ / steps });
-  const dense = await views(session, session.weights, input, {}, signal, stage('dense'));
-  if (!request.recipe) return { result: { input: shown, dense, pruned: null }, pruned: null };
+  const dense = reuse ?? { session, key, view: await views(session, session.weights, input, {}, signal, stage('dense')) };
+  if (!request.recipe) return { result: { input: shown, dense: dense.view, pruned: null }, pruned: null, dense };
   onProgress({ label: 'Pruning for the comparison', fraction: done++ / steps });
   const masks = await prunedFor(pruner, request.recipe, known, signal);
   throwIfAborted(signal);
   const pruned = await withPrunedModel(pruner, masks, (w, opts) => views(session, w, input, opts, signal, stage('pruned')));
   onProgress({ label: 'Inspected', fraction: 1 });
-  return { result: { input: shown, dense, pruned }, pruned: masks };
+  return { result: { input: shown, dense: dense.view, pruned }, pruned: masks, dense };
 }
