@@ -20,12 +20,21 @@ import { evalInputs, inspectInput, type DenseViews, type PrunedMasks } from './i
 import { importanceFor, prunedSharesFor } from './map-job';
 import { layerDetail, layerSensitivity } from './layer-detail-job';
 
+/** A measured configuration with its masks (SparseGPT's weights too), for an export or the views. */
+interface Measured {
+  key: string;
+  session: ModelSession;
+  report: WorkbenchReport;
+  result?: UnstructuredResult;
+  plan?: StructuredPlan;
+}
+
 let session: ModelSession | null = null;
 /** The files the session was built from: after a lost GPU device the model is uploaded again from them. */
 let sessionFiles: ModelFiles | null = null;
 let pruner: Pruner | null = null;
 /** The last measured configuration's masks, so an export of it need not prune again. */
-let lastPruned: { key: string; session: ModelSession; report: WorkbenchReport; result?: UnstructuredResult; plan?: StructuredPlan } | null = null;
+let lastPruned: Measured | null = null;
 /** The masks the last inspection pruned for itself (its recipe was not the last measured one). */
 let lastInspected: PrunedMasks | null = null;
 /** The dense model's views of the last inspected input: a new configuration compares with them. */
@@ -103,6 +112,21 @@ function recoverFromDeviceLoss(): Promise<BackendInfo> {
 
 const deviceWatch = new DeviceWatch(recoverFromDeviceLoss);
 
+/**
+ * A call on the loaded model where the newest request wins (a slider, an input, a selected layer):
+ * the running job of its kind is aborted and awaited before this one starts, never queued behind.
+ */
+async function newest<T>(kind: string, jobId: number | undefined, fn: (pruner: Pruner, signal: AbortSignal) => Promise<T>): Promise<T> {
+  await jobs.cancelKind(kind);
+  return guarded(() =>
+    jobs.run(kind, jobId, async (signal) => {
+      await api.init();
+      if (!pruner) throw new Error('no model is loaded');
+      return fn(pruner, signal);
+    }),
+  );
+}
+
 const api: EngineApi = {
   init(preferred) {
     backend ??= chooseBackend(preferred).then(
@@ -166,18 +190,14 @@ const api: EngineApi = {
     );
   },
 
-  async prune(recipe, onProgress = () => {}, jobId) {
-    // A newer slider value wins: the running prune is aborted and awaited before this one starts.
-    await jobs.cancelKind('prune');
-    return guarded(() =>
-      jobs.run('prune', jobId, async (signal) => {
-        await api.init();
-        // Every estimate goes to the page (one per eval batch); other progress is throttled.
-        const estimate = (e: PartialMetrics) => onProgress({ label: stageLabel('evaluating'), fraction: e.seen / e.total, estimate: e });
-        const measured = await measure(recipe, signal, throttle(onProgress), estimate);
-        return measured.report;
-      }),
-    );
+  prune(recipe, onProgress = () => {}, jobId) {
+    return newest('prune', jobId, async (_, signal) => {
+      // Every estimate goes to the page (one per eval batch); other progress is throttled.
+      const estimate = (e: PartialMetrics) => onProgress({ label: stageLabel('evaluating'), fraction: e.seen / e.total, estimate: e });
+      const measured = await measure(recipe, signal, throttle(onProgress), estimate);
+      lastPruned = measured;
+      return measured.report;
+    });
   },
 
   sweep(base, amounts, onPoint, onProgress = () => {}, jobId) {
@@ -209,6 +229,7 @@ const api: EngineApi = {
         if (!s) throw new Error('no model is loaded');
         const key = JSON.stringify(recipe);
         const m = lastPruned && lastPruned.key === key && lastPruned.session === s ? lastPruned : await measure(recipe, signal, throttle(onProgress));
+        lastPruned = m;
         throwIfAborted(signal);
         onProgress({ label: 'Writing the checkpoint', fraction: null });
         const plan = m.plan;
@@ -225,20 +246,13 @@ const api: EngineApi = {
     );
   },
 
-  async inspect(request, onProgress = () => {}, jobId) {
-    // A newer input or configuration wins, as with prune.
-    await jobs.cancelKind('inspect');
-    return guarded(() =>
-      jobs.run('inspect', jobId, async (signal) => {
-        await api.init();
-        const p = pruner;
-        if (!p) throw new Error('no model is loaded');
-        const { result, pruned, dense } = await inspectInput(p, request, [lastPruned, lastInspected], lastDenseViews, signal, throttle(onProgress));
-        if (pruned && pruned !== lastPruned) lastInspected = pruned;
-        lastDenseViews = dense;
-        return result;
-      }),
-    );
+  inspect(request, onProgress = () => {}, jobId) {
+    return newest('inspect', jobId, async (p, signal) => {
+      const { result, pruned, dense } = await inspectInput(p, request, [lastPruned, lastInspected], lastDenseViews, signal, throttle(onProgress));
+      if (pruned && pruned !== lastPruned) lastInspected = pruned;
+      lastDenseViews = dense;
+      return result;
+    });
   },
 
   evalInputs(count) {
@@ -248,51 +262,27 @@ const api: EngineApi = {
     });
   },
 
-  async mapImportance(calibration, onProgress = () => {}, jobId) {
-    await jobs.cancelKind('map-importance');
-    return guarded(() =>
-      jobs.run('map-importance', jobId, async (signal) => {
-        await api.init();
-        if (!pruner) throw new Error('no model is loaded');
-        return importanceFor(pruner, calibration, signal, throttle(onProgress));
-      }),
-    );
+  mapImportance(calibration, onProgress = () => {}, jobId) {
+    return newest('map-importance', jobId, (p, signal) => importanceFor(p, calibration, signal, throttle(onProgress)));
   },
 
-  async prunedShares(recipe, onProgress = () => {}, jobId) {
-    await jobs.cancelKind('pruned-shares');
-    return guarded(() =>
-      jobs.run('pruned-shares', jobId, async (signal) => {
-        await api.init();
-        if (!pruner) throw new Error('no model is loaded');
-        onProgress({ label: 'Reading the pruned shares', fraction: null });
-        return prunedSharesFor(pruner, recipe, [lastPruned, lastInspected], signal);
-      }),
-    );
+  prunedShares(recipe, onProgress = () => {}, jobId) {
+    return newest('pruned-shares', jobId, (p, signal) => {
+      onProgress({ label: 'Reading the pruned shares', fraction: null });
+      return prunedSharesFor(p, recipe, [lastPruned, lastInspected], signal);
+    });
   },
 
-  async layerDetail(request, onProgress = () => {}, jobId) {
-    await jobs.cancelKind('layer-detail');
-    return guarded(() =>
-      jobs.run('layer-detail', jobId, async (signal) => {
-        await api.init();
-        if (!pruner) throw new Error('no model is loaded');
-        const { detail, pruned } = await layerDetail(pruner, request, [lastPruned, lastInspected, lastDetailed], signal, throttle(onProgress));
-        if (pruned) lastDetailed = pruned;
-        return detail;
-      }),
-    );
+  layerDetail(request, onProgress = () => {}, jobId) {
+    return newest('layer-detail', jobId, async (p, signal) => {
+      const { detail, pruned } = await layerDetail(p, request, [lastPruned, lastInspected, lastDetailed], signal, throttle(onProgress));
+      if (pruned) lastDetailed = pruned;
+      return detail;
+    });
   },
 
-  async layerSensitivity(request, onProgress = () => {}, jobId) {
-    await jobs.cancelKind('sensitivity');
-    return guarded(() =>
-      jobs.run('sensitivity', jobId, async (signal) => {
-        await api.init();
-        if (!pruner) throw new Error('no model is loaded');
-        return layerSensitivity(pruner, request, signal, throttle(onProgress));
-      }),
-    );
+  layerSensitivity(request, onProgress = () => {}, jobId) {
+    return newest('sensitivity', jobId, (p, signal) => layerSensitivity(p, request, signal, throttle(onProgress)));
   },
 
   watchDevice(listener) {
@@ -313,8 +303,9 @@ const api: EngineApi = {
 };
 
 /**
- * Prunes and measures one recipe with the current model's pruner, remembering the masks for an
- * export. `onEstimate` hears the metric over the eval examples measured so far, after each batch
+ * Prunes and measures one recipe with the current model's pruner, handing back the masks with the
+ * report. The current configuration's (not a sweep point's) become `lastPruned`, which the export and
+ * the views reuse. `onEstimate` hears the metric over the eval examples measured so far, after each batch
  * but the last (the report follows it).
  */
 async function measure(recipe: WorkbenchRecipe, signal: AbortSignal, onProgress: ProgressFn, onEstimate?: (estimate: PartialMetrics) => void) {
@@ -330,12 +321,10 @@ async function measure(recipe: WorkbenchRecipe, signal: AbortSignal, onProgress:
   const key = JSON.stringify(recipe);
   if (recipe.kind === 'unstructured') {
     const { report, result } = await p.pruneAndMeasure(recipe.recipe, opts);
-    lastPruned = { key, session: s, report: report as PruneReport, result };
-  } else {
-    const { report, plan } = await p.pruneAndMeasureStructured(recipe.recipe, opts);
-    lastPruned = { key, session: s, report: report as StructuredReport, plan };
+    return { key, session: s, report: report as PruneReport, result };
   }
-  return lastPruned;
+  const { report, plan } = await p.pruneAndMeasureStructured(recipe.recipe, opts);
+  return { key, session: s, report: report as StructuredReport, plan };
 }
 
 function stageLabel(stage: string): string {
