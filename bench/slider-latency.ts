@@ -24,7 +24,7 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
 
 const MODELS = (process.env.MODELS ?? 'vit-fashion,gpt-bytes').split(',');
-const BACKENDS = (process.env.BACKENDS ?? 'cpu,webgpu').split(',');
+const BACKENDS = (process.env.BACKENDS ?? 'wasm,webgpu').split(',');
 const METHODS = (process.env.METHODS ?? 'magnitude,wanda').split(',');
 const PORT = Number(process.env.PORT ?? 4390);
 const DIST = process.env.DIST ?? 'dist';
