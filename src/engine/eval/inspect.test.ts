@@ -111,7 +111,7 @@ describe('attentionMaps', () => {
   });
 
   it('accepts raw 0…255 pixels as the image processor normalises them', async () => {
-    const raw = Uint8Array.from(pixels, (v, i) => (i * 37) % 256);
+    const raw = Uint8Array.from(pixels, (_, i) => (i * 37) % 256);
     const normalised = Float32Array.from(raw, (v) => (v * 2) / 255 - 1);
     const a = await attentionMaps(vit, vitWeights, raw);
     const b = await attentionMaps(vit, vitWeights, normalised);

@@ -3,7 +3,7 @@ import type { ModelSummary } from '../../workers/client';
 import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
 import { amountOf, isStructured, metricValue, useWorkbench } from '../store';
 import { ALLOCATIONS, CALIB_SOURCES, MAX_SPARSITY, METHODS, type Granularity, type ShareState } from '../share';
-import { ProgressBar } from './ProgressBar';
+import { JobProgress } from './JobProgress';
 import { LayerSliders } from './LayerSliders';
 import { freeLayerSparsity } from '../layer-sparsity';
 import { describeEstimate, describeTimes } from '../estimate';
@@ -210,16 +210,7 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
               <span className="estimate-value">{estimate.value}</span> {estimate.basis}
             </p>
           )}
-          <p className="measuring-label">
-            {current.progress.label}
-            {current.progress.fraction !== null && ` · ${formatPercent(current.progress.fraction, 0)}`}
-          </p>
-          <div className="progress-row">
-            <ProgressBar label="Pruning progress" fraction={current.progress.fraction} />
-            <button type="button" className="button small" onClick={cancelPrune}>
-              Cancel
-            </button>
-          </div>
+          <JobProgress name="Pruning progress" progress={current.progress} onCancel={cancelPrune} className="job-progress" />
         </div>
       )}
       {current.status === 'cancelled' && (

@@ -1,13 +1,12 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { InspectResult, InspectView } from '../../workers/client';
-import { formatPercent } from '../format';
 import { attentionShade } from '../heat';
 import { amountOf, inspectionTarget, useWorkbench, type Inspection } from '../store';
 import { AttentionGrid, AttentionTable, type HeadRef } from './AttentionGrid';
 import { HeatLegend } from './HeatLegend';
 import { InputPicker } from './InputPicker';
 import { Predictions } from './Predictions';
-import { ProgressBar } from './ProgressBar';
+import { JobProgress } from './JobProgress';
 import { Saliency, SALIENCY_METHODS, type SaliencyMethod } from './Saliency';
 
 /**
@@ -67,21 +66,7 @@ export function InspectPanel() {
 
 function Status({ inspection, onCancel, onRetry }: { inspection: Inspection; onCancel: () => void; onRetry: () => void }) {
   if (inspection.running) {
-    const { label, fraction } = inspection.running.progress;
-    return (
-      <div className="inspect-status">
-        <p className="measuring-label">
-          {label}
-          {fraction !== null && ` · ${formatPercent(fraction, 0)}`}
-        </p>
-        <div className="progress-row">
-          <ProgressBar label="Inspection progress" fraction={fraction} />
-          <button type="button" className="button small" onClick={onCancel}>
-            Cancel
-          </button>
-        </div>
-      </div>
-    );
+    return <JobProgress name="Inspection progress" progress={inspection.running.progress} onCancel={onCancel} className="inspect-status" />;
   }
   if (inspection.error || inspection.cancelled) {
     return (

@@ -1,7 +1,7 @@
 import type { Metrics, ModelSummary } from '../../workers/client';
 import { formatInteger, formatPercent, formatValue } from '../format';
 import { useWorkbench, type Evaluation } from '../store';
-import { ProgressBar } from './ProgressBar';
+import { JobProgress } from './JobProgress';
 
 /** The loaded model's quality on its eval set, measured in the worker, with progress and Cancel. */
 export function MetricPanel({ summary }: { summary: ModelSummary }) {
@@ -26,18 +26,7 @@ function Body({ evaluation, summary, onCancel, onMeasure }: { evaluation: Evalua
   switch (evaluation.status) {
     case 'running':
       return (
-        <div className="measuring">
-          <p className="measuring-label">
-            {evaluation.progress.label}
-            {evaluation.progress.fraction !== null && ` · ${formatPercent(evaluation.progress.fraction, 0)}`}
-          </p>
-          <div className="progress-row">
-            <ProgressBar label="Measuring progress" fraction={evaluation.progress.fraction} />
-            <button type="button" className="button small" onClick={onCancel}>
-              Cancel
-            </button>
-          </div>
-        </div>
+        <JobProgress name="Measuring progress" progress={evaluation.progress} onCancel={onCancel} />
       );
     case 'done':
       return (
