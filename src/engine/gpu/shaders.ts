@@ -1,0 +1,34 @@
+// The WGSL sources of every kernel, each prefixed with the libraries it uses (WGSL has no includes).
+// The `?raw` suffix is Vite's (vitest and the production build); `with { type: 'text' }` is
+// esbuild's (the GPU machine's bundle, ../shared/gpu/prepare.sh); tsx runs them through
+// bench/lib/wgsl-hooks.mjs. All three read the same file as a string.
+import keys from '../../shaders/lib/keys.wgsl?raw' with { type: 'text' };
+import scan from '../../shaders/lib/scan.wgsl?raw' with { type: 'text' };
+import radix from '../../shaders/lib/radix.wgsl?raw' with { type: 'text' };
+import rowSelect from '../../shaders/lib/row-select.wgsl?raw' with { type: 'text' };
+import selection from '../../shaders/lib/selection.wgsl?raw' with { type: 'text' };
+import radixHistogram from '../../shaders/radix-histogram.wgsl?raw' with { type: 'text' };
+import radixPick from '../../shaders/radix-pick.wgsl?raw' with { type: 'text' };
+import tieCount from '../../shaders/tie-count.wgsl?raw' with { type: 'text' };
+import tieScan from '../../shaders/tie-scan.wgsl?raw' with { type: 'text' };
+import thresholdMask from '../../shaders/threshold-mask.wgsl?raw' with { type: 'text' };
+import rowTopK from '../../shaders/row-topk.wgsl?raw' with { type: 'text' };
+import tokenTopK from '../../shaders/token-topk.wgsl?raw' with { type: 'text' };
+import nmMask from '../../shaders/nm-mask.wgsl?raw' with { type: 'text' };
+
+const globalLibs = [keys, scan, radix, selection];
+const rowLibs = [keys, scan, radix, rowSelect];
+
+/** Kernel name → its full WGSL module source (libraries first). */
+export const SHADERS = {
+  radixHistogram: [...globalLibs, radixHistogram],
+  radixPick: [...globalLibs, radixPick],
+  tieCount: [...globalLibs, tieCount],
+  tieScan: [...globalLibs, tieScan],
+  thresholdMask: [...globalLibs, thresholdMask],
+  rowTopK: [...rowLibs, rowTopK],
+  tokenTopK: [...rowLibs, tokenTopK],
+  nmMask: [keys, nmMask],
+} as const satisfies Record<string, readonly string[]>;
+
+export type KernelName = keyof typeof SHADERS;
