@@ -15,7 +15,8 @@ const RTLD_NOW = 2;
 const RTLD_GLOBAL = 0x100;
 const RTLD_NODELETE = 0x1000;
 
-function useSwiftShaderUnlessDriverNamed(): void {
+/** Points Dawn at SwiftShader unless the environment names a Vulkan driver (call before creating Dawn's instance). */
+export function useSwiftShaderUnlessDriverNamed(): void {
   if (process.env.VK_DRIVER_FILES || process.env.VK_ICD_FILENAMES) return;
   const icd = `${CHROMIUM}/vk_swiftshader_icd.json`;
   if (!existsSync(icd)) return;
