@@ -10,7 +10,7 @@ struct Params {
   m: u32,
 }
 
-@group(0) @binding(0) var<storage, read> scores: array<u32>; // f32 bits
+@group(0) @binding(0) var<storage, read> values: array<u32>; // f32 bits
 @group(0) @binding(1) var<storage, read_write> mask: array<u32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
@@ -29,10 +29,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     // round(N·L/M), halves up, as Math.round.
     let keep = select((2u * params.n * len + params.m) / (2u * params.m), params.n, len == params.m);
     let groupStart = i - (col - groupCol);
-    let key = orderKey(scores[i]);
+    let key = orderKey(values[i]);
     var rank = 0u;
     for (var j = groupStart; j < groupStart + len; j++) {
-      let other = orderKey(scores[j]);
+      let other = orderKey(values[j]);
       if (other > key || (other == key && j < i)) { rank++; }
     }
     if (rank < keep) { word |= 1u << (i - first); }

@@ -10,18 +10,18 @@ struct Params {
   keep: u32,
 }
 
-@group(0) @binding(0) var<storage, read> scores: array<u32>; // f32 bits
+@group(0) @binding(0) var<storage, read> values: array<u32>; // f32 bits
 @group(0) @binding(1) var<storage, read_write> mask: array<atomic<u32>>;
 @group(0) @binding(2) var<uniform> params: Params;
 
 fn rowKey(rowStart: u32, col: u32) -> u32 {
-  return orderKey(scores[rowStart + col]);
+  return orderKey(values[rowStart + col]);
 }
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u,
         @builtin(num_workgroups) nwg: vec3u) {
-  let row = wid.x + wid.y * nwg.x;
+  let row = linearWorkgroup(wid, nwg);
   if (row >= params.rows) { return; }
   let rowStart = row * params.cols;
   let rowEnd = rowStart + params.cols;
@@ -34,15 +34,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let w = firstWord + base + lid;
     let first = max(w * 32u, rowStart);
     let last = select(min(w * 32u + 32u, rowEnd), first, base + lid >= words);
-    var ties = 0u;
-    for (var i = first; i < last; i++) {
-      if (orderKey(scores[i]) == t.key) { ties++; }
-    }
-    let s = exclusiveScan(lid, ties);
+    let s = exclusiveScan(lid, countKey(first, last, t.key));
     var rank = tiesBefore + s.before;
     var word = 0u;
     for (var i = first; i < last; i++) {
-      let key = orderKey(scores[i]);
+      let key = orderKey(values[i]);
       var keep = key > t.key;
       if (key == t.key) {
         keep = rank < t.tiesKept;

@@ -18,11 +18,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let last = min(first + 32u, part.n);
   let split = tiesSplit(s);
   var ties = 0u;
-  if (split) {
-    for (var i = first; i < last; i++) {
-      if (orderKey(values[i]) == s.prefix) { ties++; }
-    }
-  }
+  if (split) { ties = countKey(first, last, s.prefix); }
   let sum = exclusiveScan(lid, ties);
   var rank = 0u;
   if (split) { rank = blockTies[part.firstBlock + block] + sum.before; }

@@ -15,10 +15,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (block * BLOCK >= part.n || !tiesSplit(s)) { return; }
   let first = block * BLOCK + lid * 32u;
   let last = min(first + 32u, part.n);
-  var ties = 0u;
-  for (var i = first; i < last; i++) {
-    if (orderKey(values[i]) == s.prefix) { ties++; }
-  }
-  let sum = exclusiveScan(lid, ties);
+  let sum = exclusiveScan(lid, countKey(first, last, s.prefix));
   if (lid == 0u) { blockTies[part.firstBlock + block] = sum.total; }
 }

@@ -10,18 +10,18 @@ struct Params {
   protect: u32,
 }
 
-@group(0) @binding(0) var<storage, read> scores: array<u32>; // f32 bits
+@group(0) @binding(0) var<storage, read> values: array<u32>; // f32 bits
 @group(0) @binding(1) var<storage, read_write> kept: array<u32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
 fn rowKey(rowStart: u32, col: u32) -> u32 {
-  return select(orderKey(scores[rowStart + col]), NO_KEY, col == params.protect);
+  return select(orderKey(values[rowStart + col]), NO_KEY, col == params.protect);
 }
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u,
         @builtin(num_workgroups) nwg: vec3u) {
-  let row = wid.x + wid.y * nwg.x;
+  let row = linearWorkgroup(wid, nwg);
   if (row >= params.rows) { return; }
   let rowStart = row * params.cols;
   let t = rowThreshold(lid, rowStart, params.cols, params.keep);

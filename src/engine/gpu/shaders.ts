@@ -1,9 +1,10 @@
 // The WGSL sources of every kernel, each prefixed with the libraries it uses (WGSL has no includes).
 // The `?raw` suffix is Vite's (vitest and the production build); `with { type: 'text' }` is
 // esbuild's (the GPU machine's bundle, ../shared/gpu/prepare.sh); tsx runs them through
-// bench/lib/wgsl-hooks.mjs. All three read the same file as a string.
+// bench/lib/wgsl-text.mjs. All three read the same file as a string.
 import keys from '../../shaders/lib/keys.wgsl?raw' with { type: 'text' };
-import scan from '../../shaders/lib/scan.wgsl?raw' with { type: 'text' };
+import workgroup from '../../shaders/lib/workgroup.wgsl?raw' with { type: 'text' };
+import countKey from '../../shaders/lib/count-key.wgsl?raw' with { type: 'text' };
 import radix from '../../shaders/lib/radix.wgsl?raw' with { type: 'text' };
 import rowSelect from '../../shaders/lib/row-select.wgsl?raw' with { type: 'text' };
 import selection from '../../shaders/lib/selection.wgsl?raw' with { type: 'text' };
@@ -16,16 +17,16 @@ import rowTopK from '../../shaders/row-topk.wgsl?raw' with { type: 'text' };
 import tokenTopK from '../../shaders/token-topk.wgsl?raw' with { type: 'text' };
 import nmMask from '../../shaders/nm-mask.wgsl?raw' with { type: 'text' };
 
-const globalLibs = [keys, scan, radix, selection];
-const rowLibs = [keys, scan, radix, rowSelect];
+const globalLibs = [keys, workgroup, radix, selection];
+const rowLibs = [keys, countKey, workgroup, radix, rowSelect];
 
 /** Kernel name → its full WGSL module source (libraries first). */
 export const SHADERS = {
   radixHistogram: [...globalLibs, radixHistogram],
   radixPick: [...globalLibs, radixPick],
-  tieCount: [...globalLibs, tieCount],
+  tieCount: [...globalLibs, countKey, tieCount],
   tieScan: [...globalLibs, tieScan],
-  thresholdMask: [...globalLibs, thresholdMask],
+  thresholdMask: [...globalLibs, countKey, thresholdMask],
   rowTopK: [...rowLibs, rowTopK],
   tokenTopK: [...rowLibs, tokenTopK],
   nmMask: [keys, nmMask],

@@ -19,3 +19,4 @@ fn orderKey(raw: u32) -> u32 {
   if ((bits & 0x80000000u) != 0u) { return ~bits; }   // negatives: larger magnitude, smaller key
   return bits | 0x80000000u;                          // positives above every negative
 }
+

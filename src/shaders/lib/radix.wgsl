@@ -1,4 +1,4 @@
-// Radix select over order keys (library, no entry point; needs keys.wgsl and scan.wgsl).
+// Radix select over order keys (library, no entry point; needs keys.wgsl and workgroup.wgsl).
 // The 32-bit key is decided in three digits from the top: bits 31..21, 20..10, 9..0 (11, 11 and
 // 10 bits, histograms of 2048 bins — 8 KiB of workgroup memory). Each pass counts, among the keys
 // that share the digits decided so far, how many fall in each bin of the next digit; the pick then

@@ -1,4 +1,4 @@
-// One workgroup selects within one row (library, no entry point; needs keys.wgsl, scan.wgsl and
+// One workgroup selects within one row (library, no entry point; needs keys.wgsl, workgroup.wgsl and
 // radix.wgsl). The kernel defines `fn rowKey(rowStart: u32, col: u32) -> u32`, the order key of
 // an entry, so that a kernel can rank some entries specially (a protected token).
 

@@ -24,7 +24,3 @@ struct Part {
 
 // Blocks of the tie and mask passes: 256 invocations × one 32-element mask word each.
 const BLOCK: u32 = 8192u;
-
-fn linearWorkgroup(wid: vec3u, nwg: vec3u) -> u32 {
-  return wid.x + wid.y * nwg.x;
-}

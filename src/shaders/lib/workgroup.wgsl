@@ -1,7 +1,13 @@
-// Workgroup prefix sums (library, no entry point) for 256-invocation workgroups. Call from uniform
-// control flow: every invocation of the workgroup must call it, since it synchronises.
+// Workgroup helpers (library, no entry point) for 256-invocation workgroups: the linear index of a
+// workgroup in a 2-D grid, and prefix sums (call those from uniform control flow: every invocation
+// of the workgroup must call them, since they synchronise).
 
 const WG: u32 = 256u;
+
+// A dispatch past the per-dimension limit is 2-D (engine/gpu/dispatch.ts): x + y · width.
+fn linearWorkgroup(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + wid.y * nwg.x;
+}
 
 var<workgroup> scanBuf: array<u32, 256>;
 
