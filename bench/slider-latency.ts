@@ -107,7 +107,9 @@ async function awaitStep(page: Page, final: boolean, timeoutMs: number): Promise
     ({ final, pattern }) => {
       const probe = (window as unknown as { __probe: { pressedAt: number; marks: { t: number; metric: string; estimate: string | null }[] } }).__probe;
       const re = new RegExp(pattern);
-      const est = probe.marks.find((m) => m.estimate !== null);
+      // The new run's estimate: one shown after the old run's (if any) was cleared by the new prune.
+      const cleared = probe.marks.findIndex((m) => m.estimate === null);
+      const est = cleared < 0 ? undefined : probe.marks.slice(cleared).find((m) => m.estimate !== null);
       // A new final value: a number after the '—' shown while the new value is measured.
       const pending = probe.marks.findIndex((m) => m.metric === '—');
       const done = pending < 0 ? undefined : probe.marks.slice(pending).find((m) => re.test(m.metric));
