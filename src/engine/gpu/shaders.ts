@@ -16,6 +16,10 @@ import thresholdMask from '../../shaders/threshold-mask.wgsl?raw' with { type: '
 import rowTopK from '../../shaders/row-topk.wgsl?raw' with { type: 'text' };
 import tokenTopK from '../../shaders/token-topk.wgsl?raw' with { type: 'text' };
 import nmMask from '../../shaders/nm-mask.wgsl?raw' with { type: 'text' };
+import laneSum from '../../shaders/lib/lane-sum.wgsl?raw' with { type: 'text' };
+import csrMatvec from '../../shaders/csr-matvec.wgsl?raw' with { type: 'text' };
+import csrMatmul from '../../shaders/csr-matmul.wgsl?raw' with { type: 'text' };
+import denseMatvec from '../../shaders/dense-matvec.wgsl?raw' with { type: 'text' };
 
 const globalLibs = [keys, workgroup, radix, selection];
 const rowLibs = [keys, countKey, workgroup, radix, rowSelect];
@@ -30,6 +34,9 @@ export const SHADERS = {
   rowTopK: [...rowLibs, rowTopK],
   tokenTopK: [...rowLibs, tokenTopK],
   nmMask: [keys, nmMask],
+  csrMatvec: [workgroup, laneSum, csrMatvec],
+  csrMatmul: [workgroup, csrMatmul],
+  denseMatvec: [workgroup, laneSum, denseMatvec],
 } as const satisfies Record<string, readonly string[]>;
 
 export type KernelName = keyof typeof SHADERS;
