@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt2Config, VitConfig } from '../model/config';
 import { forward } from '../model/forward';
-import type { ModelMasks, Weights } from '../model/types';
+import type { LinearOverride, ModelMasks, Weights } from '../model/types';
 
 export interface ClassifierMetrics {
   kind: 'classifier';
@@ -44,6 +44,8 @@ export interface PartialMetrics {
 
 export interface EvalOptions {
   masks?: ModelMasks;
+  /** Linear products computed another way (the pruned model's sparse kernels); settled between batches. */
+  linears?: LinearOverride;
   /** Per-block token keep ratios (dynamic token pruning; classifiers only — see evaluateLmLastPosition). */
   tokenKeep?: number[];
   batchSize?: number;
@@ -113,13 +115,14 @@ export async function evaluateClassifier(
     const m = Math.min(batch, n - start);
     const [pred, loss] = tf.tidy(() => {
       const x = pixelsToInput(config, images.subarray(start * per, (start + m) * per), m);
-      const { logits } = forward(config, weights, x, { masks: opts.masks, tokenKeep: opts.tokenKeep });
+      const { logits } = forward(config, weights, x, { masks: opts.masks, tokenKeep: opts.tokenKeep, linears: opts.linears });
       const y = tf.tensor1d(labels.subarray(start, start + m), 'int32');
       return [tf.argMax(logits, -1), crossEntropySum(logits, y, config.labels.length)];
     });
     const p = (await pred.data()) as Int32Array;
     lossSum += (await loss.data())[0];
     tf.dispose([pred, loss]);
+    await opts.linears?.settle?.();
     for (let i = 0; i < m; i++) {
       const hit = p[i] === labels[start + i] ? 1 : 0;
       correct += hit;
@@ -175,7 +178,7 @@ export async function evaluateLm(
       tgt.set(tokens.subarray(off + 1, off + t + 1), i * t);
     }
     const [lossT, hitsT, perWindowT] = tf.tidy(() => {
-      const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), { masks: opts.masks });
+      const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), { masks: opts.masks, linears: opts.linears });
       const flat = tf.reshape(logits, [m * t, config.vocabSize]);
       const y = tf.tensor1d(tgt, 'int32');
       // crossEntropySum's terms, kept to sum them per window as well.
@@ -190,6 +193,7 @@ export async function evaluateLm(
     correct += hitsV[0];
     for (const v of perWindowV) windowLoss.add(v / t);
     tf.dispose([lossT, hitsT, perWindowT]);
+    await opts.linears?.settle?.();
     opts.onProgress?.((w0 + m) / windows);
     if (opts.onPartial) {
       const seen = w0 + m;

@@ -16,6 +16,7 @@ import { collectStats, prunableLinears, pruneUnstructured, type PruningStats, ty
 import type { EvalOptions, Metrics } from './metrics';
 import { needsStructuredCalibration, planStructured, type StructuredPlan, type StructuredRecipe } from '../pruning/structured/recipe';
 import { evaluateLmLastPosition, tokenCounts } from '../pruning/tokens';
+import { SparseLinears, type LinearChoice, type LinearPath } from '../gpu/sparse-linears';
 
 export interface PruneRecipe {
   method: UnstructuredMethod;
@@ -55,6 +56,8 @@ export interface PruneReport {
   bytes: SizeReport;
   blockSparsity: number[];
   timeMs: { calibration: number; prune: number; evaluate: number };
+  /** How each pruned layer's product ran in the evaluation (WebGPU only; null elsewhere). */
+  kernels: LinearChoice[] | null;
 }
 
 export type StructuredPruneRecipe = StructuredRecipe & { calibration?: CalibrationSpec };
@@ -179,22 +182,60 @@ export class Pruner {
     return this.session.checkpoint.weights.get(name)!;
   }
 
-  /** Runs f on the model's weights with the result applied (masks multiplied in), then frees them. */
-  async withPruned<T>(res: UnstructuredResult, f: (w: Weights) => Promise<T>): Promise<T> {
+  /**
+   * Runs f on the model's weights with the result applied (masks multiplied in), then frees them.
+   * f also gets the masked values of each pruned matrix, as stored.
+   */
+  async withPruned<T>(res: UnstructuredResult, f: (w: Weights, masked: Map<string, Float32Array>) => Promise<T>): Promise<T> {
     const made: tf.Tensor[] = [];
     const w: Weights = new Map(this.session.weights);
+    const masked = new Map<string, Float32Array>();
     for (const [name, mask] of res.masks) {
       const t = res.weights?.get(name) ?? this.host(name);
       const data = t.data.map((v, i) => v * mask[i]);
       const tensor = tf.tensor(data, t.shape);
       made.push(tensor);
+      masked.set(name, data);
       w.set(name, tensor);
     }
     try {
-      return await f(w);
+      return await f(w, masked);
     } finally {
       tf.dispose(made);
     }
+  }
+
+  /**
+   * The pruned model's metric. On WebGPU its pruned layers run on our sparse kernels where they
+   * measure faster (gpu/sparse-linears.ts); `kernels` says which ran how, null on other backends.
+   * `paths` limits the candidates (bench:gpu compares TF.js alone with the measured choice).
+   */
+  async evaluatePruned(res: UnstructuredResult, opts: RunOptions = {}, paths?: readonly LinearPath[]): Promise<{ metric: Metrics; kernels: LinearChoice[] | null }> {
+    return this.withPruned(res, async (w, masked) => {
+      const layers = prunableLinears(this.session.config)
+        .filter((spec) => res.masks.has(spec.weight))
+        .map((spec) => ({
+          weight: spec.weight,
+          rows: toRows(masked.get(spec.weight)!, spec),
+          mask: toRows(res.masks.get(spec.weight)!, spec),
+          out: spec.outFeatures,
+          in: spec.inFeatures,
+          dense: w.get(spec.weight)!,
+          transposed: spec.layout === 'out_in',
+        }));
+      const linears = SparseLinears.forCurrentBackend(layers, paths);
+      try {
+        const metric = await this.session.evaluateWith(w, {
+          ...opts.evaluation,
+          linears: linears ?? undefined,
+          signal: opts.signal,
+          onProgress: (f) => opts.onProgress?.('evaluating', f),
+        });
+        return { metric, kernels: linears?.report() ?? null };
+      } finally {
+        linears?.destroy();
+      }
+    });
   }
 
   /** Prunes by the recipe; the masks (and SparseGPT's weights) plus what was used. */
@@ -225,7 +266,7 @@ export class Pruner {
     const p = await this.prune(r, opts);
     opts.signal?.throwIfAborted();
     const t0 = performance.now();
-    const metric = await this.withPruned(p.result, (w) => this.session.evaluateWith(w, { ...opts.evaluation, signal: opts.signal, onProgress: (f) => opts.onProgress?.('evaluating', f) }));
+    const { metric, kernels } = await this.evaluatePruned(p.result, opts);
     // A result that arrives after its cancellation is stale: whoever aborted no longer wants it.
     opts.signal?.throwIfAborted();
     const evaluate = performance.now() - t0;
@@ -244,6 +285,7 @@ export class Pruner {
       bytes: sizes(this.session, p.result.masks),
       blockSparsity: p.blockSparsity,
       timeMs: { ...p.timeMs, evaluate },
+      kernels,
     };
     return { report, result: p.result };
   }
@@ -302,6 +344,8 @@ export class Pruner {
       bytes: { dense: 4 * cost.params, sparse: 4 * cost.nonzeroParams, nm24: null },
       blockSparsity: cost.blocks.map((b) => 1 - b.nonzero / Math.max(1, b.params)),
       timeMs: { calibration: t1 - t0, prune: t2 - t1, evaluate },
+      // Physically smaller dense matrices: nothing for a sparse kernel to do.
+      kernels: null,
     };
     return { report, plan };
   }

@@ -66,7 +66,7 @@ export class ForwardContext {
     if (this.out.activationSqSum) this.out.activationSqSum[spec.weight] = tf.sum(tf.square(x2), 0);
     const gram = this.options.capture?.activationGram;
     if (gram && (gram === true || gram(spec.weight))) this.out.activationGram![spec.weight] = tf.matMul(x2, x2, true, false);
-    let y = tf.matMul(x2, w, false, spec.layout === 'out_in');
+    let y = this.options.linears?.matmul(spec.weight, x2 as tf.Tensor2D) ?? tf.matMul(x2, w, false, spec.layout === 'out_in');
     if (bias) y = tf.add(y, bias);
     return tf.reshape(y, [...lead, outF]);
   }

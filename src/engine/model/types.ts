@@ -40,8 +40,24 @@ export interface Capture {
   headStats?: boolean;
 }
 
+/**
+ * Runs some linear layers' products another way than tf.matMul on the stored matrix: our sparse
+ * GPU kernels for pruned layers (engine/gpu/sparse-linears.ts). Inference only: it has no gradient.
+ */
+export interface LinearOverride {
+  /** y = x · Wᵀ ([N, out], no bias) for the layer whose weight is `weight`, or null for the dense path. */
+  matmul(weight: string, x: tf.Tensor2D): tf.Tensor2D | null;
+  /**
+   * Called between evaluation batches, outside any tidy: time to measure the shapes first seen in
+   * the batch before (a measured rule needs awaited GPU timings, which a forward pass cannot wait for).
+   */
+  settle?(): Promise<void>;
+}
+
 export interface ForwardOptions {
   masks?: ModelMasks;
+  /** Products of some linear layers computed another way (see LinearOverride). */
+  linears?: LinearOverride;
   capture?: Capture;
   /**
    * Embed tokens by one-hot × matrix instead of a gather. The WASM backend has no kernel for the

@@ -7,6 +7,7 @@ import { JobProgress } from './JobProgress';
 import { LayerSliders } from './LayerSliders';
 import { freeLayerSparsity } from '../layer-sparsity';
 import { describeEstimate, describeTimes } from '../estimate';
+import { KernelChoices } from './KernelChoices';
 
 const METHOD_HELP: Record<ShareState['method'], string> = {
   magnitude: 'Magnitude: drop the smallest |w| (Han et al., 2015, "Learning both Weights and Connections").',
@@ -229,6 +230,7 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
           Time in the worker: {describeTimes(report.timeMs)}
         </p>
       )}
+      {report?.kernels && <KernelChoices choices={report.kernels} />}
       {amountOf(config) === 0 && <p className="note">At 0% the model is the dense one; move the slider to prune.</p>}
     </div>
   );
