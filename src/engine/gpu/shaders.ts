@@ -16,6 +16,9 @@ import thresholdMask from '../../shaders/threshold-mask.wgsl?raw' with { type: '
 import rowTopK from '../../shaders/row-topk.wgsl?raw' with { type: 'text' };
 import tokenTopK from '../../shaders/token-topk.wgsl?raw' with { type: 'text' };
 import nmMask from '../../shaders/nm-mask.wgsl?raw' with { type: 'text' };
+import nm24 from '../../shaders/lib/nm24.wgsl?raw' with { type: 'text' };
+import nm24Matvec from '../../shaders/nm24-matvec.wgsl?raw' with { type: 'text' };
+import nm24Matmul from '../../shaders/nm24-matmul.wgsl?raw' with { type: 'text' };
 import laneSum from '../../shaders/lib/lane-sum.wgsl?raw' with { type: 'text' };
 import csrMatvec from '../../shaders/csr-matvec.wgsl?raw' with { type: 'text' };
 import csrMatmul from '../../shaders/csr-matmul.wgsl?raw' with { type: 'text' };
@@ -34,6 +37,8 @@ export const SHADERS = {
   rowTopK: [...rowLibs, rowTopK],
   tokenTopK: [...rowLibs, tokenTopK],
   nmMask: [keys, nmMask],
+  nm24Matvec: [workgroup, nm24, nm24Matvec],
+  nm24Matmul: [workgroup, nm24, nm24Matmul],
   csrMatvec: [workgroup, laneSum, csrMatvec],
   csrMatmul: [workgroup, csrMatmul],
   denseMatvec: [workgroup, laneSum, denseMatvec],
