@@ -40,6 +40,8 @@ export default defineConfig({
         webgpu: fromRoot('./e2e/fixtures/webgpu.html'),
         // e2e/forward-parity.spec.ts: the engine's forward on WebGPU against the TS reference.
         parity: fromRoot('./e2e/fixtures/parity.html'),
+        // e2e/kernel-parity.spec.ts: every WGSL kernel against its TS twin in the browser.
+        kernels: fromRoot('./e2e/fixtures/kernels.html'),
       },
     },
   },

@@ -14,6 +14,7 @@ import { globalTopK as globalTopKReference, rowTopKMask } from '../pruning/selec
 import { nmMask as nmMaskReference } from '../pruning/nm';
 import { selectTokens } from '../pruning/tokens';
 import { randomArray } from '../model/tiny-models';
+import { tokenReference } from './parity-suite';
 
 let node: NodeGpu;
 let kernels: GpuKernels;
@@ -223,12 +224,6 @@ describe('N:M masks', () => {
   });
 });
 
-/** The reference: the protected column, then rowTopKMask's best keep − 1 of the others. */
-function tokenReference(row: Float32Array, keep: number, protect: number | null): number[] {
-  const others = [...row.keys()].filter((c) => c !== protect);
-  const mask = rowTopKMask(others.map((c) => row[c]), 1, others.length, keep - (protect === null ? 0 : 1));
-  return [...(protect === null ? [] : [protect]), ...others.filter((_, i) => mask[i])].sort((a, b) => a - b);
-}
 
 async function gpuTokens(s: Float32Array, rows: number, cols: number, keep: number, protect: number | null, k = kernels) {
   return withScores(s, k, async (t) => {

@@ -54,6 +54,9 @@ export interface LinearChoice {
   ms: Partial<Record<LinearPath, number>>;
 }
 
+/** Enough runs to rank candidates; few, since a slider step on a slow device waits for them. */
+const TIMING = { perBatch: 3, batches: 3 };
+
 /** Our formats are only tried where they can win: CSR stores 8 bytes per kept weight against 4 per dense one. */
 const CSR_MAX_DENSITY = 0.5;
 
@@ -210,7 +213,7 @@ export class SparseLinears implements LinearOverride {
         for (const { path, key } of candidates) {
           if (this.costs.has(key)) continue;
           const op = path === 'tfjs' ? () => tf.dispose(tf.matMul(x, spec.dense, false, spec.transposed)) : () => this.run(layer.kernel(path)!, x).dispose();
-          this.costs.set(key, await timeGpu(op, () => tfjsGpuIdle(this.backend)));
+          this.costs.set(key, await timeGpu(op, () => tfjsGpuIdle(this.backend), TIMING));
         }
       } finally {
         x.dispose();
