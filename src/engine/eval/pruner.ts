@@ -17,6 +17,7 @@ import type { EvalOptions, Metrics } from './metrics';
 import { needsStructuredCalibration, planStructured, type StructuredPlan, type StructuredRecipe } from '../pruning/structured/recipe';
 import { evaluateLmLastPosition, tokenCounts } from '../pruning/tokens';
 import { SparseLinears, type LinearChoice, type LinearPath } from '../gpu/sparse-linears';
+import { nm24Bytes } from '../gpu/nm24';
 
 export interface PruneRecipe {
   method: UnstructuredMethod;
@@ -38,7 +39,7 @@ export interface SizeReport {
   dense: number;
   /** Prunable matrices as a bitmask plus their nonzero values; everything else dense. */
   sparse: number;
-  /** Prunable matrices 2:4-compressed (kept values + 2-bit indices), or null when the mask is not 2:4. */
+  /** Prunable matrices 2:4-compressed (gpu/nm24.ts: kept values + 2-bit indices), or null when the mask is not 2:4. */
   nm24: number | null;
 }
 
@@ -389,7 +390,7 @@ function sizes(session: ModelSession, masks: Map<string, Uint8Array>): SizeRepor
     matrices += n;
     const nnz = m.reduce((a, v) => a + v, 0);
     sparse += Math.ceil(n / 8) + 4 * nnz;
-    if (nm !== null) nm = is24(m, spec.layout === 'in_out' ? spec.outFeatures : 1, spec.inFeatures, spec.layout === 'in_out' ? 1 : spec.inFeatures) ? nm + 4 * (n / 2) + n / 16 : null;
+    if (nm !== null) nm = is24(m, spec.layout === 'in_out' ? spec.outFeatures : 1, spec.inFeatures, spec.layout === 'in_out' ? 1 : spec.inFeatures) ? nm + nm24Bytes(spec.outFeatures, spec.inFeatures) : null;
   }
   const rest = 4 * (params - matrices);
   return { dense: 4 * params, sparse: rest + sparse, nm24: nm === null ? null : rest + nm };
