@@ -1,10 +1,12 @@
 // Unstructured and N:M pruning of every prunable linear layer by one method: scores → selection
 // at each block's sparsity (or one global threshold) → masks; SparseGPT also returns new weights.
+// The selection runs on our WebGPU kernels when TensorFlow.js runs on a GPU (gpu-select.ts).
 import * as tf from '@tensorflow/tfjs';
 import { numLayers, type ModelConfig } from '../model/config';
 import type { HostTensor } from '../model/checkpoint';
 import { linearSpecs, type LinearSpec } from '../model/schema';
 import type { Weights } from '../model/types';
+import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { collectActivationStats, collectGradients, type CalibrationData } from './calibration';
 import { fromRows, toRows } from './layout';
 import { magnitudeScores } from './magnitude';
@@ -97,25 +99,107 @@ function blockSparsity(recipe: UnstructuredRecipe, layer: number): number {
   return recipe.blockSparsity?.[layer] ?? recipe.sparsity;
 }
 
-/** Masks for a scoring method (everything but SparseGPT). */
-export function scoreAndSelect(config: ModelConfig, host: Map<string, HostTensor>, recipe: UnstructuredRecipe, stats: PruningStats): Map<string, Uint8Array> {
-  const specs = prunableLinears(config);
-  const rowScores = specs.map((spec, i) => scoresFor(spec, host.get(spec.weight)!.data, recipe, stats, i));
-  const scope = recipe.nm ? null : recipe.scope ?? DEFAULT_SCOPE[recipe.method];
-  let rowMasks: Uint8Array[];
-  if (scope === 'global') {
-    const total = rowScores.reduce((a, s) => a + s.length, 0);
-    rowMasks = globalTopK(rowScores, keepCount(total, recipe.sparsity));
-  } else {
-    rowMasks = specs.map((spec, i) => {
-      const s = rowScores[i];
-      if (recipe.nm) return nmMask(s, spec.outFeatures, spec.inFeatures, recipe.nm.n, recipe.nm.m);
-      const sp = blockSparsity(recipe, spec.layer);
-      if (scope === 'row') return rowTopKMask(s, spec.outFeatures, spec.inFeatures, keepCount(spec.inFeatures, sp));
-      return topKMask(s, keepCount(s.length, sp));
-    });
+interface Scored {
+  method: UnstructuredMethod;
+  seed: number;
+  stats: PruningStats | null;
+  weights: Float32Array[];
+  scores: Float32Array[];
+}
+
+// Scores do not depend on the sparsity, so a slider reuses them (and gpu-select.ts their uploaded
+// copy, found by the array's identity). Only the last scored per model: they weigh what its
+// prunable weights do.
+const lastScored = new WeakMap<Map<string, HostTensor>, Scored>();
+
+/** Every prunable layer's scores as [out, in] rows, computed once per weights, method, statistics and seed. */
+function layerScores(specs: LinearSpec[], host: Map<string, HostTensor>, recipe: UnstructuredRecipe, stats: PruningStats): Float32Array[] {
+  const { method } = recipe;
+  const weights = specs.map((spec) => host.get(spec.weight)!.data);
+  const seed = method === 'random' ? recipe.seed ?? 0 : 0;
+  const usedStats = method === 'wanda' || method === 'taylor' ? stats : null;
+  const last = lastScored.get(host);
+  if (
+    last?.method === method &&
+    last.seed === seed &&
+    last.stats === usedStats &&
+    last.weights.length === weights.length &&
+    last.weights.every((w, i) => w === weights[i])
+  ) {
+    return last.scores;
   }
-  return new Map(specs.map((spec, i) => [spec.weight, fromRows(rowMasks[i], spec)]));
+  const scores = specs.map((spec, i) => scoresFor(spec, weights[i], recipe, stats, i));
+  lastScored.set(host, { method, seed, stats: usedStats, weights, scores });
+  return scores;
+}
+
+/**
+ * Which weights compete and how many of them are kept: over all layers at once, or per layer of
+ * the whole layer or of each of its rows (keep[i] for layer i), or N of every M along a row.
+ */
+export type SelectionPlan =
+  | { kind: 'global'; keep: number }
+  | { kind: 'layer' | 'row'; keep: number[] }
+  | { kind: 'nm'; n: number; m: number };
+
+function selectionPlan(specs: LinearSpec[], recipe: UnstructuredRecipe): SelectionPlan {
+  if (recipe.nm) return { kind: 'nm', n: recipe.nm.n, m: recipe.nm.m };
+  const scope = recipe.scope ?? DEFAULT_SCOPE[recipe.method];
+  if (scope === 'global') return { kind: 'global', keep: keepCount(specs.reduce((a, s) => a + s.outFeatures * s.inFeatures, 0), recipe.sparsity) };
+  const group = (s: LinearSpec) => (scope === 'row' ? s.inFeatures : s.outFeatures * s.inFeatures);
+  return { kind: scope, keep: specs.map((s) => keepCount(group(s), blockSparsity(recipe, s.layer))) };
+}
+
+/** The selection on the CPU: one mask per layer, as [out, in] rows (gpu-select.ts is its GPU twin). */
+function selectRows(specs: LinearSpec[], scores: Float32Array[], plan: SelectionPlan): Uint8Array[] {
+  switch (plan.kind) {
+    case 'global':
+      return globalTopK(scores, plan.keep);
+    case 'layer':
+      return scores.map((s, i) => topKMask(s, plan.keep[i]));
+    case 'row':
+      return scores.map((s, i) => rowTopKMask(s, specs[i].outFeatures, specs[i].inFeatures, plan.keep[i]));
+    case 'nm':
+      return scores.map((s, i) => nmMask(s, specs[i].outFeatures, specs[i].inFeatures, plan.n, plan.m));
+  }
+}
+
+// Loaded on first use on WebGPU: nothing else needs its shaders, which Node scripts can import only
+// through the WGSL hook (bench/lib/wgsl-text.mjs).
+let gpuSelect: typeof import('./gpu-select') | null = null;
+let onSoftwareAdapters = false;
+let warnedGpuFailure = false;
+
+/**
+ * Whether a software WebGPU adapter (SwiftShader) selects on the kernels too. Off by default: there
+ * they ran 2–400× slower than the CPU selection on the shipped models (Wanda's per-row selection of
+ * gpt-bytes: 24 s against 0.15 s). Tests turn it on to run the kernels' path without a GPU.
+ */
+export function selectOnSoftwareAdapters(on: boolean): void {
+  onSoftwareAdapters = on;
+}
+
+/** On TensorFlow.js's GPUDevice when WebGPU is current on a hardware adapter (the same masks), else on the CPU. */
+async function select(specs: LinearSpec[], scores: Float32Array[], plan: SelectionPlan): Promise<Uint8Array[]> {
+  const device = tfjsWebGpu()?.device;
+  if (device) {
+    try {
+      gpuSelect ??= await import('./gpu-select');
+      if (onSoftwareAdapters || !gpuSelect.softwareAdapter(device)) return await gpuSelect.selectRowsOnGpu(device, specs, scores, plan);
+    } catch (e) {
+      if (!warnedGpuFailure) console.warn(`Selecting on the GPU failed, selecting on the CPU instead: ${(e as Error).message}`);
+      warnedGpuFailure = true;
+    }
+  }
+  gpuSelect?.releaseGpuSelection(); // what it holds on the GPU is of no use to the CPU
+  return selectRows(specs, scores, plan);
+}
+
+/** Masks for a scoring method (everything but SparseGPT). */
+export async function scoreAndSelect(config: ModelConfig, host: Map<string, HostTensor>, recipe: UnstructuredRecipe, stats: PruningStats): Promise<Map<string, Uint8Array>> {
+  const specs = prunableLinears(config);
+  const rows = await select(specs, layerScores(specs, host, recipe, stats), selectionPlan(specs, recipe));
+  return new Map(specs.map((spec, i) => [spec.weight, fromRows(rows[i], spec)]));
 }
 
 /**
@@ -176,5 +260,5 @@ export async function pruneUnstructured(
     if (!calib) throw new Error('sparsegpt needs calibration data');
     return sparseGptModel(config, host, recipe, calib, opts);
   }
-  return { masks: scoreAndSelect(config, host, recipe, stats), weights: null };
+  return { masks: await scoreAndSelect(config, host, recipe, stats), weights: null };
 }
