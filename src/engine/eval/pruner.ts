@@ -16,7 +16,8 @@ import { collectStats, prunableLinears, pruneUnstructured, type PruningStats, ty
 import type { EvalOptions, Metrics } from './metrics';
 import { needsStructuredCalibration, planStructured, type StructuredPlan, type StructuredRecipe } from '../pruning/structured/recipe';
 import { evaluateLmLastPosition, tokenCounts } from '../pruning/tokens';
-import { SparseLinears, type LinearChoice, type LinearPath } from '../gpu/sparse-linears';
+import type { LinearChoice, LinearPath } from '../gpu/sparse-linears';
+import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { nm24Bytes } from '../gpu/nm24';
 
 export interface PruneRecipe {
@@ -224,7 +225,8 @@ export class Pruner {
           dense: w.get(spec.weight)!,
           transposed: spec.layout === 'out_in',
         }));
-      const linears = SparseLinears.forCurrentBackend(layers, paths);
+      // Loaded only on WebGPU: it brings the WGSL sources, which Node scripts off WebGPU need not load.
+      const linears = tfjsWebGpu() ? (await import('../gpu/sparse-linears')).SparseLinears.forCurrentBackend(layers, paths) : null;
       try {
         const metric = await this.session.evaluateWith(w, {
           ...opts.evaluation,

@@ -1,0 +1,50 @@
+// bench:gpu's whole-model figure: the default models' evaluation forward passes, pruned, with every
+// product on TF.js's dense matMul against the measured per-layer choice (gpu/sparse-linears.ts),
+// on the same device in the same run. The metric must agree (the kernels are exact up to
+// summation order).
+import { ModelSession } from '../../src/engine/session';
+import { Pruner, type PruneRecipe } from '../../src/engine/eval/pruner';
+import { readModelDir } from '../../src/cli/model-dir';
+import type { Metrics } from '../../src/engine/eval/metrics';
+import type { BenchRow } from './gpu-rows';
+
+const RECIPES: [string, PruneRecipe][] = [
+  ['90% magnitude', { method: 'magnitude', sparsity: 0.9 }],
+  ['2:4 magnitude', { method: 'magnitude', sparsity: 0.5, nm: { n: 2, m: 4 } }],
+];
+
+const headline = (m: Metrics) => (m.kind === 'classifier' ? m.accuracy : m.bitsPerByte);
+
+export async function forwardRows(models: string[]): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const id of models) {
+    const session = ModelSession.open(readModelDir(`public/models/${id}`).files);
+    const pruner = new Pruner(session);
+    for (const [name, recipe] of RECIPES) {
+      const { result } = await pruner.prune(recipe);
+      // First passes compile pipelines and time every candidate; the timed ones reuse that.
+      await pruner.evaluatePruned(result, {}, ['tfjs']);
+      await pruner.evaluatePruned(result);
+      const timed = async (paths?: ['tfjs']) => {
+        const t0 = performance.now();
+        const out = await pruner.evaluatePruned(result, {}, paths);
+        return { ...out, ms: performance.now() - t0 };
+      };
+      const dense = await timed(['tfjs']);
+      const ours = await timed();
+      const kernels = ours.kernels ?? [];
+      const onOurs = kernels.filter((k) => k.path !== 'tfjs').length;
+      rows.push({
+        op: `${id} eval set, ${name}`,
+        shape: `${kernels.length} layer products`,
+        oursMs: ours.ms,
+        tfjsMs: dense.ms,
+        referenceMs: NaN,
+        parity: Math.abs(headline(ours.metric) - headline(dense.metric)) < 1e-3,
+        note: `${onOurs} of ${kernels.length} on our kernels; metric ${headline(ours.metric).toFixed(4)} vs ${headline(dense.metric).toFixed(4)}`,
+      });
+    }
+    session.dispose();
+  }
+  return rows;
+}
