@@ -9,7 +9,7 @@ import type { LinearKernel } from './linear-kernel';
 import { checkCsr, csrBytes, csrMatmulReference, csrProductScale, denseMatmulReference, toCsr, type CsrMatrix } from './csr';
 import { csrKernel } from './csr-kernel';
 import { denseMatvecKernel } from './dense-kernel';
-import { runLinear } from './run-linear';
+import { runLinear, runLinears } from './run-linear';
 import { randomArray } from '../model/tiny-models';
 
 const gpu = useTestGpu();
@@ -167,17 +167,7 @@ describe('CSR kernels', () => {
     const csr = toCsr(randomArray(rows * cols, 14), randomMask(rows * cols, 0.5, 15), rows, cols);
     const kernel = csrKernel(k, csr);
     const inputs = [7, 64, 1, 7].map((n, i) => ({ n, xT: randomArray(cols * n, 16 + i) }));
-    const got = await checked(k.device, async () => {
-      const buffers = inputs.map(({ n, xT }) => ({ x: k.storage(xT), y: k.storage(rows * n * 4) }));
-      const encoder = k.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      inputs.forEach(({ n }, i) => kernel.encode(pass, buffers[i].x, buffers[i].y, n));
-      pass.end();
-      k.device.queue.submit([encoder.finish()]);
-      const out = await Promise.all(buffers.map(async ({ y }, i) => new Float32Array((await k.readWords(y, rows * inputs[i].n)).buffer)));
-      for (const { x, y } of buffers) [x, y].forEach((b) => b.destroy());
-      return out;
-    });
+    const got = await checked(k.device, () => runLinears(k, kernel, inputs));
     kernel.destroy();
     inputs.forEach(({ n, xT }, i) => expectClose(got[i], csrMatmulReference(csr, xT, n), csrProductScale(csr, xT, n)));
   });

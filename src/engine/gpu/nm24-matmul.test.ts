@@ -8,7 +8,7 @@ import type { GpuKernels } from './kernels';
 import { checkNm24, nm24Bytes, nm24MatmulReference, toNm24, type Nm24Matrix } from './nm24';
 import { nm24Kernel } from './nm24-kernel';
 import { csrMatmulReference, toCsr } from './csr';
-import { runLinear } from './run-linear';
+import { runLinear, runLinears } from './run-linear';
 import { nmMask } from '../pruning/nm';
 import { randomArray } from '../model/tiny-models';
 
@@ -188,17 +188,7 @@ describe('2:4 kernels', () => {
     const m = toNm24(randomArray(rows * cols, 14), mask24(rows, cols, 15), rows, cols);
     const kernel = nm24Kernel(k, m);
     const inputs = [7, 64, 1, 7].map((n, i) => ({ n, xT: randomArray(cols * n, 16 + i) }));
-    const got = await checked(k.device, async () => {
-      const buffers = inputs.map(({ n, xT }) => ({ x: k.storage(xT), y: k.storage(rows * n * 4) }));
-      const encoder = k.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      inputs.forEach(({ n }, i) => kernel.encode(pass, buffers[i].x, buffers[i].y, n));
-      pass.end();
-      k.device.queue.submit([encoder.finish()]);
-      const out = await Promise.all(buffers.map(async ({ y }, i) => new Float32Array((await k.readWords(y, rows * inputs[i].n)).buffer)));
-      for (const { x, y } of buffers) [x, y].forEach((b) => b.destroy());
-      return out;
-    });
+    const got = await checked(k.device, () => runLinears(k, kernel, inputs));
     kernel.destroy();
     inputs.forEach(({ n, xT }, i) => expectClose(got[i], nm24MatmulReference(m, xT, n), scaleOf(m, xT, n)));
   });

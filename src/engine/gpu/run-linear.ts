@@ -14,18 +14,21 @@ export function checkLinearCall(kernel: LinearKernel, xT: GPUBuffer, y: GPUBuffe
 
 /** Uploads xT [cols, n], records the product in its own pass, submits, and reads y [n, rows] back. */
 export async function runLinear(kernels: GpuKernels, kernel: LinearKernel, xT: Float32Array, n: number): Promise<Float32Array> {
-  if (xT.length !== kernel.cols * n) throw new Error(`runLinear: xT has ${xT.length} values, want ${kernel.cols}×${n}`);
-  const x = kernels.storage(xT, 'linear xT');
-  const y = kernels.storage(kernel.rows * n * 4, 'linear y');
+  return (await runLinears(kernels, kernel, [{ xT, n }]))[0];
+}
+
+/** Several products (token counts may differ) recorded in one pass before one submit, as a forward pass may. */
+export async function runLinears(kernels: GpuKernels, kernel: LinearKernel, inputs: { xT: Float32Array; n: number }[]): Promise<Float32Array[]> {
+  for (const { xT, n } of inputs) if (xT.length !== kernel.cols * n) throw new Error(`runLinear: xT has ${xT.length} values, want ${kernel.cols}×${n}`);
+  const buffers = inputs.map(({ xT, n }) => ({ x: kernels.storage(xT, 'linear xT'), y: kernels.storage(kernel.rows * n * 4, 'linear y') }));
   try {
     const encoder = kernels.device.createCommandEncoder({ label: `${kernel.format} linear` });
     const pass = encoder.beginComputePass();
-    kernel.encode(pass, x, y, n);
+    inputs.forEach(({ n }, i) => kernel.encode(pass, buffers[i].x, buffers[i].y, n));
     pass.end();
     kernels.device.queue.submit([encoder.finish()]);
-    return new Float32Array((await kernels.readWords(y, kernel.rows * n)).buffer);
+    return await Promise.all(buffers.map(async ({ y }, i) => new Float32Array((await kernels.readWords(y, kernel.rows * inputs[i].n)).buffer)));
   } finally {
-    x.destroy();
-    y.destroy();
+    for (const { x, y } of buffers) [x, y].forEach((b) => b.destroy());
   }
 }
