@@ -1,16 +1,12 @@
 // Y = X · Wᵀ for n tokens with W in CSR form (engine/gpu/csr.ts), X given as Xᵀ [cols, n] so that
-// invocations on consecutive tokens read consecutive addresses. A workgroup takes ROWS_PER_WG rows
-// and a tile of TOKEN_LANES · TOKENS_PER_THREAD tokens: TOKEN_LANES invocations per row, each
-// summing TOKENS_PER_THREAD tokens (lane, lane + TOKEN_LANES, ...) in registers. The rows' entries
+// invocations on consecutive tokens read consecutive addresses. A workgroup takes WG / TOKEN_LANES
+// rows and a tile of TOKEN_LANES · TOKENS_PER_THREAD tokens (lib/token-tile.wgsl): TOKEN_LANES
+// invocations per row, each summing TOKENS_PER_THREAD tokens in registers. The rows' entries
 // pass through workgroup memory in chunks, loaded once (coalesced) and then read by every lane of
 // the row, so each stored weight costs one gather of x per token. Writes y[t · rows + r]; a row
 // with no entries writes 0. Workgroups beyond one dispatch's limit use a 2-D grid.
 
-override TOKEN_LANES: u32 = 64u;     // a power of two in [8, 256]
-override TOKENS_PER_THREAD: u32 = 4u; // in [1, MAX_TOKENS_PER_THREAD]
-const MAX_TOKENS_PER_THREAD: u32 = 4u;
 const STAGE: u32 = 4u;    // entries each invocation stages per chunk
-const MAX_ROWS: u32 = WG / 8u; // rows per workgroup at the smallest TOKEN_LANES
 
 struct Params {
   rows: u32,
@@ -33,13 +29,13 @@ var<workgroup> chunkCount: u32;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u,
         @builtin(num_workgroups) nwg: vec3u) {
-  let rowsPerWg = WG / TOKEN_LANES;
-  let wg = linearWorkgroup(wid, nwg);
-  if (wg >= (params.rows + rowsPerWg - 1u) / rowsPerWg * params.tiles) { return; }
-  let localRow = lid / TOKEN_LANES;
-  let lane = lid % TOKEN_LANES;
-  let row = wg / params.tiles * rowsPerWg + localRow;
-  let firstToken = wg % params.tiles * TOKEN_LANES * TOKENS_PER_THREAD + lane;
+  let wg = tileIndex(wid, nwg, params.rows, params.tiles);
+  if (wg == NO_TILE) { return; }
+  let tile = tokenTile(lid, wg, params.n, params.tiles);
+  let localRow = tile.localRow;
+  let lane = tile.lane;
+  let row = tile.row;
+  let firstToken = tile.firstToken;
   var start = 0u;
   var len = 0u;
   if (row < params.rows) {
@@ -53,14 +49,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   workgroupBarrier();
   if (lid == 0u) {
     var longest = 0u;
-    for (var r = 0u; r < rowsPerWg; r++) { longest = max(longest, rowLen[r]); }
+    for (var r = 0u; r < WG / TOKEN_LANES; r++) { longest = max(longest, rowLen[r]); }
     chunkCount = (longest + chunkLen - 1u) / chunkLen;
   }
   let chunks = workgroupUniformLoad(&chunkCount);
 
-  // A lane past the last token sums token n − 1 (a valid address, no branch) and writes nothing.
-  var token: array<u32, MAX_TOKENS_PER_THREAD>;
-  for (var j = 0u; j < TOKENS_PER_THREAD; j++) { token[j] = min(firstToken + j * TOKEN_LANES, params.n - 1u); }
+  var token = tile.token;
   var acc: array<f32, MAX_TOKENS_PER_THREAD>;
   let staged = localRow * chunkLen;
   for (var chunk = 0u; chunk < chunks; chunk++) {

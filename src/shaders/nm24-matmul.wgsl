@@ -8,11 +8,7 @@
 // product is skipped by a branch all lanes of the row take alike. Writes y[t · rows + r]; a row of
 // empty groups writes 0. Workgroups beyond one dispatch's limit use a 2-D grid.
 
-override TOKEN_LANES: u32 = 64u;      // a power of two in [8, WG]
-override TOKENS_PER_THREAD: u32 = 4u; // in [1, MAX_TOKENS_PER_THREAD]
-const MAX_TOKENS_PER_THREAD: u32 = 4u;
 const STAGE: u32 = 2u;          // groups each invocation stages per chunk
-const MAX_ROWS: u32 = WG / 8u;  // rows per workgroup at the smallest TOKEN_LANES
 const EMPTY: u32 = 0xffffffffu; // no offset: real ones are below cols · n < 2³² − 1
 
 struct Params {
@@ -35,18 +31,16 @@ var<workgroup> staged: array<vec4u, WG * STAGE + MAX_ROWS>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u,
         @builtin(num_workgroups) nwg: vec3u) {
-  let rowsPerWg = WG / TOKEN_LANES;
-  let wg = linearWorkgroup(wid, nwg);
-  if (wg >= (params.rows + rowsPerWg - 1u) / rowsPerWg * params.tiles) { return; }
-  let localRow = lid / TOKEN_LANES;
-  let lane = lid % TOKEN_LANES;
-  let row = wg / params.tiles * rowsPerWg + localRow;
-  let firstToken = wg % params.tiles * TOKEN_LANES * TOKENS_PER_THREAD + lane;
+  let wg = tileIndex(wid, nwg, params.rows, params.tiles);
+  if (wg == NO_TILE) { return; }
+  let tile = tokenTile(lid, wg, params.n, params.tiles);
+  let localRow = tile.localRow;
+  let lane = tile.lane;
+  let row = tile.row;
+  let firstToken = tile.firstToken;
   let rowOk = row < params.rows;
 
-  // A lane past the last token sums token n − 1 (a valid address, no branch) and writes nothing.
-  var token: array<u32, MAX_TOKENS_PER_THREAD>;
-  for (var j = 0u; j < TOKENS_PER_THREAD; j++) { token[j] = min(firstToken + j * TOKEN_LANES, params.n - 1u); }
+  var token = tile.token;
   var acc: array<f32, MAX_TOKENS_PER_THREAD>;
   let chunkLen = STAGE * TOKEN_LANES;
   let base = localRow * (chunkLen + 1u);

@@ -22,6 +22,7 @@ import nm24Matmul from '../../shaders/nm24-matmul.wgsl?raw' with { type: 'text' 
 import laneSum from '../../shaders/lib/lane-sum.wgsl?raw' with { type: 'text' };
 import csrMatvec from '../../shaders/csr-matvec.wgsl?raw' with { type: 'text' };
 import csrMatmul from '../../shaders/csr-matmul.wgsl?raw' with { type: 'text' };
+import tokenTile from '../../shaders/lib/token-tile.wgsl?raw' with { type: 'text' };
 import denseMatvec from '../../shaders/dense-matvec.wgsl?raw' with { type: 'text' };
 
 const globalLibs = [keys, workgroup, radix, selection];
@@ -38,9 +39,9 @@ export const SHADERS = {
   tokenTopK: [...rowLibs, tokenTopK],
   nmMask: [keys, nmMask],
   nm24Matvec: [workgroup, nm24, nm24Matvec],
-  nm24Matmul: [workgroup, nm24, nm24Matmul],
+  nm24Matmul: [workgroup, tokenTile, nm24, nm24Matmul],
   csrMatvec: [workgroup, laneSum, csrMatvec],
-  csrMatmul: [workgroup, csrMatmul],
+  csrMatmul: [workgroup, tokenTile, csrMatmul],
   denseMatvec: [workgroup, laneSum, denseMatvec],
 } as const satisfies Record<string, readonly string[]>;
 
