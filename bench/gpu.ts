@@ -5,6 +5,7 @@
 // back (engine/gpu/timing.ts).
 //   npm run bench:gpu                          (SwiftShader here: correctness only, never speed)
 //   SCALE=256 npm run bench:gpu                (sizes divided by 256: a quick proof that it runs)
+//   PARTS=matmul,forward MODELS=gpt-bytes ...  (some tables only; forward: which default models)
 // On the GPU machine (../shared/gpu/README.md):
 //   bash ../shared/gpu/prepare.sh bench/gpu.ts, then on the device:
 //   source .device/on-device.sh && node /tmp/g/gpu.mjs      (JSON to $OUT)
@@ -32,6 +33,8 @@ const SCALE = Number(process.env.SCALE ?? 1);
 const REFERENCE_RUNS = Number(process.env.REFERENCE_RUNS ?? 1);
 /** HBM bandwidth for the dense matrix-vector's share of it: H100 SXM 3350 GB/s, H200 4800 GB/s. */
 const PEAK_GBS = process.env.PEAK_GBS ? Number(process.env.PEAK_GBS) : null;
+/** The default models whose pruned evaluation the forward table times. */
+const MODELS = (process.env.MODELS ?? 'vit-fashion,gpt-bytes').split(',');
 /** Which tables: selection, matmul, forward (the pruned default models' evaluation). */
 const PARTS = (process.env.PARTS ?? 'selection,matmul,forward').split(',');
 
@@ -80,7 +83,7 @@ async function main() {
   const selectionCount = rows.length;
   if (PARTS.includes('matmul')) rows.push(...(await matmulRows({ kernels, backend, scale: SCALE, timeCpu, peakGBs: PEAK_GBS })));
   const matmulCount = rows.length;
-  if (PARTS.includes('forward')) rows.push(...(await forwardRows(['vit-fashion', 'gpt-bytes'])));
+  if (PARTS.includes('forward')) rows.push(...(await forwardRows(MODELS)));
 
   async function selectionRows() {
     // Global threshold over one tensor (the issue's 16M values), keep half and keep 100.
