@@ -36,6 +36,13 @@ test('the sparsity slider (keyboard) re-prunes: metric, cost and the chart chang
   await chart.getByRole('button', { name: 'Show table' }).click();
   await expect(chart.getByRole('table', { name: 'Trade-off points' }).getByRole('row', { name: /current 50%/ })).toBeVisible();
   await chart.getByRole('button', { name: 'Show chart' }).click();
+
+  // On WebGPU each pruned layer's product was timed in every format that fits its mask; the page
+  // says how each ran, with the timings on request.
+  const kernels = page.getByTestId('kernel-choices');
+  await expect(kernels).toContainText(/^\d+ of \d+ layer products ran on our kernels/);
+  await kernels.getByText(/layer products ran on our kernels/).click();
+  await expect(kernels.getByRole('row', { name: /^0\.attention\.attention\.query .* TF\.js dense \d/ }).first()).toBeVisible();
   await screenshots(page, 'prune-slider');
   expect(errors).toEqual([]);
 });

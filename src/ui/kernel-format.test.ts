@@ -19,8 +19,10 @@ describe('kernel choices in words', () => {
   });
 
   it('lists each layer with the chosen path first and every timing', () => {
-    const [row] = kernelRows([choice('h.0.mlp.c_fc.weight', 'csr', { tfjs: 0.4, csr: 0.0123 })]);
-    expect(row).toEqual({ layer: 'h.0.mlp.c_fc.weight', tokens: '1,088', kept: '10.0%', ran: 'sparse (CSR)', timings: 'sparse (CSR) 12.3 µs · TF.js dense 400 µs' });
+    const [row, other] = kernelRows([choice('h.0.mlp.c_fc.weight', 'csr', { tfjs: 0.4, csr: 0.0123 }), choice('h.1.attn.c_attn.weight', 'tfjs', { tfjs: 0.1 })]);
+    expect(row).toEqual({ layer: '0.mlp.c_fc', tokens: '1,088', kept: '10.0%', ran: 'sparse (CSR)', timings: 'sparse (CSR) 12.3 µs · TF.js dense 400 µs' });
+    expect(other.layer).toBe('1.attn.c_attn');
+    expect(kernelRows([choice('h.0.mlp.c_fc.weight', 'csr', { csr: 1 })])[0].layer).toBe('h.0.mlp.c_fc');
     expect(formatKernelMs(1.5)).toBe('1.50 ms');
   });
 });

@@ -36,12 +36,25 @@ export interface KernelRow {
   timings: string;
 }
 
+/**
+ * Layer names without what they all share: "vit.encoder.layer.0.attention.attention.query.weight"
+ * among its model's others → "0.attention.attention.query".
+ */
+function shortNames(names: string[]): string[] {
+  const stems = names.map((n) => n.replace(/\.weight$/, ''));
+  let prefix = stems[0] ?? '';
+  for (const s of stems) while (!s.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const cut = stems.length > 1 ? prefix.lastIndexOf('.') + 1 : 0;
+  return stems.map((s) => s.slice(cut));
+}
+
 /** One table row per (layer, token count), in the order the forward pass first met them. */
 export function kernelRows(choices: LinearChoice[]): KernelRow[] {
-  return choices.map((c) => {
+  const names = shortNames(choices.map((c) => c.weight));
+  return choices.map((c, i) => {
     const measured = (Object.entries(c.ms) as [LinearPath, number][]).sort(([a], [b]) => Number(b === c.path) - Number(a === c.path));
     return {
-      layer: c.weight,
+      layer: names[i],
       tokens: formatInteger(c.n),
       kept: formatPercent(c.density),
       ran: PATH_NAMES[c.path],
