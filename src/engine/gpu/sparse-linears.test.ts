@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerNodeTfjsWebGpu } from './node-tfjs-webgpu';
 import { SparseLinears, type LinearPath, type SparseLayer } from './sparse-linears';
+import { tfjsWebGpu } from './tfjs-device';
+import { resetWebGpuBackend } from '../../workers/device-loss';
 import { nmMask } from '../pruning/nm';
 import { topKMask } from '../pruning/select';
 import { randomArray, randomHostWeights, tinyGpt2 } from '../model/tiny-models';
@@ -130,5 +132,32 @@ describe('pruned linears on our kernels in TF.js WebGPU', () => {
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-4);
     linears.destroy();
     tf.dispose([ids, ...weights.values()]);
+  });
+
+  // Last in the file: it destroys the device.
+  it('starts afresh on the device TF.js makes after a loss: kernels compiled and candidates timed again', async () => {
+    const mask = magnitudeMask(30, 40, 120, 8);
+    const before = layer(30, 40, mask, 8);
+    const x = tf.tensor2d(randomArray(2 * 40, 12), [2, 40]);
+    const old = SparseLinears.forCurrentBackend([before], ['csr'])!;
+    await product(old, before, x);
+    old.destroy();
+    tf.dispose([x, before.dense]);
+    const lost = tfjsWebGpu()!.device;
+    lost.destroy();
+    await lost.lost;
+    resetWebGpuBackend(); // what the worker does on a loss (workers/device-loss.ts)
+    expect(await tf.setBackend('webgpu')).toBe(true);
+    expect(tfjsWebGpu()!.device).not.toBe(lost);
+    const after = layer(30, 40, mask, 8);
+    const x2 = tf.tensor2d(randomArray(2 * 40, 12), [2, 40]);
+    const linears = SparseLinears.forCurrentBackend([after], ['csr'])!;
+    expect(linears.matmul(after.weight, x2)).toBeNull(); // the old device's timings do not count here
+    const got = await product(linears, after, x2);
+    const want = await tf.matMul(x2, after.dense, false, true).data();
+    expect(linears.report()[0].path).toBe('csr');
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5);
+    linears.destroy();
+    tf.dispose([x2, after.dense]);
   });
 });
