@@ -100,3 +100,12 @@ export class GpuKernels {
     return out;
   }
 }
+
+const kernelsByDevice = new WeakMap<GPUDevice, GpuKernels>();
+
+/** The kernels of `device`, compiled once per device: the new device after a loss gets new ones. */
+export function kernelsOf(device: GPUDevice): GpuKernels {
+  let k = kernelsByDevice.get(device);
+  if (!k) kernelsByDevice.set(device, (k = new GpuKernels(device)));
+  return k;
+}

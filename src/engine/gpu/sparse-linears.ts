@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { LinearOverride } from '../model/types';
 import type { LinearFormat, LinearKernel } from './linear-kernel';
-import { GpuKernels } from './kernels';
+import { kernelsOf, type GpuKernels } from './kernels';
 import { flushTfjs, outputTensor, tensorBuffer, tfjsGpuIdle, tfjsWebGpu } from './tfjs-device';
 import { timeGpu } from './timing';
 import { csrKernel } from './csr-kernel';
@@ -60,15 +60,7 @@ const TIMING = { perBatch: 3, batches: 3 };
 /** Our formats are only tried where they can win: CSR stores 8 bytes per kept weight against 4 per dense one. */
 const CSR_MAX_DENSITY = 0.5;
 
-const kernelsByDevice = new WeakMap<GPUDevice, GpuKernels>();
 const costsByDevice = new WeakMap<GPUDevice, Map<string, number>>();
-
-/** One GpuKernels (compiled pipelines) per device: a new device after a loss gets new ones. */
-function kernelsOf(device: GPUDevice): GpuKernels {
-  let k = kernelsByDevice.get(device);
-  if (!k) kernelsByDevice.set(device, (k = new GpuKernels(device)));
-  return k;
-}
 
 class Layer {
   /** Built on first need; null where the format does not apply (a mask that is not 2:4). */

@@ -6,7 +6,7 @@
 import type { LinearSpec } from '../model/schema';
 import { maskWords, unpackBits } from '../gpu/bitmask';
 import { GlobalTopK } from '../gpu/global-topk';
-import { GpuKernels, type GpuTensor } from '../gpu/kernels';
+import { kernelsOf, type GpuKernels, type GpuTensor } from '../gpu/kernels';
 import { nmMask } from '../gpu/nm-mask';
 import { rowTopK } from '../gpu/row-topk';
 import type { SelectionPlan } from './unstructured';
@@ -48,18 +48,17 @@ export function softwareAdapter(device: GPUDevice): boolean {
   return !!info?.isFallbackAdapter || info?.architecture === 'swiftshader';
 }
 
-const kernelsOf = new WeakMap<GPUDevice, GpuKernels>();
+const watched = new WeakSet<GPUDevice>();
 const lost = new WeakSet<GPUDevice>();
 let cached: Uploaded | null = null;
 
+/** The device's kernels, noting when the device is lost (its buffers then go with it). */
 function kernelsFor(device: GPUDevice): GpuKernels {
-  let k = kernelsOf.get(device);
-  if (!k) {
-    k = new GpuKernels(device);
-    kernelsOf.set(device, k);
+  if (!watched.has(device)) {
+    watched.add(device);
     void device.lost.then(() => lost.add(device));
   }
-  return k;
+  return kernelsOf(device);
 }
 
 /** Frees the uploaded scores and prepared selections (a lost device's went with it). */
