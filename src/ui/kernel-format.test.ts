@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LinearChoice } from '../engine/gpu/sparse-linears';
 import { describeKernels, formatKernelMs, kernelRows } from './kernel-format';
 
-const choice = (weight: string, path: LinearChoice['path'], ms: LinearChoice['ms'], n = 1088, density = 0.1): LinearChoice => ({ weight, n, density, path, ms });
+const choice = (weight: string, path: LinearChoice['path'], ms: LinearChoice['ms'], n = 1088, density = 0.1, rejected: LinearChoice['rejected'] = {}): LinearChoice => ({ weight, n, density, path, ms, rejected });
 
 describe('kernel choices in words', () => {
   it('counts the layers that ran on our kernels by format', () => {
@@ -24,5 +24,7 @@ describe('kernel choices in words', () => {
     expect(other.layer).toBe('1.attn.c_attn');
     expect(kernelRows([choice('h.0.mlp.c_fc.weight', 'csr', { csr: 1 })])[0].layer).toBe('h.0.mlp.c_fc');
     expect(formatKernelMs(1.5)).toBe('1.50 ms');
+    const [failed] = kernelRows([choice('w', 'tfjs', { tfjs: 0.2 }, 1, 0.1, { csr: 'its product differs from TF.js’s (output 3: 1 vs 2)' })]);
+    expect(failed.timings).toBe('TF.js dense 200 µs · sparse (CSR) not used: its product differs from TF.js’s (output 3: 1 vs 2)');
   });
 });

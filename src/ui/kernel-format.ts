@@ -58,7 +58,10 @@ export function kernelRows(choices: LinearChoice[]): KernelRow[] {
       tokens: formatInteger(c.n),
       kept: formatPercent(c.density),
       ran: PATH_NAMES[c.path],
-      timings: measured.map(([p, ms]) => `${PATH_NAMES[p]} ${formatKernelMs(ms)}`).join(' · '),
+      timings: [
+        ...measured.map(([p, ms]) => `${PATH_NAMES[p]} ${formatKernelMs(ms)}`),
+        ...(Object.entries(c.rejected) as [LinearPath, string][]).map(([p, why]) => `${PATH_NAMES[p]} not used: ${why}`),
+      ].join(' · '),
     };
   });
 }

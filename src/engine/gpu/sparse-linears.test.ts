@@ -3,7 +3,7 @@
 // measured choice happens between batches, and a whole forward pass with the override equals the
 // dense one.
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerNodeTfjsWebGpu } from './node-tfjs-webgpu';
 import { SparseLinears, type LinearPath, type SparseLayer } from './sparse-linears';
 import { tfjsWebGpu } from './tfjs-device';
@@ -132,6 +132,26 @@ describe('pruned linears on our kernels in TF.js WebGPU', () => {
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-4);
     linears.destroy();
     tf.dispose([ids, ...weights.values()]);
+  });
+
+  it('never uses a format whose product differs from TF.js on this device', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const good = layer(20, 24, magnitudeMask(20, 24, 48, 9), 9);
+    // What a miscompiling driver would look like: the CSR kernel computes from other values than the dense matrix holds.
+    const broken: SparseLayer = { ...good, weight: 'broken', rows: good.rows.map((v) => v * 2) };
+    const linears = new SparseLinears(tf.backend() as never, [broken]);
+    const x = tf.tensor2d(randomArray(3 * 24, 13), [3, 24]);
+    expect(linears.matmul('broken', x)).toBeNull();
+    await linears.settle();
+    const [choice] = linears.report();
+    expect(choice.path).toBe('tfjs');
+    expect(Object.keys(choice.ms)).toEqual(['tfjs']);
+    expect(choice.rejected.csr).toMatch(/^its product differs from TF\.js's \(output \d+: /);
+    expect(linears.matmul('broken', x)).toBeNull(); // TF.js's product from now on
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/csr for 20×24 at n = 3 is not used on this device/));
+    tf.dispose([x, good.dense]);
+    linears.destroy();
+    warn.mockRestore();
   });
 
   // Last in the file: it destroys the device.

@@ -52,6 +52,8 @@ export interface LinearChoice {
   path: LinearPath;
   /** Median ms per product of every candidate measured (the cached figure when one was). */
   ms: Partial<Record<LinearPath, number>>;
+  /** Our formats that failed their check on this device (an error, or a product unlike TF.js's), and why. */
+  rejected: Partial<Record<LinearPath, string>>;
 }
 
 /** Enough runs to rank candidates; few, since a slider step on a slow device waits for them. */
@@ -60,7 +62,8 @@ const TIMING = { perBatch: 3, batches: 3 };
 /** Our formats are only tried where they can win: CSR stores 8 bytes per kept weight against 4 per dense one. */
 const CSR_MAX_DENSITY = 0.5;
 
-const costsByDevice = new WeakMap<GPUDevice, Map<string, number>>();
+/** Per device, by candidate key: ms per product, or why the candidate was rejected there. */
+const costsByDevice = new WeakMap<GPUDevice, Map<string, number | { rejected: string }>>();
 
 class Layer {
   /** Built on first need; null where the format does not apply (a mask that is not 2:4). */
@@ -112,7 +115,7 @@ export class SparseLinears implements LinearOverride {
   private readonly choices = new Map<string, LinearChoice>();
   /** (weight, n) called before being measured. */
   private readonly pending = new Map<string, { weight: string; n: number }>();
-  private readonly costs: Map<string, number>;
+  private readonly costs: Map<string, number | { rejected: string }>;
   private readonly kernels: GpuKernels;
 
   /**
@@ -167,12 +170,18 @@ export class SparseLinears implements LinearOverride {
     return out;
   }
 
-  /** Chooses the fastest of the timed candidates. */
+  /** Chooses the fastest of the timed candidates that passed their check (TF.js's when none did). */
   private record(layer: Layer, n: number, candidates: { path: LinearPath; key: string }[]): LinearChoice {
     const ms: Partial<Record<LinearPath, number>> = {};
-    for (const c of candidates) ms[c.path] = this.costs.get(c.key)!;
-    const path = candidates.reduce((a, b) => (ms[b.path]! < ms[a.path]! ? b : a)).path;
-    const choice: LinearChoice = { weight: layer.spec.weight, n, density: layer.density, path, ms };
+    const rejected: Partial<Record<LinearPath, string>> = {};
+    for (const c of candidates) {
+      const cost = this.costs.get(c.key)!;
+      if (typeof cost === 'number') ms[c.path] = cost;
+      else rejected[c.path] = cost.rejected;
+    }
+    const timed = Object.entries(ms) as [LinearPath, number][];
+    const path = timed.length ? timed.reduce((a, b) => (b[1] < a[1] ? b : a))[0] : 'tfjs';
+    const choice: LinearChoice = { weight: layer.spec.weight, n, density: layer.density, path, ms, rejected };
     this.choices.set(`${layer.spec.weight}|${n}`, choice);
     return choice;
   }
@@ -193,6 +202,39 @@ export class SparseLinears implements LinearOverride {
     return y.tensor;
   }
 
+  /**
+   * Null when our format's product on x matches TF.js's (within f32 rounding of Σ|w·x|) and raised
+   * no WebGPU error; else why not. A kernel a GPU or driver gets wrong is then never used there:
+   * the parity suites prove the kernels on the GPUs we test, not on every user's.
+   */
+  private async check(layer: Layer, path: LinearFormat, x: tf.Tensor2D): Promise<string | null> {
+    const { spec } = layer;
+    const { device } = this.kernels;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let ours: tf.Tensor2D | null = null;
+    let thrown: string | null = null;
+    try {
+      ours = this.run(layer.kernel(path)!, x);
+    } catch (e) {
+      thrown = e instanceof Error ? e.message : String(e);
+    }
+    const [validation, memory] = [await device.popErrorScope(), await device.popErrorScope()];
+    const problem = thrown ?? validation?.message ?? memory?.message ?? null;
+    if (problem || !ours) {
+      ours?.dispose();
+      return problem ?? 'no product';
+    }
+    const [want, scale] = tf.tidy(() => [tf.matMul(x, spec.dense, false, spec.transposed), tf.matMul(tf.abs(x), tf.abs(spec.dense), false, spec.transposed)]);
+    const [got, w, sc] = await Promise.all([ours.data(), want.data(), scale.data()]);
+    tf.dispose([ours, want, scale]);
+    for (let i = 0; i < w.length; i++) {
+      // Where TF.js's product is not finite (a pruned ∞ or NaN times 0), ours may rightly differ.
+      if (Number.isFinite(w[i]) && !(Math.abs(got[i] - w[i]) <= 1e-4 * sc[i] + 1e-6)) return `its product differs from TF.js's (output ${i}: ${got[i]} vs ${w[i]})`;
+    }
+    return null;
+  }
+
   async settle(): Promise<void> {
     const todo = [...this.pending.values()];
     this.pending.clear();
@@ -204,6 +246,12 @@ export class SparseLinears implements LinearOverride {
       try {
         for (const { path, key } of candidates) {
           if (this.costs.has(key)) continue;
+          const problem = path === 'tfjs' ? null : await this.check(layer, path, x);
+          if (problem) {
+            console.warn(`sparse kernels: ${path} for ${spec.out}×${spec.in} at n = ${n} is not used on this device: ${problem}`);
+            this.costs.set(key, { rejected: problem });
+            continue;
+          }
           const op = path === 'tfjs' ? () => tf.dispose(tf.matMul(x, spec.dense, false, spec.transposed)) : () => this.run(layer.kernel(path)!, x).dispose();
           this.costs.set(key, await timeGpu(op, () => tfjsGpuIdle(this.backend), TIMING));
         }
