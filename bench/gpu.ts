@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { useBackend } from './lib/backends';
 import { useSwiftShaderUnlessDriverNamed } from '../src/engine/gpu/node-device';
 import { tfjsGpuIdle, tfjsWebGpu } from '../src/engine/gpu/tfjs-device';
-import { GpuKernels, type GpuTensor } from '../src/engine/gpu/kernels';
+import { kernelsOf, type GpuTensor } from '../src/engine/gpu/kernels';
 import { timeGpu } from '../src/engine/gpu/timing';
 import { markdownTable, type BenchRow } from './lib/gpu-rows';
 import { matmulRows } from './lib/gpu-matmul';
@@ -59,7 +59,7 @@ async function main() {
   const gpu = tfjsWebGpu();
   if (!description || !gpu) throw new Error('bench:gpu needs WebGPU (Dawn with a Vulkan driver; scripts/with-vulkan.sh)');
   const { backend, device } = gpu;
-  const kernels = new GpuKernels(device);
+  const kernels = kernelsOf(device);
   const idle = () => tfjsGpuIdle(backend);
   const rows: BenchRow[] = [];
   const scaled = (n: number) => Math.max(1, Math.round(n / SCALE));

@@ -16,7 +16,7 @@ import { collectStats, prunableLinears, pruneUnstructured, type PruningStats, ty
 import type { EvalOptions, Metrics } from './metrics';
 import { needsStructuredCalibration, planStructured, type StructuredPlan, type StructuredRecipe } from '../pruning/structured/recipe';
 import { evaluateLmLastPosition, tokenCounts } from '../pruning/tokens';
-import type { LinearChoice, LinearPath } from '../gpu/sparse-linears';
+import type { LinearChoice, LinearPath, SparseLayer } from '../gpu/sparse-linears';
 import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { nm24Bytes } from '../gpu/nm24';
 
@@ -214,19 +214,8 @@ export class Pruner {
    */
   async evaluatePruned(res: UnstructuredResult, opts: RunOptions = {}, paths?: readonly LinearPath[]): Promise<{ metric: Metrics; kernels: LinearChoice[] | null }> {
     return this.withPruned(res, async (w, masked) => {
-      const layers = prunableLinears(this.session.config)
-        .filter((spec) => res.masks.has(spec.weight))
-        .map((spec) => ({
-          weight: spec.weight,
-          rows: toRows(masked.get(spec.weight)!, spec),
-          mask: toRows(res.masks.get(spec.weight)!, spec),
-          out: spec.outFeatures,
-          in: spec.inFeatures,
-          dense: w.get(spec.weight)!,
-          transposed: spec.layout === 'out_in',
-        }));
       // Loaded only on WebGPU: it brings the WGSL sources, which Node scripts off WebGPU need not load.
-      const linears = tfjsWebGpu() ? (await import('../gpu/sparse-linears')).SparseLinears.forCurrentBackend(layers, paths) : null;
+      const linears = tfjsWebGpu() ? (await import('../gpu/sparse-linears')).SparseLinears.forCurrentBackend(this.sparseLayers(res, w, masked), paths) : null;
       try {
         const metric = await this.session.evaluateWith(w, {
           ...opts.evaluation,
@@ -239,6 +228,24 @@ export class Pruner {
         linears?.destroy();
       }
     });
+  }
+
+  /** The pruned layers as gpu/sparse-linears.ts plans them: the [out, in] view is made only if a format of ours needs it. */
+  private sparseLayers(res: UnstructuredResult, w: Weights, masked: Map<string, Float32Array>): SparseLayer[] {
+    return prunableLinears(this.session.config)
+      .filter((spec) => res.masks.has(spec.weight))
+      .map((spec) => {
+        const mask = res.masks.get(spec.weight)!;
+        return {
+          weight: spec.weight,
+          out: spec.outFeatures,
+          in: spec.inFeatures,
+          density: mask.reduce((a, v) => a + v, 0) / mask.length,
+          dense: w.get(spec.weight)!,
+          transposed: spec.layout === 'out_in',
+          view: () => ({ rows: toRows(masked.get(spec.weight)!, spec), mask: toRows(mask, spec) }),
+        };
+      });
   }
 
   /** Prunes by the recipe; the masks (and SparseGPT's weights) plus what was used. */

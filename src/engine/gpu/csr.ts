@@ -71,7 +71,8 @@ export function csrBytes(csr: CsrMatrix): number {
   return 4 * (csr.rowPtr.length + csr.colIdx.length + csr.values.length);
 }
 
-function checkTokens(name: string, cols: number, xT: Float32Array, n: number): void {
+/** Throws unless n is a positive integer and xT holds Xᵀ [cols, n]. */
+export function checkTokens(name: string, cols: number, xT: Float32Array, n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: n must be a positive integer, got ${n}`);
   if (xT.length !== cols * n) throw new Error(`${name}: xT has ${xT.length} values, want ${cols}×${n}`);
 }

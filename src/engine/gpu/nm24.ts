@@ -21,7 +21,7 @@
 // products: both columns lie inside the row for every code. (The field p0 = 1 of an empty group
 // of length 1 lies past the row; no 4 bits can tell "kept" from "empty" there with in-row
 // positions alone, and min(p0, p1) = 0 is what is read.)
-import { checkShape } from './csr';
+import { checkShape, checkTokens } from './csr';
 
 export interface Nm24Matrix {
   rows: number;
@@ -104,8 +104,7 @@ export function checkNm24(name: string, m: Nm24Matrix): void {
 
 /** y [n, rows] = X · Wᵀ over the stored entries (sums in f64, each output rounded to f32 once). */
 export function nm24MatmulReference(m: Nm24Matrix, xT: Float32Array, n: number): Float32Array {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`nm24MatmulReference: n must be a positive integer, got ${n}`);
-  if (xT.length !== m.cols * n) throw new Error(`nm24MatmulReference: xT has ${xT.length} values, want ${m.cols}×${n}`);
+  checkTokens('nm24MatmulReference', m.cols, xT, n);
   const groups = nm24Groups(m.cols);
   const y = new Float32Array(n * m.rows);
   for (let r = 0; r < m.rows; r++) {

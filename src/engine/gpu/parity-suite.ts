@@ -4,6 +4,7 @@
 // vitest files go deeper; this suite is what proves a browser's WebGPU computes what Node's does.
 // Each check reports instead of throwing, so one mismatch does not hide the others.
 import { GpuKernels, type GpuTensor } from './kernels';
+import { throwingGpuErrors } from './error-scopes';
 import { GlobalTopK } from './global-topk';
 import { rowTopK } from './row-topk';
 import { nmMask } from './nm-mask';
@@ -52,13 +53,17 @@ function maskDiff(got: ArrayLike<number>, want: ArrayLike<number>): string | nul
   return null;
 }
 
-/** Null when got ≈ want (NaN and infinities exactly, else within 1e-5 of Σ|w·x|), else the first difference. */
-function productDiff(got: Float32Array, want: Float32Array, scale: Float32Array): string | null {
+/**
+ * Null when got ≈ want, else the first difference: NaN where want is NaN, the same infinity where
+ * want is infinite, else |got − want| ≤ tol · scale[i] (scale: Σ|w·x| of that output, the size of
+ * the rounding a different summation order can cause; 1e-5 covers f32 sums of thousands of terms).
+ */
+export function productDiff(got: ArrayLike<number>, want: ArrayLike<number>, scale: ArrayLike<number>, tol = 1e-5): string | null {
   if (got.length !== want.length) return `${got.length} outputs, want ${want.length}`;
   for (let i = 0; i < want.length; i++) {
     const [g, w] = [got[i], want[i]];
-    const ok = Number.isNaN(w) ? Number.isNaN(g) : !Number.isFinite(w) ? g === w : Math.abs(g - w) <= 1e-5 * scale[i] + 1e-30;
-    if (!ok) return `output ${i}: ${g}, want ${w}`;
+    const ok = Number.isNaN(w) ? Number.isNaN(g) : !Number.isFinite(w) ? g === w : Math.abs(g - w) <= tol * scale[i] + 1e-30;
+    if (!ok) return `output ${i}: ${g}, want ${w} (± ${tol * scale[i]})`;
   }
   return null;
 }
@@ -73,14 +78,11 @@ export async function runParitySuite(device: GPUDevice, onCheck?: (c: ParityChec
 
   async function check(kernel: string, input: string, run: () => Promise<string | null>): Promise<void> {
     let detail: string | null;
-    device.pushErrorScope('validation');
     try {
-      detail = await run();
+      detail = await throwingGpuErrors(device, run);
     } catch (e) {
-      detail = `threw: ${e instanceof Error ? e.message : String(e)}`;
+      detail = `failed: ${e instanceof Error ? e.message : String(e)}`;
     }
-    const error = await device.popErrorScope();
-    if (error && !detail) detail = `WebGPU validation error: ${error.message}`;
     const c = { kernel, input, ok: detail === null, detail: detail ?? 'equal' };
     checks.push(c);
     onCheck?.(c);

@@ -2,9 +2,9 @@
 // pruning/select.ts (global and per-row top-k), pruning/nm.ts (N:M), pruning/tokens.ts (tokens) —
 // through Dawn: SwiftShader here and in CI (chromium is installed before the unit tests), the real
 // GPU's driver where one is named. No adapter fails the file (node-device.ts), never skips it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeGpu, type NodeGpu } from './node-device';
-import { GpuKernels, type GpuTensor } from './kernels';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checked as checkedOn, useTestGpu } from './test-gpu';
+import type { GpuKernels, GpuTensor } from './kernels';
 import { GlobalTopK, keyValue } from './global-topk';
 import { rowTopK } from './row-topk';
 import { nmMask } from './nm-mask';
@@ -16,27 +16,16 @@ import { selectTokens } from '../pruning/tokens';
 import { randomArray } from '../model/tiny-models';
 import { tokenReference } from './parity-suite';
 
-let node: NodeGpu;
+const gpu = useTestGpu();
 let kernels: GpuKernels;
 /** Kernels forced onto 2-D grids at small sizes: at most 3 workgroups per dispatch dimension (9 per dispatch). */
 let tiny: GpuKernels;
 
-beforeAll(async () => {
-  node = await createNodeGpu();
-  kernels = new GpuKernels(node.device);
-  tiny = new GpuKernels(node.device, { maxWorkgroupsPerDimension: 3 });
+beforeAll(() => {
+  ({ kernels, tiny } = gpu);
 });
 
-afterAll(() => node?.device.destroy());
-
-/** Runs `f` and fails on any WebGPU validation error it caused (they are otherwise silent). */
-async function checked<T>(f: () => Promise<T>): Promise<T> {
-  node.device.pushErrorScope('validation');
-  const out = await f();
-  const error = await node.device.popErrorScope();
-  expect(error?.message ?? null).toBeNull();
-  return out;
-}
+const checked = <T>(f: () => Promise<T>): Promise<T> => checkedOn(gpu.node.device, f);
 
 const f32 = (bits: number[]) => new Float32Array(new Uint32Array(bits).buffer);
 const NAN_NEG = 0xffc00000; // a NaN with its sign bit set

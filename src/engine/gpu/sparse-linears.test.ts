@@ -25,10 +25,15 @@ afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
+/** A SparseLayer from its [out, in] view. */
+function fromView(weight: string, rows: Float32Array, mask: Uint8Array, out: number, inF: number, dense: tf.Tensor, transposed: boolean): SparseLayer {
+  return { weight, out, in: inF, density: mask.reduce((a, v) => a + v, 0) / mask.length, dense, transposed, view: () => ({ rows, mask }) };
+}
+
 /** A random [out, in] layer with `mask` applied; stored [out, in] (ViT's layout). */
 function layer(out: number, inF: number, mask: Uint8Array, seed: number): SparseLayer {
   const rows = randomArray(out * inF, seed).map((v, i) => v * mask[i]);
-  return { weight: `w${seed}`, rows, mask, out, in: inF, dense: tf.tensor2d(rows, [out, inF]), transposed: true };
+  return fromView(`w${seed}`, rows, mask, out, inF, tf.tensor2d(rows, [out, inF]), true);
 }
 
 const magnitudeMask = (out: number, inF: number, keep: number, seed: number) => topKMask(randomArray(out * inF, seed + 1).map(Math.abs), keep);
@@ -120,7 +125,7 @@ describe('pruned linears on our kernels in TF.js WebGPU', () => {
       const dense = tf.transpose(tf.tensor2d(rows, [spec.outFeatures, spec.inFeatures]));
       weights.get(spec.weight)!.dispose();
       weights.set(spec.weight, dense);
-      return { weight: spec.weight, rows, mask, out: spec.outFeatures, in: spec.inFeatures, dense, transposed: false };
+      return fromView(spec.weight, rows, mask, spec.outFeatures, spec.inFeatures, dense, false);
     });
     const ids = tf.tensor2d(Int32Array.from(randomArray(2 * 9, 77), (v) => Math.floor(Math.abs(v) * 37)), [2, 9], 'int32');
     const want = (await tf.tidy(() => forward(config, weights, ids).logits).data()) as Float32Array;
@@ -138,7 +143,8 @@ describe('pruned linears on our kernels in TF.js WebGPU', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const good = layer(20, 24, magnitudeMask(20, 24, 48, 9), 9);
     // What a miscompiling driver would look like: the CSR kernel computes from other values than the dense matrix holds.
-    const broken: SparseLayer = { ...good, weight: 'broken', rows: good.rows.map((v) => v * 2) };
+    const { rows, mask } = good.view();
+    const broken = fromView('broken', rows.map((v) => v * 2), mask, 20, 24, good.dense, true);
     const linears = new SparseLinears(tf.backend() as never, [broken]);
     const x = tf.tensor2d(randomArray(3 * 24, 13), [3, 24]);
     expect(linears.matmul('broken', x)).toBeNull();

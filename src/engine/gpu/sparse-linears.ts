@@ -19,10 +19,11 @@ import type { LinearFormat, LinearKernel } from './linear-kernel';
 import { kernelsOf, type GpuKernels } from './kernels';
 import { flushTfjs, outputTensor, tensorBuffer, tfjsGpuIdle, tfjsWebGpu } from './tfjs-device';
 import { timeGpu } from './timing';
+import { throwingGpuErrors } from './error-scopes';
 import { csrKernel } from './csr-kernel';
 import { toCsr } from './csr';
 import { nm24Kernel } from './nm24-kernel';
-import { toNm24 } from './nm24';
+import { toNm24, type Nm24Matrix } from './nm24';
 import { denseMatvecKernel } from './dense-kernel';
 
 /** A candidate way to compute a layer's product: TF.js's dense matMul, or one of our formats. */
@@ -32,15 +33,19 @@ export type LinearPath = 'tfjs' | LinearFormat;
 export interface SparseLayer {
   /** The checkpoint name of its weight (what the forward pass asks by). */
   weight: string;
-  /** [out, in] row-major, removed entries zero (pruning/layout.ts's rows view). */
-  rows: Float32Array;
-  /** 0/1 over the same [out, in] view. */
-  mask: Uint8Array;
   out: number;
   in: number;
+  /** Kept weights / all weights. */
+  density: number;
   /** The masked matrix as the forward pass stores it, and whether it is [out, in] (tf.matMul transposes it). */
   dense: tf.Tensor;
   transposed: boolean;
+  /**
+   * The masked values, removed entries zero, and the 0/1 mask, both [out, in] row-major
+   * (pruning/layout.ts's rows view). Asked for once, when one of our formats is first built: a
+   * layer that only ever runs on TF.js never pays for the view.
+   */
+  view(): { rows: Float32Array; mask: Uint8Array };
 }
 
 /** What was chosen for one layer at one n, with the timings it was chosen by. */
@@ -59,24 +64,40 @@ export interface LinearChoice {
 /** Enough runs to rank candidates; few, since a slider step on a slow device waits for them. */
 const TIMING = { perBatch: 3, batches: 3 };
 
-/** Our formats are only tried where they can win: CSR stores 8 bytes per kept weight against 4 per dense one. */
-const CSR_MAX_DENSITY = 0.5;
-
 /** Per device, by candidate key: ms per product, or why the candidate was rejected there. */
 const costsByDevice = new WeakMap<GPUDevice, Map<string, number | { rejected: string }>>();
+
+/** Our formats are only tried where they can win: CSR stores 8 bytes per kept weight against 4 per dense one. */
+const CSR_MAX_DENSITY = 0.5;
+/** A 2:4 mask keeps at most half. */
+const NM24_MAX_DENSITY = 0.5;
 
 class Layer {
   /** Built on first need; null where the format does not apply (a mask that is not 2:4). */
   private readonly built = new Map<LinearFormat, LinearKernel | null>();
-  readonly density: number;
+  private rowsView: { rows: Float32Array; mask: Uint8Array } | null = null;
+  /** The 2:4 compression, or null when some group of 4 keeps more than 2 (undefined: not tried yet). */
+  private nm24: Nm24Matrix | null | undefined;
 
   constructor(
     readonly spec: SparseLayer,
     private readonly kernels: GpuKernels,
-  ) {
-    let kept = 0;
-    for (let i = 0; i < spec.mask.length; i++) kept += spec.mask[i];
-    this.density = kept / spec.mask.length;
+  ) {}
+
+  private view(): { rows: Float32Array; mask: Uint8Array } {
+    return (this.rowsView ??= this.spec.view());
+  }
+
+  private compressed24(): Nm24Matrix | null {
+    if (this.nm24 === undefined) {
+      const { rows, mask } = this.view();
+      try {
+        this.nm24 = toNm24(rows, mask, this.spec.out, this.spec.in);
+      } catch {
+        this.nm24 = null; // more than 2 kept in some group of 4: not 2:4
+      }
+    }
+    return this.nm24;
   }
 
   kernel(format: LinearFormat): LinearKernel | null {
@@ -85,22 +106,22 @@ class Layer {
   }
 
   private build(format: LinearFormat): LinearKernel | null {
-    const { rows, mask, out, in: cols } = this.spec;
-    if (format === 'csr') return csrKernel(this.kernels, toCsr(rows, mask, out, cols));
-    if (format === 'dense') return denseMatvecKernel(this.kernels, rows, out, cols);
-    try {
-      return nm24Kernel(this.kernels, toNm24(rows, mask, out, cols));
-    } catch {
-      return null; // more than 2 kept in some group of 4: not 2:4
+    const { out, in: cols } = this.spec;
+    if (format === 'nm24') {
+      const m = this.compressed24();
+      return m && nm24Kernel(this.kernels, m);
     }
+    const { rows, mask } = this.view();
+    return format === 'csr' ? csrKernel(this.kernels, toCsr(rows, mask, out, cols)) : denseMatvecKernel(this.kernels, rows, out, cols);
   }
 
-  /** The formats worth timing at n tokens. */
-  candidates(n: number): LinearFormat[] {
+  /** The formats among `allowed` worth timing at n tokens (nothing is uploaded to find out). */
+  candidates(n: number, allowed: readonly LinearPath[]): LinearFormat[] {
+    const { density } = this.spec;
     const out: LinearFormat[] = [];
-    if (this.density <= CSR_MAX_DENSITY) out.push('csr');
-    if (this.density <= 0.5 && this.kernel('nm24')) out.push('nm24');
-    if (n === 1) out.push('dense');
+    if (allowed.includes('csr') && density <= CSR_MAX_DENSITY) out.push('csr');
+    if (allowed.includes('nm24') && density <= NM24_MAX_DENSITY && this.compressed24()) out.push('nm24');
+    if (allowed.includes('dense') && n === 1) out.push('dense');
     return out;
   }
 
@@ -162,11 +183,11 @@ export class SparseLinears implements LinearOverride {
   private candidates(layer: Layer, n: number): { path: LinearPath; key: string }[] {
     const { spec } = layer;
     const shape = `${spec.out}×${spec.in}|${n}`;
-    const formats = layer.candidates(n).filter((f) => this.paths.includes(f));
+    const formats = layer.candidates(n, this.paths);
     const out: { path: LinearPath; key: string }[] = [];
     if (this.paths.includes('tfjs') || formats.length === 0) out.push({ path: 'tfjs', key: `tfjs|${shape}|${spec.transposed}` });
     // Sparse costs follow the kept share; 5% steps keep a slider from re-timing every step.
-    for (const f of formats) out.push({ path: f, key: `${f}|${shape}|${f === 'dense' ? '' : Math.round(layer.density * 20)}` });
+    for (const f of formats) out.push({ path: f, key: `${f}|${shape}|${f === 'dense' ? '' : Math.round(spec.density * 20)}` });
     return out;
   }
 
@@ -181,7 +202,7 @@ export class SparseLinears implements LinearOverride {
     }
     const timed = Object.entries(ms) as [LinearPath, number][];
     const path = timed.length ? timed.reduce((a, b) => (b[1] < a[1] ? b : a))[0] : 'tfjs';
-    const choice: LinearChoice = { weight: layer.spec.weight, n, density: layer.density, path, ms, rejected };
+    const choice: LinearChoice = { weight: layer.spec.weight, n, density: layer.spec.density, path, ms, rejected };
     this.choices.set(`${layer.spec.weight}|${n}`, choice);
     return choice;
   }
@@ -209,25 +230,22 @@ export class SparseLinears implements LinearOverride {
    */
   private async check(layer: Layer, path: LinearFormat, x: tf.Tensor2D): Promise<string | null> {
     const { spec } = layer;
-    const { device } = this.kernels;
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    let ours: tf.Tensor2D | null = null;
-    let thrown: string | null = null;
+    let got: Float32Array;
     try {
-      ours = this.run(layer.kernel(path)!, x);
+      got = await throwingGpuErrors(this.kernels.device, async () => {
+        const y = this.run(layer.kernel(path)!, x);
+        try {
+          return (await y.data()) as Float32Array;
+        } finally {
+          y.dispose();
+        }
+      });
     } catch (e) {
-      thrown = e instanceof Error ? e.message : String(e);
-    }
-    const [validation, memory] = [await device.popErrorScope(), await device.popErrorScope()];
-    const problem = thrown ?? validation?.message ?? memory?.message ?? null;
-    if (problem || !ours) {
-      ours?.dispose();
-      return problem ?? 'no product';
+      return e instanceof Error ? e.message : String(e);
     }
     const [want, scale] = tf.tidy(() => [tf.matMul(x, spec.dense, false, spec.transposed), tf.matMul(tf.abs(x), tf.abs(spec.dense), false, spec.transposed)]);
-    const [got, w, sc] = await Promise.all([ours.data(), want.data(), scale.data()]);
-    tf.dispose([ours, want, scale]);
+    const [w, sc] = await Promise.all([want.data(), scale.data()]);
+    tf.dispose([want, scale]);
     for (let i = 0; i < w.length; i++) {
       // Where TF.js's product is not finite (a pruned ∞ or NaN times 0), ours may rightly differ.
       if (Number.isFinite(w[i]) && !(Math.abs(got[i] - w[i]) <= 1e-4 * sc[i] + 1e-6)) return `its product differs from TF.js's (output ${i}: ${got[i]} vs ${w[i]})`;

@@ -1,9 +1,11 @@
 // What the GPU parity tests share (vitest, Node only): one Dawn device per test file, a check
-// that a call caused no WebGPU validation error (they are otherwise silent), and a tolerance
-// comparison for sums whose order differs between a kernel and its reference.
+// that a call caused no WebGPU error (they are otherwise silent), and a tolerance comparison for
+// sums whose order differs between a kernel and its reference.
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createNodeGpu, type NodeGpu } from './node-device';
 import { GpuKernels } from './kernels';
+import { throwingGpuErrors } from './error-scopes';
+import { productDiff } from './parity-suite';
 
 export interface TestGpu {
   node: NodeGpu;
@@ -24,25 +26,15 @@ export function useTestGpu(): TestGpu {
   return gpu;
 }
 
-/** Runs `f` and fails on any WebGPU validation error it caused. */
-export async function checked<T>(device: GPUDevice, f: () => Promise<T>): Promise<T> {
-  device.pushErrorScope('validation');
-  const out = await f();
-  const error = await device.popErrorScope();
-  expect(error?.message ?? null).toBeNull();
-  return out;
+/** Runs `f` and fails on any WebGPU validation or out-of-memory error it caused. */
+export function checked<T>(device: GPUDevice, f: () => Promise<T>): Promise<T> {
+  return throwingGpuErrors(device, f);
 }
 
 /**
  * Expects got ≈ want entry by entry: NaN where want is NaN, the same infinity where want is
- * infinite, else |got − want| ≤ tol · scale[i] (scale: Σ|w·x| of that output, the size of the
- * rounding a different summation order can cause; 1e-5 covers f32 sums of thousands of terms).
+ * infinite, else |got − want| ≤ tol · scale[i] (parity-suite.ts's productDiff).
  */
 export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, scale: ArrayLike<number>, tol = 1e-5): void {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const [g, w] = [got[i], want[i]];
-    const ok = Number.isNaN(w) ? Number.isNaN(g) : !Number.isFinite(w) ? g === w : Math.abs(g - w) <= tol * scale[i] + 1e-30;
-    if (!ok) expect(`entry ${i}: ${g}`).toBe(`entry ${i}: ${w} (± ${tol * scale[i]})`);
-  }
+  expect(productDiff(got, want, scale, tol)).toBeNull();
 }

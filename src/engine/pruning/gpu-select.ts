@@ -9,6 +9,7 @@ import { GlobalTopK } from '../gpu/global-topk';
 import { kernelsOf, type GpuKernels, type GpuTensor } from '../gpu/kernels';
 import { nmMask } from '../gpu/nm-mask';
 import { rowTopK } from '../gpu/row-topk';
+import { throwingGpuErrors } from '../gpu/error-scopes';
 import type { SelectionPlan } from './unstructured';
 
 /** Scores uploaded to one device, and the selections prepared on them when first asked for. */
@@ -134,23 +135,6 @@ async function selectAndRead(device: GPUDevice, specs: LinearSpec[], scores: rea
   } finally {
     for (const b of made) b.destroy();
   }
-}
-
-/**
- * Runs f and throws the out-of-memory or validation errors it caused: WebGPU reports them only
- * through error scopes, and masks read back after one would be wrong, not an error.
- */
-async function throwingGpuErrors<T>(device: GPUDevice, f: () => Promise<T>): Promise<T> {
-  device.pushErrorScope('out-of-memory');
-  device.pushErrorScope('validation');
-  const result = await f().then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  const errors = [await device.popErrorScope(), await device.popErrorScope()].filter((e) => e !== null);
-  if ('error' in result) throw result.error;
-  if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('; '));
-  return result.value;
 }
 
 /**
