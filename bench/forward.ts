@@ -41,23 +41,34 @@ async function main() {
         const t0 = performance.now();
         const m = await session.evaluate();
         runsMs.push(performance.now() - t0);
-        metric = m.kind === 'classifier' ? `${(100 * m.accuracy).toFixed(2)}% top-1` : `${m.bitsPerByte.toFixed(3)} bits/byte`;
+        metric =
+          m.kind === 'classifier' ? `${(100 * m.accuracy).toFixed(2)}% top-1` : `${m.bitsPerByte.toFixed(3)} bits/byte`;
       }
       session.dispose();
       const sorted = runsMs.slice().sort((a, b) => a - b);
       const examples = s.evalSet?.kind === 'images' ? `${s.evalSet.count} images` : `${s.evalSet?.bytes} bytes`;
-      rows.push({ model: id, backend, device, examples, medianMs: sorted[Math.floor(sorted.length / 2)], runsMs, metric });
-      console.error(`${id} on ${device}: ${rows.at(-1)!.medianMs.toFixed(0)} ms (${metric}); tensors alive ${tf.memory().numTensors}`);
+      rows.push({
+        model: id,
+        backend,
+        device,
+        examples,
+        medianMs: sorted[Math.floor(sorted.length / 2)],
+        runsMs,
+        metric,
+      });
+      console.error(
+        `${id} on ${device}: ${rows.at(-1)!.medianMs.toFixed(0)} ms (${metric}); tensors alive ${tf.memory().numTensors}`,
+      );
     }
   }
-  console.log('\n| model | backend | eval set | forward over the set (median of ' + REPEATS + ') | vs cpu | metric |');
+  console.log(`\n| model | backend | eval set | forward over the set (median of ${REPEATS}) | vs cpu | metric |`);
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
     const base = rows.find((x) => x.model === r.model && x.backend === 'cpu');
     const ratio = base ? `${(base.medianMs / r.medianMs).toFixed(1)}×` : '—';
     console.log(`| ${r.model} | ${r.device} | ${r.examples} | ${r.medianMs.toFixed(0)} ms | ${ratio} | ${r.metric} |`);
   }
-  console.log('\n' + JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+  console.log(`\n${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}`);
 }
 
 main().catch((e) => {

@@ -51,11 +51,12 @@ async function main() {
   }
   console.log('\n| model | backend | method | cold (with calibration) | warm (slider move) |');
   console.log('|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.model} | ${r.device} | ${r.method} | ${r.coldMs.toFixed(0)} ms | ${r.warmMs.toFixed(0)} ms |`);
+  for (const r of rows)
+    console.log(`| ${r.model} | ${r.device} | ${r.method} | ${r.coldMs.toFixed(0)} ms | ${r.warmMs.toFixed(0)} ms |`);
   console.log('\n| model | backend | 20-point Wanda sweep, each point pruned and measured |');
   console.log('|---|---|---|');
   for (const r of sweeps) console.log(`| ${r.model} | ${r.device} | ${(r.totalMs / 1000).toFixed(1)} s |`);
-  console.log('\n' + JSON.stringify({ date: new Date().toISOString(), rows, sweeps }, null, 2));
+  console.log(`\n${JSON.stringify({ date: new Date().toISOString(), rows, sweeps }, null, 2)}`);
 }
 
 main().catch((e) => {

@@ -30,7 +30,8 @@ const PORT = Number(process.env.PORT ?? 4390);
 const DIST = process.env.DIST ?? 'dist';
 const MINUTES = Number(process.env.MINUTES ?? 9);
 
-const setting = (name: string, backend: string, fallback: string) => process.env[`${name}_${backend.toUpperCase()}`] ?? fallback;
+const setting = (name: string, backend: string, fallback: string) =>
+  process.env[`${name}_${backend.toUpperCase()}`] ?? fallback;
 const stepsFor = (backend: string) => Number(setting('STEPS', backend, backend === 'webgpu' ? '2' : '3'));
 const finalsFor = (backend: string) => setting('FINALS', backend, backend === 'webgpu' ? 'none' : 'all');
 const baselineFor = (backend: string) => setting('BASELINE', backend, backend === 'webgpu' ? 'cancel' : 'wait');
@@ -62,8 +63,12 @@ interface Cell {
 }
 
 async function startServer(): Promise<ChildProcess> {
-  if (!existsSync(`${DIST}/index.html`)) throw new Error(`no production build in ${DIST}/: run \`npx vite build\` first`);
-  const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort', '--outDir', DIST], { stdio: 'ignore', detached: true });
+  if (!existsSync(`${DIST}/index.html`))
+    throw new Error(`no production build in ${DIST}/: run \`npx vite build\` first`);
+  const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort', '--outDir', DIST], {
+    stdio: 'ignore',
+    detached: true,
+  });
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     try {
@@ -89,10 +94,14 @@ async function installProbe(page: Page): Promise<void> {
     const slider = document.querySelector('input[type="range"]')!;
     const probe = { pressedAt: 0, marks: [] as { t: number; metric: string; estimate: string | null }[] };
     (window as unknown as { __probe: typeof probe }).__probe = probe;
-    slider.addEventListener('keydown', (e) => {
-      probe.pressedAt = e.timeStamp;
-      probe.marks = [];
-    }, { capture: true });
+    slider.addEventListener(
+      'keydown',
+      (e) => {
+        probe.pressedAt = e.timeStamp;
+        probe.marks = [];
+      },
+      { capture: true },
+    );
     new MutationObserver(() => {
       const metric = region.querySelector('[data-testid="pruned-metric"]')?.textContent ?? '';
       const estimate = region.querySelector('[data-testid="pruned-metric-estimate"]')?.textContent ?? null;
@@ -102,10 +111,23 @@ async function installProbe(page: Page): Promise<void> {
 }
 
 /** Waits until the probe has seen the estimate (or, with `final`, a new final value) after the last press. */
-async function awaitStep(page: Page, final: boolean, timeoutMs: number): Promise<{ estimateMs: number | null; estimateText: string | null; finalMs: number | null; finalText: string | null }> {
+async function awaitStep(
+  page: Page,
+  final: boolean,
+  timeoutMs: number,
+): Promise<{
+  estimateMs: number | null;
+  estimateText: string | null;
+  finalMs: number | null;
+  finalText: string | null;
+}> {
   const handle = await page.waitForFunction(
     ({ final, pattern }) => {
-      const probe = (window as unknown as { __probe: { pressedAt: number; marks: { t: number; metric: string; estimate: string | null }[] } }).__probe;
+      const probe = (
+        window as unknown as {
+          __probe: { pressedAt: number; marks: { t: number; metric: string; estimate: string | null }[] };
+        }
+      ).__probe;
       const re = new RegExp(pattern);
       // The new run's estimate: one shown after the old run's (if any) was cleared by the new prune.
       const cleared = probe.marks.findIndex((m) => m.estimate === null);
@@ -129,20 +151,36 @@ async function awaitStep(page: Page, final: boolean, timeoutMs: number): Promise
 
 async function reportTimes(page: Page): Promise<Step['timeMs']> {
   const el = page.getByTestId('prune-times');
-  const [calibration, prune, evaluate] = await Promise.all(['data-calibration-ms', 'data-prune-ms', 'data-evaluate-ms'].map((a) => el.getAttribute(a)));
+  const [calibration, prune, evaluate] = await Promise.all(
+    ['data-calibration-ms', 'data-prune-ms', 'data-evaluate-ms'].map((a) => el.getAttribute(a)),
+  );
   return { calibration: Number(calibration), prune: Number(prune), evaluate: Number(evaluate) };
 }
 
-async function measureModel(browser: Browser, model: string, backend: string, deadline: number, steps: Step[], cells: Cell[]): Promise<void> {
+async function measureModel(
+  browser: Browser,
+  model: string,
+  backend: string,
+  deadline: number,
+  steps: Step[],
+  cells: Cell[],
+): Promise<void> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
   try {
     await page.goto(`http://localhost:${PORT}/?model=${model}&backend=${backend}`);
     const baseline = page.getByRole('region', { name: 'Baseline quality' });
-    if (baselineFor(backend) === 'wait') await baseline.getByRole('button', { name: 'Measure again' }).waitFor({ timeout: deadline - Date.now() });
+    if (baselineFor(backend) === 'wait')
+      await baseline.getByRole('button', { name: 'Measure again' }).waitFor({ timeout: deadline - Date.now() });
     else await baseline.getByRole('button', { name: 'Cancel' }).click({ timeout: 120_000 });
     // The backend's name and adapter as the status bar shows them (its buttons left out).
-    const adapter = await page.locator('.backend dd').evaluate((dd) => [...dd.childNodes].filter((n) => n.nodeName !== 'BUTTON').map((n) => n.textContent).join('').trim());
+    const adapter = await page.locator('.backend dd').evaluate((dd) =>
+      [...dd.childNodes]
+        .filter((n) => n.nodeName !== 'BUTTON')
+        .map((n) => n.textContent)
+        .join('')
+        .trim(),
+    );
     await installProbe(page);
     const slider = page.getByRole('slider', { name: 'Global sparsity' });
     for (const method of METHODS) {
@@ -161,9 +199,19 @@ async function measureModel(browser: Browser, model: string, backend: string, de
         const final = finals === 'all' || (finals === 'last' && i === n);
         await page.keyboard.press('ArrowRight');
         const seen = await awaitStep(page, final, Math.max(1000, deadline - Date.now()));
-        const step: Step = { model, backend, method, step: i, sparsity: Number(await slider.inputValue()), ...seen, timeMs: final ? await reportTimes(page) : null };
+        const step: Step = {
+          model,
+          backend,
+          method,
+          step: i,
+          sparsity: Number(await slider.inputValue()),
+          ...seen,
+          timeMs: final ? await reportTimes(page) : null,
+        };
         steps.push(step);
-        console.error(`${model} ${backend} ${method} step ${i}: estimate ${step.estimateMs?.toFixed(0) ?? '—'} ms, final ${step.finalMs?.toFixed(0) ?? '—'} ms ${step.finalText ?? ''}`);
+        console.error(
+          `${model} ${backend} ${method} step ${i}: estimate ${step.estimateMs?.toFixed(0) ?? '—'} ms, final ${step.finalMs?.toFixed(0) ?? '—'} ms ${step.finalText ?? ''}`,
+        );
       }
     }
   } catch (e) {
@@ -181,8 +229,12 @@ const stats = (xs: number[]) => {
 };
 
 function table(steps: Step[], cells: Cell[]): string {
-  const fmt = (st: ReturnType<typeof stats>) => (st ? `${st.median.toFixed(0)} (${st.min.toFixed(0)}–${st.max.toFixed(0)}) n=${st.n}` : '—');
-  const lines = ['| model | backend | method | to estimate, ms: median (min–max) | to final, ms: median (min–max) | worker: calibration / prune / evaluate, ms (median) |', '|---|---|---|---|---|---|'];
+  const fmt = (st: ReturnType<typeof stats>) =>
+    st ? `${st.median.toFixed(0)} (${st.min.toFixed(0)}–${st.max.toFixed(0)}) n=${st.n}` : '—';
+  const lines = [
+    '| model | backend | method | to estimate, ms: median (min–max) | to final, ms: median (min–max) | worker: calibration / prune / evaluate, ms (median) |',
+    '|---|---|---|---|---|---|',
+  ];
   for (const c of cells) {
     if (c.skipped) {
       lines.push(`| ${c.model} | ${c.backend} | ${c.method} | skipped: ${c.skipped} | | |`);
@@ -191,7 +243,9 @@ function table(steps: Step[], cells: Cell[]): string {
     const mine = steps.filter((s) => s.model === c.model && s.backend === c.backend && s.method === c.method);
     const times = mine.flatMap((s) => (s.timeMs ? [s.timeMs] : []));
     const med = (k: keyof NonNullable<Step['timeMs']>) => stats(times.map((t) => t[k]))?.median.toFixed(0) ?? '—';
-    lines.push(`| ${c.model} | ${c.backend} | ${c.method} | ${fmt(stats(mine.flatMap((s) => (s.estimateMs === null ? [] : [s.estimateMs]))))} | ${fmt(stats(mine.flatMap((s) => (s.finalMs === null ? [] : [s.finalMs]))))} | ${med('calibration')} / ${med('prune')} / ${med('evaluate')} |`);
+    lines.push(
+      `| ${c.model} | ${c.backend} | ${c.method} | ${fmt(stats(mine.flatMap((s) => (s.estimateMs === null ? [] : [s.estimateMs]))))} | ${fmt(stats(mine.flatMap((s) => (s.finalMs === null ? [] : [s.finalMs]))))} | ${med('calibration')} / ${med('prune')} / ${med('evaluate')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -217,8 +271,13 @@ async function main() {
   console.log(out);
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/slider-latency-${started.toISOString().slice(0, 10)}.json`;
-  const settings = Object.fromEntries(BACKENDS.map((b) => [b, { steps: stepsFor(b), finals: finalsFor(b), baseline: baselineFor(b) }]));
-  writeFileSync(file, `${JSON.stringify({ started: started.toISOString(), chromium: version, loadAverage: { before: loadBefore, after: loadavg() }, settings, cells, steps }, null, 2)}\n`);
+  const settings = Object.fromEntries(
+    BACKENDS.map((b) => [b, { steps: stepsFor(b), finals: finalsFor(b), baseline: baselineFor(b) }]),
+  );
+  writeFileSync(
+    file,
+    `${JSON.stringify({ started: started.toISOString(), chromium: version, loadAverage: { before: loadBefore, after: loadavg() }, settings, cells, steps }, null, 2)}\n`,
+  );
   console.error(`wrote ${file}`);
 }
 

@@ -24,12 +24,18 @@ test('a truncated model.safetensors is reported by name and the loaded model sta
 
   await page.getByLabel('Choose files…').setInputFiles([
     { name: 'config.json', mimeType: 'application/json', buffer: config },
-    { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: weights.subarray(0, Math.floor(weights.length / 2)) },
+    {
+      name: 'model.safetensors',
+      mimeType: 'application/octet-stream',
+      buffer: weights.subarray(0, Math.floor(weights.length / 2)),
+    },
   ]);
 
   const alert = page.getByRole('alert');
   await expect(alert).toContainText('Could not open your files');
-  await expect(alert).toContainText(/model\.safetensors: tensor "[^"]+": data_offsets \[\d+, \d+\] lie outside the data buffer of \d+ bytes/);
+  await expect(alert).toContainText(
+    /model\.safetensors: tensor "[^"]+": data_offsets \[\d+, \d+\] lie outside the data buffer of \d+ bytes/,
+  );
   await expectVitStillShown(page);
   await expect(page.getByRole('region', { name: 'Status' })).not.toContainText('your files');
 
@@ -68,7 +74,9 @@ test('dropping files that are not a checkpoint is reported and the loaded model 
 test('a config.json without a model.safetensors is refused with a clear message', async ({ page }) => {
   await page.goto('/');
   await expectModelShown(page, VIT);
-  await page.getByLabel('Choose files…').setInputFiles([{ name: 'config.json', mimeType: 'application/json', buffer: config }]);
+  await page
+    .getByLabel('Choose files…')
+    .setInputFiles([{ name: 'config.json', mimeType: 'application/json', buffer: config }]);
   await expect(page.getByRole('alert')).toContainText('model.safetensors is missing');
   await expectVitStillShown(page);
 });

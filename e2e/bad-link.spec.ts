@@ -18,7 +18,10 @@ test('a corrupt, truncated, tampered or future-version link: a clear message and
     [`#v1.${good.slice(0, good.length - 7)}`, /corrupt or truncated/],
     ['#v1.%%%garbage', /base64url|corrupt/],
     [`#v1.${b64(JSON.stringify({ model: 'vit-fashion', sparsity: 3 }))}`, /"sparsity" must be a number from 0 to 0.95/],
-    [`#v1.${b64(JSON.stringify({ model: 'vit-fashion', method: '<img src=x onerror="window.pwned=1">' }))}`, /"method" must be one of/],
+    [
+      `#v1.${b64(JSON.stringify({ model: 'vit-fashion', method: '<img src=x onerror="window.pwned=1">' }))}`,
+      /"method" must be one of/,
+    ],
     ['#v9.eyJtb2RlbCI6InZpdC1mYXNoaW9uIn0', /newer version of the workbench \(link format v9/],
   ];
   for (const [hash, message] of cases) {

@@ -1,11 +1,23 @@
 import { expect, test } from '@playwright/test';
-import { collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, metricPanel, screenshots, seedStorage, SLOW_TEST_MS, STORED_MAGNITUDE_SWEEP, VIEWPORTS } from './helpers';
+import {
+  collectPageErrors,
+  EVAL_TIMEOUT_MS,
+  expectModelShown,
+  metricPanel,
+  screenshots,
+  seedStorage,
+  SLOW_TEST_MS,
+  STORED_MAGNITUDE_SWEEP,
+  VIEWPORTS,
+} from './helpers';
 
 test.use({ viewport: VIEWPORTS[0] });
 
 // ?debug=lose-device shows a button that makes the worker call GPUDevice.destroy(): a real device
 // loss as WebGPU defines it (the device's `lost` promise resolves, every buffer on it is gone).
-test('after a lost GPU device the worker recovers: configuration, slider and curve stay, the metric is measured again', async ({ page }) => {
+test('after a lost GPU device the worker recovers: configuration, slider and curve stay, the metric is measured again', async ({
+  page,
+}) => {
   // Two measurements of the eval set on SwiftShader: the one the loss interrupts, the one after.
   test.setTimeout(SLOW_TEST_MS + EVAL_TIMEOUT_MS);
   const errors = collectPageErrors(page);
@@ -27,7 +39,10 @@ test('after a lost GPU device the worker recovers: configuration, slider and cur
   for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight');
   await expect(slider).toHaveValue('0.5');
   // The first batches give an estimate while the rest of the eval set is measured.
-  await expect(pruned.getByTestId('pruned-metric-estimate')).toContainText(/≈ \d+(\.\d+)?%.*estimate on \d+ of 1,000 images/, { timeout: EVAL_TIMEOUT_MS });
+  await expect(pruned.getByTestId('pruned-metric-estimate')).toContainText(
+    /≈ \d+(\.\d+)?%.*estimate on \d+ of 1,000 images/,
+    { timeout: EVAL_TIMEOUT_MS },
+  );
 
   // Lose the device in the middle of that measurement.
   await status.getByRole('button', { name: 'Lose the GPU device' }).click();

@@ -5,7 +5,9 @@ import { EVAL_TIMEOUT_MS, expectModelShown, SLOW_TEST_MS, VIEWPORTS } from './he
 
 test.use({ viewport: VIEWPORTS[0] });
 
-test('Export downloads the pruned checkpoint: model.safetensors with the expected tensors, masks, recipe', async ({ page }) => {
+test('Export downloads the pruned checkpoint: model.safetensors with the expected tensors, masks, recipe', async ({
+  page,
+}) => {
   test.setTimeout(SLOW_TEST_MS);
   await page.goto('/');
   await expectModelShown(page, 'ViT · Fashion-MNIST');

@@ -5,8 +5,13 @@ test.use({ viewport: VIEWPORTS[0] });
 
 const panel = (page: Page) => page.getByRole('region', { name: 'Inspect an input' });
 /** The dense model's class list (the first column). */
-const denseClasses = (p: Locator) => p.getByRole('region', { name: 'Predictions' }).getByRole('list', { name: 'Most likely classes' }).first();
-const denseOverlay = (p: Locator) => p.getByRole('region', { name: 'Saliency' }).getByRole('img', { name: /^Saliency for/ }).first();
+const denseClasses = (p: Locator) =>
+  p.getByRole('region', { name: 'Predictions' }).getByRole('list', { name: 'Most likely classes' }).first();
+const denseOverlay = (p: Locator) =>
+  p
+    .getByRole('region', { name: 'Saliency' })
+    .getByRole('img', { name: /^Saliency for/ })
+    .first();
 
 test('inspecting an image: pick a test image, draw one, prune, and compare the attention maps', async ({ page }) => {
   test.setTimeout(SLOW_TEST_MS);
@@ -35,7 +40,13 @@ test('inspecting an image: pick a test image, draw one, prune, and compare the a
   const box = (await pad.boundingBox())!;
   await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.2);
   await page.mouse.down();
-  for (const [x, y] of [[0.7, 0.2], [0.7, 0.8], [0.3, 0.8], [0.3, 0.2]]) await page.mouse.move(box.x + box.width * x, box.y + box.height * y, { steps: 8 });
+  for (const [x, y] of [
+    [0.7, 0.2],
+    [0.7, 0.8],
+    [0.3, 0.8],
+    [0.3, 0.2],
+  ])
+    await page.mouse.move(box.x + box.width * x, box.y + box.height * y, { steps: 8 });
   await page.mouse.up();
   await expect(p.getByText('Your drawing (inspected)')).toBeVisible();
   await expect(denseClasses(p)).not.toHaveText(classesOfImage!, { timeout: EVAL_TIMEOUT_MS });
@@ -46,16 +57,33 @@ test('inspecting an image: pick a test image, draw one, prune, and compare the a
   await slider.focus();
   for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowRight');
   await expect(slider).toHaveValue('0.6');
-  await expect(p.getByText(/^After pruning: magnitude · 60% of the block weights pruned/)).toBeVisible({ timeout: EVAL_TIMEOUT_MS });
-  await expect(p.getByRole('region', { name: 'Predictions' }).getByRole('list', { name: 'Most likely classes' })).toHaveCount(2);
+  await expect(p.getByText(/^After pruning: magnitude · 60% of the block weights pruned/)).toBeVisible({
+    timeout: EVAL_TIMEOUT_MS,
+  });
+  await expect(
+    p.getByRole('region', { name: 'Predictions' }).getByRole('list', { name: 'Most likely classes' }),
+  ).toHaveCount(2);
 
   // The attention grids: 4 layers × 4 heads each, before and after; a map's values on demand.
   const attention = p.getByRole('region', { name: 'Attention' });
   await expect(attention.getByRole('figure', { name: /^Attention maps/ })).toHaveCount(2);
-  await expect(attention.getByRole('figure', { name: 'Attention maps, before pruning' }).getByRole('button', { name: /^Layer \d, head \d/ })).toHaveCount(16);
-  await expect(attention.getByRole('figure', { name: 'Attention maps, after pruning' }).getByRole('button', { name: /^Layer \d, head \d/ })).toHaveCount(16);
-  await attention.getByRole('button', { name: /^Layer 1, head 1: strongest attention/ }).first().click();
-  await expect(attention.getByRole('table', { name: /Strongest attention of layer 1, head 1/ }).getByRole('row')).toHaveCount(11);
+  await expect(
+    attention
+      .getByRole('figure', { name: 'Attention maps, before pruning' })
+      .getByRole('button', { name: /^Layer \d, head \d/ }),
+  ).toHaveCount(16);
+  await expect(
+    attention
+      .getByRole('figure', { name: 'Attention maps, after pruning' })
+      .getByRole('button', { name: /^Layer \d, head \d/ }),
+  ).toHaveCount(16);
+  await attention
+    .getByRole('button', { name: /^Layer 1, head 1: strongest attention/ })
+    .first()
+    .click();
+  await expect(
+    attention.getByRole('table', { name: /Strongest attention of layer 1, head 1/ }).getByRole('row'),
+  ).toHaveCount(11);
 
   // The saliency method toggle.
   const saliency = p.getByRole('region', { name: 'Saliency' });
@@ -78,7 +106,9 @@ test('inspecting an image: pick a test image, draw one, prune, and compare the a
   expect(errors).toEqual([]);
 });
 
-test('inspecting text: the next byte, a sampled continuation and byte saliency follow what is typed', async ({ page }) => {
+test('inspecting text: the next byte, a sampled continuation and byte saliency follow what is typed', async ({
+  page,
+}) => {
   test.setTimeout(SLOW_TEST_MS);
   const errors = collectPageErrors(page);
   await page.goto('/?model=gpt-bytes&backend=wasm');
@@ -86,7 +116,10 @@ test('inspecting text: the next byte, a sampled continuation and byte saliency f
   const p = panel(page);
   const box = p.getByRole('textbox', { name: 'Text for the model' });
   await expect(box).toHaveValue(/^And Abraham journeyed/);
-  const next = p.getByRole('region', { name: 'Predictions' }).getByRole('list', { name: 'Most likely next bytes' }).first();
+  const next = p
+    .getByRole('region', { name: 'Predictions' })
+    .getByRole('list', { name: 'Most likely next bytes' })
+    .first();
   await expect(next).toBeVisible({ timeout: EVAL_TIMEOUT_MS });
   const continuation = p.getByLabel('Sampled continuation').first();
   const sampledBefore = await continuation.textContent();

@@ -13,7 +13,17 @@ test('our WebGPU kernels match their references in the browser', async ({ page }
   expect(r.error).toBeUndefined();
   console.log(`kernel parity on ${r.adapter}: ${r.checks.length} checks`);
   const kernels = new Set(r.checks.map((c) => c.kernel));
-  for (const k of ['global top-k', 'row top-k', 'N:M mask', 'token top-k', 'CSR product (90% pruned)', '2:4 product', 'dense matrix-vector', 'TF.js tensors in and out']) expect(kernels).toContain(k);
+  for (const k of [
+    'global top-k',
+    'row top-k',
+    'N:M mask',
+    'token top-k',
+    'CSR product (90% pruned)',
+    '2:4 product',
+    'dense matrix-vector',
+    'TF.js tensors in and out',
+  ])
+    expect(kernels).toContain(k);
   expect(r.checks.filter((c) => !c.ok)).toEqual([]);
   await expect(page.locator('#summary')).toHaveText(/^\d+ of \d+ checks equal\.$/);
 });

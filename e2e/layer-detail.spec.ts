@@ -5,7 +5,9 @@ test.use({ viewport: VIEWPORTS[0] });
 
 // The sensitivity curves take many minutes on SwiftShader's WebGPU: there the test cancels them; it
 // then reopens the same link on WASM (?backend=wasm), which measures them in seconds.
-test("a block's detail: the mask's threshold on the score histogram, the mask, another linear, sensitivity, Escape", async ({ page }) => {
+test("a block's detail: the mask's threshold on the score histogram, the mask, another linear, sensitivity, Escape", async ({
+  page,
+}) => {
   test.setTimeout(SLOW_TEST_MS);
   const errors = collectPageErrors(page);
   await page.goto('/');
@@ -33,7 +35,11 @@ test("a block's detail: the mask's threshold on the score histogram, the mask, a
   // Another linear of the block.
   await detail.getByRole('group', { name: 'Linear layer' }).getByRole('button', { name: 'FFN in' }).click();
   await expect(detail.getByRole('heading', { name: 'Block 1 detail · FFN in' })).toBeVisible();
-  await expect(detail.getByRole('img', { name: /^Mask of the FFN in of block 1: .* rows are its 256 outputs, columns its 64 inputs/ })).toBeVisible({ timeout: EVAL_TIMEOUT_MS });
+  await expect(
+    detail.getByRole('img', {
+      name: /^Mask of the FFN in of block 1: .* rows are its 256 outputs, columns its 64 inputs/,
+    }),
+  ).toBeVisible({ timeout: EVAL_TIMEOUT_MS });
   await expect(detail.getByText('11,469 kept · 4,915 removed (30.0%)')).toBeVisible();
 
   // Sensitivity: started, then cancelled.
@@ -49,15 +55,26 @@ test("a block's detail: the mask's threshold on the score histogram, the mask, a
   url.searchParams.set('backend', 'wasm');
   await page.goto(url.href);
   const reopened = page.getByRole('region', { name: /^Block 1 detail/ });
-  await expect(reopened.getByRole('img', { name: /^Mask of the Query of block 1: 2,867 kept/ })).toBeVisible({ timeout: EVAL_TIMEOUT_MS });
+  await expect(reopened.getByRole('img', { name: /^Mask of the Query of block 1: 2,867 kept/ })).toBeVisible({
+    timeout: EVAL_TIMEOUT_MS,
+  });
   const again = reopened.getByRole('region', { name: 'Sensitivity' });
   await again.getByRole('button', { name: 'Compute sensitivity' }).click();
-  await expect(again.getByRole('img', { name: /^Calibration loss of block 1 pruned alone: [\d.]+ dense, [\d.]+ at 90%; now 30\.0% of its weights removed$/ })).toBeVisible({ timeout: EVAL_TIMEOUT_MS });
-  await expect(again.getByText(/^Each block pruned alone by magnitude at 0–90%, loss on 128 train images/)).toBeVisible();
+  await expect(
+    again.getByRole('img', {
+      name: /^Calibration loss of block 1 pruned alone: [\d.]+ dense, [\d.]+ at 90%; now 30\.0% of its weights removed$/,
+    }),
+  ).toBeVisible({ timeout: EVAL_TIMEOUT_MS });
+  await expect(
+    again.getByText(/^Each block pruned alone by magnitude at 0–90%, loss on 128 train images/),
+  ).toBeVisible();
   await screenshots(page, 'layer-detail');
 
   // Escape closes it, and the link forgets the block.
-  await page.getByRole('region', { name: /^Block 1 detail/ }).getByRole('button', { name: 'FFN out' }).click();
+  await page
+    .getByRole('region', { name: /^Block 1 detail/ })
+    .getByRole('button', { name: 'FFN out' })
+    .click();
   await page.keyboard.press('Escape');
   await expect(page.getByRole('region', { name: /^Block 1 detail/ })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Block 1 details' })).toHaveAttribute('aria-pressed', 'false');

@@ -1,5 +1,15 @@
 import { expect, test } from '@playwright/test';
-import { blocks, collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, metricPanel, numberAfter, screenshots, SLOW_TEST_MS, VIEWPORTS } from './helpers';
+import {
+  blocks,
+  collectPageErrors,
+  EVAL_TIMEOUT_MS,
+  expectModelShown,
+  metricPanel,
+  numberAfter,
+  screenshots,
+  SLOW_TEST_MS,
+  VIEWPORTS,
+} from './helpers';
 
 test.use({ viewport: VIEWPORTS[0] });
 
@@ -38,7 +48,9 @@ test('the page opens vit-fashion: map, costs, baseline accuracy on webgpu', asyn
 
   // The baseline accuracy, measured in the worker.
   const metric = metricPanel(page);
-  await expect(metric.getByRole('progressbar', { name: 'Measuring progress' }).or(metric.getByText('Accuracy', { exact: true }))).toBeVisible();
+  await expect(
+    metric.getByRole('progressbar', { name: 'Measuring progress' }).or(metric.getByText('Accuracy', { exact: true })),
+  ).toBeVisible();
   await expect(metric).toContainText(/Accuracy\s*\d+(\.\d+)?%/, { timeout: EVAL_TIMEOUT_MS });
   const accuracy = numberAfter((await metric.textContent()) ?? '', 'Accuracy');
   expect(accuracy).toBeGreaterThanOrEqual(0);

@@ -1,15 +1,30 @@
 import { expect, test, type Page } from '@playwright/test';
-import { blocks, collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, screenshots, SLOW_TEST_MS, VIEWPORTS } from './helpers';
+import {
+  blocks,
+  collectPageErrors,
+  EVAL_TIMEOUT_MS,
+  expectModelShown,
+  screenshots,
+  SLOW_TEST_MS,
+  VIEWPORTS,
+} from './helpers';
 
 test.use({ viewport: VIEWPORTS[0] });
 
 /** The "N% pruned" a block row of the model map shows. */
 async function rowPruned(page: Page, block: number): Promise<number> {
-  const text = await blocks(page).nth(block).getByText(/% pruned$/).textContent();
+  const text = await blocks(page)
+    .nth(block)
+    .getByText(/% pruned$/)
+    .textContent();
   return Number(/([\d.]+)% pruned/.exec(text ?? '')![1]);
 }
 
-test('per-layer sliders: unlock, prune block 1 alone by keyboard, see it on the map coloured by pruned share and importance, restore from the link', async ({ page, browser, context }) => {
+test('per-layer sliders: unlock, prune block 1 alone by keyboard, see it on the map coloured by pruned share and importance, restore from the link', async ({
+  page,
+  browser,
+  context,
+}) => {
   test.setTimeout(SLOW_TEST_MS);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const errors = collectPageErrors(page);
@@ -42,17 +57,27 @@ test('per-layer sliders: unlock, prune block 1 alone by keyboard, see it on the 
   // The map, coloured by pruned share: block 1 is pruned as set, the others not at all.
   const map = page.getByRole('region', { name: 'Model map' });
   await map.getByRole('radio', { name: 'Pruned share' }).check();
-  await expect(blocks(page).nth(0).getByText(/% pruned$/)).toBeVisible();
+  await expect(
+    blocks(page)
+      .nth(0)
+      .getByText(/% pruned$/),
+  ).toBeVisible();
   expect(await rowPruned(page, 0)).toBeCloseTo(value * 100, 0);
   for (const b of [1, 2, 3]) expect(await rowPruned(page, b)).toBe(0);
   await expect(map.getByRole('figure', { name: /share of each head’s, FFN’s weights/ })).toBeVisible();
-  const head = blocks(page).nth(0).getByRole('list', { name: 'Attention heads of block 1' }).getByRole('listitem').first();
+  const head = blocks(page)
+    .nth(0)
+    .getByRole('list', { name: 'Attention heads of block 1' })
+    .getByRole('listitem')
+    .first();
   await expect(head).toContainText(/Block 1, attention head 1: .*\d+\.\d% pruned\./);
   await screenshots(page, 'model-map-pruned-share');
 
   // Coloured by importance: every head and FFN gets its score, the legend says what it is.
   await map.getByRole('radio', { name: 'Importance' }).check();
-  await expect(head).toContainText(/Importance: head output norm [\d.]+, \d+% of the largest head's/, { timeout: EVAL_TIMEOUT_MS });
+  await expect(head).toContainText(/Importance: head output norm [\d.]+, \d+% of the largest head's/, {
+    timeout: EVAL_TIMEOUT_MS,
+  });
   await expect(blocks(page).nth(3)).toContainText(/Importance: sum of neuron scores/);
   await expect(map.getByRole('figure', { name: /importance on calibration data/ })).toBeVisible();
   await screenshots(page, 'model-map-importance');

@@ -3,7 +3,9 @@ import { collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, screenshots, SLOW
 
 test.use({ viewport: VIEWPORTS[0] });
 
-test('the sparsity slider (keyboard) re-prunes: metric, cost and the chart change, a point appears', async ({ page }) => {
+test('the sparsity slider (keyboard) re-prunes: metric, cost and the chart change, a point appears', async ({
+  page,
+}) => {
   test.setTimeout(SLOW_TEST_MS);
   const errors = collectPageErrors(page);
   await page.goto('/');
@@ -13,7 +15,10 @@ test('the sparsity slider (keyboard) re-prunes: metric, cost and the chart chang
   const slider = page.getByRole('slider', { name: 'Global sparsity' });
   await expect(slider).toHaveValue('0');
   await expect(chart.getByTestId('current-point')).toHaveCount(0);
-  const flopsBefore = await pruned.getByText(/FLOPs$/).last().textContent();
+  const flopsBefore = await pruned
+    .getByText(/FLOPs$/)
+    .last()
+    .textContent();
 
   // Explanations name their paper on focus.
   await slider.focus();
@@ -28,13 +33,18 @@ test('the sparsity slider (keyboard) re-prunes: metric, cost and the chart chang
 
   await expect(pruned.getByTestId('pruned-metric')).toHaveText(/^\d+(\.\d+)?%$/, { timeout: EVAL_TIMEOUT_MS });
   await expect(chart.getByTestId('current-point')).toHaveCount(1);
-  const flopsAfter = await pruned.getByText(/FLOPs$/).last().textContent();
+  const flopsAfter = await pruned
+    .getByText(/FLOPs$/)
+    .last()
+    .textContent();
   expect(flopsAfter).not.toBe(flopsBefore);
   await expect(chart).toContainText('current configuration');
 
   // The table view holds the same point as text.
   await chart.getByRole('button', { name: 'Show table' }).click();
-  await expect(chart.getByRole('table', { name: 'Trade-off points' }).getByRole('row', { name: /current 50%/ })).toBeVisible();
+  await expect(
+    chart.getByRole('table', { name: 'Trade-off points' }).getByRole('row', { name: /current 50%/ }),
+  ).toBeVisible();
   await chart.getByRole('button', { name: 'Show chart' }).click();
 
   // On WebGPU each pruned layer's product was timed in every format that fits its mask; the page
@@ -42,7 +52,9 @@ test('the sparsity slider (keyboard) re-prunes: metric, cost and the chart chang
   const kernels = page.getByTestId('kernel-choices');
   await expect(kernels).toContainText(/^\d+ of \d+ layer products ran on our kernels/);
   await kernels.getByText(/layer products ran on our kernels/).click();
-  await expect(kernels.getByRole('row', { name: /^0\.attention\.attention\.query .* TF\.js dense \d/ }).first()).toBeVisible();
+  await expect(
+    kernels.getByRole('row', { name: /^0\.attention\.attention\.query .* TF\.js dense \d/ }).first(),
+  ).toBeVisible();
   await screenshots(page, 'prune-slider');
   expect(errors).toEqual([]);
 });

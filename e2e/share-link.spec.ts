@@ -3,7 +3,11 @@ import { collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, screenshots, SLOW
 
 test.use({ viewport: VIEWPORTS[0] });
 
-test('Copy link, opened in a fresh browser context, restores the same state and metric', async ({ page, browser, context }) => {
+test('Copy link, opened in a fresh browser context, restores the same state and metric', async ({
+  page,
+  browser,
+  context,
+}) => {
   test.setTimeout(SLOW_TEST_MS);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const errors = collectPageErrors(page);

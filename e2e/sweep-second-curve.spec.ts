@@ -1,5 +1,14 @@
 import { expect, test } from '@playwright/test';
-import { collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, screenshots, seedStorage, SLOW_TEST_MS, STORED_MAGNITUDE_SWEEP, VIEWPORTS } from './helpers';
+import {
+  collectPageErrors,
+  EVAL_TIMEOUT_MS,
+  expectModelShown,
+  screenshots,
+  seedStorage,
+  SLOW_TEST_MS,
+  STORED_MAGNITUDE_SWEEP,
+  VIEWPORTS,
+} from './helpers';
 
 test.use({ viewport: VIEWPORTS[0] });
 

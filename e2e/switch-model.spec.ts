@@ -1,5 +1,15 @@
 import { expect, test } from '@playwright/test';
-import { blocks, collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, metricPanel, numberAfter, screenshots, SLOW_TEST_MS, VIEWPORTS } from './helpers';
+import {
+  blocks,
+  collectPageErrors,
+  EVAL_TIMEOUT_MS,
+  expectModelShown,
+  metricPanel,
+  numberAfter,
+  screenshots,
+  SLOW_TEST_MS,
+  VIEWPORTS,
+} from './helpers';
 
 test.use({ viewport: VIEWPORTS[0] });
 

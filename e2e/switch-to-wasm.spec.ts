@@ -5,7 +5,9 @@ test.use({ viewport: VIEWPORTS[0] });
 
 // Here WebGPU is SwiftShader, a software adapter: the status bar says so and offers WASM. Switching
 // reloads the page on WASM with the same configuration, and the pruned model is measured there.
-test('on a software WebGPU adapter the page offers WASM and keeps the configuration when switching', async ({ page }) => {
+test('on a software WebGPU adapter the page offers WASM and keeps the configuration when switching', async ({
+  page,
+}) => {
   test.setTimeout(EVAL_TIMEOUT_MS);
   const errors = collectPageErrors(page);
   await page.goto('/');
@@ -28,6 +30,8 @@ test('on a software WebGPU adapter the page offers WASM and keeps the configurat
   await expect(page.getByLabel('Method', { exact: true })).toHaveValue('wanda');
   await expect(page.getByRole('slider', { name: 'Global sparsity' })).toHaveValue('0.4');
   await expect(metricPanel(page)).toContainText(/Accuracy\s*\d+(\.\d+)?%/);
-  await expect(page.getByRole('region', { name: 'Pruned model' }).getByTestId('pruned-metric')).toHaveText(/^\d+(\.\d+)?%$/);
+  await expect(page.getByRole('region', { name: 'Pruned model' }).getByTestId('pruned-metric')).toHaveText(
+    /^\d+(\.\d+)?%$/,
+  );
   expect(errors).toEqual([]);
 });

@@ -21,7 +21,9 @@ async function main() {
   const shipped = await vit.evaluate();
   if (shipped.kind !== 'classifier') throw new Error('unexpected metric kind');
   results['vit-fashion'] = { test10k: full, shippedEval: shipped, seconds: (performance.now() - t0) / 1000 };
-  console.log(`vit-fashion  top-1 ${(100 * full.accuracy).toFixed(2)}% on ${full.count} test images; shipped eval set ${(100 * shipped.accuracy).toFixed(2)}% on ${shipped.count}`);
+  console.log(
+    `vit-fashion  top-1 ${(100 * full.accuracy).toFixed(2)}% on ${full.count} test images; shipped eval set ${(100 * shipped.accuracy).toFixed(2)}% on ${shipped.count}`,
+  );
 
   const gpt = ModelSession.open(readModelDir('public/models/gpt-bytes').files);
   if (gpt.config.kind !== 'gpt2') throw new Error('gpt-bytes is not a GPT-2');

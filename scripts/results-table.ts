@@ -28,7 +28,9 @@ const STRUCTURED: StructuredPruneRecipe[] = [
 ];
 
 function metricText(m: Metrics): string {
-  return m.kind === 'classifier' ? `${(100 * m.accuracy).toFixed(2)}%` : `${m.bitsPerByte.toFixed(3)} (ppl ${m.perplexity.toFixed(2)})`;
+  return m.kind === 'classifier'
+    ? `${(100 * m.accuracy).toFixed(2)}%`
+    : `${m.bitsPerByte.toFixed(3)} (ppl ${m.perplexity.toFixed(2)})`;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -65,7 +67,10 @@ async function structured(pruner: Pruner, id: string) {
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { part: { type: 'string', default: 'all' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { part: { type: 'string', default: 'all' } },
+  });
   await useWasm();
   const ids = positionals.length ? positionals : ['vit-fashion', 'gpt-bytes'];
   const json: Record<string, unknown> = {};
@@ -81,7 +86,7 @@ async function main() {
     };
     session.dispose();
   }
-  console.log('\n' + JSON.stringify(json));
+  console.log(`\n${JSON.stringify(json)}`);
 }
 
 main().catch((e) => {

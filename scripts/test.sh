@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check: browser present, type check, unit tests (vitest), production
+# Runs every check: browser present, lint and format (Biome), type check, unit tests (vitest), production
 # build, browser tests (Playwright against `vite preview` of that build).
 # Stops at the first failing step. Always ends with one line
 #   "N passed, N failed"
@@ -73,6 +73,7 @@ step() { # $1: name, rest: command
 VITEST_ARGS=(run --reporter=default --reporter=json "--outputFile.json=$UNIT_JSON")
 
 step "ensure chromium" bash scripts/ensure-chromium.sh
+step "lint and format (biome)" npx biome check .
 step "type check (tsc)" npx tsc -p tsconfig.json --noEmit
 step "unit tests (vitest)" npx vitest "${VITEST_ARGS[@]}"
 step "production build (vite)" npx vite build

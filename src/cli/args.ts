@@ -65,7 +65,8 @@ export type ParsedCommand =
   | ({ command: 'prune'; help: false; sparsity: number } & Common & (RecipeArgs | StructuredArgs))
   | ({ command: 'sweep'; help: false; sparsities: number[] } & Common & (RecipeArgs | StructuredArgs))
   | ({ command: 'eval'; help: false } & Common)
-  | ({ command: 'export'; help: false; sparsity: number; out: string; force: boolean } & Common & (RecipeArgs | StructuredArgs));
+  | ({ command: 'export'; help: false; sparsity: number; out: string; force: boolean } & Common &
+      (RecipeArgs | StructuredArgs));
 
 export const USAGE = `Usage: npm run -s cli -- <command> [options]
        npx tsx src/cli/main.ts <command> [options]
@@ -96,9 +97,12 @@ const COMMON_HELP = `  --json                print JSON on stdout instead of a r
   -h, --help            this help`;
 
 /** The structured granularities a command takes: export cannot write token pruning. */
-const granularityList = (exportable: boolean) => (exportable ? 'heads, neurons, blocks or sublayers' : 'heads, neurons, blocks, sublayers or tokens');
+const granularityList = (exportable: boolean) =>
+  exportable ? 'heads, neurons, blocks or sublayers' : 'heads, neurons, blocks, sublayers or tokens';
 
-const sparsityHelp = (exportable: boolean) => `  --sparsity <s>        fraction removed, 0 ≤ s < 1 (0.5 or 50%)                        required
+const sparsityHelp = (
+  exportable: boolean,
+) => `  --sparsity <s>        fraction removed, 0 ≤ s < 1 (0.5 or 50%)                        required
                         (except with --nm, where it is 1 − N/M): of the prunable weights, or
                         with --granularity of the ${granularityList(exportable)}`;
 
@@ -114,7 +118,10 @@ const unstructuredHelp = (nm: boolean) => `Unstructured pruning (--granularity u
   --allocation <a>      uniform | owl | sensitivity: how the sparsity is split over blocks
                         (default uniform)${nm ? '; not with --nm' : ''}`;
 
-const structuredHelp = (exportable: boolean, nm: boolean) => `Structured pruning (--granularity heads | neurons | blocks | sublayers${exportable ? '' : ' | tokens'}):
+const structuredHelp = (
+  exportable: boolean,
+  nm: boolean,
+) => `Structured pruning (--granularity heads | neurons | blocks | sublayers${exportable ? '' : ' | tokens'}):
   --granularity <g>     what is removed; the sparsity is the fraction removed of it:
                           heads      attention heads (of all the model's heads)
                           neurons    FFN intermediate neurons (of all of them)
@@ -140,7 +147,9 @@ const structuredHelp = (exportable: boolean, nm: boolean) => `Structured pruning
   --token-from <block>  tokens: the first block whose input is pruned, ≥ 1          (default 1)`
                         }`;
 
-const calibHelp = (exportable: boolean) => `Calibration (wanda, sparsegpt, taylor, owl, sensitivity; structured pruning${exportable ? '' : ' except tokens'}):
+const calibHelp = (
+  exportable: boolean,
+) => `Calibration (wanda, sparsegpt, taylor, owl, sensitivity; structured pruning${exportable ? '' : ' except tokens'}):
   --calib <source>      train (calib.safetensors) | held-out (eval.safetensors) | random |
                         <file>: a UTF-8 text file, or a .safetensors data set ("bytes" U8 [n],
                         or "images" U8 [n, (C,) H, W] with "labels" U8 [n])       (default train)
@@ -251,7 +260,13 @@ const OPTIONS = {
   prune: { ...BASE, ...RECIPE, sparsity: { type: 'string' } },
   sweep: { ...BASE, ...RECIPE, sparsities: { type: 'string' } },
   eval: { ...BASE },
-  export: { ...BASE, ...RECIPE, sparsity: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean', default: false } },
+  export: {
+    ...BASE,
+    ...RECIPE,
+    sparsity: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean', default: false },
+  },
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -281,12 +296,14 @@ function parse(command: Command, argv: string[]): Values {
 
 function required(v: Values, name: string, command: Command): string {
   const s = v[name];
-  if (typeof s !== 'string' || s === '') throw new UsageError(`${command}: --${name} is required (see "${command} --help")`);
+  if (typeof s !== 'string' || s === '')
+    throw new UsageError(`${command}: --${name} is required (see "${command} --help")`);
   return s;
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`unknown ${what} "${value}" (expected one of: ${allowed.join(', ')})`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`unknown ${what} "${value}" (expected one of: ${allowed.join(', ')})`);
   return value as T;
 }
 
@@ -321,7 +338,9 @@ function calibArgs(v: Values): CalibArgs {
   let calib: CalibArg | undefined;
   if (typeof v.calib === 'string') {
     if (v.calib === '') throw new UsageError('--calib needs a value');
-    calib = (CALIB_SOURCES as readonly string[]).includes(v.calib) ? { source: v.calib as (typeof CALIB_SOURCES)[number] } : { source: 'custom', path: v.calib };
+    calib = (CALIB_SOURCES as readonly string[]).includes(v.calib)
+      ? { source: v.calib as (typeof CALIB_SOURCES)[number] }
+      : { source: 'custom', path: v.calib };
   }
   return {
     calib,
@@ -332,14 +351,18 @@ function calibArgs(v: Values): CalibArgs {
 
 function unstructuredArgs(v: Values, command: Command): RecipeArgs {
   for (const opt of ['score', 'token-from'] as const) {
-    if (v[opt] !== undefined) throw new UsageError(`--${opt} applies to structured pruning only (--granularity ${opt === 'score' ? 'heads, neurons or blocks' : 'tokens'}); unstructured pruning is chosen by --method`);
+    if (v[opt] !== undefined)
+      throw new UsageError(
+        `--${opt} applies to structured pruning only (--granularity ${opt === 'score' ? 'heads, neurons or blocks' : 'tokens'}); unstructured pruning is chosen by --method`,
+      );
   }
   const method = oneOf(required(v, 'method', command), METHODS, 'method');
   const nm = typeof v.nm === 'string' ? parseNm(v.nm) : null;
   const scope = typeof v.scope === 'string' ? oneOf(v.scope, SCOPES, 'scope') : undefined;
   const allocation = typeof v.allocation === 'string' ? oneOf(v.allocation, ALLOCATIONS, 'allocation') : 'uniform';
   if (nm && scope) throw new UsageError('--scope does not apply with --nm (N:M groups are within each row)');
-  if (nm && allocation !== 'uniform') throw new UsageError('--allocation does not apply with --nm (every block is N:M)');
+  if (nm && allocation !== 'uniform')
+    throw new UsageError('--allocation does not apply with --nm (every block is N:M)');
   return { granularity: 'unstructured', method, nm, scope, allocation, ...calibArgs(v) };
 }
 
@@ -347,28 +370,37 @@ function structuredArgs(v: Values, granularity: StructuredGranularity): Structur
   const g = `--granularity ${granularity}`;
   const scores = STRUCTURED_SCORES[granularity];
   for (const opt of ['method', 'nm', 'allocation'] as const) {
-    if (v[opt] !== undefined) throw new UsageError(`--${opt} does not apply with ${g} (it is for unstructured pruning; structured pruning removes the fraction given by --sparsity${scores.length ? ', ranked by --score' : ''})`);
+    if (v[opt] !== undefined)
+      throw new UsageError(
+        `--${opt} does not apply with ${g} (it is for unstructured pruning; structured pruning removes the fraction given by --sparsity${scores.length ? ', ranked by --score' : ''})`,
+      );
   }
   let score: StructuredArgs['score'];
   if (typeof v.score === 'string') {
-    if (scores.length === 0) throw new UsageError(`--score does not apply with ${g} (${granularity === 'tokens' ? 'tokens are ranked by the attention they receive' : 'FinerCut picks the sublayers by their effect on the output'})`);
+    if (scores.length === 0)
+      throw new UsageError(
+        `--score does not apply with ${g} (${granularity === 'tokens' ? 'tokens are ranked by the attention they receive' : 'FinerCut picks the sublayers by their effect on the output'})`,
+      );
     score = oneOf(v.score, scores, `score for ${granularity}`) as StructuredArgs['score'];
   }
   let scope: StructuredScope | undefined;
   if (typeof v.scope === 'string') {
-    if (granularity !== 'heads' && granularity !== 'neurons') throw new UsageError(`--scope does not apply with ${g} (it is for heads and neurons)`);
+    if (granularity !== 'heads' && granularity !== 'neurons')
+      throw new UsageError(`--scope does not apply with ${g} (it is for heads and neurons)`);
     scope = oneOf(v.scope, STRUCTURED_SCOPES, `scope for ${granularity}`);
   }
   let tokenFrom: number | undefined;
   if (typeof v['token-from'] === 'string') {
-    if (granularity !== 'tokens') throw new UsageError(`--token-from does not apply with ${g} (it is for --granularity tokens)`);
+    if (granularity !== 'tokens')
+      throw new UsageError(`--token-from does not apply with ${g} (it is for --granularity tokens)`);
     tokenFrom = parseInteger(v['token-from'], '--token-from', 1);
   }
   return { granularity, score, scope, tokenFrom, ...calibArgs(v) };
 }
 
 function recipeArgs(v: Values, command: Command): RecipeArgs | StructuredArgs {
-  const granularity = typeof v.granularity === 'string' ? oneOf(v.granularity, GRANULARITIES, 'granularity') : 'unstructured';
+  const granularity =
+    typeof v.granularity === 'string' ? oneOf(v.granularity, GRANULARITIES, 'granularity') : 'unstructured';
   return granularity === 'unstructured' ? unstructuredArgs(v, command) : structuredArgs(v, granularity);
 }
 
@@ -387,7 +419,10 @@ function sparsityArg(v: Values, r: RecipeArgs | StructuredArgs, command: Command
     const implied = 1 - r.nm.n / r.nm.m;
     if (typeof v.sparsity === 'string') {
       const s = parseSparsity(v.sparsity);
-      if (Math.abs(s - implied) > 1e-9) throw new UsageError(`--sparsity ${v.sparsity} conflicts with --nm ${r.nm.n}:${r.nm.m}, which removes ${implied} of the weights`);
+      if (Math.abs(s - implied) > 1e-9)
+        throw new UsageError(
+          `--sparsity ${v.sparsity} conflicts with --nm ${r.nm.n}:${r.nm.m}, which removes ${implied} of the weights`,
+        );
     }
     return implied;
   }
@@ -398,7 +433,12 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
   const v = parse(command, argv);
   const debug = v.debug === true;
   if (v.help) return { command, help: true, debug };
-  const common: Common = { model: required(v, 'model', command), json: v.json === true, quiet: v.quiet === true, debug };
+  const common: Common = {
+    model: required(v, 'model', command),
+    json: v.json === true,
+    quiet: v.quiet === true,
+    debug,
+  };
   switch (command) {
     case 'eval':
       return { command, help: false, ...common };
@@ -409,19 +449,36 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
     case 'export': {
       const r = recipeArgs(v, command);
       if (r.granularity === 'tokens') {
-        throw new UsageError('export: token pruning cannot be exported: it is an inference-time setting (which tokens each block keeps is chosen per input as the model runs), recorded nowhere in the weights; measure it with prune or sweep');
+        throw new UsageError(
+          'export: token pruning cannot be exported: it is an inference-time setting (which tokens each block keeps is chosen per input as the model runs), recorded nowhere in the weights; measure it with prune or sweep',
+        );
       }
-      return { command, help: false, ...common, ...r, sparsity: sparsityArg(v, r, command), out: required(v, 'out', command), force: v.force === true };
+      return {
+        command,
+        help: false,
+        ...common,
+        ...r,
+        sparsity: sparsityArg(v, r, command),
+        out: required(v, 'out', command),
+        force: v.force === true,
+      };
     }
     case 'sweep': {
       const r = recipeArgs(v, command);
-      if (r.granularity === 'unstructured' && r.nm) throw new UsageError('sweep: --nm fixes the sparsity at 1 − N/M; use prune');
+      if (r.granularity === 'unstructured' && r.nm)
+        throw new UsageError('sweep: --nm fixes the sparsity at 1 − N/M; use prune');
       const list = required(v, 'sparsities', command)
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '');
       if (list.length === 0) throw new UsageError('--sparsities: give at least one value');
-      return { command, help: false, ...common, ...r, sparsities: list.map((s) => parseSparsity(s, '--sparsities', UNITS[r.granularity])) };
+      return {
+        command,
+        help: false,
+        ...common,
+        ...r,
+        sparsities: list.map((s) => parseSparsity(s, '--sparsities', UNITS[r.granularity])),
+      };
     }
   }
 }

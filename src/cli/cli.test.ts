@@ -25,11 +25,17 @@ function gptDir(name: string, evalText = 'And God said, Let there be light: and 
   mkdirSync(dir, { recursive: true });
   const config = { ...TINY_GPT2_CONFIG, vocab_size: 256 };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  writeFileSync(join(dir, 'model.safetensors'), serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9)));
+  writeFileSync(
+    join(dir, 'model.safetensors'),
+    serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9)),
+  );
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson()));
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 10 }));
   writeFileSync(join(dir, 'eval.safetensors'), textSet(evalText));
-  writeFileSync(join(dir, 'calib.safetensors'), textSet('In the beginning God created the heaven and the earth. '.repeat(4)));
+  writeFileSync(
+    join(dir, 'calib.safetensors'),
+    textSet('In the beginning God created the heaven and the earth. '.repeat(4)),
+  );
   return dir;
 }
 
@@ -44,7 +50,10 @@ function vitDir(name: string): string {
   const labels = Uint8Array.from({ length: n }, (_, i) => i % c.labels.length);
   writeFileSync(
     join(dir, 'eval.safetensors'),
-    writeSafetensors({ images: { dtype: 'U8', shape: [n, c.numChannels, c.imageSize, c.imageSize], data: images }, labels: { dtype: 'U8', shape: [n], data: labels } }),
+    writeSafetensors({
+      images: { dtype: 'U8', shape: [n, c.numChannels, c.imageSize, c.imageSize], data: images },
+      labels: { dtype: 'U8', shape: [n], data: labels },
+    }),
   );
   return dir;
 }
@@ -69,11 +78,30 @@ const gptOneWindow = gptDir('gpt-one-window', 'Let there be light: and.');
 
 describe('cli', () => {
   it('prune --json prints one valid report on stdout; progress goes to stderr', async () => {
-    const r = await run(['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--calib-count', '2', '--seed', '3', '--json']);
+    const r = await run([
+      'prune',
+      '--model',
+      gpt,
+      '--method',
+      'wanda',
+      '--sparsity',
+      '0.5',
+      '--calib-count',
+      '2',
+      '--seed',
+      '3',
+      '--json',
+    ]);
     expect(r.stderr).not.toMatch(/error:/);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.recipe).toMatchObject({ method: 'wanda', sparsity: 0.5, scope: 'row', allocation: 'uniform', calibration: { source: 'train', count: 2, seed: 3 } });
+    expect(report.recipe).toMatchObject({
+      method: 'wanda',
+      sparsity: 0.5,
+      scope: 'row',
+      allocation: 'uniform',
+      calibration: { source: 'train', count: 2, seed: 3 },
+    });
     expect(report.sparsity).toBeCloseTo(0.5, 6);
     expect(report.metric.kind).toBe('lm');
     expect(report.metric.bitsPerByte).toBeGreaterThan(0);
@@ -86,7 +114,20 @@ describe('cli', () => {
   it('prune without --json prints a readable summary; --nm implies the sparsity; a text file calibrates', async () => {
     const txt = join(tmp, 'calib.txt');
     writeFileSync(txt, 'Blessed are the meek: for they shall inherit the earth. '.repeat(3));
-    const r = await run(['prune', '--model', gpt, '--method', 'sparsegpt', '--nm', '2:4', '--calib', txt, '--calib-count', '2', '--quiet']);
+    const r = await run([
+      'prune',
+      '--model',
+      gpt,
+      '--method',
+      'sparsegpt',
+      '--nm',
+      '2:4',
+      '--calib',
+      txt,
+      '--calib-count',
+      '2',
+      '--quiet',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/recipe +sparsegpt at 50\.0% sparsity · 2:4/);
@@ -95,7 +136,17 @@ describe('cli', () => {
   });
 
   it('sweep --json streams one JSON line per sparsity', async () => {
-    const r = await run(['sweep', '--model', gpt, '--method', 'magnitude', '--sparsities', '0.2,50%,0.8', '--json', '--quiet']);
+    const r = await run([
+      'sweep',
+      '--model',
+      gpt,
+      '--method',
+      'magnitude',
+      '--sparsities',
+      '0.2,50%,0.8',
+      '--json',
+      '--quiet',
+    ]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
@@ -115,11 +166,30 @@ describe('cli', () => {
 
   it('export writes a checkpoint that loads back, with masks, recipe and the copied files', async () => {
     const out = join(tmp, 'exported');
-    const r = await run(['export', '--model', gpt, '--out', out, '--method', 'magnitude', '--sparsity', '0.25', '--json', '--quiet']);
+    const r = await run([
+      'export',
+      '--model',
+      gpt,
+      '--out',
+      out,
+      '--method',
+      'magnitude',
+      '--sparsity',
+      '0.25',
+      '--json',
+      '--quiet',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const res = JSON.parse(r.stdout);
-    expect(res.files.map((f: { name: string }) => f.name).sort()).toEqual(['config.json', 'generation_config.json', 'masks.safetensors', 'model.safetensors', 'recipe.json', 'tokenizer.json']);
+    expect(res.files.map((f: { name: string }) => f.name).sort()).toEqual([
+      'config.json',
+      'generation_config.json',
+      'masks.safetensors',
+      'model.safetensors',
+      'recipe.json',
+      'tokenizer.json',
+    ]);
     const ck = loadCheckpoint({
       config: JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')),
       weights: new Uint8Array(readFileSync(join(out, 'model.safetensors'))),
@@ -135,17 +205,45 @@ describe('cli', () => {
     expect(recipe.metrics.dense.kind).toBe('lm');
     expect(recipe.recipe.method).toBe('magnitude');
     // Exporting over it again needs --force.
-    const again = await run(['export', '--model', gpt, '--out', out, '--method', 'magnitude', '--sparsity', '0.25', '--quiet']);
+    const again = await run([
+      'export',
+      '--model',
+      gpt,
+      '--out',
+      out,
+      '--method',
+      'magnitude',
+      '--sparsity',
+      '0.25',
+      '--quiet',
+    ]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^error: .*already holds a checkpoint.*--force/);
   });
 
   it('structured prune --json: a valid report with the structure removed and fewer FLOPs than dense', async () => {
-    const r = await run(['prune', '--model', gpt, '--granularity', 'heads', '--sparsity', '0.5', '--calib-count', '2', '--json']);
+    const r = await run([
+      'prune',
+      '--model',
+      gpt,
+      '--granularity',
+      'heads',
+      '--sparsity',
+      '0.5',
+      '--calib-count',
+      '2',
+      '--json',
+    ]);
     expect(r.stderr).not.toMatch(/error:/);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.recipe).toEqual({ granularity: 'heads', amount: 0.5, score: 'norm', scope: 'layer', calibration: { source: 'train', count: 2, seed: 0 } });
+    expect(report.recipe).toEqual({
+      granularity: 'heads',
+      amount: 0.5,
+      score: 'norm',
+      scope: 'layer',
+      calibration: { source: 'train', count: 2, seed: 0 },
+    });
     expect(report.structure).toMatch(/^2 of 4 heads removed by norm \(layer\)/);
     expect(report.metric.kind).toBe('lm');
     expect(report.metric.bitsPerByte).toBeGreaterThan(0);
@@ -157,7 +255,17 @@ describe('cli', () => {
     expect(r.stderr).toMatch(/evaluating \d+%/);
 
     // Tokens: no calibration, the default first block, an inference-time FLOPs saving.
-    const t = await run(['prune', '--model', gptOneWindow, '--granularity', 'tokens', '--sparsity', '50%', '--json', '--quiet']);
+    const t = await run([
+      'prune',
+      '--model',
+      gptOneWindow,
+      '--granularity',
+      'tokens',
+      '--sparsity',
+      '50%',
+      '--json',
+      '--quiet',
+    ]);
     expect(t.stderr).toBe('');
     expect(t.code).toBe(0);
     const tr = JSON.parse(t.stdout);
@@ -165,30 +273,80 @@ describe('cli', () => {
     expect(tr.calibration).toBeNull();
     expect(tr.flops).toBeLessThan(tr.denseFlops);
     expect(tr.nonzeroParams).toBe(tr.params);
-    expect(tr.structure).toMatch(/^keep 50% of tokens at each block from block 1; scored on the last position of 1 windows/);
+    expect(tr.structure).toMatch(
+      /^keep 50% of tokens at each block from block 1; scored on the last position of 1 windows/,
+    );
   });
 
   it('structured prune without --json shows the structure line; sweep yields one point per amount', async () => {
-    const r = await run(['prune', '--model', gpt, '--granularity', 'blocks', '--score', 'angular', '--sparsity', '0.5', '--calib-count', '2', '--quiet']);
+    const r = await run([
+      'prune',
+      '--model',
+      gpt,
+      '--granularity',
+      'blocks',
+      '--score',
+      'angular',
+      '--sparsity',
+      '0.5',
+      '--calib-count',
+      '2',
+      '--quiet',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^recipe +blocks: 50\.0% removed · angular score$/m);
     expect(r.stdout).toMatch(/^structure +blocks \d removed by angular$/m);
     expect(r.stdout).toMatch(/^FLOPs +.* dense per example \((?!100\.0%)[\d.]+%\)$/m);
 
-    const s = await run(['sweep', '--model', gpt, '--granularity', 'neurons', '--scope', 'global', '--sparsities', '0,0.25,50%', '--calib-count', '2', '--json', '--quiet']);
+    const s = await run([
+      'sweep',
+      '--model',
+      gpt,
+      '--granularity',
+      'neurons',
+      '--scope',
+      'global',
+      '--sparsities',
+      '0,0.25,50%',
+      '--calib-count',
+      '2',
+      '--json',
+      '--quiet',
+    ]);
     expect(s.stderr).toBe('');
     expect(s.code).toBe(0);
-    const points = s.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const points = s.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(points.map((p) => p.recipe.amount)).toEqual([0, 0.25, 0.5]);
-    expect(points.every((p) => p.recipe.granularity === 'neurons' && p.recipe.score === 'activation' && p.recipe.scope === 'global')).toBe(true);
+    expect(
+      points.every(
+        (p) => p.recipe.granularity === 'neurons' && p.recipe.score === 'activation' && p.recipe.scope === 'global',
+      ),
+    ).toBe(true);
     expect(points[0].flops).toBe(points[0].denseFlops);
     expect(points[1].flops).toBeLessThan(points[0].flops);
     expect(points[2].flops).toBeLessThan(points[1].flops);
     expect(points[2].structure).toMatch(/24 of 48 FFN neurons removed by activation \(global\)/);
 
-    const text = await run(['sweep', '--model', gptOneWindow, '--granularity', 'tokens', '--sparsities', '0.25,0.5', '--quiet']);
+    const text = await run([
+      'sweep',
+      '--model',
+      gptOneWindow,
+      '--granularity',
+      'tokens',
+      '--sparsities',
+      '0.25,0.5',
+      '--quiet',
+    ]);
     expect(text.code).toBe(0);
-    expect(text.stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['tokens 25.0%', 'tokens 50.0%']);
+    expect(
+      text.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).slice(0, 2).join(' ')),
+    ).toEqual(['tokens 25.0%', 'tokens 50.0%']);
   });
 
   it('structured export: heads are zeroed, blocks are removed and n_layer shrinks; both load back', async () => {
@@ -199,7 +357,23 @@ describe('cli', () => {
         tokenizer: JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')),
       });
     const heads = join(tmp, 'exported-heads');
-    let r = await run(['export', '--model', gpt, '--out', heads, '--granularity', 'heads', '--score', 'entropy', '--sparsity', '0.5', '--calib-count', '2', '--json', '--quiet']);
+    let r = await run([
+      'export',
+      '--model',
+      gpt,
+      '--out',
+      heads,
+      '--granularity',
+      'heads',
+      '--score',
+      'entropy',
+      '--sparsity',
+      '0.5',
+      '--calib-count',
+      '2',
+      '--json',
+      '--quiet',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     let ck = load(heads);
@@ -221,7 +395,20 @@ describe('cli', () => {
     }
 
     const blocks = join(tmp, 'exported-blocks');
-    r = await run(['export', '--model', gpt, '--out', blocks, '--granularity', 'blocks', '--sparsity', '0.5', '--calib-count', '2', '--quiet']);
+    r = await run([
+      'export',
+      '--model',
+      gpt,
+      '--out',
+      blocks,
+      '--granularity',
+      'blocks',
+      '--sparsity',
+      '0.5',
+      '--calib-count',
+      '2',
+      '--quiet',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^structure +blocks \d removed by angular-window$/m);
@@ -239,36 +426,102 @@ describe('cli', () => {
     const cases: [string[], RegExp][] = [
       [[], /Usage:/],
       [['frobnicate'], /^error: unknown command "frobnicate"/],
-      [['prune', '--model', gpt, '--method', 'magic', '--sparsity', '0.5'], /^error: unknown method "magic" \(expected one of: magnitude, random, wanda, sparsegpt, taylor\)/],
+      [
+        ['prune', '--model', gpt, '--method', 'magic', '--sparsity', '0.5'],
+        /^error: unknown method "magic" \(expected one of: magnitude, random, wanda, sparsegpt, taylor\)/,
+      ],
       [['prune', '--method', 'magnitude', '--sparsity', '0.5'], /^error: prune: --model is required/],
       [['prune', '--model', gpt, '--method', 'magnitude'], /^error: prune: --sparsity is required/],
-      [['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '1.5'], /^error: --sparsity: 1\.5 is outside \[0, 1\)/],
-      [['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', 'half'], /^error: --sparsity: "half" is not a number/],
-      [['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '0.5', '--bogus'], /^error: prune: unknown option --bogus/],
+      [
+        ['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '1.5'],
+        /^error: --sparsity: 1\.5 is outside \[0, 1\)/,
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', 'half'],
+        /^error: --sparsity: "half" is not a number/,
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '0.5', '--bogus'],
+        /^error: prune: unknown option --bogus/,
+      ],
       [['prune', '--model', gpt, '--method', 'wanda', '--nm', '4:2'], /^error: --nm: needs 1 ≤ N < M/],
       [['prune', '--model', gpt, '--method', 'wanda', '--nm', '2:4', '--sparsity', '0.7'], /conflicts with --nm 2:4/],
-      [['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--scope', 'block'], /^error: unknown scope "block"/],
-      [['sweep', '--model', gpt, '--method', 'wanda', '--sparsities', '0.1,x'], /^error: --sparsities: "x" is not a number/],
+      [
+        ['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--scope', 'block'],
+        /^error: unknown scope "block"/,
+      ],
+      [
+        ['sweep', '--model', gpt, '--method', 'wanda', '--sparsities', '0.1,x'],
+        /^error: --sparsities: "x" is not a number/,
+      ],
       [['export', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5'], /^error: export: --out is required/],
       [['eval', '--model'], /^error: eval: option --model needs a value/],
       // Structured pruning.
-      [['prune', '--model', gpt, '--granularity', 'layers', '--sparsity', '0.5'], /^error: unknown granularity "layers" \(expected one of: unstructured, heads, neurons, blocks, sublayers, tokens\)/],
-      [['prune', '--model', gpt, '--granularity', 'heads', '--method', 'wanda', '--sparsity', '0.5'], /^error: --method does not apply with --granularity heads/],
-      [['prune', '--model', gpt, '--granularity', 'neurons', '--nm', '2:4'], /^error: --nm does not apply with --granularity neurons/],
-      [['sweep', '--model', gpt, '--granularity', 'blocks', '--allocation', 'owl', '--sparsities', '0.5'], /^error: --allocation does not apply with --granularity blocks/],
-      [['prune', '--model', gpt, '--method', 'magnitude', '--score', 'norm', '--sparsity', '0.5'], /^error: --score applies to structured pruning only/],
-      [['prune', '--model', gpt, '--method', 'magnitude', '--token-from', '1', '--sparsity', '0.5'], /^error: --token-from applies to structured pruning only/],
-      [['prune', '--model', gpt, '--granularity', 'heads', '--score', 'activation', '--sparsity', '0.5'], /^error: unknown score for heads "activation" \(expected one of: norm, taylor, entropy\)/],
-      [['prune', '--model', gpt, '--granularity', 'sublayers', '--score', 'norm', '--sparsity', '0.5'], /^error: --score does not apply with --granularity sublayers/],
-      [['prune', '--model', gpt, '--granularity', 'tokens', '--score', 'norm', '--sparsity', '0.5'], /^error: --score does not apply with --granularity tokens/],
-      [['prune', '--model', gpt, '--granularity', 'heads', '--scope', 'row', '--sparsity', '0.5'], /^error: unknown scope for heads "row" \(expected one of: layer, global\)/],
-      [['prune', '--model', gpt, '--granularity', 'blocks', '--scope', 'global', '--sparsity', '0.5'], /^error: --scope does not apply with --granularity blocks/],
-      [['prune', '--model', gpt, '--granularity', 'heads', '--token-from', '1', '--sparsity', '0.5'], /^error: --token-from does not apply with --granularity heads/],
-      [['prune', '--model', gpt, '--granularity', 'tokens', '--token-from', '0', '--sparsity', '0.5'], /^error: --token-from: must be at least 1, got 0/],
-      [['prune', '--model', gpt, '--granularity', 'tokens', '--token-from', '2', '--sparsity', '0.5', '--quiet'], /^error: --token-from 2: the model has 2 blocks/],
+      [
+        ['prune', '--model', gpt, '--granularity', 'layers', '--sparsity', '0.5'],
+        /^error: unknown granularity "layers" \(expected one of: unstructured, heads, neurons, blocks, sublayers, tokens\)/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'heads', '--method', 'wanda', '--sparsity', '0.5'],
+        /^error: --method does not apply with --granularity heads/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'neurons', '--nm', '2:4'],
+        /^error: --nm does not apply with --granularity neurons/,
+      ],
+      [
+        ['sweep', '--model', gpt, '--granularity', 'blocks', '--allocation', 'owl', '--sparsities', '0.5'],
+        /^error: --allocation does not apply with --granularity blocks/,
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'magnitude', '--score', 'norm', '--sparsity', '0.5'],
+        /^error: --score applies to structured pruning only/,
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'magnitude', '--token-from', '1', '--sparsity', '0.5'],
+        /^error: --token-from applies to structured pruning only/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'heads', '--score', 'activation', '--sparsity', '0.5'],
+        /^error: unknown score for heads "activation" \(expected one of: norm, taylor, entropy\)/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'sublayers', '--score', 'norm', '--sparsity', '0.5'],
+        /^error: --score does not apply with --granularity sublayers/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'tokens', '--score', 'norm', '--sparsity', '0.5'],
+        /^error: --score does not apply with --granularity tokens/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'heads', '--scope', 'row', '--sparsity', '0.5'],
+        /^error: unknown scope for heads "row" \(expected one of: layer, global\)/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'blocks', '--scope', 'global', '--sparsity', '0.5'],
+        /^error: --scope does not apply with --granularity blocks/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'heads', '--token-from', '1', '--sparsity', '0.5'],
+        /^error: --token-from does not apply with --granularity heads/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'tokens', '--token-from', '0', '--sparsity', '0.5'],
+        /^error: --token-from: must be at least 1, got 0/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'tokens', '--token-from', '2', '--sparsity', '0.5', '--quiet'],
+        /^error: --token-from 2: the model has 2 blocks/,
+      ],
       [['prune', '--model', gpt, '--granularity', 'heads'], /^error: prune: --sparsity is required/],
-      [['prune', '--model', gpt, '--granularity', 'heads', '--sparsity', '1'], /^error: --sparsity: 1 is outside \[0, 1\) \(a fraction of the heads removed\)/],
-      [['export', '--model', gpt, '--out', join(tmp, 'never'), '--granularity', 'tokens', '--sparsity', '0.5'], /^error: export: token pruning cannot be exported: it is an inference-time setting.*recorded nowhere in the weights/],
+      [
+        ['prune', '--model', gpt, '--granularity', 'heads', '--sparsity', '1'],
+        /^error: --sparsity: 1 is outside \[0, 1\) \(a fraction of the heads removed\)/,
+      ],
+      [
+        ['export', '--model', gpt, '--out', join(tmp, 'never'), '--granularity', 'tokens', '--sparsity', '0.5'],
+        /^error: export: token pruning cannot be exported: it is an inference-time setting.*recorded nowhere in the weights/,
+      ],
     ];
     for (const [argv, msg] of cases) {
       const r = await run(argv);
@@ -280,7 +533,14 @@ describe('cli', () => {
   });
 
   it('--help for each command goes to stdout with exit 0', async () => {
-    for (const argv of [['--help'], ['help', 'sweep'], ['prune', '--help'], ['sweep', '-h'], ['eval', '--help'], ['export', '--help']]) {
+    for (const argv of [
+      ['--help'],
+      ['help', 'sweep'],
+      ['prune', '--help'],
+      ['sweep', '-h'],
+      ['eval', '--help'],
+      ['export', '--help'],
+    ]) {
       const r = await run(argv);
       expect(r.code, argv.join(' ')).toBe(0);
       expect(r.stdout, argv.join(' ')).toMatch(/^Usage:/);
@@ -292,14 +552,18 @@ describe('cli', () => {
     writeFileSync(join(bad, 'model.safetensors'), Buffer.from('this is not a safetensors file at all'));
     let r = await run(['prune', '--model', bad, '--method', 'magnitude', '--sparsity', '0.5']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: .*corrupt[\\/]model\.safetensors is corrupt: header length \d+ (is absurd|exceeds)/m);
+    expect(r.stderr).toMatch(
+      /^error: .*corrupt[\\/]model\.safetensors is corrupt: header length \d+ (is absurd|exceeds)/m,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
 
     const shape = gptDir('shape');
     writeFileSync(join(shape, 'config.json'), JSON.stringify({ ...TINY_GPT2_CONFIG, vocab_size: 256, n_inner: 32 }));
     r = await run(['eval', '--model', shape]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: .*shape[\\/]model\.safetensors: tensor "transformer\.h\.0\.mlp\.c_fc\.weight" has shape \[16,24\] but config\.json implies \[16,32\]$/m);
+    expect(r.stderr).toMatch(
+      /^error: .*shape[\\/]model\.safetensors: tensor "transformer\.h\.0\.mlp\.c_fc\.weight" has shape \[16,24\] but config\.json implies \[16,32\]$/m,
+    );
 
     const evalBad = gptDir('bad-eval');
     writeFileSync(join(evalBad, 'eval.safetensors'), new Uint8Array(4));
@@ -317,7 +581,17 @@ describe('cli', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: model directory .*nowhere does not exist/m);
 
-    r = await run(['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--calib', join(tmp, 'missing.txt')]);
+    r = await run([
+      'prune',
+      '--model',
+      gpt,
+      '--method',
+      'wanda',
+      '--sparsity',
+      '0.5',
+      '--calib',
+      join(tmp, 'missing.txt'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: calibration file .*missing\.txt does not exist/m);
 
@@ -329,7 +603,10 @@ describe('cli', () => {
   it('an aborted job stops with exit 130', async () => {
     const ctrl = new AbortController();
     ctrl.abort();
-    const r = await run(['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '0.5', '--quiet'], ctrl.signal);
+    const r = await run(
+      ['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '0.5', '--quiet'],
+      ctrl.signal,
+    );
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/^error: interrupted/);
   });
@@ -337,7 +614,11 @@ describe('cli', () => {
 
 describe('cli entry point', () => {
   it('run as a program: JSON on stdout, exit codes 0 / 1 / 2', () => {
-    const cli = (...argv: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], { encoding: 'utf8', timeout: 120_000 });
+    const cli = (...argv: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
     const ok = cli('prune', '--model', gpt, '--method', 'random', '--sparsity', '0.3', '--json', '--quiet');
     expect(ok.stderr).not.toMatch(/error:/);
     expect(ok.status).toBe(0);
@@ -365,7 +646,10 @@ describe('cli helpers', () => {
     let t = 0;
     const p = new Progress({ write: (s: string) => (out += s) }, true, 1000, () => t);
     p.update('pruning', 0);
-    for (let i = 1; i < 10; i++) (t += 100), p.update('pruning', i / 10);
+    for (let i = 1; i < 10; i++) {
+      t += 100;
+      p.update('pruning', i / 10);
+    }
     t += 1000;
     p.update('pruning', 0.95);
     p.update('evaluating', 0.1);

@@ -2,14 +2,34 @@
 // checkpoint exporter for export.
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_CALIBRATION, Pruner, type PruneRecipe, type PruneReport, type RunOptions, type StructuredPruneRecipe, type StructuredReport } from '../engine/eval/pruner';
+import {
+  DEFAULT_CALIBRATION,
+  Pruner,
+  type PruneRecipe,
+  type PruneReport,
+  type RunOptions,
+  type StructuredPruneRecipe,
+  type StructuredReport,
+} from '../engine/eval/pruner';
 import type { ModelSession } from '../engine/session';
 import { DEFAULT_SCOPE, type UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
 import { loadCheckpoint } from '../engine/model/checkpoint';
 import { numLayers } from '../engine/model/config';
-import { DEFAULT_STRUCTURED_SCORE, needsStructuredCalibration, planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
-import { CONFIG_FILE, exportCheckpoint, recipeToJson, WEIGHTS_FILE, type ExportedRecipe, RECIPE_FILE } from '../engine/export/checkpoint-export';
+import {
+  DEFAULT_STRUCTURED_SCORE,
+  needsStructuredCalibration,
+  planStructured,
+  type StructuredPlan,
+} from '../engine/pruning/structured/recipe';
+import {
+  CONFIG_FILE,
+  exportCheckpoint,
+  recipeToJson,
+  WEIGHTS_FILE,
+  type ExportedRecipe,
+  RECIPE_FILE,
+} from '../engine/export/checkpoint-export';
 import type { StructuralPruning } from '../engine/export/structure';
 import type { ParsedCommand, RecipeArgs, StructuredArgs } from './args';
 import { CliError, UsageError } from './errors';
@@ -31,17 +51,26 @@ export interface Context {
 type Of<C extends ParsedCommand['command']> = Extract<ParsedCommand, { command: C; help: false }>;
 
 const needsCalibration = (r: RecipeArgs) =>
-  r.method === 'wanda' || r.method === 'sparsegpt' || r.method === 'taylor' || r.allocation === 'owl' || r.allocation === 'sensitivity';
+  r.method === 'wanda' ||
+  r.method === 'sparsegpt' ||
+  r.method === 'taylor' ||
+  r.allocation === 'owl' ||
+  r.allocation === 'sensitivity';
 
 function calibrationSpec(a: RecipeArgs | StructuredArgs, session: ModelSession): CalibrationSpec {
-  const calibration: CalibrationSpec = { source: a.calib?.source ?? 'train', count: a.calibCount ?? DEFAULT_CALIBRATION[session.config.kind].count, seed: a.seed ?? 0 };
+  const calibration: CalibrationSpec = {
+    source: a.calib?.source ?? 'train',
+    count: a.calibCount ?? DEFAULT_CALIBRATION[session.config.kind].count,
+    seed: a.seed ?? 0,
+  };
   if (a.calib?.source === 'custom') calibration.custom = readCalibrationFile(a.calib.path, session.config);
   return calibration;
 }
 
 /** The recipe with every default filled in, so a report says exactly what ran. */
 export function buildRecipe(a: RecipeArgs, sparsity: number, session: ModelSession): PruneRecipe {
-  const calibration = needsCalibration(a) || a.calib || a.calibCount !== undefined ? calibrationSpec(a, session) : undefined;
+  const calibration =
+    needsCalibration(a) || a.calib || a.calibCount !== undefined ? calibrationSpec(a, session) : undefined;
   return {
     method: a.method,
     sparsity,
@@ -57,14 +86,19 @@ export function buildRecipe(a: RecipeArgs, sparsity: number, session: ModelSessi
 export function buildStructuredRecipe(a: StructuredArgs, amount: number, session: ModelSession): StructuredPruneRecipe {
   const g = a.granularity;
   const r: StructuredPruneRecipe = { granularity: g, amount };
-  if (g === 'heads' || g === 'neurons' || g === 'blocks') r.score = a.score ?? (DEFAULT_STRUCTURED_SCORE[g] as StructuredPruneRecipe['score']);
+  if (g === 'heads' || g === 'neurons' || g === 'blocks')
+    r.score = a.score ?? (DEFAULT_STRUCTURED_SCORE[g] as StructuredPruneRecipe['score']);
   if (g === 'heads' || g === 'neurons') r.scope = a.scope ?? 'layer';
   if (g === 'tokens') {
     const layers = numLayers(session.config);
     r.tokenFrom = a.tokenFrom ?? 1;
-    if (r.tokenFrom >= layers) throw new UsageError(`--token-from ${r.tokenFrom}: the model has ${layers} blocks (0 to ${layers - 1}); block 0 is never token-pruned`);
+    if (r.tokenFrom >= layers)
+      throw new UsageError(
+        `--token-from ${r.tokenFrom}: the model has ${layers} blocks (0 to ${layers - 1}); block 0 is never token-pruned`,
+      );
   }
-  if (needsStructuredCalibration(r) || a.calib || a.calibCount !== undefined || a.seed !== undefined) r.calibration = calibrationSpec(a, session);
+  if (needsStructuredCalibration(r) || a.calib || a.calibCount !== undefined || a.seed !== undefined)
+    r.calibration = calibrationSpec(a, session);
   return r;
 }
 
@@ -94,7 +128,7 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
         ? await pruner.measure(buildRecipe(a, a.sparsity, session), runOptions(ctx))
         : await pruner.measureStructured(buildStructuredRecipe(a, a.sparsity, session), runOptions(ctx));
     ctx.progress.done();
-    ctx.stdout.write(a.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : reportText(report));
+    ctx.stdout.write(a.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : reportText(report));
   } finally {
     session.dispose();
   }
@@ -107,7 +141,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
     const n = a.sparsities.length;
     const print = (report: PruneReport | StructuredReport) => {
       ctx.progress.done();
-      ctx.stdout.write(a.json ? JSON.stringify(reportJson(report)) + '\n' : pointText(report) + '\n');
+      ctx.stdout.write(a.json ? `${JSON.stringify(reportJson(report))}\n` : `${pointText(report)}\n`);
     };
     ctx.progress.prefix = `[1/${n}] `;
     if (a.granularity === 'unstructured') {
@@ -139,7 +173,9 @@ export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
   try {
     const summary = session.summary();
     const t0 = performance.now();
-    const metric = session.evalSet ? await session.evaluate({ signal: ctx.signal, onProgress: (f) => ctx.progress.update('evaluating', f) }) : null;
+    const metric = session.evalSet
+      ? await session.evaluate({ signal: ctx.signal, onProgress: (f) => ctx.progress.update('evaluating', f) })
+      : null;
     const evaluateMs = performance.now() - t0;
     ctx.progress.done();
     if (a.json) {
@@ -156,11 +192,16 @@ export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
         labels: summary.labels,
         evalSet: summary.evalSet,
         ignoredTensors: summary.ignoredTensors,
-        cost: { ...cost, bytes: 4 * cost.params, blockParams: summary.cost.blocks.map((b) => b.params), blockFlops: summary.cost.blocks.map((b) => b.denseFlops) },
+        cost: {
+          ...cost,
+          bytes: 4 * cost.params,
+          blockParams: summary.cost.blocks.map((b) => b.params),
+          blockFlops: summary.cost.blocks.map((b) => b.denseFlops),
+        },
         metric,
         timeMs: { evaluate: evaluateMs },
       };
-      ctx.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      ctx.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
       ctx.stdout.write(summaryText(a.model, summary, metric));
     }
@@ -176,7 +217,8 @@ function checkOutDir(out: string, model: string, force: boolean): void {
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) throw new CliError(`--out ${out} exists and is not a directory`);
   const held = CHECKPOINT_FILES.filter((f) => existsSync(join(out, f)));
-  if (held.length && !force) throw new CliError(`${out} already holds a checkpoint (${held.join(', ')}); pass --force to overwrite it`);
+  if (held.length && !force)
+    throw new CliError(`${out} already holds a checkpoint (${held.join(', ')}); pass --force to overwrite it`);
 }
 
 /** What an export writes besides the source: the pruning, its provenance, what was measured. */
@@ -191,25 +233,54 @@ interface Pruned {
   notes: string[];
 }
 
-async function pruneUnstructuredForExport(a: Of<'export'> & RecipeArgs, session: ModelSession, md: ModelDir, ctx: Context): Promise<Pruned> {
+async function pruneUnstructuredForExport(
+  a: Of<'export'> & RecipeArgs,
+  session: ModelSession,
+  md: ModelDir,
+  ctx: Context,
+): Promise<Pruned> {
   const recipe = buildRecipe(a, a.sparsity, session);
   const pruner = new Pruner(session);
   if (session.evalSet) {
     const { report, result } = await pruner.pruneAndMeasure(recipe, runOptions(ctx));
-    return { masks: result.masks, replaced: result.weights, recipe, calibration: report.calibration, blockSparsity: report.blockSparsity, report, notes: [] };
+    return {
+      masks: result.masks,
+      replaced: result.weights,
+      recipe,
+      calibration: report.calibration,
+      blockSparsity: report.blockSparsity,
+      report,
+      notes: [],
+    };
   }
   ctx.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
   const p = await pruner.prune(recipe, runOptions(ctx));
-  return { masks: p.result.masks, replaced: p.result.weights, recipe, calibration: p.calibration, blockSparsity: p.blockSparsity, report: null, notes: [] };
+  return {
+    masks: p.result.masks,
+    replaced: p.result.weights,
+    recipe,
+    calibration: p.calibration,
+    blockSparsity: p.blockSparsity,
+    report: null,
+    notes: [],
+  };
 }
 
 /**
  * The structural masks of a structured recipe (heads, neurons, blocks, sublayers), and its measured
  * report when the model has an eval set.
  */
-async function pruneStructuredForExport(a: Of<'export'> & StructuredArgs, session: ModelSession, md: ModelDir, ctx: Context): Promise<Pruned> {
+async function pruneStructuredForExport(
+  a: Of<'export'> & StructuredArgs,
+  session: ModelSession,
+  md: ModelDir,
+  ctx: Context,
+): Promise<Pruned> {
   const recipe = buildStructuredRecipe(a, a.sparsity, session);
-  if (recipe.granularity === 'tokens') throw new UsageError('export: token pruning cannot be exported: it is an inference-time setting, recorded nowhere in the weights');
+  if (recipe.granularity === 'tokens')
+    throw new UsageError(
+      'export: token pruning cannot be exported: it is an inference-time setting, recorded nowhere in the weights',
+    );
   const pruner = new Pruner(session);
   let report: StructuredReport | null = null;
   let plan: StructuredPlan;
@@ -220,7 +291,10 @@ async function pruneStructuredForExport(a: Of<'export'> & StructuredArgs, sessio
   } else {
     ctx.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
     const calib = needsStructuredCalibration(recipe) ? await pruner.calibration(pruner.calibSpec(recipe)) : null;
-    plan = await planStructured(session.config, session.weights, calib, recipe, { signal: ctx.signal, onProgress: (f) => ctx.progress.update('pruning', f) });
+    plan = await planStructured(session.config, session.weights, calib, recipe, {
+      signal: ctx.signal,
+      onProgress: (f) => ctx.progress.update('pruning', f),
+    });
     calibration = calib?.description ?? null;
   }
   const { heads, neurons, attention, mlp } = plan.masks;
@@ -239,8 +313,16 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   checkOutDir(a.out, a.model, a.force);
   const { md, session } = load(a.model, ctx);
   try {
-    const p = a.granularity === 'unstructured' ? await pruneUnstructuredForExport(a, session, md, ctx) : await pruneStructuredForExport(a, session, md, ctx);
-    const denseMetric = p.report ? await session.evaluate({ signal: ctx.signal, onProgress: (f) => ctx.progress.update('evaluating the dense model', f) }) : null;
+    const p =
+      a.granularity === 'unstructured'
+        ? await pruneUnstructuredForExport(a, session, md, ctx)
+        : await pruneStructuredForExport(a, session, md, ctx);
+    const denseMetric = p.report
+      ? await session.evaluate({
+          signal: ctx.signal,
+          onProgress: (f) => ctx.progress.update('evaluating the dense model', f),
+        })
+      : null;
     ctx.progress.update('writing', 0);
     const files = exportCheckpoint({
       config: session.config,
@@ -271,13 +353,17 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
     const written = [...files].map(([name, b]) => ({ name, bytes: b.length }));
     const recipeJson = JSON.parse(new TextDecoder().decode(files.get(RECIPE_FILE)!)) as ExportedRecipe;
     if (a.json) {
-      ctx.stdout.write(JSON.stringify({ out: a.out, files: written, recipe: recipeJson }, null, 2) + '\n');
+      ctx.stdout.write(`${JSON.stringify({ out: a.out, files: written, recipe: recipeJson }, null, 2)}\n`);
     } else {
       if (p.report) ctx.stdout.write(reportText(p.report));
-      else if (p.structure) ctx.stdout.write(`${'structure'.padEnd(13)} ${p.notes[0].replace(/^structured pruning: /, '')}\n`);
+      else if (p.structure)
+        ctx.stdout.write(`${'structure'.padEnd(13)} ${p.notes[0].replace(/^structured pruning: /, '')}\n`);
       if (denseMetric) ctx.stdout.write(`${'dense'.padEnd(13)} ${metricLine(denseMetric)}\n`);
       const removed = recipeJson.structure.removedBlocks;
-      if (removed.length) ctx.stdout.write(`${'blocks'.padEnd(13)} ${removed.length} removed (${removed.join(', ')}); the checkpoint has ${recipeJson.blocks.length - removed.length}\n`);
+      if (removed.length)
+        ctx.stdout.write(
+          `${'blocks'.padEnd(13)} ${removed.length} removed (${removed.join(', ')}); the checkpoint has ${recipeJson.blocks.length - removed.length}\n`,
+        );
       ctx.stdout.write(`\nwrote ${a.out}:\n`);
       for (const f of written) ctx.stdout.write(`  ${f.name.padEnd(26)} ${bytes(f.bytes)}\n`);
     }

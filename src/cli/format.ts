@@ -39,7 +39,9 @@ const isStructured = (r: PruneRecipe | StructuredPruneRecipe): r is StructuredPr
 
 export function recipeLine(r: PruneRecipe | StructuredPruneRecipe): string {
   if (isStructured(r)) {
-    const parts = [`${r.granularity}: ${pct(r.amount)} ${r.granularity === 'tokens' ? 'dropped at each block' : 'removed'}`];
+    const parts = [
+      `${r.granularity}: ${pct(r.amount)} ${r.granularity === 'tokens' ? 'dropped at each block' : 'removed'}`,
+    ];
     if (r.score) parts.push(`${r.score} score`);
     if (r.scope) parts.push(`${r.scope} scope`);
     if (r.granularity === 'tokens') parts.push(`from block ${r.tokenFrom ?? 1}`);
@@ -61,14 +63,30 @@ export function reportText(r: PruneReport | StructuredReport): string {
     ...(structured ? [row('structure', r.structure)] : []),
     row('calibration', r.calibration ?? `none (${structured ? 'token pruning' : 'the method'} needs none)`),
     row('metric', metricLine(r.metric)),
-    row('sparsity', structured ? `${pct(r.sparsity, 2)} of the blocks' linear parameters removed` : `${pct(r.sparsity, 2)} of the prunable weights`),
-    row('parameters', `${count(r.nonzeroParams)} ${structured ? 'left' : 'nonzero'} of ${count(r.params)} (${pct(r.nonzeroParams / r.params)})`),
+    row(
+      'sparsity',
+      structured
+        ? `${pct(r.sparsity, 2)} of the blocks' linear parameters removed`
+        : `${pct(r.sparsity, 2)} of the prunable weights`,
+    ),
+    row(
+      'parameters',
+      `${count(r.nonzeroParams)} ${structured ? 'left' : 'nonzero'} of ${count(r.params)} (${pct(r.nonzeroParams / r.params)})`,
+    ),
     row('FLOPs', `${si(r.flops)} of ${si(r.denseFlops)} dense per example (${pct(r.flops / r.denseFlops)})`),
-    row('size', structured ? `dense ${bytes(r.bytes.dense)} · with the removed structures cut out ${bytes(r.bytes.sparse)}` : `dense ${bytes(r.bytes.dense)} · sparse ${bytes(r.bytes.sparse)}${r.bytes.nm24 === null ? '' : ` · 2:4 ${bytes(r.bytes.nm24)}`}`),
+    row(
+      'size',
+      structured
+        ? `dense ${bytes(r.bytes.dense)} · with the removed structures cut out ${bytes(r.bytes.sparse)}`
+        : `dense ${bytes(r.bytes.dense)} · sparse ${bytes(r.bytes.sparse)}${r.bytes.nm24 === null ? '' : ` · 2:4 ${bytes(r.bytes.nm24)}`}`,
+    ),
     row('blocks', r.blockSparsity.map((s) => s.toFixed(3)).join(' ')),
-    row('time', `calibration ${seconds(r.timeMs.calibration)} · prune ${seconds(r.timeMs.prune)} · evaluate ${seconds(r.timeMs.evaluate)}`),
+    row(
+      'time',
+      `calibration ${seconds(r.timeMs.calibration)} · prune ${seconds(r.timeMs.prune)} · evaluate ${seconds(r.timeMs.evaluate)}`,
+    ),
   ];
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** One line per sweep point. */
@@ -82,12 +100,24 @@ export function pointText(r: PruneReport | StructuredReport): string {
 export function summaryText(dir: string, s: ModelSummary, metric: Metrics | null): string {
   const lines = [
     row('model', `${dir}: ${s.architecture}, ${s.layers} blocks, ${s.heads} heads, hidden ${s.hidden}, FFN ${s.ffn}`),
-    row('input', s.kind === 'gpt2' ? `${s.sequence} tokens of a ${s.vocabSize}-token vocabulary` : `${s.sequence} tokens (patches + CLS), ${s.labels!.length} classes`),
+    row(
+      'input',
+      s.kind === 'gpt2'
+        ? `${s.sequence} tokens of a ${s.vocabSize}-token vocabulary`
+        : `${s.sequence} tokens (patches + CLS), ${s.labels!.length} classes`,
+    ),
     row('parameters', `${count(s.cost.params)} (${bytes(4 * s.cost.params)} as f32)`),
     row('FLOPs', `${si(s.cost.denseFlops)} per example`),
-    row('eval set', !s.evalSet ? 'none' : s.evalSet.kind === 'images' ? `${count(s.evalSet.count)} images` : `${count(s.evalSet.bytes)} bytes of text`),
+    row(
+      'eval set',
+      !s.evalSet
+        ? 'none'
+        : s.evalSet.kind === 'images'
+          ? `${count(s.evalSet.count)} images`
+          : `${count(s.evalSet.bytes)} bytes of text`,
+    ),
     row('metric', metric ? metricLine(metric) : 'not measured (no eval.safetensors)'),
   ];
   if (s.ignoredTensors.length) lines.push(row('ignored', s.ignoredTensors.join(', ')));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

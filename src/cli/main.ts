@@ -31,7 +31,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
       const topic = rest[0];
       if (cmd === 'help' && topic !== undefined) {
-        if (!(COMMANDS as readonly string[]).includes(topic)) throw new UsageError(`unknown command "${topic}" (commands: ${COMMANDS.join(', ')})`);
+        if (!(COMMANDS as readonly string[]).includes(topic))
+          throw new UsageError(`unknown command "${topic}" (commands: ${COMMANDS.join(', ')})`);
         io.stdout.write(HELP[topic as Command]);
       } else {
         io.stdout.write(USAGE);
@@ -49,7 +50,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return EXIT.ok;
     }
     await (io.setupBackend ?? useWasm)();
-    const ctx: Context = { stdout: io.stdout, stderr: io.stderr, signal, progress: new Progress(io.stderr, !parsed.quiet) };
+    const ctx: Context = {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      signal,
+      progress: new Progress(io.stderr, !parsed.quiet),
+    };
     try {
       switch (parsed.command) {
         case 'prune':
@@ -71,7 +77,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   } catch (e) {
     const code = exitCode(e, signal);
-    const message = code === EXIT.interrupted ? `interrupted${e instanceof AbortedError ? '' : ` (${oneLine(e)})`}` : oneLine(e);
+    const message =
+      code === EXIT.interrupted ? `interrupted${e instanceof AbortedError ? '' : ` (${oneLine(e)})`}` : oneLine(e);
     io.stderr.write(`error: ${message}\n`);
     if (debug && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
     return code;

@@ -87,7 +87,8 @@ export function openSession(md: ModelDir): ModelSession {
       }
       throw new CliError(`${md.dir}: ${msg}`);
     }
-    if (e instanceof TokenizerError && !msg.startsWith('tokenizer.json')) throw new CliError(`${join(md.dir, 'tokenizer.json')}: ${msg}`);
+    if (e instanceof TokenizerError && !msg.startsWith('tokenizer.json'))
+      throw new CliError(`${join(md.dir, 'tokenizer.json')}: ${msg}`);
     if (e instanceof Error && e.constructor !== Error) {
       // Engine messages start with the file they concern ("config.json: …"); make that a path.
       const file = /^([\w.-]+\.(?:json|safetensors)):\s*/.exec(msg);
@@ -113,12 +114,18 @@ export function readCalibrationFile(path: string, config: ModelConfig): DataSet 
   } else {
     set = { kind: 'text', bytes };
   }
-  if (config.kind === 'gpt2' && set.kind !== 'text') throw new CliError(`${path} holds images, but the model reads text`);
+  if (config.kind === 'gpt2' && set.kind !== 'text')
+    throw new CliError(`${path} holds images, but the model reads text`);
   if (config.kind === 'vit') {
-    if (set.kind !== 'images') throw new CliError(`${path} holds text, but the model classifies images (give a .safetensors with "images" and "labels")`);
+    if (set.kind !== 'images')
+      throw new CliError(
+        `${path} holds text, but the model classifies images (give a .safetensors with "images" and "labels")`,
+      );
     const [c, h, w] = set.shape;
     if (c !== config.numChannels || h !== config.imageSize || w !== config.imageSize) {
-      throw new CliError(`${path} holds ${c}×${h}×${w} images, but the model expects ${config.numChannels}×${config.imageSize}×${config.imageSize}`);
+      throw new CliError(
+        `${path} holds ${c}×${h}×${w} images, but the model expects ${config.numChannels}×${config.imageSize}×${config.imageSize}`,
+      );
     }
   }
   if (set.kind === 'text' && set.bytes.length === 0) throw new CliError(`${path} is empty`);

@@ -89,7 +89,10 @@ export class ModelSession {
     const checkpoint = loadCheckpoint(files);
     const evalSet = files.evalSet ? parseDataSet(files.evalSet, 'eval.safetensors') : null;
     const calibSet = files.calibSet ? parseDataSet(files.calibSet, 'calib.safetensors') : null;
-    for (const [set, name] of [[evalSet, 'eval.safetensors'], [calibSet, 'calib.safetensors']] as const) {
+    for (const [set, name] of [
+      [evalSet, 'eval.safetensors'],
+      [calibSet, 'calib.safetensors'],
+    ] as const) {
       if (set) checkDataFits(checkpoint.config, set, name);
     }
     return new ModelSession(checkpoint, evalSet, calibSet);
@@ -113,7 +116,11 @@ export class ModelSession {
       vocabSize: c.kind === 'gpt2' ? c.vocabSize : null,
       labels: c.kind === 'vit' ? c.labels : null,
       cost: costReport(c),
-      evalSet: !e ? null : e.kind === 'images' ? { kind: 'images', count: e.count } : { kind: 'text', bytes: e.bytes.length },
+      evalSet: !e
+        ? null
+        : e.kind === 'images'
+          ? { kind: 'images', count: e.count }
+          : { kind: 'text', bytes: e.bytes.length },
       ignoredTensors: this.checkpoint.ignored,
     };
   }
@@ -146,10 +153,15 @@ function checkDataFits(c: ModelConfig, set: DataSet, name: string): void {
     if (set.kind !== 'images') throw new ModelError(`${name} holds text, but the model classifies images`);
     const [ch, h, w] = set.shape;
     if (ch !== c.numChannels || h !== c.imageSize || w !== c.imageSize) {
-      throw new ModelError(`${name} holds ${ch}×${h}×${w} images, but the model expects ${c.numChannels}×${c.imageSize}×${c.imageSize}`);
+      throw new ModelError(
+        `${name} holds ${ch}×${h}×${w} images, but the model expects ${c.numChannels}×${c.imageSize}×${c.imageSize}`,
+      );
     }
     const bad = set.labels.findIndex((l) => l >= c.labels.length);
-    if (bad >= 0) throw new ModelError(`${name}: label ${set.labels[bad]} of example ${bad} is not one of the model's ${c.labels.length} classes`);
+    if (bad >= 0)
+      throw new ModelError(
+        `${name}: label ${set.labels[bad]} of example ${bad} is not one of the model's ${c.labels.length} classes`,
+      );
   } else if (set.kind !== 'text') {
     throw new ModelError(`${name} holds images, but the model reads text`);
   }

@@ -1,7 +1,7 @@
 // Per-query token top-k: one workgroup per row of a row-major [rows, cols] score matrix writes the
 // columns of the row's `keep` best scores in ascending column order (out[row·keep + j]). Column
 // `protect` of every row ranks above any score (CLS, or a causal LM's last token); 0xffffffff
-// protects none. Ties by position, NaN last — the order of selectTokens in pruning/tokens.ts.
+// protects none. Ties by position, NaN last — the order of selectTokens in model/tokens.ts.
 
 struct Params {
   rows: u32,

@@ -49,7 +49,7 @@ export function App() {
   // The address bar always holds the share link of what is shown.
   useEffect(() => {
     const url = new URL(window.location.href);
-    const hash = encodeShareState(workbenchStore.getState().config);
+    const hash = encodeShareState(config);
     if (url.hash === hash || workbenchStore.getState().linkMessage) return;
     url.hash = hash;
     window.history.replaceState(null, '', url);

@@ -11,7 +11,9 @@ export interface ShareScale {
 
 /** A sequential ramp from 0 to `max`; the palest and darkest ends are trimmed so every cell shows. */
 function sequential(interpolate: (t: number) => string, max: number): ShareScale {
-  const ramp = scaleSequential((t: number) => interpolate(0.08 + 0.77 * t)).domain([0, max || 1]).clamp(true);
+  const ramp = scaleSequential((t: number) => interpolate(0.08 + 0.77 * t))
+    .domain([0, max || 1])
+    .clamp(true);
   return {
     fill: (v) => ramp(v),
     ink: (v) => (lab(ramp(v)).l > 62 ? '#172033' : '#ffffff'),

@@ -10,14 +10,26 @@ function memoryStorage() {
   return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), m };
 }
 
-const report = (accuracy: number) => ({ metric: { kind: 'classifier', accuracy, loss: 0, count: 1 }, flops: 10, nonzeroParams: 5, bytes: { dense: 40, sparse: 20, nm24: null } }) as unknown as WorkbenchReport;
+const report = (accuracy: number) =>
+  ({
+    metric: { kind: 'classifier', accuracy, loss: 0, count: 1 },
+    flops: 10,
+    nonzeroParams: 5,
+    bytes: { dense: 40, sparse: 20, nm24: null },
+  }) as unknown as WorkbenchReport;
 
 describe('configuration slice', () => {
   it('builds recipes from the configuration', () => {
     const c = { ...defaultShareState(), method: 'wanda' as const, sparsity: 0.4 };
-    expect(recipeOf(c)).toMatchObject({ kind: 'unstructured', recipe: { method: 'wanda', sparsity: 0.4, nm: null, calibration: { source: 'train', count: 128 } } });
+    expect(recipeOf(c)).toMatchObject({
+      kind: 'unstructured',
+      recipe: { method: 'wanda', sparsity: 0.4, nm: null, calibration: { source: 'train', count: 128 } },
+    });
     expect(recipeOf({ ...c, granularity: 'nm' })).toMatchObject({ recipe: { sparsity: 0.5, nm: { n: 2, m: 4 } } });
-    expect(recipeOf({ ...c, granularity: 'heads', score: 'entropy' })).toMatchObject({ kind: 'structured', recipe: { granularity: 'heads', amount: 0.4, score: 'entropy' } });
+    expect(recipeOf({ ...c, granularity: 'heads', score: 'entropy' })).toMatchObject({
+      kind: 'structured',
+      recipe: { granularity: 'heads', amount: 0.4, score: 'entropy' },
+    });
     expect(amountOf({ ...c, granularity: 'tokens', tokenKeep: 0.75 })).toBe(0.25);
     expect(curveOf(c).label).toBe('wanda');
   });
@@ -55,7 +67,21 @@ describe('configuration slice', () => {
 
   it('restores from the link first, else from storage; a bad link gives a message and defaults', () => {
     const storage = memoryStorage();
-    storage.setItem(STORAGE_KEY, JSON.stringify({ config: { ...defaultShareState(), method: 'taylor' }, curves: [{ key: 'k', label: 'taylor', model: 'vit-fashion', status: 'done', points: [{ amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 }] }] }));
+    storage.setItem(
+      STORAGE_KEY,
+      JSON.stringify({
+        config: { ...defaultShareState(), method: 'taylor' },
+        curves: [
+          {
+            key: 'k',
+            label: 'taylor',
+            model: 'vit-fashion',
+            status: 'done',
+            points: [{ amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 }],
+          },
+        ],
+      }),
+    );
     const a = createWorkbenchStore({ engine: () => ({}) as EngineClient, storage, loadCatalog: async () => [] });
     a.getState().init('');
     expect(a.getState().config.method).toBe('taylor');

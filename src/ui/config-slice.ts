@@ -3,7 +3,16 @@
 // ephemeral: the current configuration's report, the sweeps' curves, progress. Engine work goes
 // through the worker client.
 import type { StateCreator } from 'zustand/vanilla';
-import { errorMessage, isCancelled, type EngineClient, type ExportedFile, type Job, type Progress, type WorkbenchRecipe, type WorkbenchReport } from '../workers/client';
+import {
+  errorMessage,
+  isCancelled,
+  type EngineClient,
+  type ExportedFile,
+  type Job,
+  type Progress,
+  type WorkbenchRecipe,
+  type WorkbenchReport,
+} from '../workers/client';
 import type { Metrics, ModelSummary, PartialMetrics } from '../workers/client';
 import { defaultShareState, encodeShareState, parseShareHash, validateShareState, type ShareState } from './share';
 import type { WorkbenchState } from './store';
@@ -102,7 +111,9 @@ export function recipeOf(c: ShareState, amount = amountOf(c)): WorkbenchRecipe {
     recipe: {
       granularity: c.granularity,
       amount,
-      ...(c.score !== 'default' && c.granularity !== 'tokens' && c.granularity !== 'sublayers' ? { score: c.score as never } : {}),
+      ...(c.score !== 'default' && c.granularity !== 'tokens' && c.granularity !== 'sublayers'
+        ? { score: c.score as never }
+        : {}),
       scope: c.scope,
       calibration,
     },
@@ -112,21 +123,38 @@ export function recipeOf(c: ShareState, amount = amountOf(c)): WorkbenchRecipe {
 /** Which curve a configuration's points belong to. */
 export function curveOf(c: ShareState): { key: string; label: string } {
   const calib = `${c.calibSource}×${c.calibCount}`;
-  if (c.granularity === 'unstructured') return { key: `${c.model}|u|${c.method}|${c.allocation}|${c.scope}|${calib}`, label: `${c.method}${c.allocation !== 'uniform' ? ` · ${c.allocation}` : ''}${c.scope === 'global' ? ' · global' : ''}` };
+  if (c.granularity === 'unstructured')
+    return {
+      key: `${c.model}|u|${c.method}|${c.allocation}|${c.scope}|${calib}`,
+      label: `${c.method}${c.allocation !== 'uniform' ? ` · ${c.allocation}` : ''}${c.scope === 'global' ? ' · global' : ''}`,
+    };
   if (c.granularity === 'nm') return { key: `${c.model}|nm|${c.method}|${calib}`, label: `${c.method} 2:4` };
-  const score = c.score !== 'default' && c.granularity !== 'tokens' && c.granularity !== 'sublayers' ? ` · ${c.score}` : '';
+  const score =
+    c.score !== 'default' && c.granularity !== 'tokens' && c.granularity !== 'sublayers' ? ` · ${c.score}` : '';
   return { key: `${c.model}|${c.granularity}|${c.score}|${c.scope}|${calib}`, label: `${c.granularity}${score}` };
 }
 
 export const metricValue = (m: Metrics): number => (m.kind === 'classifier' ? m.accuracy : m.bitsPerByte);
 
 export function pointOf(r: WorkbenchReport, amount: number): ChartPoint {
-  return { amount, metric: metricValue(r.metric), flops: r.flops, params: r.nonzeroParams, bytes: r.bytes.nm24 ?? r.bytes.sparse };
+  return {
+    amount,
+    metric: metricValue(r.metric),
+    flops: r.flops,
+    params: r.nonzeroParams,
+    bytes: r.bytes.nm24 ?? r.bytes.sparse,
+  };
 }
 
 /** The dense model as a point: the baseline metric and the summary's costs. */
 export function densePoint(summary: ModelSummary, metrics: Metrics): ChartPoint {
-  return { amount: 0, metric: metricValue(metrics), flops: summary.cost.flops, params: summary.cost.params, bytes: 4 * summary.cost.params };
+  return {
+    amount: 0,
+    metric: metricValue(metrics),
+    flops: summary.cost.flops,
+    params: summary.cost.params,
+    bytes: 4 * summary.cost.params,
+  };
 }
 
 interface Persisted {
@@ -138,8 +166,27 @@ function validCurves(raw: unknown): Curve[] {
   if (!Array.isArray(raw)) return [];
   const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   return raw
-    .filter((c): c is Curve => !!c && typeof c.key === 'string' && typeof c.label === 'string' && typeof c.model === 'string' && Array.isArray(c.points))
-    .map((c) => ({ key: c.key, label: c.label, model: c.model, status: 'done' as const, points: c.points.filter((p) => p && ['amount', 'metric', 'flops', 'params', 'bytes'].every((k) => finite((p as unknown as Record<string, unknown>)[k]))) }))
+    .filter(
+      (c): c is Curve =>
+        !!c &&
+        typeof c.key === 'string' &&
+        typeof c.label === 'string' &&
+        typeof c.model === 'string' &&
+        Array.isArray(c.points),
+    )
+    .map((c) => ({
+      key: c.key,
+      label: c.label,
+      model: c.model,
+      status: 'done' as const,
+      points: c.points.filter(
+        (p) =>
+          p &&
+          ['amount', 'metric', 'flops', 'params', 'bytes'].every((k) =>
+            finite((p as unknown as Record<string, unknown>)[k]),
+          ),
+      ),
+    }))
     .filter((c) => c.points.length > 0);
 }
 
@@ -158,7 +205,10 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
     function persist() {
       if (!deps.storage) return;
       const { config, curves } = get();
-      const data: Persisted = { config, curves: curves.filter((c) => c.points.length > 0).map((c) => ({ ...c, status: 'done' })) };
+      const data: Persisted = {
+        config,
+        curves: curves.filter((c) => c.points.length > 0).map((c) => ({ ...c, status: 'done' })),
+      };
       try {
         deps.storage.setItem(STORAGE_KEY, JSON.stringify(data));
       } catch {
@@ -188,7 +238,12 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
         }
         const link = parseShareHash(hash);
         if (link.kind === 'ok') set({ config: link.state, curves: stored?.curves ?? [] });
-        else if (link.kind === 'error') set({ config: defaultShareState(), linkMessage: `${link.message} The default configuration is shown instead.`, curves: stored?.curves ?? [] });
+        else if (link.kind === 'error')
+          set({
+            config: defaultShareState(),
+            linkMessage: `${link.message} The default configuration is shown instead.`,
+            curves: stored?.curves ?? [],
+          });
         else if (stored) set({ config: stored.config, curves: stored.curves });
         return get().config.model;
       },
@@ -196,10 +251,22 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       setConfig(patch) {
         const before = get().config;
         const config = validateShareState({ ...before, ...patch });
-        if (patch.model && patch.model !== before.model) Object.assign(config, { calibCount: defaultShareState(patch.model).calibCount, layerSparsity: null });
+        if (patch.model && patch.model !== before.model)
+          Object.assign(config, { calibCount: defaultShareState(patch.model).calibCount, layerSparsity: null });
         set({ config });
         persist();
-        const pruneKeys: (keyof ShareState)[] = ['method', 'granularity', 'score', 'scope', 'allocation', 'calibSource', 'calibCount', 'sparsity', 'tokenKeep', 'layerSparsity'];
+        const pruneKeys: (keyof ShareState)[] = [
+          'method',
+          'granularity',
+          'score',
+          'scope',
+          'allocation',
+          'calibSource',
+          'calibCount',
+          'sparsity',
+          'tokenKeep',
+          'layerSparsity',
+        ];
         if (pruneKeys.some((k) => k in patch && patch[k] !== before[k])) {
           // Coalesce a burst of slider steps; a prune still running is cancelled by the next one.
           if (timer) clearTimeout(timer);
@@ -262,7 +329,13 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
         sweepJob?.cancel();
         const { key, label } = curveOf(config);
         const values = config.granularity === 'tokens' ? amounts.map((a) => Math.min(a, 0.95)) : amounts;
-        set({ curves: [...get().curves.filter((c) => c.key !== key), { key, label, model: config.model, points: [], status: 'running' }], sweep: { key, progress: { label: 'Starting the sweep', fraction: 0 } } });
+        set({
+          curves: [
+            ...get().curves.filter((c) => c.key !== key),
+            { key, label, model: config.model, points: [], status: 'running' },
+          ],
+          sweep: { key, progress: { label: 'Starting the sweep', fraction: 0 } },
+        });
         const update = (f: (c: Curve) => Curve) => set({ curves: get().curves.map((c) => (c.key === key ? f(c) : c)) });
         const job = deps.engine().sweep(
           // A sweep moves the global sparsity through the allocation; free per-layer values are one point.

@@ -11,15 +11,32 @@ function fakeEngine() {
   const calls = { prune: [] as WorkbenchRecipe[], evaluate: 0, lose: 0 };
   let listener: ((e: DeviceEvent) => void) | null = null;
   const engine = {
-    watchDevice: async (l: (e: DeviceEvent) => void) => void (listener = l),
-    debugLoseDevice: async () => (calls.lose++, true),
-    prune: (recipe: WorkbenchRecipe) => (calls.prune.push(recipe), pending()),
-    evaluate: () => (calls.evaluate++, pending<Metrics>()),
+    watchDevice: async (l: (e: DeviceEvent) => void) => {
+      listener = l;
+    },
+    debugLoseDevice: async () => {
+      calls.lose++;
+      return true;
+    },
+    prune: (recipe: WorkbenchRecipe) => {
+      calls.prune.push(recipe);
+      return pending();
+    },
+    evaluate: () => {
+      calls.evaluate++;
+      return pending<Metrics>();
+    },
   } as unknown as EngineClient;
   return { engine, calls, emit: (e: DeviceEvent) => listener!(e) };
 }
 
-const curve = { key: 'k', label: 'magnitude', model: 'vit-fashion', status: 'done' as const, points: [{ amount: 0.3, metric: 0.8, flops: 1, params: 1, bytes: 1 }] };
+const curve = {
+  key: 'k',
+  label: 'magnitude',
+  model: 'vit-fashion',
+  status: 'done' as const,
+  points: [{ amount: 0.3, metric: 0.8, flops: 1, params: 1, bytes: 1 }],
+};
 
 describe('device slice', () => {
   it('shows a lost device, then its recovery, and measures again what the loss stopped; configuration and curves stay', async () => {
@@ -27,7 +44,12 @@ describe('device slice', () => {
     const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
     const config = { ...defaultShareState(), sparsity: 0.5 };
     const summary = { evalSet: { kind: 'images', count: 1000 } };
-    store.setState({ config, curves: [curve], model: { summary } as never, evaluation: { status: 'running', progress: { label: 'Measuring', fraction: 0.1, jobId: 1 } } });
+    store.setState({
+      config,
+      curves: [curve],
+      model: { summary } as never,
+      evaluation: { status: 'running', progress: { label: 'Measuring', fraction: 0.1, jobId: 1 } },
+    });
     store.getState().watchDevice();
     store.getState().watchDevice(); // once only
     await Promise.resolve();
@@ -50,7 +72,11 @@ describe('device slice', () => {
     const { engine, calls, emit } = fakeEngine();
     const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
     const metrics = { kind: 'classifier', accuracy: 0.9, loss: 0.3, count: 1000 } as Metrics;
-    store.setState({ config: { ...defaultShareState(), sparsity: 0.2 }, model: { summary: { evalSet: { kind: 'images', count: 1000 } } } as never, evaluation: { status: 'done', metrics } });
+    store.setState({
+      config: { ...defaultShareState(), sparsity: 0.2 },
+      model: { summary: { evalSet: { kind: 'images', count: 1000 } } } as never,
+      evaluation: { status: 'done', metrics },
+    });
     store.getState().watchDevice();
     await Promise.resolve();
     emit({ kind: 'recovered', message: 'lost', backend: webgpu });

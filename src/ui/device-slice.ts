@@ -47,7 +47,13 @@ export function deviceSlice(deps: DeviceSliceDeps): StateCreator<WorkbenchState,
 
     async loseDevice() {
       try {
-        if (!(await deps.engine().debugLoseDevice())) set({ notice: { title: 'No GPU device to lose', message: `The worker runs on the ${get().backend?.name ?? 'unknown'} backend, not on WebGPU.` } });
+        if (!(await deps.engine().debugLoseDevice()))
+          set({
+            notice: {
+              title: 'No GPU device to lose',
+              message: `The worker runs on the ${get().backend?.name ?? 'unknown'} backend, not on WebGPU.`,
+            },
+          });
       } catch (e) {
         set({ notice: { title: 'Could not lose the GPU device', message: errorMessage(e) } });
       }

@@ -8,31 +8,58 @@ const pending = <T>(): Job<T> => ({ id: 1, result: new Promise<T>(() => {}), can
 
 describe('estimate wording', () => {
   it('an accuracy estimate: value, standard error and what it rests on', () => {
-    const e = { metric: { kind: 'classifier' as const, accuracy: 0.8833, loss: 0.4, count: 120 }, seen: 120, total: 1000, stderr: 0.0292 };
+    const e = {
+      metric: { kind: 'classifier' as const, accuracy: 0.8833, loss: 0.4, count: 120 },
+      seen: 120,
+      total: 1000,
+      stderr: 0.0292,
+    };
     expect(describeEstimate('vit', e)).toEqual({ value: '≈ 88.3% ± 2.9%', basis: 'estimate on 120 of 1,000 images' });
   });
 
   it('a bits-per-byte estimate, without a spread while it is undefined', () => {
-    const metric = { kind: 'lm' as const, loss: 1.2, bitsPerByte: 1.7312, perplexity: 3.3, nextTokenAccuracy: 0.6, tokens: 128 };
-    expect(describeEstimate('gpt2', { metric, seen: 8, total: 128, stderr: 0.04123 })).toEqual({ value: '≈ 1.731 ± 0.041', basis: 'estimate on 8 of 128 windows of text' });
+    const metric = {
+      kind: 'lm' as const,
+      loss: 1.2,
+      bitsPerByte: 1.7312,
+      perplexity: 3.3,
+      nextTokenAccuracy: 0.6,
+      tokens: 128,
+    };
+    expect(describeEstimate('gpt2', { metric, seen: 8, total: 128, stderr: 0.04123 })).toEqual({
+      value: '≈ 1.731 ± 0.041',
+      basis: 'estimate on 8 of 128 windows of text',
+    });
     expect(describeEstimate('gpt2', { metric, seen: 1, total: 128, stderr: Number.NaN }).value).toBe('≈ 1.731');
   });
 
   it('durations in ms below a second, else seconds', () => {
     expect(formatDuration(21.6)).toBe('22 ms');
     expect(formatDuration(12_345)).toBe('12.3 s');
-    expect(describeTimes({ calibration: 0, prune: 22, evaluate: 1900 })).toBe('calibration 0 ms · pruning 22 ms · measuring 1.9 s');
+    expect(describeTimes({ calibration: 0, prune: 22, evaluate: 1900 })).toBe(
+      'calibration 0 ms · pruning 22 ms · measuring 1.9 s',
+    );
   });
 });
 
 describe('the store and the estimate', () => {
   it('the running estimate stays until a newer one or the result replaces it', () => {
     let onProgress: (p: Progress) => void = () => {};
-    const engine = { prune: (_r: WorkbenchRecipe, p: (p: Progress) => void) => ((onProgress = p), pending()) } as unknown as EngineClient;
+    const engine = {
+      prune: (_r: WorkbenchRecipe, p: (p: Progress) => void) => {
+        onProgress = p;
+        return pending();
+      },
+    } as unknown as EngineClient;
     const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
     store.setState({ config: { ...defaultShareState(), sparsity: 0.5 } });
     store.getState().prune();
-    const estimate = { metric: { kind: 'classifier' as const, accuracy: 0.88, loss: 0.4, count: 60 }, seen: 60, total: 1000, stderr: 0.04 };
+    const estimate = {
+      metric: { kind: 'classifier' as const, accuracy: 0.88, loss: 0.4, count: 60 },
+      seen: 60,
+      total: 1000,
+      stderr: 0.04,
+    };
     onProgress({ label: 'Evaluating', fraction: 0.06, estimate });
     onProgress({ label: 'Evaluating', fraction: 0.07 });
     const cur = store.getState().current;

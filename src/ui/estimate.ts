@@ -7,9 +7,14 @@ import { metricValue } from './config-slice';
 /** "≈ 88.3% ± 2.9%", "estimate on 120 of 1,000 images"; the spread is left out while undefined. */
 export function describeEstimate(kind: 'gpt2' | 'vit', e: PartialMetrics): { value: string; basis: string } {
   const { format } = metricDisplay(kind);
-  const spread = !Number.isFinite(e.stderr) ? '' : ` ± ${kind === 'vit' ? formatPercent(e.stderr) : formatValue(e.stderr, 2)}`;
+  const spread = !Number.isFinite(e.stderr)
+    ? ''
+    : ` ± ${kind === 'vit' ? formatPercent(e.stderr) : formatValue(e.stderr, 2)}`;
   const unit = e.metric.kind === 'classifier' ? 'images' : 'windows of text';
-  return { value: `≈ ${format(metricValue(e.metric))}${spread}`, basis: `estimate on ${formatInteger(e.seen)} of ${formatInteger(e.total)} ${unit}` };
+  return {
+    value: `≈ ${format(metricValue(e.metric))}${spread}`,
+    basis: `estimate on ${formatInteger(e.seen)} of ${formatInteger(e.total)} ${unit}`,
+  };
 }
 
 /** 840 → "840 ms", 12_345 → "12.3 s". */

@@ -52,7 +52,11 @@ export function formatBytes(n: number): string {
 }
 
 /** How the model's headline metric is named and shown: bits per byte for text, accuracy for images. */
-export function metricDisplay(kind: 'gpt2' | 'vit'): { name: string; higherIsBetter: boolean; format: (v: number) => string } {
+export function metricDisplay(kind: 'gpt2' | 'vit'): {
+  name: string;
+  higherIsBetter: boolean;
+  format: (v: number) => string;
+} {
   return kind === 'gpt2'
     ? { name: 'Bits per byte', higherIsBetter: false, format: (v) => formatValue(v, 4) }
     : { name: 'Accuracy', higherIsBetter: true, format: (v) => formatPercent(v) };

@@ -8,11 +8,22 @@ describe('inspection words', () => {
     expect(tokenName(image, 1, 17)).toBe('patch (1, 1)');
     expect(tokenName(image, 5, 17)).toBe('patch (2, 1)');
     expect(tokenName(image, 16, 17)).toBe('patch (4, 4)');
-    const text = { kind: 'text' as const, tokens: [{ id: 65, text: 'A', display: 'A' }, { id: 32, text: ' ', display: '␣' }], croppedTokens: 0 };
+    const text = {
+      kind: 'text' as const,
+      tokens: [
+        { id: 65, text: 'A', display: 'A' },
+        { id: 32, text: ' ', display: '␣' },
+      ],
+      croppedTokens: 0,
+    };
     expect(tokenName(text, 1, 2)).toBe('“␣” #2');
   });
   it('lists the strongest entries, ties by position', () => {
-    expect(strongest([0.1, 0.5, 0.2, 0.5], 3)).toEqual([{ index: 1, value: 0.5 }, { index: 3, value: 0.5 }, { index: 2, value: 0.2 }]);
+    expect(strongest([0.1, 0.5, 0.2, 0.5], 3)).toEqual([
+      { index: 1, value: 0.5 },
+      { index: 3, value: 0.5 },
+      { index: 2, value: 0.2 },
+    ]);
     expect(queryKey(7, 3)).toEqual({ query: 2, key: 1 });
   });
 });

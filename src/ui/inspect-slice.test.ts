@@ -7,7 +7,13 @@ import { createWorkbenchStore, recipeOf, type LoadedModel } from './store';
 import { defaultShareState, inputCode } from './share';
 import { inputFits, inspectionTarget, inspectSource } from './inspect-slice';
 
-const images: EvalInputs = { kind: 'images', images: [{ index: 0, pixels: new Uint8Array(784), label: 'T-shirt/top' }], size: 28, channels: 1, count: 1000 };
+const images: EvalInputs = {
+  kind: 'images',
+  images: [{ index: 0, pixels: new Uint8Array(784), label: 'T-shirt/top' }],
+  size: 28,
+  channels: 1,
+  count: 1000,
+};
 const text: EvalInputs = { kind: 'text', prompt: 'And Abraham ', context: 128 };
 const fakeResult = (tag: string) => ({ tag }) as unknown as InspectResult;
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -23,7 +29,10 @@ function setup(inputs: EvalInputs = images) {
     },
   } as unknown as EngineClient;
   const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
-  store.setState({ model: { key: 1 } as LoadedModel, config: defaultShareState(inputs.kind === 'text' ? 'gpt-bytes' : 'vit-fashion') });
+  store.setState({
+    model: { key: 1 } as LoadedModel,
+    config: defaultShareState(inputs.kind === 'text' ? 'gpt-bytes' : 'vit-fashion'),
+  });
   return { store, requests, jobs };
 }
 
@@ -61,13 +70,23 @@ describe('inspect', () => {
     // The slider moves: while the prune runs, nothing new is asked.
     const config = { ...store.getState().config, sparsity: 0.5 };
     const recipe = recipeOf(config);
-    store.setState({ config, current: { status: 'running', key: JSON.stringify(recipe), progress: { label: 'Pruning', fraction: null } } });
+    store.setState({
+      config,
+      current: { status: 'running', key: JSON.stringify(recipe), progress: { label: 'Pruning', fraction: null } },
+    });
     store.getState().inspect();
     expect(requests).toHaveLength(1);
 
     // Its report arrives: the comparison is asked for, named from the report.
     const report = { sparsity: 0.5 } as WorkbenchReport;
-    store.setState({ current: { status: 'done', key: JSON.stringify(recipe), report, point: { amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 } } });
+    store.setState({
+      current: {
+        status: 'done',
+        key: JSON.stringify(recipe),
+        report,
+        point: { amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 },
+      },
+    });
     store.getState().inspect();
     expect(requests.at(-1)).toEqual({ source: { kind: 'eval-image', index: 4 }, recipe });
     jobs[1].resolve(fakeResult('pruned'));
@@ -76,7 +95,14 @@ describe('inspect', () => {
 
     // The next configuration is being measured: the measured one stays the comparison.
     const next = { ...config, sparsity: 0.7 };
-    store.setState({ config: next, current: { status: 'running', key: JSON.stringify(recipeOf(next)), progress: { label: 'Pruning', fraction: null } } });
+    store.setState({
+      config: next,
+      current: {
+        status: 'running',
+        key: JSON.stringify(recipeOf(next)),
+        progress: { label: 'Pruning', fraction: null },
+      },
+    });
     expect(inspectionTarget(store.getState())?.comparison?.recipe).toEqual(recipe);
     store.getState().setInput({ kind: 'eval', index: 5 });
     store.getState().inspect();

@@ -3,7 +3,18 @@
 // dense model and of the current pruned configuration once it has been measured. The selected input
 // itself lives in `config.input` (it is part of the share link).
 import type { StateCreator } from 'zustand/vanilla';
-import { errorMessage, isCancelled, type EngineClient, type EvalInputs, type InspectResult, type InspectSource, type Job, type Progress, type WorkbenchRecipe, type WorkbenchReport } from '../workers/client';
+import {
+  errorMessage,
+  isCancelled,
+  type EngineClient,
+  type EvalInputs,
+  type InspectResult,
+  type InspectSource,
+  type Job,
+  type Progress,
+  type WorkbenchRecipe,
+  type WorkbenchReport,
+} from '../workers/client';
 import { amountOf, recipeOf } from './config-slice';
 import { formatPercent } from './format';
 import { inputCode, parseInputCode, type InputChoice } from './share';
@@ -50,7 +61,15 @@ export interface InspectSliceDeps {
   engine: () => EngineClient;
 }
 
-const emptyInspection: Inspection = { modelKey: null, result: null, shownKey: null, comparison: null, running: null, error: null, cancelled: false };
+const emptyInspection: Inspection = {
+  modelKey: null,
+  result: null,
+  shownKey: null,
+  comparison: null,
+  running: null,
+  error: null,
+  cancelled: false,
+};
 
 /** The engine's input for the selected one: an input that does not fit the model is its default. */
 export function inspectSource(choice: InputChoice, inputs: EvalInputs): InspectSource | null {
@@ -80,7 +99,9 @@ export function comparisonLabel(recipe: WorkbenchRecipe, report: WorkbenchReport
  * is in; while a new configuration is being measured, with the one already compared (its masks are
  * still in the worker, so nothing is pruned twice); at sparsity 0, with nothing.
  */
-export function inspectionTarget(s: WorkbenchState): { key: string; source: InspectSource; comparison: Comparison | null } | null {
+export function inspectionTarget(
+  s: WorkbenchState,
+): { key: string; source: InspectSource; comparison: Comparison | null } | null {
   const model = s.model;
   if (!model || s.pickerInputs?.modelKey !== model.key) return null;
   const source = inspectSource(parseInputCode(s.config.input), s.pickerInputs.inputs);
@@ -89,10 +110,15 @@ export function inspectionTarget(s: WorkbenchState): { key: string; source: Insp
   if (amountOf(s.config) > 0) {
     const recipe = recipeOf(s.config);
     const cur = s.current;
-    if (cur.status === 'done' && cur.key === JSON.stringify(recipe)) comparison = { recipe, label: comparisonLabel(recipe, cur.report) };
+    if (cur.status === 'done' && cur.key === JSON.stringify(recipe))
+      comparison = { recipe, label: comparisonLabel(recipe, cur.report) };
     else if (s.inspection.modelKey === model.key) comparison = s.inspection.comparison;
   }
-  return { key: `${model.key}|${s.config.input}|${comparison ? JSON.stringify(comparison.recipe) : 'dense'}`, source, comparison };
+  return {
+    key: `${model.key}|${s.config.input}|${comparison ? JSON.stringify(comparison.recipe) : 'dense'}`,
+    source,
+    comparison,
+  };
 }
 
 export function inspectSlice(deps: InspectSliceDeps): StateCreator<WorkbenchState, [], [], InspectSlice> {
@@ -112,7 +138,8 @@ export function inspectSlice(deps: InspectSliceDeps): StateCreator<WorkbenchStat
         // An input chosen for another model (an image for a text model, say) gives way to the default.
         if (!inputFits(parseInputCode(get().config.input), inputs)) get().setConfig({ input: '' });
       } catch (e) {
-        if (get().model?.key === model.key) set({ inspection: { ...emptyInspection, modelKey: model.key, error: errorMessage(e) } });
+        if (get().model?.key === model.key)
+          set({ inspection: { ...emptyInspection, modelKey: model.key, error: errorMessage(e) } });
       }
     },
 
@@ -122,22 +149,44 @@ export function inspectSlice(deps: InspectSliceDeps): StateCreator<WorkbenchStat
       if (!target || !s.model) return;
       const modelKey = s.model.key;
       const prev = s.inspection.modelKey === modelKey ? s.inspection : { ...emptyInspection, modelKey };
-      if (prev.running?.key === target.key || (!prev.running && !prev.error && !prev.cancelled && prev.shownKey === target.key)) return;
-      const current = deps.engine().inspect({ source: target.source, recipe: target.comparison?.recipe ?? null }, (progress) => {
-        if (job === current) set({ inspection: { ...get().inspection, running: { key: target.key, progress } } });
-      });
+      if (
+        prev.running?.key === target.key ||
+        (!prev.running && !prev.error && !prev.cancelled && prev.shownKey === target.key)
+      )
+        return;
+      const current = deps
+        .engine()
+        .inspect({ source: target.source, recipe: target.comparison?.recipe ?? null }, (progress) => {
+          if (job === current) set({ inspection: { ...get().inspection, running: { key: target.key, progress } } });
+        });
       job = current;
-      set({ inspection: { ...prev, running: { key: target.key, progress: { label: 'Inspecting', fraction: null } }, error: null, cancelled: false } });
+      set({
+        inspection: {
+          ...prev,
+          running: { key: target.key, progress: { label: 'Inspecting', fraction: null } },
+          error: null,
+          cancelled: false,
+        },
+      });
       current.result.then(
         (result) => {
           if (job !== current) return;
           job = null;
-          set({ inspection: { ...emptyInspection, modelKey, result, shownKey: target.key, comparison: target.comparison } });
+          set({
+            inspection: { ...emptyInspection, modelKey, result, shownKey: target.key, comparison: target.comparison },
+          });
         },
         (e) => {
           if (job !== current) return;
           job = null;
-          set({ inspection: { ...get().inspection, running: null, error: isCancelled(e) ? null : errorMessage(e), cancelled: isCancelled(e) } });
+          set({
+            inspection: {
+              ...get().inspection,
+              running: null,
+              error: isCancelled(e) ? null : errorMessage(e),
+              cancelled: isCancelled(e),
+            },
+          });
         },
       );
     },

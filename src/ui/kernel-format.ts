@@ -1,7 +1,7 @@
 // How the page words the pruned model's kernel choices (engine/gpu/sparse-linears.ts): which
 // product each pruned layer ran with in the evaluation, chosen by timing every candidate on this
 // device. Plain functions, so the wording is unit-tested without a browser.
-import type { LinearChoice, LinearPath } from '../engine/gpu/sparse-linears';
+import type { LinearChoice, LinearPath } from '../workers/api';
 import { formatInteger, formatPercent } from './format';
 
 export const PATH_NAMES: Record<LinearPath, string> = {
@@ -17,7 +17,9 @@ export function describeKernels(choices: LinearChoice[]): string {
   const counts = new Map<LinearPath, number>();
   for (const c of choices) counts.set(c.path, (counts.get(c.path) ?? 0) + 1);
   const ours = choices.length - (counts.get('tfjs') ?? 0);
-  const parts = (['csr', 'nm24', 'dense'] as const).filter((p) => counts.get(p)).map((p) => `${PATH_NAMES[p]} ${counts.get(p)}`);
+  const parts = (['csr', 'nm24', 'dense'] as const)
+    .filter((p) => counts.get(p))
+    .map((p) => `${PATH_NAMES[p]} ${counts.get(p)}`);
   const rest = ours === choices.length ? '' : '; the rest on TF.js dense, which measured faster';
   return `${ours} of ${choices.length} layer products ran on our kernels${parts.length ? ` (${parts.join(', ')})` : ''}${rest}.`;
 }
@@ -52,7 +54,9 @@ function shortNames(names: string[]): string[] {
 export function kernelRows(choices: LinearChoice[]): KernelRow[] {
   const names = shortNames(choices.map((c) => c.weight));
   return choices.map((c, i) => {
-    const measured = (Object.entries(c.ms) as [LinearPath, number][]).sort(([a], [b]) => Number(b === c.path) - Number(a === c.path));
+    const measured = (Object.entries(c.ms) as [LinearPath, number][]).sort(
+      ([a], [b]) => Number(b === c.path) - Number(a === c.path),
+    );
     return {
       layer: names[i],
       tokens: formatInteger(c.n),
@@ -60,7 +64,9 @@ export function kernelRows(choices: LinearChoice[]): KernelRow[] {
       ran: PATH_NAMES[c.path],
       timings: [
         ...measured.map(([p, ms]) => `${PATH_NAMES[p]} ${formatKernelMs(ms)}`),
-        ...(Object.entries(c.rejected) as [LinearPath, string][]).map(([p, why]) => `${PATH_NAMES[p]} not used: ${why}`),
+        ...(Object.entries(c.rejected) as [LinearPath, string][]).map(
+          ([p, why]) => `${PATH_NAMES[p]} not used: ${why}`,
+        ),
       ].join(' · '),
     };
   });

@@ -5,17 +5,40 @@ describe('threshold words and marks', () => {
   it('says what each kind of threshold means', () => {
     expect(thresholdText({ kind: 'none', reason: 'nothing removed' })).toBe('None: nothing is removed.');
     expect(thresholdText({ kind: 'none', reason: 'everything removed' })).toBe('None: every weight is removed.');
-    expect(thresholdText({ kind: 'single', value: 0.01234, largestRemoved: 0.0121, tiedRemoved: 0 })).toBe('Kept: score ≥ 0.01234; largest removed 0.0121.');
-    expect(thresholdText({ kind: 'single', value: 1, largestRemoved: 1, tiedRemoved: 2 })).toBe('Kept: score ≥ 1; largest removed 1 (2 tied at the threshold removed by position).');
-    expect(thresholdText({ kind: 'per-row', median: 0.5, q1: 0.25, q3: 0.75, min: 0.1, max: 0.9, rows: 64, mixedRows: 0 })).toBe('One per output row: median 0.5, middle half 0.25–0.75, range 0.1–0.9 over 64 rows.');
-    expect(thresholdText({ kind: 'mixed', quantile: 0.2, differ: 1500, smallestKept: 0.01, largestRemoved: 0.9 })).toBe('No single threshold: a cut at 0.2 would remove as many weights but keep a different 1,500.');
+    expect(thresholdText({ kind: 'single', value: 0.01234, largestRemoved: 0.0121, tiedRemoved: 0 })).toBe(
+      'Kept: score ≥ 0.01234; largest removed 0.0121.',
+    );
+    expect(thresholdText({ kind: 'single', value: 1, largestRemoved: 1, tiedRemoved: 2 })).toBe(
+      'Kept: score ≥ 1; largest removed 1 (2 tied at the threshold removed by position).',
+    );
+    expect(
+      thresholdText({ kind: 'per-row', median: 0.5, q1: 0.25, q3: 0.75, min: 0.1, max: 0.9, rows: 64, mixedRows: 0 }),
+    ).toBe('One per output row: median 0.5, middle half 0.25–0.75, range 0.1–0.9 over 64 rows.');
+    expect(thresholdText({ kind: 'mixed', quantile: 0.2, differ: 1500, smallestKept: 0.01, largestRemoved: 0.9 })).toBe(
+      'No single threshold: a cut at 0.2 would remove as many weights but keep a different 1,500.',
+    );
   });
 
   it('draws a line for one threshold, a band and a median for row thresholds, a dashed reference otherwise', () => {
     expect(thresholdMarkers({ kind: 'none', reason: 'nothing removed' })).toEqual([]);
-    expect(thresholdMarkers({ kind: 'single', value: 2, largestRemoved: 1, tiedRemoved: 0 })).toEqual([{ value: 2, label: 'threshold 2', style: 'threshold' }]);
-    expect(thresholdMarkers({ kind: 'per-row', median: 0.5, q1: 0.25, q3: 0.75, min: 0.1, max: 0.9, rows: 64, mixedRows: 0 }).map((m) => m.style)).toEqual(['band', 'threshold']);
-    expect(thresholdMarkers({ kind: 'mixed', quantile: 0.2, differ: 1, smallestKept: 0.01, largestRemoved: 0.9 })[0].style).toBe('reference');
+    expect(thresholdMarkers({ kind: 'single', value: 2, largestRemoved: 1, tiedRemoved: 0 })).toEqual([
+      { value: 2, label: 'threshold 2', style: 'threshold' },
+    ]);
+    expect(
+      thresholdMarkers({
+        kind: 'per-row',
+        median: 0.5,
+        q1: 0.25,
+        q3: 0.75,
+        min: 0.1,
+        max: 0.9,
+        rows: 64,
+        mixedRows: 0,
+      }).map((m) => m.style),
+    ).toEqual(['band', 'threshold']);
+    expect(
+      thresholdMarkers({ kind: 'mixed', quantile: 0.2, differ: 1, smallestKept: 0.01, largestRemoved: 0.9 })[0].style,
+    ).toBe('reference');
   });
 
   it('counts kept and removed', () => {

@@ -56,7 +56,13 @@ export function thresholdMarkers(t: LayerThreshold): Marker[] {
         { value: t.median, label: `median row threshold ${formatValue(t.median)}`, style: 'threshold' },
       ];
     case 'mixed':
-      return [{ value: t.quantile, label: `same-count cut ${formatValue(t.quantile)} (not the rule used)`, style: 'reference' }];
+      return [
+        {
+          value: t.quantile,
+          label: `same-count cut ${formatValue(t.quantile)} (not the rule used)`,
+          style: 'reference',
+        },
+      ];
   }
 }
 

@@ -2,7 +2,16 @@
 // linear, the configuration's mask and scores), stale answers dropped, errors kept until a retry,
 // sensitivity computed on request and cancellable, and Close clearing the link's block.
 import { describe, expect, it } from 'vitest';
-import { CancelledError, type EngineClient, type Job, type LayerDetail, type LayerDetailRequest, type ModelSummary, type SensitivityRequest, type SensitivityResult } from '../workers/client';
+import {
+  CancelledError,
+  type EngineClient,
+  type Job,
+  type LayerDetail,
+  type LayerDetailRequest,
+  type ModelSummary,
+  type SensitivityRequest,
+  type SensitivityResult,
+} from '../workers/client';
 import { createWorkbenchStore, type LoadedModel } from './store';
 import { defaultShareState } from './share';
 import { blockRoles, detailTarget, scoringOf } from './layer-detail-slice';
@@ -10,7 +19,10 @@ import { blockRoles, detailTarget, scoringOf } from './layer-detail-slice';
 function manualJob<T>() {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const result = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  const result = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   result.catch(() => {});
   let cancelled = false;
   const job: Job<T> = {
@@ -25,7 +37,12 @@ function manualJob<T>() {
 }
 
 const roles = ['q', 'k', 'v', 'attn_out', 'ffn_in', 'ffn_out'] as const;
-const summary = { layers: 2, cost: { linears: [{ layer: -1, role: 'patch' }, ...[0, 1].flatMap((layer) => roles.map((role) => ({ layer, role })))] } } as unknown as ModelSummary;
+const summary = {
+  layers: 2,
+  cost: {
+    linears: [{ layer: -1, role: 'patch' }, ...[0, 1].flatMap((layer) => roles.map((role) => ({ layer, role })))],
+  },
+} as unknown as ModelSummary;
 const flush = () => new Promise((r) => setTimeout(r, 0));
 const fakeDetail = (tag: string) => ({ tag }) as unknown as LayerDetail;
 
@@ -54,11 +71,21 @@ describe('detailTarget', () => {
     const { store } = setup();
     expect(detailTarget(store.getState())).toBeNull();
     store.getState().setConfig({ layer: 1 });
-    expect(detailTarget(store.getState())?.request).toEqual({ layer: 1, role: 'q', method: 'magnitude', calibration: { source: 'train', count: 128, seed: 0 }, recipe: null });
+    expect(detailTarget(store.getState())?.request).toEqual({
+      layer: 1,
+      role: 'q',
+      method: 'magnitude',
+      calibration: { source: 'train', count: 128, seed: 0 },
+      recipe: null,
+    });
     store.getState().setDetailRole('ffn_out');
     store.getState().setConfig({ sparsity: 0.4, method: 'wanda' });
     const t = detailTarget(store.getState())!;
-    expect(t.request).toMatchObject({ role: 'ffn_out', method: 'wanda', recipe: { kind: 'unstructured', recipe: { method: 'wanda', sparsity: 0.4 } } });
+    expect(t.request).toMatchObject({
+      role: 'ffn_out',
+      method: 'wanda',
+      recipe: { kind: 'unstructured', recipe: { method: 'wanda', sparsity: 0.4 } },
+    });
     expect(t.key.startsWith('1|')).toBe(true);
     // A linear the block does not have (GPT-2's qkv in a ViT) falls back to the first.
     store.getState().setDetailRole('qkv');

@@ -2,7 +2,18 @@
 // about it under the current configuration, and the blocks' sensitivity curves (on request: they
 // are slow). The selected block itself is `config.layer`, part of the share link.
 import type { StateCreator } from 'zustand/vanilla';
-import { errorMessage, isCancelled, type EngineClient, type Job, type LayerDetail, type LayerDetailRequest, type ModelSummary, type Progress, type SensitivityRequest, type SensitivityResult } from '../workers/client';
+import {
+  errorMessage,
+  isCancelled,
+  type EngineClient,
+  type Job,
+  type LayerDetail,
+  type LayerDetailRequest,
+  type ModelSummary,
+  type Progress,
+  type SensitivityRequest,
+  type SensitivityResult,
+} from '../workers/client';
 import { amountOf, isStructured, recipeOf } from './config-slice';
 import type { ShareState } from './share';
 import type { WorkbenchState } from './store';
@@ -49,7 +60,10 @@ export function blockRoles(summary: ModelSummary, layer: number): LinearRole[] {
 
 /** The scores a configuration is read by: its method's, or |w| for structured pruning (no weight scores decide it). */
 export function scoringOf(c: ShareState): SensitivityRequest {
-  return { method: isStructured(c.granularity) ? 'magnitude' : c.method, calibration: recipeOf(c).recipe.calibration ?? null };
+  return {
+    method: isStructured(c.granularity) ? 'magnitude' : c.method,
+    calibration: recipeOf(c).recipe.calibration ?? null,
+  };
 }
 
 /** What the detail asks the worker for now, or null when no block (or no such block) is selected. */
@@ -61,7 +75,12 @@ export function detailTarget(s: WorkbenchState): { key: string; request: LayerDe
   const picked = s.layerDetail.role;
   const role = picked && roles.includes(picked) ? picked : roles[0];
   if (!role) return null;
-  const request: LayerDetailRequest = { layer, role, ...scoringOf(s.config), recipe: amountOf(s.config) > 0 ? recipeOf(s.config) : null };
+  const request: LayerDetailRequest = {
+    layer,
+    role,
+    ...scoringOf(s.config),
+    recipe: amountOf(s.config) > 0 ? recipeOf(s.config) : null,
+  };
   return { key: `${model.key}|${JSON.stringify(request)}`, request };
 }
 
@@ -124,7 +143,11 @@ export function layerDetailSlice(deps: LayerDetailSliceDeps): StateCreator<Workb
           if (sensitivityJob === job) patchSensitivity({ running: { key, progress } });
         });
         sensitivityJob = job;
-        patchSensitivity({ running: { key, progress: { label: 'Starting', fraction: null } }, error: null, cancelled: false });
+        patchSensitivity({
+          running: { key, progress: { label: 'Starting', fraction: null } },
+          error: null,
+          cancelled: false,
+        });
         job.result.then(
           (result) => {
             if (sensitivityJob !== job) return;
@@ -134,7 +157,11 @@ export function layerDetailSlice(deps: LayerDetailSliceDeps): StateCreator<Workb
           (e) => {
             if (sensitivityJob !== job) return;
             sensitivityJob = null;
-            patchSensitivity({ running: null, error: isCancelled(e) ? null : errorMessage(e), cancelled: isCancelled(e) });
+            patchSensitivity({
+              running: null,
+              error: isCancelled(e) ? null : errorMessage(e),
+              cancelled: isCancelled(e),
+            });
           },
         );
       },

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type EngineClient, type ModelSummary, type PrunedShares, type WorkbenchRecipe, type WorkbenchReport } from '../workers/client';
-import { freeLayerSparsity, layerSparsityMismatch, perLayerBlocked, shownLayerSparsity, unlockedValues } from './layer-sparsity';
+import type { EngineClient, ModelSummary, PrunedShares, WorkbenchRecipe, WorkbenchReport } from '../workers/client';
+import {
+  freeLayerSparsity,
+  layerSparsityMismatch,
+  perLayerBlocked,
+  shownLayerSparsity,
+  unlockedValues,
+} from './layer-sparsity';
 import { amountOf, createWorkbenchStore, recipeOf, type LoadedModel } from './store';
 import { defaultShareState } from './share';
 import { manualJob } from './manual-job';
@@ -40,7 +46,9 @@ describe('per-layer sparsity rules', () => {
     const locked = { ...free, layerSparsity: null };
     expect(shownLayerSparsity(locked, 4, owl)).toEqual([0.45, 0.55, 0.5, 0.5]);
     expect(shownLayerSparsity(locked, 4, null)).toEqual([0.2, 0.2, 0.2, 0.2]);
-    expect(shownLayerSparsity(locked, 4, { ...owl, structure: 'heads' } as WorkbenchReport)).toEqual([0.2, 0.2, 0.2, 0.2]);
+    expect(shownLayerSparsity(locked, 4, { ...owl, structure: 'heads' } as WorkbenchReport)).toEqual([
+      0.2, 0.2, 0.2, 0.2,
+    ]);
     expect(shownLayerSparsity(free, 4, owl)).toEqual(free.layerSparsity);
     expect(unlockedValues([0.4567, 0.991, -0.001, 0.3])).toEqual([0.46, 0.95, 0, 0.3]);
   });
@@ -48,7 +56,9 @@ describe('per-layer sparsity rules', () => {
   it('values that do not fit the model are named in a message', () => {
     expect(layerSparsityMismatch(free, 4)).toBeNull();
     expect(layerSparsityMismatch({ ...free, layerSparsity: null }, 2)).toBeNull();
-    expect(layerSparsityMismatch(free, 6)).toBe('The link sets the sparsity of 4 blocks, but this model has 6: the blocks follow the global sparsity (20%) instead.');
+    expect(layerSparsityMismatch(free, 6)).toBe(
+      'The link sets the sparsity of 4 blocks, but this model has 6: the blocks follow the global sparsity (20%) instead.',
+    );
   });
 });
 
@@ -58,7 +68,12 @@ const model = (layers: number) => ({ key: 1, summary: { layers } as ModelSummary
 describe('store: per-layer sliders and the map', () => {
   it('a link whose per-layer values do not fit the loaded model is locked, with a message, before pruning', () => {
     const recipes: WorkbenchRecipe[] = [];
-    const engine = { prune: (r: WorkbenchRecipe) => (recipes.push(r), manualJob<WorkbenchReport>().job) } as unknown as EngineClient;
+    const engine = {
+      prune: (r: WorkbenchRecipe) => {
+        recipes.push(r);
+        return manualJob<WorkbenchReport>().job;
+      },
+    } as unknown as EngineClient;
     const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
     store.setState({ model: model(6), config: free });
     store.getState().prune();
@@ -73,9 +88,16 @@ describe('store: per-layer sliders and the map', () => {
 
   it('pruned shares are asked for once per measured configuration; a stale answer is dropped', async () => {
     const asked: ReturnType<typeof manualJob<PrunedShares>>[] = [];
-    const engine = { prunedShares: () => asked[asked.push(manualJob<PrunedShares>()) - 1].job } as unknown as EngineClient;
+    const engine = {
+      prunedShares: () => asked[asked.push(manualJob<PrunedShares>()) - 1].job,
+    } as unknown as EngineClient;
     const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
-    const done = (key: string) => ({ status: 'done' as const, key, report: { recipe: { method: 'magnitude' } } as WorkbenchReport, point: {} as never });
+    const done = (key: string) => ({
+      status: 'done' as const,
+      key,
+      report: { recipe: { method: 'magnitude' } } as WorkbenchReport,
+      point: {} as never,
+    });
     const shares: PrunedShares = { heads: [[1]], ffn: [0.5], blocks: [0.6] };
     store.setState({ current: done('a') });
     store.getState().loadPrunedShares();

@@ -6,9 +6,12 @@ import { MAX_SPARSITY, type ShareState } from './share';
 
 /** Why per-layer sparsities do not apply to the configuration, in words; null when they do. */
 export function perLayerBlocked(c: ShareState): string | null {
-  if (c.granularity === 'nm') return '2:4 keeps 2 of every 4 weights in every block: there is no per-block amount to set.';
-  if (c.granularity !== 'unstructured') return 'Structured pruning removes whole structures by their scores; per-block sliders set unstructured sparsity only.';
-  if (c.scope === 'global') return 'A global scope ranks every block’s weights together under one threshold; choose the per-layer scope to set each block.';
+  if (c.granularity === 'nm')
+    return '2:4 keeps 2 of every 4 weights in every block: there is no per-block amount to set.';
+  if (c.granularity !== 'unstructured')
+    return 'Structured pruning removes whole structures by their scores; per-block sliders set unstructured sparsity only.';
+  if (c.scope === 'global')
+    return 'A global scope ranks every block’s weights together under one threshold; choose the per-layer scope to set each block.';
   return null;
 }
 
@@ -31,7 +34,8 @@ export function shownLayerSparsity(c: ShareState, layers: number, report: Workbe
 }
 
 /** Unlocking starts from what the sliders show, on the sliders' 1% grid and within their range. */
-export const unlockedValues = (shown: number[]): number[] => shown.map((v) => Math.min(MAX_SPARSITY, Math.max(0, Math.round(v * 100) / 100)));
+export const unlockedValues = (shown: number[]): number[] =>
+  shown.map((v) => Math.min(MAX_SPARSITY, Math.max(0, Math.round(v * 100) / 100)));
 
 /** The message when free values do not fit the loaded model's blocks (a link made on another model); else null. */
 export function layerSparsityMismatch(c: ShareState, layers: number): string | null {

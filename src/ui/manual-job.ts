@@ -4,7 +4,10 @@ import { CancelledError, type Job } from '../workers/client';
 export function manualJob<T>() {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const result = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  const result = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   result.catch(() => {});
   const job: Job<T> = { id: Math.random(), result, cancel: () => reject(new CancelledError()) };
   return { job, resolve, reject };

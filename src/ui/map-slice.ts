@@ -3,7 +3,16 @@
 // first coloured by importance) and the pruned shares of the current configuration (asked for
 // once its report is in). The colouring is a view choice, not part of the share link.
 import type { StateCreator } from 'zustand/vanilla';
-import { errorMessage, isCancelled, type EngineClient, type MapImportance, type Progress, type PrunedShares, type WorkbenchRecipe, type WorkbenchReport } from '../workers/client';
+import {
+  errorMessage,
+  isCancelled,
+  type EngineClient,
+  type MapImportance,
+  type Progress,
+  type PrunedShares,
+  type WorkbenchRecipe,
+  type WorkbenchReport,
+} from '../workers/client';
 import type { MapColour } from './model-map';
 import type { WorkbenchState } from './store';
 
@@ -38,7 +47,9 @@ export function importanceKey(s: WorkbenchState): string | null {
 
 /** The recipe a report was measured by (the worker keeps that recipe's masks). */
 export function recipeOfReport(report: WorkbenchReport): WorkbenchRecipe {
-  return 'structure' in report ? { kind: 'structured', recipe: report.recipe } : { kind: 'unstructured', recipe: report.recipe };
+  return 'structure' in report
+    ? { kind: 'structured', recipe: report.recipe }
+    : { kind: 'unstructured', recipe: report.recipe };
 }
 
 /** The pruned shares to draw: those of the measured current configuration, else none (dense, or not yet known). */
@@ -77,7 +88,9 @@ export function mapSlice(deps: MapSliceDeps): StateCreator<WorkbenchState, [], [
           const mine = get().mapImportance;
           if (mine.status !== 'running' || mine.key !== key) return;
           // A newer request (another model or calibration set) cancelled this one and owns the state.
-          set({ mapImportance: isCancelled(e) ? { status: 'idle' } : { status: 'failed', key, message: errorMessage(e) } });
+          set({
+            mapImportance: isCancelled(e) ? { status: 'idle' } : { status: 'failed', key, message: errorMessage(e) },
+          });
         },
       );
     },

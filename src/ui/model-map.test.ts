@@ -23,7 +23,10 @@ function summaryOf(c: ModelConfig): ModelSummary {
 }
 
 describe('modelMapData', () => {
-  for (const [name, config] of [['vit', tinyVit()], ['gpt2', tinyGpt2()]] as const) {
+  for (const [name, config] of [
+    ['vit', tinyVit()],
+    ['gpt2', tinyGpt2()],
+  ] as const) {
     it(`${name}: embeddings, one row per block with its heads and FFN, the output head`, () => {
       const s = summaryOf(config);
       const d = modelMapData(s);
@@ -47,8 +50,22 @@ describe('modelMapData', () => {
 describe('overlayMap', () => {
   // tiny GPT-2: 2 blocks of 2 heads.
   const data = modelMapData(summaryOf(tinyGpt2()));
-  const importance = { heads: [[2, 4], [1, 0]], ffn: [10, 40], calibration: '4 windows' };
-  const pruned = { heads: [[0.5, 0], [1, 0.25]], ffn: [0.1, 0.9], blocks: [0.3, 0.6] };
+  const importance = {
+    heads: [
+      [2, 4],
+      [1, 0],
+    ],
+    ffn: [10, 40],
+    calibration: '4 windows',
+  };
+  const pruned = {
+    heads: [
+      [0.5, 0],
+      [1, 0.25],
+    ],
+    ffn: [0.1, 0.9],
+    blocks: [0.3, 0.6],
+  };
   const block = (d: typeof data, l: number) => d.rows.find((r) => r.layer === l)!;
 
   it('puts each head and FFN its own score, relative to the largest of its kind, and its pruned share', () => {
@@ -77,8 +94,12 @@ describe('overlayMap', () => {
 
   it('tooltips give the numbers', () => {
     const d = overlayMap(data, importance, pruned);
-    expect(cellTip(block(d, 1).cells[0])).toMatch(/^Block 2, attention head 1: 8 dimensions\. .*FLOPs\. Importance: head output norm 1\.00, 25% of the largest head's\. 100\.0% pruned\.$/);
-    expect(cellTip(block(d, 0).cells[2])).toMatch(/Importance: sum of neuron scores 10\.0, 25% of the largest FFN's\. 10\.0% pruned\.$/);
+    expect(cellTip(block(d, 1).cells[0])).toMatch(
+      /^Block 2, attention head 1: 8 dimensions\. .*FLOPs\. Importance: head output norm 1\.00, 25% of the largest head's\. 100\.0% pruned\.$/,
+    );
+    expect(cellTip(block(d, 0).cells[2])).toMatch(
+      /Importance: sum of neuron scores 10\.0, 25% of the largest FFN's\. 10\.0% pruned\.$/,
+    );
     expect(cellTip(d.rows[0].cells[0])).toMatch(/Never pruned\.$/);
     expect(cellTip(block(overlayMap(data, null, null), 0).cells[0])).not.toMatch(/Importance|pruned/);
   });

@@ -72,29 +72,99 @@ export function modelMapData(s: ModelSummary): ModelMapData {
     inputParams = (patch?.params ?? 0) + s.sequence * d + d;
     inputFlops = patch?.flops ?? 0;
     inputCells.push(
-      cell('patches', 'embedding', 'Patches', `${patches} × ${pixels} → ${d}`, `Patch embedding: ${patches} patches of ${pixels} pixels, each projected to width ${d}`, inputFlops, total),
-      cell('positions', 'embedding', 'Positions', `${s.sequence} × ${d}`, `CLS token and ${s.sequence} position embeddings of width ${d}`, 0, total),
+      cell(
+        'patches',
+        'embedding',
+        'Patches',
+        `${patches} × ${pixels} → ${d}`,
+        `Patch embedding: ${patches} patches of ${pixels} pixels, each projected to width ${d}`,
+        inputFlops,
+        total,
+      ),
+      cell(
+        'positions',
+        'embedding',
+        'Positions',
+        `${s.sequence} × ${d}`,
+        `CLS token and ${s.sequence} position embeddings of width ${d}`,
+        0,
+        total,
+      ),
     );
   } else {
     const vocab = s.vocabSize ?? 0;
     inputParams = vocab * d + s.sequence * d;
     inputFlops = 0;
     inputCells.push(
-      cell('tokens', 'embedding', 'Tokens', `${vocab} × ${d}`, `Token embeddings: ${vocab} tokens of width ${d}`, 0, total),
-      cell('positions', 'embedding', 'Positions', `${s.sequence} × ${d}`, `Position embeddings: ${s.sequence} positions of width ${d}`, 0, total),
+      cell(
+        'tokens',
+        'embedding',
+        'Tokens',
+        `${vocab} × ${d}`,
+        `Token embeddings: ${vocab} tokens of width ${d}`,
+        0,
+        total,
+      ),
+      cell(
+        'positions',
+        'embedding',
+        'Positions',
+        `${s.sequence} × ${d}`,
+        `Position embeddings: ${s.sequence} positions of width ${d}`,
+        0,
+        total,
+      ),
     );
   }
-  rows.push({ id: 'input', kind: 'input', title: 'Embeddings', layer: null, params: inputParams, flops: inputFlops, share: inputFlops / total, pruned: null, cells: inputCells });
+  rows.push({
+    id: 'input',
+    kind: 'input',
+    title: 'Embeddings',
+    layer: null,
+    params: inputParams,
+    flops: inputFlops,
+    share: inputFlops / total,
+    pruned: null,
+    cells: inputCells,
+  });
 
   // ---- blocks ----
   for (const b of cost.blocks) {
     const n = b.layer + 1;
     const perHead = b.attentionFlops / s.heads;
     const cells: MapCell[] = Array.from({ length: s.heads }, (_, h) =>
-      cell(`b${b.layer}-h${h}`, 'head', `H${h + 1}`, `${dh} d`, `Block ${n}, attention head ${h + 1}: ${dh} dimensions`, perHead, total),
+      cell(
+        `b${b.layer}-h${h}`,
+        'head',
+        `H${h + 1}`,
+        `${dh} d`,
+        `Block ${n}, attention head ${h + 1}: ${dh} dimensions`,
+        perHead,
+        total,
+      ),
     );
-    cells.push(cell(`b${b.layer}-ffn`, 'ffn', 'FFN', `${s.ffn}`, `Block ${n}, feed-forward network: ${d} → ${s.ffn} → ${d}`, b.mlpFlops, total));
-    rows.push({ id: `block-${b.layer}`, kind: 'block', title: `Block ${n}`, layer: b.layer, params: b.params, flops: b.flops, share: b.flops / total, pruned: null, cells });
+    cells.push(
+      cell(
+        `b${b.layer}-ffn`,
+        'ffn',
+        'FFN',
+        `${s.ffn}`,
+        `Block ${n}, feed-forward network: ${d} → ${s.ffn} → ${d}`,
+        b.mlpFlops,
+        total,
+      ),
+    );
+    rows.push({
+      id: `block-${b.layer}`,
+      kind: 'block',
+      title: `Block ${n}`,
+      layer: b.layer,
+      params: b.params,
+      flops: b.flops,
+      share: b.flops / total,
+      pruned: null,
+      cells,
+    });
   }
 
   // ---- output ----
@@ -104,8 +174,24 @@ export function modelMapData(s: ModelSummary): ModelMapData {
   const outputParams = classifier?.params ?? 0;
   const outCell =
     s.kind === 'vit'
-      ? cell('classifier', 'output', 'Classifier', `${d} → ${s.labels?.length ?? 0}`, `Classifier: width ${d} to ${s.labels?.length ?? 0} classes, read from the CLS token`, outputFlops, total)
-      : cell('lm-head', 'output', 'LM head', `${d} → ${s.vocabSize ?? 0}`, `Language-model head: width ${d} to ${s.vocabSize ?? 0} tokens at every position, sharing the token embeddings`, outputFlops, total);
+      ? cell(
+          'classifier',
+          'output',
+          'Classifier',
+          `${d} → ${s.labels?.length ?? 0}`,
+          `Classifier: width ${d} to ${s.labels?.length ?? 0} classes, read from the CLS token`,
+          outputFlops,
+          total,
+        )
+      : cell(
+          'lm-head',
+          'output',
+          'LM head',
+          `${d} → ${s.vocabSize ?? 0}`,
+          `Language-model head: width ${d} to ${s.vocabSize ?? 0} tokens at every position, sharing the token embeddings`,
+          outputFlops,
+          total,
+        );
   rows.push({
     id: 'output',
     kind: 'output',
@@ -121,10 +207,24 @@ export function modelMapData(s: ModelSummary): ModelMapData {
 
   const counted = rows.reduce((a, r) => a + r.params, 0);
   const maxCellShare = Math.max(...rows.flatMap((r) => r.cells.map((c) => c.share)), 1e-9);
-  return { rows, otherParams: Math.max(0, cost.params - counted), totalFlops: cost.flops, totalParams: cost.params, maxCellShare };
+  return {
+    rows,
+    otherParams: Math.max(0, cost.params - counted),
+    totalFlops: cost.flops,
+    totalParams: cost.params,
+    maxCellShare,
+  };
 }
 
-function cell(id: string, kind: CellKind, label: string, size: string, description: string, flops: number, total: number): MapCell {
+function cell(
+  id: string,
+  kind: CellKind,
+  label: string,
+  size: string,
+  description: string,
+  flops: number,
+  total: number,
+): MapCell {
   return { id, kind, label, size, description, flops, share: flops / total, importance: null, pruned: null };
 }
 
@@ -139,24 +239,34 @@ function unitOf(row: MapRow, c: MapCell): { layer: number; head: number | null }
  * largest of its kind: a head's output norm and an FFN's neuron scores are not on one scale), and
  * the pruned shares of heads, FFNs and blocks (the embeddings and the output head are never pruned).
  */
-export function overlayMap(data: ModelMapData, importance: MapImportance | null, pruned: PrunedShares | null): ModelMapData {
+export function overlayMap(
+  data: ModelMapData,
+  importance: MapImportance | null,
+  pruned: PrunedShares | null,
+): ModelMapData {
   const maxHead = importance ? Math.max(...importance.heads.flat(), 0) : 0;
   const maxFfn = importance ? Math.max(...importance.ffn, 0) : 0;
-  const rows = data.rows.map((row): MapRow => ({
-    ...row,
-    pruned: pruned && row.layer !== null ? pruned.blocks[row.layer] : null,
-    cells: row.cells.map((c): MapCell => {
-      const unit = unitOf(row, c);
-      if (!unit) return { ...c, importance: null, pruned: pruned ? 0 : null };
-      const score = importance ? (unit.head === null ? importance.ffn[unit.layer] : importance.heads[unit.layer][unit.head]) : null;
-      const max = unit.head === null ? maxFfn : maxHead;
-      return {
-        ...c,
-        importance: score === null ? null : { score, relative: max > 0 ? score / max : 0 },
-        pruned: pruned ? (unit.head === null ? pruned.ffn[unit.layer] : pruned.heads[unit.layer][unit.head]) : null,
-      };
+  const rows = data.rows.map(
+    (row): MapRow => ({
+      ...row,
+      pruned: pruned && row.layer !== null ? pruned.blocks[row.layer] : null,
+      cells: row.cells.map((c): MapCell => {
+        const unit = unitOf(row, c);
+        if (!unit) return { ...c, importance: null, pruned: pruned ? 0 : null };
+        const score = importance
+          ? unit.head === null
+            ? importance.ffn[unit.layer]
+            : importance.heads[unit.layer][unit.head]
+          : null;
+        const max = unit.head === null ? maxFfn : maxHead;
+        return {
+          ...c,
+          importance: score === null ? null : { score, relative: max > 0 ? score / max : 0 },
+          pruned: pruned ? (unit.head === null ? pruned.ffn[unit.layer] : pruned.heads[unit.layer][unit.head]) : null,
+        };
+      }),
     }),
-  }));
+  );
   return { ...data, rows };
 }
 
@@ -169,11 +279,17 @@ export function colourValue(c: MapCell, mode: MapColour): number | null {
 
 /** Everything known about a cell, in words: its tooltip and what assistive technology reads. */
 export function cellTip(c: MapCell): string {
-  const parts = [`${c.description}.`, `${formatFlops(c.flops)} per example, ${formatPercent(c.share)} of the model's FLOPs.`];
+  const parts = [
+    `${c.description}.`,
+    `${formatFlops(c.flops)} per example, ${formatPercent(c.share)} of the model's FLOPs.`,
+  ];
   if (c.importance) {
-    const what = c.kind === 'head' ? "head output norm" : 'sum of neuron scores';
-    parts.push(`Importance: ${what} ${c.importance.score.toPrecision(3)}, ${formatPercent(c.importance.relative, 0)} of the largest ${c.kind === 'head' ? 'head' : 'FFN'}'s.`);
+    const what = c.kind === 'head' ? 'head output norm' : 'sum of neuron scores';
+    parts.push(
+      `Importance: ${what} ${c.importance.score.toPrecision(3)}, ${formatPercent(c.importance.relative, 0)} of the largest ${c.kind === 'head' ? 'head' : 'FFN'}'s.`,
+    );
   }
-  if (c.pruned !== null) parts.push(c.kind === 'head' || c.kind === 'ffn' ? `${formatPercent(c.pruned)} pruned.` : 'Never pruned.');
+  if (c.pruned !== null)
+    parts.push(c.kind === 'head' || c.kind === 'ffn' ? `${formatPercent(c.pruned)} pruned.` : 'Never pruned.');
   return parts.join(' ');
 }

@@ -6,8 +6,18 @@ import { manualJob } from './manual-job';
 import { createWorkbenchStore } from './store';
 
 const summary: ModelSummary = {
-  architecture: 'ViTForImageClassification', kind: 'vit', layers: 2, heads: 3, hidden: 12, ffn: 20, sequence: 5,
-  vocabSize: null, labels: ['a', 'b', 'c', 'd', 'e'], cost: costReport(tinyVit()), evalSet: { kind: 'images', count: 10 }, ignoredTensors: [],
+  architecture: 'ViTForImageClassification',
+  kind: 'vit',
+  layers: 2,
+  heads: 3,
+  hidden: 12,
+  ffn: 20,
+  sequence: 5,
+  vocabSize: null,
+  labels: ['a', 'b', 'c', 'd', 'e'],
+  cost: costReport(tinyVit()),
+  evalSet: { kind: 'images', count: 10 },
+  ignoredTensors: [],
 };
 const metrics: Metrics = { kind: 'classifier', accuracy: 0.5, loss: 1, count: 10 };
 
@@ -19,10 +29,22 @@ function fakeEngine() {
   // Only what the model slice calls; the other calls are never reached here.
   const engine: Partial<EngineClient> = {
     init: async () => ({ name: 'webgpu', adapter: 'test', fallbackReason: null }),
-    openDefault: (_id, p) => (p && progress.push(p), opens[opens.push(manualJob<OpenResult>()) - 1].job),
-    openFiles: (_f, p) => (p && progress.push(p), opens[opens.push(manualJob<OpenResult>()) - 1].job),
-    evaluate: (p) => (p && progress.push(p), evals[evals.push(manualJob<Metrics>()) - 1].job),
-    prune: (recipe) => (prunes.push(recipe), manualJob<never>().job),
+    openDefault: (_id, p) => {
+      if (p) progress.push(p);
+      return opens[opens.push(manualJob<OpenResult>()) - 1].job;
+    },
+    openFiles: (_f, p) => {
+      if (p) progress.push(p);
+      return opens[opens.push(manualJob<OpenResult>()) - 1].job;
+    },
+    evaluate: (p) => {
+      if (p) progress.push(p);
+      return evals[evals.push(manualJob<Metrics>()) - 1].job;
+    },
+    prune: (recipe) => {
+      prunes.push(recipe);
+      return manualJob<never>().job;
+    },
     sweep: () => manualJob<number>().job,
     exportFiles: () => manualJob<never>().job,
     terminate: () => {},
@@ -35,7 +57,11 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 describe('model slice', () => {
   it('opens the default model, then measures it', async () => {
     const f = fakeEngine();
-    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [{ id: 'vit-fashion', name: 'ViT', task: 'image classification' }], storage: null });
+    const store = createWorkbenchStore({
+      engine: () => f.engine,
+      loadCatalog: async () => [{ id: 'vit-fashion', name: 'ViT', task: 'image classification' }],
+      storage: null,
+    });
     void store.getState().start(null);
     await tick();
     expect(store.getState().loading?.target).toBe('vit-fashion');
@@ -71,7 +97,10 @@ describe('model slice', () => {
     expect(s.selectedId).toBe('vit-fashion');
     expect(s.loading).toBeNull();
     expect(s.evaluation.status).toBe('done');
-    expect(s.notice).toEqual({ title: 'Could not open your files', message: 'model.safetensors: header length 9 exceeds the 3 bytes after the length field' });
+    expect(s.notice).toEqual({
+      title: 'Could not open your files',
+      message: 'model.safetensors: header length 9 exceeds the 3 bytes after the length field',
+    });
   });
 
   it('Cancel stops a measurement; a newer model wins over an older one still opening', async () => {

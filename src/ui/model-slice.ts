@@ -108,20 +108,34 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
 
   return (set, get) => {
     /** Opens a model; the loaded one stays until the new one has opened. */
-    async function open(target: string, pickerId: string | null, run: (onProgress: (p: Progress) => void) => Job<OpenResult>, describe: (r: OpenResult) => Omit<LoadedModel, 'key' | 'summary' | 'ignoredFiles'>) {
+    async function open(
+      target: string,
+      pickerId: string | null,
+      run: (onProgress: (p: Progress) => void) => Job<OpenResult>,
+      describe: (r: OpenResult) => Omit<LoadedModel, 'key' | 'summary' | 'ignoredFiles'>,
+    ) {
       loadJob?.cancel();
       const job = run((p) => {
         if (loadJob === job) set({ loading: { ...p, jobId: job.id, target } });
       });
       loadJob = job;
-      set({ loading: { label: `Opening ${target}`, fraction: null, jobId: job.id, target }, notice: null, selectedId: pickerId ?? get().selectedId });
+      set({
+        loading: { label: `Opening ${target}`, fraction: null, jobId: job.id, target },
+        notice: null,
+        selectedId: pickerId ?? get().selectedId,
+      });
       try {
         const r = await job.result;
         if (loadJob !== job) return;
         loadJob = null;
         // The worker has stopped any measurement of the previous model.
         evalJob = null;
-        const model: LoadedModel = { key: ++modelKey, summary: r.summary, ignoredFiles: r.ignoredFiles, ...describe(r) };
+        const model: LoadedModel = {
+          key: ++modelKey,
+          summary: r.summary,
+          ignoredFiles: r.ignoredFiles,
+          ...describe(r),
+        };
         set({
           model,
           loading: null,
@@ -130,7 +144,8 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
         });
         if (r.summary.evalSet) void get().evaluate();
         // The configuration names the model it was made on, and is measured on the new one.
-        if (model.source.kind === 'default' && model.source.id !== get().config.model) get().setConfig({ model: model.source.id });
+        if (model.source.kind === 'default' && model.source.id !== get().config.model)
+          get().setConfig({ model: model.source.id });
         get().prune();
       } catch (e) {
         if (loadJob !== job) return;
@@ -158,10 +173,13 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
         if (started) return;
         started = true;
         const id = initialId || DEFAULT_MODEL_ID;
-        deps.engine().init(backend ?? undefined).then(
-          (backend) => set({ backend }),
-          (e) => set({ backendError: errorMessage(e) }),
-        );
+        deps
+          .engine()
+          .init(backend ?? undefined)
+          .then(
+            (backend) => set({ backend }),
+            (e) => set({ backendError: errorMessage(e) }),
+          );
         const opening = get().selectModel(id);
         try {
           set({ catalog: await deps.loadCatalog() });
@@ -178,7 +196,11 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
           entry()?.name ?? id,
           id,
           (onProgress) => deps.engine().openDefault(id, onProgress),
-          (r) => ({ name: entry()?.name ?? id, task: entry()?.task || TASKS[r.summary.kind], source: { kind: 'default', id } }),
+          (r) => ({
+            name: entry()?.name ?? id,
+            task: entry()?.task || TASKS[r.summary.kind],
+            source: { kind: 'default', id },
+          }),
         );
       },
 
@@ -210,7 +232,9 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
           if (evalJob !== job) return;
           if (isCancelled(e) && !evalCancelledByUser) return; // a new model replaced this one
           evalJob = null;
-          set({ evaluation: isCancelled(e) ? { status: 'cancelled' } : { status: 'failed', message: errorMessage(e) } });
+          set({
+            evaluation: isCancelled(e) ? { status: 'cancelled' } : { status: 'failed', message: errorMessage(e) },
+          });
         }
       },
 

@@ -1,9 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { defaultShareState, DRAWN_SIZE, encodeShareState, inputCode, MAX_INPUT_TEXT, MAX_LAYERS, parseInputCode, parseShareHash } from './share';
+import {
+  defaultShareState,
+  DRAWN_SIZE,
+  encodeShareState,
+  inputCode,
+  MAX_INPUT_TEXT,
+  MAX_LAYERS,
+  parseInputCode,
+  parseShareHash,
+} from './share';
 
 describe('share link', () => {
   it('round-trips', () => {
-    const s = { ...defaultShareState('gpt-bytes'), method: 'wanda' as const, sparsity: 0.55, axis: 'bytes' as const, layer: 2 };
+    const s = {
+      ...defaultShareState('gpt-bytes'),
+      method: 'wanda' as const,
+      sparsity: 0.55,
+      axis: 'bytes' as const,
+      layer: 2,
+    };
     const h = encodeShareState(s);
     expect(h).toMatch(/^#v1\.[A-Za-z0-9_-]+$/);
     expect(parseShareHash(h)).toEqual({ kind: 'ok', state: s });
@@ -11,7 +26,14 @@ describe('share link', () => {
   });
   it('refuses corrupt, truncated, tampered and future links', () => {
     const h = encodeShareState({ ...defaultShareState(), sparsity: 0.5 });
-    for (const bad of [h.slice(0, h.length - 5), '#v1.!!!', '#hello', '#v1.' + btoa('{"sparsity":7}'), '#v1.' + btoa('{"method":"<img src=x>"}'), '#v1.' + btoa('{"x":1}')]) {
+    for (const bad of [
+      h.slice(0, h.length - 5),
+      '#v1.!!!',
+      '#hello',
+      `#v1.${btoa('{"sparsity":7}')}`,
+      `#v1.${btoa('{"method":"<img src=x>"}')}`,
+      `#v1.${btoa('{"x":1}')}`,
+    ]) {
       expect(parseShareHash(bad).kind).toBe('error');
     }
     const future = parseShareHash('#v9.abc');
@@ -23,7 +45,13 @@ describe('inspected input in the link', () => {
   const drawn = Uint8Array.from({ length: DRAWN_SIZE * DRAWN_SIZE }, (_, i) => ((i * 7) % 16) * 17);
 
   it('round-trips eval images, text and drawn images; defaults are left out of the link', () => {
-    for (const input of ['e:0', 'e:12', 't:And God said, ', `t:${'é'.repeat(MAX_INPUT_TEXT)}`, inputCode({ kind: 'drawn', pixels: drawn })]) {
+    for (const input of [
+      'e:0',
+      'e:12',
+      't:And God said, ',
+      `t:${'é'.repeat(MAX_INPUT_TEXT)}`,
+      inputCode({ kind: 'drawn', pixels: drawn }),
+    ]) {
       const s = { ...defaultShareState(), input };
       expect(parseShareHash(encodeShareState(s))).toEqual({ kind: 'ok', state: s });
     }
@@ -39,7 +67,7 @@ describe('inspected input in the link', () => {
   });
 
   it('old links without the field open on the default input', () => {
-    const old = '#v1.' + btoa(JSON.stringify({ model: 'vit-fashion', sparsity: 0.5 })).replace(/=+$/, '');
+    const old = `#v1.${btoa(JSON.stringify({ model: 'vit-fashion', sparsity: 0.5 })).replace(/=+$/, '')}`;
     expect(parseShareHash(old)).toEqual({ kind: 'ok', state: { ...defaultShareState(), sparsity: 0.5 } });
   });
 
@@ -66,18 +94,24 @@ describe('inspected input in the link', () => {
 });
 
 describe('per-layer sparsity in the link', () => {
-  const link = (fields: Record<string, unknown>) => '#v1.' + btoa(JSON.stringify({ model: 'vit-fashion', ...fields })).replace(/=+$/, '');
+  const link = (fields: Record<string, unknown>) =>
+    `#v1.${btoa(JSON.stringify({ model: 'vit-fashion', ...fields })).replace(/=+$/, '')}`;
 
   it('round-trips free per-layer values; locked (null) is the default and left out', () => {
     const s = { ...defaultShareState('gpt-bytes'), sparsity: 0.4, layerSparsity: [0.9, 0.25, 0, 0.95] };
     expect(parseShareHash(encodeShareState(s))).toEqual({ kind: 'ok', state: s });
-    expect(encodeShareState({ ...defaultShareState(), layerSparsity: null })).toBe(encodeShareState(defaultShareState()));
+    expect(encodeShareState({ ...defaultShareState(), layerSparsity: null })).toBe(
+      encodeShareState(defaultShareState()),
+    );
     const one = { ...defaultShareState(), layerSparsity: Array(MAX_LAYERS).fill(0.5) };
     expect(parseShareHash(encodeShareState(one))).toEqual({ kind: 'ok', state: one });
   });
 
   it('old links without the field open locked', () => {
-    expect(parseShareHash(link({ sparsity: 0.5 }))).toEqual({ kind: 'ok', state: { ...defaultShareState(), sparsity: 0.5 } });
+    expect(parseShareHash(link({ sparsity: 0.5 }))).toEqual({
+      kind: 'ok',
+      state: { ...defaultShareState(), sparsity: 0.5 },
+    });
   });
 
   it('refuses bad values with a message that names the field', () => {

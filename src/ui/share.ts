@@ -6,7 +6,16 @@ export const GRANULARITIES = ['unstructured', 'nm', 'heads', 'neurons', 'blocks'
 export const ALLOCATIONS = ['uniform', 'owl', 'sensitivity'] as const;
 export const CALIB_SOURCES = ['train', 'held-out', 'random'] as const;
 export const AXES = ['flops', 'params', 'bytes'] as const;
-export const SCORES = ['default', 'norm', 'taylor', 'entropy', 'activation', 'angular-window', 'angular', 'influence'] as const;
+export const SCORES = [
+  'default',
+  'norm',
+  'taylor',
+  'entropy',
+  'activation',
+  'angular-window',
+  'angular',
+  'influence',
+] as const;
 
 export type Method = (typeof METHODS)[number];
 export type Granularity = (typeof GRANULARITIES)[number];
@@ -40,15 +49,46 @@ export const LINK_VERSION = 1;
 export const MAX_SPARSITY = 0.95;
 
 export function defaultShareState(model = 'vit-fashion'): ShareState {
-  return { model, method: 'magnitude', granularity: 'unstructured', score: 'default', scope: 'layer', allocation: 'uniform', calibSource: 'train', calibCount: model === 'gpt-bytes' ? 32 : 128, sparsity: 0, tokenKeep: 1, axis: 'flops', layer: null, input: '', layerSparsity: null };
+  return {
+    model,
+    method: 'magnitude',
+    granularity: 'unstructured',
+    score: 'default',
+    scope: 'layer',
+    allocation: 'uniform',
+    calibSource: 'train',
+    calibCount: model === 'gpt-bytes' ? 32 : 128,
+    sparsity: 0,
+    tokenKeep: 1,
+    axis: 'flops',
+    layer: null,
+    input: '',
+    layerSparsity: null,
+  };
 }
 
 export class LinkError extends Error {}
 
-const KEYS: (keyof ShareState)[] = ['model', 'method', 'granularity', 'score', 'scope', 'allocation', 'calibSource', 'calibCount', 'sparsity', 'tokenKeep', 'axis', 'layer', 'input', 'layerSparsity'];
+const KEYS: (keyof ShareState)[] = [
+  'model',
+  'method',
+  'granularity',
+  'score',
+  'scope',
+  'allocation',
+  'calibSource',
+  'calibCount',
+  'sparsity',
+  'tokenKeep',
+  'axis',
+  'layer',
+  'input',
+  'layerSparsity',
+];
 
 function oneOf<T extends string>(v: unknown, options: readonly T[], name: string): T {
-  if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) throw new LinkError(`"${name}" must be one of ${options.join(', ')}`);
+  if (typeof v !== 'string' || !(options as readonly string[]).includes(v))
+    throw new LinkError(`"${name}" must be one of ${options.join(', ')}`);
   return v as T;
 }
 
@@ -68,7 +108,8 @@ export function validateShareState(raw: unknown): ShareState {
   const d = defaultShareState(typeof o.model === 'string' ? o.model : undefined);
   const get = <K extends keyof ShareState>(k: K) => (k in o ? o[k] : d[k]);
   const model = get('model');
-  if (typeof model !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model)) throw new LinkError('"model" must be a model id (letters, digits, ".", "_", "-")');
+  if (typeof model !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model))
+    throw new LinkError('"model" must be a model id (letters, digits, ".", "_", "-")');
   const layer = get('layer');
   return {
     model,
@@ -93,7 +134,8 @@ export const MAX_LAYERS = 64;
 
 function layerSparsityField(v: unknown): number[] | null {
   if (v === null) return null;
-  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_LAYERS) throw new LinkError(`"layerSparsity" must be null or a list of 1 to ${MAX_LAYERS} numbers`);
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_LAYERS)
+    throw new LinkError(`"layerSparsity" must be null or a list of 1 to ${MAX_LAYERS} numbers`);
   return v.map((x, i) => num(x, `layerSparsity[${i}]`, 0, MAX_SPARSITY));
 }
 
@@ -113,7 +155,11 @@ export const MAX_INPUT_TEXT = 256;
 const DRAWN_BYTES = (DRAWN_SIZE * DRAWN_SIZE) / 2;
 const MAX_EVAL_INDEX = 999_999;
 
-export type InputChoice = { kind: 'default' } | { kind: 'eval'; index: number } | { kind: 'text'; text: string } | { kind: 'drawn'; pixels: Uint8Array };
+export type InputChoice =
+  | { kind: 'default' }
+  | { kind: 'eval'; index: number }
+  | { kind: 'text'; text: string }
+  | { kind: 'drawn'; pixels: Uint8Array };
 
 /** Reads an input code; a bad one is a LinkError that says what is wrong. */
 export function parseInputCode(code: string): InputChoice {
@@ -121,13 +167,17 @@ export function parseInputCode(code: string): InputChoice {
   const body = code.slice(2);
   switch (code.slice(0, 2)) {
     case 'e:':
-      if (!/^(0|[1-9]\d{0,5})$/.test(body) || Number(body) > MAX_EVAL_INDEX) throw new LinkError(`"input": eval image must be an index from 0 to ${MAX_EVAL_INDEX}`);
+      if (!/^(0|[1-9]\d{0,5})$/.test(body) || Number(body) > MAX_EVAL_INDEX)
+        throw new LinkError(`"input": eval image must be an index from 0 to ${MAX_EVAL_INDEX}`);
       return { kind: 'eval', index: Number(body) };
     case 't:':
-      if (body.length === 0 || body.length > MAX_INPUT_TEXT) throw new LinkError(`"input": the text must have 1 to ${MAX_INPUT_TEXT} characters`);
+      if (body.length === 0 || body.length > MAX_INPUT_TEXT)
+        throw new LinkError(`"input": the text must have 1 to ${MAX_INPUT_TEXT} characters`);
       return { kind: 'text', text: body };
     case 'd:': {
-      const bad = new LinkError(`"input": a drawn image must be ${DRAWN_SIZE}×${DRAWN_SIZE} pixels at 4 bits, base64url`);
+      const bad = new LinkError(
+        `"input": a drawn image must be ${DRAWN_SIZE}×${DRAWN_SIZE} pixels at 4 bits, base64url`,
+      );
       let bytes: Uint8Array;
       try {
         bytes = fromBase64Url(body);
@@ -158,9 +208,13 @@ export function inputCode(choice: InputChoice): string {
     case 'text':
       return `t:${choice.text.slice(0, MAX_INPUT_TEXT)}`;
     case 'drawn': {
-      if (choice.pixels.length !== DRAWN_SIZE * DRAWN_SIZE) throw new Error(`a drawn image has ${DRAWN_SIZE * DRAWN_SIZE} pixels, got ${choice.pixels.length}`);
+      if (choice.pixels.length !== DRAWN_SIZE * DRAWN_SIZE)
+        throw new Error(`a drawn image has ${DRAWN_SIZE * DRAWN_SIZE} pixels, got ${choice.pixels.length}`);
       const q = (v: number) => Math.round(v / 17);
-      const bytes = Uint8Array.from({ length: DRAWN_BYTES }, (_, i) => (q(choice.pixels[2 * i]) << 4) | q(choice.pixels[2 * i + 1]));
+      const bytes = Uint8Array.from(
+        { length: DRAWN_BYTES },
+        (_, i) => (q(choice.pixels[2 * i]) << 4) | q(choice.pixels[2 * i + 1]),
+      );
       return `d:${toBase64Url(bytes)}`;
     }
   }
@@ -197,7 +251,11 @@ export function parseShareHash(hash: string): ParsedLink {
   const m = /^v(\d{1,6})\.(.*)$/s.exec(h);
   if (!m) return { kind: 'error', message: 'The link is not a workbench link (it should start with #v1.).' };
   const version = Number(m[1]);
-  if (version > LINK_VERSION) return { kind: 'error', message: `The link was made by a newer version of the workbench (link format v${version}; this page reads v${LINK_VERSION}).` };
+  if (version > LINK_VERSION)
+    return {
+      kind: 'error',
+      message: `The link was made by a newer version of the workbench (link format v${version}; this page reads v${LINK_VERSION}).`,
+    };
   if (version !== LINK_VERSION) return { kind: 'error', message: `Link format v${version} is not known.` };
   try {
     const bytes = fromBase64Url(m[2]);

@@ -15,13 +15,27 @@ export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport 
 export type { CalibrationSpec, MapImportance, PrunedShares };
 
 /** What to prune: an unstructured / N:M recipe, or a structured one (heads, neurons, blocks, sublayers, tokens). */
-export type WorkbenchRecipe = { kind: 'unstructured'; recipe: PruneRecipe } | { kind: 'structured'; recipe: StructuredPruneRecipe };
+export type WorkbenchRecipe =
+  | { kind: 'unstructured'; recipe: PruneRecipe }
+  | { kind: 'structured'; recipe: StructuredPruneRecipe };
 export type WorkbenchReport = PruneReport | StructuredReport;
 
-export type { AttentionMaps, ClassPredictions, HeadAttention, LayerAttention, NextTokenPredictions, Saliency, SaliencyScores } from '../engine/eval/inspect';
+export type { LinearChoice, LinearPath } from '../engine/gpu/sparse-linears';
+export type {
+  AttentionMaps,
+  ClassPredictions,
+  HeadAttention,
+  LayerAttention,
+  NextTokenPredictions,
+  Saliency,
+  SaliencyScores,
+} from '../engine/eval/inspect';
 
 /** What to inspect: an eval-set image, a drawn image (C×H×W bytes, 0…255), or text for a language model. */
-export type InspectSource = { kind: 'eval-image'; index: number } | { kind: 'pixels'; pixels: Uint8Array } | { kind: 'text'; text: string };
+export type InspectSource =
+  | { kind: 'eval-image'; index: number }
+  | { kind: 'pixels'; pixels: Uint8Array }
+  | { kind: 'text'; text: string };
 
 export interface InspectRequest {
   source: InspectSource;
@@ -40,8 +54,18 @@ export interface InputToken {
 
 /** The input as the model read it. */
 export type InspectedInput =
-  | { kind: 'image'; pixels: Uint8Array; size: number; channels: number; /** The eval label's name; null for a drawn image. */ label: string | null }
-  | { kind: 'text'; /** The tokens the model read: the text's end when it is longer than the context. */ tokens: InputToken[]; croppedTokens: number };
+  | {
+      kind: 'image';
+      pixels: Uint8Array;
+      size: number;
+      channels: number /** The eval label's name; null for a drawn image. */;
+      label: string | null;
+    }
+  | {
+      kind: 'text' /** The tokens the model read: the text's end when it is longer than the context. */;
+      tokens: InputToken[];
+      croppedTokens: number;
+    };
 
 /** One model's views of the input. */
 export interface InspectView {
@@ -59,8 +83,14 @@ export interface InspectResult {
 
 /** What the input picker offers: the first eval images, or a prompt from the eval text. */
 export type EvalInputs =
-  | { kind: 'images'; images: { index: number; pixels: Uint8Array; label: string }[]; size: number; channels: number; /** Images in the whole eval set. */ count: number }
-  | { kind: 'text'; prompt: string; /** The model's context, in tokens. */ context: number };
+  | {
+      kind: 'images';
+      images: { index: number; pixels: Uint8Array; label: string }[];
+      size: number;
+      channels: number /** Images in the whole eval set. */;
+      count: number;
+    }
+  | { kind: 'text'; prompt: string /** The model's context, in tokens. */; context: number };
 
 /** One file of an export. */
 export interface ExportedFile {
@@ -143,7 +173,13 @@ export interface EngineApi {
    */
   prune(recipe: WorkbenchRecipe, onProgress?: ProgressFn, jobId?: number): Promise<WorkbenchReport>;
   /** Measures the recipe at each value of `amounts` (sparsity, or the structured amount), streaming each point. */
-  sweep(base: WorkbenchRecipe, amounts: number[], onPoint: (report: WorkbenchReport, index: number) => void, onProgress?: ProgressFn, jobId?: number): Promise<number>;
+  sweep(
+    base: WorkbenchRecipe,
+    amounts: number[],
+    onPoint: (report: WorkbenchReport, index: number) => void,
+    onProgress?: ProgressFn,
+    jobId?: number,
+  ): Promise<number>;
   /** The files of the pruned checkpoint: config.json, model.safetensors, masks.safetensors, recipe.json. */
   exportFiles(recipe: WorkbenchRecipe, onProgress?: ProgressFn, jobId?: number): Promise<ExportedFile[]>;
   /**

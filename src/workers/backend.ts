@@ -13,8 +13,14 @@ async function adapterName(): Promise<{ name: string | null; software: boolean; 
   if (!adapter) return { name: null, software: false, reason: 'no WebGPU adapter is available' };
   const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
   const parts = [info?.vendor, info?.architecture || info?.device].filter(Boolean).join(' ');
-  const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter;
-  return { name: `${parts || 'unknown adapter'}${fallback ? ' (software fallback)' : ''}`, software: !!fallback, reason: null };
+  const fallback =
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ||
+    (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter;
+  return {
+    name: `${parts || 'unknown adapter'}${fallback ? ' (software fallback)' : ''}`,
+    software: !!fallback,
+    reason: null,
+  };
 }
 
 /** Why WebGPU cannot be used, or null when it started. */
@@ -22,7 +28,11 @@ async function startWebGpu(): Promise<{ adapter: string | null; software: boolea
   try {
     const found = await adapterName();
     if (!found.name) return { adapter: null, software: false, reason: found.reason };
-    const failed = { adapter: found.name, software: found.software, reason: 'the WebGPU backend of TensorFlow.js failed to start' };
+    const failed = {
+      adapter: found.name,
+      software: found.software,
+      reason: 'the WebGPU backend of TensorFlow.js failed to start',
+    };
     if (!(await tf.setBackend('webgpu'))) return failed;
     await tf.ready();
     return tf.getBackend() === 'webgpu' ? { ...failed, reason: null } : failed;
@@ -40,15 +50,18 @@ export async function chooseBackend(preferred: BackendName = 'webgpu'): Promise<
   let reason = `the ${preferred === 'cpu' ? 'CPU' : 'WASM'} backend was asked for`;
   if (preferred === 'webgpu') {
     const gpu = await startWebGpu();
-    if (gpu.reason === null) return { name: 'webgpu', adapter: gpu.adapter, softwareAdapter: gpu.software, fallbackReason: null };
+    if (gpu.reason === null)
+      return { name: 'webgpu', adapter: gpu.adapter, softwareAdapter: gpu.software, fallbackReason: null };
     reason = gpu.reason;
   }
   if (preferred !== 'cpu') {
     const wasmFailure = await startWasm();
-    if (wasmFailure === null) return { name: 'wasm', adapter: null, fallbackReason: preferred === 'wasm' ? null : reason };
+    if (wasmFailure === null)
+      return { name: 'wasm', adapter: null, fallbackReason: preferred === 'wasm' ? null : reason };
     reason = `${reason}; ${wasmFailure}`;
   }
-  if (!(await tf.setBackend('cpu'))) throw new Error('none of the WebGPU, WASM and CPU backends of TensorFlow.js could start');
+  if (!(await tf.setBackend('cpu')))
+    throw new Error('none of the WebGPU, WASM and CPU backends of TensorFlow.js could start');
   await tf.ready();
   return { name: 'cpu', adapter: null, fallbackReason: reason };
 }

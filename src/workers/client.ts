@@ -1,18 +1,67 @@
 // The page's handle on the engine worker. The UI imports only this module: it starts the worker,
 // wraps it with comlink, and turns each long call into a Job that can be cancelled.
 import * as Comlink from 'comlink';
-import type { BackendInfo, BackendName, DroppedFile, EngineApi, EvalInputs, ExportedFile, InspectRequest, InspectResult, Metrics, OpenResult, Progress, ProgressFn, WorkbenchRecipe, WorkbenchReport } from './api';
+import type {
+  BackendInfo,
+  BackendName,
+  DroppedFile,
+  EngineApi,
+  EvalInputs,
+  ExportedFile,
+  InspectRequest,
+  InspectResult,
+  Metrics,
+  OpenResult,
+  Progress,
+  ProgressFn,
+  WorkbenchRecipe,
+  WorkbenchReport,
+} from './api';
 
-export type { BackendInfo, BackendName, DroppedFile, ExportedFile, Metrics, OpenResult, Progress, ProgressFn, WorkbenchRecipe, WorkbenchReport };
+export type {
+  BackendInfo,
+  BackendName,
+  DroppedFile,
+  ExportedFile,
+  Metrics,
+  OpenResult,
+  Progress,
+  ProgressFn,
+  WorkbenchRecipe,
+  WorkbenchReport,
+};
 export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from './api';
 export type { BlockCost, ClassifierMetrics, CostReport, LinearCost, LmMetrics, ModelSummary } from './api';
 export type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type { DeviceEvent, PartialMetrics } from './api';
 import type { DeviceEvent } from './api';
 import type { CalibrationSpec, MapImportance, PrunedShares } from './api';
-export type { Histogram, LayerDetail, LayerDetailRequest, LayerThreshold, MaskImage, SensitivityCurve, SensitivityRequest, SensitivityResult } from './api';
+export type {
+  Histogram,
+  LayerDetail,
+  LayerDetailRequest,
+  LayerThreshold,
+  MaskImage,
+  SensitivityCurve,
+  SensitivityRequest,
+  SensitivityResult,
+} from './api';
 import type { LayerDetail, LayerDetailRequest, SensitivityRequest, SensitivityResult } from './api';
-export type { AttentionMaps, ClassPredictions, EvalInputs, HeadAttention, InspectedInput, InspectRequest, InspectResult, InspectSource, InspectView, LayerAttention, NextTokenPredictions, Saliency, SaliencyScores } from './api';
+export type {
+  AttentionMaps,
+  ClassPredictions,
+  EvalInputs,
+  HeadAttention,
+  InspectedInput,
+  InspectRequest,
+  InspectResult,
+  InspectSource,
+  InspectView,
+  LayerAttention,
+  NextTokenPredictions,
+  Saliency,
+  SaliencyScores,
+} from './api';
 
 /** A long call in flight. `result` rejects with a CancelledError after `cancel()`. */
 export interface Job<T> {
@@ -45,7 +94,12 @@ export interface EngineClient {
   /** Prunes and measures; starting a new prune cancels the previous one (its result rejects as cancelled). */
   prune(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<WorkbenchReport>;
   /** Streams one report per amount to `onPoint`; resolves with the number of points measured. */
-  sweep(base: WorkbenchRecipe, amounts: number[], onPoint: (report: WorkbenchReport, index: number) => void, onProgress?: ProgressFn): Job<number>;
+  sweep(
+    base: WorkbenchRecipe,
+    amounts: number[],
+    onPoint: (report: WorkbenchReport, index: number) => void,
+    onProgress?: ProgressFn,
+  ): Job<number>;
   exportFiles(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<ExportedFile[]>;
   /** Inspects one input; starting a new inspect cancels the previous one (its result rejects as cancelled). */
   inspect(request: InspectRequest, onProgress?: ProgressFn): Job<InspectResult>;
@@ -77,7 +131,9 @@ function newestOnly<T>(): (begin: () => Job<T>) => Job<T> {
   };
 }
 
-export function createEngineClient(worker: Worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' })): EngineClient {
+export function createEngineClient(
+  worker: Worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' }),
+): EngineClient {
   const remote = Comlink.wrap<EngineApi>(worker);
   const pruneSlot = newestOnly<WorkbenchReport>();
   const inspectSlot = newestOnly<InspectResult>();
@@ -86,7 +142,10 @@ export function createEngineClient(worker: Worker = new Worker(new URL('./engine
   const detailSlot = newestOnly<LayerDetail>();
   const sensitivitySlot = newestOnly<SensitivityResult>();
 
-  function start<T>(call: (onProgress: ProgressFn | undefined, id: number) => Promise<T>, onProgress?: ProgressFn): Job<T> {
+  function start<T>(
+    call: (onProgress: ProgressFn | undefined, id: number) => Promise<T>,
+    onProgress?: ProgressFn,
+  ): Job<T> {
     const id = nextJobId++;
     let cancelled = false;
     const result = call(onProgress && Comlink.proxy(onProgress), id).catch((e: unknown) => {
@@ -109,22 +168,35 @@ export function createEngineClient(worker: Worker = new Worker(new URL('./engine
     openFiles(files, onProgress) {
       return start(async (p, jobId) => {
         const dropped = await Promise.all(
-          files.map(async (f): Promise<DroppedFile> => (f instanceof Blob ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : f)),
+          files.map(
+            async (f): Promise<DroppedFile> =>
+              f instanceof Blob ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : f,
+          ),
         );
-        const buffers = dropped.map((f) => f.bytes.buffer).filter((b, i, all) => b instanceof ArrayBuffer && all.indexOf(b) === i) as ArrayBuffer[];
+        const buffers = dropped
+          .map((f) => f.bytes.buffer)
+          .filter((b, i, all) => b instanceof ArrayBuffer && all.indexOf(b) === i) as ArrayBuffer[];
         return remote.openFiles(Comlink.transfer(dropped, buffers), p, jobId);
       }, onProgress);
     },
     evaluate: (onProgress) => start((p, jobId) => remote.evaluate(p, jobId) as Promise<Metrics>, onProgress),
-    prune: (recipe, onProgress) => pruneSlot(() => start((p, jobId) => remote.prune(recipe, p, jobId) as Promise<WorkbenchReport>, onProgress)),
-    sweep: (base, amounts, onPoint, onProgress) => start((p, jobId) => remote.sweep(base, amounts, Comlink.proxy(onPoint), p, jobId), onProgress),
-    exportFiles: (recipe, onProgress) => start((p, jobId) => remote.exportFiles(recipe, p, jobId) as Promise<ExportedFile[]>, onProgress),
-    inspect: (request, onProgress) => inspectSlot(() => start((p, jobId) => remote.inspect(request, p, jobId) as Promise<InspectResult>, onProgress)),
+    prune: (recipe, onProgress) =>
+      pruneSlot(() => start((p, jobId) => remote.prune(recipe, p, jobId) as Promise<WorkbenchReport>, onProgress)),
+    sweep: (base, amounts, onPoint, onProgress) =>
+      start((p, jobId) => remote.sweep(base, amounts, Comlink.proxy(onPoint), p, jobId), onProgress),
+    exportFiles: (recipe, onProgress) =>
+      start((p, jobId) => remote.exportFiles(recipe, p, jobId) as Promise<ExportedFile[]>, onProgress),
+    inspect: (request, onProgress) =>
+      inspectSlot(() => start((p, jobId) => remote.inspect(request, p, jobId) as Promise<InspectResult>, onProgress)),
     evalInputs: (count) => remote.evalInputs(count) as Promise<EvalInputs>,
-    mapImportance: (calibration, onProgress) => importanceSlot(() => start((p, jobId) => remote.mapImportance(calibration, p, jobId), onProgress)),
-    prunedShares: (recipe, onProgress) => sharesSlot(() => start((p, jobId) => remote.prunedShares(recipe, p, jobId), onProgress)),
-    layerDetail: (request, onProgress) => detailSlot(() => start((p, jobId) => remote.layerDetail(request, p, jobId) as Promise<LayerDetail>, onProgress)),
-    layerSensitivity: (request, onProgress) => sensitivitySlot(() => start((p, jobId) => remote.layerSensitivity(request, p, jobId), onProgress)),
+    mapImportance: (calibration, onProgress) =>
+      importanceSlot(() => start((p, jobId) => remote.mapImportance(calibration, p, jobId), onProgress)),
+    prunedShares: (recipe, onProgress) =>
+      sharesSlot(() => start((p, jobId) => remote.prunedShares(recipe, p, jobId), onProgress)),
+    layerDetail: (request, onProgress) =>
+      detailSlot(() => start((p, jobId) => remote.layerDetail(request, p, jobId) as Promise<LayerDetail>, onProgress)),
+    layerSensitivity: (request, onProgress) =>
+      sensitivitySlot(() => start((p, jobId) => remote.layerSensitivity(request, p, jobId), onProgress)),
     watchDevice: (listener) => remote.watchDevice(Comlink.proxy(listener)),
     debugLoseDevice: () => remote.debugLoseDevice(),
     terminate() {

@@ -6,23 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { BackendInfo, DeviceEvent } from './api';
 
-/** The priority @tensorflow/tfjs-backend-webgpu registers its backend with (its base.ts). */
-const WEBGPU_PRIORITY = 3;
-
 /** The GPUDevice TensorFlow.js's active backend runs on; null off WebGPU. */
 export function activeDevice(): GPUDevice | null {
   return tf.getBackend() === 'webgpu' ? (tf.backend() as WebGPUBackend).device : null;
-}
-
-/**
- * Drops the 'webgpu' backend (its buffers died with the device) and registers the same factory
- * again, so the next tf.setBackend('webgpu') asks the adapter for a new device.
- */
-export function resetWebGpuBackend(): void {
-  const factory = tf.engine().findBackendFactory('webgpu');
-  if (!factory) return;
-  tf.removeBackend('webgpu');
-  tf.registerBackend('webgpu', factory, WEBGPU_PRIORITY);
 }
 
 function describeLoss(info: GPUDeviceLostInfo): string {

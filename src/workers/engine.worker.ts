@@ -8,9 +8,19 @@ import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { StructuredPlan } from '../engine/pruning/structured/recipe';
 import type { PartialMetrics } from '../engine/eval/metrics';
 import { sequenceLength } from '../engine/model/config';
-import type { BackendInfo, DroppedFile, EngineApi, ExportedFile, OpenResult, ProgressFn, WorkbenchRecipe, WorkbenchReport } from './api';
+import type {
+  BackendInfo,
+  DroppedFile,
+  EngineApi,
+  ExportedFile,
+  OpenResult,
+  ProgressFn,
+  WorkbenchRecipe,
+  WorkbenchReport,
+} from './api';
 import { chooseBackend } from './backend';
-import { DeviceWatch, resetWebGpuBackend } from './device-loss';
+import { resetWebGpuBackend } from '../engine/gpu/tfjs-device';
+import { DeviceWatch } from './device-loss';
 import { toTransferable } from './errors';
 import { throttle, trackedFetch } from './fetch';
 import { toModelFiles } from './files';
@@ -72,7 +82,17 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
 
 /** Cancels every job that uses the loaded model and waits until all have stopped. */
 async function stopModelJobs(): Promise<void> {
-  const usesModel = ['evaluate', 'prune', 'sweep', 'export', 'inspect', 'map-importance', 'pruned-shares', 'layer-detail', 'sensitivity'];
+  const usesModel = [
+    'evaluate',
+    'prune',
+    'sweep',
+    'export',
+    'inspect',
+    'map-importance',
+    'pruned-shares',
+    'layer-detail',
+    'sensitivity',
+  ];
   while (usesModel.reduce((n, k) => n + jobs.running(k), 0) > 0) {
     await Promise.all(usesModel.map((k) => jobs.cancelKind(k)));
   }
@@ -116,7 +136,11 @@ const deviceWatch = new DeviceWatch(recoverFromDeviceLoss);
  * A call on the loaded model where the newest request wins (a slider, an input, a selected layer):
  * the running job of its kind is aborted and awaited before this one starts, never queued behind.
  */
-async function newest<T>(kind: string, jobId: number | undefined, fn: (pruner: Pruner, signal: AbortSignal) => Promise<T>): Promise<T> {
+async function newest<T>(
+  kind: string,
+  jobId: number | undefined,
+  fn: (pruner: Pruner, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   await jobs.cancelKind(kind);
   return guarded(() =>
     jobs.run(kind, jobId, async (signal) => {
@@ -157,8 +181,18 @@ const api: EngineApi = {
         );
         const files = await fetchModelFiles(url, fetchImpl);
         const s = await install(files, signal, report);
-        const used = ['config.json', 'model.safetensors', files.tokenizer && 'tokenizer.json', files.evalSet && 'eval.safetensors', files.calibSet && 'calib.safetensors'];
-        return { summary: s.summary(), files: used.filter((f): f is string => !!f), ignoredFiles: [] } satisfies OpenResult;
+        const used = [
+          'config.json',
+          'model.safetensors',
+          files.tokenizer && 'tokenizer.json',
+          files.evalSet && 'eval.safetensors',
+          files.calibSet && 'calib.safetensors',
+        ];
+        return {
+          summary: s.summary(),
+          files: used.filter((f): f is string => !!f),
+          ignoredFiles: [],
+        } satisfies OpenResult;
       }),
     );
   },
@@ -181,7 +215,11 @@ const api: EngineApi = {
         if (!s) throw new Error('no model is loaded');
         const summary = s.summary();
         const set = summary.evalSet;
-        const label = !set ? 'Measuring' : set.kind === 'images' ? `Measuring accuracy on ${set.count.toLocaleString('en-US')} images` : `Measuring bits per byte on ${formatBytes(set.bytes)} of text`;
+        const label = !set
+          ? 'Measuring'
+          : set.kind === 'images'
+            ? `Measuring accuracy on ${set.count.toLocaleString('en-US')} images`
+            : `Measuring bits per byte on ${formatBytes(set.bytes)} of text`;
         const report = throttle(onProgress);
         report({ label, fraction: 0 });
         const batchSize = evalBatchSize(summary.sequence);
@@ -193,7 +231,8 @@ const api: EngineApi = {
   prune(recipe, onProgress = () => {}, jobId) {
     return newest('prune', jobId, async (_, signal) => {
       // Every estimate goes to the page (one per eval batch); other progress is throttled.
-      const estimate = (e: PartialMetrics) => onProgress({ label: stageLabel('evaluating'), fraction: e.seen / e.total, estimate: e });
+      const estimate = (e: PartialMetrics) =>
+        onProgress({ label: stageLabel('evaluating'), fraction: e.seen / e.total, estimate: e });
       const measured = await measure(recipe, signal, throttle(onProgress), estimate);
       lastPruned = measured;
       return measured.report;
@@ -208,9 +247,14 @@ const api: EngineApi = {
         let i = 0;
         for (const amount of amounts) {
           throwIfAborted(signal);
-          const r: WorkbenchRecipe = base.kind === 'unstructured' ? { kind: 'unstructured', recipe: { ...base.recipe, sparsity: amount } } : { kind: 'structured', recipe: { ...base.recipe, amount } };
+          const r: WorkbenchRecipe =
+            base.kind === 'unstructured'
+              ? { kind: 'unstructured', recipe: { ...base.recipe, sparsity: amount } }
+              : { kind: 'structured', recipe: { ...base.recipe, amount } };
           const label = `Point ${i + 1} of ${amounts.length}`;
-          const m = await measure(r, signal, (p) => report({ label: `${label}: ${p.label}`, fraction: (i + (p.fraction ?? 0)) / amounts.length }));
+          const m = await measure(r, signal, (p) =>
+            report({ label: `${label}: ${p.label}`, fraction: (i + (p.fraction ?? 0)) / amounts.length }),
+          );
           throwIfAborted(signal);
           await onPoint(m.report, i);
           i++;
@@ -228,7 +272,10 @@ const api: EngineApi = {
         const s = session;
         if (!s) throw new Error('no model is loaded');
         const key = JSON.stringify(recipe);
-        const m = lastPruned && lastPruned.key === key && lastPruned.session === s ? lastPruned : await measure(recipe, signal, throttle(onProgress));
+        const m =
+          lastPruned && lastPruned.key === key && lastPruned.session === s
+            ? lastPruned
+            : await measure(recipe, signal, throttle(onProgress));
         lastPruned = m;
         throwIfAborted(signal);
         onProgress({ label: 'Writing the checkpoint', fraction: null });
@@ -238,8 +285,23 @@ const api: EngineApi = {
           weights: s.checkpoint.weights,
           masks: m.result?.masks ?? null,
           replaced: m.result?.weights ?? null,
-          structure: plan ? { heads: plan.masks.heads, neurons: plan.masks.neurons, attention: plan.masks.attention, mlp: plan.masks.mlp } : undefined,
-          provenance: { recipe: recipe.recipe, calibration: m.report.calibration, blockSparsity: m.report.blockSparsity, report: m.report, notes: plan?.tokenKeep ? ['token pruning changes the forward pass only; the weights are those of the dense model'] : [] },
+          structure: plan
+            ? {
+                heads: plan.masks.heads,
+                neurons: plan.masks.neurons,
+                attention: plan.masks.attention,
+                mlp: plan.masks.mlp,
+              }
+            : undefined,
+          provenance: {
+            recipe: recipe.recipe,
+            calibration: m.report.calibration,
+            blockSparsity: m.report.blockSparsity,
+            report: m.report,
+            notes: plan?.tokenKeep
+              ? ['token pruning changes the forward pass only; the weights are those of the dense model']
+              : [],
+          },
         });
         return [...files].map(([name, bytes]): ExportedFile => ({ name, bytes }));
       }),
@@ -248,7 +310,14 @@ const api: EngineApi = {
 
   inspect(request, onProgress = () => {}, jobId) {
     return newest('inspect', jobId, async (p, signal) => {
-      const { result, pruned, dense } = await inspectInput(p, request, [lastPruned, lastInspected], lastDenseViews, signal, throttle(onProgress));
+      const { result, pruned, dense } = await inspectInput(
+        p,
+        request,
+        [lastPruned, lastInspected],
+        lastDenseViews,
+        signal,
+        throttle(onProgress),
+      );
       if (pruned && pruned !== lastPruned) lastInspected = pruned;
       lastDenseViews = dense;
       return result;
@@ -275,7 +344,13 @@ const api: EngineApi = {
 
   layerDetail(request, onProgress = () => {}, jobId) {
     return newest('layer-detail', jobId, async (p, signal) => {
-      const { detail, pruned } = await layerDetail(p, request, [lastPruned, lastInspected, lastDetailed], signal, throttle(onProgress));
+      const { detail, pruned } = await layerDetail(
+        p,
+        request,
+        [lastPruned, lastInspected, lastDetailed],
+        signal,
+        throttle(onProgress),
+      );
       if (pruned) lastDetailed = pruned;
       return detail;
     });
@@ -308,7 +383,12 @@ const api: EngineApi = {
  * the views reuse. `onEstimate` hears the metric over the eval examples measured so far, after each batch
  * but the last (the report follows it).
  */
-async function measure(recipe: WorkbenchRecipe, signal: AbortSignal, onProgress: ProgressFn, onEstimate?: (estimate: PartialMetrics) => void) {
+async function measure(
+  recipe: WorkbenchRecipe,
+  signal: AbortSignal,
+  onProgress: ProgressFn,
+  onEstimate?: (estimate: PartialMetrics) => void,
+) {
   const s = session;
   const p = pruner;
   if (!s || !p) throw new Error('no model is loaded');
@@ -316,7 +396,11 @@ async function measure(recipe: WorkbenchRecipe, signal: AbortSignal, onProgress:
     batchSize: evalBatchSize(sequenceLength(s.config)),
     onPartial: onEstimate && ((e: PartialMetrics) => e.seen < e.total && onEstimate(e)),
   };
-  const opts = { signal, evaluation, onProgress: (stage: string, fraction: number) => onProgress({ label: stageLabel(stage), fraction }) };
+  const opts = {
+    signal,
+    evaluation,
+    onProgress: (stage: string, fraction: number) => onProgress({ label: stageLabel(stage), fraction }),
+  };
   onProgress({ label: 'Pruning', fraction: null });
   const key = JSON.stringify(recipe);
   if (recipe.kind === 'unstructured') {

@@ -6,7 +6,11 @@ import { throwIfAborted } from './jobs';
 
 export type BytesProgress = (loaded: number, total: number | null) => void;
 
-export function trackedFetch(signal: AbortSignal, onBytes: BytesProgress, fetchImpl: typeof fetch = fetch): typeof fetch {
+export function trackedFetch(
+  signal: AbortSignal,
+  onBytes: BytesProgress,
+  fetchImpl: typeof fetch = fetch,
+): typeof fetch {
   const files = new Map<string, { loaded: number; total: number | null }>();
   const report = () => {
     let loaded = 0;
@@ -23,7 +27,11 @@ export function trackedFetch(signal: AbortSignal, onBytes: BytesProgress, fetchI
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     // Without text/html or */* in Accept, Vite's dev and preview servers answer a missing file with
     // 404 instead of index.html.
-    const res = await fetchImpl(input, { ...init, signal, headers: { Accept: 'application/json, application/octet-stream' } });
+    const res = await fetchImpl(input, {
+      ...init,
+      signal,
+      headers: { Accept: 'application/json, application/octet-stream' },
+    });
     if (!res.ok) return res;
     const path = new URL(url, 'http://x').pathname;
     if (/text\/html/.test(res.headers.get('content-type') ?? '') && !/\.html?$/.test(path)) {
@@ -59,7 +67,13 @@ export function trackedFetch(signal: AbortSignal, onBytes: BytesProgress, fetchI
 export function throttle(fn: ProgressFn, step = 0.01): ProgressFn {
   let last: Progress | null = null;
   return (p) => {
-    const small = last !== null && p.label === last.label && p.fraction !== null && last.fraction !== null && p.fraction < 1 && p.fraction - last.fraction < step;
+    const small =
+      last !== null &&
+      p.label === last.label &&
+      p.fraction !== null &&
+      last.fraction !== null &&
+      p.fraction < 1 &&
+      p.fraction - last.fraction < step;
     if (small) return;
     last = p;
     fn(p);

@@ -5,19 +5,31 @@ const f = (name: string, text = '{}') => ({ name, bytes: new TextEncoder().encod
 
 describe('dropped files', () => {
   it('are sorted by their Hugging Face names; the rest is ignored', () => {
-    const { byRole, ignored } = sortFiles([f('config.json'), f('model.safetensors'), f('tokenizer.json'), f('eval.safetensors'), f('README.md')]);
+    const { byRole, ignored } = sortFiles([
+      f('config.json'),
+      f('model.safetensors'),
+      f('tokenizer.json'),
+      f('eval.safetensors'),
+      f('README.md'),
+    ]);
     expect(Object.keys(byRole).sort()).toEqual(['config', 'evalSet', 'tokenizer', 'weights']);
     expect(ignored).toEqual(['README.md']);
   });
   it('take a single renamed *.safetensors as the weights', () => {
-    expect(sortFiles([f('config.json'), f('model (1).safetensors')]).byRole.weights?.name).toBe('model (1).safetensors');
+    expect(sortFiles([f('config.json'), f('model (1).safetensors')]).byRole.weights?.name).toBe(
+      'model (1).safetensors',
+    );
     expect(sortFiles([f('config.json'), f('a.safetensors'), f('b.safetensors')]).byRole.weights).toBeUndefined();
   });
   it('name what is missing, duplicated or unreadable', () => {
     expect(() => toModelFiles([f('model.safetensors')])).toThrow(/config\.json is missing/);
     expect(() => toModelFiles([f('notes.txt')])).toThrow(/config\.json and model\.safetensors are missing/);
-    expect(() => toModelFiles([f('config.json'), f('config.json'), f('model.safetensors')])).toThrow(/config\.json was given twice/);
-    expect(() => toModelFiles([f('config.json', '{oops'), f('model.safetensors')])).toThrow(/^config\.json is not valid JSON/);
+    expect(() => toModelFiles([f('config.json'), f('config.json'), f('model.safetensors')])).toThrow(
+      /config\.json was given twice/,
+    );
+    expect(() => toModelFiles([f('config.json', '{oops'), f('model.safetensors')])).toThrow(
+      /^config\.json is not valid JSON/,
+    );
   });
   it('become ModelFiles', () => {
     const r = toModelFiles([f('config.json', '{"a":1}'), f('model.safetensors', 'xx'), f('generation_config.json')]);

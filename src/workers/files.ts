@@ -68,7 +68,9 @@ export function toModelFiles(files: DroppedFile[]): { modelFiles: ModelFiles; us
   const missing = (['config', 'weights'] as const).filter((r) => !byRole[r]).map((r) => FILE_NAMES[r]);
   if (missing.length > 0) {
     const given = files.map((f) => f.name).join(', ');
-    throw new FilesError(`${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing (given: ${given}); a model needs config.json and model.safetensors`);
+    throw new FilesError(
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing (given: ${given}); a model needs config.json and model.safetensors`,
+    );
   }
   const modelFiles: ModelFiles = {
     config: parseJsonFile(byRole.config!, FILE_NAMES.config),

@@ -2,7 +2,8 @@
 
 /** Where public/models/<id>/ is served, for a worker whose script is at `workerHref`. */
 export function modelBaseUrl(id: string, workerHref: string, base: string = import.meta.env?.BASE_URL ?? '/'): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) throw new Error(`"${id}" is not a model id (letters, digits, ".", "_" and "-")`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id))
+    throw new Error(`"${id}" is not a model id (letters, digits, ".", "_" and "-")`);
   return new URL(`${base.endsWith('/') ? base : `${base}/`}models/${id}/`, new URL(workerHref).origin).href;
 }
 

@@ -12,16 +12,32 @@ import { randomHostWeights, tinyGpt2, tinyVit, TINY_GPT2_CONFIG, TINY_VIT_CONFIG
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
 import { ModelSession } from '../engine/session';
 import type { InspectRequest, Progress, WorkbenchRecipe } from './api';
-import { CONTINUATION, defaultPrompt, evalInputs, inspectInput, prunedFor, resolveInput, type PrunedMasks } from './inspect-job';
+import {
+  CONTINUATION,
+  defaultPrompt,
+  evalInputs,
+  inspectInput,
+  prunedFor,
+  resolveInput,
+  type PrunedMasks,
+} from './inspect-job';
 
 const vit = tinyVit();
 const per = vit.numChannels * vit.imageSize * vit.imageSize;
 const images = (n: number, seed: number) => {
   const pixels = Uint8Array.from({ length: n * per }, (_, i) => (i * 31 + seed * 7) % 256);
   const labels = Uint8Array.from({ length: n }, (_, i) => (i + seed) % 5);
-  return writeSafetensors({ images: { dtype: 'U8', shape: [n, vit.numChannels, vit.imageSize, vit.imageSize], data: pixels }, labels: { dtype: 'U8', shape: [n], data: labels } });
+  return writeSafetensors({
+    images: { dtype: 'U8', shape: [n, vit.numChannels, vit.imageSize, vit.imageSize], data: pixels },
+    labels: { dtype: 'U8', shape: [n], data: labels },
+  });
 };
-const vitSession = ModelSession.open({ config: TINY_VIT_CONFIG, weights: serializeWeights(randomHostWeights(vit, 3)), evalSet: images(6, 0), calibSet: images(8, 1) });
+const vitSession = ModelSession.open({
+  config: TINY_VIT_CONFIG,
+  weights: serializeWeights(randomHostWeights(vit, 3)),
+  evalSet: images(6, 0),
+  calibSet: images(8, 1),
+});
 const vitPruner = new Pruner(vitSession);
 
 const text = (s: string) => {
@@ -32,16 +48,22 @@ const gptSession = ModelSession.open({
   config: { ...TINY_GPT2_CONFIG, vocab_size: 256 },
   weights: serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 5)),
   tokenizer: byteLevelTokenizerJson(),
-  evalSet: text('And Abraham journeyed from thence toward the south country, and dwelled between Kadesh and Shur.\nAnd Abraham said'),
+  evalSet: text(
+    'And Abraham journeyed from thence toward the south country, and dwelled between Kadesh and Shur.\nAnd Abraham said',
+  ),
   calibSet: text('In the beginning God created the heaven and the earth. '.repeat(4)),
 });
 const gptPruner = new Pruner(gptSession);
 
 const calibration = { source: 'train' as const, count: 4, seed: 0 };
-const heads = (amount: number): WorkbenchRecipe => ({ kind: 'structured', recipe: { granularity: 'heads', amount, scope: 'global', calibration } });
+const heads = (amount: number): WorkbenchRecipe => ({
+  kind: 'structured',
+  recipe: { granularity: 'heads', amount, scope: 'global', calibration },
+});
 const live = () => new AbortController().signal;
 const quiet = () => {};
-const removedHeads = (v: { attention: { layers: { heads: { removed: boolean }[] }[] } }) => v.attention.layers.map((l) => l.heads.map((h) => h.removed));
+const removedHeads = (v: { attention: { layers: { heads: { removed: boolean }[] }[] } }) =>
+  v.attention.layers.map((l) => l.heads.map((h) => h.removed));
 
 let before = 0;
 beforeEach(() => {
@@ -59,14 +81,20 @@ describe('inputs', () => {
     expect(Array.from(r.shown.pixels)).toEqual(Array.from(set.pixels.subarray(2 * per, 3 * per)));
     expect(r.shown.label).toBe(vit.labels[set.labels[2]]);
     const offered = evalInputs(vitSession, 4);
-    expect(offered.kind === 'images' && offered.images.map((i) => [i.index, i.label])).toEqual([0, 1, 2, 3].map((i) => [i, vit.labels[set.labels[i]]]));
+    expect(offered.kind === 'images' && offered.images.map((i) => [i.index, i.label])).toEqual(
+      [0, 1, 2, 3].map((i) => [i, vit.labels[set.labels[i]]]),
+    );
     expect(offered.kind === 'images' && offered.count).toBe(6);
   });
 
   it('bad inputs get messages that say what is wrong', () => {
-    expect(() => resolveInput(vitSession, { kind: 'eval-image', index: 6 })).toThrow('eval image 6 does not exist: the eval set holds images 0 to 5');
+    expect(() => resolveInput(vitSession, { kind: 'eval-image', index: 6 })).toThrow(
+      'eval image 6 does not exist: the eval set holds images 0 to 5',
+    );
     expect(() => resolveInput(vitSession, { kind: 'eval-image', index: 1.5 })).toThrow(/does not exist/);
-    expect(() => resolveInput(vitSession, { kind: 'pixels', pixels: new Uint8Array(784) })).toThrow('a drawn image must have 128 pixels (8×8×2), got 784');
+    expect(() => resolveInput(vitSession, { kind: 'pixels', pixels: new Uint8Array(784) })).toThrow(
+      'a drawn image must have 128 pixels (8×8×2), got 784',
+    );
     expect(() => resolveInput(vitSession, { kind: 'text', text: 'hi' })).toThrow(/classifies images/);
     expect(() => resolveInput(gptSession, { kind: 'eval-image', index: 0 })).toThrow(/reads text/);
     expect(() => resolveInput(gptSession, { kind: 'text', text: '' })).toThrow(/type some text/);
@@ -86,14 +114,25 @@ describe('inputs', () => {
     expect(defaultPrompt(new TextEncoder().encode('a b\nc'))).toBe('a b');
     const p = defaultPrompt(new TextEncoder().encode(`${'word '.repeat(20)}\nnext`));
     expect(p).toBe('word '.repeat(12));
-    expect(evalInputs(gptSession, 4)).toEqual({ kind: 'text', prompt: 'And Abraham journeyed from thence toward the south country, and ', context: 16 });
+    expect(evalInputs(gptSession, 4)).toEqual({
+      kind: 'text',
+      prompt: 'And Abraham journeyed from thence toward the south country, and ',
+      context: 16,
+    });
   });
 });
 
 describe('inspectInput', () => {
   it('inspects the dense model alone without a recipe, on the requested image, reporting progress', async () => {
     const progress: Progress[] = [];
-    const { result, pruned } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 3 }, recipe: null }, [], null, live(), (p) => progress.push(p));
+    const { result, pruned } = await inspectInput(
+      vitPruner,
+      { source: { kind: 'eval-image', index: 3 }, recipe: null },
+      [],
+      null,
+      live(),
+      (p) => progress.push(p),
+    );
     expect(pruned).toBeNull();
     expect(result.pruned).toBeNull();
     const pixels = resolveInput(vitSession, { kind: 'eval-image', index: 3 }).input;
@@ -108,10 +147,19 @@ describe('inspectInput', () => {
     const request: InspectRequest = { source: { kind: 'eval-image', index: 3 }, recipe: null };
     const first = await inspectInput(vitPruner, request, [], null, live(), quiet);
     const progress: Progress[] = [];
-    const again = await inspectInput(vitPruner, { ...request, recipe: heads(0.34) }, [], first.dense, live(), (p) => progress.push(p));
+    const again = await inspectInput(vitPruner, { ...request, recipe: heads(0.34) }, [], first.dense, live(), (p) =>
+      progress.push(p),
+    );
     expect(again.result.dense).toBe(first.result.dense);
     expect(progress[0].label).toBe('Pruning for the comparison');
-    const other = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 4 }, recipe: null }, [], first.dense, live(), quiet);
+    const other = await inspectInput(
+      vitPruner,
+      { source: { kind: 'eval-image', index: 4 }, recipe: null },
+      [],
+      first.dense,
+      live(),
+      quiet,
+    );
     expect(other.result.dense).not.toBe(first.result.dense);
     expect(other.dense.key).not.toBe(first.dense.key);
   });
@@ -119,18 +167,54 @@ describe('inspectInput', () => {
   it('uses the masks the worker holds when the recipe matches: no pruning', async () => {
     const recipe = heads(0.5);
     // Masks no head score would choose, so the view can only have come from them.
-    const held: PrunedMasks = { key: JSON.stringify(recipe), session: vitSession, plan: { masks: { heads: [[1, 1, 1], [0, 1, 1]] }, summary: 'held' } };
+    const held: PrunedMasks = {
+      key: JSON.stringify(recipe),
+      session: vitSession,
+      plan: {
+        masks: {
+          heads: [
+            [1, 1, 1],
+            [0, 1, 1],
+          ],
+        },
+        summary: 'held',
+      },
+    };
     const other: PrunedMasks = { ...held, session: gptSession };
-    const { result, pruned } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe }, [other, held], null, live(), quiet);
+    const { result, pruned } = await inspectInput(
+      vitPruner,
+      { source: { kind: 'eval-image', index: 0 }, recipe },
+      [other, held],
+      null,
+      live(),
+      quiet,
+    );
     expect(pruned).toBe(held);
-    expect(removedHeads(result.pruned!)).toEqual([[false, false, false], [true, false, false]]);
-    expect(removedHeads(result.dense)).toEqual([[false, false, false], [false, false, false]]);
+    expect(removedHeads(result.pruned!)).toEqual([
+      [false, false, false],
+      [true, false, false],
+    ]);
+    expect(removedHeads(result.dense)).toEqual([
+      [false, false, false],
+      [false, false, false],
+    ]);
   });
 
   it('prunes without measuring when no held masks match, and the pruned view shows what was removed', async () => {
     const recipe = heads(0.34);
-    const stale: PrunedMasks = { key: JSON.stringify(heads(0.5)), session: vitSession, plan: { masks: {}, summary: 'other' } };
-    const { result, pruned } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe }, [stale, null], null, live(), quiet);
+    const stale: PrunedMasks = {
+      key: JSON.stringify(heads(0.5)),
+      session: vitSession,
+      plan: { masks: {}, summary: 'other' },
+    };
+    const { result, pruned } = await inspectInput(
+      vitPruner,
+      { source: { kind: 'eval-image', index: 0 }, recipe },
+      [stale, null],
+      null,
+      live(),
+      quiet,
+    );
     expect(pruned!.key).toBe(JSON.stringify(recipe));
     expect(pruned!.plan!.masks.heads!.flat().filter((h) => h === 0)).toHaveLength(2);
     expect(removedHeads(result.pruned!).flat().filter(Boolean)).toHaveLength(2);
@@ -148,7 +232,14 @@ describe('inspectInput', () => {
 
   it('under token pruning the pruned view has no gradient × input, only rollout', async () => {
     const recipe: WorkbenchRecipe = { kind: 'structured', recipe: { granularity: 'tokens', amount: 0.5 } };
-    const { result } = await inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe }, [], null, live(), quiet);
+    const { result } = await inspectInput(
+      vitPruner,
+      { source: { kind: 'eval-image', index: 0 }, recipe },
+      [],
+      null,
+      live(),
+      quiet,
+    );
     expect(result.pruned!.saliency.gradientTimesInput).toBeNull();
     expect(result.pruned!.saliency.rollout.grid).toHaveLength(vit.imageSize / vit.patchSize);
     expect(result.dense.saliency.gradientTimesInput).not.toBeNull();
@@ -169,7 +260,16 @@ describe('inspectInput', () => {
   it('stops with an AbortError when cancelled', async () => {
     const c = new AbortController();
     c.abort();
-    await expect(inspectInput(vitPruner, { source: { kind: 'eval-image', index: 0 }, recipe: heads(0.34) }, [], null, c.signal, quiet)).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(
+      inspectInput(
+        vitPruner,
+        { source: { kind: 'eval-image', index: 0 }, recipe: heads(0.34) },
+        [],
+        null,
+        c.signal,
+        quiet,
+      ),
+    ).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('prunedFor prunes unstructured recipes by the pruner, keyed by the recipe', async () => {

@@ -8,7 +8,16 @@ import type { ModelSession } from '../engine/session';
 import type { Weights } from '../engine/model/types';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import { needsStructuredCalibration, planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
-import type { EvalInputs, InspectedInput, InspectRequest, InspectResult, InspectSource, InspectView, ProgressFn, WorkbenchRecipe } from './api';
+import type {
+  EvalInputs,
+  InspectedInput,
+  InspectRequest,
+  InspectResult,
+  InspectSource,
+  InspectView,
+  ProgressFn,
+  WorkbenchRecipe,
+} from './api';
 import { throwIfAborted } from './jobs';
 
 /** A pruned configuration's masks, as the worker keeps them (the last measured one, the last inspected one). */
@@ -28,7 +37,10 @@ export const DEFAULT_PROMPT_BYTES = 64;
 const recipeKey = (recipe: WorkbenchRecipe) => JSON.stringify(recipe);
 
 /** The input as the engine reads it (pixels C×H×W 0…255, or token ids) and as the page shows it. */
-export function resolveInput(session: ModelSession, source: InspectSource): { input: Uint8Array | number[]; shown: InspectedInput } {
+export function resolveInput(
+  session: ModelSession,
+  source: InspectSource,
+): { input: Uint8Array | number[]; shown: InspectedInput } {
   const c = session.config;
   if (c.kind === 'vit') {
     const size = c.numChannels * c.imageSize * c.imageSize;
@@ -36,9 +48,14 @@ export function resolveInput(session: ModelSession, source: InspectSource): { in
     if (source.kind === 'text') throw new Error('this model classifies images: pick or draw an image');
     if (source.kind === 'pixels') {
       if (!(source.pixels instanceof Uint8Array) || source.pixels.length !== size) {
-        throw new Error(`a drawn image must have ${size.toLocaleString('en-US')} pixels (${shape}), got ${source.pixels?.length ?? 0}`);
+        throw new Error(
+          `a drawn image must have ${size.toLocaleString('en-US')} pixels (${shape}), got ${source.pixels?.length ?? 0}`,
+        );
       }
-      return { input: source.pixels, shown: { kind: 'image', pixels: source.pixels, size: c.imageSize, channels: c.numChannels, label: null } };
+      return {
+        input: source.pixels,
+        shown: { kind: 'image', pixels: source.pixels, size: c.imageSize, channels: c.numChannels, label: null },
+      };
     }
     const { pixels, label } = evalImage(session, source.index);
     return { input: pixels, shown: { kind: 'image', pixels, size: c.imageSize, channels: c.numChannels, label } };
@@ -62,9 +79,13 @@ function evalImage(session: ModelSession, index: number): { pixels: Uint8Array; 
   const c = session.config;
   const set = session.evalSet;
   if (c.kind !== 'vit' || !set || set.kind !== 'images') throw new Error('this model has no eval images to pick from');
-  if (!Number.isInteger(index) || index < 0 || index >= set.count) throw new Error(`eval image ${index} does not exist: the eval set holds images 0 to ${set.count - 1}`);
+  if (!Number.isInteger(index) || index < 0 || index >= set.count)
+    throw new Error(`eval image ${index} does not exist: the eval set holds images 0 to ${set.count - 1}`);
   const size = c.numChannels * c.imageSize * c.imageSize;
-  return { pixels: set.pixels.slice(index * size, (index + 1) * size), label: c.labels[set.labels[index]] ?? `class ${set.labels[index]}` };
+  return {
+    pixels: set.pixels.slice(index * size, (index + 1) * size),
+    label: c.labels[set.labels[index]] ?? `class ${set.labels[index]}`,
+  };
 }
 
 /** What the picker offers: the first `count` eval images, or a prompt taken from the eval text. */
@@ -74,7 +95,13 @@ export function evalInputs(session: ModelSession, count: number): EvalInputs {
   if (c.kind === 'vit') {
     const n = set?.kind === 'images' ? Math.min(count, set.count) : 0;
     const images = Array.from({ length: n }, (_, index) => ({ index, ...evalImage(session, index) }));
-    return { kind: 'images', images, size: c.imageSize, channels: c.numChannels, count: set?.kind === 'images' ? set.count : 0 };
+    return {
+      kind: 'images',
+      images,
+      size: c.imageSize,
+      channels: c.numChannels,
+      count: set?.kind === 'images' ? set.count : 0,
+    };
   }
   return { kind: 'text', prompt: set?.kind === 'text' ? defaultPrompt(set.bytes) : '', context: c.nPositions };
 }
@@ -89,7 +116,12 @@ export function defaultPrompt(bytes: Uint8Array): string {
 }
 
 /** The pruned model for `recipe`: masks the worker already holds when one matches, else pruned now (no evaluation). */
-export async function prunedFor(pruner: Pruner, recipe: WorkbenchRecipe, known: (PrunedMasks | null)[], signal: AbortSignal): Promise<PrunedMasks> {
+export async function prunedFor(
+  pruner: Pruner,
+  recipe: WorkbenchRecipe,
+  known: (PrunedMasks | null)[],
+  signal: AbortSignal,
+): Promise<PrunedMasks> {
   const key = recipeKey(recipe);
   const session = pruner.session;
   const match = known.find((k) => k && k.key === key && k.session === session);
@@ -105,13 +137,24 @@ export async function prunedFor(pruner: Pruner, recipe: WorkbenchRecipe, known: 
 }
 
 /** Runs `f` on the pruned model: unstructured masks multiplied into the weights, structured ones as forward masks. */
-function withPrunedModel<T>(pruner: Pruner, m: PrunedMasks, f: (w: Weights, opts: InspectOptions) => Promise<T>): Promise<T> {
+function withPrunedModel<T>(
+  pruner: Pruner,
+  m: PrunedMasks,
+  f: (w: Weights, opts: InspectOptions) => Promise<T>,
+): Promise<T> {
   if (m.result) return pruner.withPruned(m.result, (w) => f(w, {}));
   return f(pruner.session.weights, { masks: m.plan?.masks, tokenKeep: m.plan?.tokenKeep });
 }
 
 /** The three views of one model for one input. */
-async function views(session: ModelSession, weights: Weights, input: Uint8Array | number[], opts: InspectOptions, signal: AbortSignal, step: (label: string) => void): Promise<InspectView> {
+async function views(
+  session: ModelSession,
+  weights: Weights,
+  input: Uint8Array | number[],
+  opts: InspectOptions,
+  signal: AbortSignal,
+  step: (label: string) => void,
+): Promise<InspectView> {
   const c = session.config;
   step('attention maps');
   const attention = await attentionMaps(c, weights, input, opts);
@@ -156,13 +199,20 @@ export async function inspectInput(
   const reuse = cached && cached.session === session && cached.key === key ? cached : null;
   const steps = (reuse ? 0 : 3) + (request.recipe ? 4 : 0);
   let done = 0;
-  const stage = (model: string) => (what: string) => onProgress({ label: `Inspecting the ${model} model: ${what}`, fraction: done++ / steps });
-  const dense = reuse ?? { session, key, view: await views(session, session.weights, input, {}, signal, stage('dense')) };
+  const stage = (model: string) => (what: string) =>
+    onProgress({ label: `Inspecting the ${model} model: ${what}`, fraction: done++ / steps });
+  const dense = reuse ?? {
+    session,
+    key,
+    view: await views(session, session.weights, input, {}, signal, stage('dense')),
+  };
   if (!request.recipe) return { result: { input: shown, dense: dense.view, pruned: null }, pruned: null, dense };
   onProgress({ label: 'Pruning for the comparison', fraction: done++ / steps });
   const masks = await prunedFor(pruner, request.recipe, known, signal);
   throwIfAborted(signal);
-  const pruned = await withPrunedModel(pruner, masks, (w, opts) => views(session, w, input, opts, signal, stage('pruned')));
+  const pruned = await withPrunedModel(pruner, masks, (w, opts) =>
+    views(session, w, input, opts, signal, stage('pruned')),
+  );
   onProgress({ label: 'Inspected', fraction: 1 });
   return { result: { input: shown, dense: dense.view, pruned }, pruned: masks, dense };
 }

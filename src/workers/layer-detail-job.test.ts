@@ -16,31 +16,58 @@ const vit = tinyVit(); // d = 12, 3 heads of 4, FFN 20, 2 blocks
 const per = vit.numChannels * vit.imageSize * vit.imageSize;
 const images = (n: number, seed: number) =>
   writeSafetensors({
-    images: { dtype: 'U8', shape: [n, vit.numChannels, vit.imageSize, vit.imageSize], data: Uint8Array.from({ length: n * per }, (_, i) => (i * 31 + seed * 7) % 256) },
+    images: {
+      dtype: 'U8',
+      shape: [n, vit.numChannels, vit.imageSize, vit.imageSize],
+      data: Uint8Array.from({ length: n * per }, (_, i) => (i * 31 + seed * 7) % 256),
+    },
     labels: { dtype: 'U8', shape: [n], data: Uint8Array.from({ length: n }, (_, i) => (i + seed) % 5) },
   });
 const host = randomHostWeights(vit, 3);
-const session = ModelSession.open({ config: TINY_VIT_CONFIG, weights: serializeWeights(host), evalSet: images(6, 0), calibSet: images(8, 1) });
+const session = ModelSession.open({
+  config: TINY_VIT_CONFIG,
+  weights: serializeWeights(host),
+  evalSet: images(6, 0),
+  calibSet: images(8, 1),
+});
 const pruner = new Pruner(session);
 const calibration = { source: 'train' as const, count: 4, seed: 0 };
 const live = () => new AbortController().signal;
 const quiet = () => {};
-const unstructured = (method: 'magnitude' | 'wanda', sparsity: number, nm: { n: number; m: number } | null = null): WorkbenchRecipe => ({ kind: 'unstructured', recipe: { method, sparsity, nm, calibration, seed: 0 } });
-const request = (role: LayerDetailRequest['role'], recipe: WorkbenchRecipe | null, method: LayerDetailRequest['method'] = 'magnitude'): LayerDetailRequest => ({ layer: 1, role, method, calibration, recipe });
+const unstructured = (
+  method: 'magnitude' | 'wanda',
+  sparsity: number,
+  nm: { n: number; m: number } | null = null,
+): WorkbenchRecipe => ({ kind: 'unstructured', recipe: { method, sparsity, nm, calibration, seed: 0 } });
+const request = (
+  role: LayerDetailRequest['role'],
+  recipe: WorkbenchRecipe | null,
+  method: LayerDetailRequest['method'] = 'magnitude',
+): LayerDetailRequest => ({ layer: 1, role, method, calibration, recipe });
 
 describe('layerDetail', () => {
   it('shows the configuration mask with its exact threshold, and keeps the masks it pruned', async () => {
     const recipe = unstructured('magnitude', 0.5);
     const { detail, pruned } = await layerDetail(pruner, request('ffn_in', recipe), [], live(), quiet);
     const w = host.get('vit.encoder.layer.1.intermediate.dense.weight')!.data;
-    expect(detail).toMatchObject({ weight: 'vit.encoder.layer.1.intermediate.dense.weight', inFeatures: 12, outFeatures: 20, kept: keepCount(240, 0.5), removed: 240 - keepCount(240, 0.5), scoreName: '|w|' });
+    expect(detail).toMatchObject({
+      weight: 'vit.encoder.layer.1.intermediate.dense.weight',
+      inFeatures: 12,
+      outFeatures: 20,
+      kept: keepCount(240, 0.5),
+      removed: 240 - keepCount(240, 0.5),
+      scoreName: '|w|',
+    });
     const kth = [...w].map(Math.abs).sort((a, b) => b - a)[keepCount(240, 0.5) - 1];
     expect(detail.threshold).toMatchObject({ kind: 'single', value: kth });
     expect(detail.mask).toMatchObject({ width: 12, height: 20 });
     expect(detail.blockSparsity).toBeCloseTo(0.5, 2);
     expect(pruned?.key).toBe(JSON.stringify(recipe));
     // Held masks are used as they are (here: a hand-made one), not pruned again.
-    const held = { ...pruned!, result: { masks: new Map(pruned!.result!.masks).set(detail.weight, new Uint8Array(240).fill(1)), weights: null } };
+    const held = {
+      ...pruned!,
+      result: { masks: new Map(pruned!.result!.masks).set(detail.weight, new Uint8Array(240).fill(1)), weights: null },
+    };
     const again = await layerDetail(pruner, request('ffn_in', recipe), [held], live(), quiet);
     expect(again.pruned).toBeNull();
     expect(again.detail.removed).toBe(0);
@@ -48,23 +75,36 @@ describe('layerDetail', () => {
 
   it('gives per-row thresholds for Wanda and calls 2:4 mixed', async () => {
     const progress: Progress[] = [];
-    const wanda = await layerDetail(pruner, request('q', unstructured('wanda', 0.5), 'wanda'), [], live(), (p) => progress.push(p));
+    const wanda = await layerDetail(pruner, request('q', unstructured('wanda', 0.5), 'wanda'), [], live(), (p) =>
+      progress.push(p),
+    );
     expect(wanda.detail.threshold).toMatchObject({ kind: 'per-row', rows: 12, mixedRows: 0 });
     expect(wanda.detail.notes.join(' ')).toMatch(/each output row/);
     expect(progress.at(-1)).toEqual({ label: 'Done', fraction: 1 });
-    const nm = await layerDetail(pruner, request('q', unstructured('magnitude', 0.5, { n: 2, m: 4 })), [], live(), quiet);
+    const nm = await layerDetail(
+      pruner,
+      request('q', unstructured('magnitude', 0.5, { n: 2, m: 4 })),
+      [],
+      live(),
+      quiet,
+    );
     expect(nm.detail.threshold.kind).toBe('mixed');
     expect(nm.detail.notes.join(' ')).toMatch(/2:4 keeps the best 2 of every 4/);
   });
 
   it('shows removed heads as rows of the query and columns of the attention output', async () => {
-    const recipe: WorkbenchRecipe = { kind: 'structured', recipe: { granularity: 'heads', amount: 0.5, scope: 'global', calibration } };
+    const recipe: WorkbenchRecipe = {
+      kind: 'structured',
+      recipe: { granularity: 'heads', amount: 0.5, scope: 'global', calibration },
+    };
     const plan = (await prunedFor(pruner, recipe, [], live())).plan!;
     const known = [{ key: JSON.stringify(recipe), session, plan }];
     const removed = plan.masks.heads![1].flatMap((v, h) => (v === 0 ? [h] : []));
     const q = (await layerDetail(pruner, request('q', recipe), known, live(), quiet)).detail;
     expect(q.removed).toBe(removed.length * 4 * 12);
-    for (const h of removed) for (let o = 4 * h; o < 4 * h + 4; o++) expect([...q.mask.data.slice(o * 12, o * 12 + 12)]).toEqual(Array(12).fill(0));
+    for (const h of removed)
+      for (let o = 4 * h; o < 4 * h + 4; o++)
+        expect([...q.mask.data.slice(o * 12, o * 12 + 12)]).toEqual(Array(12).fill(0));
     const out = (await layerDetail(pruner, request('attn_out', recipe), known, live(), quiet)).detail;
     for (const h of removed) for (let o = 0; o < 12; o++) expect(out.mask.data[o * 12 + 4 * h]).toBe(0);
     expect(out.notes[0]).toMatch(/attention heads/);
@@ -72,14 +112,25 @@ describe('layerDetail', () => {
 
   it('shows the dense model as all kept', async () => {
     const { detail, pruned } = await layerDetail(pruner, request('v', null), [], live(), quiet);
-    expect(detail).toMatchObject({ removed: 0, kept: 144, blockSparsity: 0, threshold: { kind: 'none', reason: 'nothing removed' } });
+    expect(detail).toMatchObject({
+      removed: 0,
+      kept: 144,
+      blockSparsity: 0,
+      threshold: { kind: 'none', reason: 'nothing removed' },
+    });
     expect(pruned).toBeNull();
   });
 
   it('names what is wrong with a bad request', async () => {
-    await expect(layerDetail(pruner, { ...request('q', null), layer: 2 }, [], live(), quiet)).rejects.toThrow('block 2 does not exist: the model has blocks 0 to 1');
-    await expect(layerDetail(pruner, request('qkv', null), [], live(), quiet)).rejects.toThrow('block 1 has no "qkv" layer (it has q, k, v, attn_out, ffn_in, ffn_out)');
-    await expect(layerDetail(pruner, request('q', null, 'obs' as never), [], live(), quiet)).rejects.toThrow(/"obs" is not a scoring method/);
+    await expect(layerDetail(pruner, { ...request('q', null), layer: 2 }, [], live(), quiet)).rejects.toThrow(
+      'block 2 does not exist: the model has blocks 0 to 1',
+    );
+    await expect(layerDetail(pruner, request('qkv', null), [], live(), quiet)).rejects.toThrow(
+      'block 1 has no "qkv" layer (it has q, k, v, attn_out, ffn_in, ffn_out)',
+    );
+    await expect(layerDetail(pruner, request('q', null, 'obs' as never), [], live(), quiet)).rejects.toThrow(
+      /"obs" is not a scoring method/,
+    );
   });
 });
 

@@ -8,7 +8,14 @@ import type { Pruner, RunOptions } from '../engine/eval/pruner';
 import { numLayers } from '../engine/model/config';
 import type { LinearSpec } from '../engine/model/schema';
 import { DEFAULT_SCOPE, prunableLinears, type UnstructuredMethod } from '../engine/pruning/unstructured';
-import type { LayerDetail, LayerDetailRequest, ProgressFn, SensitivityRequest, SensitivityResult, WorkbenchRecipe } from './api';
+import type {
+  LayerDetail,
+  LayerDetailRequest,
+  ProgressFn,
+  SensitivityRequest,
+  SensitivityResult,
+  WorkbenchRecipe,
+} from './api';
 import { prunedFor, type PrunedMasks } from './inspect-job';
 import { throwIfAborted } from './jobs';
 
@@ -24,7 +31,8 @@ const SCORE_NAMES: Record<UnstructuredMethod, string> = {
 };
 
 function checkMethod(method: unknown): UnstructuredMethod {
-  if (!METHODS.includes(method as UnstructuredMethod)) throw new Error(`"${String(method)}" is not a scoring method (${METHODS.join(', ')})`);
+  if (!METHODS.includes(method as UnstructuredMethod))
+    throw new Error(`"${String(method)}" is not a scoring method (${METHODS.join(', ')})`);
   return method as UnstructuredMethod;
 }
 
@@ -32,7 +40,8 @@ function checkMethod(method: unknown): UnstructuredMethod {
 function findLinear(pruner: Pruner, layer: number, role: string): LinearSpec {
   const c = pruner.session.config;
   const layers = numLayers(c);
-  if (!Number.isInteger(layer) || layer < 0 || layer >= layers) throw new Error(`block ${layer} does not exist: the model has blocks 0 to ${layers - 1}`);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= layers)
+    throw new Error(`block ${layer} does not exist: the model has blocks 0 to ${layers - 1}`);
   const mine = prunableLinears(c).filter((s) => s.layer === layer);
   const spec = mine.find((s) => s.role === role);
   if (!spec) throw new Error(`block ${layer} has no "${role}" layer (it has ${mine.map((s) => s.role).join(', ')})`);
@@ -59,17 +68,34 @@ function notesFor(recipe: WorkbenchRecipe | null, method: UnstructuredMethod): s
   if (recipe.kind === 'structured') {
     const g = recipe.recipe.granularity;
     if (g === 'tokens') return ['Token pruning removes tokens, not weights: every weight is kept.'];
-    const what = { heads: 'attention heads', neurons: 'FFN neurons', blocks: 'whole blocks', sublayers: 'whole sublayers' }[g];
-    return [`Structured pruning removes ${what}: the mask shows their rows and columns; no weight score decides it, so the scores shown are |w| and no threshold of them reproduces the mask.`];
+    const what = {
+      heads: 'attention heads',
+      neurons: 'FFN neurons',
+      blocks: 'whole blocks',
+      sublayers: 'whole sublayers',
+    }[g];
+    return [
+      `Structured pruning removes ${what}: the mask shows their rows and columns; no weight score decides it, so the scores shown are |w| and no threshold of them reproduces the mask.`,
+    ];
   }
   const r = recipe.recipe;
   const notes: string[] = [];
-  if (r.nm) notes.push(`${r.nm.n}:${r.nm.m} keeps the best ${r.nm.n} of every ${r.nm.m} consecutive inputs of each output: each group has its own cut, not one threshold.`);
-  else if (comparisonOf(recipe) === 'row') notes.push('Weights compete within each output row, so every row has its own threshold: the line is their median, the band their middle half.');
+  if (r.nm)
+    notes.push(
+      `${r.nm.n}:${r.nm.m} keeps the best ${r.nm.n} of every ${r.nm.m} consecutive inputs of each output: each group has its own cut, not one threshold.`,
+    );
+  else if (comparisonOf(recipe) === 'row')
+    notes.push(
+      'Weights compete within each output row, so every row has its own threshold: the line is their median, the band their middle half.',
+    );
   else if (r.scope === 'global') notes.push('Global scope: one threshold for the weights of every block.');
-  if (r.method === 'sparsegpt') notes.push("SparseGPT chooses its mask by w²/[H⁻¹]ᵢᵢ while it updates the weights it keeps; the scores shown are Wanda's, which share its input statistics, and the weights shown are the dense model's.");
+  if (r.method === 'sparsegpt')
+    notes.push(
+      "SparseGPT chooses its mask by w²/[H⁻¹]ᵢᵢ while it updates the weights it keeps; the scores shown are Wanda's, which share its input statistics, and the weights shown are the dense model's.",
+    );
   if (r.method !== method) notes.push(`The scores shown are ${method}'s; the mask is ${r.method}'s.`);
-  if (!r.nm && r.allocation && r.allocation !== 'uniform') notes.push(`The ${r.allocation} allocation gives each block its own sparsity.`);
+  if (!r.nm && r.allocation && r.allocation !== 'uniform')
+    notes.push(`The ${r.allocation} allocation gives each block its own sparsity.`);
   return notes;
 }
 
@@ -77,12 +103,24 @@ function notesFor(recipe: WorkbenchRecipe | null, method: UnstructuredMethod): s
  * The detail of one block linear. Hands back the masks it pruned for itself (null when it used
  * held ones), so the worker can keep them for the next linear of the same configuration.
  */
-export async function layerDetail(pruner: Pruner, request: LayerDetailRequest, known: (PrunedMasks | null)[], signal: AbortSignal, onProgress: ProgressFn): Promise<{ detail: LayerDetail; pruned: PrunedMasks | null }> {
+export async function layerDetail(
+  pruner: Pruner,
+  request: LayerDetailRequest,
+  known: (PrunedMasks | null)[],
+  signal: AbortSignal,
+  onProgress: ProgressFn,
+): Promise<{ detail: LayerDetail; pruned: PrunedMasks | null }> {
   const spec = findLinear(pruner, request.layer, request.role);
   const method = checkMethod(request.method);
-  const opts: RunOptions = { signal, onProgress: (stage, fraction) => onProgress({ label: `Scoring: ${stage}`, fraction }) };
+  const opts: RunOptions = {
+    signal,
+    onProgress: (stage, fraction) => onProgress({ label: `Scoring: ${stage}`, fraction }),
+  };
   onProgress({ label: `Scoring ${spec.weight}`, fraction: null });
-  const scores = await new Importance(pruner).weightScores(spec.weight, method, request.calibration ?? undefined, { ...opts, seed: request.recipe?.kind === 'unstructured' ? request.recipe.recipe.seed : undefined });
+  const scores = await new Importance(pruner).weightScores(spec.weight, method, request.calibration ?? undefined, {
+    ...opts,
+    seed: request.recipe?.kind === 'unstructured' ? request.recipe.recipe.seed : undefined,
+  });
   throwIfAborted(signal);
   let pruned: PrunedMasks | null = null;
   if (request.recipe) {
@@ -116,7 +154,12 @@ export async function layerDetail(pruner: Pruner, request: LayerDetailRequest, k
 }
 
 /** Every block's calibration loss with only that block pruned, at 0…90% sparsity, by the method's scores. */
-export async function layerSensitivity(pruner: Pruner, request: SensitivityRequest, signal: AbortSignal, onProgress: ProgressFn): Promise<SensitivityResult> {
+export async function layerSensitivity(
+  pruner: Pruner,
+  request: SensitivityRequest,
+  signal: AbortSignal,
+  onProgress: ProgressFn,
+): Promise<SensitivityResult> {
   const method = checkMethod(request.method);
   const calibration = request.calibration ?? undefined;
   onProgress({ label: 'Preparing the calibration data', fraction: null });
@@ -124,7 +167,14 @@ export async function layerSensitivity(pruner: Pruner, request: SensitivityReque
   throwIfAborted(signal);
   const curves = await new Importance(pruner).sensitivityCurves(method, calibration, {
     signal,
-    onProgress: (stage, fraction) => onProgress({ label: stage === 'sensitivity' ? 'Pruning each block at 10…90% and measuring the calibration loss' : `Sensitivity: ${stage}`, fraction }),
+    onProgress: (stage, fraction) =>
+      onProgress({
+        label:
+          stage === 'sensitivity'
+            ? 'Pruning each block at 10…90% and measuring the calibration loss'
+            : `Sensitivity: ${stage}`,
+        fraction,
+      }),
   });
   return { method: method === 'sparsegpt' ? 'wanda' : method, calibration: calib.description, curves };
 }

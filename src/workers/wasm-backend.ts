@@ -15,7 +15,11 @@ export async function startWasm(): Promise<string | null> {
     // bundled by Vite does not provide; the engine already runs off the UI thread. (tfjs still wants
     // a path for every binary.)
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    setWasmPaths({ 'tfjs-backend-wasm.wasm': plainWasm, 'tfjs-backend-wasm-simd.wasm': simdWasm, 'tfjs-backend-wasm-threaded-simd.wasm': threadedSimdWasm });
+    setWasmPaths({
+      'tfjs-backend-wasm.wasm': plainWasm,
+      'tfjs-backend-wasm-simd.wasm': simdWasm,
+      'tfjs-backend-wasm-threaded-simd.wasm': threadedSimdWasm,
+    });
     if (!(await tf.setBackend('wasm'))) return 'the WASM backend of TensorFlow.js failed to start';
     await tf.ready();
     installFastWasmMatMul();

@@ -8,7 +8,11 @@ import type { Progress } from './api';
 describe('JobRegistry', () => {
   it('cancels a job by id with an AbortError', async () => {
     const jobs = new JobRegistry();
-    const p = jobs.run('evaluate', 7, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))));
+    const p = jobs.run(
+      'evaluate',
+      7,
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    );
     expect(jobs.running('evaluate')).toBe(1);
     expect(jobs.cancel(7)).toBe(true);
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });

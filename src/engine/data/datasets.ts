@@ -25,7 +25,8 @@ export function parseDataSet(bytes: Uint8Array, what = 'data set'): DataSet {
   const { tensors } = readSafetensorsFile(bytes, what);
   const text = tensors.get('bytes');
   if (text) {
-    if (!(text.data instanceof Uint8Array) || text.shape.length !== 1) throw new DataSetError(`${what}: "bytes" must be U8 [n]`);
+    if (!(text.data instanceof Uint8Array) || text.shape.length !== 1)
+      throw new DataSetError(`${what}: "bytes" must be U8 [n]`);
     return { kind: 'text', bytes: text.data };
   }
   const images = tensors.get('images');
@@ -36,7 +37,9 @@ export function parseDataSet(bytes: Uint8Array, what = 'data set'): DataSet {
   }
   const s = images.shape;
   if ((s.length !== 3 && s.length !== 4) || labels.shape.length !== 1 || labels.shape[0] !== s[0]) {
-    throw new DataSetError(`${what}: "images" must be [n, H, W] or [n, C, H, W] and "labels" [n], got [${s}] and [${labels.shape}]`);
+    throw new DataSetError(
+      `${what}: "images" must be [n, H, W] or [n, C, H, W] and "labels" [n], got [${s}] and [${labels.shape}]`,
+    );
   }
   const shape: [number, number, number] = s.length === 3 ? [1, s[1], s[2]] : [s[1], s[2], s[3]];
   return { kind: 'images', pixels: images.data, labels: labels.data, count: s[0], shape };

@@ -14,7 +14,12 @@ export interface GenerateOptions {
   tokenKeep?: number[];
 }
 
-export async function generate(config: Gpt2Config, weights: Weights, prompt: number[], opts: GenerateOptions): Promise<number[]> {
+export async function generate(
+  config: Gpt2Config,
+  weights: Weights,
+  prompt: number[],
+  opts: GenerateOptions,
+): Promise<number[]> {
   if (prompt.length === 0) throw new Error('generate: the prompt is empty');
   const temperature = opts.temperature ?? 0.8;
   let state = (opts.seed ?? 1) >>> 0;
@@ -29,7 +34,10 @@ export async function generate(config: Gpt2Config, weights: Weights, prompt: num
   for (let s = 0; s < opts.steps; s++) {
     const window = ids.slice(-config.nPositions);
     const probsT = tf.tidy(() => {
-      const { logits } = forward(config, weights, tf.tensor2d(window, [1, window.length], 'int32'), { masks: opts.masks, tokenKeep: opts.tokenKeep });
+      const { logits } = forward(config, weights, tf.tensor2d(window, [1, window.length], 'int32'), {
+        masks: opts.masks,
+        tokenKeep: opts.tokenKeep,
+      });
       // Under token pruning fewer rows come back; the last is always the last position's.
       const rows = logits.shape[1]!;
       const last = tf.reshape(tf.slice(logits, [0, rows - 1, 0], [1, 1, config.vocabSize]), [config.vocabSize]);

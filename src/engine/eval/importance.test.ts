@@ -9,7 +9,11 @@ import { keepCount, topKMask } from '../pruning/select';
 
 const host = randomHostWeights(tinyVit(), 4);
 const images = (n: number, seed: number) => ({
-  images: { dtype: 'U8' as const, shape: [n, 2, 8, 8], data: Uint8Array.from({ length: n * 128 }, (_, i) => (i * seed * 31) % 256) },
+  images: {
+    dtype: 'U8' as const,
+    shape: [n, 2, 8, 8],
+    data: Uint8Array.from({ length: n * 128 }, (_, i) => (i * seed * 31) % 256),
+  },
   labels: { dtype: 'U8' as const, shape: [n], data: Uint8Array.from({ length: n }, (_, i) => i % 5) },
 });
 const session = ModelSession.open({

@@ -27,7 +27,12 @@ export class Importance {
    * w²/[H⁻¹]ᵢᵢ depends on the order of its updates, so it shows Wanda's, which share its statistics).
    * Random scores are those the Pruner draws for this layer with the recipe's `seed` (default 0).
    */
-  async weightScores(weightName: string, method: UnstructuredMethod, calibration?: CalibrationSpec, opts: RunOptions & { seed?: number } = {}): Promise<Float32Array> {
+  async weightScores(
+    weightName: string,
+    method: UnstructuredMethod,
+    calibration?: CalibrationSpec,
+    opts: RunOptions & { seed?: number } = {},
+  ): Promise<Float32Array> {
     const spec = linearSpecs(this.session.config).find((l) => l.weight === weightName);
     if (!spec) throw new Error(`no linear layer has the weight "${weightName}"`);
     const w = this.session.checkpoint.weights.get(weightName)!.data;
@@ -39,11 +44,16 @@ export class Importance {
     const m: UnstructuredMethod = method === 'sparsegpt' ? 'wanda' : method;
     const r = { method: m, sparsity: 0, calibration };
     const stats = await this.pruner.stats(r, await this.pruner.calibration(this.pruner.calibSpec(r)), opts);
-    if (m === 'wanda') return fromRows(wandaScores(rows, spec.outFeatures, spec.inFeatures, stats.sqSum!.get(weightName)!), spec);
+    if (m === 'wanda')
+      return fromRows(wandaScores(rows, spec.outFeatures, spec.inFeatures, stats.sqSum!.get(weightName)!), spec);
     return taylorScores(w, stats.grads!.get(weightName)!);
   }
 
-  async sensitivityCurves(method: UnstructuredMethod, calibration?: CalibrationSpec, opts: RunOptions = {}): Promise<SensitivityCurve[]> {
+  async sensitivityCurves(
+    method: UnstructuredMethod,
+    calibration?: CalibrationSpec,
+    opts: RunOptions = {},
+  ): Promise<SensitivityCurve[]> {
     const r = { method, sparsity: 0, calibration };
     return this.pruner.sensitivity(r, await this.pruner.calibration(this.pruner.calibSpec(r)), opts);
   }
@@ -53,7 +63,11 @@ export class Importance {
     return headScores(this.session.config, this.session.weights, calib, method, { signal: opts.signal });
   }
 
-  async neuronScores(method: NeuronScoreMethod, calibration?: CalibrationSpec, opts: RunOptions = {}): Promise<number[][]> {
+  async neuronScores(
+    method: NeuronScoreMethod,
+    calibration?: CalibrationSpec,
+    opts: RunOptions = {},
+  ): Promise<number[][]> {
     const calib = await this.pruner.calibration(this.pruner.calibSpec({ calibration }));
     return neuronScores(this.session.config, this.session.weights, calib, method, { signal: opts.signal });
   }

@@ -43,7 +43,11 @@ const softmax = (v: number[]) => {
 };
 
 /** The direct rollout: the full matrix product Π (0.5·Ā + 0.5·I), rows renormalised after each step. */
-function directRollout(attention: number[][][][], headMask: number[][] | undefined, positions?: number[][]): number[][] {
+function directRollout(
+  attention: number[][][][],
+  headMask: number[][] | undefined,
+  positions?: number[][],
+): number[][] {
   const t0 = positions ? positions[0].length : attention.find((a) => a.length)![0].length;
   let r: number[][] = Array.from({ length: t0 }, (_, i) => Array.from({ length: t0 }, (_, j) => (i === j ? 1 : 0)));
   let prevPos = positions?.[0];
@@ -56,7 +60,10 @@ function directRollout(attention: number[][][][], headMask: number[][] | undefin
     if (kept.length === 0) return;
     const t = kept[0].length;
     const a = Array.from({ length: t }, (_, i) =>
-      Array.from({ length: t }, (_, j) => 0.5 * kept.reduce((s, ph) => s + ph[i][j], 0) / kept.length + (i === j ? 0.5 : 0)),
+      Array.from(
+        { length: t },
+        (_, j) => (0.5 * kept.reduce((s, ph) => s + ph[i][j], 0)) / kept.length + (i === j ? 0.5 : 0),
+      ),
     );
     r = a.map((row) => {
       const out = r[0].map((_, k) => row.reduce((s, v, j) => s + v * r[j][k], 0));
@@ -70,7 +77,9 @@ function directRollout(attention: number[][][][], headMask: number[][] | undefin
 function headMasks(c: ModelConfig): number[][] {
   const layers = c.kind === 'gpt2' ? c.nLayer : c.numLayers;
   const heads = c.kind === 'gpt2' ? c.nHead : c.numHeads;
-  return Array.from({ length: layers }, (_, l) => Array.from({ length: heads }, (_, h) => (l === 0 && h === 1 ? 0 : 1)));
+  return Array.from({ length: layers }, (_, l) =>
+    Array.from({ length: heads }, (_, h) => (l === 0 && h === 1 ? 0 : 1)),
+  );
 }
 
 describe('attentionMaps', () => {
@@ -105,7 +114,8 @@ describe('attentionMaps', () => {
     for (const layer of maps.layers) {
       for (const h of layer.heads) {
         expect(maxAbsDiff(h.map!, ref.attention[layer.layer][h.head].flat())).toBeLessThan(TOL);
-        for (let i = 0; i < t; i++) expect(h.map!.subarray(i * t, (i + 1) * t).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+        for (let i = 0; i < t; i++)
+          expect(h.map!.subarray(i * t, (i + 1) * t).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       }
     }
   });
@@ -124,13 +134,17 @@ describe('attentionMaps', () => {
     const ref = referenceForward(gpt2, gpt2Host, ids, { heads });
     const plain = await attentionMaps(gpt2, gpt2Weights, ids);
     const masked = await attentionMaps(gpt2, gpt2Weights, ids, { masks });
-    expect(masked.layers.map((l) => l.heads.map((h) => h.removed))).toEqual([[false, true], [false, false]]);
+    expect(masked.layers.map((l) => l.heads.map((h) => h.removed))).toEqual([
+      [false, true],
+      [false, false],
+    ]);
     // A removed head still computes its map (what the mask throws away) …
     expect(maxAbsDiff(masked.layers[0].heads[1].map!, plain.layers[0].heads[1].map!)).toBeLessThan(1e-6);
     // … but without its output the next layer attends differently, exactly as in the reference.
     expect(maxAbsDiff(masked.layers[1].heads[0].map!, plain.layers[1].heads[0].map!)).toBeGreaterThan(1e-3);
     for (const layer of masked.layers) {
-      for (const h of layer.heads) expect(maxAbsDiff(h.map!, ref.attention[layer.layer][h.head].flat())).toBeLessThan(TOL);
+      for (const h of layer.heads)
+        expect(maxAbsDiff(h.map!, ref.attention[layer.layer][h.head].flat())).toBeLessThan(TOL);
     }
 
     // A removed attention sublayer: every head removed, no maps.
@@ -148,7 +162,8 @@ describe('attentionMaps', () => {
     expect(maps.layers.map((l) => l.positions)).toEqual(ref.positions);
     expect(maps.layers[1].positions![0]).toBe(0); // CLS kept
     for (const layer of maps.layers) {
-      for (const h of layer.heads) expect(maxAbsDiff(h.map!, ref.attention[layer.layer][h.head].flat())).toBeLessThan(TOL);
+      for (const h of layer.heads)
+        expect(maxAbsDiff(h.map!, ref.attention[layer.layer][h.head].flat())).toBeLessThan(TOL);
     }
   });
 });
@@ -169,7 +184,12 @@ describe('saliency: attention rollout', () => {
       [v.rollout.normalized[0], v.rollout.normalized[1]],
       [v.rollout.normalized[2], v.rollout.normalized[3]],
     ]);
-    expect(maxAbsDiff(v.rollout.normalized, rv[0].slice(1).map((x) => x / max))).toBeLessThan(TOL);
+    expect(
+      maxAbsDiff(
+        v.rollout.normalized,
+        rv[0].slice(1).map((x) => x / max),
+      ),
+    ).toBeLessThan(TOL);
   });
 
   it('averages over the kept heads only, skips removed sublayers, and follows token pruning', async () => {
@@ -220,7 +240,9 @@ describe('saliency: gradient × input', () => {
     const positions = ids.map((_, i) => i);
     const base = referenceForward(gpt2, gpt2Host, ids).logits;
     // The substitution reproduces the original model.
-    expect(maxAbsDiff(referenceForward(gpt2, gpt2WithEmbeddings(emb), positions).logits.flat(), base.flat())).toBeLessThan(1e-9);
+    expect(
+      maxAbsDiff(referenceForward(gpt2, gpt2WithEmbeddings(emb), positions).logits.flat(), base.flat()),
+    ).toBeLessThan(1e-9);
     const last = base[ids.length - 1];
     const predicted = last.indexOf(Math.max(...last));
 
@@ -243,7 +265,10 @@ describe('saliency: gradient × input', () => {
     // A chosen target, under masks (tied head, masked embedding table): still the reference's gradient.
     const wteMask = Float32Array.from(randomArray(gpt2.vocabSize * d, 5), (v) => (v > -0.6 ? 1 : 0));
     const heads = headMasks(gpt2);
-    const masks: ModelMasks = { heads, weights: new Map([[`${GPT2_PREFIX}wte.weight`, tf.tensor(wteMask, [gpt2.vocabSize, d])]]) };
+    const masks: ModelMasks = {
+      heads,
+      weights: new Map([[`${GPT2_PREFIX}wte.weight`, tf.tensor(wteMask, [gpt2.vocabSize, d])]]),
+    };
     const refMasks: ReferenceMasks = { heads };
     const maskedHost = new Map(gpt2Host);
     const maskedWte = wte.map((v, i) => v * wteMask[i]);
@@ -260,7 +285,10 @@ describe('saliency: gradient × input', () => {
       w.set('lm_head.weight', { shape: [gpt2.vocabSize, d], data: maskedWte });
       return referenceForward(gpt2, w, positions, refMasks).logits[ids.length - 1][4];
     });
-    expect(Math.abs(sm.gradientTimesInput!.raw[t] - norm(g.map((v, e) => v * memb[t][e]))) / norm(g.map((v, e) => v * memb[t][e]))).toBeLessThan(1e-3);
+    expect(
+      Math.abs(sm.gradientTimesInput!.raw[t] - norm(g.map((v, e) => v * memb[t][e]))) /
+        norm(g.map((v, e) => v * memb[t][e])),
+    ).toBeLessThan(1e-3);
   });
 
   it('ViT: matches finite differences of the reference for a patch embedding, target = predicted class', async () => {
@@ -275,7 +303,9 @@ describe('saliency: gradient × input', () => {
       const pr = Math.floor(q / gsz);
       const pc = q % gsz;
       const flat: number[] = [];
-      for (let ch = 0; ch < c; ch++) for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) flat.push(pixels[ch * s * s + (pr * p + y) * s + pc * p + x]);
+      for (let ch = 0; ch < c; ch++)
+        for (let y = 0; y < p; y++)
+          for (let x = 0; x < p; x++) flat.push(pixels[ch * s * s + (pr * p + y) * s + pc * p + x]);
       return Array.from({ length: d }, (_, o) => b[o] + flat.reduce((acc, v, i) => acc + v * w[o * k + i], 0));
     });
     // Reference with the patch embeddings as free parameters: P_q on the hidden state by an
@@ -292,7 +322,11 @@ describe('saliency: gradient × input', () => {
     const withEmb = (e: number[][]) => {
       const hw = new Map(vitHost);
       const wd = new Float32Array(d * k);
-      e.forEach((row, q) => row.forEach((v, o) => (wd[o * k + q] = v)));
+      e.forEach((row, q) => {
+        row.forEach((v, o) => {
+          wd[o * k + q] = v;
+        });
+      });
       hw.set('vit.embeddings.patch_embeddings.projection.weight', { shape: [d, c, p, p], data: wd });
       hw.set('vit.embeddings.patch_embeddings.projection.bias', { shape: [d], data: new Float32Array(d) });
       return referenceForward(vit, hw, oneHotImage).logits[0];

@@ -4,7 +4,7 @@
 // pruned model's masks; every one frees the tensors it makes before it returns.
 //
 // Inputs: token ids (number[] / Int32Array) for GPT-2; one image for ViT, either raw pixels
-// (Uint8Array [C, H, W], 0…255, normalised as the image processor does: see metrics.pixelsToInput) or
+// (Uint8Array [C, H, W], 0…255, normalised as the image processor does: see model/preprocess.ts) or
 // already normalised pixels (Float32Array [C, H, W]).
 import * as tf from '@tensorflow/tfjs';
 import { hiddenSize, numHeads, numLayers, type Gpt2Config, type ModelConfig, type VitConfig } from '../model/config';
@@ -13,7 +13,7 @@ import { GPT2_PREFIX } from '../model/schema';
 import type { Tokenizer } from '../model/tokenizer';
 import type { ModelMasks, Weights } from '../model/types';
 import { generate } from './generate';
-import { pixelsToInput } from './metrics';
+import { pixelsToInput } from '../model/preprocess';
 
 export type InspectInput = ArrayLike<number>;
 
@@ -33,7 +33,8 @@ function inputTensor(config: ModelConfig, input: InspectInput): tf.Tensor {
     return tf.tensor2d(Int32Array.from(input), [1, input.length], 'int32');
   }
   const { numChannels: c, imageSize: s } = config;
-  if (input.length !== c * s * s) throw new Error(`inspect: expected one image of ${c}×${s}×${s} values, got ${input.length}`);
+  if (input.length !== c * s * s)
+    throw new Error(`inspect: expected one image of ${c}×${s}×${s} values, got ${input.length}`);
   if (input instanceof Uint8Array) return pixelsToInput(config, input, 1);
   return tf.tensor4d(Float32Array.from(input), [1, c, s, s]);
 }
@@ -50,7 +51,12 @@ function storedHeads(config: ModelConfig, weights: Weights, layer: number): numb
 }
 
 /** Whether the forward pass computes (and so captures) attention in `layer`. */
-function attentionComputedIn(config: ModelConfig, weights: Weights, masks: ModelMasks | undefined, layer: number): boolean {
+function attentionComputedIn(
+  config: ModelConfig,
+  weights: Weights,
+  masks: ModelMasks | undefined,
+  layer: number,
+): boolean {
   return masks?.attention?.[layer] !== false && storedHeads(config, weights, layer) > 0;
 }
 
@@ -109,10 +115,21 @@ async function capturedAttention(
   weights: Weights,
   input: InspectInput,
   opts: InspectOptions,
-): Promise<{ logits: Float32Array; logitsShape: number[]; maps: (Float32Array | null)[]; shapes: (number[] | null)[]; positions: (number[] | null)[]; tokens: number }> {
+): Promise<{
+  logits: Float32Array;
+  logitsShape: number[];
+  maps: (Float32Array | null)[];
+  shapes: (number[] | null)[];
+  positions: (number[] | null)[];
+  tokens: number;
+}> {
   const [logitsT, attention, positions] = tf.tidy(() => {
     const x = inputTensor(config, input);
-    const out = forward(config, weights, x, { masks: opts.masks, tokenKeep: opts.tokenKeep, capture: { attention: true } });
+    const out = forward(config, weights, x, {
+      masks: opts.masks,
+      tokenKeep: opts.tokenKeep,
+      capture: { attention: true },
+    });
     return [out.logits, out.attention ?? [], out.tokenPositions ?? []] as [tf.Tensor, tf.Tensor[], tf.Tensor[]];
   });
   try {
@@ -131,16 +148,29 @@ async function capturedAttention(
       }
     }
     const pos: (number[] | null)[] = [];
-    for (let l = 0; l < layers; l++) pos.push(positions[l] ? Array.from((await positions[l].data()) as Int32Array) : null);
+    for (let l = 0; l < layers; l++)
+      pos.push(positions[l] ? Array.from((await positions[l].data()) as Int32Array) : null);
     const tokens = config.kind === 'gpt2' ? input.length : (config.imageSize / config.patchSize) ** 2 + 1;
-    return { logits: (await logitsT.data()) as Float32Array, logitsShape: logitsT.shape.slice(), maps, shapes, positions: pos, tokens };
+    return {
+      logits: (await logitsT.data()) as Float32Array,
+      logitsShape: logitsT.shape.slice(),
+      maps,
+      shapes,
+      positions: pos,
+      tokens,
+    };
   } finally {
     tf.dispose([logitsT, ...attention, ...positions]);
   }
 }
 
 /** Per layer × head attention matrices of one input, under the given masks and token pruning. */
-export async function attentionMaps(config: ModelConfig, weights: Weights, input: InspectInput, opts: InspectOptions = {}): Promise<AttentionMaps> {
+export async function attentionMaps(
+  config: ModelConfig,
+  weights: Weights,
+  input: InspectInput,
+  opts: InspectOptions = {},
+): Promise<AttentionMaps> {
   const cap = await capturedAttention(config, weights, input, opts);
   const layers: LayerAttention[] = [];
   let tokens = cap.tokens;
@@ -211,11 +241,18 @@ export interface SaliencyOptions extends InspectOptions {
  * maps each block's tokens to the original inputs: the rows of dropped tokens are dropped, so a
  * token pruned early keeps only what reached the survivors before it was dropped.
  */
-export async function saliency(config: ModelConfig, weights: Weights, input: InspectInput, opts: SaliencyOptions = {}): Promise<Saliency> {
+export async function saliency(
+  config: ModelConfig,
+  weights: Weights,
+  input: InspectInput,
+  opts: SaliencyOptions = {},
+): Promise<Saliency> {
   const cap = await capturedRolloutInputs(config, weights, input, opts);
   const rolloutRow = rollout(cap.meanAttention, cap.positions, cap.tokens, config.kind === 'vit' ? 'first' : 'last');
   const target = opts.target ?? cap.predicted;
-  const grad = opts.tokenKeep && opts.tokenKeep.some((r) => r < 1) ? null : await gradientTimesInputRaw(config, weights, input, target, opts.masks);
+  const grad = opts.tokenKeep?.some((r) => r < 1)
+    ? null
+    : await gradientTimesInputRaw(config, weights, input, target, opts.masks);
   const g = config.kind === 'vit' ? config.imageSize / config.patchSize : 0;
   const scores = (raw: Float32Array): SaliencyScores => {
     const normalized = normalise01(raw);
@@ -237,7 +274,11 @@ async function capturedRolloutInputs(config: ModelConfig, weights: Weights, inpu
   const hasMean: boolean[] = [];
   const [logitsT, means, positionsT] = tf.tidy(() => {
     const x = inputTensor(config, input);
-    const out = forward(config, weights, x, { masks: opts.masks, tokenKeep: opts.tokenKeep, capture: { attention: true } });
+    const out = forward(config, weights, x, {
+      masks: opts.masks,
+      tokenKeep: opts.tokenKeep,
+      capture: { attention: true },
+    });
     const captured = out.attention ?? [];
     const means: tf.Tensor[] = [];
     let k = 0;
@@ -254,7 +295,10 @@ async function capturedRolloutInputs(config: ModelConfig, weights: Weights, inpu
       if (kept > 0) means.push(tf.div(tf.sum(tf.mul(a, tf.reshape(tf.tensor1d(keep), [1, h, 1, 1])), [0, 1]), kept));
     }
     const rows = out.logits.rank === 3 ? out.logits.shape[1]! : 1;
-    const last = config.kind === 'gpt2' ? tf.reshape(tf.slice(out.logits, [0, rows - 1, 0], [1, 1, -1]), [-1]) : tf.reshape(out.logits, [-1]);
+    const last =
+      config.kind === 'gpt2'
+        ? tf.reshape(tf.slice(out.logits, [0, rows - 1, 0], [1, 1, -1]), [-1])
+        : tf.reshape(out.logits, [-1]);
     return [last, means, out.tokenPositions ?? []] as [tf.Tensor, tf.Tensor[], tf.Tensor[]];
   });
   try {
@@ -262,7 +306,8 @@ async function capturedRolloutInputs(config: ModelConfig, weights: Weights, inpu
     let k = 0;
     for (const has of hasMean) meanAttention.push(has ? ((await means[k++].data()) as Float32Array) : null);
     const positions: (number[] | null)[] = [];
-    for (let l = 0; l < layers; l++) positions.push(positionsT[l] ? Array.from((await positionsT[l].data()) as Int32Array) : null);
+    for (let l = 0; l < layers; l++)
+      positions.push(positionsT[l] ? Array.from((await positionsT[l].data()) as Int32Array) : null);
     const logitsLast = (await logitsT.data()) as Float32Array;
     let predicted = 0;
     for (let i = 1; i < logitsLast.length; i++) if (logitsLast[i] > logitsLast[predicted]) predicted = i;
@@ -278,7 +323,12 @@ async function capturedRolloutInputs(config: ModelConfig, weights: Weights, inpu
  * row-stochastic matrices is row-stochastic, so the renormalisation only removes rounding).
  * `positions[l]`: original positions of block l's tokens (token pruning) or null.
  */
-function rollout(mean: (Float32Array | null)[], positions: (number[] | null)[], tokens: number, row: 'first' | 'last'): Float32Array {
+function rollout(
+  mean: (Float32Array | null)[],
+  positions: (number[] | null)[],
+  tokens: number,
+  row: 'first' | 'last',
+): Float32Array {
   const layers = mean.length;
   // Tokens each block processed, as indices into the previous block's tokens.
   const sizes: number[] = [];
@@ -316,7 +366,9 @@ function rollout(mean: (Float32Array | null)[], positions: (number[] | null)[], 
     if (sel) {
       // Back to the tokens of the block before: the kept ones carry v, the dropped ones get 0.
       const before = new Float64Array(l === 0 ? tokens : sizes[l - 1]);
-      sel.forEach((j, i) => (before[j] += v[i]));
+      sel.forEach((j, i) => {
+        before[j] += v[i];
+      });
       v = before;
     }
   }
@@ -330,7 +382,13 @@ function rollout(mean: (Float32Array | null)[], positions: (number[] | null)[], 
  * one-hot "image" whose patch n is the n-th basis vector, with a projection whose n-th column is the
  * n-th patch embedding and a zero bias. Both reproduce the original forward exactly.
  */
-async function gradientTimesInputRaw(config: ModelConfig, weights: Weights, input: InspectInput, target: number, masks?: ModelMasks): Promise<Float32Array> {
+async function gradientTimesInputRaw(
+  config: ModelConfig,
+  weights: Weights,
+  input: InspectInput,
+  target: number,
+  masks?: ModelMasks,
+): Promise<Float32Array> {
   const result = tf.tidy(() => {
     if (config.kind === 'gpt2') {
       const { emb, run } = gpt2EmbeddingForward(config, weights, input, masks);
@@ -355,7 +413,11 @@ async function gradientTimesInputRaw(config: ModelConfig, weights: Weights, inpu
 }
 
 /** Weight masks without the named tensors (the embedding path replaced them), plus `extra`. */
-function masksWithout(masks: ModelMasks | undefined, names: string[], extra?: [string, tf.Tensor]): ModelMasks | undefined {
+function masksWithout(
+  masks: ModelMasks | undefined,
+  names: string[],
+  extra?: [string, tf.Tensor],
+): ModelMasks | undefined {
   if (!masks?.weights) return masks;
   const w = new Map(masks.weights);
   for (const n of names) w.delete(n);
@@ -377,10 +439,15 @@ export function gpt2EmbeddingForward(config: Gpt2Config, weights: Weights, input
   const ids = tf.tensor1d(Int32Array.from(input), 'int32');
   const rows = tf.gather(maskedWte, ids); // [T, d]
   const oneHot = t <= config.vocabSize;
-  const emb = oneHot && t < config.vocabSize ? tf.concat([rows, tf.zeros([config.vocabSize - t, config.nEmbd])], 0) : rows;
+  const emb =
+    oneHot && t < config.vocabSize ? tf.concat([rows, tf.zeros([config.vocabSize - t, config.nEmbd])], 0) : rows;
   const tied = !weights.has('lm_head.weight');
   const m = masksWithout(masks, [wteName], tied && wteMask ? ['lm_head.weight', wteMask] : undefined);
-  const positionsIds = tf.tensor2d(Int32Array.from({ length: t }, (_, i) => i), [1, t], 'int32');
+  const positionsIds = tf.tensor2d(
+    Int32Array.from({ length: t }, (_, i) => i),
+    [1, t],
+    'int32',
+  );
   const run = (e: tf.Tensor): tf.Tensor => {
     const w = new Map(weights);
     w.set(wteName, e);
@@ -496,14 +563,26 @@ export function displayBytes(bytes: number[], text: string): string {
 }
 
 /** Class probabilities of one image. */
-export async function predictClasses(config: VitConfig, weights: Weights, input: InspectInput, opts: PredictOptions = {}): Promise<ClassPredictions> {
+export async function predictClasses(
+  config: VitConfig,
+  weights: Weights,
+  input: InspectInput,
+  opts: PredictOptions = {},
+): Promise<ClassPredictions> {
   const probsT = tf.tidy(() => {
-    const { logits } = forward(config, weights, inputTensor(config, input), { masks: opts.masks, tokenKeep: opts.tokenKeep });
+    const { logits } = forward(config, weights, inputTensor(config, input), {
+      masks: opts.masks,
+      tokenKeep: opts.tokenKeep,
+    });
     return tf.reshape(tf.softmax(logits), [-1]);
   });
   const probs = Float32Array.from(await probsT.data());
   probsT.dispose();
-  const top = topIndices(probs, opts.topK ?? 5).map((index) => ({ index, label: config.labels[index] ?? `LABEL_${index}`, prob: probs[index] }));
+  const top = topIndices(probs, opts.topK ?? 5).map((index) => ({
+    index,
+    label: config.labels[index] ?? `LABEL_${index}`,
+    prob: probs[index],
+  }));
   return { kind: 'vit', probs, top };
 }
 
@@ -512,11 +591,19 @@ export async function predictClasses(config: VitConfig, weights: Weights, input:
  * request a sampled continuation — by generate.ts, or under token pruning by the same sampler
  * reading the last row of the token-pruned forward.
  */
-export async function predictNext(config: Gpt2Config, weights: Weights, ids: InspectInput, opts: PredictOptions = {}): Promise<NextTokenPredictions> {
+export async function predictNext(
+  config: Gpt2Config,
+  weights: Weights,
+  ids: InspectInput,
+  opts: PredictOptions = {},
+): Promise<NextTokenPredictions> {
   const prompt = Array.from(ids);
   const window = prompt.slice(-config.nPositions);
   const probsT = tf.tidy(() => {
-    const { logits } = forward(config, weights, inputTensor(config, window), { masks: opts.masks, tokenKeep: opts.tokenKeep });
+    const { logits } = forward(config, weights, inputTensor(config, window), {
+      masks: opts.masks,
+      tokenKeep: opts.tokenKeep,
+    });
     const rows = logits.shape[1]!;
     return tf.reshape(tf.softmax(tf.slice(logits, [0, rows - 1, 0], [1, 1, -1])), [-1]);
   });
@@ -542,6 +629,13 @@ export async function predictNext(config: Gpt2Config, weights: Weights, ids: Ins
 }
 
 /** predictClasses or predictNext, by the model's kind. */
-export function predictions(config: ModelConfig, weights: Weights, input: InspectInput, opts: PredictOptions = {}): Promise<ClassPredictions | NextTokenPredictions> {
-  return config.kind === 'vit' ? predictClasses(config, weights, input, opts) : predictNext(config, weights, input, opts);
+export function predictions(
+  config: ModelConfig,
+  weights: Weights,
+  input: InspectInput,
+  opts: PredictOptions = {},
+): Promise<ClassPredictions | NextTokenPredictions> {
+  return config.kind === 'vit'
+    ? predictClasses(config, weights, input, opts)
+    : predictNext(config, weights, input, opts);
 }

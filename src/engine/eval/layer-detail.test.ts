@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { layerDetailData, layerThreshold, linearHistogram, logHistogram, maskImage, structuralWeightMask } from './layer-detail';
+import {
+  layerDetailData,
+  layerThreshold,
+  linearHistogram,
+  logHistogram,
+  maskImage,
+  structuralWeightMask,
+} from './layer-detail';
 import { keepCount, rowTopKMask, topKMask } from '../pruning/select';
 import { nmMask } from '../pruning/nm';
 import { linearSpecs } from '../model/schema';
@@ -9,7 +16,12 @@ const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 
 describe('layerThreshold', () => {
   it('reads the exact threshold off a layer-wise mask', () => {
-    expect(layerThreshold([0.1, 0.5, 0.3, 0.9], [0, 1, 0, 1], 2, 2, 'layer')).toEqual({ kind: 'single', value: 0.5, largestRemoved: 0.3, tiedRemoved: 0 });
+    expect(layerThreshold([0.1, 0.5, 0.3, 0.9], [0, 1, 0, 1], 2, 2, 'layer')).toEqual({
+      kind: 'single',
+      value: 0.5,
+      largestRemoved: 0.3,
+      tiedRemoved: 0,
+    });
     // Whatever the scores, top-k selection leaves exactly the k-th best score as the threshold.
     const scores = randomArray(600, 3).map(Math.abs);
     const mask = topKMask(scores, keepCount(600, 0.7));
@@ -22,20 +34,46 @@ describe('layerThreshold', () => {
     const scores = [1, 1, 1, 2];
     const mask = topKMask(scores, 2); // keeps 2 and the first 1
     expect([...mask]).toEqual([1, 0, 0, 1]);
-    expect(layerThreshold(scores, mask, 1, 4, 'layer')).toEqual({ kind: 'single', value: 1, largestRemoved: 1, tiedRemoved: 2 });
+    expect(layerThreshold(scores, mask, 1, 4, 'layer')).toEqual({
+      kind: 'single',
+      value: 1,
+      largestRemoved: 1,
+      tiedRemoved: 2,
+    });
   });
 
   it('says when nothing or everything is removed', () => {
-    expect(layerThreshold([3, 1, 2, 4], [1, 1, 1, 1], 2, 2, 'layer')).toEqual({ kind: 'none', reason: 'nothing removed' });
-    expect(layerThreshold([3, 1, 2, 4], [0, 0, 0, 0], 2, 2, 'row')).toEqual({ kind: 'none', reason: 'everything removed' });
+    expect(layerThreshold([3, 1, 2, 4], [1, 1, 1, 1], 2, 2, 'layer')).toEqual({
+      kind: 'none',
+      reason: 'nothing removed',
+    });
+    expect(layerThreshold([3, 1, 2, 4], [0, 0, 0, 0], 2, 2, 'row')).toEqual({
+      kind: 'none',
+      reason: 'everything removed',
+    });
   });
 
   it('gives per-row thresholds for a row-wise mask, and says one layer threshold would not match it', () => {
     const scores = [1, 2, 3, 4, 10, 20, 30, 40];
     const mask = rowTopKMask(scores, 2, 4, 2);
-    expect(layerThreshold(scores, mask, 2, 4, 'row')).toEqual({ kind: 'per-row', median: 16.5, q1: 9.75, q3: 23.25, min: 3, max: 30, rows: 2, mixedRows: 0 });
+    expect(layerThreshold(scores, mask, 2, 4, 'row')).toEqual({
+      kind: 'per-row',
+      median: 16.5,
+      q1: 9.75,
+      q3: 23.25,
+      min: 3,
+      max: 30,
+      rows: 2,
+      mixedRows: 0,
+    });
     // As one layer: a threshold removing 4 would sit at 10 and remove the kept 3 and 4.
-    expect(layerThreshold(scores, mask, 2, 4, 'layer')).toEqual({ kind: 'mixed', quantile: 10, differ: 2, smallestKept: 3, largestRemoved: 20 });
+    expect(layerThreshold(scores, mask, 2, 4, 'layer')).toEqual({
+      kind: 'mixed',
+      quantile: 10,
+      differ: 2,
+      smallestKept: 3,
+      largestRemoved: 20,
+    });
   });
 
   it('calls an N:M mask mixed', () => {
@@ -66,7 +104,13 @@ describe('histograms', () => {
     expect(one.edges[4]).toBe(4);
     expect(sum(one.kept)).toBe(2);
     expect(sum(one.removed)).toBe(1);
-    expect(logHistogram([0, 0], [1, 0])).toEqual({ scale: 'log', edges: [], kept: [], removed: [], zeros: { kept: 1, removed: 1 } });
+    expect(logHistogram([0, 0], [1, 0])).toEqual({
+      scale: 'log',
+      edges: [],
+      kept: [],
+      removed: [],
+      zeros: { kept: 1, removed: 1 },
+    });
   });
 
   it('bins signed weights symmetrically about zero, every value counted once', () => {
@@ -102,7 +146,12 @@ describe('structuralWeightMask', () => {
     const c = tinyVit(); // d = 12, 3 heads of 4
     const host = randomHostWeights(c, 1);
     const specs = linearSpecs(c).filter((s) => s.layer === 0);
-    const masks = { heads: [[1, 0, 1], [1, 1, 1]] };
+    const masks = {
+      heads: [
+        [1, 0, 1],
+        [1, 1, 1],
+      ],
+    };
     const q = structuralWeightMask(c, host, specs.find((s) => s.role === 'q')!, masks); // [out 12, in 12]
     for (let o = 0; o < 12; o++) for (let i = 0; i < 12; i++) expect(q[o * 12 + i]).toBe(o >= 4 && o < 8 ? 0 : 1);
     const out = structuralWeightMask(c, host, specs.find((s) => s.role === 'attn_out')!, masks);
@@ -138,6 +187,9 @@ describe('layerDetailData', () => {
     // In the image, rows are outputs and columns inputs: column 0 is black.
     for (let o = 0; o < 16; o++) expect(d.mask.data[o * 16]).toBe(0);
     expect(d.mask.data[1]).toBe(255);
-    expect(layerDetailData(spec, w, scores, null, 'row').threshold).toEqual({ kind: 'none', reason: 'nothing removed' });
+    expect(layerDetailData(spec, w, scores, null, 'row').threshold).toEqual({
+      kind: 'none',
+      reason: 'nothing removed',
+    });
   });
 });

@@ -23,9 +23,23 @@ export interface Histogram {
 export type LayerThreshold =
   | { kind: 'none'; reason: 'nothing removed' | 'everything removed' }
   /** One value separates them: every kept score ≥ value ≥ every removed score. */
-  | { kind: 'single'; value: number; largestRemoved: number; /** removed weights scoring exactly `value` (ties, broken by position) */ tiedRemoved: number }
+  | {
+      kind: 'single';
+      value: number;
+      largestRemoved: number /** removed weights scoring exactly `value` (ties, broken by position) */;
+      tiedRemoved: number;
+    }
   /** Each output row has its own threshold (its smallest kept score); their distribution. */
-  | { kind: 'per-row'; median: number; q1: number; q3: number; min: number; max: number; rows: number; /** rows where one value does not separate kept from removed */ mixedRows: number }
+  | {
+      kind: 'per-row';
+      median: number;
+      q1: number;
+      q3: number;
+      min: number;
+      max: number;
+      rows: number /** rows where one value does not separate kept from removed */;
+      mixedRows: number;
+    }
   /**
    * No single value separates kept from removed (N:M groups, SparseGPT's own saliency, whole
    * structures): `quantile` would remove as many weights, and `differ` of the kept ones fall below it.
@@ -66,7 +80,14 @@ const LOG_AXIS: Axis = { to: Math.log, from: Math.exp, fits: (v) => v > 0 && v <
 const LINEAR_AXIS: Axis = { to: (v) => v, from: (t) => t, fits: Number.isFinite };
 
 /** Counts `values` into `bins` equal bins of the axis over [lo, hi]; the ends are clamped in. */
-function binned(values: ArrayLike<number>, mask: ArrayLike<number>, lo: number, hi: number, bins: number, axis: Axis): Omit<Histogram, 'scale'> {
+function binned(
+  values: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  lo: number,
+  hi: number,
+  bins: number,
+  axis: Axis,
+): Omit<Histogram, 'scale'> {
   const kept = new Array<number>(bins).fill(0);
   const removed = new Array<number>(bins).fill(0);
   const zeros = { kept: 0, removed: 0 };
@@ -151,8 +172,15 @@ function quantile(sorted: Float64Array, p: number): number {
  * The threshold a mask implies on [rows, cols] scores (rows = output features). `comparison` says
  * which weights competed: the whole layer (magnitude, Taylor, global scope...) or each output row.
  */
-export function layerThreshold(scores: ArrayLike<number>, mask: ArrayLike<number>, rows: number, cols: number, comparison: 'layer' | 'row'): LayerThreshold {
-  if (scores.length !== rows * cols || mask.length !== rows * cols) throw new Error(`layerThreshold: ${scores.length} scores and ${mask.length} mask entries for ${rows}×${cols}`);
+export function layerThreshold(
+  scores: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  comparison: 'layer' | 'row',
+): LayerThreshold {
+  if (scores.length !== rows * cols || mask.length !== rows * cols)
+    throw new Error(`layerThreshold: ${scores.length} scores and ${mask.length} mask entries for ${rows}×${cols}`);
   const all = split(scores, mask);
   if (all.removed === 0) return { kind: 'none', reason: 'nothing removed' };
   if (all.kept === 0) return { kind: 'none', reason: 'everything removed' };
@@ -167,7 +195,17 @@ export function layerThreshold(scores: ArrayLike<number>, mask: ArrayLike<number
     }
     const sorted = Float64Array.from(values).sort();
     // Rows split one way or the other only (possible under structural masks): the layer decides.
-    if (sorted.length > 0) return { kind: 'per-row', median: quantile(sorted, 0.5), q1: quantile(sorted, 0.25), q3: quantile(sorted, 0.75), min: sorted[0], max: sorted[sorted.length - 1], rows: sorted.length, mixedRows };
+    if (sorted.length > 0)
+      return {
+        kind: 'per-row',
+        median: quantile(sorted, 0.5),
+        q1: quantile(sorted, 0.25),
+        q3: quantile(sorted, 0.75),
+        min: sorted[0],
+        max: sorted[sorted.length - 1],
+        rows: sorted.length,
+        mixedRows,
+      };
   }
   if (all.largestRemoved <= all.smallestKept) {
     let tiedRemoved = 0;
@@ -206,7 +244,12 @@ export function maskImage(mask: ArrayLike<number>, rows: number, cols: number, m
  * handing it the weight's positions instead of its values: one definition of what a removed head or
  * neuron takes away.
  */
-export function structuralWeightMask(config: ModelConfig, host: Map<string, HostTensor>, spec: LinearSpec, masks: StructuralMasks): Uint8Array {
+export function structuralWeightMask(
+  config: ModelConfig,
+  host: Map<string, HostTensor>,
+  spec: LinearSpec,
+  masks: StructuralMasks,
+): Uint8Array {
   const w = host.get(spec.weight);
   if (!w) throw new Error(`no weight "${spec.weight}"`);
   const n = w.data.length;
@@ -223,7 +266,13 @@ export function structuralWeightMask(config: ModelConfig, host: Map<string, Host
  * Everything the detail view draws of one layer, from its weights and scores (checkpoint layout)
  * and its mask (checkpoint layout; null when nothing was pruned).
  */
-export function layerDetailData(spec: LinearSpec, weights: Float32Array, scores: Float32Array, mask: Uint8Array | null, comparison: 'layer' | 'row'): LayerDetailData {
+export function layerDetailData(
+  spec: LinearSpec,
+  weights: Float32Array,
+  scores: Float32Array,
+  mask: Uint8Array | null,
+  comparison: 'layer' | 'row',
+): LayerDetailData {
   const m = mask ?? new Uint8Array(weights.length).fill(1);
   const kept = m.reduce((a, v) => a + (v !== 0 ? 1 : 0), 0);
   const maskRows = toRows(m, spec);

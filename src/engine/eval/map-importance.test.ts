@@ -10,7 +10,8 @@ import { physicallyPrune } from '../pruning/structured/physical';
 import { prunableLinears } from '../pruning/unstructured';
 import type { ModelConfig } from '../model/config';
 
-const ones = (c: ModelConfig) => new Map(prunableLinears(c).map((s) => [s.weight, new Uint8Array(s.inFeatures * s.outFeatures).fill(1)]));
+const ones = (c: ModelConfig) =>
+  new Map(prunableLinears(c).map((s) => [s.weight, new Uint8Array(s.inFeatures * s.outFeatures).fill(1)]));
 
 describe('pruned shares', () => {
   // tiny GPT-2: d = 16, 2 heads of 8, FFN 24; c_attn is a Conv1D stored [in = 16, out = 48] as [q | k | v].
@@ -18,7 +19,7 @@ describe('pruned shares', () => {
   const gptHead = 3 * 16 * 8 + 8 * 16; // q, k, v columns over every input + the c_proj rows
   const gptBlock = 16 * 48 + 16 * 16 + 2 * 16 * 24;
 
-  it("GPT-2: a head owns its q, k, v columns of the fused c_attn [in, out] and its c_proj rows", () => {
+  it('GPT-2: a head owns its q, k, v columns of the fused c_attn [in, out] and its c_proj rows', () => {
     const m = ones(gpt);
     const attn = m.get('transformer.h.0.attn.c_attn.weight')!;
     for (let i = 0; i < 16; i++) attn[i * 48 + 16 + 8 + 3] = 0; // the key column e = 3 of head 1
@@ -57,7 +58,7 @@ describe('pruned shares', () => {
     const out = m.get('vit.encoder.layer.1.attention.output.dense.weight')!;
     for (let o = 0; o < 12; o++) out[o * 12 + 10] = 0; // input column 10: head 2's
     const fc1 = m.get('vit.encoder.layer.0.intermediate.dense.weight')!;
-    fc1.fill(0, 0, 20 * 12 / 2); // half of the FFN's first linear
+    fc1.fill(0, 0, (20 * 12) / 2); // half of the FFN's first linear
     const s = prunedSharesFromMasks(vit, m);
     expect(s.heads).toEqual([
       [0, 0, 0],
@@ -71,27 +72,47 @@ describe('pruned shares', () => {
 
   it('removed structures: a removed head is 100% pruned, an FFN by its share of neurons, a removed sublayer whole', () => {
     const neurons = [Array(24).fill(1), Array.from({ length: 24 }, (_, j) => (j < 6 ? 0 : 1))];
-    const structure = { heads: [[1, 0], [1, 1]], neurons, mlp: [false, true], attention: [true, true] };
+    const structure = {
+      heads: [
+        [1, 0],
+        [1, 1],
+      ],
+      neurons,
+      mlp: [false, true],
+      attention: [true, true],
+    };
     const s = prunedSharesFromStructure(gpt, structure);
-    expect(s.heads).toEqual([[0, 1], [0, 0]]);
+    expect(s.heads).toEqual([
+      [0, 1],
+      [0, 0],
+    ]);
     expect(s.ffn).toEqual([1, 0.25]);
     // Each block's pruned share is what the physical cut removes from it.
     const host = randomHostWeights(gpt, 3);
     const cut = physicallyPrune(gpt, host, structure);
     for (const l of [0, 1]) {
-      const names = prunableLinears(gpt).filter((x) => x.layer === l).map((x) => x.weight);
+      const names = prunableLinears(gpt)
+        .filter((x) => x.layer === l)
+        .map((x) => x.weight);
       const before = names.reduce((a, n) => a + host.get(n)!.data.length, 0);
       const after = names.reduce((a, n) => a + cut.weights.get(n)!.data.length, 0);
       expect(s.blocks[l]).toBeCloseTo(1 - after / before, 12);
     }
-    expect(prunedSharesFromStructure(gpt, { attention: [false, true] }).heads).toEqual([[1, 1], [0, 0]]);
+    expect(prunedSharesFromStructure(gpt, { attention: [false, true] }).heads).toEqual([
+      [1, 1],
+      [0, 0],
+    ]);
     expect(prunedSharesFromStructure(gpt, {}).blocks).toEqual([0, 0]);
   });
 });
 
 describe('mapImportance', () => {
   const images = (n: number, seed: number) => ({
-    images: { dtype: 'U8' as const, shape: [n, 2, 8, 8], data: Uint8Array.from({ length: n * 128 }, (_, i) => (i * seed * 31) % 256) },
+    images: {
+      dtype: 'U8' as const,
+      shape: [n, 2, 8, 8],
+      data: Uint8Array.from({ length: n * 128 }, (_, i) => (i * seed * 31) % 256),
+    },
     labels: { dtype: 'U8' as const, shape: [n], data: Uint8Array.from({ length: n }, (_, i) => i % 5) },
   });
   const session = ModelSession.open({

@@ -40,12 +40,18 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** Flat indices, in the weight's stored layout, of the entries with input in inIdx and output in outIdx. */
 export function entryIndices(spec: LinearSpec, inIdx: number[], outIdx: number[]): number[] {
   const out: number[] = [];
-  for (const i of inIdx) for (const o of outIdx) out.push(spec.layout === 'in_out' ? i * spec.outFeatures + o : o * spec.inFeatures + i);
+  for (const i of inIdx)
+    for (const o of outIdx) out.push(spec.layout === 'in_out' ? i * spec.outFeatures + o : o * spec.inFeatures + i);
   return out;
 }
 
 /** The entries of block `layer`'s linears that the given heads and neurons own, by weight name. */
-export function unitEntries(config: ModelConfig, layer: number, heads: number[], neurons: number[]): Map<string, number[]> {
+export function unitEntries(
+  config: ModelConfig,
+  layer: number,
+  heads: number[],
+  neurons: number[],
+): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const spec of prunableLinears(config).filter((s) => s.layer === layer)) {
     const { inIdx, outIdx } = keptFeatures(config, spec, heads, neurons);
@@ -85,7 +91,9 @@ export function prunedSharesFromMasks(config: ModelConfig, masks: Map<string, Ui
  * amount to, read as above. A removed head is 100% pruned; an FFN by the share of its neurons gone.
  */
 export function prunedSharesFromStructure(config: ModelConfig, structure: StructuralMasks): PrunedShares {
-  const masks = new Map(prunableLinears(config).map((s) => [s.weight, new Uint8Array(s.inFeatures * s.outFeatures).fill(1)]));
+  const masks = new Map(
+    prunableLinears(config).map((s) => [s.weight, new Uint8Array(s.inFeatures * s.outFeatures).fill(1)]),
+  );
   const kept = keptUnits(config, structure);
   for (let l = 0; l < numLayers(config); l++) {
     const removedHeads = range(numHeads(config)).filter((h) => !kept.heads[l].includes(h));
@@ -102,10 +110,20 @@ export function prunedSharesFromStructure(config: ModelConfig, structure: Struct
  * Head and FFN importance on the pruner's (cached) calibration data: one forward pass for the head
  * output norms, one for the neuron activations.
  */
-export async function mapImportance(pruner: Pruner, calibration: CalibrationSpec | undefined, opts: RunOptions = {}): Promise<MapImportance> {
+export async function mapImportance(
+  pruner: Pruner,
+  calibration: CalibrationSpec | undefined,
+  opts: RunOptions = {},
+): Promise<MapImportance> {
   const { config, weights } = pruner.session;
   const calib = await pruner.calibration(pruner.calibSpec({ calibration }));
-  const heads = await headScores(config, weights, calib, 'norm', { signal: opts.signal, onProgress: (f) => opts.onProgress?.('head scores', f / 2) });
-  const neurons = await neuronScores(config, weights, calib, 'activation', { signal: opts.signal, onProgress: (f) => opts.onProgress?.('FFN neuron scores', 0.5 + f / 2) });
+  const heads = await headScores(config, weights, calib, 'norm', {
+    signal: opts.signal,
+    onProgress: (f) => opts.onProgress?.('head scores', f / 2),
+  });
+  const neurons = await neuronScores(config, weights, calib, 'activation', {
+    signal: opts.signal,
+    onProgress: (f) => opts.onProgress?.('FFN neuron scores', 0.5 + f / 2),
+  });
   return { heads, ffn: neurons.map((row) => row.reduce((a, v) => a + v, 0)), calibration: calib.description };
 }

@@ -63,7 +63,9 @@ describe('metrics', () => {
     const ctrl = new AbortController();
     ctrl.abort();
     await expect(
-      evaluateClassifier(c, toTfWeights(randomHostWeights(c, 1)), new Uint8Array(128), new Uint8Array(1), { signal: ctrl.signal }),
+      evaluateClassifier(c, toTfWeights(randomHostWeights(c, 1)), new Uint8Array(128), new Uint8Array(1), {
+        signal: ctrl.signal,
+      }),
     ).rejects.toThrow();
   });
 
@@ -81,7 +83,9 @@ describe('metrics', () => {
     expect(partials.at(-1)!.stderr).toBe(0);
     for (const p of partials) {
       const seen = p.seen;
-      const alone = await evaluateClassifier(c, w, pixels.subarray(0, seen * 128), labels.subarray(0, seen), { batchSize: 3 });
+      const alone = await evaluateClassifier(c, w, pixels.subarray(0, seen * 128), labels.subarray(0, seen), {
+        batchSize: 3,
+      });
       expect(p.metric).toEqual(alone);
       // A Bernoulli per image: s² = n/(n−1)·a(1−a).
       const a = alone.accuracy;

@@ -4,6 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt2Config, VitConfig } from '../model/config';
 import { forward } from '../model/forward';
+import { crossEntropySum } from '../model/loss';
+import { pixelsToInput } from '../model/preprocess';
 import type { LinearOverride, ModelMasks, Weights } from '../model/types';
 
 export interface ClassifierMetrics {
@@ -56,19 +58,6 @@ export interface EvalOptions {
   signal?: AbortSignal;
 }
 
-/** ViTImageProcessor's defaults: rescale to [0, 1], then normalise with mean 0.5 and std 0.5. */
-export function pixelsToInput(config: VitConfig, pixels: Uint8Array, count: number): tf.Tensor4D {
-  const { numChannels: c, imageSize: s } = config;
-  return tf.tidy(() =>
-    tf.sub(tf.mul(tf.tensor4d(pixels, [count, c, s, s], 'float32'), 2 / 255), 1) as tf.Tensor4D,
-  );
-}
-
-/** Σ over rows of −log softmax(logits)[label]: logits [n, classes], labels int32 [n]. */
-export function crossEntropySum(logits: tf.Tensor, labels: tf.Tensor, classes: number): tf.Scalar {
-  return tf.neg(tf.sum(tf.mul(tf.oneHot(labels, classes), tf.logSoftmax(logits)))) as tf.Scalar;
-}
-
 function checkAbort(signal?: AbortSignal) {
   if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
 }
@@ -95,7 +84,12 @@ export class RunningMean {
   }
 }
 
-const classifierMetrics = (correct: number, lossSum: number, count: number): ClassifierMetrics => ({ kind: 'classifier', accuracy: correct / count, loss: lossSum / count, count });
+const classifierMetrics = (correct: number, lossSum: number, count: number): ClassifierMetrics => ({
+  kind: 'classifier',
+  accuracy: correct / count,
+  loss: lossSum / count,
+  count,
+});
 
 export async function evaluateClassifier(
   config: VitConfig,
@@ -115,7 +109,11 @@ export async function evaluateClassifier(
     const m = Math.min(batch, n - start);
     const [pred, loss] = tf.tidy(() => {
       const x = pixelsToInput(config, images.subarray(start * per, (start + m) * per), m);
-      const { logits } = forward(config, weights, x, { masks: opts.masks, tokenKeep: opts.tokenKeep, linears: opts.linears });
+      const { logits } = forward(config, weights, x, {
+        masks: opts.masks,
+        tokenKeep: opts.tokenKeep,
+        linears: opts.linears,
+      });
       const y = tf.tensor1d(labels.subarray(start, start + m), 'int32');
       return [tf.argMax(logits, -1), crossEntropySum(logits, y, config.labels.length)];
     });
@@ -129,7 +127,12 @@ export async function evaluateClassifier(
       hits.add(hit);
     }
     opts.onProgress?.((start + m) / n);
-    opts.onPartial?.({ metric: classifierMetrics(correct, lossSum, start + m), seen: start + m, total: n, stderr: hits.stderr(n) });
+    opts.onPartial?.({
+      metric: classifierMetrics(correct, lossSum, start + m),
+      seen: start + m,
+      total: n,
+      stderr: hits.stderr(n),
+    });
   }
   return classifierMetrics(correct, lossSum, n);
 }
@@ -178,7 +181,10 @@ export async function evaluateLm(
       tgt.set(tokens.subarray(off + 1, off + t + 1), i * t);
     }
     const [lossT, hitsT, perWindowT] = tf.tidy(() => {
-      const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), { masks: opts.masks, linears: opts.linears });
+      const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), {
+        masks: opts.masks,
+        linears: opts.linears,
+      });
       const flat = tf.reshape(logits, [m * t, config.vocabSize]);
       const y = tf.tensor1d(tgt, 'int32');
       // crossEntropySum's terms, kept to sum them per window as well.

@@ -64,7 +64,13 @@ describe('Pruner', () => {
     const pruner = new Pruner(session);
     for (const method of ['magnitude', 'wanda'] as const) {
       // The split wins over the global value and over the allocation.
-      const r = await pruner.measure({ method, sparsity: 0.1, allocation: 'owl', blockSparsity: [0.8, 0.2], calibration });
+      const r = await pruner.measure({
+        method,
+        sparsity: 0.1,
+        allocation: 'owl',
+        blockSparsity: [0.8, 0.2],
+        calibration,
+      });
       expect(r.blockSparsity).toEqual([0.8, 0.2]);
       // Blocks are of equal size here, so what is reached is their mean.
       expect(r.sparsity, method).toBeCloseTo(0.5, 2);
@@ -105,10 +111,13 @@ describe('Pruner', () => {
     expect(tf.memory().numTensors).toBe(before);
     for (const stage of ['pruning', 'evaluating']) {
       const ctrl = new AbortController();
-      const run = pruner.measure({ method: 'sparsegpt', sparsity: 0.7, calibration }, {
-        signal: ctrl.signal,
-        onProgress: (s) => s === stage && ctrl.abort(),
-      });
+      const run = pruner.measure(
+        { method: 'sparsegpt', sparsity: 0.7, calibration },
+        {
+          signal: ctrl.signal,
+          onProgress: (s) => s === stage && ctrl.abort(),
+        },
+      );
       await expect(run).rejects.toThrow();
       expect(tf.memory().numTensors, stage).toBe(before);
     }
@@ -138,4 +147,3 @@ describe('Pruner', () => {
     expect(none.metric).toEqual(dense);
   });
 });
-

@@ -8,14 +8,42 @@ import { numLayers } from '../model/config';
 import { costReport } from '../model/cost';
 import type { Weights } from '../model/types';
 import type { ModelSession } from '../session';
-import { type Allocation, outlierRatio, owlAllocation, sensitivityAllocation, uniformAllocation, type SensitivityCurve } from '../pruning/allocation';
-import { calibrationLoss, collectActivationStats, makeCalibration, withDenseLabels, type CalibrationData, type CalibrationSpec } from '../pruning/calibration';
+import {
+  type Allocation,
+  outlierRatio,
+  owlAllocation,
+  sensitivityAllocation,
+  uniformAllocation,
+  type SensitivityCurve,
+} from '../pruning/allocation';
+import {
+  calibrationLoss,
+  collectActivationStats,
+  makeCalibration,
+  withDenseLabels,
+  type CalibrationData,
+  type CalibrationSpec,
+} from '../pruning/calibration';
 import { toRows } from '../pruning/layout';
 import { wandaScores } from '../pruning/wanda';
-import { collectStats, prunableLinears, pruneUnstructured, type PruningStats, type Scope, type UnstructuredMethod, type UnstructuredResult } from '../pruning/unstructured';
+import {
+  collectStats,
+  prunableLinears,
+  pruneUnstructured,
+  type PruningStats,
+  type Scope,
+  type UnstructuredMethod,
+  type UnstructuredResult,
+} from '../pruning/unstructured';
 import type { EvalOptions, Metrics } from './metrics';
-import { needsStructuredCalibration, planStructured, type StructuredPlan, type StructuredRecipe } from '../pruning/structured/recipe';
-import { evaluateLmLastPosition, tokenCounts } from '../pruning/tokens';
+import {
+  needsStructuredCalibration,
+  planStructured,
+  type StructuredPlan,
+  type StructuredRecipe,
+} from '../pruning/structured/recipe';
+import { tokenCounts } from '../model/tokens';
+import { evaluateLmLastPosition } from './last-position';
 import type { LinearChoice, LinearPath, SparseLayer } from '../gpu/sparse-linears';
 import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { nm24Bytes } from '../gpu/nm24';
@@ -82,7 +110,11 @@ export const DEFAULT_CALIBRATION: Record<'gpt2' | 'vit', CalibrationSpec> = {
   vit: { source: 'train', count: 128, seed: 0 },
 };
 
-const needsCalibration = (r: PruneRecipe) => r.method === 'wanda' || r.method === 'sparsegpt' || r.method === 'taylor' || (!r.blockSparsity && (r.allocation === 'owl' || r.allocation === 'sensitivity'));
+const needsCalibration = (r: PruneRecipe) =>
+  r.method === 'wanda' ||
+  r.method === 'sparsegpt' ||
+  r.method === 'taylor' ||
+  (!r.blockSparsity && (r.allocation === 'owl' || r.allocation === 'sensitivity'));
 
 export class Pruner {
   private readonly calibCache = new Map<string, CalibrationData>();
@@ -101,7 +133,11 @@ export class Pruner {
     let c = this.calibCache.get(key);
     if (!c) {
       const s = this.session;
-      const raw = makeCalibration(s.config, spec, { train: s.calibSet, heldOut: s.evalSet, tokenizer: s.checkpoint.tokenizer });
+      const raw = makeCalibration(s.config, spec, {
+        train: s.calibSet,
+        heldOut: s.evalSet,
+        tokenizer: s.checkpoint.tokenizer,
+      });
       c = await withDenseLabels(s.config, s.weights, raw);
       this.calibCache.set(key, c);
     }
@@ -138,7 +174,9 @@ export class Pruner {
         for (let l = 0; l < layers; l++) {
           const scores = prunableLinears(c)
             .filter((s) => s.layer === l)
-            .map((s) => wandaScores(toRows(this.host(s.weight).data, s), s.outFeatures, s.inFeatures, st.sqSum.get(s.weight)!));
+            .map((s) =>
+              wandaScores(toRows(this.host(s.weight).data, s), s.outFeatures, s.inFeatures, st.sqSum.get(s.weight)!),
+            );
           ratios.push(outlierRatio(scores));
         }
         this.allocCache.set(`owl|${ckey}`, ratios);
@@ -146,7 +184,11 @@ export class Pruner {
       return owlAllocation(ratios, r.sparsity);
     }
     const curves = await this.sensitivity(r, calib, opts);
-    const params = Array.from({ length: layers }, (_, l) => prunableLinears(c).filter((s) => s.layer === l).reduce((a, s) => a + s.inFeatures * s.outFeatures, 0));
+    const params = Array.from({ length: layers }, (_, l) =>
+      prunableLinears(c)
+        .filter((s) => s.layer === l)
+        .reduce((a, s) => a + s.inFeatures * s.outFeatures, 0),
+    );
     return sensitivityAllocation(curves, params, r.sparsity);
   }
 
@@ -170,7 +212,13 @@ export class Pruner {
       const losses = [base];
       for (const s of grid.slice(1)) {
         const only = Array.from({ length: layers }, (_, k) => (k === l ? s : 0));
-        const res = await pruneUnstructured(c, this.session.checkpoint.weights, { method, sparsity: s, scope: r.scope, blockSparsity: only, seed: r.seed }, calib, stats);
+        const res = await pruneUnstructured(
+          c,
+          this.session.checkpoint.weights,
+          { method, sparsity: s, scope: r.scope, blockSparsity: only, seed: r.seed },
+          calib,
+          stats,
+        );
         losses.push(await this.withPruned(res, (w) => calibrationLoss(c, w, calib, { signal: opts.signal })));
         opts.onProgress?.('sensitivity', (l * grid.length + losses.length) / (layers * grid.length));
       }
@@ -188,7 +236,10 @@ export class Pruner {
    * Runs f on the model's weights with the result applied (masks multiplied in), then frees them.
    * f also gets the masked values of each pruned matrix, as stored.
    */
-  async withPruned<T>(res: UnstructuredResult, f: (w: Weights, masked: Map<string, Float32Array>) => Promise<T>): Promise<T> {
+  async withPruned<T>(
+    res: UnstructuredResult,
+    f: (w: Weights, masked: Map<string, Float32Array>) => Promise<T>,
+  ): Promise<T> {
     const made: tf.Tensor[] = [];
     const w: Weights = new Map(this.session.weights);
     const masked = new Map<string, Float32Array>();
@@ -212,10 +263,19 @@ export class Pruner {
    * measure faster (gpu/sparse-linears.ts); `kernels` says which ran how, null on other backends.
    * `paths` limits the candidates (bench:gpu compares TF.js alone with the measured choice).
    */
-  async evaluatePruned(res: UnstructuredResult, opts: RunOptions = {}, paths?: readonly LinearPath[]): Promise<{ metric: Metrics; kernels: LinearChoice[] | null }> {
+  async evaluatePruned(
+    res: UnstructuredResult,
+    opts: RunOptions = {},
+    paths?: readonly LinearPath[],
+  ): Promise<{ metric: Metrics; kernels: LinearChoice[] | null }> {
     return this.withPruned(res, async (w, masked) => {
       // Loaded only on WebGPU: it brings the WGSL sources, which Node scripts off WebGPU need not load.
-      const linears = tfjsWebGpu() ? (await import('../gpu/sparse-linears')).SparseLinears.forCurrentBackend(this.sparseLayers(res, w, masked), paths) : null;
+      const linears = tfjsWebGpu()
+        ? (await import('../gpu/sparse-linears')).SparseLinears.forCurrentBackend(
+            this.sparseLayers(res, w, masked),
+            paths,
+          )
+        : null;
       try {
         const metric = await this.session.evaluateWith(w, {
           ...opts.evaluation,
@@ -249,7 +309,15 @@ export class Pruner {
   }
 
   /** Prunes by the recipe; the masks (and SparseGPT's weights) plus what was used. */
-  async prune(r: PruneRecipe, opts: RunOptions = {}): Promise<{ result: UnstructuredResult; blockSparsity: number[]; calibration: string | null; timeMs: { calibration: number; prune: number } }> {
+  async prune(
+    r: PruneRecipe,
+    opts: RunOptions = {},
+  ): Promise<{
+    result: UnstructuredResult;
+    blockSparsity: number[];
+    calibration: string | null;
+    timeMs: { calibration: number; prune: number };
+  }> {
     const t0 = performance.now();
     const calib = needsCalibration(r) ? await this.calibration(this.calibSpec(r)) : null;
     // The split first: a bad explicit one is refused before any statistics are computed.
@@ -264,7 +332,12 @@ export class Pruner {
       stats,
       { signal: opts.signal, onProgress: (f) => opts.onProgress?.('pruning', f) },
     );
-    return { result, blockSparsity, calibration: calib?.description ?? null, timeMs: { calibration: t1 - t0, prune: performance.now() - t1 } };
+    return {
+      result,
+      blockSparsity,
+      calibration: calib?.description ?? null,
+      timeMs: { calibration: t1 - t0, prune: performance.now() - t1 },
+    };
   }
 
   async measure(r: PruneRecipe, opts: RunOptions = {}): Promise<PruneReport> {
@@ -272,7 +345,10 @@ export class Pruner {
   }
 
   /** measure(), also handing back the masks and weights (for an export of what was measured). */
-  async pruneAndMeasure(r: PruneRecipe, opts: RunOptions = {}): Promise<{ report: PruneReport; result: UnstructuredResult }> {
+  async pruneAndMeasure(
+    r: PruneRecipe,
+    opts: RunOptions = {},
+  ): Promise<{ report: PruneReport; result: UnstructuredResult }> {
     const p = await this.prune(r, opts);
     opts.signal?.throwIfAborted();
     const t0 = performance.now();
@@ -311,23 +387,41 @@ export class Pruner {
   }
 
   /** measureStructured(), also handing back the plan (the masks, for an export of what was measured). */
-  async pruneAndMeasureStructured(r: StructuredPruneRecipe, opts: RunOptions = {}): Promise<{ report: StructuredReport; plan: StructuredPlan }> {
+  async pruneAndMeasureStructured(
+    r: StructuredPruneRecipe,
+    opts: RunOptions = {},
+  ): Promise<{ report: StructuredReport; plan: StructuredPlan }> {
     const s = this.session;
     const c = s.config;
     const t0 = performance.now();
     const calib = needsStructuredCalibration(r) ? await this.calibration(this.calibSpec(r)) : null;
     const t1 = performance.now();
-    const plan = await planStructured(c, s.weights, calib, r, { signal: opts.signal, onProgress: (f) => opts.onProgress?.('pruning', f) });
+    const plan = await planStructured(c, s.weights, calib, r, {
+      signal: opts.signal,
+      onProgress: (f) => opts.onProgress?.('pruning', f),
+    });
     opts.signal?.throwIfAborted();
     const t2 = performance.now();
-    const evalOpts = { ...opts.evaluation, masks: plan.masks, signal: opts.signal, onProgress: (f: number) => opts.onProgress?.('evaluating', f) };
+    const evalOpts = {
+      ...opts.evaluation,
+      masks: plan.masks,
+      signal: opts.signal,
+      onProgress: (f: number) => opts.onProgress?.('evaluating', f),
+    };
     let metric: Metrics;
     let structure = plan.summary;
     if (plan.tokenKeep && c.kind === 'gpt2') {
       const tokens = this.evalTokens();
       const last = (keep?: number[]) => evaluateLmLastPosition(c, s.weights, tokens, { ...evalOpts, tokenKeep: keep });
       const [pruned, dense] = [await last(plan.tokenKeep), await last()];
-      metric = { kind: 'lm', loss: pruned.loss, bitsPerByte: pruned.loss / Math.LN2, perplexity: Math.exp(pruned.loss), nextTokenAccuracy: pruned.accuracy, tokens: pruned.windows };
+      metric = {
+        kind: 'lm',
+        loss: pruned.loss,
+        bitsPerByte: pruned.loss / Math.LN2,
+        perplexity: Math.exp(pruned.loss),
+        nextTokenAccuracy: pruned.accuracy,
+        tokens: pruned.windows,
+      };
       structure += `; scored on the last position of ${pruned.windows} windows (dense model there: ${(dense.loss / Math.LN2).toFixed(3)} bits/token)`;
     } else {
       metric = await s.evaluateWith(s.weights, { ...evalOpts, tokenKeep: plan.tokenKeep });
@@ -335,7 +429,13 @@ export class Pruner {
     opts.signal?.throwIfAborted();
     const evaluate = performance.now() - t2;
     const masks = plan.masks;
-    const cost = costReport(c, { heads: masks.heads, neurons: masks.neurons, attention: masks.attention, mlp: masks.mlp, tokens: tokenCounts(c, plan.tokenKeep, { masks }) });
+    const cost = costReport(c, {
+      heads: masks.heads,
+      neurons: masks.neurons,
+      attention: masks.attention,
+      mlp: masks.mlp,
+      tokens: tokenCounts(c, plan.tokenKeep, { masks }),
+    });
     const blockLinears = cost.linears.filter((x) => x.layer >= 0);
     const blockParams = blockLinears.reduce((a, x) => a + x.params, 0);
     const blockKept = blockLinears.reduce((a, x) => a + x.nonzero, 0);
@@ -362,12 +462,16 @@ export class Pruner {
 
   private evalTokens(): Int32Array {
     const set = this.session.evalSet;
-    if (!set || set.kind !== 'text') throw new Error('this model has no text evaluation set');
+    if (set?.kind !== 'text') throw new Error('this model has no text evaluation set');
     return Int32Array.from(this.session.checkpoint.tokenizer!.encode(new TextDecoder().decode(set.bytes)));
   }
 
   /** One point per sparsity, yielded as each is measured; stops between points when aborted. */
-  async *sweep(base: Omit<PruneRecipe, 'sparsity'>, sparsities: number[], opts: RunOptions = {}): AsyncGenerator<PruneReport> {
+  async *sweep(
+    base: Omit<PruneRecipe, 'sparsity'>,
+    sparsities: number[],
+    opts: RunOptions = {},
+  ): AsyncGenerator<PruneReport> {
     for (const sparsity of sparsities) {
       if (opts.signal?.aborted) return;
       yield await this.measure({ ...base, sparsity }, opts);
@@ -378,11 +482,13 @@ export class Pruner {
 /** The recipe's explicit per-block sparsity, refused with a clear message when it cannot apply. */
 function checkedBlockSparsity(r: PruneRecipe, layers: number): number[] {
   const b = r.blockSparsity!;
-  if (b.length !== layers) throw new Error(`per-block sparsity has ${b.length} values but the model has ${layers} blocks`);
+  if (b.length !== layers)
+    throw new Error(`per-block sparsity has ${b.length} values but the model has ${layers} blocks`);
   const bad = b.findIndex((v) => !(Number.isFinite(v) && v >= 0 && v < 1));
   if (bad >= 0) throw new Error(`per-block sparsity of block ${bad + 1} must be from 0 to below 1, got ${b[bad]}`);
   if (r.nm) throw new Error('per-block sparsity does not apply to N:M pruning (every block keeps N of M)');
-  if (r.scope === 'global') throw new Error('per-block sparsity does not apply to a global ranking (one threshold for all blocks)');
+  if (r.scope === 'global')
+    throw new Error('per-block sparsity does not apply to a global ranking (one threshold for all blocks)');
   return [...b];
 }
 
@@ -399,7 +505,15 @@ function sizes(session: ModelSession, masks: Map<string, Uint8Array>): SizeRepor
     matrices += n;
     const nnz = m.reduce((a, v) => a + v, 0);
     sparse += Math.ceil(n / 8) + 4 * nnz;
-    if (nm !== null) nm = is24(m, spec.layout === 'in_out' ? spec.outFeatures : 1, spec.inFeatures, spec.layout === 'in_out' ? 1 : spec.inFeatures) ? nm + nm24Bytes(spec.outFeatures, spec.inFeatures) : null;
+    if (nm !== null)
+      nm = is24(
+        m,
+        spec.layout === 'in_out' ? spec.outFeatures : 1,
+        spec.inFeatures,
+        spec.layout === 'in_out' ? 1 : spec.inFeatures,
+      )
+        ? nm + nm24Bytes(spec.outFeatures, spec.inFeatures)
+        : null;
   }
   const rest = 4 * (params - matrices);
   return { dense: 4 * params, sparse: rest + sparse, nm24: nm === null ? null : rest + nm };

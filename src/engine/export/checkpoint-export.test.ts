@@ -24,7 +24,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const GPT_RAW = { ...TINY_GPT2_CONFIG, vocab_size: 256, n_layer: 3, bos_token_id: 10, custom_field: { kept: true } };
-const VIT_RAW = { ...TINY_VIT_CONFIG, label2id: { a: 0, b: 1, c: 2, d: 3, e: 4 }, problem_type: 'single_label_classification' };
+const VIT_RAW = {
+  ...TINY_VIT_CONFIG,
+  label2id: { a: 0, b: 1, c: 2, d: 3, e: 4 },
+  problem_type: 'single_label_classification',
+};
 
 /** A source model directory built from tiny random weights, and the checkpoint loaded from it. */
 function sourceDir(name: string, raw: Record<string, unknown>, seed: number, extra: Record<string, Uint8Array> = {}) {
@@ -90,10 +94,22 @@ describe('checkpoint export', () => {
       masks: res.masks,
       replaced: res.weights,
       extraFiles: { 'tokenizer.json': enc(tokenizer), 'generation_config.json': generation },
-      provenance: { source: 'gpt-src', recipe: { method: 'magnitude', sparsity: 0.5 }, calibration: null, blockSparsity: [0.5, 0.5, 0.5] },
+      provenance: {
+        source: 'gpt-src',
+        recipe: { method: 'magnitude', sparsity: 0.5 },
+        calibration: null,
+        blockSparsity: [0.5, 0.5, 0.5],
+      },
       date: new Date('2026-01-02T03:04:05Z'),
     });
-    expect([...files.keys()]).toEqual(['config.json', 'model.safetensors', 'masks.safetensors', 'recipe.json', 'tokenizer.json', 'generation_config.json']);
+    expect([...files.keys()]).toEqual([
+      'config.json',
+      'model.safetensors',
+      'masks.safetensors',
+      'recipe.json',
+      'tokenizer.json',
+      'generation_config.json',
+    ]);
     const dir = writeOut('gpt-out', files);
     const back = readBack(dir, tokenizer);
 
@@ -130,11 +146,28 @@ describe('checkpoint export', () => {
   });
 
   it("writes SparseGPT's updated weights, with zeros where its mask removes", async () => {
-    const { ck } = sourceDir('vit-src', VIT_RAW, 5, { 'preprocessor_config.json': enc({ image_processor_type: 'ViTImageProcessor' }) });
-    const calib = makeCalibration(ck.config, { source: 'random', count: 4, seed: 1 }, { train: null, heldOut: null, tokenizer: null });
-    const res = await pruneUnstructured(ck.config, ck.weights, { method: 'sparsegpt', sparsity: 0.5, nm: { n: 2, m: 4 } }, calib, {});
+    const { ck } = sourceDir('vit-src', VIT_RAW, 5, {
+      'preprocessor_config.json': enc({ image_processor_type: 'ViTImageProcessor' }),
+    });
+    const calib = makeCalibration(
+      ck.config,
+      { source: 'random', count: 4, seed: 1 },
+      { train: null, heldOut: null, tokenizer: null },
+    );
+    const res = await pruneUnstructured(
+      ck.config,
+      ck.weights,
+      { method: 'sparsegpt', sparsity: 0.5, nm: { n: 2, m: 4 } },
+      calib,
+      {},
+    );
     expect(res.weights).not.toBeNull();
-    const back = readBack(writeOut('vit-sgpt', exportCheckpoint({ config: ck.config, weights: ck.weights, masks: res.masks, replaced: res.weights })));
+    const back = readBack(
+      writeOut(
+        'vit-sgpt',
+        exportCheckpoint({ config: ck.config, weights: ck.weights, masks: res.masks, replaced: res.weights }),
+      ),
+    );
     expect(back.raw).toEqual(VIT_RAW);
     for (const [name, m] of res.masks) {
       const updated = res.weights!.get(name)!.data;
@@ -143,7 +176,8 @@ describe('checkpoint export', () => {
       expect(want).not.toEqual(ck.weights.get(name)!.data.map((v, i) => (m[i] ? v : 0))); // really the updated values
       expect(density(back.masks.tensors.get(name)!.data)).toBeCloseTo(0.5, 6);
     }
-    for (const name of ['classifier.weight', 'vit.embeddings.cls_token']) expect(back.ck.weights.get(name)!.data).toEqual(ck.weights.get(name)!.data);
+    for (const name of ['classifier.weight', 'vit.embeddings.cls_token'])
+      expect(back.ck.weights.get(name)!.data).toEqual(ck.weights.get(name)!.data);
   });
 
   it('removes blocks and renumbers; zeroed sublayers, heads and neurons are exact: the export computes the masked forward', async () => {
@@ -159,8 +193,16 @@ describe('checkpoint export', () => {
       const structure: StructuralPruning = {
         attention: [true, false, false], // block 1 removed, block 2 keeps only its FFN
         mlp: [true, false, true],
-        heads: [Array.from({ length: heads }, (_, h) => (h === 1 ? 0 : 1)), new Array(heads).fill(1), new Array(heads).fill(1)],
-        neurons: [new Array(inner).fill(1), new Array(inner).fill(1), Array.from({ length: inner }, (_, j) => (j % 3 === 0 ? 0 : 1))],
+        heads: [
+          Array.from({ length: heads }, (_, h) => (h === 1 ? 0 : 1)),
+          new Array(heads).fill(1),
+          new Array(heads).fill(1),
+        ],
+        neurons: [
+          new Array(inner).fill(1),
+          new Array(inner).fill(1),
+          Array.from({ length: inner }, (_, j) => (j % 3 === 0 ? 0 : 1)),
+        ],
       };
       const files = exportCheckpoint({ config: c, weights: ck.weights, masks: res.masks, structure });
       const back = readBack(writeOut(`struct-out-${raw.model_type}`, files), tokenizer);
@@ -175,11 +217,18 @@ describe('checkpoint export', () => {
       const ln = c.kind === 'gpt2' ? 'ln_2.weight' : 'layernorm_after.weight';
       expect(back.ck.weights.get(`${p(1)}${ln}`)!.data).toEqual(ck.weights.get(`${p(2)}${ln}`)!.data);
       expect(back.ck.weights.has(`${p(2)}${ln}`)).toBe(false);
-      expect(back.masks.tensors.has(`${p(2)}${c.kind === 'gpt2' ? 'mlp.c_fc.weight' : 'intermediate.dense.weight'}`)).toBe(false);
+      expect(
+        back.masks.tensors.has(`${p(2)}${c.kind === 'gpt2' ? 'mlp.c_fc.weight' : 'intermediate.dense.weight'}`),
+      ).toBe(false);
       expect(back.masks.tensors.size).toBe(prunableLinears(back.ck.config).length);
 
       // The exported model's forward equals the original's under the same masks.
-      const masks: ModelMasks = { ...structure, weights: new Map([...res.masks].map(([n, m]) => [n, tf.tensor(Float32Array.from(m), ck.weights.get(n)!.shape)])) };
+      const masks: ModelMasks = {
+        ...structure,
+        weights: new Map(
+          [...res.masks].map(([n, m]) => [n, tf.tensor(Float32Array.from(m), ck.weights.get(n)!.shape)]),
+        ),
+      };
       const x = modelInput(c);
       const src = toTfWeights(ck.weights);
       const out = toTfWeights(back.ck.weights);
@@ -192,7 +241,7 @@ describe('checkpoint export', () => {
     }
   });
 
-  it("writes a GPT-2 lm_head that differs from wte and unties it; drops one equal to wte", () => {
+  it('writes a GPT-2 lm_head that differs from wte and unties it; drops one equal to wte', () => {
     const { ck } = sourceDir('gpt-head', GPT_RAW, 6);
     const wte = ck.weights.get('transformer.wte.weight')!;
     const tied = new Map(ck.weights).set('lm_head.weight', { shape: wte.shape, data: wte.data.slice() });
@@ -215,7 +264,15 @@ describe('checkpoint export', () => {
     const files = exportCheckpoint({
       config: ck.config,
       weights: ck.weights,
-      structure: { attention: [false, true, true], mlp: [false, true, true], heads: [[1, 1], [1, 0], [0, 0]] },
+      structure: {
+        attention: [false, true, true],
+        mlp: [false, true, true],
+        heads: [
+          [1, 1],
+          [1, 0],
+          [0, 0],
+        ],
+      },
       removeHeads: remover,
     });
     // Block 0 is removed, so source block 1 is exported block 0; block 2 lost every head: zeroed instead.
@@ -243,16 +300,29 @@ describe('checkpoint export', () => {
       const structure: StructuralPruning = {
         attention: [false, true, true],
         mlp: [false, true, true],
-        heads: [new Array(heads).fill(1), Array.from({ length: heads }, (_, h) => (h === 0 ? 0 : 1)), new Array(heads).fill(1)],
+        heads: [
+          new Array(heads).fill(1),
+          Array.from({ length: heads }, (_, h) => (h === 0 ? 0 : 1)),
+          new Array(heads).fill(1),
+        ],
       };
-      const files = exportCheckpoint({ config: c, weights: ck.weights, masks: res.masks, structure, removeHeads: physicalHeadRemover });
+      const files = exportCheckpoint({
+        config: c,
+        weights: ck.weights,
+        masks: res.masks,
+        structure,
+        removeHeads: physicalHeadRemover,
+      });
       const raw2 = JSON.parse(new TextDecoder().decode(files.get('config.json')!));
       expect(raw2.pruned_heads).toEqual({ 0: [0] }); // source block 1 is exported block 0
       const tensors = readSafetensors(files.get('model.safetensors')!).tensors;
       const masks = readSafetensors(files.get('masks.safetensors')!).tensors;
       const d = c.kind === 'gpt2' ? c.nEmbd : c.hiddenSize;
       const dh = d / heads;
-      const q = c.kind === 'gpt2' ? 'transformer.h.0.attn.c_attn.weight' : 'vit.encoder.layer.0.attention.attention.query.weight';
+      const q =
+        c.kind === 'gpt2'
+          ? 'transformer.h.0.attn.c_attn.weight'
+          : 'vit.encoder.layer.0.attention.attention.query.weight';
       expect(tensors.get(q)!.shape).toEqual(c.kind === 'gpt2' ? [d, 3 * (d - dh)] : [d - dh, d]);
       expect(masks.get(q)!.shape).toEqual(tensors.get(q)!.shape);
       for (const [name, m] of masks) expect(m.shape, name).toEqual(tensors.get(name)!.shape);
@@ -262,7 +332,12 @@ describe('checkpoint export', () => {
       const x = modelInput(c);
       const src = toTfWeights(ck.weights);
       const out = toTfWeights(host);
-      const maskT: ModelMasks = { ...structure, weights: new Map([...res.masks].map(([n, m]) => [n, tf.tensor(Float32Array.from(m), ck.weights.get(n)!.shape)])) };
+      const maskT: ModelMasks = {
+        ...structure,
+        weights: new Map(
+          [...res.masks].map(([n, m]) => [n, tf.tensor(Float32Array.from(m), ck.weights.get(n)!.shape)]),
+        ),
+      };
       const want = await forward(c, src, x, { masks: maskT }).logits.data();
       const got = await forward(parseConfig(raw2), out, x).logits.data();
       expect(maxAbsDiff(got, want), c.kind).toBeLessThan(1e-5);
@@ -273,9 +348,17 @@ describe('checkpoint export', () => {
   it('refuses what would make a broken checkpoint', () => {
     const { ck } = sourceDir('gpt-bad', GPT_RAW, 9);
     const all = { attention: [false, false, false], mlp: [false, false, false] };
-    expect(() => exportCheckpoint({ config: ck.config, weights: ck.weights, structure: all })).toThrow(/every block is removed/);
-    expect(() => exportCheckpoint({ config: ck.config, weights: ck.weights, extraFiles: { 'config.json': new Uint8Array() } })).toThrow(ExportError);
-    expect(() => exportCheckpoint({ config: ck.config, weights: ck.weights, masks: new Map([['nope', new Uint8Array(1)]]) })).toThrow(/"nope"/);
-    expect(() => exportCheckpoint({ config: ck.config, weights: ck.weights, structure: { neurons: [[1, 0]] } })).toThrow(/neurons\[0\] has 2 entries/);
+    expect(() => exportCheckpoint({ config: ck.config, weights: ck.weights, structure: all })).toThrow(
+      /every block is removed/,
+    );
+    expect(() =>
+      exportCheckpoint({ config: ck.config, weights: ck.weights, extraFiles: { 'config.json': new Uint8Array() } }),
+    ).toThrow(ExportError);
+    expect(() =>
+      exportCheckpoint({ config: ck.config, weights: ck.weights, masks: new Map([['nope', new Uint8Array(1)]]) }),
+    ).toThrow(/"nope"/);
+    expect(() =>
+      exportCheckpoint({ config: ck.config, weights: ck.weights, structure: { neurons: [[1, 0]] } }),
+    ).toThrow(/neurons\[0\] has 2 entries/);
   });
 });

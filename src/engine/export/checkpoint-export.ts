@@ -55,7 +55,11 @@ export class ExportError extends Error {}
  * indices to remove, returns the same map with the affected q/k/v/output tensors sliced; tensors it
  * does not concern come back unchanged. This is what transformers' prune_heads does on load.
  */
-export type HeadRemover = (config: ModelConfig, tensors: Map<string, HostTensor>, prunedHeads: Record<number, number[]>) => Map<string, HostTensor>;
+export type HeadRemover = (
+  config: ModelConfig,
+  tensors: Map<string, HostTensor>,
+  prunedHeads: Record<number, number[]>,
+) => Map<string, HostTensor>;
 
 export interface ExportProvenance {
   /** Where the source model came from (a directory, a model id). */
@@ -140,18 +144,26 @@ export interface ExportedRecipe {
 }
 
 /** A recipe as JSON: a custom calibration set is described, not embedded. */
-export function recipeToJson(r: PruneRecipe | StructuredPruneRecipe | Record<string, unknown> | null | undefined): Record<string, unknown> | null {
+export function recipeToJson(
+  r: PruneRecipe | StructuredPruneRecipe | Record<string, unknown> | null | undefined,
+): Record<string, unknown> | null {
   if (!r) return null;
   const out: Record<string, unknown> = { ...r };
   const cal = (r as PruneRecipe).calibration as CalibrationSpec | undefined;
   if (cal?.custom) {
     const c = cal.custom;
-    out.calibration = { ...cal, custom: c.kind === 'text' ? { kind: 'text', bytes: c.bytes.length } : { kind: 'images', count: c.count, shape: c.shape } };
+    out.calibration = {
+      ...cal,
+      custom:
+        c.kind === 'text'
+          ? { kind: 'text', bytes: c.bytes.length }
+          : { kind: 'images', count: c.count, shape: c.shape },
+    };
   }
   return out;
 }
 
-const encodeJson = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
+const encodeJson = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
 
 function sameValues(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
@@ -161,7 +173,8 @@ function sameValues(a: Float32Array, b: Float32Array): boolean {
 
 function applyKeep(t: HostTensor, keep: ArrayLike<number> | null): HostTensor {
   if (!keep) return t;
-  if (keep.length !== t.data.length) throw new ExportError(`mask of ${keep.length} entries for a tensor of ${t.data.length}`);
+  if (keep.length !== t.data.length)
+    throw new ExportError(`mask of ${keep.length} entries for a tensor of ${t.data.length}`);
   const data = new Float32Array(t.data.length);
   for (let i = 0; i < data.length; i++) data[i] = keep[i] ? t.data[i] : 0;
   return { shape: t.shape, data };
@@ -175,7 +188,8 @@ function checkStructure(config: ModelConfig, s: StructuralPruning | undefined): 
     if (xs.length > layers) throw new ExportError(`structure.${what} has ${xs.length} entries for ${layers} blocks`);
     if (inner !== undefined) {
       xs.forEach((row, l) => {
-        if (row && (row as unknown[]).length !== inner) throw new ExportError(`structure.${what}[${l}] has ${(row as unknown[]).length} entries, expected ${inner}`);
+        if (row && (row as unknown[]).length !== inner)
+          throw new ExportError(`structure.${what}[${l}] has ${(row as unknown[]).length} entries, expected ${inner}`);
       });
     }
   };
@@ -211,7 +225,8 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     if (keep.weight) wKeep = unstructured ? keep.weight.map((v, i) => v & unstructured[i]) : keep.weight;
     weights.set(spec.weight, applyKeep(weights.get(spec.weight)!, wKeep));
     if (spec.bias && keep.bias) weights.set(spec.bias, applyKeep(weights.get(spec.bias)!, keep.bias));
-    if (spec.prunable) combinedMasks.set(spec.weight, wKeep ?? new Uint8Array(spec.inFeatures * spec.outFeatures).fill(1));
+    if (spec.prunable)
+      combinedMasks.set(spec.weight, wKeep ?? new Uint8Array(spec.inFeatures * spec.outFeatures).fill(1));
   }
 
   // 2. Heads: those whose whole layer goes are the attention sublayer (already zeroed); a partial
@@ -223,7 +238,10 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
       const to = map[l];
       if (!row || to === null || structure.attention?.[l] === false) return;
       const gone = row.flatMap((v, h) => (v === 0 ? [h] : []));
-      if (gone.length > 0 && gone.length < row.length) (prunedHeads[to] = gone), (prunedHeadsBySource[l] = gone);
+      if (gone.length > 0 && gone.length < row.length) {
+        prunedHeads[to] = gone;
+        prunedHeadsBySource[l] = gone;
+      }
     });
   }
   const physicalHeads = Object.keys(prunedHeads).length > 0;
@@ -242,7 +260,9 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     if (sameValues(head.data, out.get(`${GPT2_PREFIX}wte.weight`)!.data)) out.delete('lm_head.weight');
     else if (raw.tie_word_embeddings !== false) {
       raw.tie_word_embeddings = false;
-      notes.push('the source lm_head differs from wte: it is written, and tie_word_embeddings is set to false so transformers keeps it');
+      notes.push(
+        'the source lm_head differs from wte: it is written, and tie_word_embeddings is set to false so transformers keeps it',
+      );
     }
   }
   const exportedConfig = parseConfig(raw);
@@ -255,7 +275,9 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     out = input.removeHeads!(exportedConfig, out, prunedHeads);
     outMasks = input.removeHeads!(exportedConfig, outMasks, prunedHeads);
     raw.pruned_heads = Object.fromEntries(Object.entries(prunedHeads).map(([k, v]) => [k, v]));
-    notes.push('heads are removed physically and listed in config "pruned_heads"; transformers applies them with prune_heads on load');
+    notes.push(
+      'heads are removed physically and listed in config "pruned_heads"; transformers applies them with prune_heads on load',
+    );
   }
 
   // 4. recipe.json.
@@ -274,8 +296,12 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     prunableTotal += total;
     const attention = structure?.attention?.[l] !== false;
     const mlp = structure?.mlp?.[l] !== false;
-    const headsKept = attention ? (structure?.heads?.[l] ?? new Array(numHeads(config)).fill(1)).filter((v) => v !== 0).length : 0;
-    const neuronsKept = mlp ? (structure?.neurons?.[l] ?? new Array(ffnSize(config)).fill(1)).filter((v) => v !== 0).length : 0;
+    const headsKept = attention
+      ? (structure?.heads?.[l] ?? new Array(numHeads(config)).fill(1)).filter((v) => v !== 0).length
+      : 0;
+    const neuronsKept = mlp
+      ? (structure?.neurons?.[l] ?? new Array(ffnSize(config)).fill(1)).filter((v) => v !== 0).length
+      : 0;
     perBlock.push({
       sourceBlock: l,
       block: map[l],
@@ -297,7 +323,8 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
   const copied = Object.keys(input.extraFiles ?? {});
   for (const name of copied) {
     if (GENERATED.has(name)) throw new ExportError(`extra file "${name}" would overwrite the generated one`);
-    if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new ExportError(`extra file name "${name}" is not a plain file name`);
+    if (name.includes('/') || name.includes('\\') || name.startsWith('.'))
+      throw new ExportError(`extra file name "${name}" is not a plain file name`);
   }
   const prov = input.provenance ?? {};
   const report = prov.report ?? null;
@@ -342,11 +369,18 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
 
   // 5. The files.
   const maskEntries = new Map<string, TensorEntry>();
-  for (const [name, m] of outMasks) maskEntries.set(name, { dtype: 'U8', shape: m.shape, data: Uint8Array.from(m.data, (v) => (v ? 1 : 0)) });
+  for (const [name, m] of outMasks)
+    maskEntries.set(name, { dtype: 'U8', shape: m.shape, data: Uint8Array.from(m.data, (v) => (v ? 1 : 0)) });
   const files = new Map<string, Uint8Array>();
   files.set(CONFIG_FILE, encodeJson(raw));
   files.set(WEIGHTS_FILE, serializeWeights(out));
-  files.set(MASKS_FILE, writeSafetensors(maskEntries, { format: 'pt', content: 'pruning masks: 1 keeps the weight, 0 removes it; names and shapes as in model.safetensors' }));
+  files.set(
+    MASKS_FILE,
+    writeSafetensors(maskEntries, {
+      format: 'pt',
+      content: 'pruning masks: 1 keeps the weight, 0 removes it; names and shapes as in model.safetensors',
+    }),
+  );
   files.set(RECIPE_FILE, encodeJson(recipe));
   for (const name of copied) files.set(name, input.extraFiles![name]);
   return files;

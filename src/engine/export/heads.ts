@@ -16,11 +16,14 @@ import type { HeadRemover } from './checkpoint-export';
  */
 export const physicalHeadRemover: HeadRemover = (config, tensors, prunedHeads) => {
   const h = numHeads(config);
-  const heads = Array.from({ length: numLayers(config) }, (_, l) => Array.from({ length: h }, (_, i) => (prunedHeads[l]?.includes(i) ? 0 : 1)));
+  const heads = Array.from({ length: numLayers(config) }, (_, l) =>
+    Array.from({ length: h }, (_, i) => (prunedHeads[l]?.includes(i) ? 0 : 1)),
+  );
   // physicallyPrune reads every block linear's weight and bias: stand in zeros for those not given.
   const full = new Map<string, HostTensor>(tensors);
   for (const p of paramSpecs(config)) {
-    if (!full.has(p.name)) full.set(p.name, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) });
+    if (!full.has(p.name))
+      full.set(p.name, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) });
   }
   const cut = physicallyPrune(config, full, { heads }).weights;
   return new Map([...tensors.keys()].map((name) => [name, cut.get(name)!]));

@@ -60,7 +60,11 @@ export function renameTensor(config: ModelConfig, name: string, map: (number | n
  * attention-output inputs; a removed neuron its FFN-in output and FFN-out input; a removed
  * sublayer every weight and bias of its linear layers.
  */
-export function structuralKeep(config: ModelConfig, spec: LinearSpec, s: StructuralPruning | undefined): { weight: Uint8Array | null; bias: Uint8Array | null } {
+export function structuralKeep(
+  config: ModelConfig,
+  spec: LinearSpec,
+  s: StructuralPruning | undefined,
+): { weight: Uint8Array | null; bias: Uint8Array | null } {
   if (!s || spec.layer < 0) return { weight: null, bias: null };
   const l = spec.layer;
   const d = hiddenSize(config);
@@ -80,24 +84,32 @@ export function structuralKeep(config: ModelConfig, spec: LinearSpec, s: Structu
     case 'k':
     case 'v': {
       const head = spec.role === 'qkv' ? (o: number) => Math.floor((o % d) / dh) : (o: number) => Math.floor(o / dh);
-      if (!attnOn) (inKeep = none), (outKeep = none);
-      else outKeep = (o) => headOn(head(o));
+      if (!attnOn) {
+        inKeep = none;
+        outKeep = none;
+      } else outKeep = (o) => headOn(head(o));
       touched = !attnOn || !!s.heads?.[l]?.some((v) => v === 0);
       break;
     }
     case 'attn_out':
-      if (!attnOn) (inKeep = none), (outKeep = none);
-      else inKeep = (i) => headOn(Math.floor(i / dh));
+      if (!attnOn) {
+        inKeep = none;
+        outKeep = none;
+      } else inKeep = (i) => headOn(Math.floor(i / dh));
       touched = !attnOn || !!s.heads?.[l]?.some((v) => v === 0);
       break;
     case 'ffn_in':
-      if (!mlpOn) (inKeep = none), (outKeep = none);
-      else outKeep = neuronOn;
+      if (!mlpOn) {
+        inKeep = none;
+        outKeep = none;
+      } else outKeep = neuronOn;
       touched = !mlpOn || !!s.neurons?.[l]?.some((v) => v === 0);
       break;
     case 'ffn_out':
-      if (!mlpOn) (inKeep = none), (outKeep = none);
-      else inKeep = neuronOn;
+      if (!mlpOn) {
+        inKeep = none;
+        outKeep = none;
+      } else inKeep = neuronOn;
       touched = !mlpOn || !!s.neurons?.[l]?.some((v) => v === 0);
       break;
     default:

@@ -15,8 +15,16 @@ export function csrKernel(kernels: GpuKernels, csr: CsrMatrix): LinearKernel {
     rows,
     cols,
     bytes: csrBytes(csr),
-    weight: [kernels.storage(rowPtr, 'csr rowPtr'), kernels.storage(colIdx, 'csr colIdx'), kernels.storage(values, 'csr values')],
-    matvec: { pipeline: kernels.pipeline('csrMatvec'), params: kernels.uniform(new Uint32Array([rows]), 'csr matvec params'), workgroups: Math.ceil(rows / MATVEC_ROWS_PER_WG) },
+    weight: [
+      kernels.storage(rowPtr, 'csr rowPtr'),
+      kernels.storage(colIdx, 'csr colIdx'),
+      kernels.storage(values, 'csr values'),
+    ],
+    matvec: {
+      pipeline: kernels.pipeline('csrMatvec'),
+      params: kernels.uniform(new Uint32Array([rows]), 'csr matvec params'),
+      workgroups: Math.ceil(rows / MATVEC_ROWS_PER_WG),
+    },
     matmul: { kernel: 'csrMatmul', params: (n, tiles) => [rows, n, tiles] },
   });
 }

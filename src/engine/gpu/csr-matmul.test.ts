@@ -6,7 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { checked, expectClose, useTestGpu } from './test-gpu';
 import type { GpuKernels } from './kernels';
 import type { LinearKernel } from './linear-kernel';
-import { checkCsr, csrBytes, csrMatmulReference, csrProductScale, denseMatmulReference, toCsr, type CsrMatrix } from './csr';
+import {
+  checkCsr,
+  csrBytes,
+  csrMatmulReference,
+  csrProductScale,
+  denseMatmulReference,
+  toCsr,
+  type CsrMatrix,
+} from './csr';
 import { csrKernel } from './csr-kernel';
 import { denseMatvecKernel } from './dense-kernel';
 import { runLinear, runLinears } from './run-linear';
@@ -33,7 +41,13 @@ async function expectCsrParity(csr: CsrMatrix, xT: Float32Array, n: number, k = 
   return got;
 }
 
-async function expectDenseParity(w: Float32Array, rows: number, cols: number, x: Float32Array, k = gpu.kernels): Promise<Float32Array> {
+async function expectDenseParity(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  x: Float32Array,
+  k = gpu.kernels,
+): Promise<Float32Array> {
   const got = await gpuProduct(k, denseMatvecKernel(k, w, rows, cols), x, 1);
   expectClose(got, denseMatmulReference(w, rows, cols, x, 1), csrProductScale(toCsr(w, null, rows, cols), x, 1));
   return got;
@@ -42,7 +56,13 @@ async function expectDenseParity(w: Float32Array, rows: number, cols: number, x:
 /** Values in [0.5, 2.5): an infinite weight keeps its sign in the product. */
 const positive = (n: number, seed: number) => randomArray(n, seed).map((v) => v + 1.5);
 
-const SHAPES: [number, number][] = [[1, 1], [3, 5], [97, 131], [300, 77], [5, 600]];
+const SHAPES: [number, number][] = [
+  [1, 1],
+  [3, 5],
+  [97, 131],
+  [300, 77],
+  [5, 600],
+];
 const TOKENS = [1, 2, 7, 64, 130];
 
 describe('toCsr and the references', () => {
@@ -65,7 +85,11 @@ describe('toCsr and the references', () => {
     const xT = randomArray(cols * n, 3);
     const masked = w.map((v, i) => v * mask[i]);
     const scale = csrProductScale(toCsr(w, mask, rows, cols), xT, n);
-    expectClose(csrMatmulReference(toCsr(w, mask, rows, cols), xT, n), denseMatmulReference(masked, rows, cols, xT, n), scale);
+    expectClose(
+      csrMatmulReference(toCsr(w, mask, rows, cols), xT, n),
+      denseMatmulReference(masked, rows, cols, xT, n),
+      scale,
+    );
   });
 
   it('refuse bad shapes, wrong lengths and malformed matrices', () => {
@@ -78,9 +102,20 @@ describe('toCsr and the references', () => {
     expect(() => toCsr(new Float32Array(0), null, 2 ** 16, 2 ** 16)).toThrow(/exceed 32-bit indices/);
     expect(() => csrMatmulReference(toCsr(w, null, 2, 3), new Float32Array(5), 2)).toThrow(/xT has 5 values, want 3×2/);
     const csr = toCsr(w, null, 2, 3);
-    expect(() => checkCsr('csr', { ...csr, colIdx: Uint32Array.from([0, 1, 3, 0, 1, 2]) })).toThrow(/entry 2 has column 3 ≥ 3/);
-    expect(() => checkCsr('csr', { ...csr, rowPtr: Uint32Array.from([0, 4, 6, 6]) })).toThrow(/4 row pointers for 2 rows/);
-    expect(() => checkCsr('csr', { ...csr, rowPtr: Uint32Array.from([0, 4, 3]), colIdx: csr.colIdx.subarray(0, 3), values: csr.values.subarray(0, 3) })).toThrow(/must rise from 0 \(row 1\)/);
+    expect(() => checkCsr('csr', { ...csr, colIdx: Uint32Array.from([0, 1, 3, 0, 1, 2]) })).toThrow(
+      /entry 2 has column 3 ≥ 3/,
+    );
+    expect(() => checkCsr('csr', { ...csr, rowPtr: Uint32Array.from([0, 4, 6, 6]) })).toThrow(
+      /4 row pointers for 2 rows/,
+    );
+    expect(() =>
+      checkCsr('csr', {
+        ...csr,
+        rowPtr: Uint32Array.from([0, 4, 3]),
+        colIdx: csr.colIdx.subarray(0, 3),
+        values: csr.values.subarray(0, 3),
+      }),
+    ).toThrow(/must rise from 0 \(row 1\)/);
   });
 });
 
@@ -88,7 +123,12 @@ describe('CSR kernels', () => {
   it('match the reference on random matrices at 0–100% sparsity, for 1 to 130 tokens', async () => {
     for (const [rows, cols] of SHAPES) {
       for (const sparsity of [0, 0.5, 0.9, 0.95, 1]) {
-        const csr = toCsr(randomArray(rows * cols, rows + cols), randomMask(rows * cols, sparsity, rows * cols), rows, cols);
+        const csr = toCsr(
+          randomArray(rows * cols, rows + cols),
+          randomMask(rows * cols, sparsity, rows * cols),
+          rows,
+          cols,
+        );
         for (const n of TOKENS) await expectCsrParity(csr, randomArray(cols * n, n + cols, 2), n);
       }
     }
@@ -154,7 +194,12 @@ describe('CSR kernels', () => {
   it('cover more workgroups than one dispatch dimension holds (2-D grid), several token tiles', async () => {
     // gpu.tiny: at most 3 × 3 workgroups. n = 1: 8 rows per workgroup; n = 7: 32 rows of 8 lanes;
     // n = 130: 4 rows of 64 lanes × 3 tokens; n = 300: 4 rows, 2 tiles of 256 tokens.
-    for (const [rows, n] of [[37, 1], [150, 7], [29, 130], [13, 300]]) {
+    for (const [rows, n] of [
+      [37, 1],
+      [150, 7],
+      [29, 130],
+      [13, 300],
+    ]) {
       const cols = 19;
       const csr = toCsr(randomArray(rows * cols, rows), randomMask(rows * cols, 0.3, n), rows, cols);
       await expectCsrParity(csr, randomArray(cols * n, 13), n, gpu.tiny);
@@ -169,7 +214,9 @@ describe('CSR kernels', () => {
     const inputs = [7, 64, 1, 7].map((n, i) => ({ n, xT: randomArray(cols * n, 16 + i) }));
     const got = await checked(k.device, () => runLinears(k, kernel, inputs));
     kernel.destroy();
-    inputs.forEach(({ n, xT }, i) => expectClose(got[i], csrMatmulReference(csr, xT, n), csrProductScale(csr, xT, n)));
+    inputs.forEach(({ n, xT }, i) => {
+      expectClose(got[i], csrMatmulReference(csr, xT, n), csrProductScale(csr, xT, n));
+    });
   });
 
   it('describe themselves and refuse wrong token counts and buffer sizes', async () => {
@@ -185,9 +232,13 @@ describe('CSR kernels', () => {
     expect(() => kernel.encode(pass, x, y, 3)).toThrow(/xT has 32 bytes, needs 48 \(4×3 f32\)/);
     expect(() => kernel.encode(pass, x, small, 2)).toThrow(/y has 4 bytes, needs 24 \(2×3 f32\)/);
     pass.end();
-    expect(() => csrKernel(k, { ...csr, values: new Float32Array(11) })).toThrow(/csrKernel: 12 columns and 11 values for 12 entries/);
+    expect(() => csrKernel(k, { ...csr, values: new Float32Array(11) })).toThrow(
+      /csrKernel: 12 columns and 11 values for 12 entries/,
+    );
     await expect(runLinear(k, kernel, new Float32Array(5), 1)).rejects.toThrow(/runLinear: xT has 5 values, want 4×1/);
-    [x, y, small].forEach((b) => b.destroy());
+    [x, y, small].forEach((b) => {
+      b.destroy();
+    });
     kernel.destroy();
   });
 });
@@ -227,12 +278,19 @@ describe('dense matrix-vector kernel', () => {
     expect(() => denseMatvecKernel(k, new Float32Array(6), 2, 4)).toThrow(/denseMatvecKernel: 6 weights for 2×4/);
     expect(() => denseMatvecKernel(k, new Float32Array(0), 0, 4)).toThrow(/bad shape 0×4/);
     const kernel = denseMatvecKernel(k, new Float32Array(15), 3, 5);
-    expect([kernel.format, kernel.bytes, kernel.supports(1), kernel.supports(2)]).toEqual(['dense', 3 * 8 * 4, true, false]);
+    expect([kernel.format, kernel.bytes, kernel.supports(1), kernel.supports(2)]).toEqual([
+      'dense',
+      3 * 8 * 4,
+      true,
+      false,
+    ]);
     const [x, y] = [k.storage(5 * 2 * 4), k.storage(3 * 2 * 4)];
     const pass = k.device.createCommandEncoder().beginComputePass();
     expect(() => kernel.encode(pass, x, y, 2)).toThrow(/dense 3×5: no product for n = 2/);
     pass.end();
-    [x, y].forEach((b) => b.destroy());
+    [x, y].forEach((b) => {
+      b.destroy();
+    });
     kernel.destroy();
   });
 });

@@ -19,7 +19,8 @@ export interface CsrMatrix {
 
 /** Throws unless rows × cols is a shape whose entries a u32 index reaches. */
 export function checkShape(name: string, rows: number, cols: number): void {
-  if (!(Number.isInteger(rows) && Number.isInteger(cols) && rows > 0 && cols > 0)) throw new Error(`${name}: bad shape ${rows}×${cols}`);
+  if (!(Number.isInteger(rows) && Number.isInteger(cols) && rows > 0 && cols > 0))
+    throw new Error(`${name}: bad shape ${rows}×${cols}`);
   if (rows * cols >= 2 ** 32) throw new Error(`${name}: ${rows}×${cols} entries exceed 32-bit indices`);
 }
 
@@ -57,9 +58,11 @@ export function checkCsr(name: string, csr: CsrMatrix): void {
   checkShape(name, rows, cols);
   if (rowPtr.length !== rows + 1) throw new Error(`${name}: ${rowPtr.length} row pointers for ${rows} rows`);
   const nnz = rowPtr[rows];
-  if (colIdx.length !== nnz || values.length !== nnz) throw new Error(`${name}: ${colIdx.length} columns and ${values.length} values for ${nnz} entries`);
+  if (colIdx.length !== nnz || values.length !== nnz)
+    throw new Error(`${name}: ${colIdx.length} columns and ${values.length} values for ${nnz} entries`);
   for (let r = 0; r < rows; r++) {
-    if (rowPtr[r] > rowPtr[r + 1] || (r === 0 && rowPtr[0] !== 0)) throw new Error(`${name}: row pointers must rise from 0 (row ${r})`);
+    if (rowPtr[r] > rowPtr[r + 1] || (r === 0 && rowPtr[0] !== 0))
+      throw new Error(`${name}: row pointers must rise from 0 (row ${r})`);
   }
   for (let k = 0; k < nnz; k++) {
     if (colIdx[k] >= cols) throw new Error(`${name}: entry ${k} has column ${colIdx[k]} ≥ ${cols}`);
@@ -92,7 +95,13 @@ export function csrMatmulReference(csr: CsrMatrix, xT: Float32Array, n: number):
 }
 
 /** y [n, rows] = X · Wᵀ over every entry of the dense `w` [rows, cols]. */
-export function denseMatmulReference(w: Float32Array, rows: number, cols: number, xT: Float32Array, n: number): Float32Array {
+export function denseMatmulReference(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  xT: Float32Array,
+  n: number,
+): Float32Array {
   checkShape('denseMatmulReference', rows, cols);
   if (w.length !== rows * cols) throw new Error(`denseMatmulReference: ${w.length} weights for ${rows}×${cols}`);
   checkTokens('denseMatmulReference', cols, xT, n);

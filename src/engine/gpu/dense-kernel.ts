@@ -28,7 +28,12 @@ export function denseMatvecKernel(kernels: GpuKernels, w: Float32Array, rows: nu
     encode(pass, xT, y, n) {
       checkLinearCall(kernel, xT, y, n);
       const pipeline = kernels.pipeline('denseMatvec');
-      kernels.dispatch(pass, pipeline, kernels.bindGroup(pipeline, [weight, xT, y, params]), Math.ceil(rows / ROWS_PER_WG));
+      kernels.dispatch(
+        pass,
+        pipeline,
+        kernels.bindGroup(pipeline, [weight, xT, y, params]),
+        Math.ceil(rows / ROWS_PER_WG),
+      );
     },
     destroy() {
       weight.destroy();

@@ -7,6 +7,7 @@ export function grid(workgroups: number, maxPerDimension: number): [number, numb
   if (!Number.isInteger(workgroups) || workgroups < 0) throw new Error(`grid: bad workgroup count ${workgroups}`);
   if (workgroups <= maxPerDimension) return [workgroups, 1];
   const y = Math.ceil(workgroups / maxPerDimension);
-  if (y > maxPerDimension) throw new Error(`grid: ${workgroups} workgroups exceed ${maxPerDimension}² (one dispatch's limit)`);
+  if (y > maxPerDimension)
+    throw new Error(`grid: ${workgroups} workgroups exceed ${maxPerDimension}² (one dispatch's limit)`);
   return [Math.ceil(workgroups / y), y];
 }

@@ -4,7 +4,7 @@
 // pruning/select.ts's globalTopK (its reference twin): higher first, ties by position in the
 // concatenation of the tensors, NaN last, -0 = +0. Everything stays on the GPU between passes;
 // only `readThreshold` waits for the CPU.
-import { GpuKernels, type GpuTensor } from './kernels';
+import type { GpuKernels, GpuTensor } from './kernels';
 import { maskWords, unpackBits } from './bitmask';
 
 const WG = 256;
@@ -56,7 +56,13 @@ export class GlobalTopK {
   private readonly hist: GPUBuffer;
   private readonly blockTies: GPUBuffer;
   private readonly own: GPUBuffer[];
-  private readonly parts: { tensor: GpuTensor; blocks: number; hist: GPUBindGroup; ties: GPUBindGroup; mask: GPUBindGroup }[];
+  private readonly parts: {
+    tensor: GpuTensor;
+    blocks: number;
+    hist: GPUBindGroup;
+    ties: GPUBindGroup;
+    mask: GPUBindGroup;
+  }[];
   private readonly pick: GPUBindGroup;
   private readonly scan: GPUBindGroup;
   private readonly constants: Record<string, number>;
@@ -78,7 +84,11 @@ export class GlobalTopK {
     this.masks = inputs.map((t, i) => kernels.storage(maskWords(t.length) * 4, `mask ${i}`));
     const uniforms: GPUBuffer[] = [];
     const c = this.constants;
-    const [histogram, tieCount, mask] = [kernels.pipeline('radixHistogram', c), kernels.pipeline('tieCount', c), kernels.pipeline('thresholdMask', c)];
+    const [histogram, tieCount, mask] = [
+      kernels.pipeline('radixHistogram', c),
+      kernels.pipeline('tieCount', c),
+      kernels.pipeline('thresholdMask', c),
+    ];
     let firstBlock = 0;
     this.parts = inputs.map((tensor, i) => {
       const part = kernels.uniform(new Uint32Array([tensor.length, firstBlock]), `part ${i}`);
@@ -101,7 +111,8 @@ export class GlobalTopK {
 
   /** Submits the selection of the best `keep` entries (0 ≤ keep ≤ total). */
   run(keep: number): void {
-    if (!Number.isInteger(keep) || keep < 0 || keep > this.total) throw new Error(`keep must be an integer in [0, ${this.total}], got ${keep}`);
+    if (!Number.isInteger(keep) || keep < 0 || keep > this.total)
+      throw new Error(`keep must be an integer in [0, ${this.total}], got ${keep}`);
     const { kernels } = this;
     const { device } = kernels;
     const c = this.constants;
@@ -112,7 +123,8 @@ export class GlobalTopK {
     const histogram = kernels.pipeline('radixHistogram', c);
     const pick = kernels.pipeline('radixPick', c);
     for (let d = 0; d < DIGITS; d++) {
-      for (const p of this.parts) kernels.dispatch(pass, histogram, p.hist, Math.ceil(p.tensor.length / (WG * HISTOGRAM_ITEMS)));
+      for (const p of this.parts)
+        kernels.dispatch(pass, histogram, p.hist, Math.ceil(p.tensor.length / (WG * HISTOGRAM_ITEMS)));
       kernels.dispatch(pass, pick, this.pick, 1);
     }
     const tieCount = kernels.pipeline('tieCount', c);
@@ -132,7 +144,11 @@ export class GlobalTopK {
 
   /** The masks of the last run as 0/1 arrays, one per tensor (waits for it). */
   async readMasks(): Promise<Uint8Array[]> {
-    return Promise.all(this.masks.map(async (m, i) => unpackBits(await this.kernels.readWords(m, maskWords(this.inputs[i].length)), this.inputs[i].length)));
+    return Promise.all(
+      this.masks.map(async (m, i) =>
+        unpackBits(await this.kernels.readWords(m, maskWords(this.inputs[i].length)), this.inputs[i].length),
+      ),
+    );
   }
 
   /** Frees the buffers this selection made (not the inputs). */

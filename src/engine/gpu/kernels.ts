@@ -41,7 +41,11 @@ export class GpuKernels {
         module = this.device.createShaderModule({ label: kernel, code: SHADERS[kernel].join('\n') });
         this.modules.set(kernel, module);
       }
-      p = this.device.createComputePipeline({ label: kernel, layout: 'auto', compute: { module, entryPoint: 'main', constants } });
+      p = this.device.createComputePipeline({
+        label: kernel,
+        layout: 'auto',
+        compute: { module, entryPoint: 'main', constants },
+      });
       this.pipelines.set(id, p);
     }
     return p;
@@ -77,7 +81,11 @@ export class GpuKernels {
   }
 
   uniform(words: Uint32Array<ArrayBuffer>, label?: string): GPUBuffer {
-    const buffer = this.device.createBuffer({ label, size: Math.max(16, words.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const buffer = this.device.createBuffer({
+      label,
+      size: Math.max(16, words.byteLength),
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
     this.device.queue.writeBuffer(buffer, 0, words);
     return buffer;
   }
@@ -106,6 +114,9 @@ const kernelsByDevice = new WeakMap<GPUDevice, GpuKernels>();
 /** The kernels of `device`, compiled once per device: the new device after a loss gets new ones. */
 export function kernelsOf(device: GPUDevice): GpuKernels {
   let k = kernelsByDevice.get(device);
-  if (!k) kernelsByDevice.set(device, (k = new GpuKernels(device)));
+  if (!k) {
+    k = new GpuKernels(device);
+    kernelsByDevice.set(device, k);
+  }
   return k;
 }

@@ -8,9 +8,17 @@ import { checkMatrix, type MatrixShape } from './row-topk';
 const WG = 256;
 
 /** Submits the selection; returns the bitmask buffer (bitmask.ts layout; yours to destroy). */
-export function nmMask(kernels: GpuKernels, scores: GpuTensor, shape: MatrixShape, n: number, m: number, options: { magnitude?: boolean } = {}): GPUBuffer {
+export function nmMask(
+  kernels: GpuKernels,
+  scores: GpuTensor,
+  shape: MatrixShape,
+  n: number,
+  m: number,
+  options: { magnitude?: boolean } = {},
+): GPUBuffer {
   checkMatrix('N:M', scores, shape);
-  if (!(Number.isInteger(n) && Number.isInteger(m) && n >= 0 && n < m)) throw new Error(`N:M needs integers 0 ≤ N < M, got ${n}:${m}`);
+  if (!(Number.isInteger(n) && Number.isInteger(m) && n >= 0 && n < m))
+    throw new Error(`N:M needs integers 0 ≤ N < M, got ${n}:${m}`);
   const words = maskWords(scores.length);
   const mask = kernels.storage(words * 4, 'N:M mask');
   const params = kernels.uniform(new Uint32Array([shape.rows, shape.cols, n, m]), 'N:M params');

@@ -22,9 +22,15 @@ function sparserMask(rows: number, cols: number, seed: number, drop = 0.5): Uint
   return mask24(rows, cols, seed).map((k, i) => ((r[i] + 1) / 2 < drop ? 0 : k));
 }
 
-const scaleOf = (m: Nm24Matrix, xT: Float32Array, n: number) => nm24MatmulReference({ ...m, values: m.values.map(Math.abs) }, xT.map(Math.abs), n);
+const scaleOf = (m: Nm24Matrix, xT: Float32Array, n: number) =>
+  nm24MatmulReference({ ...m, values: m.values.map(Math.abs) }, xT.map(Math.abs), n);
 
-async function expectParity(m: Nm24Matrix, xT: Float32Array, n: number, k: GpuKernels = gpu.kernels): Promise<Float32Array> {
+async function expectParity(
+  m: Nm24Matrix,
+  xT: Float32Array,
+  n: number,
+  k: GpuKernels = gpu.kernels,
+): Promise<Float32Array> {
   const kernel = nm24Kernel(k, m);
   try {
     const got = await checked(k.device, () => runLinear(k, kernel, xT, n));
@@ -38,7 +44,14 @@ async function expectParity(m: Nm24Matrix, xT: Float32Array, n: number, k: GpuKe
 /** Values in [0.5, 2.5): an infinite weight keeps its sign in the product. */
 const positive = (n: number, seed: number) => randomArray(n, seed).map((v) => v + 1.5);
 
-const SHAPES: [number, number][] = [[1, 1], [1, 3], [3, 5], [97, 131], [300, 77], [64, 256]];
+const SHAPES: [number, number][] = [
+  [1, 1],
+  [1, 3],
+  [3, 5],
+  [97, 131],
+  [300, 77],
+  [64, 256],
+];
 const TOKENS = [1, 2, 7, 64, 130];
 
 describe('2:4 format', () => {
@@ -48,9 +61,24 @@ describe('2:4 format', () => {
     w[10] = 0;
     // prettier-ignore
     const mask = Uint8Array.from([
-      0, 1, 0, 1, /**/ 1, 0, // row 0: two kept (one NaN); a short group keeping one
-      0, 0, 1, 0, /**/ 1, 1, // row 1: one kept at position 2; a kept 0 and a 12
-      0, 0, 0, 0, /**/ 0, 0, // row 2: nothing kept
+      0,
+      1,
+      0,
+      1,
+      /**/ 1,
+      0, // row 0: two kept (one NaN); a short group keeping one
+      0,
+      0,
+      1,
+      0,
+      /**/ 1,
+      1, // row 1: one kept at position 2; a kept 0 and a 12
+      0,
+      0,
+      0,
+      0,
+      /**/ 0,
+      0, // row 2: nothing kept
     ]);
     const m = toNm24(w, mask, 3, 6);
     expect([...m.values]).toEqual([2, NaN, 5, 0, 9, 0, 0, 12, 0, 0, 0, 0]);
@@ -64,34 +92,55 @@ describe('2:4 format', () => {
   it('refuses a group keeping more than 2, naming its row and group, and malformed matrices', () => {
     const mask = mask24(3, 10, 3);
     mask.set([1, 1, 1, 0], 14); // row 1, group 1 (columns 4–7): 3 of 4
-    expect(() => toNm24(randomArray(30, 4), mask, 3, 10)).toThrow(/toNm24: row 1, group 1 \(columns 4–7\) keeps 3 entries; 2:4 stores at most 2 of every 4/);
-    expect(() => toNm24(new Float32Array(7), Uint8Array.from([0, 0, 0, 0, 1, 1, 1]), 1, 7)).toThrow(/row 0, group 1 \(columns 4–6\) keeps 3/);
+    expect(() => toNm24(randomArray(30, 4), mask, 3, 10)).toThrow(
+      /toNm24: row 1, group 1 \(columns 4–7\) keeps 3 entries; 2:4 stores at most 2 of every 4/,
+    );
+    expect(() => toNm24(new Float32Array(7), Uint8Array.from([0, 0, 0, 0, 1, 1, 1]), 1, 7)).toThrow(
+      /row 0, group 1 \(columns 4–6\) keeps 3/,
+    );
     expect(() => toNm24(new Float32Array(6), new Uint8Array(6), 2, 4)).toThrow(/toNm24: 6 weights for 2×4/);
     expect(() => toNm24(new Float32Array(8), new Uint8Array(6), 2, 4)).toThrow(/toNm24: 6 mask entries for 2×4/);
     expect(() => toNm24(new Float32Array(0), new Uint8Array(0), 0, 4)).toThrow(/bad shape 0×4/);
     const m = toNm24(new Float32Array(10), Uint8Array.from([1, 0, 0, 1, 1, 0, 0, 0, 0, 0]), 2, 5);
     expect(() => checkNm24('nm24', m)).not.toThrow();
-    expect(() => checkNm24('nm24', { ...m, values: new Float32Array(6) })).toThrow(/nm24: 6 values for 2×2 groups of 2/);
-    expect(() => checkNm24('nm24', { ...m, indices: new Uint32Array(2) })).toThrow(/nm24: 2 index words for 2×2 groups/);
+    expect(() => checkNm24('nm24', { ...m, values: new Float32Array(6) })).toThrow(
+      /nm24: 6 values for 2×2 groups of 2/,
+    );
+    expect(() => checkNm24('nm24', { ...m, indices: new Uint32Array(2) })).toThrow(
+      /nm24: 2 index words for 2×2 groups/,
+    );
     // Row 1's last group (length 1) given p1 = 1: past the row.
-    expect(() => checkNm24('nm24', { ...m, indices: Uint32Array.from([m.indices[0] | (0b0100 << 12)]) })).toThrow(/row 1's last group \(length 1\) has code 5, reading past the row/);
+    expect(() => checkNm24('nm24', { ...m, indices: Uint32Array.from([m.indices[0] | (0b0100 << 12)]) })).toThrow(
+      /row 1's last group \(length 1\) has code 5, reading past the row/,
+    );
   });
 
   it('takes about half the bytes of dense f32 when cols % 4 = 0', () => {
-    for (const [rows, cols] of [[64, 256], [768, 3072]]) expect(nm24Bytes(rows, cols) / (4 * rows * cols)).toBe(8.5 / 16);
+    for (const [rows, cols] of [
+      [64, 256],
+      [768, 3072],
+    ])
+      expect(nm24Bytes(rows, cols) / (4 * rows * cols)).toBe(8.5 / 16);
   });
 
   it('has a reference equal to the CSR product of the same mask, NaN, ±Inf and empty groups included', () => {
-    for (const [rows, cols] of [[1, 1], [3, 5], [13, 22], [9, 17]]) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 5],
+      [13, 22],
+      [9, 17],
+    ]) {
       for (const mask of [mask24(rows, cols, cols), sparserMask(rows, cols, cols), new Uint8Array(rows * cols)]) {
         const w = randomArray(rows * cols, rows);
         w[0] = NaN;
-        w[Math.floor(rows * cols / 2)] = Infinity;
+        w[Math.floor((rows * cols) / 2)] = Infinity;
         for (const n of [1, 3]) {
           const xT = randomArray(cols * n, n);
           xT[(cols - 1) * n] = Infinity; // the last column: a short group's, when cols % 4 ≠ 0
           xT[0] = -Infinity;
-          expect(nm24MatmulReference(toNm24(w, mask, rows, cols), xT, n)).toEqual(csrMatmulReference(toCsr(w, mask, rows, cols), xT, n));
+          expect(nm24MatmulReference(toNm24(w, mask, rows, cols), xT, n)).toEqual(
+            csrMatmulReference(toCsr(w, mask, rows, cols), xT, n),
+          );
         }
       }
     }
@@ -176,7 +225,12 @@ describe('2:4 kernels', () => {
   it('cover more workgroups than one dispatch dimension holds (2-D grid), several token tiles', async () => {
     // gpu.tiny: at most 3 × 3 workgroups. n = 1 at 131 columns: 16 lanes, 16 rows per workgroup;
     // n = 7: 32 rows of 8 lanes; n = 130: 4 rows of 64 lanes × 3 tokens; n = 300: 4 rows, 2 tiles.
-    for (const [rows, cols, n] of [[130, 131, 1], [150, 19, 7], [29, 19, 130], [13, 19, 300]]) {
+    for (const [rows, cols, n] of [
+      [130, 131, 1],
+      [150, 19, 7],
+      [29, 19, 130],
+      [13, 19, 300],
+    ]) {
       const m = toNm24(randomArray(rows * cols, rows), sparserMask(rows, cols, n, 0.2), rows, cols);
       await expectParity(m, randomArray(cols * n, 13), n, gpu.tiny);
     }
@@ -190,7 +244,9 @@ describe('2:4 kernels', () => {
     const inputs = [7, 64, 1, 7].map((n, i) => ({ n, xT: randomArray(cols * n, 16 + i) }));
     const got = await checked(k.device, () => runLinears(k, kernel, inputs));
     kernel.destroy();
-    inputs.forEach(({ n, xT }, i) => expectClose(got[i], nm24MatmulReference(m, xT, n), scaleOf(m, xT, n)));
+    inputs.forEach(({ n, xT }, i) => {
+      expectClose(got[i], nm24MatmulReference(m, xT, n), scaleOf(m, xT, n));
+    });
   });
 
   it('describe themselves and refuse wrong token counts, buffer sizes and malformed matrices', () => {
@@ -206,7 +262,9 @@ describe('2:4 kernels', () => {
     expect(() => kernel.encode(pass, x, y, 3)).toThrow(/xT has 32 bytes, needs 48 \(4×3 f32\)/);
     pass.end();
     expect(() => nm24Kernel(k, { ...m, indices: new Uint32Array(0) })).toThrow(/nm24Kernel: 0 index words/);
-    [x, y].forEach((b) => b.destroy());
+    [x, y].forEach((b) => {
+      b.destroy();
+    });
     kernel.destroy();
   });
 });

@@ -72,7 +72,9 @@ export function toNm24(w: Float32Array, mask: Uint8Array, rows: number, cols: nu
         kept++;
       }
       if (kept > 2) {
-        throw new Error(`toNm24: row ${r}, group ${g} (columns ${4 * g}–${4 * g + len - 1}) keeps ${kept} entries; 2:4 stores at most 2 of every 4`);
+        throw new Error(
+          `toNm24: row ${r}, group ${g} (columns ${4 * g}–${4 * g + len - 1}) keeps ${kept} entries; 2:4 stores at most 2 of every 4`,
+        );
       }
       const q = r * groups + g;
       for (let s = 0; s < kept; s++) values[2 * q + s] = w[first + at[s]];
@@ -91,14 +93,17 @@ export function checkNm24(name: string, m: Nm24Matrix): void {
   const { rows, cols, values, indices } = m;
   checkShape(name, rows, cols);
   const groups = nm24Groups(cols);
-  if (values.length !== 2 * rows * groups) throw new Error(`${name}: ${values.length} values for ${rows}×${groups} groups of 2`);
-  if (indices.length !== indexWords(rows, cols)) throw new Error(`${name}: ${indices.length} index words for ${rows}×${groups} groups`);
+  if (values.length !== 2 * rows * groups)
+    throw new Error(`${name}: ${values.length} values for ${rows}×${groups} groups of 2`);
+  if (indices.length !== indexWords(rows, cols))
+    throw new Error(`${name}: ${indices.length} index words for ${rows}×${groups} groups`);
   const lastLen = cols - 4 * (groups - 1);
   if (lastLen === 4) return;
   for (let r = 0; r < rows; r++) {
     const code = codeOf(indices, r * groups + groups - 1);
     const p1 = code >>> 2;
-    if (p1 >= lastLen || Math.min(code & 3, p1) >= lastLen) throw new Error(`${name}: row ${r}'s last group (length ${lastLen}) has code ${code}, reading past the row`);
+    if (p1 >= lastLen || Math.min(code & 3, p1) >= lastLen)
+      throw new Error(`${name}: row ${r}'s last group (length ${lastLen}) has code ${code}, reading past the row`);
   }
 }
 

@@ -22,7 +22,11 @@ export function useSwiftShaderUnlessDriverNamed(): void {
   if (!existsSync(icd)) return;
   process.env.VK_ICD_FILENAMES = icd;
   try {
-    process.dlopen({ exports: {} } as NodeJS.Module, `${CHROMIUM}/libvulkan.so.1`, RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
+    process.dlopen(
+      { exports: {} } as NodeJS.Module,
+      `${CHROMIUM}/libvulkan.so.1`,
+      RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE,
+    );
   } catch {
     // Expected: "did not self-register" — the library is loaded all the same.
   }

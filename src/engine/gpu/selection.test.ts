@@ -1,5 +1,5 @@
 // Parity of the selection kernels (src/shaders) with their plain-TypeScript twins —
-// pruning/select.ts (global and per-row top-k), pruning/nm.ts (N:M), pruning/tokens.ts (tokens) —
+// pruning/select.ts (global and per-row top-k), pruning/nm.ts (N:M), model/tokens.ts (tokens) —
 // through Dawn: SwiftShader here and in CI (chromium is installed before the unit tests), the real
 // GPU's driver where one is named. No adapter fails the file (node-device.ts), never skips it.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { tokenTopK } from './token-topk';
 import { maskWords, unpackBits } from './bitmask';
 import { globalTopK as globalTopKReference, rowTopKMask } from '../pruning/select';
 import { nmMask as nmMaskReference } from '../pruning/nm';
-import { selectTokens } from '../pruning/tokens';
+import { selectTokens } from '../model/tokens';
 import { randomArray } from '../model/tiny-models';
 import { tokenReference } from './parity-suite';
 
@@ -31,7 +31,8 @@ const f32 = (bits: number[]) => new Float32Array(new Uint32Array(bits).buffer);
 const NAN_NEG = 0xffc00000; // a NaN with its sign bit set
 const NAN_PAYLOAD = 0x7f800001; // a signalling-style NaN
 const DENORMAL = 0x00000001;
-const ties = (n: number, seed: number, levels = 3) => Float32Array.from(randomArray(n, seed), (v) => Math.round(v * levels));
+const ties = (n: number, seed: number, levels = 3) =>
+  Float32Array.from(randomArray(n, seed), (v) => Math.round(v * levels));
 const abs = (a: Float32Array) => a.map(Math.abs);
 const flat = (masks: Uint8Array[]) => masks.flatMap((m) => [...m]);
 
@@ -63,7 +64,9 @@ async function expectGlobalParity(groups: Float32Array[], keep: number, magnitud
   expect(threshold.kept).toBe(keep);
   if (keep > 0) {
     expect(threshold.ties).toBe(all.filter(same).length);
-    expect(threshold.above).toBe(Number.isNaN(worst) ? all.filter((v) => !Number.isNaN(v)).length : all.filter((v) => v > worst).length);
+    expect(threshold.above).toBe(
+      Number.isNaN(worst) ? all.filter((v) => !Number.isNaN(v)).length : all.filter((v) => v > worst).length,
+    );
   }
 }
 
@@ -75,7 +78,18 @@ describe('global top-k (radix select)', () => {
   });
 
   it('orders ±0, ±Inf, denormals and NaNs of any sign and payload as select.ts does', async () => {
-    const odd = f32([0x80000000, 0, NAN_NEG, NAN_PAYLOAD, DENORMAL, 0x80000001, 0x7f800000, 0xff800000, 0x3f800000, 0xbf800000]);
+    const odd = f32([
+      0x80000000,
+      0,
+      NAN_NEG,
+      NAN_PAYLOAD,
+      DENORMAL,
+      0x80000001,
+      0x7f800000,
+      0xff800000,
+      0x3f800000,
+      0xbf800000,
+    ]);
     for (let k = 0; k <= odd.length; k++) {
       await expectGlobalParity([odd], k);
       await expectGlobalParity([odd], k, true);
@@ -85,14 +99,19 @@ describe('global top-k (radix select)', () => {
   it('matches on random tensors with heavy ties, odd lengths and one-element tensors', async () => {
     const groups = [ties(1, 1), ties(8193, 2), ties(31, 3), ties(20000, 4, 10), ties(1, 5)];
     const total = groups.reduce((a, g) => a + g.length, 0);
-    for (const keep of [0, 1, 17, 8192, 14000, total - 1, total]) await expectGlobalParity(groups, keep, keep % 2 === 1);
+    for (const keep of [0, 1, 17, 8192, 14000, total - 1, total])
+      await expectGlobalParity(groups, keep, keep % 2 === 1);
     const smooth = [randomArray(5000, 9), randomArray(777, 10)];
     for (const keep of [1, 2888, 5776, 5777]) await expectGlobalParity(smooth, keep, true);
   });
 
   it('splits ties that span blocks and tensors by position', async () => {
     // 3 × 9000 equal values: each tensor spans two 8192-blocks; keep cuts inside the second tensor.
-    const groups = [new Float32Array(9000).fill(0.5), new Float32Array(9000).fill(-0.5), new Float32Array(9000).fill(0.5)];
+    const groups = [
+      new Float32Array(9000).fill(0.5),
+      new Float32Array(9000).fill(-0.5),
+      new Float32Array(9000).fill(0.5),
+    ];
     for (const keep of [1, 8192, 8193, 12000, 20000, 27000]) await expectGlobalParity(groups, keep, true);
   });
 
@@ -140,13 +159,21 @@ async function withScores<T>(scores: Float32Array, k: GpuKernels, f: (t: GpuTens
 }
 
 describe('per-row top-k', () => {
-  const shapes: [number, number][] = [[1, 1], [3, 7], [5, 33], [17, 100], [2, 3000]];
+  const shapes: [number, number][] = [
+    [1, 1],
+    [3, 7],
+    [5, 33],
+    [17, 100],
+    [2, 3000],
+  ];
   it('matches rowTopKMask on random rows with ties, for every keep edge', async () => {
     for (const [rows, cols] of shapes) {
       const s = ties(rows * cols, rows * 100 + cols);
       for (const keep of new Set([0, 1, Math.floor(cols / 2), cols - 1, cols].filter((x) => x >= 0))) {
         for (const magnitude of [false, true]) {
-          const got = await withScores(s, kernels, async (t) => readMask(kernels, rowTopK(kernels, t, { rows, cols }, keep, { magnitude }), s.length));
+          const got = await withScores(s, kernels, async (t) =>
+            readMask(kernels, rowTopK(kernels, t, { rows, cols }, keep, { magnitude }), s.length),
+          );
           expect(got).toEqual([...rowTopKMask(magnitude ? abs(s) : s, rows, cols, keep)]);
         }
       }
@@ -157,10 +184,14 @@ describe('per-row top-k', () => {
     const cols = 40;
     const s = new Float32Array(4 * cols);
     s.subarray(cols, 2 * cols).set(f32(Array(cols).fill(NAN_PAYLOAD)));
-    s.subarray(2 * cols, 3 * cols).set(f32(Array.from({ length: cols }, (_, i) => [0x80000000, 0, 0xff800000, 0x7f800000, NAN_NEG][i % 5])));
+    s.subarray(2 * cols, 3 * cols).set(
+      f32(Array.from({ length: cols }, (_, i) => [0x80000000, 0, 0xff800000, 0x7f800000, NAN_NEG][i % 5])),
+    );
     s.subarray(3 * cols).set(randomArray(cols, 3));
     for (const keep of [0, 3, 20, 39, 40]) {
-      const got = await withScores(s, kernels, async (t) => readMask(kernels, rowTopK(kernels, t, { rows: 4, cols }, keep), s.length));
+      const got = await withScores(s, kernels, async (t) =>
+        readMask(kernels, rowTopK(kernels, t, { rows: 4, cols }, keep), s.length),
+      );
       expect(got).toEqual([...rowTopKMask(s, 4, cols, keep)]);
     }
   });
@@ -182,11 +213,24 @@ describe('per-row top-k', () => {
 
 describe('N:M masks', () => {
   it('match nmMask for 2:4, 4:8 and 1:3, with short last groups and ties', async () => {
-    for (const [n, m] of [[2, 4], [4, 8], [1, 3], [0, 2]]) {
-      for (const [rows, cols] of [[1, 1], [3, 10], [5, 13], [4, 64], [9, 37]]) {
+    for (const [n, m] of [
+      [2, 4],
+      [4, 8],
+      [1, 3],
+      [0, 2],
+    ]) {
+      for (const [rows, cols] of [
+        [1, 1],
+        [3, 10],
+        [5, 13],
+        [4, 64],
+        [9, 37],
+      ]) {
         const s = ties(rows * cols, n * 1000 + m * 100 + cols);
         for (const magnitude of [false, true]) {
-          const got = await withScores(s, kernels, async (t) => readMask(kernels, nmMask(kernels, t, { rows, cols }, n, m, { magnitude }), s.length));
+          const got = await withScores(s, kernels, async (t) =>
+            readMask(kernels, nmMask(kernels, t, { rows, cols }, n, m, { magnitude }), s.length),
+          );
           expect(got).toEqual([...nmMaskReference(magnitude ? abs(s) : s, rows, cols, n, m)]);
         }
       }
@@ -195,7 +239,9 @@ describe('N:M masks', () => {
 
   it('orders NaN, ±0 and infinities as nm.ts does', async () => {
     const s = f32([NAN_NEG, 0x80000000, 0, 0x7f800000, 0xff800000, NAN_PAYLOAD, 0, 0x80000000]);
-    const got = await withScores(s, kernels, async (t) => readMask(kernels, nmMask(kernels, t, { rows: 2, cols: 4 }, 2, 4), 8));
+    const got = await withScores(s, kernels, async (t) =>
+      readMask(kernels, nmMask(kernels, t, { rows: 2, cols: 4 }, 2, 4), 8),
+    );
     expect(got).toEqual([...nmMaskReference(s, 2, 4, 2, 4)]);
   });
 
@@ -213,8 +259,14 @@ describe('N:M masks', () => {
   });
 });
 
-
-async function gpuTokens(s: Float32Array, rows: number, cols: number, keep: number, protect: number | null, k = kernels) {
+async function gpuTokens(
+  s: Float32Array,
+  rows: number,
+  cols: number,
+  keep: number,
+  protect: number | null,
+  k = kernels,
+) {
   return withScores(s, k, async (t) => {
     const buffer = tokenTopK(k, t, { rows, cols }, keep, protect);
     const out = await k.readWords(buffer, rows * keep);
@@ -225,10 +277,16 @@ async function gpuTokens(s: Float32Array, rows: number, cols: number, keep: numb
 
 describe('per-query token top-k', () => {
   it('matches selectTokens on many rows (CLS and last-token protection, ties)', async () => {
-    for (const [rows, cols, keep, protect] of [[40, 17, 5, 0], [30, 128, 10, 127], [3, 300, 299, 0], [6, 1, 1, 0]] as const) {
+    for (const [rows, cols, keep, protect] of [
+      [40, 17, 5, 0],
+      [30, 128, 10, 127],
+      [3, 300, 299, 0],
+      [6, 1, 1, 0],
+    ] as const) {
       const s = ties(rows * cols, rows + cols, 4);
       const got = await gpuTokens(s, rows, cols, keep, protect);
-      for (let r = 0; r < rows; r++) expect(got[r]).toEqual(selectTokens(s.subarray(r * cols, (r + 1) * cols), keep, protect));
+      for (let r = 0; r < rows; r++)
+        expect(got[r]).toEqual(selectTokens(s.subarray(r * cols, (r + 1) * cols), keep, protect));
     }
   });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerNodeTfjsWebGpu } from './node-tfjs-webgpu';
 import { SparseLinears, type LinearPath, type SparseLayer } from './sparse-linears';
 import { tfjsWebGpu } from './tfjs-device';
-import { resetWebGpuBackend } from '../../workers/device-loss';
+import { resetWebGpuBackend } from './tfjs-device';
 import { nmMask } from '../pruning/nm';
 import { topKMask } from '../pruning/select';
 import { randomArray, randomHostWeights, tinyGpt2 } from '../model/tiny-models';
@@ -26,8 +26,24 @@ afterAll(async () => {
 });
 
 /** A SparseLayer from its [out, in] view. */
-function fromView(weight: string, rows: Float32Array, mask: Uint8Array, out: number, inF: number, dense: tf.Tensor, transposed: boolean): SparseLayer {
-  return { weight, out, in: inF, density: mask.reduce((a, v) => a + v, 0) / mask.length, dense, transposed, view: () => ({ rows, mask }) };
+function fromView(
+  weight: string,
+  rows: Float32Array,
+  mask: Uint8Array,
+  out: number,
+  inF: number,
+  dense: tf.Tensor,
+  transposed: boolean,
+): SparseLayer {
+  return {
+    weight,
+    out,
+    in: inF,
+    density: mask.reduce((a, v) => a + v, 0) / mask.length,
+    dense,
+    transposed,
+    view: () => ({ rows, mask }),
+  };
 }
 
 /** A random [out, in] layer with `mask` applied; stored [out, in] (ViT's layout). */
@@ -36,7 +52,8 @@ function layer(out: number, inF: number, mask: Uint8Array, seed: number): Sparse
   return fromView(`w${seed}`, rows, mask, out, inF, tf.tensor2d(rows, [out, inF]), true);
 }
 
-const magnitudeMask = (out: number, inF: number, keep: number, seed: number) => topKMask(randomArray(out * inF, seed + 1).map(Math.abs), keep);
+const magnitudeMask = (out: number, inF: number, keep: number, seed: number) =>
+  topKMask(randomArray(out * inF, seed + 1).map(Math.abs), keep);
 
 /** The override's product for n tokens, once measured (a first call of an untimed shape only notes it). */
 async function product(linears: SparseLinears, l: SparseLayer, x: tf.Tensor2D): Promise<Float32Array> {
@@ -67,7 +84,8 @@ describe('pruned linears on our kernels in TF.js WebGPU', () => {
           const got = await product(linears, l, x);
           const [choice] = linears.report();
           expect(choice.path, `${name}, ${path}, n = ${n}`).toBe(path);
-          for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i]), `${name}, ${path}, n = ${n}, entry ${i}`).toBeLessThan(1e-5);
+          for (let i = 0; i < want.length; i++)
+            expect(Math.abs(got[i] - want[i]), `${name}, ${path}, n = ${n}, entry ${i}`).toBeLessThan(1e-5);
           linears.destroy();
         }
         x.dispose();
@@ -127,7 +145,11 @@ describe('pruned linears on our kernels in TF.js WebGPU', () => {
       weights.set(spec.weight, dense);
       return fromView(spec.weight, rows, mask, spec.outFeatures, spec.inFeatures, dense, false);
     });
-    const ids = tf.tensor2d(Int32Array.from(randomArray(2 * 9, 77), (v) => Math.floor(Math.abs(v) * 37)), [2, 9], 'int32');
+    const ids = tf.tensor2d(
+      Int32Array.from(randomArray(2 * 9, 77), (v) => Math.floor(Math.abs(v) * 37)),
+      [2, 9],
+      'int32',
+    );
     const want = (await tf.tidy(() => forward(config, weights, ids).logits).data()) as Float32Array;
     const linears = new SparseLinears(tf.backend() as never, layers, ['csr']);
     tf.dispose(tf.tidy(() => forward(config, weights, ids, { linears }).logits)); // notes the shapes
@@ -144,7 +166,15 @@ describe('pruned linears on our kernels in TF.js WebGPU', () => {
     const good = layer(20, 24, magnitudeMask(20, 24, 48, 9), 9);
     // What a miscompiling driver would look like: the CSR kernel computes from other values than the dense matrix holds.
     const { rows, mask } = good.view();
-    const broken = fromView('broken', rows.map((v) => v * 2), mask, 20, 24, good.dense, true);
+    const broken = fromView(
+      'broken',
+      rows.map((v) => v * 2),
+      mask,
+      20,
+      24,
+      good.dense,
+      true,
+    );
     const linears = new SparseLinears(tf.backend() as never, [broken]);
     const x = tf.tensor2d(randomArray(3 * 24, 13), [3, 24]);
     expect(linears.matmul('broken', x)).toBeNull();

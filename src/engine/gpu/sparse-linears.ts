@@ -85,7 +85,8 @@ class Layer {
   ) {}
 
   private view(): { rows: Float32Array; mask: Uint8Array } {
-    return (this.rowsView ??= this.spec.view());
+    this.rowsView ??= this.spec.view();
+    return this.rowsView;
   }
 
   private compressed24(): Nm24Matrix | null {
@@ -112,7 +113,9 @@ class Layer {
       return m && nm24Kernel(this.kernels, m);
     }
     const { rows, mask } = this.view();
-    return format === 'csr' ? csrKernel(this.kernels, toCsr(rows, mask, out, cols)) : denseMatvecKernel(this.kernels, rows, out, cols);
+    return format === 'csr'
+      ? csrKernel(this.kernels, toCsr(rows, mask, out, cols))
+      : denseMatvecKernel(this.kernels, rows, out, cols);
   }
 
   /** The formats among `allowed` worth timing at n tokens (nothing is uploaded to find out). */
@@ -150,7 +153,10 @@ export class SparseLinears implements LinearOverride {
   ) {
     this.kernels = kernelsOf(backend.device);
     let costs = costsByDevice.get(backend.device);
-    if (!costs) costsByDevice.set(backend.device, (costs = new Map()));
+    if (!costs) {
+      costs = new Map();
+      costsByDevice.set(backend.device, costs);
+    }
     this.costs = costs;
     this.layers = new Map(layers.map((l) => [l.weight, new Layer(l, this.kernels)]));
   }
@@ -185,9 +191,11 @@ export class SparseLinears implements LinearOverride {
     const shape = `${spec.out}×${spec.in}|${n}`;
     const formats = layer.candidates(n, this.paths);
     const out: { path: LinearPath; key: string }[] = [];
-    if (this.paths.includes('tfjs') || formats.length === 0) out.push({ path: 'tfjs', key: `tfjs|${shape}|${spec.transposed}` });
+    if (this.paths.includes('tfjs') || formats.length === 0)
+      out.push({ path: 'tfjs', key: `tfjs|${shape}|${spec.transposed}` });
     // Sparse costs follow the kept share; 5% steps keep a slider from re-timing every step.
-    for (const f of formats) out.push({ path: f, key: `${f}|${shape}|${f === 'dense' ? '' : Math.round(spec.density * 20)}` });
+    for (const f of formats)
+      out.push({ path: f, key: `${f}|${shape}|${f === 'dense' ? '' : Math.round(spec.density * 20)}` });
     return out;
   }
 
@@ -243,12 +251,16 @@ export class SparseLinears implements LinearOverride {
     } catch (e) {
       return e instanceof Error ? e.message : String(e);
     }
-    const [want, scale] = tf.tidy(() => [tf.matMul(x, spec.dense, false, spec.transposed), tf.matMul(tf.abs(x), tf.abs(spec.dense), false, spec.transposed)]);
+    const [want, scale] = tf.tidy(() => [
+      tf.matMul(x, spec.dense, false, spec.transposed),
+      tf.matMul(tf.abs(x), tf.abs(spec.dense), false, spec.transposed),
+    ]);
     const [w, sc] = await Promise.all([want.data(), scale.data()]);
     tf.dispose([want, scale]);
     for (let i = 0; i < w.length; i++) {
       // Where TF.js's product is not finite (a pruned ∞ or NaN times 0), ours may rightly differ.
-      if (Number.isFinite(w[i]) && !(Math.abs(got[i] - w[i]) <= 1e-4 * sc[i] + 1e-6)) return `its product differs from TF.js's (output ${i}: ${got[i]} vs ${w[i]})`;
+      if (Number.isFinite(w[i]) && !(Math.abs(got[i] - w[i]) <= 1e-4 * sc[i] + 1e-6))
+        return `its product differs from TF.js's (output ${i}: ${got[i]} vs ${w[i]})`;
     }
     return null;
   }
@@ -266,11 +278,16 @@ export class SparseLinears implements LinearOverride {
           if (this.costs.has(key)) continue;
           const problem = path === 'tfjs' ? null : await this.check(layer, path, x);
           if (problem) {
-            console.warn(`sparse kernels: ${path} for ${spec.out}×${spec.in} at n = ${n} is not used on this device: ${problem}`);
+            console.warn(
+              `sparse kernels: ${path} for ${spec.out}×${spec.in} at n = ${n} is not used on this device: ${problem}`,
+            );
             this.costs.set(key, { rejected: problem });
             continue;
           }
-          const op = path === 'tfjs' ? () => tf.dispose(tf.matMul(x, spec.dense, false, spec.transposed)) : () => this.run(layer.kernel(path)!, x).dispose();
+          const op =
+            path === 'tfjs'
+              ? () => tf.dispose(tf.matMul(x, spec.dense, false, spec.transposed))
+              : () => this.run(layer.kernel(path)!, x).dispose();
           this.costs.set(key, await timeGpu(op, () => tfjsGpuIdle(this.backend), TIMING));
         }
       } finally {

@@ -35,6 +35,11 @@ export function checked<T>(device: GPUDevice, f: () => Promise<T>): Promise<T> {
  * Expects got ≈ want entry by entry: NaN where want is NaN, the same infinity where want is
  * infinite, else |got − want| ≤ tol · scale[i] (parity-suite.ts's productDiff).
  */
-export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, scale: ArrayLike<number>, tol = 1e-5): void {
+export function expectClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  scale: ArrayLike<number>,
+  tol = 1e-5,
+): void {
   expect(productDiff(got, want, scale, tol)).toBeNull();
 }

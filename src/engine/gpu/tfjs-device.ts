@@ -10,6 +10,20 @@ export function tfjsWebGpu(): { backend: WebGPUBackend; device: GPUDevice } | nu
   return { backend, device: backend.device };
 }
 
+/** The priority @tensorflow/tfjs-backend-webgpu registers its backend with (its base.ts). */
+const WEBGPU_PRIORITY = 3;
+
+/**
+ * Drops the 'webgpu' backend (its buffers died with the device) and registers the same factory
+ * again, so the next tf.setBackend('webgpu') asks the adapter for a new device.
+ */
+export function resetWebGpuBackend(): void {
+  const factory = tf.engine().findBackendFactory('webgpu');
+  if (!factory) return;
+  tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', factory, WEBGPU_PRIORITY);
+}
+
 /**
  * Submits what TF.js has recorded but not yet submitted. TF.js batches its commands in its own
  * encoder; work we submit ourselves must come after them in the queue (our kernel reads what they
@@ -44,7 +58,10 @@ export function tensorBuffer(backend: WebGPUBackend, t: tf.Tensor): GPUBuffer {
  * A new float32 tensor of `shape` whose buffer a kernel is to write. TF.js allocates it from its
  * own pool and frees it with the tensor, as for any tensor it makes.
  */
-export function outputTensor<R extends tf.Rank>(backend: WebGPUBackend, shape: tf.ShapeMap[R]): { tensor: tf.Tensor<R>; buffer: GPUBuffer } {
+export function outputTensor<R extends tf.Rank>(
+  backend: WebGPUBackend,
+  shape: tf.ShapeMap[R],
+): { tensor: tf.Tensor<R>; buffer: GPUBuffer } {
   const info = backend.makeTensorInfo(shape as number[], 'float32');
   const tensor = tf.engine().makeTensorFromTensorInfo(info, backend) as tf.Tensor<R>;
   return { tensor, buffer: tensorBuffer(backend, tensor) };

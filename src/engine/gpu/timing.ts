@@ -12,7 +12,11 @@ export interface GpuTimingOptions {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Median ms per call of `op` (one warm-up call first, which also compiles pipelines). */
-export async function timeGpu(op: () => void, idle: () => Promise<void>, options: GpuTimingOptions = {}): Promise<number> {
+export async function timeGpu(
+  op: () => void,
+  idle: () => Promise<void>,
+  options: GpuTimingOptions = {},
+): Promise<number> {
   const perBatch = options.perBatch ?? 5;
   const batches = options.batches ?? 3;
   op();

@@ -1,5 +1,14 @@
 import { describe, it, expect } from 'vitest';
-import { bf16ArrayToF32, bf16ToF32, f16ArrayToF32, f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32ToBf16, f32ToF16 } from './half';
+import {
+  bf16ArrayToF32,
+  bf16ToF32,
+  f16ArrayToF32,
+  f16ToF32,
+  f32ArrayToBf16,
+  f32ArrayToF16,
+  f32ToBf16,
+  f32ToF16,
+} from './half';
 import {
   readSafetensors,
   readSafetensorsFile,
@@ -114,13 +123,39 @@ describe('half', () => {
 
 describe('readSafetensors', () => {
   // Header text: 107 bytes, padded with 5 spaces to 112 = 0x70.
-  const header = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[],"data_offsets":[8,16]}}';
+  const header =
+    '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[],"data_offsets":[8,16]}}';
   const handBuilt = new Uint8Array([
-    0x70, 0, 0, 0, 0, 0, 0, 0,
-    ...Array.from(header, (c) => c.charCodeAt(0)), 0x20, 0x20, 0x20, 0x20, 0x20,
-    0x00, 0x00, 0x80, 0x3f, // 1.0f
-    0x00, 0x00, 0x20, 0xc0, // -2.5f
-    0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // -3 as i64
+    0x70,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    ...Array.from(header, (c) => c.charCodeAt(0)),
+    0x20,
+    0x20,
+    0x20,
+    0x20,
+    0x20,
+    0x00,
+    0x00,
+    0x80,
+    0x3f, // 1.0f
+    0x00,
+    0x00,
+    0x20,
+    0xc0, // -2.5f
+    0xfd,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff, // -3 as i64
   ]);
 
   it('reads a hand-built file', () => {
@@ -158,11 +193,18 @@ describe('readSafetensors', () => {
     const bf16 = [0x3f80, 0xc020, 0x0001, 0x7f80, 0xff80, 0x7fc0, 0x8000];
     const data = new Uint8Array(2 * (f16.length + bf16.length));
     const view = new DataView(data.buffer);
-    [...f16, ...bf16].forEach((bits, i) => view.setUint16(2 * i, bits, true));
-    const file = readSafetensors(buildFile({
-      h: { dtype: 'F16', shape: [f16.length], data_offsets: [0, 16] },
-      b: { dtype: 'BF16', shape: [bf16.length], data_offsets: [16, 30] },
-    }, data));
+    [...f16, ...bf16].forEach((bits, i) => {
+      view.setUint16(2 * i, bits, true);
+    });
+    const file = readSafetensors(
+      buildFile(
+        {
+          h: { dtype: 'F16', shape: [f16.length], data_offsets: [0, 16] },
+          b: { dtype: 'BF16', shape: [bf16.length], data_offsets: [16, 30] },
+        },
+        data,
+      ),
+    );
     const h = file.tensors.get('h')!;
     expect(h.dtype).toBe('F16');
     expect(h.data).toBeInstanceOf(Float32Array);
@@ -174,11 +216,16 @@ describe('readSafetensors', () => {
   });
 
   it('allows empty tensors, scalars and metadata', () => {
-    const file = readSafetensors(buildFile({
-      __metadata__: { format: 'pt' },
-      e: { dtype: 'F32', shape: [3, 0], data_offsets: [1, 1] },
-      s: { dtype: 'U8', shape: [], data_offsets: [0, 1] },
-    }, new Uint8Array([7])));
+    const file = readSafetensors(
+      buildFile(
+        {
+          __metadata__: { format: 'pt' },
+          e: { dtype: 'F32', shape: [3, 0], data_offsets: [1, 1] },
+          s: { dtype: 'U8', shape: [], data_offsets: [0, 1] },
+        },
+        new Uint8Array([7]),
+      ),
+    );
     expect(file.metadata).toEqual({ format: 'pt' });
     expect(file.tensors.get('e')).toEqual({ dtype: 'F32', shape: [3, 0], data: new Float32Array(0) });
     expect(file.tensors.get('s')).toEqual({ dtype: 'U8', shape: [], data: new Uint8Array([7]) });
@@ -209,7 +256,8 @@ describe('readSafetensors', () => {
       expectError(buildFile('[1, 2]'), /must be a JSON object/);
       expectError(buildFile('null'), /must be a JSON object/);
     });
-    it('an entry that is not an object', () => expectError(buildFile({ w: [0, 8] }), /tensor "w": entry must be an object/));
+    it('an entry that is not an object', () =>
+      expectError(buildFile({ w: [0, 8] }), /tensor "w": entry must be an object/));
     it('an entry missing a field', () => {
       expectError(buildFile({ w: { dtype: 'F32', shape: [2] } }, data8), /tensor "w": missing field "data_offsets"/);
       expectError(buildFile({ w: { shape: [2], data_offsets: [0, 8] } }, data8), /tensor "w": missing field "dtype"/);
@@ -218,30 +266,54 @@ describe('readSafetensors', () => {
       expectError(buildFile({ w: { ...f32([0, 8]), extra: 1 } }, data8), /tensor "w": unexpected field "extra"/);
     });
     it('an unknown dtype', () => {
-      expectError(buildFile({ w: { dtype: 'F8', shape: [2], data_offsets: [0, 2] } }, data8), /tensor "w": unknown dtype "F8"/);
-      expectError(buildFile({ w: { dtype: 4, shape: [2], data_offsets: [0, 8] } }, data8), /tensor "w": unknown dtype 4/);
-      expectError(buildFile({ w: { dtype: 'toString', shape: [2], data_offsets: [0, 8] } }, data8), /tensor "w": unknown dtype/);
+      expectError(
+        buildFile({ w: { dtype: 'F8', shape: [2], data_offsets: [0, 2] } }, data8),
+        /tensor "w": unknown dtype "F8"/,
+      );
+      expectError(
+        buildFile({ w: { dtype: 4, shape: [2], data_offsets: [0, 8] } }, data8),
+        /tensor "w": unknown dtype 4/,
+      );
+      expectError(
+        buildFile({ w: { dtype: 'toString', shape: [2], data_offsets: [0, 8] } }, data8),
+        /tensor "w": unknown dtype/,
+      );
     });
     it('a bad shape', () => {
       for (const shape of ['2', [-1], [1.5], ['2'], [null], { 0: 2 }]) {
-        expectError(buildFile({ w: f32([0, 8], shape) }, data8), /tensor "w": shape must be an array of non-negative integers/);
+        expectError(
+          buildFile({ w: f32([0, 8], shape) }, data8),
+          /tensor "w": shape must be an array of non-negative integers/,
+        );
       }
     });
     it('bad data_offsets', () => {
       for (const offsets of [[0], [0, 8, 8], [8, 0], ['0', 8], [0, 8.5], [-8, 0], null]) {
-        expectError(buildFile({ w: f32(offsets) }, data8), /tensor "w": data_offsets must be two non-negative integers/);
+        expectError(
+          buildFile({ w: f32(offsets) }, data8),
+          /tensor "w": data_offsets must be two non-negative integers/,
+        );
       }
     });
     it('a size that does not match shape and dtype', () => {
-      expectError(buildFile({ w: f32([0, 4]) }, data8), /tensor "w": F32 shape \[2\] needs 8 bytes but data_offsets span 4/);
+      expectError(
+        buildFile({ w: f32([0, 4]) }, data8),
+        /tensor "w": F32 shape \[2\] needs 8 bytes but data_offsets span 4/,
+      );
       expectError(buildFile({ w: f32([0, 8], [2 ** 40, 2 ** 40]) }, data8), /tensor "w": F32 shape .* needs/);
     });
     it('a range outside the data buffer', () => {
-      expectError(buildFile({ w: f32([4, 12]) }, data8), /tensor "w": data_offsets \[4, 12\] lie outside the data buffer of 8 bytes/);
+      expectError(
+        buildFile({ w: f32([4, 12]) }, data8),
+        /tensor "w": data_offsets \[4, 12\] lie outside the data buffer of 8 bytes/,
+      );
       expectError(buildFile({ w: f32([8, 8], [0]) }, new Uint8Array(4)), /tensor "w": .*outside/);
     });
     it('overlapping ranges', () => {
-      expectError(buildFile({ a: f32([0, 8]), b: f32([4, 12]) }, new Uint8Array(12)), /tensor "b": .*overlap tensor "a"/);
+      expectError(
+        buildFile({ a: f32([0, 8]), b: f32([4, 12]) }, new Uint8Array(12)),
+        /tensor "b": .*overlap tensor "a"/,
+      );
     });
     it('metadata that is not a string map', () => {
       expectError(buildFile({ __metadata__: { k: 1 } }), /__metadata__ must be an object mapping strings to strings/);
@@ -250,17 +322,23 @@ describe('readSafetensors', () => {
     it('an I64 value outside int32', () => {
       const data = new Uint8Array(16);
       new DataView(data.buffer).setBigInt64(8, 2n ** 31n, true);
-      expectError(buildFile({ big: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, data), /tensor "big": I64 value 2147483648 at index 1 does not fit in int32/);
+      expectError(
+        buildFile({ big: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, data),
+        /tensor "big": I64 value 2147483648 at index 1 does not fit in int32/,
+      );
     });
   });
 
   it('only ever throws SafetensorsError on 200 random corruptions', () => {
-    const valid = writeSafetensors({
-      w: { dtype: 'F32', shape: [2, 3], data: new Float32Array(6).fill(0.5) },
-      h: { dtype: 'F16', shape: [4], data: new Float32Array([1, 2, 3, 4]) },
-      i: { dtype: 'I64', shape: [2], data: new Int32Array([-1, 1]) },
-      m: { dtype: 'BOOL', shape: [0], data: new Uint8Array(0) },
-    }, { note: 'fuzz' });
+    const valid = writeSafetensors(
+      {
+        w: { dtype: 'F32', shape: [2, 3], data: new Float32Array(6).fill(0.5) },
+        h: { dtype: 'F16', shape: [4], data: new Float32Array([1, 2, 3, 4]) },
+        i: { dtype: 'I64', shape: [2], data: new Int32Array([-1, 1]) },
+        m: { dtype: 'BOOL', shape: [0], data: new Uint8Array(0) },
+      },
+      { note: 'fuzz' },
+    );
     const headerLength = new DataView(valid.buffer).getUint32(0, true);
     const random = rng(12345);
     const int = (n: number) => Math.floor(random() * n);
@@ -318,19 +396,23 @@ describe('writeSafetensors', () => {
 
   it('keeps NaN a NaN in F16 and BF16', () => {
     const nan = new Float32Array([NaN]);
-    const file = readSafetensors(writeSafetensors({
-      h: { dtype: 'F16', shape: [1], data: nan },
-      b: { dtype: 'BF16', shape: [1], data: nan },
-    }));
+    const file = readSafetensors(
+      writeSafetensors({
+        h: { dtype: 'F16', shape: [1], data: nan },
+        b: { dtype: 'BF16', shape: [1], data: nan },
+      }),
+    );
     expect(file.tensors.get('h')!.data[0]).toBeNaN();
     expect(file.tensors.get('b')!.data[0]).toBeNaN();
   });
 
   it('rounds F16 and BF16 to nearest even', () => {
-    const file = readSafetensors(writeSafetensors({
-      h: { dtype: 'F16', shape: [2], data: new Float32Array([1 + 2 ** -11, 1 + 3 * 2 ** -11]) },
-      b: { dtype: 'BF16', shape: [2], data: new Float32Array([1 + 2 ** -8, 1 + 3 * 2 ** -8]) },
-    }));
+    const file = readSafetensors(
+      writeSafetensors({
+        h: { dtype: 'F16', shape: [2], data: new Float32Array([1 + 2 ** -11, 1 + 3 * 2 ** -11]) },
+        b: { dtype: 'BF16', shape: [2], data: new Float32Array([1 + 2 ** -8, 1 + 3 * 2 ** -8]) },
+      }),
+    );
     expect(Array.from(file.tensors.get('h')!.data)).toEqual([1, 1 + 2 ** -9]);
     expect(Array.from(file.tensors.get('b')!.data)).toEqual([1, 1 + 2 ** -6]);
   });
@@ -344,7 +426,10 @@ describe('writeSafetensors', () => {
     expect(n % 8).toBe(0);
     const text = new TextDecoder().decode(bytes.subarray(8, 8 + n));
     expect(text).toMatch(/} *$/);
-    const header = JSON.parse(text) as Record<string, { dtype: 'F32'; shape: number[]; data_offsets: [number, number] }>;
+    const header = JSON.parse(text) as Record<
+      string,
+      { dtype: 'F32'; shape: number[]; data_offsets: [number, number] }
+    >;
     const names = Object.keys(all).sort();
     expect(text.indexOf('"bf16"')).toBeLessThan(text.indexOf('"bool"'));
     let offset = 0;
@@ -366,14 +451,26 @@ describe('writeSafetensors', () => {
 
   it('rejects bad tensors, naming them', () => {
     const bad: [TensorEntry, RegExp][] = [
-      [{ dtype: 'F32', shape: [3], data: new Float32Array(2) }, /tensor "t": shape \[3\] has 3 elements but data has 2/],
-      [{ dtype: 'F32', shape: [2], data: new Int32Array(2) }, /tensor "t": F32 data must be a Float32Array, got Int32Array/],
+      [
+        { dtype: 'F32', shape: [3], data: new Float32Array(2) },
+        /tensor "t": shape \[3\] has 3 elements but data has 2/,
+      ],
+      [
+        { dtype: 'F32', shape: [2], data: new Int32Array(2) },
+        /tensor "t": F32 data must be a Float32Array, got Int32Array/,
+      ],
       [{ dtype: 'I64', shape: [2], data: new Float32Array(2) }, /tensor "t": I64 data must be a Int32Array/],
       [{ dtype: 'BOOL', shape: [2], data: new Int32Array(2) }, /tensor "t": BOOL data must be a Uint8Array/],
       [{ dtype: 'X' as 'F32', shape: [2], data: new Float32Array(2) }, /tensor "t": unknown dtype "X"/],
       [{ dtype: 'F32', shape: [-2], data: new Float32Array(2) }, /tensor "t": shape must be/],
-      [{ dtype: 'I8', shape: [2], data: new Int32Array([1, 128]) }, /tensor "t": value 128 at index 1 does not fit in I8/],
-      [{ dtype: 'I16', shape: [1], data: new Int32Array([-40000]) }, /tensor "t": value -40000 at index 0 does not fit in I16/],
+      [
+        { dtype: 'I8', shape: [2], data: new Int32Array([1, 128]) },
+        /tensor "t": value 128 at index 1 does not fit in I8/,
+      ],
+      [
+        { dtype: 'I16', shape: [1], data: new Int32Array([-40000]) },
+        /tensor "t": value -40000 at index 0 does not fit in I16/,
+      ],
     ];
     for (const [entry, message] of bad) expect(() => writeSafetensors({ t: entry })).toThrow(message);
     const ok: TensorEntry = { dtype: 'U8', shape: [0], data: new Uint8Array(0) };

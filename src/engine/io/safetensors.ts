@@ -12,8 +12,15 @@ import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 export type TensorData = Float32Array | Int32Array | Uint8Array;
-export interface TensorEntry { dtype: DType; shape: number[]; data: TensorData }
-export interface SafetensorsFile { tensors: Map<string, TensorEntry>; metadata: Record<string, string> }
+export interface TensorEntry {
+  dtype: DType;
+  shape: number[];
+  data: TensorData;
+}
+export interface SafetensorsFile {
+  tensors: Map<string, TensorEntry>;
+  metadata: Record<string, string>;
+}
 
 /** Any problem with a safetensors file or with tensors given to the writer. */
 export class SafetensorsError extends Error {
@@ -24,18 +31,35 @@ export class SafetensorsError extends Error {
 }
 
 const DTYPE_SIZE: Record<DType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 /** Which in-memory array type holds each dtype. */
 const DTYPE_ARRAY: Record<DType, 'float' | 'int' | 'byte'> = {
-  F64: 'float', F32: 'float', F16: 'float', BF16: 'float',
-  I64: 'int', I32: 'int', I16: 'int', I8: 'int', U8: 'byte', BOOL: 'byte',
+  F64: 'float',
+  F32: 'float',
+  F16: 'float',
+  BF16: 'float',
+  I64: 'int',
+  I32: 'int',
+  I16: 'int',
+  I8: 'int',
+  U8: 'byte',
+  BOOL: 'byte',
 };
 const METADATA_KEY = '__metadata__';
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 function isDType(value: unknown): value is DType {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZE, value);
+  return typeof value === 'string' && Object.hasOwn(DTYPE_SIZE, value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -63,14 +87,18 @@ export function tensorByteSize(dtype: DType, shape: number[]): number {
 
 function checkShape(name: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
-    throw new SafetensorsError(`tensor "${name}": shape must be an array of non-negative integers, got ${describe(shape)}`);
+    throw new SafetensorsError(
+      `tensor "${name}": shape must be an array of non-negative integers, got ${describe(shape)}`,
+    );
   }
   return shape;
 }
 
 function checkMetadata(metadata: unknown): Record<string, string> {
   if (!isPlainObject(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) {
-    throw new SafetensorsError(`${METADATA_KEY} must be an object mapping strings to strings, got ${describe(metadata)}`);
+    throw new SafetensorsError(
+      `${METADATA_KEY} must be an object mapping strings to strings, got ${describe(metadata)}`,
+    );
   }
   return { ...(metadata as Record<string, string>) };
 }
@@ -78,10 +106,17 @@ function checkMetadata(metadata: unknown): Record<string, string> {
 // ---------------------------------------------------------------------------------------
 // Reading
 
-interface HeaderEntry { name: string; dtype: DType; shape: number[]; begin: number; end: number }
+interface HeaderEntry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
 
 function parseEntry(name: string, value: unknown, dataLength: number): HeaderEntry {
-  if (!isPlainObject(value)) throw new SafetensorsError(`tensor "${name}": entry must be an object, got ${describe(value)}`);
+  if (!isPlainObject(value))
+    throw new SafetensorsError(`tensor "${name}": entry must be an object, got ${describe(value)}`);
   for (const field of ['dtype', 'shape', 'data_offsets']) {
     if (!(field in value)) throw new SafetensorsError(`tensor "${name}": missing field "${field}"`);
   }
@@ -94,15 +129,21 @@ function parseEntry(name: string, value: unknown, dataLength: number): HeaderEnt
   if (!isDType(dtype)) throw new SafetensorsError(`tensor "${name}": unknown dtype ${describe(dtype)}`);
   const shape = checkShape(name, value.shape);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInt) || offsets[0] > offsets[1]) {
-    throw new SafetensorsError(`tensor "${name}": data_offsets must be two non-negative integers [begin, end] with begin <= end, got ${describe(offsets)}`);
+    throw new SafetensorsError(
+      `tensor "${name}": data_offsets must be two non-negative integers [begin, end] with begin <= end, got ${describe(offsets)}`,
+    );
   }
   const [begin, end] = offsets as [number, number];
   const expected = tensorByteSize(dtype, shape);
   if (expected !== end - begin) {
-    throw new SafetensorsError(`tensor "${name}": ${dtype} shape [${shape.join(', ')}] needs ${expected} bytes but data_offsets span ${end - begin}`);
+    throw new SafetensorsError(
+      `tensor "${name}": ${dtype} shape [${shape.join(', ')}] needs ${expected} bytes but data_offsets span ${end - begin}`,
+    );
   }
   if (end > dataLength) {
-    throw new SafetensorsError(`tensor "${name}": data_offsets [${begin}, ${end}] lie outside the data buffer of ${dataLength} bytes`);
+    throw new SafetensorsError(
+      `tensor "${name}": data_offsets [${begin}, ${end}] lie outside the data buffer of ${dataLength} bytes`,
+    );
   }
   return { name, dtype, shape, begin, end };
 }
@@ -115,13 +156,20 @@ function decodeTensor(entry: HeaderEntry, view: DataView, base: number): TensorD
     case 'U8':
     case 'BOOL':
       return new Uint8Array(view.buffer, view.byteOffset + at, n).slice();
-    case 'F64': return fill(new Float32Array(n), (i) => view.getFloat64(at + 8 * i, true));
-    case 'F32': return fill(new Float32Array(n), (i) => view.getFloat32(at + 4 * i, true));
-    case 'F16': return fill(new Float32Array(n), (i) => f16ToF32(view.getUint16(at + 2 * i, true)));
-    case 'BF16': return fill(new Float32Array(n), (i) => bf16ToF32(view.getUint16(at + 2 * i, true)));
-    case 'I32': return fill(new Int32Array(n), (i) => view.getInt32(at + 4 * i, true));
-    case 'I16': return fill(new Int32Array(n), (i) => view.getInt16(at + 2 * i, true));
-    case 'I8': return fill(new Int32Array(n), (i) => view.getInt8(at + i));
+    case 'F64':
+      return fill(new Float32Array(n), (i) => view.getFloat64(at + 8 * i, true));
+    case 'F32':
+      return fill(new Float32Array(n), (i) => view.getFloat32(at + 4 * i, true));
+    case 'F16':
+      return fill(new Float32Array(n), (i) => f16ToF32(view.getUint16(at + 2 * i, true)));
+    case 'BF16':
+      return fill(new Float32Array(n), (i) => bf16ToF32(view.getUint16(at + 2 * i, true)));
+    case 'I32':
+      return fill(new Int32Array(n), (i) => view.getInt32(at + 4 * i, true));
+    case 'I16':
+      return fill(new Int32Array(n), (i) => view.getInt16(at + 2 * i, true));
+    case 'I8':
+      return fill(new Int32Array(n), (i) => view.getInt8(at + i));
     case 'I64':
       return fill(new Int32Array(n), (i) => {
         const lo = view.getUint32(at + 8 * i, true);
@@ -142,12 +190,16 @@ function fill<T extends Float32Array | Int32Array>(out: T, get: (i: number) => n
 }
 
 export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
-  if (bytes.length < 8) throw new SafetensorsError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
+  if (bytes.length < 8)
+    throw new SafetensorsError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-  if (headerLength > MAX_HEADER_BYTES) throw new SafetensorsError(`header length ${headerLength} is absurd (limit ${MAX_HEADER_BYTES} bytes)`);
+  if (headerLength > MAX_HEADER_BYTES)
+    throw new SafetensorsError(`header length ${headerLength} is absurd (limit ${MAX_HEADER_BYTES} bytes)`);
   if (8 + headerLength > bytes.length) {
-    throw new SafetensorsError(`header length ${headerLength} exceeds the ${bytes.length - 8} bytes after the length field`);
+    throw new SafetensorsError(
+      `header length ${headerLength} exceeds the ${bytes.length - 8} bytes after the length field`,
+    );
   }
 
   let header: unknown;
@@ -171,12 +223,15 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
   const ranges = entries.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < ranges.length; i++) {
     if (ranges[i].begin < ranges[i - 1].end) {
-      throw new SafetensorsError(`tensor "${ranges[i].name}": data_offsets [${ranges[i].begin}, ${ranges[i].end}] overlap tensor "${ranges[i - 1].name}" [${ranges[i - 1].begin}, ${ranges[i - 1].end}]`);
+      throw new SafetensorsError(
+        `tensor "${ranges[i].name}": data_offsets [${ranges[i].begin}, ${ranges[i].end}] overlap tensor "${ranges[i - 1].name}" [${ranges[i - 1].begin}, ${ranges[i - 1].end}]`,
+      );
     }
   }
 
   const tensors = new Map<string, TensorEntry>();
-  for (const e of entries) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeTensor(e, view, dataStart) });
+  for (const e of entries)
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeTensor(e, view, dataStart) });
   return { tensors, metadata };
 }
 
@@ -188,36 +243,64 @@ function checkEntry(name: string, entry: TensorEntry): void {
   const shape = checkShape(name, entry.shape);
   const kind = DTYPE_ARRAY[entry.dtype];
   const { data } = entry;
-  const ok = kind === 'float' ? data instanceof Float32Array : kind === 'int' ? data instanceof Int32Array : data instanceof Uint8Array;
+  const ok =
+    kind === 'float'
+      ? data instanceof Float32Array
+      : kind === 'int'
+        ? data instanceof Int32Array
+        : data instanceof Uint8Array;
   if (!ok) {
     const want = kind === 'float' ? 'Float32Array' : kind === 'int' ? 'Int32Array' : 'Uint8Array';
-    throw new SafetensorsError(`tensor "${name}": ${entry.dtype} data must be a ${want}, got ${data?.constructor?.name ?? typeof data}`);
+    throw new SafetensorsError(
+      `tensor "${name}": ${entry.dtype} data must be a ${want}, got ${data?.constructor?.name ?? typeof data}`,
+    );
   }
   if (data.length !== elementCount(shape)) {
-    throw new SafetensorsError(`tensor "${name}": shape [${shape.join(', ')}] has ${elementCount(shape)} elements but data has ${data.length}`);
+    throw new SafetensorsError(
+      `tensor "${name}": shape [${shape.join(', ')}] has ${elementCount(shape)} elements but data has ${data.length}`,
+    );
   }
 }
 
 function encodeTensor(name: string, entry: TensorEntry, view: DataView, at: number): void {
   const { data } = entry;
   const range = (lo: number, hi: number) => (v: number, i: number) => {
-    if (v < lo || v > hi) throw new SafetensorsError(`tensor "${name}": value ${v} at index ${i} does not fit in ${entry.dtype}`);
+    if (v < lo || v > hi)
+      throw new SafetensorsError(`tensor "${name}": value ${v} at index ${i} does not fit in ${entry.dtype}`);
   };
-  const each = (write: (v: number, i: number) => void) => data.forEach(write);
+  const each = (write: (v: number, i: number) => void) => {
+    data.forEach(write);
+  };
   switch (entry.dtype) {
     case 'U8':
     case 'BOOL':
       new Uint8Array(view.buffer, view.byteOffset + at, data.length).set(data);
-      return;
-    case 'F64': return each((v, i) => view.setFloat64(at + 8 * i, v, true));
-    case 'F32': return each((v, i) => view.setFloat32(at + 4 * i, v, true));
-    case 'F16': return each((v, i) => view.setUint16(at + 2 * i, f32ToF16(v), true));
-    case 'BF16': return each((v, i) => view.setUint16(at + 2 * i, f32ToBf16(v), true));
-    case 'I32': return each((v, i) => view.setInt32(at + 4 * i, v, true));
-    case 'I16': data.forEach(range(-0x8000, 0x7fff)); return each((v, i) => view.setInt16(at + 2 * i, v, true));
-    case 'I8': data.forEach(range(-0x80, 0x7f)); return each((v, i) => view.setInt8(at + i, v));
+      break;
+    case 'F64':
+      each((v, i) => view.setFloat64(at + 8 * i, v, true));
+      break;
+    case 'F32':
+      each((v, i) => view.setFloat32(at + 4 * i, v, true));
+      break;
+    case 'F16':
+      each((v, i) => view.setUint16(at + 2 * i, f32ToF16(v), true));
+      break;
+    case 'BF16':
+      each((v, i) => view.setUint16(at + 2 * i, f32ToBf16(v), true));
+      break;
+    case 'I32':
+      each((v, i) => view.setInt32(at + 4 * i, v, true));
+      break;
+    case 'I16':
+      each(range(-0x8000, 0x7fff));
+      each((v, i) => view.setInt16(at + 2 * i, v, true));
+      break;
+    case 'I8':
+      each(range(-0x80, 0x7f));
+      each((v, i) => view.setInt8(at + i, v));
+      break;
     case 'I64':
-      return each((v, i) => {
+      each((v, i) => {
         view.setInt32(at + 8 * i, v, true);
         view.setInt32(at + 8 * i + 4, v < 0 ? -1 : 0, true); // sign extension
       });

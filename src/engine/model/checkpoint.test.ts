@@ -60,7 +60,9 @@ describe('checkpoints', () => {
     const entries: Record<string, TensorEntry> = {};
     for (const [name, t] of host) entries[name] = { dtype: 'F32', shape: t.shape, data: t.data };
     entries['classifier.bias'] = { dtype: 'I32', shape: [5], data: new Int32Array(5) };
-    expect(() => loadCheckpoint({ config: TINY_VIT_CONFIG, weights: writeSafetensors(entries) })).toThrow(/"classifier\.bias" has dtype I32/);
+    expect(() => loadCheckpoint({ config: TINY_VIT_CONFIG, weights: writeSafetensors(entries) })).toThrow(
+      /"classifier\.bias" has dtype I32/,
+    );
     const { bytes } = gptFile();
     expect(() => loadCheckpoint({ config: gptConfig, weights: bytes })).toThrow(CheckpointError);
     expect(() => loadCheckpoint({ config: gptConfig, weights: bytes })).toThrow(/tokenizer\.json is missing/);
@@ -68,9 +70,13 @@ describe('checkpoints', () => {
 
   it('rejects unsupported or inconsistent configs with a clear message', () => {
     const { bytes } = gptFile();
-    expect(() => loadCheckpoint({ config: { architectures: ['LlamaForCausalLM'] }, weights: bytes })).toThrow(/"LlamaForCausalLM" is not supported/);
+    expect(() => loadCheckpoint({ config: { architectures: ['LlamaForCausalLM'] }, weights: bytes })).toThrow(
+      /"LlamaForCausalLM" is not supported/,
+    );
     expect(() => loadCheckpoint({ config: { ...gptConfig, n_head: 5 }, weights: bytes })).toThrow(ConfigError);
-    expect(() => loadCheckpoint({ config: { ...gptConfig, activation_function: 'swish' }, weights: bytes })).toThrow(/activation "swish"/);
+    expect(() => loadCheckpoint({ config: { ...gptConfig, activation_function: 'swish' }, weights: bytes })).toThrow(
+      /activation "swish"/,
+    );
     expect(() => loadCheckpoint({ config: [], weights: bytes })).toThrow(/expected a JSON object/);
   });
 });

@@ -56,14 +56,19 @@ export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
   }
   for (const spec of specs) {
     const entry = found.get(spec.name);
-    if (!entry) throw new CheckpointError(`model.safetensors: tensor "${spec.name}" is missing (the config expects shape [${spec.shape}])`);
+    if (!entry)
+      throw new CheckpointError(
+        `model.safetensors: tensor "${spec.name}" is missing (the config expects shape [${spec.shape}])`,
+      );
     if (!sameShape(entry.shape, spec.shape)) {
       throw new CheckpointError(
         `model.safetensors: tensor "${spec.name}" has shape [${entry.shape}] but config.json implies [${spec.shape}]`,
       );
     }
     if (!(entry.data instanceof Float32Array)) {
-      throw new CheckpointError(`model.safetensors: tensor "${spec.name}" has dtype ${entry.dtype}; weights must be floating point`);
+      throw new CheckpointError(
+        `model.safetensors: tensor "${spec.name}" has dtype ${entry.dtype}; weights must be floating point`,
+      );
     }
     weights.set(spec.name, { shape: entry.shape, data: entry.data });
     found.delete(spec.name);
@@ -75,7 +80,9 @@ export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
     if (files.tokenizer === undefined) throw new CheckpointError('tokenizer.json is missing; a text model needs it');
     tokenizer = loadTokenizer(files.tokenizer);
     if (tokenizer.vocabSize > config.vocabSize) {
-      throw new CheckpointError(`tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`);
+      throw new CheckpointError(
+        `tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`,
+      );
     }
   }
   return { config, weights, tokenizer, ignored };

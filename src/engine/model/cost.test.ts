@@ -10,7 +10,10 @@ describe('cost model', () => {
     const stored = [...host.values()].reduce((a, t) => a + t.data.length, 0);
     expect(r.params).toBe(stored);
     expect(r.nonzeroParams).toBe(stored);
-    const T = 16, d = 16, inner = 24, V = 37;
+    const T = 16,
+      d = 16,
+      inner = 24,
+      V = 37;
     const perBlockLinear = 2 * T * (d * 3 * d + d * d + d * inner + inner * d);
     const perBlockAttn = 4 * T * T * d;
     expect(r.denseFlops).toBe(2 * (perBlockLinear + perBlockAttn) + 2 * T * d * V);
@@ -20,7 +23,9 @@ describe('cost model', () => {
   it('counts ViT FLOPs with the patch embedding over patches and the classifier over CLS only', () => {
     const c = tinyVit(); // image 8, patch 4 → 4 patches + CLS; d 12; inner 20; 5 labels; 2 channels
     const r = costReport(c);
-    const T = 5, d = 12, inner = 20;
+    const T = 5,
+      d = 12,
+      inner = 20;
     const block = 2 * T * (4 * d * d + 2 * d * inner) + 4 * T * T * d;
     expect(r.denseFlops).toBe(2 * 4 * (2 * 16) * d + 2 * block + 2 * d * 5);
     expect(r.params).toBe([...randomHostWeights(c, 1).values()].reduce((a, t) => a + t.data.length, 0));
@@ -29,14 +34,32 @@ describe('cost model', () => {
   it('removing a head removes its q/k/v columns, its output rows and its attention products', () => {
     const c = tinyGpt2();
     const dense = costReport(c);
-    const r = costReport(c, { heads: [[0, 1], [1, 1]] });
-    const T = 16, d = 16, dh = 8;
+    const r = costReport(c, {
+      heads: [
+        [0, 1],
+        [1, 1],
+      ],
+    });
+    const T = 16,
+      d = 16,
+      dh = 8;
     const linearSaved = 2 * T * (3 * d * dh + dh * d);
     const attnSaved = 4 * T * T * dh;
     expect(dense.flops - r.flops).toBe(linearSaved + attnSaved);
     expect(dense.nonzeroParams - r.nonzeroParams).toBe(3 * d * dh + 3 * dh + dh * d);
     expect(r.denseFlops).toBe(dense.denseFlops);
-    expect(keptStructure(c, { heads: [[0, 1], [1, 1]] }, 0)).toEqual({ heads: 1, neurons: 24 });
+    expect(
+      keptStructure(
+        c,
+        {
+          heads: [
+            [0, 1],
+            [1, 1],
+          ],
+        },
+        0,
+      ),
+    ).toEqual({ heads: 1, neurons: 24 });
   });
 
   it('removing a block leaves only embeddings, norms and head costs of the others', () => {

@@ -16,7 +16,7 @@ export interface CostMasks {
   mlp?: boolean[];
   /**
    * Tokens each block processes (token pruning); defaults to the full sequence everywhere. Use
-   * pruning/tokens.ts `tokenCounts` to get exactly what the forward pass keeps.
+   * model/tokens.ts `tokenCounts` to get exactly what the forward pass keeps.
    */
   tokens?: number[];
 }
@@ -59,7 +59,11 @@ export interface CostReport {
 }
 
 /** Which input and output features of a linear layer survive the structural masks. */
-function keptFeatures(c: ModelConfig, spec: LinearSpec, m: CostMasks): { inKeep: (i: number) => boolean; outKeep: (o: number) => boolean } {
+function keptFeatures(
+  c: ModelConfig,
+  spec: LinearSpec,
+  m: CostMasks,
+): { inKeep: (i: number) => boolean; outKeep: (o: number) => boolean } {
   const all = () => true;
   if (spec.layer < 0) return { inKeep: all, outKeep: all };
   const d = hiddenSize(c);
@@ -119,7 +123,8 @@ export function costReport(c: ModelConfig, masks: CostMasks = {}): CostReport {
   const outTokens = c.kind === 'vit' ? 1 : seq;
 
   const linears: LinearCost[] = linearSpecs(c).map((spec) => {
-    const t = spec.role === 'classifier' ? outTokens : spec.layer < 0 ? seq - (c.kind === 'vit' ? 1 : 0) : tokensAt(spec.layer);
+    const t =
+      spec.role === 'classifier' ? outTokens : spec.layer < 0 ? seq - (c.kind === 'vit' ? 1 : 0) : tokensAt(spec.layer);
     const tDense = spec.role === 'classifier' ? outTokens : spec.layer < 0 ? t : seq;
     const nz = linearNonzero(c, spec, masks);
     const params = spec.inFeatures * spec.outFeatures + (spec.bias ? spec.outFeatures : 0);
@@ -139,7 +144,9 @@ export function costReport(c: ModelConfig, masks: CostMasks = {}): CostReport {
     const t = tokensAt(l);
     const own = linears.filter((x) => x.layer === l);
     const attnOn = masks.attention?.[l] !== false;
-    const keptHeads = attnOn ? Array.from({ length: heads }, (_, h) => masks.heads?.[l]?.[h] ?? 1).filter((v) => v !== 0).length : 0;
+    const keptHeads = attnOn
+      ? Array.from({ length: heads }, (_, h) => masks.heads?.[l]?.[h] ?? 1).filter((v) => v !== 0).length
+      : 0;
     const attnProducts = 2 * 2 * t * t * dh * keptHeads; // QKᵀ and P·V
     const sum = (xs: LinearCost[], f: (x: LinearCost) => number) => xs.reduce((a, x) => a + f(x), 0);
     const isAttn = (x: LinearCost) => x.role !== 'ffn_in' && x.role !== 'ffn_out';
@@ -149,7 +156,10 @@ export function costReport(c: ModelConfig, masks: CostMasks = {}): CostReport {
       params: sum(own, (x) => x.params),
       nonzero: sum(own, (x) => x.nonzero),
       attentionFlops: sum(own.filter(isAttn), (x) => x.flops) + attnProducts,
-      mlpFlops: sum(own.filter((x) => !isAttn(x)), (x) => x.flops),
+      mlpFlops: sum(
+        own.filter((x) => !isAttn(x)),
+        (x) => x.flops,
+      ),
       denseFlops: sum(own, (x) => x.denseFlops) + 2 * 2 * seq * seq * d,
       flops: sum(own, (x) => x.flops) + attnProducts,
     });
@@ -161,7 +171,7 @@ export function costReport(c: ModelConfig, masks: CostMasks = {}): CostReport {
   // Embeddings, layer norms and (removed blocks aside) everything that is not a linear layer is kept.
   const otherParams = params - linearParams;
   // The LM head reads every position that survives the last block (token pruning returns logits
-  // for those only; see pruning/tokens.ts).
+  // for those only; see model/tokens.ts).
   const lmHead = (t: number) => (c.kind === 'gpt2' ? 2 * d * c.vocabSize * t : 0);
   const outside = linears.filter((x) => x.layer < 0);
   const outsideDense = outside.reduce((a, x) => a + x.denseFlops, 0);

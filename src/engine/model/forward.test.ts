@@ -21,8 +21,12 @@ function masksFor(c: Gpt2Config | VitConfig, host: ReturnType<typeof randomHostW
   const inner = c.kind === 'gpt2' ? c.nInner : c.intermediateSize;
   const ref: ReferenceMasks = {
     weights: new Map([[weightName, wm]]),
-    heads: Array.from({ length: layers }, (_, l) => Array.from({ length: heads }, (_, h) => (l === 0 && h === 1 ? 0 : 1))),
-    neurons: Array.from({ length: layers }, (_, l) => Array.from({ length: inner }, (_, j) => (l === 1 && j % 3 === 0 ? 0 : 1))),
+    heads: Array.from({ length: layers }, (_, l) =>
+      Array.from({ length: heads }, (_, h) => (l === 0 && h === 1 ? 0 : 1)),
+    ),
+    neurons: Array.from({ length: layers }, (_, l) =>
+      Array.from({ length: inner }, (_, j) => (l === 1 && j % 3 === 0 ? 0 : 1)),
+    ),
     attention: Array.from({ length: layers }, (_, l) => l !== 1),
     mlp: Array.from({ length: layers }, () => true),
   };
@@ -38,7 +42,9 @@ describe('GPT-2 forward', () => {
 
   it('matches the reference: logits and every attention map', async () => {
     const ref = referenceForward(config, host, ids);
-    const out = forward(config, weights, tf.tensor2d([ids], [1, ids.length], 'int32'), { capture: { attention: true } });
+    const out = forward(config, weights, tf.tensor2d([ids], [1, ids.length], 'int32'), {
+      capture: { attention: true },
+    });
     expect(out.logits.shape).toEqual([1, ids.length, config.vocabSize]);
     expect(maxAbsDiff(await out.logits.data(), ref.logits.flat())).toBeLessThan(TOL);
     for (let l = 0; l < config.nLayer; l++) {

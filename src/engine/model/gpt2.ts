@@ -6,7 +6,7 @@ import type { Gpt2Config } from './config';
 import { activate, ForwardContext } from './layers';
 import { GPT2_PREFIX, linearSpecs } from './schema';
 import type { ForwardOptions, ForwardOutput, Weights } from './types';
-import { tokenCounts } from '../pruning/tokens';
+import { tokenCounts } from './tokens';
 
 export function gpt2Forward(
   config: Gpt2Config,

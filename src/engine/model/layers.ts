@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Activation } from './config';
 import type { LinearSpec } from './schema';
 import type { ForwardOptions, ForwardOutput, Weights } from './types';
-import { attentionReceivedTf, protectedIndex, selectTokensTf, type TokenScoring } from '../pruning/tokens';
+import { attentionReceivedTf, protectedIndex, selectTokensTf, type TokenScoring } from './tokens';
 
 export class ForwardContext {
   readonly out: Omit<ForwardOutput, 'logits'> = {};
@@ -53,7 +53,8 @@ export class ForwardContext {
     let w = this.param(spec.weight);
     let inF = spec.inFeatures;
     let outF = spec.outFeatures;
-    if (w.rank !== 2) w = tf.reshape(w, [outF, inF]); // conv patch kernel
+    if (w.rank !== 2)
+      w = tf.reshape(w, [outF, inF]); // conv patch kernel
     else [inF, outF] = spec.layout === 'in_out' ? [w.shape[0]!, w.shape[1]!] : [w.shape[1]!, w.shape[0]!];
     const lead = x.shape.slice(0, -1);
     const bias = spec.bias ? this.param(spec.bias) : null;
@@ -65,8 +66,10 @@ export class ForwardContext {
     const x2 = tf.reshape(x, [-1, inF]);
     if (this.out.activationSqSum) this.out.activationSqSum[spec.weight] = tf.sum(tf.square(x2), 0);
     const gram = this.options.capture?.activationGram;
-    if (gram && (gram === true || gram(spec.weight))) this.out.activationGram![spec.weight] = tf.matMul(x2, x2, true, false);
-    let y = this.options.linears?.matmul(spec.weight, x2 as tf.Tensor2D) ?? tf.matMul(x2, w, false, spec.layout === 'out_in');
+    if (gram && (gram === true || gram(spec.weight)))
+      this.out.activationGram![spec.weight] = tf.matMul(x2, x2, true, false);
+    let y =
+      this.options.linears?.matmul(spec.weight, x2 as tf.Tensor2D) ?? tf.matMul(x2, w, false, spec.layout === 'out_in');
     if (bias) y = tf.add(y, bias);
     return tf.reshape(y, [...lead, outF]);
   }
@@ -127,7 +130,7 @@ export class ForwardContext {
   }
 
   /**
-   * Token pruning before block `layer` (see pruning/tokens.ts): keeps `counts[layer]` tokens of h
+   * Token pruning before block `layer` (see model/tokens.ts): keeps `counts[layer]` tokens of h
    * [B, T, d], chosen per example from the previous block's attention, and records the survivors'
    * original positions. `counts` is tokenCounts(...) for this forward; null: no token pruning.
    */
@@ -137,7 +140,8 @@ export class ForwardContext {
     if (layer === 0) this.positions = tf.tile(tf.reshape(tf.range(0, t, 1, 'int32'), [1, t]), [b, 1]);
     if (counts[layer] < t) {
       const last = this.lastAttention;
-      if (!last || last.layer !== layer - 1) throw new Error(`token pruning: block ${layer - 1} computed no attention to rank tokens by`);
+      if (!last || last.layer !== layer - 1)
+        throw new Error(`token pruning: block ${layer - 1} computed no attention to rank tokens by`);
       const scores = attentionReceivedTf(last.probs, kind, this.options.masks?.heads?.[layer - 1]);
       const idx = selectTokensTf(scores, counts[layer], protectedIndex(kind, t));
       h = gatherRows(h, idx);

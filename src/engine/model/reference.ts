@@ -4,7 +4,7 @@
 import type { Activation, Gpt2Config, ModelConfig, VitConfig } from './config';
 import type { HostTensor } from './checkpoint';
 import { GPT2_PREFIX, linearSpecs, type LinearSpec } from './schema';
-import { attentionReceived, protectedIndex, selectTokens, tokenCounts, type TokenScoring } from '../pruning/tokens';
+import { attentionReceived, protectedIndex, selectTokens, tokenCounts, type TokenScoring } from './tokens';
 
 export interface ReferenceMasks {
   weights?: Map<string, Float32Array>;
@@ -28,13 +28,19 @@ export interface ReferenceOptions {
   tokenKeep?: number[];
 }
 
-/** Token pruning before each block, by the plain-TS selection of pruning/tokens.ts. */
+/** Token pruning before each block, by the plain-TS selection of model/tokens.ts. */
 class TokenPruner {
   readonly positions: number[][] = [];
   private pos: number[];
   private readonly counts: number[] | null;
 
-  constructor(config: ModelConfig, masks: ReferenceMasks, opts: ReferenceOptions, seq: number, private readonly kind: TokenScoring) {
+  constructor(
+    config: ModelConfig,
+    masks: ReferenceMasks,
+    opts: ReferenceOptions,
+    seq: number,
+    private readonly kind: TokenScoring,
+  ) {
     this.counts = opts.tokenKeep ? tokenCounts(config, opts.tokenKeep, { masks, seq }) : null;
     this.pos = Array.from({ length: seq }, (_, i) => i);
   }
@@ -94,7 +100,14 @@ class Ref {
   }
 
   /** Multi-head attention on q, k, v [T][d]; returns merged context and per-head probabilities. */
-  attention(layer: number, q: Mat, k: Mat, v: Mat, nHead: number, causal: boolean): { context: Mat; probs: number[][][] } {
+  attention(
+    layer: number,
+    q: Mat,
+    k: Mat,
+    v: Mat,
+    nHead: number,
+    causal: boolean,
+  ): { context: Mat; probs: number[][][] } {
     const t = q.length;
     const d = q[0].length;
     const dh = d / nHead;
@@ -159,7 +172,7 @@ function erf(x: number): number {
   }
   // Continued fraction for erfc at larger |x|.
   let f = 0;
-  for (let n = 60; n >= 1; n--) f = (n / 2) / (ax + f);
+  for (let n = 60; n >= 1; n--) f = n / 2 / (ax + f);
   const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
   return Math.sign(x) * (1 - erfc);
 }
@@ -179,7 +192,13 @@ export function referenceForward(
     : referenceVit(config, weights, input as Float32Array, masks, opts);
 }
 
-function referenceGpt2(c: Gpt2Config, weights: Map<string, HostTensor>, ids: number[], masks: ReferenceMasks, opts: ReferenceOptions): ReferenceOutput {
+function referenceGpt2(
+  c: Gpt2Config,
+  weights: Map<string, HostTensor>,
+  ids: number[],
+  masks: ReferenceMasks,
+  opts: ReferenceOptions,
+): ReferenceOutput {
   const r = new Ref(weights, masks);
   const d = c.nEmbd;
   const wte = r.vec(`${GPT2_PREFIX}wte.weight`);
@@ -213,7 +232,13 @@ function referenceGpt2(c: Gpt2Config, weights: Map<string, HostTensor>, ids: num
 }
 
 /** pixels: one image [C, H, W], already normalised. */
-function referenceVit(c: VitConfig, weights: Map<string, HostTensor>, pixels: Float32Array, masks: ReferenceMasks, opts: ReferenceOptions): ReferenceOutput {
+function referenceVit(
+  c: VitConfig,
+  weights: Map<string, HostTensor>,
+  pixels: Float32Array,
+  masks: ReferenceMasks,
+  opts: ReferenceOptions,
+): ReferenceOutput {
   const r = new Ref(weights, masks);
   const { patchSize: p, imageSize: s, numChannels: ch, hiddenSize: d } = c;
   const g = s / p;
@@ -223,14 +248,17 @@ function referenceVit(c: VitConfig, weights: Map<string, HostTensor>, pixels: Fl
     for (let pc = 0; pc < g; pc++) {
       const flat: number[] = [];
       for (let k = 0; k < ch; k++) {
-        for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) flat.push(pixels[k * s * s + (pr * p + y) * s + pc * p + x]);
+        for (let y = 0; y < p; y++)
+          for (let x = 0; x < p; x++) flat.push(pixels[k * s * s + (pr * p + y) * s + pc * p + x]);
       }
       patches.push(flat);
     }
   }
   const cls = r.vec('vit.embeddings.cls_token');
   const pos = r.vec('vit.embeddings.position_embeddings');
-  let h: Mat = [Array.from(cls), ...r.linear(linears[0], patches)].map((row, t) => row.map((v, e) => v + pos[t * d + e]));
+  let h: Mat = [Array.from(cls), ...r.linear(linears[0], patches)].map((row, t) =>
+    row.map((v, e) => v + pos[t * d + e]),
+  );
   const attention: number[][][][] = [];
   const pruner = new TokenPruner(c, masks, opts, h.length, 'cls');
   for (let i = 0; i < c.numLayers; i++) {
@@ -249,5 +277,9 @@ function referenceVit(c: VitConfig, weights: Map<string, HostTensor>, pixels: Fl
     }
   }
   const f = r.layerNorm('vit.layernorm', h, c.layerNormEps);
-  return { logits: r.linear(linears[linears.length - 1], [f[0]]), attention, ...(opts.tokenKeep ? { positions: pruner.positions } : {}) };
+  return {
+    logits: r.linear(linears[linears.length - 1], [f[0]]),
+    attention,
+    ...(opts.tokenKeep ? { positions: pruner.positions } : {}),
+  };
 }

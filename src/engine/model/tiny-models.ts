@@ -42,7 +42,7 @@ export function randomArray(n: number, seed: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296 * 2 - 1) * scale;
+    out[i] = ((s / 4294967296) * 2 - 1) * scale;
   }
   return out;
 }

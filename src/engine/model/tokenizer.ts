@@ -47,7 +47,9 @@ const utf8Decoder = new TextDecoder('utf-8'); // non-fatal: invalid sequences be
 /** The tokenizer.json shipped with our byte-level models: token id = byte value, no merges. */
 export function byteLevelTokenizerJson(): object {
   const vocab: Record<string, number> = {};
-  BYTE_TO_CHAR.forEach((ch, b) => (vocab[ch] = b));
+  BYTE_TO_CHAR.forEach((ch, b) => {
+    vocab[ch] = b;
+  });
   return {
     version: '1.0',
     truncation: null,
@@ -86,13 +88,25 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-interface AddedToken { id: number; content: string; single_word?: boolean; lstrip?: boolean; rstrip?: boolean }
+interface AddedToken {
+  id: number;
+  content: string;
+  single_word?: boolean;
+  lstrip?: boolean;
+  rstrip?: boolean;
+}
 
 function parseAddedTokens(list: unknown): AddedToken[] {
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) throw new TokenizerError('added_tokens must be an array');
   return list.map((t, i) => {
-    if (!isObject(t) || !Number.isInteger(t.id) || (t.id as number) < 0 || typeof t.content !== 'string' || t.content === '') {
+    if (
+      !isObject(t) ||
+      !Number.isInteger(t.id) ||
+      (t.id as number) < 0 ||
+      typeof t.content !== 'string' ||
+      t.content === ''
+    ) {
       throw new TokenizerError(`added_tokens[${i}] needs a non-negative integer "id" and a non-empty string "content"`);
     }
     return t as unknown as AddedToken;
@@ -123,7 +137,8 @@ export function loadTokenizer(json: unknown): Tokenizer {
   if (model.dropout !== undefined && model.dropout !== null && model.dropout !== 0) {
     throw new TokenizerError(`unsupported BPE dropout ${JSON.stringify(model.dropout)}`);
   }
-  if (model.byte_fallback === true) throw new TokenizerError('unsupported BPE option byte_fallback (not used by byte-level BPE)');
+  if (model.byte_fallback === true)
+    throw new TokenizerError('unsupported BPE option byte_fallback (not used by byte-level BPE)');
   for (const key of ['continuing_subword_prefix', 'end_of_word_suffix']) {
     if (model[key] !== undefined && model[key] !== null && model[key] !== '') {
       throw new TokenizerError(`unsupported BPE option ${key} ${JSON.stringify(model[key])}`);
@@ -134,7 +149,8 @@ export function loadTokenizer(json: unknown): Tokenizer {
   const normalizer = json.normalizer;
   if (normalizer !== undefined && normalizer !== null) {
     const form = isObject(normalizer) ? normalizer.type : undefined;
-    if (typeof form !== 'string' || !NORMAL_FORMS.has(form)) throw new TokenizerError(`unsupported normalizer ${typeOf(normalizer)}`);
+    if (typeof form !== 'string' || !NORMAL_FORMS.has(form))
+      throw new TokenizerError(`unsupported normalizer ${typeOf(normalizer)}`);
     normalize = (s) => s.normalize(form);
   }
   const pre = json.pre_tokenizer;
@@ -152,7 +168,8 @@ export function loadTokenizer(json: unknown): Tokenizer {
   const vocab = new Map<string, number>();
   const idToToken: string[] = [];
   for (const [token, id] of Object.entries(model.vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new TokenizerError(`vocab entry ${JSON.stringify(token)} has invalid id ${JSON.stringify(id)}`);
+    if (!Number.isInteger(id) || (id as number) < 0)
+      throw new TokenizerError(`vocab entry ${JSON.stringify(token)} has invalid id ${JSON.stringify(id)}`);
     vocab.set(token, id as number);
     idToToken[id as number] = token;
   }
@@ -172,7 +189,10 @@ export function loadTokenizer(json: unknown): Tokenizer {
     }
     const ids = [pair[0], pair[1], pair[0] + pair[1]].map((token) => {
       const id = vocab.get(token);
-      if (id === undefined) throw new TokenizerError(`merge ${rank} ${JSON.stringify(m)}: token ${JSON.stringify(token)} is not in the vocab`);
+      if (id === undefined)
+        throw new TokenizerError(
+          `merge ${rank} ${JSON.stringify(m)}: token ${JSON.stringify(token)} is not in the vocab`,
+        );
       return id;
     });
     const key = pairKey(ids[0], ids[1]);
@@ -182,7 +202,8 @@ export function loadTokenizer(json: unknown): Tokenizer {
   let unkId: number | undefined;
   if (typeof model.unk_token === 'string') {
     unkId = vocab.get(model.unk_token);
-    if (unkId === undefined) throw new TokenizerError(`unk_token ${JSON.stringify(model.unk_token)} is not in the vocab`);
+    if (unkId === undefined)
+      throw new TokenizerError(`unk_token ${JSON.stringify(model.unk_token)} is not in the vocab`);
   }
   const fuseUnk = model.fuse_unk === true;
   const ignoreMerges = model.ignore_merges === true;
@@ -200,7 +221,9 @@ export function loadTokenizer(json: unknown): Tokenizer {
       const id = byteIds[b];
       if (id !== undefined) symbols.push(id);
       else if (unkId === undefined) {
-        throw new TokenizerError(`character ${JSON.stringify(BYTE_TO_CHAR[b])} (byte ${b}) is not in the vocab and there is no unk_token`);
+        throw new TokenizerError(
+          `character ${JSON.stringify(BYTE_TO_CHAR[b])} (byte ${b}) is not in the vocab and there is no unk_token`,
+        );
       } else if (!(fuseUnk && symbols[symbols.length - 1] === unkId)) symbols.push(unkId);
     }
     // GPT-2's loop: find the lowest-ranked adjacent pair, merge all its occurrences, repeat.
@@ -233,8 +256,8 @@ export function loadTokenizer(json: unknown): Tokenizer {
   function encodeSegment(text: string, out: number[]): void {
     text = normalize(text);
     if (text === '') return;
-    if (addPrefixSpace && !text.startsWith(' ')) text = ' ' + text;
-    const words = useRegex ? text.match(GPT2_SPLIT) ?? [] : [text];
+    if (addPrefixSpace && !text.startsWith(' ')) text = ` ${text}`;
+    const words = useRegex ? (text.match(GPT2_SPLIT) ?? []) : [text];
     for (const word of words) {
       let ids = cache.get(word);
       if (!ids) {

@@ -77,7 +77,7 @@ export interface ForwardOptions {
    * keeps the protected one (ViT's CLS, the LM's last position) plus the round(r · (n − 1)) others
    * that received the most attention in block l − 1. 1 or absent: no pruning there; block 0 (no
    * earlier attention) and blocks after one that computed no attention are never pruned. Ratios
-   * compound from block to block. pruning/tokens.ts has the rule; its `tokenCounts` gives the counts.
+   * compound from block to block. model/tokens.ts has the rule; its `tokenCounts` gives the counts.
    */
   tokenKeep?: number[];
 }

@@ -6,7 +6,7 @@ import type { VitConfig } from './config';
 import { activate, ForwardContext } from './layers';
 import { linearSpecs } from './schema';
 import type { ForwardOptions, ForwardOutput, Weights } from './types';
-import { tokenCounts } from '../pruning/tokens';
+import { tokenCounts } from './tokens';
 
 /** pixelValues: [B, C, H, W], already normalised as the image processor does. */
 export function vitForward(
@@ -18,17 +18,20 @@ export function vitForward(
   const [b, c, hgt, wid] = pixelValues.shape;
   const { imageSize, patchSize: p, hiddenSize: d, layerNormEps: eps } = config;
   if (c !== config.numChannels || hgt !== imageSize || wid !== imageSize) {
-    throw new Error(`vit: expected images [B, ${config.numChannels}, ${imageSize}, ${imageSize}], got [${pixelValues.shape}]`);
+    throw new Error(
+      `vit: expected images [B, ${config.numChannels}, ${imageSize}, ${imageSize}], got [${pixelValues.shape}]`,
+    );
   }
   const ctx = new ForwardContext(weights, options);
   const linears = linearSpecs(config);
   const g = imageSize / p;
 
   // Patches in the conv output's row-major order, each flattened as (channel, row, column).
-  const patches = tf.reshape(
-    tf.transpose(tf.reshape(pixelValues, [b, c, g, p, g, p]), [0, 2, 4, 1, 3, 5]),
-    [b, g * g, c * p * p],
-  );
+  const patches = tf.reshape(tf.transpose(tf.reshape(pixelValues, [b, c, g, p, g, p]), [0, 2, 4, 1, 3, 5]), [
+    b,
+    g * g,
+    c * p * p,
+  ]);
   const embedded = ctx.linear(linears[0], patches);
   const cls = tf.tile(ctx.param('vit.embeddings.cls_token'), [b, 1, 1]);
   let h = tf.add(tf.concat([cls, embedded], 1), ctx.param('vit.embeddings.position_embeddings'));

@@ -15,7 +15,10 @@ export function uniformAllocation(blocks: number, target: number): number[] {
 export function outlierRatio(scores: Float32Array[], m = 5): number {
   let n = 0;
   let sum = 0;
-  for (const s of scores) for (const v of s) (sum += v), n++;
+  for (const s of scores) {
+    for (const v of s) sum += v;
+    n += s.length;
+  }
   const limit = (m * sum) / n;
   let count = 0;
   for (const s of scores) for (const v of s) if (v > limit) count++;
@@ -55,7 +58,13 @@ function lossAt(c: SensitivityCurve, s: number): number {
  * least loss per weight removed, until the weighted mean sparsity reaches the target exactly (the
  * last step is partial). curves[l] must start at sparsity 0.
  */
-export function sensitivityAllocation(curves: SensitivityCurve[], blockParams: number[], target: number, step = 0.05, max = 0.95): number[] {
+export function sensitivityAllocation(
+  curves: SensitivityCurve[],
+  blockParams: number[],
+  target: number,
+  step = 0.05,
+  max = 0.95,
+): number[] {
   const total = blockParams.reduce((a, v) => a + v, 0);
   const need = target * total;
   const s = new Array(curves.length).fill(0);
@@ -66,7 +75,10 @@ export function sensitivityAllocation(curves: SensitivityCurve[], blockParams: n
     for (let l = 0; l < curves.length; l++) {
       if (s[l] + step > max + 1e-9) continue;
       const cost = (lossAt(curves[l], s[l] + step) - lossAt(curves[l], s[l])) / (blockParams[l] * step);
-      if (cost < bestCost) (bestCost = cost), (best = l);
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = l;
+      }
     }
     if (best < 0) throw new Error(`sensitivity allocation: cannot reach ${target} with at most ${max} per block`);
     const add = Math.min(step, (need - removed) / blockParams[best]);

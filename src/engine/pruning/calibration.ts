@@ -7,7 +7,8 @@ import type { DataSet } from '../data/datasets';
 import type { Tokenizer } from '../model/tokenizer';
 import { forward } from '../model/forward';
 import type { ModelMasks, Weights } from '../model/types';
-import { crossEntropySum, pixelsToInput } from '../eval/metrics';
+import { crossEntropySum } from '../model/loss';
+import { pixelsToInput } from '../model/preprocess';
 import { randomScores } from './random';
 
 export type CalibrationSource = 'train' | 'held-out' | 'random' | 'custom';
@@ -22,8 +23,20 @@ export interface CalibrationSpec {
 }
 
 export type CalibrationData =
-  | { kind: 'lm'; description: string; count: number; length: number; /** [count, length + 1] token ids */ windows: Int32Array }
-  | { kind: 'images'; description: string; count: number; pixels: Uint8Array; /** null: no labels (noise, user images) */ labels: Uint8Array | null };
+  | {
+      kind: 'lm';
+      description: string;
+      count: number;
+      length: number /** [count, length + 1] token ids */;
+      windows: Int32Array;
+    }
+  | {
+      kind: 'images';
+      description: string;
+      count: number;
+      pixels: Uint8Array /** null: no labels (noise, user images) */;
+      labels: Uint8Array | null;
+    };
 
 export class CalibrationError extends Error {}
 
@@ -40,7 +53,8 @@ function pickSet(spec: CalibrationSpec, sets: CalibrationSets): DataSet {
 }
 
 export function makeCalibration(config: ModelConfig, spec: CalibrationSpec, sets: CalibrationSets): CalibrationData {
-  if (!Number.isInteger(spec.count) || spec.count < 1) throw new CalibrationError(`calibration count must be a positive integer, got ${spec.count}`);
+  if (!Number.isInteger(spec.count) || spec.count < 1)
+    throw new CalibrationError(`calibration count must be a positive integer, got ${spec.count}`);
   const seed = spec.seed ?? 0;
   const rand = randomScores(spec.count * 2, seed + 17);
   if (config.kind === 'gpt2') {
@@ -49,12 +63,22 @@ export function makeCalibration(config: ModelConfig, spec: CalibrationSpec, sets
     if (spec.source === 'random') {
       const r = randomScores(windows.length, seed + 29);
       for (let i = 0; i < windows.length; i++) windows[i] = Math.floor(r[i] * config.vocabSize);
-      return { kind: 'lm', description: `${spec.count} sequences of ${t} uniformly random tokens (seed ${seed})`, count: spec.count, length: t, windows };
+      return {
+        kind: 'lm',
+        description: `${spec.count} sequences of ${t} uniformly random tokens (seed ${seed})`,
+        count: spec.count,
+        length: t,
+        windows,
+      };
     }
     const set = pickSet(spec, sets);
-    if (set.kind !== 'text') throw new CalibrationError(`the ${spec.source} calibration data is images; this model reads text`);
+    if (set.kind !== 'text')
+      throw new CalibrationError(`the ${spec.source} calibration data is images; this model reads text`);
     const tokens = sets.tokenizer!.encode(new TextDecoder().decode(set.bytes));
-    if (tokens.length < t + 1) throw new CalibrationError(`the ${spec.source} text has ${tokens.length} tokens; calibration needs at least ${t + 1}`);
+    if (tokens.length < t + 1)
+      throw new CalibrationError(
+        `the ${spec.source} text has ${tokens.length} tokens; calibration needs at least ${t + 1}`,
+      );
     for (let i = 0; i < spec.count; i++) {
       const off = Math.floor(rand[i] * (tokens.length - t));
       for (let j = 0; j <= t; j++) windows[i * (t + 1) + j] = tokens[off + j];
@@ -72,10 +96,17 @@ export function makeCalibration(config: ModelConfig, spec: CalibrationSpec, sets
   if (spec.source === 'random') {
     const r = randomScores(pixels.length, seed + 29);
     for (let i = 0; i < pixels.length; i++) pixels[i] = Math.floor(r[i] * 256);
-    return { kind: 'images', description: `${spec.count} images of uniform noise (seed ${seed})`, count: spec.count, pixels, labels: null };
+    return {
+      kind: 'images',
+      description: `${spec.count} images of uniform noise (seed ${seed})`,
+      count: spec.count,
+      pixels,
+      labels: null,
+    };
   }
   const set = pickSet(spec, sets);
-  if (set.kind !== 'images') throw new CalibrationError(`the ${spec.source} calibration data is text; this model reads images`);
+  if (set.kind !== 'images')
+    throw new CalibrationError(`the ${spec.source} calibration data is text; this model reads images`);
   const labels = spec.source === 'custom' ? null : new Uint8Array(spec.count);
   // Without replacement while the set lasts, in a seeded order.
   const key = randomScores(set.count, seed + 41);
@@ -86,16 +117,29 @@ export function makeCalibration(config: ModelConfig, spec: CalibrationSpec, sets
     if (labels) labels[i] = set.labels[src];
   }
   const repeats = spec.count > set.count ? ` (the set has ${set.count}; some repeat)` : '';
-  return { kind: 'images', description: `${spec.count} ${spec.source} images${repeats} (seed ${seed})`, count: spec.count, pixels, labels };
+  return {
+    kind: 'images',
+    description: `${spec.count} ${spec.source} images${repeats} (seed ${seed})`,
+    count: spec.count,
+    pixels,
+    labels,
+  };
 }
 
 /** Tokens (rows of every linear layer's input) one pass over the calibration data feeds. */
 export function calibrationTokens(config: ModelConfig, data: CalibrationData): number {
-  return data.kind === 'lm' ? data.count * data.length : data.count * (config.kind === 'vit' ? (config.imageSize / config.patchSize) ** 2 + 1 : 1);
+  return data.kind === 'lm'
+    ? data.count * data.length
+    : data.count * (config.kind === 'vit' ? (config.imageSize / config.patchSize) ** 2 + 1 : 1);
 }
 
 /** The input tensor and loss targets of calibration examples [start, end). */
-export function batchTensors(config: ModelConfig, data: CalibrationData, start: number, end: number): { input: tf.Tensor; targets: tf.Tensor | null } {
+export function batchTensors(
+  config: ModelConfig,
+  data: CalibrationData,
+  start: number,
+  end: number,
+): { input: tf.Tensor; targets: tf.Tensor | null } {
   const m = end - start;
   if (data.kind === 'lm') {
     const t = data.length;
@@ -139,7 +183,12 @@ function addInto(acc: Map<string, Float32Array>, name: string, values: Float32Ar
 }
 
 /** One pass over the calibration data, summing Σx² (and x·xᵀ where asked) per linear layer. */
-export async function collectActivationStats(config: ModelConfig, weights: Weights, data: CalibrationData, opts: StatsOptions = {}): Promise<ActivationStats> {
+export async function collectActivationStats(
+  config: ModelConfig,
+  weights: Weights,
+  data: CalibrationData,
+  opts: StatsOptions = {},
+): Promise<ActivationStats> {
   const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
   const sqSum = new Map<string, Float32Array>();
   const gram = new Map<string, Float32Array>();
@@ -148,7 +197,10 @@ export async function collectActivationStats(config: ModelConfig, weights: Weigh
     const e = Math.min(data.count, s + batch);
     const out = tf.tidy(() => {
       const { input } = batchTensors(config, data, s, e);
-      const r = forward(config, weights, input, { masks: opts.masks, capture: { activationStats: true, activationGram: opts.gramFor } });
+      const r = forward(config, weights, input, {
+        masks: opts.masks,
+        capture: { activationStats: true, activationGram: opts.gramFor },
+      });
       tf.dispose(r.logits);
       return { sq: r.activationSqSum ?? {}, gram: r.activationGram ?? {} };
     });
@@ -165,7 +217,13 @@ export async function collectActivationStats(config: ModelConfig, weights: Weigh
  * images take the model's own predictions as targets (the loss then measures how far pruning moves
  * the model from itself, which is what matters for pruning).
  */
-export async function collectGradients(config: ModelConfig, weights: Weights, data: CalibrationData, names: string[], opts: StatsOptions = {}): Promise<Map<string, Float32Array>> {
+export async function collectGradients(
+  config: ModelConfig,
+  weights: Weights,
+  data: CalibrationData,
+  names: string[],
+  opts: StatsOptions = {},
+): Promise<Map<string, Float32Array>> {
   const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
   const grads = new Map<string, Float32Array>();
   const classes = config.kind === 'gpt2' ? config.vocabSize : config.labels.length;
@@ -176,7 +234,9 @@ export async function collectGradients(config: ModelConfig, weights: Weights, da
       const { input, targets } = batchTensors(config, data, s, e);
       const f = (...ws: tf.Tensor[]) => {
         const local = new Map(weights);
-        names.forEach((n, i) => local.set(n, ws[i]));
+        names.forEach((n, i) => {
+          local.set(n, ws[i]);
+        });
         const logits = forward(config, local, input, { masks: opts.masks, oneHotEmbedding: true }).logits;
         const flat = tf.reshape(logits, [-1, classes]);
         const y = targets ?? tf.argMax(flat, -1); // integer labels: no gradient flows through them
@@ -192,7 +252,12 @@ export async function collectGradients(config: ModelConfig, weights: Weights, da
 }
 
 /** Mean cross-entropy over the calibration data (self-predicted targets where there are no labels). */
-export async function calibrationLoss(config: ModelConfig, weights: Weights, data: CalibrationData, opts: StatsOptions = {}): Promise<number> {
+export async function calibrationLoss(
+  config: ModelConfig,
+  weights: Weights,
+  data: CalibrationData,
+  opts: StatsOptions = {},
+): Promise<number> {
   const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
   const classes = config.kind === 'gpt2' ? config.vocabSize : config.labels.length;
   let nll = 0;
@@ -216,7 +281,11 @@ export async function calibrationLoss(config: ModelConfig, weights: Weights, dat
  * Unlabelled images (noise, the user's own) get the dense model's predictions as labels, so losses
  * measured later on the pruned model say how far pruning moved it from the dense one.
  */
-export async function withDenseLabels(config: ModelConfig, weights: Weights, data: CalibrationData): Promise<CalibrationData> {
+export async function withDenseLabels(
+  config: ModelConfig,
+  weights: Weights,
+  data: CalibrationData,
+): Promise<CalibrationData> {
   if (data.kind !== 'images' || data.labels) return data;
   const labels = new Uint8Array(data.count);
   const batch = 64;

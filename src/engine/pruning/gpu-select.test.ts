@@ -9,8 +9,14 @@ import { tfjsWebGpu } from '../gpu/tfjs-device';
 import type { HostTensor } from '../model/checkpoint';
 import type { ModelConfig } from '../model/config';
 import { randomArray, randomHostWeights, tinyGpt2, tinyVit } from '../model/tiny-models';
-import { resetWebGpuBackend } from '../../workers/device-loss';
-import { prunableLinears, pruneUnstructured, selectOnSoftwareAdapters, type PruningStats, type UnstructuredRecipe } from './unstructured';
+import { resetWebGpuBackend } from '../gpu/tfjs-device';
+import {
+  prunableLinears,
+  pruneUnstructured,
+  selectOnSoftwareAdapters,
+  type PruningStats,
+  type UnstructuredRecipe,
+} from './unstructured';
 
 interface Model {
   name: string;
@@ -23,7 +29,9 @@ interface Model {
 function madeUpStats(config: ModelConfig, seed: number): PruningStats {
   const specs = prunableLinears(config);
   return {
-    sqSum: new Map(specs.map((s, i) => [s.weight, randomArray(s.inFeatures, seed + i).map((v, j) => (j % 5 === 0 ? 0 : v * v))])),
+    sqSum: new Map(
+      specs.map((s, i) => [s.weight, randomArray(s.inFeatures, seed + i).map((v, j) => (j % 5 === 0 ? 0 : v * v))]),
+    ),
     grads: new Map(specs.map((s, i) => [s.weight, randomArray(s.inFeatures * s.outFeatures, seed + 100 + i)])),
   };
 }
@@ -37,13 +45,19 @@ const gptHost = randomHostWeights(gpt, 3);
 const MODELS = [
   model('gpt2', gpt, gptHost),
   // Weights on a grid of 1/8: magnitudes tie heavily, within and across layers.
-  model('gpt2 tied', gpt, new Map([...gptHost].map(([n, t]) => [n, { shape: t.shape, data: t.data.map((v) => Math.round(v * 8) / 8) }]))),
+  model(
+    'gpt2 tied',
+    gpt,
+    new Map([...gptHost].map(([n, t]) => [n, { shape: t.shape, data: t.data.map((v) => Math.round(v * 8) / 8) }])),
+  ),
   model('vit', tinyVit(), randomHostWeights(tinyVit(), 4)), // [out, in] weights; 12 columns leave 4:8 a short last group
 ];
 
 // Per-row selection is slow on SwiftShader (a workgroup per row): fewer of those.
 const RECIPES: UnstructuredRecipe[] = [
-  ...(['global', 'layer'] as const).flatMap((scope) => [0, 0.35, 0.5, 0.9].map((sparsity) => ({ method: 'magnitude' as const, sparsity, scope }))),
+  ...(['global', 'layer'] as const).flatMap((scope) =>
+    [0, 0.35, 0.5, 0.9].map((sparsity) => ({ method: 'magnitude' as const, sparsity, scope })),
+  ),
   { method: 'magnitude', sparsity: 0.5, scope: 'layer', blockSparsity: [1, 0.2] },
   { method: 'magnitude', sparsity: 0.35, scope: 'row' },
   { method: 'magnitude', sparsity: 0.5, scope: 'row', blockSparsity: [0, 1] },
@@ -57,10 +71,13 @@ const RECIPES: UnstructuredRecipe[] = [
   { method: 'wanda', sparsity: 0.5, nm: { n: 2, m: 4 } },
 ];
 
-const CASES = MODELS.flatMap((m) => RECIPES.map((recipe) => ({ model: m, recipe, label: `${m.name} ${JSON.stringify(recipe)}` })));
+const CASES = MODELS.flatMap((m) =>
+  RECIPES.map((recipe) => ({ model: m, recipe, label: `${m.name} ${JSON.stringify(recipe)}` })),
+);
 const cpuMasks = new Map<string, Map<string, Uint8Array>>();
 
-const prune = (m: Model, recipe: UnstructuredRecipe) => pruneUnstructured(m.config, m.host, recipe, null, m.stats).then((r) => r.masks);
+const prune = (m: Model, recipe: UnstructuredRecipe) =>
+  pruneUnstructured(m.config, m.host, recipe, null, m.stats).then((r) => r.masks);
 
 function expectSameMasks(got: Map<string, Uint8Array>, want: Map<string, Uint8Array>, label: string): void {
   expect([...got.keys()], label).toEqual([...want.keys()]);
@@ -105,7 +122,9 @@ describe('selection on the WebGPU backend', () => {
     const [m] = MODELS;
     await prune(m, { method: 'magnitude', sparsity: 0.1, scope: 'global' });
     const { created } = watchedDevice();
-    for (const c of CASES.filter((c) => c.model === m && c.recipe.method === 'magnitude' && c.recipe.scope === 'global')) {
+    for (const c of CASES.filter(
+      (c) => c.model === m && c.recipe.method === 'magnitude' && c.recipe.scope === 'global',
+    )) {
       created.mockClear();
       expectSameMasks(await prune(m, c.recipe), cpuMasks.get(c.label)!, c.label);
       expect(created, c.label).toHaveBeenCalledTimes(1);

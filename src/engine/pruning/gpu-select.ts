@@ -26,11 +26,13 @@ class Uploaded {
   }
 
   globalSelection(): GlobalTopK {
-    return (this.global ??= new GlobalTopK(this.kernels, this.tensors));
+    this.global ??= new GlobalTopK(this.kernels, this.tensors);
+    return this.global;
   }
 
   layerSelections(): GlobalTopK[] {
-    return (this.layers ??= this.tensors.map((t) => new GlobalTopK(this.kernels, [t])));
+    this.layers ??= this.tensors.map((t) => new GlobalTopK(this.kernels, [t]));
+    return this.layers;
   }
 
   destroy(): void {
@@ -114,10 +116,16 @@ async function readMasks(device: GPUDevice, masks: GPUBuffer[], lengths: number[
     offsets.push(total);
     total += w;
   }
-  const staging = device.createBuffer({ label: 'masks read back', size: Math.max(4, total * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = device.createBuffer({
+    label: 'masks read back',
+    size: Math.max(4, total * 4),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   try {
     const encoder = device.createCommandEncoder({ label: 'masks read back' });
-    masks.forEach((m, i) => encoder.copyBufferToBuffer(m, 0, staging, offsets[i] * 4, words[i] * 4));
+    masks.forEach((m, i) => {
+      encoder.copyBufferToBuffer(m, 0, staging, offsets[i] * 4, words[i] * 4);
+    });
     device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const all = new Uint32Array(staging.getMappedRange(), 0, total);
@@ -127,11 +135,20 @@ async function readMasks(device: GPUDevice, masks: GPUBuffer[], lengths: number[
   }
 }
 
-async function selectAndRead(device: GPUDevice, specs: LinearSpec[], scores: readonly Float32Array[], plan: SelectionPlan): Promise<Uint8Array[]> {
+async function selectAndRead(
+  device: GPUDevice,
+  specs: LinearSpec[],
+  scores: readonly Float32Array[],
+  plan: SelectionPlan,
+): Promise<Uint8Array[]> {
   const entry = uploaded(device, scores);
   const { masks, made } = submit(entry, specs, plan);
   try {
-    return await readMasks(device, masks, entry.tensors.map((t) => t.length));
+    return await readMasks(
+      device,
+      masks,
+      entry.tensors.map((t) => t.length),
+    );
   } finally {
     for (const b of made) b.destroy();
   }
@@ -142,7 +159,12 @@ async function selectAndRead(device: GPUDevice, specs: LinearSpec[], scores: rea
  * equal to selectRows's. The scores stay on the device for the next call with the same array.
  * Throws when the device is lost or a GPU error occurs, and keeps nothing then.
  */
-export async function selectRowsOnGpu(device: GPUDevice, specs: LinearSpec[], scores: readonly Float32Array[], plan: SelectionPlan): Promise<Uint8Array[]> {
+export async function selectRowsOnGpu(
+  device: GPUDevice,
+  specs: LinearSpec[],
+  scores: readonly Float32Array[],
+  plan: SelectionPlan,
+): Promise<Uint8Array[]> {
   if (lost.has(device)) throw new Error('the GPU device was lost');
   try {
     return await throwingGpuErrors(device, () => selectAndRead(device, specs, scores, plan));

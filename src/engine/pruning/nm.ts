@@ -9,7 +9,8 @@ import { better } from './select';
  * round(N/M · its length) so the density stays N/M.
  */
 export function nmMask(scores: ArrayLike<number>, rows: number, cols: number, n: number, m: number): Uint8Array {
-  if (!(Number.isInteger(n) && Number.isInteger(m) && n >= 0 && n < m)) throw new Error(`N:M needs integers 0 ≤ N < M, got ${n}:${m}`);
+  if (!(Number.isInteger(n) && Number.isInteger(m) && n >= 0 && n < m))
+    throw new Error(`N:M needs integers 0 ≤ N < M, got ${n}:${m}`);
   const mask = new Uint8Array(rows * cols);
   const idx: number[] = [];
   for (let r = 0; r < rows; r++) {
@@ -24,4 +25,3 @@ export function nmMask(scores: ArrayLike<number>, rows: number, cols: number, n:
   }
   return mask;
 }
-

@@ -10,7 +10,10 @@ import type { DataSet } from '../data/datasets';
 const gpt = { ...tinyGpt2(), vocabSize: 256 };
 const host = randomHostWeights(gpt, 3);
 const weights = toTfWeights(host);
-const text: DataSet = { kind: 'text', bytes: new TextEncoder().encode('In the beginning God created the heaven and the earth. '.repeat(8)) };
+const text: DataSet = {
+  kind: 'text',
+  bytes: new TextEncoder().encode('In the beginning God created the heaven and the earth. '.repeat(8)),
+};
 const sets = { train: text, heldOut: text, tokenizer: loadTokenizer(byteLevelTokenizerJson()) };
 const count = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
 
@@ -52,7 +55,13 @@ describe('pruning a model', () => {
   });
 
   it('per-block sparsities from an allocation are honoured', async () => {
-    const r = await pruneUnstructured(gpt, host, { method: 'magnitude', sparsity: 0.5, blockSparsity: [0.25, 0.75] }, null, {});
+    const r = await pruneUnstructured(
+      gpt,
+      host,
+      { method: 'magnitude', sparsity: 0.5, blockSparsity: [0.25, 0.75] },
+      null,
+      {},
+    );
     for (const spec of prunableLinears(gpt)) {
       const m = r.masks.get(spec.weight)!;
       expect(count(m) / m.length).toBeCloseTo(spec.layer === 0 ? 0.75 : 0.25, 2);
@@ -66,10 +75,18 @@ describe('pruning a model', () => {
     expect(r.description).toMatch(/random tokens/);
     expect(() => makeCalibration(gpt, { source: 'custom', count: 3 }, sets)).toThrow(/no custom data/);
     const vit = tinyVit();
-    const imgs: DataSet = { kind: 'images', pixels: new Uint8Array(3 * 128).fill(7), labels: Uint8Array.from([0, 1, 2]), count: 3, shape: [2, 8, 8] };
+    const imgs: DataSet = {
+      kind: 'images',
+      pixels: new Uint8Array(3 * 128).fill(7),
+      labels: Uint8Array.from([0, 1, 2]),
+      count: 3,
+      shape: [2, 8, 8],
+    };
     const c = makeCalibration(vit, { source: 'train', count: 5 }, { train: imgs, heldOut: null, tokenizer: null });
     expect(c.description).toMatch(/5 train images \(the set has 3; some repeat\)/);
-    expect(() => makeCalibration(vit, { source: 'train', count: 2 }, { train: text, heldOut: null, tokenizer: null })).toThrow(/reads images/);
+    expect(() =>
+      makeCalibration(vit, { source: 'train', count: 2 }, { train: text, heldOut: null, tokenizer: null }),
+    ).toThrow(/reads images/);
   });
 
   it('input statistics sum over every calibration token', async () => {
@@ -78,6 +95,8 @@ describe('pruning a model', () => {
     const b = await collectActivationStats(gpt, weights, calib, { batchSize: 5 });
     expect(a.tokens).toBe(5 * 16);
     const name = 'transformer.h.1.mlp.c_proj.weight';
-    a.sqSum.get(name)!.forEach((v, i) => expect(v).toBeCloseTo(b.sqSum.get(name)![i], 3));
+    a.sqSum.get(name)!.forEach((v, i) => {
+      expect(v).toBeCloseTo(b.sqSum.get(name)![i], 3);
+    });
   });
 });

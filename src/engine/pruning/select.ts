@@ -20,7 +20,8 @@ export function better(scores: ArrayLike<number>, a: number, b: number): number 
  */
 export function globalTopK(groups: ArrayLike<number>[], keep: number): Uint8Array[] {
   const total = groups.reduce((a, g) => a + g.length, 0);
-  if (!Number.isInteger(keep) || keep < 0 || keep > total) throw new Error(`keep must be an integer in [0, ${total}], got ${keep}`);
+  if (!Number.isInteger(keep) || keep < 0 || keep > total)
+    throw new Error(`keep must be an integer in [0, ${total}], got ${keep}`);
   const masks = groups.map((g) => new Uint8Array(g.length));
   const numbers = new Float32Array(total);
   let count = 0;

@@ -25,7 +25,13 @@ export interface SparseGptResult {
 /**
  * rows: W as [out, in]; gram: Σ over calibration tokens of x·xᵀ, [in, in] (H = 2·gram).
  */
-export function sparseGpt(rows: Float32Array, out: number, inF: number, gram: ArrayLike<number>, opts: SparseGptOptions): SparseGptResult {
+export function sparseGpt(
+  rows: Float32Array,
+  out: number,
+  inF: number,
+  gram: ArrayLike<number>,
+  opts: SparseGptOptions,
+): SparseGptResult {
   const n = inF;
   if (gram.length !== n * n || rows.length !== out * n) throw new Error(`sparsegpt: shapes do not fit ${out}×${n}`);
   const w = Float64Array.from(rows);
@@ -52,7 +58,8 @@ export function sparseGpt(rows: Float32Array, out: number, inF: number, gram: Ar
     if (!opts.nm) selectBlock(w, u, mask, out, n, b0, b1, opts.sparsity);
     for (let i = b0; i < b1; i++) {
       const d = u[i * n + i];
-      if (opts.nm && (i - b0) % opts.nm.m === 0) selectGroup(w, u, mask, out, n, i, Math.min(i + opts.nm.m, b1), opts.nm.n);
+      if (opts.nm && (i - b0) % opts.nm.m === 0)
+        selectGroup(w, u, mask, out, n, i, Math.min(i + opts.nm.m, b1), opts.nm.n);
       for (let r = 0; r < out; r++) {
         const wi = w[r * n + i];
         const q = mask[r * n + i] ? wi : 0;
@@ -75,7 +82,16 @@ export function sparseGpt(rows: Float32Array, out: number, inF: number, gram: Ar
 }
 
 /** Prunes the lowest w²/Uᵢᵢ² entries of columns [b0, b1) over all rows, exactly. */
-function selectBlock(w: Float64Array, u: Float64Array, mask: Uint8Array, out: number, n: number, b0: number, b1: number, sparsity: number) {
+function selectBlock(
+  w: Float64Array,
+  u: Float64Array,
+  mask: Uint8Array,
+  out: number,
+  n: number,
+  b0: number,
+  b1: number,
+  sparsity: number,
+) {
   const width = b1 - b0;
   const scores = new Float32Array(out * width);
   for (let r = 0; r < out; r++) {
@@ -86,7 +102,16 @@ function selectBlock(w: Float64Array, u: Float64Array, mask: Uint8Array, out: nu
 }
 
 /** N:M: in each row, keeps the `keepN` best of columns [g0, g1). */
-function selectGroup(w: Float64Array, u: Float64Array, mask: Uint8Array, out: number, n: number, g0: number, g1: number, keepN: number) {
+function selectGroup(
+  w: Float64Array,
+  u: Float64Array,
+  mask: Uint8Array,
+  out: number,
+  n: number,
+  g0: number,
+  g1: number,
+  keepN: number,
+) {
   const width = g1 - g0;
   const scores = new Float32Array(width);
   for (let r = 0; r < out; r++) {

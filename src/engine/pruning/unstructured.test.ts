@@ -38,7 +38,10 @@ describe('selection', () => {
       // Every kept score ≥ every dropped score.
       let minKept = Infinity;
       let maxDropped = -Infinity;
-      m.forEach((v, i) => (v ? (minKept = Math.min(minKept, s[i])) : (maxDropped = Math.max(maxDropped, s[i]))));
+      m.forEach((v, i) => {
+        if (v) minKept = Math.min(minKept, s[i]);
+        else maxDropped = Math.max(maxDropped, s[i]);
+      });
       if (k > 0 && k < n) expect(minKept).toBeGreaterThanOrEqual(maxDropped);
     }
   });
@@ -50,7 +53,11 @@ describe('selection', () => {
   });
 
   it('N:M masks hold exactly N of every M, for 2:4, 4:8 and 1:3', () => {
-    for (const [n, mm] of [[2, 4], [4, 8], [1, 3]]) {
+    for (const [n, mm] of [
+      [2, 4],
+      [4, 8],
+      [1, 3],
+    ]) {
       const rows = 5;
       const cols = mm * 6;
       const s = randomArray(rows * cols, n * 10 + mm);
@@ -85,7 +92,12 @@ describe('scores', () => {
         for (let t = 0; t < 20; t++) norm += x[t * inF + j] ** 2;
         return Math.abs(w[o * inF + j]) * Math.sqrt(norm);
       });
-      const best4 = direct.map((v, j) => [v, j]).sort((a, b) => b[0] - a[0]).slice(0, 4).map((p) => p[1]).sort();
+      const best4 = direct
+        .map((v, j) => [v, j])
+        .sort((a, b) => b[0] - a[0])
+        .slice(0, 4)
+        .map((p) => p[1])
+        .sort();
       const kept = [...mask.subarray(o * inF, (o + 1) * inF)].flatMap((v, j) => (v ? [j] : []));
       expect(kept).toEqual(best4);
     }
@@ -144,12 +156,20 @@ function calibration(tokens: number, inF: number, seed: number): Float32Array {
 
 function gramOf(x: Float32Array, tokens: number, inF: number): Float64Array {
   const g = new Float64Array(inF * inF);
-  for (let t = 0; t < tokens; t++) for (let i = 0; i < inF; i++) for (let j = 0; j < inF; j++) g[i * inF + j] += x[t * inF + i] * x[t * inF + j];
+  for (let t = 0; t < tokens; t++)
+    for (let i = 0; i < inF; i++) for (let j = 0; j < inF; j++) g[i * inF + j] += x[t * inF + i] * x[t * inF + j];
   return g;
 }
 
 /** ‖WX − ŴX‖² over the calibration tokens, W as [out, in] rows. */
-function reconstructionError(w: Float32Array, wHat: Float32Array, x: Float32Array, out: number, inF: number, tokens: number): number {
+function reconstructionError(
+  w: Float32Array,
+  wHat: Float32Array,
+  x: Float32Array,
+  out: number,
+  inF: number,
+  tokens: number,
+): number {
   let e = 0;
   for (let t = 0; t < tokens; t++) {
     for (let o = 0; o < out; o++) {
@@ -177,7 +197,9 @@ describe('SparseGPT', () => {
     const wan = masked(rowTopKMask(wandaScores(w, out, inF, sq), out, inF, keepPerRow));
     const sg = sparseGpt(w, out, inF, gram, { sparsity: 0.5, blockSize: 8 });
     expect(sum(sg.mask)).toBe((out * inF) / 2);
-    sg.weights.forEach((v, i) => sg.mask[i] === 0 && expect(v).toBe(0));
+    sg.weights.forEach((v, i) => {
+      if (sg.mask[i] === 0) expect(v).toBe(0);
+    });
     const err = (wh: Float32Array) => reconstructionError(w, wh, x, out, inF, tokens);
     expect(err(sg.weights)).toBeLessThan(err(wan));
     expect(err(wan)).toBeLessThan(err(mag));
@@ -185,7 +207,8 @@ describe('SparseGPT', () => {
     const mag24 = masked(nmMask(magnitudeScores(w), out, inF, 2, 4));
     const wan24 = masked(nmMask(wandaScores(w, out, inF, sq), out, inF, 2, 4));
     const sg24 = sparseGpt(w, out, inF, gram, { sparsity: 0.5, nm: { n: 2, m: 4 } });
-    for (let r = 0; r < out; r++) for (let g = 0; g < inF; g += 4) expect(sum(sg24.mask.subarray(r * inF + g, r * inF + g + 4))).toBe(2);
+    for (let r = 0; r < out; r++)
+      for (let g = 0; g < inF; g += 4) expect(sum(sg24.mask.subarray(r * inF + g, r * inF + g + 4))).toBe(2);
     expect(err(sg24.weights)).toBeLessThan(Math.min(err(wan24), err(mag24)));
   });
 
@@ -195,7 +218,9 @@ describe('SparseGPT', () => {
     const sg = sparseGpt(w, out, inF, gram, { sparsity: 0.5, blockSize: inF });
     const h = Array.from({ length: inF }, (_, i) => Array.from({ length: inF }, (_, j) => 2 * gram[i * inF + j]));
     const damp = (0.01 * h.reduce((a, row, i) => a + row[i], 0)) / inF;
-    h.forEach((row, i) => (row[i] += damp));
+    h.forEach((row, i) => {
+      row[i] += damp;
+    });
     const sub = (i: number) => gaussJordanInverse(h.slice(i).map((row) => row.slice(i)));
     const firstRows = Array.from({ length: inF }, (_, i) => sub(i)[0]);
     const scores = Float32Array.from({ length: out * inF }, (_, k) => w[k] ** 2 / firstRows[k % inF][0]);
@@ -211,7 +236,9 @@ describe('SparseGPT', () => {
       }
     }
     let maxDiff = 0;
-    ref.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - sg.weights[k]))));
+    ref.forEach((v, k) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - sg.weights[k]));
+    });
     expect(maxDiff).toBeLessThan(1e-4);
   });
 

@@ -73,7 +73,13 @@ export async function collectStats(
   return { grads: await collectGradients(config, weights, calib, names, opts) };
 }
 
-function scoresFor(spec: LinearSpec, w: Float32Array, recipe: UnstructuredRecipe, stats: PruningStats, index: number): Float32Array {
+function scoresFor(
+  spec: LinearSpec,
+  w: Float32Array,
+  recipe: UnstructuredRecipe,
+  stats: PruningStats,
+  index: number,
+): Float32Array {
   const rows = toRows(w, spec);
   switch (recipe.method) {
     case 'magnitude':
@@ -113,10 +119,15 @@ interface Scored {
 const lastScored = new WeakMap<Map<string, HostTensor>, Scored>();
 
 /** Every prunable layer's scores as [out, in] rows, computed once per weights, method, statistics and seed. */
-function layerScores(specs: LinearSpec[], host: Map<string, HostTensor>, recipe: UnstructuredRecipe, stats: PruningStats): Float32Array[] {
+function layerScores(
+  specs: LinearSpec[],
+  host: Map<string, HostTensor>,
+  recipe: UnstructuredRecipe,
+  stats: PruningStats,
+): Float32Array[] {
   const { method } = recipe;
   const weights = specs.map((spec) => host.get(spec.weight)!.data);
-  const seed = method === 'random' ? recipe.seed ?? 0 : 0;
+  const seed = method === 'random' ? (recipe.seed ?? 0) : 0;
   const usedStats = method === 'wanda' || method === 'taylor' ? stats : null;
   const last = lastScored.get(host);
   if (
@@ -145,7 +156,14 @@ export type SelectionPlan =
 function selectionPlan(specs: LinearSpec[], recipe: UnstructuredRecipe): SelectionPlan {
   if (recipe.nm) return { kind: 'nm', n: recipe.nm.n, m: recipe.nm.m };
   const scope = recipe.scope ?? DEFAULT_SCOPE[recipe.method];
-  if (scope === 'global') return { kind: 'global', keep: keepCount(specs.reduce((a, s) => a + s.outFeatures * s.inFeatures, 0), recipe.sparsity) };
+  if (scope === 'global')
+    return {
+      kind: 'global',
+      keep: keepCount(
+        specs.reduce((a, s) => a + s.outFeatures * s.inFeatures, 0),
+        recipe.sparsity,
+      ),
+    };
   const group = (s: LinearSpec) => (scope === 'row' ? s.inFeatures : s.outFeatures * s.inFeatures);
   return { kind: scope, keep: specs.map((s) => keepCount(group(s), blockSparsity(recipe, s.layer))) };
 }
@@ -185,9 +203,11 @@ async function select(specs: LinearSpec[], scores: Float32Array[], plan: Selecti
   if (device) {
     try {
       gpuSelect ??= await import('./gpu-select');
-      if (onSoftwareAdapters || !gpuSelect.softwareAdapter(device)) return await gpuSelect.selectRowsOnGpu(device, specs, scores, plan);
+      if (onSoftwareAdapters || !gpuSelect.softwareAdapter(device))
+        return await gpuSelect.selectRowsOnGpu(device, specs, scores, plan);
     } catch (e) {
-      if (!warnedGpuFailure) console.warn(`Selecting on the GPU failed, selecting on the CPU instead: ${(e as Error).message}`);
+      if (!warnedGpuFailure)
+        console.warn(`Selecting on the GPU failed, selecting on the CPU instead: ${(e as Error).message}`);
       warnedGpuFailure = true;
     }
   }
@@ -196,7 +216,12 @@ async function select(specs: LinearSpec[], scores: Float32Array[], plan: Selecti
 }
 
 /** Masks for a scoring method (everything but SparseGPT). */
-export async function scoreAndSelect(config: ModelConfig, host: Map<string, HostTensor>, recipe: UnstructuredRecipe, stats: PruningStats): Promise<Map<string, Uint8Array>> {
+export async function scoreAndSelect(
+  config: ModelConfig,
+  host: Map<string, HostTensor>,
+  recipe: UnstructuredRecipe,
+  stats: PruningStats,
+): Promise<Map<string, Uint8Array>> {
   const specs = prunableLinears(config);
   const rows = await select(specs, layerScores(specs, host, recipe, stats), selectionPlan(specs, recipe));
   return new Map(specs.map((spec, i) => [spec.weight, fromRows(rows[i], spec)]));
@@ -255,7 +280,8 @@ export async function pruneUnstructured(
   stats: PruningStats,
   opts: { signal?: AbortSignal; onProgress?: (f: number) => void } = {},
 ): Promise<UnstructuredResult> {
-  if (!(recipe.sparsity >= 0 && recipe.sparsity < 1)) throw new Error(`sparsity must be in [0, 1), got ${recipe.sparsity}`);
+  if (!(recipe.sparsity >= 0 && recipe.sparsity < 1))
+    throw new Error(`sparsity must be in [0, 1), got ${recipe.sparsity}`);
   if (recipe.method === 'sparsegpt') {
     if (!calib) throw new Error('sparsegpt needs calibration data');
     return sparseGptModel(config, host, recipe, calib, opts);

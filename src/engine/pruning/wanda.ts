@@ -3,9 +3,16 @@
 // calibration tokens; weights are compared within each output row.
 
 /** rows: weights as [out, in]; inputSqSum: Σ over calibration tokens of x_j², length in. */
-export function wandaScores(rows: Float32Array, outFeatures: number, inFeatures: number, inputSqSum: ArrayLike<number>): Float32Array {
+export function wandaScores(
+  rows: Float32Array,
+  outFeatures: number,
+  inFeatures: number,
+  inputSqSum: ArrayLike<number>,
+): Float32Array {
   if (inputSqSum.length !== inFeatures || rows.length !== outFeatures * inFeatures) {
-    throw new Error(`wanda: ${rows.length} weights and ${inputSqSum.length} input norms do not fit ${outFeatures}×${inFeatures}`);
+    throw new Error(
+      `wanda: ${rows.length} weights and ${inputSqSum.length} input norms do not fit ${outFeatures}×${inFeatures}`,
+    );
   }
   const norm = Float32Array.from(inputSqSum, Math.sqrt);
   const out = new Float32Array(rows.length);

@@ -12,7 +12,12 @@ export interface HeadRef {
 export const positionOf = (layer: LayerAttention, i: number) => layer.positions?.[i] ?? i;
 
 /** The strongest attention of one head, in words. */
-export function strongestInWords(layer: LayerAttention, head: HeadAttention, input: InspectedInput, tokens: number): string {
+export function strongestInWords(
+  layer: LayerAttention,
+  head: HeadAttention,
+  input: InspectedInput,
+  tokens: number,
+): string {
   if (!head.map) return 'no attention computed';
   const [top] = strongest(head.map, 1);
   const { query, key } = queryKey(top.index, layer.tokens);
@@ -24,7 +29,19 @@ export function strongestInWords(layer: LayerAttention, head: HeadAttention, inp
  * and labelled; a removed attention sublayer spans its row. Hovering shows query, key and weight;
  * each map is a button that selects its head for the values table.
  */
-export function AttentionGrid({ title, maps, input, selected, onSelect }: { title: string; maps: AttentionMaps; input: InspectedInput; selected: HeadRef | null; onSelect: (h: HeadRef) => void }) {
+export function AttentionGrid({
+  title,
+  maps,
+  input,
+  selected,
+  onSelect,
+}: {
+  title: string;
+  maps: AttentionMaps;
+  input: InspectedInput;
+  selected: HeadRef | null;
+  onSelect: (h: HeadRef) => void;
+}) {
   const [tip, setTip] = useState<{ x: number; y: number; text: string } | null>(null);
   const heads = Math.max(1, ...maps.layers.map((l) => l.heads.length));
   return (
@@ -37,7 +54,16 @@ export function AttentionGrid({ title, maps, input, selected, onSelect }: { titl
           </span>
         ))}
         {maps.layers.map((layer) => (
-          <Row key={layer.layer} layer={layer} heads={heads} maps={maps} input={input} selected={selected} onSelect={onSelect} onTip={setTip} />
+          <Row
+            key={layer.layer}
+            layer={layer}
+            heads={heads}
+            maps={maps}
+            input={input}
+            selected={selected}
+            onSelect={onSelect}
+            onTip={setTip}
+          />
         ))}
       </div>
       {tip && (
@@ -51,7 +77,23 @@ export function AttentionGrid({ title, maps, input, selected, onSelect }: { titl
 
 type TipFn = (tip: { x: number; y: number; text: string } | null) => void;
 
-function Row({ layer, heads, maps, input, selected, onSelect, onTip }: { layer: LayerAttention; heads: number; maps: AttentionMaps; input: InspectedInput; selected: HeadRef | null; onSelect: (h: HeadRef) => void; onTip: TipFn }) {
+function Row({
+  layer,
+  heads,
+  maps,
+  input,
+  selected,
+  onSelect,
+  onTip,
+}: {
+  layer: LayerAttention;
+  heads: number;
+  maps: AttentionMaps;
+  input: InspectedInput;
+  selected: HeadRef | null;
+  onSelect: (h: HeadRef) => void;
+  onTip: TipFn;
+}) {
   const label = `Layer ${layer.layer + 1}`;
   return (
     <>
@@ -60,19 +102,49 @@ function Row({ layer, heads, maps, input, selected, onSelect, onTip }: { layer: 
         {layer.positions && <span className="att-tokens">{layer.tokens} tokens</span>}
       </span>
       {layer.attentionRemoved || layer.heads.every((h) => !h.map) ? (
-        <div className="att-removed att-sublayer" style={{ gridColumn: `span ${heads}` }} role="img" aria-label={`${label}: attention sublayer removed`}>
+        <div
+          className="att-removed att-sublayer"
+          style={{ gridColumn: `span ${heads}` }}
+          role="img"
+          aria-label={`${label}: attention sublayer removed`}
+        >
           attention sublayer removed
         </div>
       ) : (
         layer.heads.map((head) => (
-          <HeadMap key={head.head} layer={layer} head={head} maps={maps} input={input} selected={selected?.layer === layer.layer && selected.head === head.head} onSelect={onSelect} onTip={onTip} />
+          <HeadMap
+            key={head.head}
+            layer={layer}
+            head={head}
+            maps={maps}
+            input={input}
+            selected={selected?.layer === layer.layer && selected.head === head.head}
+            onSelect={onSelect}
+            onTip={onTip}
+          />
         ))
       )}
     </>
   );
 }
 
-function HeadMap({ layer, head, maps, input, selected, onSelect, onTip }: { layer: LayerAttention; head: HeadAttention; maps: AttentionMaps; input: InspectedInput; selected: boolean; onSelect: (h: HeadRef) => void; onTip: TipFn }) {
+function HeadMap({
+  layer,
+  head,
+  maps,
+  input,
+  selected,
+  onSelect,
+  onTip,
+}: {
+  layer: LayerAttention;
+  head: HeadAttention;
+  maps: AttentionMaps;
+  input: InspectedInput;
+  selected: boolean;
+  onSelect: (h: HeadRef) => void;
+  onTip: TipFn;
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const t = layer.tokens;
   useEffect(() => {
@@ -101,7 +173,13 @@ function HeadMap({ layer, head, maps, input, selected, onSelect, onTip }: { laye
     });
   };
   return (
-    <button type="button" className={`att-cell${head.removed ? ' att-head-removed' : ''}`} aria-pressed={selected} aria-label={words} onClick={() => onSelect({ layer: layer.layer, head: head.head })}>
+    <button
+      type="button"
+      className={`att-cell${head.removed ? ' att-head-removed' : ''}`}
+      aria-pressed={selected}
+      aria-label={words}
+      onClick={() => onSelect({ layer: layer.layer, head: head.head })}
+    >
       <canvas ref={canvas} width={t} height={t} onMouseMove={hover} onMouseLeave={() => onTip(null)} />
       {head.removed && <span className="att-removed-label">removed</span>}
     </button>
@@ -112,7 +190,17 @@ function HeadMap({ layer, head, maps, input, selected, onSelect, onTip }: { laye
 const TABLE_ROWS = 10;
 
 /** The selected head's strongest weights in the dense model, and the same query → key after pruning. */
-export function AttentionTable({ at, dense, pruned, input }: { at: HeadRef; dense: AttentionMaps; pruned: AttentionMaps | null; input: InspectedInput }) {
+export function AttentionTable({
+  at,
+  dense,
+  pruned,
+  input,
+}: {
+  at: HeadRef;
+  dense: AttentionMaps;
+  pruned: AttentionMaps | null;
+  input: InspectedInput;
+}) {
   const layer = dense.layers[at.layer];
   const head = layer?.heads[at.head];
   if (!head?.map) return null;
@@ -129,7 +217,8 @@ export function AttentionTable({ at, dense, pruned, input }: { at: HeadRef; dens
   return (
     <table className="att-table">
       <caption>
-        Strongest attention of layer {at.layer + 1}, head {at.head + 1} (dense model){pruned ? ', and the same query → key after pruning' : ''}
+        Strongest attention of layer {at.layer + 1}, head {at.head + 1} (dense model)
+        {pruned ? ', and the same query → key after pruning' : ''}
       </caption>
       <thead>
         <tr>

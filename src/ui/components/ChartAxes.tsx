@@ -38,7 +38,11 @@ export function ChartAxes({ frame, x, y }: { frame: Frame; x: AxisSpec; y: AxisS
       <text className="axis-title" x={(M.left + W - M.right) / 2} y={H - 6} textAnchor="middle">
         {x.title}
       </text>
-      <text className="axis-title" transform={`translate(13,${(M.top + H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle">
+      <text
+        className="axis-title"
+        transform={`translate(13,${(M.top + H - M.bottom) / 2}) rotate(-90)`}
+        textAnchor="middle"
+      >
         {y.title}
       </text>
     </g>
@@ -46,7 +50,17 @@ export function ChartAxes({ frame, x, y }: { frame: Frame; x: AxisSpec; y: AxisS
 }
 
 /** A vertical line across the plot at x, labelled above it; the label turns inward near either edge. */
-export function ChartMarker({ frame, x, label, style }: { frame: Frame; x: number; label: string; style: 'threshold' | 'reference' }) {
+export function ChartMarker({
+  frame,
+  x,
+  label,
+  style,
+}: {
+  frame: Frame;
+  x: number;
+  label: string;
+  style: 'threshold' | 'reference';
+}) {
   const { width: W, height: H, margin: M } = frame;
   const anchor = x > W - 170 ? 'end' : x < M.left + 120 ? 'start' : 'middle';
   return (

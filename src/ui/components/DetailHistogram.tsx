@@ -20,19 +20,38 @@ function logTicks(scale: ReturnType<typeof scaleLog<number>>, lo: number, hi: nu
  * Counts per bin, kept stacked on removed, with the threshold's lines and band. Log-scale histograms
  * say apart how many values the scale cannot place (zero scores).
  */
-export function DetailHistogram({ histogram, xTitle, markers, label, frame = WIDE }: { histogram: Histogram; xTitle: string; markers: Marker[]; label: string; frame?: Frame }) {
+export function DetailHistogram({
+  histogram,
+  xTitle,
+  markers,
+  label,
+  frame = WIDE,
+}: {
+  histogram: Histogram;
+  xTitle: string;
+  markers: Marker[];
+  label: string;
+  frame?: Frame;
+}) {
   const { width: W, height: H, margin: M } = frame;
   const { edges, kept, removed, zeros } = histogram;
   const zeroNote = zeros.kept + zeros.removed > 0 && (
     <p className="card-note">
-      Not on the log scale: {formatInteger(zeros.kept + zeros.removed)} zero scores ({formatInteger(zeros.kept)} kept, {formatInteger(zeros.removed)} removed).
+      Not on the log scale: {formatInteger(zeros.kept + zeros.removed)} zero scores ({formatInteger(zeros.kept)} kept,{' '}
+      {formatInteger(zeros.removed)} removed).
     </p>
   );
   if (edges.length === 0) return <>{zeroNote}</>;
   const lo = edges[0];
   const hi = edges[edges.length - 1];
   const log = histogram.scale === 'log';
-  const x = log ? scaleLog().domain([lo, hi]).range([M.left, W - M.right]) : scaleLinear().domain([lo, hi]).range([M.left, W - M.right]);
+  const x = log
+    ? scaleLog()
+        .domain([lo, hi])
+        .range([M.left, W - M.right])
+    : scaleLinear()
+        .domain([lo, hi])
+        .range([M.left, W - M.right]);
   const xTicks = log ? logTicks(x as ReturnType<typeof scaleLog<number>>, lo, hi) : x.ticks(frame.width < 500 ? 5 : 8);
   const y = scaleLinear()
     .domain([0, max(kept, (k, i) => k + removed[i]) || 1])
@@ -42,26 +61,53 @@ export function DetailHistogram({ histogram, xTitle, markers, label, frame = WID
   return (
     <>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
-        <ChartAxes frame={frame} x={{ scale: x, ticks: xTicks, format: (v) => formatValue(v, 2), title: xTitle }} y={{ scale: y, ticks: y.ticks(4), format: formatInteger, title: 'Weights' }} />
+        <ChartAxes
+          frame={frame}
+          x={{ scale: x, ticks: xTicks, format: (v) => formatValue(v, 2), title: xTitle }}
+          y={{ scale: y, ticks: y.ticks(4), format: formatInteger, title: 'Weights' }}
+        />
         {kept.map((k, i) => {
           const x0 = x(edges[i]);
           const w = Math.max(0.5, x(edges[i + 1]) - x0 - 0.6);
           return (
             <g key={i}>
-              {removed[i] > 0 && <rect x={x0} width={w} y={y(removed[i])} height={y(0) - y(removed[i])} fill={REMOVED_COLOR} />}
-              {k > 0 && <rect x={x0} width={w} y={y(removed[i] + k)} height={y(removed[i]) - y(removed[i] + k)} fill={KEPT_COLOR} />}
+              {removed[i] > 0 && (
+                <rect x={x0} width={w} y={y(removed[i])} height={y(0) - y(removed[i])} fill={REMOVED_COLOR} />
+              )}
+              {k > 0 && (
+                <rect
+                  x={x0}
+                  width={w}
+                  y={y(removed[i] + k)}
+                  height={y(removed[i]) - y(removed[i] + k)}
+                  fill={KEPT_COLOR}
+                />
+              )}
             </g>
           );
         })}
         {markers
           .filter((m) => m.style === 'band' && m.to !== undefined)
           .map((m) => (
-            <rect key={m.label} className="detail-band" x={clampX(m.value)} width={Math.max(1, clampX(m.to!) - clampX(m.value))} y={M.top} height={H - M.bottom - M.top} />
+            <rect
+              key={m.label}
+              className="detail-band"
+              x={clampX(m.value)}
+              width={Math.max(1, clampX(m.to!) - clampX(m.value))}
+              y={M.top}
+              height={H - M.bottom - M.top}
+            />
           ))}
         {markers
           .filter((m) => m.style !== 'band')
           .map((m, i) => (
-            <ChartMarker key={i} frame={frame} x={clampX(m.value)} label={m.label} style={m.style as 'threshold' | 'reference'} />
+            <ChartMarker
+              key={i}
+              frame={frame}
+              x={clampX(m.value)}
+              label={m.label}
+              style={m.style as 'threshold' | 'reference'}
+            />
           ))}
       </svg>
       {zeroNote}

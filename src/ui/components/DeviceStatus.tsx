@@ -3,7 +3,11 @@ import { useWorkbench } from '../store';
 /** The page was opened with ?debug=lose-device: offer to destroy the GPU device, to see the page recover. */
 const debugLoseDevice = () => new URLSearchParams(window.location.search).get('debug') === 'lose-device';
 
-const TEXT = { lost: 'GPU device lost — recovering…', recovered: 'GPU device lost — recovered', failed: 'GPU device lost — could not recover' } as const;
+const TEXT = {
+  lost: 'GPU device lost — recovering…',
+  recovered: 'GPU device lost — recovered',
+  failed: 'GPU device lost — could not recover',
+} as const;
 
 /** What became of the GPU device after a loss (the reason on hover), and the debug trigger. */
 export function DeviceStatus() {

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { DRAWN_SIZE } from '../share';
 import { paintPixels } from './PixelImage';
 
@@ -22,7 +22,15 @@ function stamp(pixels: Uint8Array, x: number, y: number): void {
  * A 28 × 28 drawing pad: mouse, pen or touch; with the keyboard, arrows move the pen and Space
  * paints. Each finished stroke hands the image to `onDraw`.
  */
-export function DrawingPad({ initial, selected, onDraw }: { initial: Uint8Array | null; selected: boolean; onDraw: (pixels: Uint8Array) => void }) {
+export function DrawingPad({
+  initial,
+  selected,
+  onDraw,
+}: {
+  initial: Uint8Array | null;
+  selected: boolean;
+  onDraw: (pixels: Uint8Array) => void;
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const pixels = useRef(new Uint8Array(DRAWN_SIZE * DRAWN_SIZE));
   const last = useRef<{ x: number; y: number } | null>(null);
@@ -30,23 +38,27 @@ export function DrawingPad({ initial, selected, onDraw }: { initial: Uint8Array 
   const [pen, setPen] = useState({ x: 14, y: 14 });
   const [focused, setFocused] = useState(false);
 
-  const repaint = () => canvas.current && paintPixels(canvas.current, pixels.current, DRAWN_SIZE, 1);
+  const repaint = useCallback(() => canvas.current && paintPixels(canvas.current, pixels.current, DRAWN_SIZE, 1), []);
 
   // A drawn input from the link (or an earlier stroke) shows on the pad.
   useEffect(() => {
     if (initial) pixels.current = initial.slice();
     repaint();
-  }, [initial]);
+  }, [initial, repaint]);
   useEffect(() => () => void (keyTimer.current && clearTimeout(keyTimer.current)), []);
 
   const at = (e: PointerEvent<HTMLCanvasElement>) => {
     const box = e.currentTarget.getBoundingClientRect();
-    return { x: ((e.clientX - box.left) / box.width) * DRAWN_SIZE, y: ((e.clientY - box.top) / box.height) * DRAWN_SIZE };
+    return {
+      x: ((e.clientX - box.left) / box.width) * DRAWN_SIZE,
+      y: ((e.clientY - box.top) / box.height) * DRAWN_SIZE,
+    };
   };
   const strokeTo = (p: { x: number; y: number }) => {
     const from = last.current ?? p;
     const steps = Math.max(1, Math.ceil(Math.hypot(p.x - from.x, p.y - from.y) / 0.5));
-    for (let i = 1; i <= steps; i++) stamp(pixels.current, from.x + ((p.x - from.x) * i) / steps, from.y + ((p.y - from.y) * i) / steps);
+    for (let i = 1; i <= steps; i++)
+      stamp(pixels.current, from.x + ((p.x - from.x) * i) / steps, from.y + ((p.y - from.y) * i) / steps);
     last.current = p;
     repaint();
   };
@@ -57,10 +69,18 @@ export function DrawingPad({ initial, selected, onDraw }: { initial: Uint8Array 
   };
 
   const onKey = (e: KeyboardEvent<HTMLCanvasElement>) => {
-    const move: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    const move: Record<string, [number, number]> = {
+      ArrowLeft: [-1, 0],
+      ArrowRight: [1, 0],
+      ArrowUp: [0, -1],
+      ArrowDown: [0, 1],
+    };
     if (move[e.key]) {
       const [dx, dy] = move[e.key];
-      setPen((p) => ({ x: Math.min(DRAWN_SIZE - 1, Math.max(0, p.x + dx)), y: Math.min(DRAWN_SIZE - 1, Math.max(0, p.y + dy)) }));
+      setPen((p) => ({
+        x: Math.min(DRAWN_SIZE - 1, Math.max(0, p.x + dx)),
+        y: Math.min(DRAWN_SIZE - 1, Math.max(0, p.y + dy)),
+      }));
     } else if (e.key === ' ' || e.key === 'Enter') {
       stamp(pixels.current, pen.x + 0.5, pen.y + 0.5);
       repaint();
@@ -99,7 +119,13 @@ export function DrawingPad({ initial, selected, onDraw }: { initial: Uint8Array 
           onFocus={() => setFocused(true)}
           onBlur={() => setFocused(false)}
         />
-        {focused && <span className="pad-pen" style={{ left: pen.x * SCALE, top: pen.y * SCALE, width: SCALE, height: SCALE }} aria-hidden="true" />}
+        {focused && (
+          <span
+            className="pad-pen"
+            style={{ left: pen.x * SCALE, top: pen.y * SCALE, width: SCALE, height: SCALE }}
+            aria-hidden="true"
+          />
+        )}
       </div>
       <div className="pad-actions">
         <span className="pad-caption">{selected ? 'Your drawing (inspected)' : 'Draw an image'}</span>

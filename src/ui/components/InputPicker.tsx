@@ -5,24 +5,54 @@ import { DrawingPad } from './DrawingPad';
 import { PixelImage } from './PixelImage';
 
 /** Chooses what to inspect: an eval image or a drawing for an image model, text for a language model. */
-export function InputPicker({ inputs, code, onPick }: { inputs: EvalInputs; code: string; onPick: (choice: InputChoice) => void }) {
+export function InputPicker({
+  inputs,
+  code,
+  onPick,
+}: {
+  inputs: EvalInputs;
+  code: string;
+  onPick: (choice: InputChoice) => void;
+}) {
   const choice = useMemo(() => parseInputCode(code), [code]);
-  return inputs.kind === 'images' ? <ImagePicker inputs={inputs} choice={choice} onPick={onPick} /> : <TextPrompt inputs={inputs} choice={choice} onPick={onPick} />;
+  return inputs.kind === 'images' ? (
+    <ImagePicker inputs={inputs} choice={choice} onPick={onPick} />
+  ) : (
+    <TextPrompt inputs={inputs} choice={choice} onPick={onPick} />
+  );
 }
 
-function ImagePicker({ inputs, choice, onPick }: { inputs: Extract<EvalInputs, { kind: 'images' }>; choice: InputChoice; onPick: (c: InputChoice) => void }) {
+function ImagePicker({
+  inputs,
+  choice,
+  onPick,
+}: {
+  inputs: Extract<EvalInputs, { kind: 'images' }>;
+  choice: InputChoice;
+  onPick: (c: InputChoice) => void;
+}) {
   const selected = choice.kind === 'eval' ? choice.index : choice.kind === 'default' ? 0 : null;
   const drawn = choice.kind === 'drawn' ? choice.pixels : null;
   return (
     <div className="input-picker">
       <div className="thumbs-block">
         <p className="picker-caption" id="thumbs-caption">
-          Test images{selected !== null && selected >= inputs.images.length ? ` · showing image ${selected + 1} of ${inputs.count.toLocaleString('en-US')}` : ''}
+          Test images
+          {selected !== null && selected >= inputs.images.length
+            ? ` · showing image ${selected + 1} of ${inputs.count.toLocaleString('en-US')}`
+            : ''}
         </p>
         <ul className="thumbs" aria-labelledby="thumbs-caption">
           {inputs.images.map((img) => (
             <li key={img.index}>
-              <button type="button" className="thumb" aria-pressed={selected === img.index} aria-label={`Test image ${img.index + 1}: ${img.label}`} title={img.label} onClick={() => onPick({ kind: 'eval', index: img.index })}>
+              <button
+                type="button"
+                className="thumb"
+                aria-pressed={selected === img.index}
+                aria-label={`Test image ${img.index + 1}: ${img.label}`}
+                title={img.label}
+                onClick={() => onPick({ kind: 'eval', index: img.index })}
+              >
                 <PixelImage pixels={img.pixels} size={inputs.size} channels={inputs.channels} scale={2} />
               </button>
             </li>
@@ -35,7 +65,15 @@ function ImagePicker({ inputs, choice, onPick }: { inputs: Extract<EvalInputs, {
 }
 
 /** Re-inspects on Enter, or once typing pauses. */
-function TextPrompt({ inputs, choice, onPick }: { inputs: Extract<EvalInputs, { kind: 'text' }>; choice: InputChoice; onPick: (c: InputChoice) => void }) {
+function TextPrompt({
+  inputs,
+  choice,
+  onPick,
+}: {
+  inputs: Extract<EvalInputs, { kind: 'text' }>;
+  choice: InputChoice;
+  onPick: (c: InputChoice) => void;
+}) {
   const committed = choice.kind === 'text' ? choice.text : inputs.prompt;
   const [draft, setDraft] = useState(committed);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -69,7 +107,8 @@ function TextPrompt({ inputs, choice, onPick }: { inputs: Extract<EvalInputs, { 
         }}
       />
       <p className="card-note" id="inspect-text-note">
-        {new TextEncoder().encode(draft).length} of {inputs.context} bytes (the model’s context; it reads the last {inputs.context}). Enter inspects; Shift+Enter starts a new line.
+        {new TextEncoder().encode(draft).length} of {inputs.context} bytes (the model’s context; it reads the last{' '}
+        {inputs.context}). Enter inspects; Shift+Enter starts a new line.
         {!draft && ' Type some text to inspect.'}
       </p>
     </div>

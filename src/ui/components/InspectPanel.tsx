@@ -35,10 +35,11 @@ export function InspectPanel() {
   }, [targetKey, inspect]);
 
   const result = inspection.modelKey === modelKey ? inspection.result : null;
-  const pruned = dense ? null : result?.pruned ?? null;
+  const pruned = dense ? null : (result?.pruned ?? null);
   const comparing = pruned && inspection.comparison ? inspection.comparison.label : null;
   const current = useWorkbench((s) => (s.current.status === 'done' ? s.current.key : null));
-  const stale = comparing !== null && inspection.comparison !== null && current !== JSON.stringify(inspection.comparison.recipe);
+  const stale =
+    comparing !== null && inspection.comparison !== null && current !== JSON.stringify(inspection.comparison.recipe);
   const placeholder = dense
     ? 'Prune the model (the sparsity slider) to see the same views after pruning.'
     : pruning
@@ -51,12 +52,21 @@ export function InspectPanel() {
         <h2 id="inspect-title">Inspect an input</h2>
         <span className="card-note">What the model sees and predicts, before and after pruning</span>
       </div>
-      {picker && picker.modelKey === modelKey ? <InputPicker inputs={picker.inputs} code={code} onPick={setInput} /> : <p className="card-note">Loading the inputs…</p>}
+      {picker && picker.modelKey === modelKey ? (
+        <InputPicker inputs={picker.inputs} code={code} onPick={setInput} />
+      ) : (
+        <p className="card-note">Loading the inputs…</p>
+      )}
       <Status inspection={inspection} onCancel={cancelInspect} onRetry={inspect} />
       {comparing && (
         <p className="comparing">
           After pruning: <strong>{comparing}</strong>
-          {stale && <span className="card-note"> (the last measured configuration; the views follow the new one once it is measured)</span>}
+          {stale && (
+            <span className="card-note">
+              {' '}
+              (the last measured configuration; the views follow the new one once it is measured)
+            </span>
+          )}
         </p>
       )}
       {result && <Views result={result} pruned={pruned} placeholder={placeholder} />}
@@ -64,13 +74,31 @@ export function InspectPanel() {
   );
 }
 
-function Status({ inspection, onCancel, onRetry }: { inspection: Inspection; onCancel: () => void; onRetry: () => void }) {
+function Status({
+  inspection,
+  onCancel,
+  onRetry,
+}: {
+  inspection: Inspection;
+  onCancel: () => void;
+  onRetry: () => void;
+}) {
   if (inspection.running) {
-    return <JobProgress name="Inspection progress" progress={inspection.running.progress} onCancel={onCancel} className="inspect-status" />;
+    return (
+      <JobProgress
+        name="Inspection progress"
+        progress={inspection.running.progress}
+        onCancel={onCancel}
+        className="inspect-status"
+      />
+    );
   }
   if (inspection.error || inspection.cancelled) {
     return (
-      <div className={`inspect-status${inspection.error ? ' inspect-error' : ''}`} role={inspection.error ? 'alert' : undefined}>
+      <div
+        className={`inspect-status${inspection.error ? ' inspect-error' : ''}`}
+        role={inspection.error ? 'alert' : undefined}
+      >
         <p>{inspection.error ? `This input could not be inspected: ${inspection.error}.` : 'Inspection cancelled.'}</p>
         <button type="button" className="button small quiet" onClick={onRetry}>
           Inspect again
@@ -81,41 +109,91 @@ function Status({ inspection, onCancel, onRetry }: { inspection: Inspection; onC
   return null;
 }
 
-function Views({ result, pruned, placeholder }: { result: InspectResult; pruned: InspectView | null; placeholder: string }) {
+function Views({
+  result,
+  pruned,
+  placeholder,
+}: {
+  result: InspectResult;
+  pruned: InspectView | null;
+  placeholder: string;
+}) {
   const [method, setMethod] = useState<SaliencyMethod>('gradient');
   const [head, setHead] = useState<HeadRef | null>(null);
   const input = result.input;
-  const both = (render: (view: InspectView) => ReactNode) => <Compare dense={render(result.dense)} pruned={pruned && render(pruned)} placeholder={placeholder} />;
+  const both = (render: (view: InspectView) => ReactNode) => (
+    <Compare dense={render(result.dense)} pruned={pruned && render(pruned)} placeholder={placeholder} />
+  );
   const text = input.kind === 'text';
   return (
     <>
-      {text && input.croppedTokens > 0 && <p className="card-note">The model reads its last {input.tokens.length} bytes; the first {input.croppedTokens} are not shown to it.</p>}
+      {text && input.croppedTokens > 0 && (
+        <p className="card-note">
+          The model reads its last {input.tokens.length} bytes; the first {input.croppedTokens} are not shown to it.
+        </p>
+      )}
       <section className="inspect-block" aria-label="Predictions">
         <h3>{text ? 'Next byte, and a sampled continuation (temperature 0.8, fixed seed)' : 'Prediction'}</h3>
-        {both((view) => <Predictions view={view} input={input} />)}
+        {both((view) => (
+          <Predictions view={view} input={input} />
+        ))}
       </section>
       <section className="inspect-block" aria-label="Saliency">
         <div className="block-head">
           <h3>Saliency</h3>
           <div className="seg-buttons" role="radiogroup" aria-label="Saliency method">
             {SALIENCY_METHODS.map((m) => (
-              <button key={m.id} type="button" role="radio" aria-checked={method === m.id} title={m.description} onClick={() => setMethod(m.id)}>
+              <button
+                key={m.id}
+                type="button"
+                role="radio"
+                aria-checked={method === m.id}
+                title={m.description}
+                onClick={() => setMethod(m.id)}
+              >
                 {m.label}
               </button>
             ))}
           </div>
-          <HeatLegend caption={text ? 'Byte saliency' : 'Patch saliency'} description={`Colour: saliency relative to the most salient ${text ? 'byte, from 0 (pale)' : 'patch, from 0 (see-through over the image)'} to 1 (dark red)`} ticks={[['0', 0], ['0.5', 0.5], ['1', 1]]} />
+          <HeatLegend
+            caption={text ? 'Byte saliency' : 'Patch saliency'}
+            description={`Colour: saliency relative to the most salient ${text ? 'byte, from 0 (pale)' : 'patch, from 0 (see-through over the image)'} to 1 (dark red)`}
+            ticks={[
+              ['0', 0],
+              ['0.5', 0.5],
+              ['1', 1],
+            ]}
+          />
         </div>
-        {both((view) => <Saliency view={view} input={input} method={method} />)}
+        {both((view) => (
+          <Saliency view={view} input={input} method={method} />
+        ))}
       </section>
       <section className="inspect-block" aria-label="Attention">
         <div className="block-head">
           <h3>Attention maps</h3>
-          <span className="card-note">rows: queries, columns: keys{text ? '' : ' (CLS first, then the 16 patches by row)'}; select a map for its values</span>
-          <HeatLegend caption="Attention weight" description="Colour: attention weight on a square-root scale, from 0 (pale) to 1 (dark red)" ticks={[0, 0.05, 0.25, 1].map((w) => [String(w), attentionShade(w)])} />
+          <span className="card-note">
+            rows: queries, columns: keys{text ? '' : ' (CLS first, then the 16 patches by row)'}; select a map for its
+            values
+          </span>
+          <HeatLegend
+            caption="Attention weight"
+            description="Colour: attention weight on a square-root scale, from 0 (pale) to 1 (dark red)"
+            ticks={[0, 0.05, 0.25, 1].map((w) => [String(w), attentionShade(w)])}
+          />
         </div>
-        {both((view) => <AttentionGrid title={view === result.dense ? 'before pruning' : 'after pruning'} maps={view.attention} input={input} selected={head} onSelect={setHead} />)}
-        {head && <AttentionTable at={head} dense={result.dense.attention} pruned={pruned?.attention ?? null} input={input} />}
+        {both((view) => (
+          <AttentionGrid
+            title={view === result.dense ? 'before pruning' : 'after pruning'}
+            maps={view.attention}
+            input={input}
+            selected={head}
+            onSelect={setHead}
+          />
+        ))}
+        {head && (
+          <AttentionTable at={head} dense={result.dense.attention} pruned={pruned?.attention ?? null} input={input} />
+        )}
       </section>
     </>
   );

@@ -3,7 +3,17 @@ import { formatPercent } from '../format';
 import { ProgressBar } from './ProgressBar';
 
 /** A long job in the worker: what it is doing, how far it is, and its Cancel button. */
-export function JobProgress({ name, progress, onCancel, className = 'measuring' }: { name: string; progress: Progress; onCancel: () => void; className?: string }) {
+export function JobProgress({
+  name,
+  progress,
+  onCancel,
+  className = 'measuring',
+}: {
+  name: string;
+  progress: Progress;
+  onCancel: () => void;
+  className?: string;
+}) {
   return (
     <div className={className}>
       <p className="measuring-label">

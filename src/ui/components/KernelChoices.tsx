@@ -1,7 +1,7 @@
 // Which product each pruned layer ran with in the last evaluation (WebGPU only): a one-line count
 // and, on request, the table of every layer's measured candidates. The choice is the engine's
 // (engine/gpu/sparse-linears.ts); this only shows it.
-import type { LinearChoice } from '../../engine/gpu/sparse-linears';
+import type { LinearChoice } from '../../workers/api';
 import { describeKernels, kernelRows } from '../kernel-format';
 
 export function KernelChoices({ choices }: { choices: LinearChoice[] }) {
@@ -9,7 +9,9 @@ export function KernelChoices({ choices }: { choices: LinearChoice[] }) {
   return (
     <details className="kernel-choices" data-testid="kernel-choices">
       <summary className="note">{describeKernels(choices)}</summary>
-      <p className="note">Each layer's product was timed on this device in every format that fits its mask; the fastest ran.</p>
+      <p className="note">
+        Each layer's product was timed on this device in every format that fits its mask; the fastest ran.
+      </p>
       <table className="kernel-table">
         <thead>
           <tr>

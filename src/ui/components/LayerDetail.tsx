@@ -23,6 +23,7 @@ export function LayerDetail({ summary }: { summary: ModelSummary }) {
   const close = useWorkbench((s) => s.closeLayerDetail);
   const heading = useRef<HTMLHeadingElement>(null);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload whenever the layer or configuration shown changes
   useEffect(() => {
     workbenchStore.getState().loadLayerDetail();
   }, [targetKey]);
@@ -63,11 +64,19 @@ export function LayerDetail({ summary }: { summary: ModelSummary }) {
     return (
       <section className="card layer-detail" aria-labelledby="detail-title">
         {head(null)}
-        <p className="error-text">This model has no block {layer + 1}: it has blocks 1 to {summary.layers}.</p>
+        <p className="error-text">
+          This model has no block {layer + 1}: it has blocks 1 to {summary.layers}.
+        </p>
       </section>
     );
   }
-  const shown = view.shown && view.shown.modelKey === modelKey && view.shown.request.layer === layer && view.shown.request.role === role ? view.shown : null;
+  const shown =
+    view.shown &&
+    view.shown.modelKey === modelKey &&
+    view.shown.request.layer === layer &&
+    view.shown.request.role === role
+      ? view.shown
+      : null;
   const running = view.running?.key === targetKey ? view.running : null;
   const error = view.error?.key === targetKey ? view.error : null;
   return (
@@ -83,7 +92,11 @@ export function LayerDetail({ summary }: { summary: ModelSummary }) {
       {error && (
         <p className="empty">
           <span className="error-text">The layer detail failed: {error.message}</span>
-          <button type="button" className="button small quiet" onClick={() => workbenchStore.getState().loadLayerDetail(true)}>
+          <button
+            type="button"
+            className="button small quiet"
+            onClick={() => workbenchStore.getState().loadLayerDetail(true)}
+          >
             Try again
           </button>
         </p>
@@ -99,7 +112,13 @@ function RolePicker({ summary, layer, role }: { summary: ModelSummary; layer: nu
   return (
     <div className="detail-roles" role="group" aria-label="Linear layer">
       {blockRoles(summary, layer).map((r) => (
-        <button key={r} type="button" className="button small quiet" aria-pressed={r === role} onClick={() => setRole(r)}>
+        <button
+          key={r}
+          type="button"
+          className="button small quiet"
+          aria-pressed={r === role}
+          onClick={() => setRole(r)}
+        >
           {ROLE_NAMES[r]}
         </button>
       ))}
@@ -118,7 +137,8 @@ function DetailBody({ detail, method, stale }: { detail: Detail; method: string;
           { value: -t, label: '', style: 'threshold' },
           { value: t, label: `±${formatValue(t, 4)}`, style: 'threshold' },
         ];
-  const weightLegend: Marker[] = t === null ? [] : [{ value: t, label: `threshold ±${formatValue(t, 4)}`, style: 'threshold' }];
+  const weightLegend: Marker[] =
+    t === null ? [] : [{ value: t, label: `threshold ±${formatValue(t, 4)}`, style: 'threshold' }];
   const name = `${ROLE_NAMES[detail.role]} of block ${detail.layer + 1}`;
   return (
     <div className={stale ? 'detail-body stale' : 'detail-body'} aria-busy={stale}>
@@ -148,17 +168,31 @@ function DetailBody({ detail, method, stale }: { detail: Detail; method: string;
       )}
       <figure className="chart detail-chart">
         <figcaption>Scores: {detail.scoreName}, log scale</figcaption>
-        <DetailHistogram histogram={detail.scores} xTitle={`Score ${detail.scoreName}`} markers={markers} label={`Histogram of the scores of the ${name}: ${keptText(detail.kept, detail.removed)}. Threshold: ${thresholdText(detail.threshold)}`} />
+        <DetailHistogram
+          histogram={detail.scores}
+          xTitle={`Score ${detail.scoreName}`}
+          markers={markers}
+          label={`Histogram of the scores of the ${name}: ${keptText(detail.kept, detail.removed)}. Threshold: ${thresholdText(detail.threshold)}`}
+        />
         <HistogramLegend markers={markers} />
       </figure>
       <div className="detail-pair">
         <figure className="detail-mask">
           <figcaption>Mask: rows are outputs, columns inputs</figcaption>
-          <MaskImage mask={detail.mask} label={`Mask of the ${name}: ${keptText(detail.kept, detail.removed)}; rows are its ${detail.outFeatures} outputs, columns its ${detail.inFeatures} inputs, removed weights black`} />
+          <MaskImage
+            mask={detail.mask}
+            label={`Mask of the ${name}: ${keptText(detail.kept, detail.removed)}; rows are its ${detail.outFeatures} outputs, columns its ${detail.inFeatures} inputs, removed weights black`}
+          />
         </figure>
         <figure className="chart detail-chart">
           <figcaption>Weights w</figcaption>
-          <DetailHistogram frame={NARROW} histogram={detail.weights} xTitle="Weight w" markers={weightMarkers} label={`Histogram of the weights of the ${name}, kept and removed`} />
+          <DetailHistogram
+            frame={NARROW}
+            histogram={detail.weights}
+            xTitle="Weight w"
+            markers={weightMarkers}
+            label={`Histogram of the weights of the ${name}, kept and removed`}
+          />
           <HistogramLegend markers={weightLegend} />
         </figure>
       </div>

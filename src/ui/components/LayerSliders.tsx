@@ -20,7 +20,8 @@ export function LayerSliders({ summary }: { summary: ModelSummary }) {
   const blocked = perLayerBlocked(config);
   const locked = config.layerSparsity === null;
   const shown = shownLayerSparsity(config, summary.layers, report);
-  const set = (layer: number, value: number) => setConfig({ layerSparsity: shown.map((v, i) => (i === layer ? value : v)) });
+  const set = (layer: number, value: number) =>
+    setConfig({ layerSparsity: shown.map((v, i) => (i === layer ? value : v)) });
 
   return (
     <fieldset className="layer-sliders" disabled={blocked !== null} aria-describedby={`${id}-help`}>
@@ -29,7 +30,11 @@ export function LayerSliders({ summary }: { summary: ModelSummary }) {
         <p className="note layer-blocked">{blocked}</p>
       ) : (
         <label className="lock-toggle">
-          <input type="checkbox" checked={locked} onChange={(e) => setConfig({ layerSparsity: e.target.checked ? null : unlockedValues(shown) })} />
+          <input
+            type="checkbox"
+            checked={locked}
+            onChange={(e) => setConfig({ layerSparsity: e.target.checked ? null : unlockedValues(shown) })}
+          />
           Lock to global
         </label>
       )}
@@ -59,7 +64,12 @@ export function LayerSliders({ summary }: { summary: ModelSummary }) {
           </li>
         ))}
       </ol>
-      {!locked && !blocked && <p className="note">Mean over the blocks: {formatPercent(meanSparsity(shown), 1)} (the global slider is set per layer while unlocked).</p>}
+      {!locked && !blocked && (
+        <p className="note">
+          Mean over the blocks: {formatPercent(meanSparsity(shown), 1)} (the global slider is set per layer while
+          unlocked).
+        </p>
+      )}
     </fieldset>
   );
 }

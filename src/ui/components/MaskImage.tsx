@@ -38,14 +38,30 @@ export function MaskImage({ mask, label }: { mask: MaskData; label: string }) {
       <div className="mask-axes">
         <span className="mask-axis-x">inputs 1 → {formatInteger(mask.cols)}</span>
         <span className="mask-axis-y">outputs 1 → {formatInteger(mask.rows)}</span>
-        <canvas ref={canvas} width={mask.width} height={mask.height} style={{ width: mask.width * scale, height: mask.height * scale }} role="img" aria-label={label} />
+        <canvas
+          ref={canvas}
+          width={mask.width}
+          height={mask.height}
+          style={{ width: mask.width * scale, height: mask.height * scale }}
+          role="img"
+          aria-label={label}
+        />
       </div>
       <ul className="chart-legend" aria-label="Mask legend">
         <KeptRemovedItems />
         {coarse && (
           <li>
-            <span className="swatch mask-ramp" style={{ background: `linear-gradient(to right, ${REMOVED_COLOR}, ${KEPT_COLOR})` }} aria-hidden="true" />
-            share kept of each cell's {cellRows > 1 && cellCols > 1 ? `${formatCellSide(cellRows)} × ${formatCellSide(cellCols)}` : cellRows > 1 ? `${formatCellSide(cellRows)} rows` : `${formatCellSide(cellCols)} columns`}
+            <span
+              className="swatch mask-ramp"
+              style={{ background: `linear-gradient(to right, ${REMOVED_COLOR}, ${KEPT_COLOR})` }}
+              aria-hidden="true"
+            />
+            share kept of each cell's{' '}
+            {cellRows > 1 && cellCols > 1
+              ? `${formatCellSide(cellRows)} × ${formatCellSide(cellCols)}`
+              : cellRows > 1
+                ? `${formatCellSide(cellRows)} rows`
+                : `${formatCellSide(cellCols)} columns`}
           </li>
         )}
       </ul>

@@ -9,7 +9,11 @@ export function MetricPanel({ summary }: { summary: ModelSummary }) {
   const evaluate = useWorkbench((s) => s.evaluate);
   const cancel = useWorkbench((s) => s.cancelEvaluation);
   const set = summary.evalSet;
-  const on = !set ? null : set.kind === 'images' ? `${formatInteger(set.count)} eval images` : `${formatInteger(set.bytes)} bytes of eval text`;
+  const on = !set
+    ? null
+    : set.kind === 'images'
+      ? `${formatInteger(set.count)} eval images`
+      : `${formatInteger(set.bytes)} bytes of eval text`;
 
   return (
     <section className="card metric-panel" aria-labelledby="metric-title" aria-busy={evaluation.status === 'running'}>
@@ -22,12 +26,20 @@ export function MetricPanel({ summary }: { summary: ModelSummary }) {
   );
 }
 
-function Body({ evaluation, summary, onCancel, onMeasure }: { evaluation: Evaluation; summary: ModelSummary; onCancel: () => void; onMeasure: () => void }) {
+function Body({
+  evaluation,
+  summary,
+  onCancel,
+  onMeasure,
+}: {
+  evaluation: Evaluation;
+  summary: ModelSummary;
+  onCancel: () => void;
+  onMeasure: () => void;
+}) {
   switch (evaluation.status) {
     case 'running':
-      return (
-        <JobProgress name="Measuring progress" progress={evaluation.progress} onCancel={onCancel} />
-      );
+      return <JobProgress name="Measuring progress" progress={evaluation.progress} onCancel={onCancel} />;
     case 'done':
       return (
         <>
@@ -78,7 +90,10 @@ function MetricFigures({ metrics: m, byteLevel }: { metrics: Metrics; byteLevel:
     <dl className="figures">
       <Figure name="Bits per byte" value={formatValue(m.bitsPerByte)} main />
       <Figure name="Perplexity" value={formatValue(m.perplexity)} />
-      <Figure name={byteLevel ? 'Next-byte accuracy' : 'Next-token accuracy'} value={formatPercent(m.nextTokenAccuracy)} />
+      <Figure
+        name={byteLevel ? 'Next-byte accuracy' : 'Next-token accuracy'}
+        value={formatPercent(m.nextTokenAccuracy)}
+      />
       <Figure name={byteLevel ? 'Bytes predicted' : 'Tokens predicted'} value={formatInteger(m.tokens)} />
     </dl>
   );

@@ -3,7 +3,15 @@ import type { ModelSummary } from '../../workers/client';
 import { importanceScale, prunedScale, shareScale, UNSCORED, type ShareScale } from '../colors';
 import { formatCount, formatPercent } from '../format';
 import { importanceKey, shownShares } from '../map-slice';
-import { cellTip, colourValue, modelMapData, overlayMap, type MapCell, type MapColour, type MapRow } from '../model-map';
+import {
+  cellTip,
+  colourValue,
+  modelMapData,
+  overlayMap,
+  type MapCell,
+  type MapColour,
+  type MapRow,
+} from '../model-map';
 import { useWorkbench } from '../store';
 
 const COLOURINGS: { value: MapColour; label: string }[] = [
@@ -27,7 +35,9 @@ export function ModelMap({ summary }: { summary: ModelSummary }) {
   const loadPrunedShares = useWorkbench((s) => s.loadPrunedShares);
   const loadMapImportance = useWorkbench((s) => s.loadMapImportance);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the shares follow each new result
   useEffect(() => loadPrunedShares(), [current, loadPrunedShares]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the importance follows the model and calibration set
   useEffect(() => {
     if (mode === 'importance') loadMapImportance();
   }, [mode, impKey, loadMapImportance]);
@@ -35,7 +45,11 @@ export function ModelMap({ summary }: { summary: ModelSummary }) {
   const base = useMemo(() => modelMapData(summary), [summary]);
   const scores = importance.status === 'done' && importance.key === impKey ? importance.data : null;
   const data = useMemo(() => overlayMap(base, scores, shares), [base, scores, shares]);
-  const scale = useMemo(() => (mode === 'flops' ? shareScale(data.maxCellShare) : mode === 'importance' ? importanceScale() : prunedScale()), [mode, data.maxCellShare]);
+  const scale = useMemo(
+    () =>
+      mode === 'flops' ? shareScale(data.maxCellShare) : mode === 'importance' ? importanceScale() : prunedScale(),
+    [mode, data.maxCellShare],
+  );
   return (
     <section className="card model-map" aria-labelledby="map-title">
       <div className="card-head">
@@ -69,7 +83,13 @@ function ColourSwitch() {
       </span>
       {COLOURINGS.map((c) => (
         <label key={c.value} className={mode === c.value ? 'selected' : undefined}>
-          <input type="radio" name={name} value={c.value} checked={mode === c.value} onChange={() => setMapColour(c.value)} />
+          <input
+            type="radio"
+            name={name}
+            value={c.value}
+            checked={mode === c.value}
+            onChange={() => setMapColour(c.value)}
+          />
           {c.label}
         </label>
       ))}
@@ -81,7 +101,11 @@ function ColourSwitch() {
 function MapStatus({ mode, hasShares }: { mode: MapColour; hasShares: boolean }) {
   const importance = useWorkbench((s) => s.mapImportance);
   const current = useWorkbench((s) => s.current);
-  const sharesError = useWorkbench((s) => (s.prunedShares && 'message' in s.prunedShares && s.current.status === 'done' && s.prunedShares.key === s.current.key ? s.prunedShares.message : null));
+  const sharesError = useWorkbench((s) =>
+    s.prunedShares && 'message' in s.prunedShares && s.current.status === 'done' && s.prunedShares.key === s.current.key
+      ? s.prunedShares.message
+      : null,
+  );
   const granularity = useWorkbench((s) => s.config.granularity);
   const loadMapImportance = useWorkbench((s) => s.loadMapImportance);
   let text: string | null = null;
@@ -104,7 +128,12 @@ function MapStatus({ mode, hasShares }: { mode: MapColour; hasShares: boolean })
       </p>
     );
   } else if (mode === 'pruned' && !hasShares) {
-    text = current.status === 'running' ? 'Measuring the configuration…' : current.status === 'done' ? 'Reading the pruned shares…' : 'Nothing is pruned: the dense model.';
+    text =
+      current.status === 'running'
+        ? 'Measuring the configuration…'
+        : current.status === 'done'
+          ? 'Reading the pruned shares…'
+          : 'Nothing is pruned: the dense model.';
   } else if (hasShares && granularity === 'tokens') {
     text = 'Token pruning removes no weights: it skips tokens, so every share is 0%.';
   }
@@ -130,7 +159,9 @@ function Row({ row, mode, scale }: { row: MapRow; mode: MapColour; scale: ShareS
         </span>
         <span className="row-stats">{row.paramsNote ?? `${formatCount(row.params)} params`}</span>
         <span className="row-stats">{formatPercent(row.share)} of FLOPs</span>
-        {row.pruned !== null && <span className={`row-stats${row.pruned > 0 ? ' row-pruned' : ''}`}>{formatPercent(row.pruned)} pruned</span>}
+        {row.pruned !== null && (
+          <span className={`row-stats${row.pruned > 0 ? ' row-pruned' : ''}`}>{formatPercent(row.pruned)} pruned</span>
+        )}
       </div>
       <div className="row-cells">
         {heads.length > 0 && (
@@ -155,7 +186,13 @@ function DetailButton({ layer, title }: { layer: number; title: string }) {
   const open = useWorkbench((s) => s.config.layer === layer);
   const setConfig = useWorkbench((s) => s.setConfig);
   return (
-    <button type="button" className="button small quiet row-detail" aria-pressed={open} aria-label={`${title} details`} onClick={() => setConfig({ layer: open ? null : layer })}>
+    <button
+      type="button"
+      className="button small quiet row-detail"
+      aria-pressed={open}
+      aria-label={`${title} details`}
+      onClick={() => setConfig({ layer: open ? null : layer })}
+    >
       Details
     </button>
   );
@@ -164,7 +201,10 @@ function DetailButton({ layer, title }: { layer: number; title: string }) {
 function Cell({ cell, mode, scale }: { cell: MapCell; mode: MapColour; scale: ShareScale }) {
   const tip = cellTip(cell);
   const v = colourValue(cell, mode);
-  const colours = v === null ? { background: UNSCORED.fill, color: UNSCORED.ink } : { background: scale.fill(v), color: scale.ink(v) };
+  const colours =
+    v === null
+      ? { background: UNSCORED.fill, color: UNSCORED.ink }
+      : { background: scale.fill(v), color: scale.ink(v) };
   const bar = cell.pruned !== null && (cell.kind === 'head' || cell.kind === 'ffn');
   return (
     <div className={`cell cell-${cell.kind}`} style={colours} title={tip}>
@@ -177,12 +217,20 @@ function Cell({ cell, mode, scale }: { cell: MapCell; mode: MapColour; scale: Sh
 }
 
 const LEGENDS: Record<MapColour, { caption: string; describe: (max: string) => string }> = {
-  flops: { caption: 'Share of FLOPs', describe: (max) => `Colour: share of the model's FLOPs per example, from 0% (pale) to ${max} (dark)` },
+  flops: {
+    caption: 'Share of FLOPs',
+    describe: (max) => `Colour: share of the model's FLOPs per example, from 0% (pale) to ${max} (dark)`,
+  },
   importance: {
     caption: 'Importance',
-    describe: () => 'Colour: importance on calibration data — each head’s output norm relative to the largest head’s, each FFN’s summed neuron scores relative to the largest FFN’s — from 0% (pale) to 100% (dark); grey: not scored',
+    describe: () =>
+      'Colour: importance on calibration data — each head’s output norm relative to the largest head’s, each FFN’s summed neuron scores relative to the largest FFN’s — from 0% (pale) to 100% (dark); grey: not scored',
   },
-  pruned: { caption: 'Share pruned', describe: () => 'Colour: share of each head’s, FFN’s weights the current configuration prunes, from 0% (pale) to 100% (dark)' },
+  pruned: {
+    caption: 'Share pruned',
+    describe: () =>
+      'Colour: share of each head’s, FFN’s weights the current configuration prunes, from 0% (pale) to 100% (dark)',
+  },
 };
 
 function Legend({ mode, scale }: { mode: MapColour; scale: ShareScale }) {
@@ -194,7 +242,8 @@ function Legend({ mode, scale }: { mode: MapColour; scale: ShareScale }) {
         {caption}
         {mode === 'importance' && (
           <span className="legend-note">
-            , as a share of the largest of its kind · <span className="unscored-swatch" style={{ background: UNSCORED.fill }} aria-hidden="true" /> not scored
+            , as a share of the largest of its kind ·{' '}
+            <span className="unscored-swatch" style={{ background: UNSCORED.fill }} aria-hidden="true" /> not scored
           </span>
         )}
       </figcaption>

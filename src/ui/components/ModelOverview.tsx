@@ -4,9 +4,16 @@ import { formatBytes, formatInteger } from '../format';
 /** The loaded model's name, where it came from, and its shape. */
 export function ModelOverview({ model }: { model: LoadedModel }) {
   const s = model.summary;
-  const source = model.source.kind === 'default' ? `public/models/${model.source.id}` : `your files: ${model.source.files.join(', ')}`;
+  const source =
+    model.source.kind === 'default'
+      ? `public/models/${model.source.id}`
+      : `your files: ${model.source.files.join(', ')}`;
   const tokens = s.kind === 'vit' ? `${s.sequence - 1} patches + CLS` : 'context window';
-  const evalSet = !s.evalSet ? 'none' : s.evalSet.kind === 'images' ? `${formatInteger(s.evalSet.count)} images` : `${formatBytes(s.evalSet.bytes)} of text`;
+  const evalSet = !s.evalSet
+    ? 'none'
+    : s.evalSet.kind === 'images'
+      ? `${formatInteger(s.evalSet.count)} images`
+      : `${formatBytes(s.evalSet.bytes)} of text`;
   const facts: [string, string, string?][] = [
     ['Architecture', s.architecture],
     ['Blocks', String(s.layers)],
@@ -37,7 +44,11 @@ export function ModelOverview({ model }: { model: LoadedModel }) {
       {(model.ignoredFiles.length > 0 || s.ignoredTensors.length > 0) && (
         <p className="note">
           {model.ignoredFiles.length > 0 && <>Not used: {model.ignoredFiles.join(', ')}. </>}
-          {s.ignoredTensors.length > 0 && <>{s.ignoredTensors.length} tensors in model.safetensors are not part of the architecture and were left out.</>}
+          {s.ignoredTensors.length > 0 && (
+            <>
+              {s.ignoredTensors.length} tensors in model.safetensors are not part of the architecture and were left out.
+            </>
+          )}
         </p>
       )}
     </section>

@@ -13,7 +13,11 @@ export function ModelPicker() {
   return (
     <div className="model-picker">
       <label htmlFor={id}>Model</label>
-      <select id={id} value={selectedId ?? ''} onChange={(e) => e.target.value !== FILES_SOURCE_ID && void selectModel(e.target.value)}>
+      <select
+        id={id}
+        value={selectedId ?? ''}
+        onChange={(e) => e.target.value !== FILES_SOURCE_ID && void selectModel(e.target.value)}
+      >
         {selectedId === null && <option value="">Choose a model…</option>}
         {catalog.map((m) => (
           <option key={m.id} value={m.id}>

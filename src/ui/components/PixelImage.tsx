@@ -1,7 +1,12 @@
 import { useEffect, useRef } from 'react';
 
 /** Paints C×H×W bytes (1 channel: grey, 3: RGB) onto a canvas of the image's own size. */
-export function paintPixels(canvas: HTMLCanvasElement, pixels: ArrayLike<number>, size: number, channels: number): void {
+export function paintPixels(
+  canvas: HTMLCanvasElement,
+  pixels: ArrayLike<number>,
+  size: number,
+  channels: number,
+): void {
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
   const img = ctx.createImageData(size, size);
@@ -14,7 +19,19 @@ export function paintPixels(canvas: HTMLCanvasElement, pixels: ArrayLike<number>
 }
 
 /** An image at `scale`× with square pixels; `label` is its text alternative (omit when a parent names it). */
-export function PixelImage({ pixels, size, channels, scale, label }: { pixels: Uint8Array; size: number; channels: number; scale: number; label?: string }) {
+export function PixelImage({
+  pixels,
+  size,
+  channels,
+  scale,
+  label,
+}: {
+  pixels: Uint8Array;
+  size: number;
+  channels: number;
+  scale: number;
+  label?: string;
+}) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (ref.current) paintPixels(ref.current, pixels, size, channels);

@@ -4,7 +4,15 @@ import { formatPercent } from '../format';
 /** Class probabilities, or the next-byte distribution and a sampled continuation. */
 export function Predictions({ view, input }: { view: InspectView; input: InspectedInput }) {
   const p = view.predictions;
-  const rows = p.kind === 'vit' ? p.top.map((t) => ({ key: t.index, label: t.label, prob: t.prob, truth: input.kind === 'image' && input.label === t.label })) : p.top.map((t) => ({ key: t.id, label: t.display, prob: t.prob, truth: false }));
+  const rows =
+    p.kind === 'vit'
+      ? p.top.map((t) => ({
+          key: t.index,
+          label: t.label,
+          prob: t.prob,
+          truth: input.kind === 'image' && input.label === t.label,
+        }))
+      : p.top.map((t) => ({ key: t.id, label: t.display, prob: t.prob, truth: false }));
   return (
     <div className="predictions">
       <ol className="prob-bars" aria-label={p.kind === 'vit' ? 'Most likely classes' : 'Most likely next bytes'}>
@@ -14,7 +22,8 @@ export function Predictions({ view, input }: { view: InspectView; input: Inspect
               {r.label}
               {r.truth && (
                 <span className="truth-mark" title="the image's true class">
-                  {' '}✓<span className="visually-hidden"> true class</span>
+                  {' '}
+                  ✓<span className="visually-hidden"> true class</span>
                 </span>
               )}
             </span>
@@ -26,8 +35,14 @@ export function Predictions({ view, input }: { view: InspectView; input: Inspect
         ))}
       </ol>
       {p.kind === 'gpt2' && p.continuation && input.kind === 'text' && (
-        <p className="continuation" aria-label="Sampled continuation">
-          <span className="prompt-tail">…{input.tokens.slice(-24).map((t) => t.text).join('')}</span>
+        <p className="continuation" role="note" aria-label="Sampled continuation">
+          <span className="prompt-tail">
+            …
+            {input.tokens
+              .slice(-24)
+              .map((t) => t.text)
+              .join('')}
+          </span>
           <mark>{p.continuation.text ?? p.continuation.ids.join(' ')}</mark>
         </p>
       )}

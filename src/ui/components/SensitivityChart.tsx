@@ -8,16 +8,29 @@ const THIS_BLOCK = '#1f5fbf';
 const OTHER_BLOCKS = '#b8c2cf';
 
 /** Every block's calibration loss against its own sparsity, the selected block drawn out and its current sparsity marked. */
-export function SensitivityChart({ curves, layer, current }: { curves: SensitivityCurve[]; layer: number; current: number }) {
+export function SensitivityChart({
+  curves,
+  layer,
+  current,
+}: {
+  curves: SensitivityCurve[];
+  layer: number;
+  current: number;
+}) {
   const { width: W, height: H, margin: M } = FRAME;
   const mine = curves.find((c) => c.layer === layer);
   const [lo, hi] = extent(curves.flatMap((c) => c.losses)) as [number, number];
-  const x = scaleLinear().domain([0, 0.9]).range([M.left, W - M.right]);
+  const x = scaleLinear()
+    .domain([0, 0.9])
+    .range([M.left, W - M.right]);
   const y = scaleLinear()
     .domain([lo, hi > lo ? hi : lo + 1])
     .nice()
     .range([H - M.bottom, M.top]);
-  const pathOf = (c: SensitivityCurve) => line<number>().x((_, i) => x(c.sparsities[i])).y((v) => y(v))(c.losses) ?? '';
+  const pathOf = (c: SensitivityCurve) =>
+    line<number>()
+      .x((_, i) => x(c.sparsities[i]))
+      .y((v) => y(v))(c.losses) ?? '';
   const now = Math.min(current, 0.9);
   const label = mine
     ? `Calibration loss of block ${layer + 1} pruned alone: ${formatValue(mine.losses[0])} dense, ${formatValue(mine.losses[mine.losses.length - 1])} at 90%; now ${formatPercent(current)} of its weights removed`
@@ -25,7 +38,11 @@ export function SensitivityChart({ curves, layer, current }: { curves: Sensitivi
   return (
     <>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
-        <ChartAxes frame={FRAME} x={{ scale: x, ticks: x.ticks(9), format: (v) => formatPercent(v, 0), title: 'Sparsity of this block alone' }} y={{ scale: y, ticks: y.ticks(4), format: (v) => formatValue(v), title: 'Calibration loss' }} />
+        <ChartAxes
+          frame={FRAME}
+          x={{ scale: x, ticks: x.ticks(9), format: (v) => formatPercent(v, 0), title: 'Sparsity of this block alone' }}
+          y={{ scale: y, ticks: y.ticks(4), format: (v) => formatValue(v), title: 'Calibration loss' }}
+        />
         {curves
           .filter((c) => c !== mine)
           .map((c) => (

@@ -26,7 +26,9 @@ export function ShareBar() {
     const files = await exportFiles();
     if (!files) return;
     for (const f of files) {
-      const blob = new Blob([f.bytes as BlobPart], { type: f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+      const blob = new Blob([f.bytes as BlobPart], {
+        type: f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+      });
       const a = document.createElement('a');
       a.href = URL.createObjectURL(blob);
       a.download = f.name;
@@ -43,10 +45,18 @@ export function ShareBar() {
         <button type="button" className="button small quiet" onClick={() => void copy()}>
           Copy link
         </button>
-        <button type="button" className="button small" disabled={!!exporting} onClick={() => void download()} title="config.json + model.safetensors (Hugging Face) + masks.safetensors + recipe.json">
+        <button
+          type="button"
+          className="button small"
+          disabled={!!exporting}
+          onClick={() => void download()}
+          title="config.json + model.safetensors (Hugging Face) + masks.safetensors + recipe.json"
+        >
           Export pruned checkpoint
         </button>
-        <span className="card-note" role="status">{copied}</span>
+        <span className="card-note" role="status">
+          {copied}
+        </span>
       </div>
       {exporting && (
         <div className="measuring">
@@ -57,7 +67,11 @@ export function ShareBar() {
           <ProgressBar label="Export progress" fraction={exporting.fraction} />
         </div>
       )}
-      {exportError && <p className="error-text" role="alert">{exportError}</p>}
+      {exportError && (
+        <p className="error-text" role="alert">
+          {exportError}
+        </p>
+      )}
     </section>
   );
 }

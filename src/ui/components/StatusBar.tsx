@@ -18,7 +18,13 @@ export function StatusBar() {
   const cancelLoading = useWorkbench((s) => s.cancelLoading);
 
   const measuring = useWorkbench((s) => s.evaluation.status === 'running');
-  const status = loading ? loading.label : !model ? 'Starting…' : measuring ? `Measuring ${model.name} in the worker…` : `Ready: ${model.name}`;
+  const status = loading
+    ? loading.label
+    : !model
+      ? 'Starting…'
+      : measuring
+        ? `Measuring ${model.name} in the worker…`
+        : `Ready: ${model.name}`;
   return (
     <section className="status-bar" aria-label="Status">
       <div className="status-main">
@@ -38,22 +44,34 @@ export function StatusBar() {
       <dl className="backend">
         <dt>Backend</dt>
         <dd>
-        {backend ? (
-          <>
-            <strong className={`backend-name backend-${backend.name}`}>{backend.name}</strong>
-            {backend.adapter && <span className="backend-detail"> · {backend.adapter}</span>}
-            {backend.fallbackReason && <span className="backend-detail" title={backend.fallbackReason}> · no WebGPU</span>}
-            {backend.softwareAdapter && (
-              <button type="button" className="button small quiet" title="This WebGPU runs on the CPU (no GPU was found). TensorFlow.js's WASM backend measures tens of times faster here; the configuration is kept." onClick={switchToWasm}>
-                Use WASM (faster here)
-              </button>
-            )}
-          </>
-        ) : backendError ? (
-          <strong className="backend-name backend-error" title={backendError}>unavailable</strong>
-        ) : (
-          <span className="backend-detail">starting…</span>
-        )}
+          {backend ? (
+            <>
+              <strong className={`backend-name backend-${backend.name}`}>{backend.name}</strong>
+              {backend.adapter && <span className="backend-detail"> · {backend.adapter}</span>}
+              {backend.fallbackReason && (
+                <span className="backend-detail" title={backend.fallbackReason}>
+                  {' '}
+                  · no WebGPU
+                </span>
+              )}
+              {backend.softwareAdapter && (
+                <button
+                  type="button"
+                  className="button small quiet"
+                  title="This WebGPU runs on the CPU (no GPU was found). TensorFlow.js's WASM backend measures tens of times faster here; the configuration is kept."
+                  onClick={switchToWasm}
+                >
+                  Use WASM (faster here)
+                </button>
+              )}
+            </>
+          ) : backendError ? (
+            <strong className="backend-name backend-error" title={backendError}>
+              unavailable
+            </strong>
+          ) : (
+            <span className="backend-detail">starting…</span>
+          )}
         </dd>
       </dl>
     </section>

@@ -24,7 +24,9 @@ interface Series {
 /** The Pareto front: points no other point beats on both cost (lower) and metric. */
 export function paretoFront(points: ChartPoint[], axis: Axis, higherIsBetter: boolean): ChartPoint[] {
   const better = (a: number, b: number) => (higherIsBetter ? a > b : a < b);
-  const sorted = [...points].sort((a, b) => a[axis] - b[axis] || (higherIsBetter ? b.metric - a.metric : a.metric - b.metric));
+  const sorted = [...points].sort(
+    (a, b) => a[axis] - b[axis] || (higherIsBetter ? b.metric - a.metric : a.metric - b.metric),
+  );
   const front: ChartPoint[] = [];
   for (const p of sorted) if (front.length === 0 || better(p.metric, front[front.length - 1].metric)) front.push(p);
   return front;
@@ -49,7 +51,16 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
 
   const dense = evaluation.status === 'done' ? densePoint(summary, evaluation.metrics) : null;
   const series: Series[] = useMemo(
-    () => curves.filter((c) => c.model === config.model).map((c, i) => ({ key: c.key, label: c.label, color: schemeTableau10[i % 10], points: [...c.points].sort((a, b) => a[axis] - b[axis]), running: c.status === 'running' })),
+    () =>
+      curves
+        .filter((c) => c.model === config.model)
+        .map((c, i) => ({
+          key: c.key,
+          label: c.label,
+          color: schemeTableau10[i % 10],
+          points: [...c.points].sort((a, b) => a[axis] - b[axis]),
+          running: c.status === 'running',
+        })),
     [curves, config.model, axis],
   );
   const currentPoint = current.status === 'done' ? current.point : null;
@@ -58,12 +69,21 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
 
   const [x0, x1] = extent(all, (p) => p[axis]) as [number | undefined, number | undefined];
   const [y0, y1] = extent(all, (p) => p.metric) as [number | undefined, number | undefined];
-  const x = scaleLinear().domain([0, (x1 ?? summary.cost.flops) * 1.05 || 1]).range([M.left, W - M.right]).nice();
+  const x = scaleLinear()
+    .domain([0, (x1 ?? summary.cost.flops) * 1.05 || 1])
+    .range([M.left, W - M.right])
+    .nice();
   const ypad = ((y1 ?? 1) - (y0 ?? 0)) * 0.08 || 0.05;
-  const y = scaleLinear().domain([(y0 ?? 0) - ypad, (y1 ?? 1) + ypad]).range([H - M.bottom, M.top]).nice();
+  const y = scaleLinear()
+    .domain([(y0 ?? 0) - ypad, (y1 ?? 1) + ypad])
+    .range([H - M.bottom, M.top])
+    .nice();
   void x0;
-  const path = line<ChartPoint>().x((p) => x(p[axis])).y((p) => y(p.metric));
-  const describe = (label: string, p: ChartPoint) => `${label}: ${formatPercent(p.amount, 0)} removed, ${metricName.toLowerCase()} ${fmtMetric(p.metric)}, ${AXIS_NAMES[axis]} ${fmtX(p[axis])}`;
+  const path = line<ChartPoint>()
+    .x((p) => x(p[axis]))
+    .y((p) => y(p.metric));
+  const describe = (label: string, p: ChartPoint) =>
+    `${label}: ${formatPercent(p.amount, 0)} removed, ${metricName.toLowerCase()} ${fmtMetric(p.metric)}, ${AXIS_NAMES[axis]} ${fmtX(p[axis])}`;
 
   return (
     <section className="card chart-card" aria-labelledby="chart-title">
@@ -97,10 +117,19 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
           </>
         ) : (
           <>
-            <button type="button" className="button small" disabled={config.granularity === 'nm'} onClick={() => void runSweep()}>
+            <button
+              type="button"
+              className="button small"
+              disabled={config.granularity === 'nm'}
+              onClick={() => void runSweep()}
+            >
               Run sweep
             </button>
-            <span className="card-note">{config.granularity === 'nm' ? '2:4 has one sparsity; nothing to sweep.' : `adds a curve for the current method at ${DEFAULT_SWEEP_LABEL}`}</span>
+            <span className="card-note">
+              {config.granularity === 'nm'
+                ? '2:4 has one sparsity; nothing to sweep.'
+                : `adds a curve for the current method at ${DEFAULT_SWEEP_LABEL}`}
+            </span>
             {series.length > 0 && (
               <button type="button" className="button small quiet" onClick={clearCurves}>
                 Clear curves
@@ -138,49 +167,108 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
         </table>
       ) : (
         <figure className="chart">
-          <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${metricName} against ${AXIS_NAMES[axis]}: ${series.length} curve(s)${currentPoint ? ', current configuration marked' : ''}`}>
+          <svg
+            viewBox={`0 0 ${W} ${H}`}
+            role="img"
+            aria-label={`${metricName} against ${AXIS_NAMES[axis]}: ${series.length} curve(s)${currentPoint ? ', current configuration marked' : ''}`}
+          >
             <g className="axis">
               {x.ticks(5).map((t) => (
                 <g key={`x${t}`} transform={`translate(${x(t)},0)`}>
                   <line y1={M.top} y2={H - M.bottom} className="grid" />
-                  <text y={H - M.bottom + 16} textAnchor="middle">{fmtX(t)}</text>
+                  <text y={H - M.bottom + 16} textAnchor="middle">
+                    {fmtX(t)}
+                  </text>
                 </g>
               ))}
               {y.ticks(5).map((t) => (
                 <g key={`y${t}`} transform={`translate(0,${y(t)})`}>
                   <line x1={M.left} x2={W - M.right} className="grid" />
-                  <text x={M.left - 6} dy="0.32em" textAnchor="end">{fmtMetric(t)}</text>
+                  <text x={M.left - 6} dy="0.32em" textAnchor="end">
+                    {fmtMetric(t)}
+                  </text>
                 </g>
               ))}
-              <text x={(M.left + W - M.right) / 2} y={H - 6} textAnchor="middle" className="axis-title">{AXIS_NAMES[axis]}</text>
-              <text transform={`translate(14,${(M.top + H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle" className="axis-title">{metricName}</text>
+              <text x={(M.left + W - M.right) / 2} y={H - 6} textAnchor="middle" className="axis-title">
+                {AXIS_NAMES[axis]}
+              </text>
+              <text
+                transform={`translate(14,${(M.top + H - M.bottom) / 2}) rotate(-90)`}
+                textAnchor="middle"
+                className="axis-title"
+              >
+                {metricName}
+              </text>
             </g>
             {front.length > 1 && <path d={path(front) ?? ''} className="pareto" />}
             {series.map((s) => (
               <g key={s.key} data-curve={s.label} className="series">
                 <path d={path(s.points) ?? ''} stroke={s.color} className="series-line" />
                 {s.points.map((p, i) => (
-                  <circle key={i} cx={x(p[axis])} cy={y(p.metric)} r={5} fill={s.color} tabIndex={0} className="point" data-testid="sweep-point"
-                    aria-label={describe(s.label, p)} onFocus={() => setFocused(describe(s.label, p))} onMouseEnter={() => setFocused(describe(s.label, p))} onBlur={() => setFocused(null)} onMouseLeave={() => setFocused(null)}>
+                  // biome-ignore lint/a11y/noStaticElementInteractions: a point takes focus and hover to show its values; the table view lists them as text
+                  <circle
+                    key={i}
+                    cx={x(p[axis])}
+                    cy={y(p.metric)}
+                    r={5}
+                    fill={s.color}
+                    tabIndex={0}
+                    className="point"
+                    data-testid="sweep-point"
+                    aria-label={describe(s.label, p)}
+                    onFocus={() => setFocused(describe(s.label, p))}
+                    onMouseEnter={() => setFocused(describe(s.label, p))}
+                    onBlur={() => setFocused(null)}
+                    onMouseLeave={() => setFocused(null)}
+                  >
                     <title>{describe(s.label, p)}</title>
                   </circle>
                 ))}
               </g>
             ))}
             {dense && (
-              <rect x={x(dense[axis]) - 5} y={y(dense.metric) - 5} width={10} height={10} className="dense-point" tabIndex={0} aria-label={describe('dense', dense)}
-                onFocus={() => setFocused(describe('dense', dense))} onMouseEnter={() => setFocused(describe('dense', dense))} onBlur={() => setFocused(null)} onMouseLeave={() => setFocused(null)}>
+              // biome-ignore lint/a11y/noStaticElementInteractions: a point takes focus and hover to show its values; the table view lists them as text
+              <rect
+                x={x(dense[axis]) - 5}
+                y={y(dense.metric) - 5}
+                width={10}
+                height={10}
+                className="dense-point"
+                tabIndex={0}
+                aria-label={describe('dense', dense)}
+                onFocus={() => setFocused(describe('dense', dense))}
+                onMouseEnter={() => setFocused(describe('dense', dense))}
+                onBlur={() => setFocused(null)}
+                onMouseLeave={() => setFocused(null)}
+              >
                 <title>{describe('dense', dense)}</title>
               </rect>
             )}
             {currentPoint && (
-              <circle cx={x(currentPoint[axis])} cy={y(currentPoint.metric)} r={8} className="current-point" tabIndex={0} data-testid="current-point" aria-label={describe('current configuration', currentPoint)}
-                onFocus={() => setFocused(describe('current configuration', currentPoint))} onMouseEnter={() => setFocused(describe('current configuration', currentPoint))} onBlur={() => setFocused(null)} onMouseLeave={() => setFocused(null)}>
+              // biome-ignore lint/a11y/noStaticElementInteractions: a point takes focus and hover to show its values; the table view lists them as text
+              <circle
+                cx={x(currentPoint[axis])}
+                cy={y(currentPoint.metric)}
+                r={8}
+                className="current-point"
+                tabIndex={0}
+                data-testid="current-point"
+                aria-label={describe('current configuration', currentPoint)}
+                onFocus={() => setFocused(describe('current configuration', currentPoint))}
+                onMouseEnter={() => setFocused(describe('current configuration', currentPoint))}
+                onBlur={() => setFocused(null)}
+                onMouseLeave={() => setFocused(null)}
+              >
                 <title>{describe('current configuration', currentPoint)}</title>
               </circle>
             )}
           </svg>
-          <p className="chart-readout" aria-live="polite">{focused ?? (all.length ? 'Hover or focus a point for its values.' : 'No points yet: move the slider or run a sweep.')}</p>
+          <p className="chart-readout" aria-live="polite">
+            {focused ??
+              (all.length
+                ? 'Hover or focus a point for its values.'
+                : 'No points yet: move the slider or run a sweep.')}
+          </p>
           <figcaption>
             <ul className="chart-legend" aria-label="Legend">
               {series.map((s) => (

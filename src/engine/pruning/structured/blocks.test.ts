@@ -19,8 +19,13 @@ function identityBlock(host: Map<string, HostTensor>, names: string[]): Map<stri
   for (const n of names) out.set(n, { shape: host.get(n)!.shape, data: new Float32Array(host.get(n)!.data.length) });
   return out;
 }
-const gptOutputs = (l: number) => ['attn.c_proj', 'mlp.c_proj'].flatMap((m) => [`transformer.h.${l}.${m}.weight`, `transformer.h.${l}.${m}.bias`]);
-const vitOutputs = (l: number) => ['attention.output.dense', 'output.dense'].flatMap((m) => [`vit.encoder.layer.${l}.${m}.weight`, `vit.encoder.layer.${l}.${m}.bias`]);
+const gptOutputs = (l: number) =>
+  ['attn.c_proj', 'mlp.c_proj'].flatMap((m) => [`transformer.h.${l}.${m}.weight`, `transformer.h.${l}.${m}.bias`]);
+const vitOutputs = (l: number) =>
+  ['attention.output.dense', 'output.dense'].flatMap((m) => [
+    `vit.encoder.layer.${l}.${m}.weight`,
+    `vit.encoder.layer.${l}.${m}.bias`,
+  ]);
 
 describe('block similarity', () => {
   it('an identity block has angular distance and influence 0 and is the first removed', async () => {
@@ -34,7 +39,11 @@ describe('block similarity', () => {
     expect(removalOrder(angularPerBlock(s))[0]).toBe(2);
     expect(removalOrder(s.influence)[0]).toBe(2);
     expect(blocksToRemove(s, 1, 'angular-window').removed).toEqual([2]);
-    expect(blocksToRemove(s, 1, 'influence')).toEqual({ removed: [2], attention: [true, true, false, true], mlp: [true, true, false, true] });
+    expect(blocksToRemove(s, 1, 'influence')).toEqual({
+      removed: [2],
+      attention: [true, true, false, true],
+      mlp: [true, true, false, true],
+    });
     // Through an identity block the distance of a window is that of the window without it.
     expect(s.angular[1][2]).toBeCloseTo(s.angular[1][1], 12);
     expect(s.angular[2][3]).toBeCloseTo(s.angular[3][3], 6);
@@ -68,10 +77,16 @@ describe('block similarity', () => {
     const lastCos = [cosines[15], cosines[31]];
     expect(last.angular[1][2]).toBeCloseTo(lastCos.reduce((a, c) => a + Math.acos(c) / Math.PI, 0) / 2, 5);
     const hout1 = (await out.hiddenOut![1].array()) as number[][][];
-    const bi = hin.flatMap((seq, b) => seq.map((x, t) => {
-      const y = hout1[b][t];
-      return 1 - x.reduce((a, v, i) => a + v * y[i], 0) / Math.sqrt(x.reduce((a, v) => a + v * v, 0) * y.reduce((a, v) => a + v * v, 0));
-    }));
+    const bi = hin.flatMap((seq, b) =>
+      seq.map((x, t) => {
+        const y = hout1[b][t];
+        return (
+          1 -
+          x.reduce((a, v, i) => a + v * y[i], 0) /
+            Math.sqrt(x.reduce((a, v) => a + v * v, 0) * y.reduce((a, v) => a + v * v, 0))
+        );
+      }),
+    );
     expect(s.influence[1]).toBeCloseTo(bi.reduce((a, v) => a + v, 0) / bi.length, 5);
     tf.dispose(Object.values(out).flat() as tf.Tensor[]);
   });

@@ -54,7 +54,10 @@ export async function blockSimilarity(
     // Per-token dot products and squared norms ([B·T] each) leave the device, not hidden states;
     // the cosine is then taken in float64, so an unchanged state gives exactly 0.
     const { nIn, nOut, dots } = tf.tidy(() => {
-      const r = forward(config, weights, batchTensors(config, data, s, e).input, { masks: opts.masks, capture: { hidden: true } });
+      const r = forward(config, weights, batchTensors(config, data, s, e).input, {
+        masks: opts.masks,
+        capture: { hidden: true },
+      });
       const pick = (h: tf.Tensor) => {
         if (opts.position !== 'final') return h;
         const t = h.shape[1]!;
@@ -139,7 +142,10 @@ export function blocksToRemove(s: BlockSimilarity, k: number, method: BlockMetho
   if (k === 0) return blockMasks(layers, []);
   if (method === 'angular-window') {
     const { start } = bestWindow(s, k);
-    return blockMasks(layers, Array.from({ length: k }, (_, i) => start + i));
+    return blockMasks(
+      layers,
+      Array.from({ length: k }, (_, i) => start + i),
+    );
   }
   const scores = method === 'angular' ? angularPerBlock(s) : s.influence;
   return blockMasks(layers, removalOrder(scores).slice(0, k));

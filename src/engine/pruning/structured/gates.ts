@@ -36,7 +36,10 @@ export async function gateImportance(
 ): Promise<number[][]> {
   const layers = numLayers(config);
   const width = unit === 'heads' ? numHeads(config) : ffnSize(config);
-  const active = Array.from({ length: layers }, (_, l) => (unit === 'heads' ? opts.masks?.attention?.[l] : opts.masks?.mlp?.[l]) !== false);
+  const active = Array.from(
+    { length: layers },
+    (_, l) => (unit === 'heads' ? opts.masks?.attention?.[l] : opts.masks?.mlp?.[l]) !== false,
+  );
   const gated = active.flatMap((on, l) => (on ? [l] : []));
   const sums = Array.from({ length: layers }, () => new Float64Array(width));
   const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
@@ -48,11 +51,18 @@ export async function gateImportance(
       const { input, targets } = batchTensors(config, data, s, e);
       const f = (...gates: tf.Tensor[]) => {
         const perLayer: tf.Tensor[] = [];
-        gated.forEach((l, i) => (perLayer[l] = gates[i]));
-        const options: ForwardOptions = { masks: opts.masks, [unit === 'heads' ? 'headGates' : 'neuronGates']: perLayer };
+        gated.forEach((l, i) => {
+          perLayer[l] = gates[i];
+        });
+        const options: ForwardOptions = {
+          masks: opts.masks,
+          [unit === 'heads' ? 'headGates' : 'neuronGates']: perLayer,
+        };
         return perExampleLossSum(forward(config, weights, input, options).logits, targets, m);
       };
-      return tf.grads(f)(gated.map(() => tf.ones([m, width]))).map((g) => tf.sum(tf.abs(g), 0));
+      return tf
+        .grads(f)(gated.map(() => tf.ones([m, width])))
+        .map((g) => tf.sum(tf.abs(g), 0));
     });
     for (let i = 0; i < gated.length; i++) {
       const g = await grads[i].data();

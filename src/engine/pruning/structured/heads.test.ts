@@ -13,7 +13,12 @@ import { keptPerLayer, normalizePerLayer } from './select';
 const noSets = { train: null, heldOut: null, tokenizer: null };
 
 /** Zeroes the value projection (weights and bias) of one head: it then writes exactly nothing. */
-function silenceHeadValues(config: ModelConfig, host: Map<string, HostTensor>, layer: number, head: number): Map<string, HostTensor> {
+function silenceHeadValues(
+  config: ModelConfig,
+  host: Map<string, HostTensor>,
+  layer: number,
+  head: number,
+): Map<string, HostTensor> {
   const out = new Map(host);
   const d = config.kind === 'gpt2' ? config.nEmbd : config.hiddenSize;
   const dh = d / (config.kind === 'gpt2' ? config.nHead : config.numHeads);
@@ -25,8 +30,12 @@ function silenceHeadValues(config: ModelConfig, host: Map<string, HostTensor>, l
   };
   if (config.kind === 'gpt2') {
     const p = `transformer.h.${layer}.attn.c_attn`; // [d, 3d], value columns 2d + h·dh + e
-    edit(`${p}.weight`, (w) => { for (let i = 0; i < d; i++) for (let e = 0; e < dh; e++) w[i * 3 * d + 2 * d + head * dh + e] = 0; });
-    edit(`${p}.bias`, (b) => { for (let e = 0; e < dh; e++) b[2 * d + head * dh + e] = 0; });
+    edit(`${p}.weight`, (w) => {
+      for (let i = 0; i < d; i++) for (let e = 0; e < dh; e++) w[i * 3 * d + 2 * d + head * dh + e] = 0;
+    });
+    edit(`${p}.bias`, (b) => {
+      for (let e = 0; e < dh; e++) b[2 * d + head * dh + e] = 0;
+    });
   } else {
     const p = `vit.encoder.layer.${layer}.attention.attention.value`; // [d, d] out_in, rows h·dh + e
     edit(`${p}.weight`, (w) => w.fill(0, head * dh * d, (head + 1) * dh * d));
@@ -46,8 +55,12 @@ describe('head scores', () => {
       for (const method of ['norm', 'taylor', 'entropy'] as const) {
         const s = await headScores(config, weights, calib, method, { batchSize: 2 });
         expect(s.length).toBe(2);
-        s.forEach((row) => expect(row.length).toBe(heads));
-        s.flat().forEach((v) => expect(Number.isFinite(v)).toBe(true));
+        s.forEach((row) => {
+          expect(row.length).toBe(heads);
+        });
+        s.flat().forEach((v) => {
+          expect(Number.isFinite(v)).toBe(true);
+        });
         if (method !== 'entropy') {
           expect(s[1][1]).toBe(0);
           expect(Math.min(...s[0])).toBeGreaterThan(0);
@@ -56,7 +69,10 @@ describe('head scores', () => {
     });
 
     it(`${config.kind}: masked heads and removed sublayers score lowest`, async () => {
-      const masks = { heads: [Array.from({ length: heads }, (_, h) => (h === 0 ? 0 : 1)), Array(heads).fill(1)], attention: [true, false] };
+      const masks = {
+        heads: [Array.from({ length: heads }, (_, h) => (h === 0 ? 0 : 1)), Array(heads).fill(1)],
+        attention: [true, false],
+      };
       const norm = await headScores(config, weights, calib, 'norm', { masks });
       const ent = await headScores(config, weights, calib, 'entropy', { masks });
       const tay = await headScores(config, weights, calib, 'taylor', { masks });
@@ -96,10 +112,15 @@ describe('head scores', () => {
         const { input, targets } = batchTensors(config, calib, i, i + 1);
         const gates = [0, 1].map((ll) => tf.tensor1d([0, 1].map((hh) => (ll === l && hh === h ? xi : 1))));
         const logits = tf.reshape(forward(config, weights, input, { headGates: gates }).logits, [-1, config.vocabSize]);
-        return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(targets!, config.vocabSize), tf.logSoftmax(logits)), -1))).dataSync()[0];
+        return tf
+          .neg(tf.mean(tf.sum(tf.mul(tf.oneHot(targets!, config.vocabSize), tf.logSoftmax(logits)), -1)))
+          .dataSync()[0];
       });
     const eps = 1e-2;
-    for (const [l, h] of [[0, 0], [1, 1]]) {
+    for (const [l, h] of [
+      [0, 0],
+      [1, 1],
+    ]) {
       let expected = 0;
       for (let i = 0; i < 3; i++) expected += Math.abs((loss(i, l, h, 1 + eps) - loss(i, l, h, 1 - eps)) / (2 * eps));
       expect(scores[l][h]).toBeCloseTo(expected / 3, 3);

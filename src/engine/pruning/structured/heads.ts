@@ -37,7 +37,12 @@ export interface HeadStatistics {
 }
 
 /** Head-output norms and attention entropies in one pass over the calibration data. */
-export async function headStatistics(config: ModelConfig, weights: Weights, data: CalibrationData, opts: HeadScoreOptions = {}): Promise<HeadStatistics> {
+export async function headStatistics(
+  config: ModelConfig,
+  weights: Weights,
+  data: CalibrationData,
+  opts: HeadScoreOptions = {},
+): Promise<HeadStatistics> {
   const layers = numLayers(config);
   const heads = numHeads(config);
   const normSum = Array.from({ length: layers }, () => new Float64Array(heads));
@@ -47,7 +52,10 @@ export async function headStatistics(config: ModelConfig, weights: Weights, data
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     const e = Math.min(data.count, s + batch);
     const out = tf.tidy(() => {
-      const r = forward(config, weights, batchTensors(config, data, s, e).input, { masks: opts.masks, capture: { headStats: true } });
+      const r = forward(config, weights, batchTensors(config, data, s, e).input, {
+        masks: opts.masks,
+        capture: { headStats: true },
+      });
       return { norm: r.headNormSum!, ent: r.attentionEntropySum! };
     });
     for (let l = 0; l < layers; l++) {
@@ -94,6 +102,10 @@ export async function headScores(
  * heads (per layer or globally) or explicit counts per layer. A ratio below 1 leaves every layer at
  * least one head.
  */
-export function headMaskFromScores(scores: number[][], amount: StructuredAmount, scope: StructuredScope = 'layer'): UnitMask {
+export function headMaskFromScores(
+  scores: number[][],
+  amount: StructuredAmount,
+  scope: StructuredScope = 'layer',
+): UnitMask {
   return maskFromScores(scores, amount, scope);
 }

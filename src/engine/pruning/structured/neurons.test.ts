@@ -25,14 +25,18 @@ function withDeadAndMute(config: ModelConfig, seed: number, dead: number, mute: 
   const host = new Map(randomHostWeights(config, seed));
   if (config.kind === 'gpt2') {
     const inner = config.nInner;
-    edit(host, 'transformer.h.0.mlp.c_fc.weight', (w, [d]) => { for (let i = 0; i < d; i++) w[i * inner + dead] = 0; });
+    edit(host, 'transformer.h.0.mlp.c_fc.weight', (w, [d]) => {
+      for (let i = 0; i < d; i++) w[i * inner + dead] = 0;
+    });
     edit(host, 'transformer.h.0.mlp.c_fc.bias', (b) => (b[dead] = 0));
     edit(host, 'transformer.h.1.mlp.c_proj.weight', (w, [, d]) => w.fill(0, mute * d, (mute + 1) * d));
   } else {
     const inner = config.intermediateSize;
     edit(host, 'vit.encoder.layer.0.intermediate.dense.weight', (w, [, d]) => w.fill(0, dead * d, (dead + 1) * d));
     edit(host, 'vit.encoder.layer.0.intermediate.dense.bias', (b) => (b[dead] = 0));
-    edit(host, 'vit.encoder.layer.1.output.dense.weight', (w, [d]) => { for (let o = 0; o < d; o++) w[o * inner + mute] = 0; });
+    edit(host, 'vit.encoder.layer.1.output.dense.weight', (w, [d]) => {
+      for (let o = 0; o < d; o++) w[o * inner + mute] = 0;
+    });
   }
   return host;
 }
@@ -51,7 +55,9 @@ describe('neuron scores', () => {
         expect(s[1][7]).toBe(0);
         expect(s[0].filter((v) => v > 0).length).toBe(inner - 1);
       }
-      const masked = await neuronScores(config, weights, calib, 'activation', { masks: { neurons: [Array(inner).fill(1), Array(inner).fill(0)], mlp: [false, true] } });
+      const masked = await neuronScores(config, weights, calib, 'activation', {
+        masks: { neurons: [Array(inner).fill(1), Array(inner).fill(0)], mlp: [false, true] },
+      });
       expect([...masked[0], ...masked[1]].every((v) => v === 0)).toBe(true);
     });
   }
@@ -68,12 +74,26 @@ describe('neuron scores', () => {
       const out = forward(config, weights, input, { masks: { mlp: [false, true] }, capture: { hidden: true } });
       const h = out.hiddenOut![0]; // block 0 with its FFN off: h + attention
       const { mean, variance } = tf.moments(h, -1, true);
-      const x = tf.add(tf.mul(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, config.layerNormEps))), weights.get('transformer.h.0.ln_2.weight')!), weights.get('transformer.h.0.ln_2.bias')!);
-      const a = activate(config.activation, tf.add(tf.matMul(tf.reshape(x, [-1, 16]), weights.get('transformer.h.0.mlp.c_fc.weight')!), weights.get('transformer.h.0.mlp.c_fc.bias')!));
+      const x = tf.add(
+        tf.mul(
+          tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, config.layerNormEps))),
+          weights.get('transformer.h.0.ln_2.weight')!,
+        ),
+        weights.get('transformer.h.0.ln_2.bias')!,
+      );
+      const a = activate(
+        config.activation,
+        tf.add(
+          tf.matMul(tf.reshape(x, [-1, 16]), weights.get('transformer.h.0.mlp.c_fc.weight')!),
+          weights.get('transformer.h.0.mlp.c_fc.bias')!,
+        ),
+      );
       const col = tf.sqrt(tf.sum(tf.square(weights.get('transformer.h.0.mlp.c_proj.weight')!), 1));
       return tf.mul(tf.sqrt(tf.sum(tf.square(a), 0)), col).arraySync() as number[];
     });
-    direct.forEach((v, j) => expect(s[0][j]).toBeCloseTo(v, 4));
+    direct.forEach((v, j) => {
+      expect(s[0][j]).toBeCloseTo(v, 4);
+    });
   });
 });
 
@@ -84,15 +104,25 @@ describe('neuron Taylor', () => {
     const calib = makeCalibration(config, { source: 'random', count: 3, seed: 8 }, noSets);
     const scores = await neuronScores(config, weights, calib, 'taylor', { batchSize: 2 });
     // Unlabelled images: the target is the model's own prediction, fixed at ξ = 1.
-    const labels = tf.tidy(() => tf.argMax(forward(config, weights, batchTensors(config, calib, 0, 3).input).logits, -1).arraySync() as number[]);
+    const labels = tf.tidy(
+      () =>
+        tf.argMax(forward(config, weights, batchTensors(config, calib, 0, 3).input).logits, -1).arraySync() as number[],
+    );
     const loss = (i: number, l: number, j: number, xi: number) =>
       tf.tidy(() => {
-        const gates = [0, 1].map((ll) => tf.tensor1d(Array.from({ length: 20 }, (_, jj) => (ll === l && jj === j ? xi : 1))));
-        const logits = forward(config, weights, batchTensors(config, calib, i, i + 1).input, { neuronGates: gates }).logits;
+        const gates = [0, 1].map((ll) =>
+          tf.tensor1d(Array.from({ length: 20 }, (_, jj) => (ll === l && jj === j ? xi : 1))),
+        );
+        const logits = forward(config, weights, batchTensors(config, calib, i, i + 1).input, {
+          neuronGates: gates,
+        }).logits;
         return -tf.logSoftmax(logits).dataSync()[labels[i]];
       });
     const eps = 1e-2;
-    for (const [l, j] of [[0, 3], [1, 11]]) {
+    for (const [l, j] of [
+      [0, 3],
+      [1, 11],
+    ]) {
       let expected = 0;
       for (let i = 0; i < 3; i++) expected += Math.abs((loss(i, l, j, 1 + eps) - loss(i, l, j, 1 - eps)) / (2 * eps));
       expect(scores[l][j]).toBeCloseTo(expected / 3, 3);

@@ -21,7 +21,11 @@ export type NeuronScoreMethod = 'activation' | 'taylor';
 export type NeuronScoreOptions = Omit<StatsOptions, 'gramFor'>;
 
 /** ‖w_j‖₂ for each input feature j of every block's FFN output projection (per-weight mask applied). */
-export async function ffnOutputColumnNorms(config: ModelConfig, weights: Weights, masks?: Map<string, tf.Tensor>): Promise<number[][]> {
+export async function ffnOutputColumnNorms(
+  config: ModelConfig,
+  weights: Weights,
+  masks?: Map<string, tf.Tensor>,
+): Promise<number[][]> {
   const specs = linearSpecs(config).filter((s) => s.role === 'ffn_out');
   const out: number[][] = [];
   for (const spec of specs) {
@@ -55,6 +59,10 @@ export async function neuronScores(
 }
 
 /** neurons mask ([layer][neuron] 0/1, ModelMasks.neurons) removing the lowest-scoring neurons. */
-export function neuronMaskFromScores(scores: number[][], amount: StructuredAmount, scope: StructuredScope = 'layer'): UnitMask {
+export function neuronMaskFromScores(
+  scores: number[][],
+  amount: StructuredAmount,
+  scope: StructuredScope = 'layer',
+): UnitMask {
   return maskFromScores(scores, amount, scope);
 }

@@ -4,7 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type ModelConfig } from '../../model/config';
 import { forward } from '../../model/forward';
-import { randomArray, randomHostWeights, TINY_GPT2_CONFIG, tinyGpt2, tinyVit, maxAbsDiff } from '../../model/tiny-models';
+import {
+  randomArray,
+  randomHostWeights,
+  TINY_GPT2_CONFIG,
+  tinyGpt2,
+  tinyVit,
+  maxAbsDiff,
+} from '../../model/tiny-models';
 import type { HostTensor } from '../../model/checkpoint';
 import type { ModelMasks } from '../../model/types';
 import { toTfWeights } from '../../model/weights';
@@ -30,8 +37,14 @@ describe('physical removal equals masking', () => {
     const config = tinyGpt2(); // d 16, 2 heads of 8, inner 24
     const host = randomHostWeights(config, 4);
     const masks = {
-      heads: [[0, 1], [1, 1]],
-      neurons: [Array.from({ length: 24 }, (_, j) => (j % 3 === 1 ? 0 : 1)), Array.from({ length: 24 }, (_, j) => (j < 5 ? 0 : 1))],
+      heads: [
+        [0, 1],
+        [1, 1],
+      ],
+      neurons: [
+        Array.from({ length: 24 }, (_, j) => (j % 3 === 1 ? 0 : 1)),
+        Array.from({ length: 24 }, (_, j) => (j < 5 ? 0 : 1)),
+      ],
     };
     const phys = physicallyPrune(config, host, masks);
     expect(phys.heads).toEqual([1, 2]);
@@ -56,7 +69,10 @@ describe('physical removal equals masking', () => {
     const config = tinyVit(); // d 12, 3 heads of 4, inner 20
     const host = randomHostWeights(config, 5);
     const masks = {
-      heads: [[1, 0, 1], [0, 0, 1]],
+      heads: [
+        [1, 0, 1],
+        [0, 0, 1],
+      ],
       neurons: [Array.from({ length: 20 }, (_, j) => (j % 4 === 0 ? 0 : 1)), Array.from({ length: 20 }, () => 1)],
     };
     const phys = physicallyPrune(config, host, masks);
@@ -72,7 +88,17 @@ describe('physical removal equals masking', () => {
   it('a removed sublayer: zero heads or neurons and a zeroed output bias', async () => {
     for (const config of [tinyGpt2(), tinyVit()] as ModelConfig[]) {
       const host = randomHostWeights(config, 6);
-      const masks = { attention: [true, false], mlp: [false, true], heads: config.kind === 'vit' ? [[1, 0, 1], [1, 1, 1]] : undefined };
+      const masks = {
+        attention: [true, false],
+        mlp: [false, true],
+        heads:
+          config.kind === 'vit'
+            ? [
+                [1, 0, 1],
+                [1, 1, 1],
+              ]
+            : undefined,
+      };
       const phys = physicallyPrune(config, host, masks);
       expect(phys.heads[1]).toBe(0);
       expect(phys.neurons[0]).toBe(0);

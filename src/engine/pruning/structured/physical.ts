@@ -39,8 +39,12 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 export function keptUnits(config: ModelConfig, masks: StructuralMasks): { heads: number[][]; neurons: number[][] } {
   const layers = numLayers(config);
   return {
-    heads: range(layers).map((l) => (masks.attention?.[l] === false ? [] : range(numHeads(config)).filter((h) => (masks.heads?.[l]?.[h] ?? 1) !== 0))),
-    neurons: range(layers).map((l) => (masks.mlp?.[l] === false ? [] : range(ffnSize(config)).filter((j) => (masks.neurons?.[l]?.[j] ?? 1) !== 0))),
+    heads: range(layers).map((l) =>
+      masks.attention?.[l] === false ? [] : range(numHeads(config)).filter((h) => (masks.heads?.[l]?.[h] ?? 1) !== 0),
+    ),
+    neurons: range(layers).map((l) =>
+      masks.mlp?.[l] === false ? [] : range(ffnSize(config)).filter((j) => (masks.neurons?.[l]?.[j] ?? 1) !== 0),
+    ),
   };
 }
 
@@ -48,7 +52,12 @@ export function keptUnits(config: ModelConfig, masks: StructuralMasks): { heads:
  * Which input and output features of a block linear survive when only `heads` and `neurons` are kept;
  * their product is the entries those units own (the model map reads one head's or neuron's share so).
  */
-export function keptFeatures(config: ModelConfig, spec: LinearSpec, heads: number[], neurons: number[]): { inIdx: number[]; outIdx: number[] } {
+export function keptFeatures(
+  config: ModelConfig,
+  spec: LinearSpec,
+  heads: number[],
+  neurons: number[],
+): { inIdx: number[]; outIdx: number[] } {
   const d = hiddenSize(config);
   const dh = d / numHeads(config);
   const headFeatures = heads.flatMap((h) => range(dh).map((e) => h * dh + e));
@@ -84,7 +93,11 @@ function sliceLinear(w: HostTensor, spec: LinearSpec, inIdx: number[], outIdx: n
 }
 
 /** Cuts removed heads, neurons and sublayers out of the checkpoint. */
-export function physicallyPrune(config: ModelConfig, host: Map<string, HostTensor>, masks: StructuralMasks): PhysicalModel {
+export function physicallyPrune(
+  config: ModelConfig,
+  host: Map<string, HostTensor>,
+  masks: StructuralMasks,
+): PhysicalModel {
   const kept = keptUnits(config, masks);
   const weights = new Map(host); // tensors outside the blocks' linears are shared unchanged
   for (const spec of linearSpecs(config)) {
@@ -95,7 +108,8 @@ export function physicallyPrune(config: ModelConfig, host: Map<string, HostTenso
     if (!spec.bias) continue;
     const b = host.get(spec.bias)!;
     const removedSublayer =
-      (spec.role === 'attn_out' && masks.attention?.[l] === false) || (spec.role === 'ffn_out' && masks.mlp?.[l] === false);
+      (spec.role === 'attn_out' && masks.attention?.[l] === false) ||
+      (spec.role === 'ffn_out' && masks.mlp?.[l] === false);
     weights.set(spec.bias, {
       shape: [outIdx.length],
       data: removedSublayer ? new Float32Array(outIdx.length) : Float32Array.from(outIdx, (o) => b.data[o]),
@@ -118,7 +132,11 @@ function blockPrefix(config: ModelConfig, l: number): string {
  * Drops whole blocks and renumbers the rest: a checkpoint with fewer layers (config.json's n_layer
  * or num_hidden_layers updated) computing what the masked model computes.
  */
-export function dropBlocks(config: ModelConfig, host: Map<string, HostTensor>, removed: number[]): { config: ModelConfig; weights: Map<string, HostTensor> } {
+export function dropBlocks(
+  config: ModelConfig,
+  host: Map<string, HostTensor>,
+  removed: number[],
+): { config: ModelConfig; weights: Map<string, HostTensor> } {
   const layers = numLayers(config);
   const gone = new Set(removed);
   const keep = range(layers).filter((l) => !gone.has(l));
@@ -126,7 +144,8 @@ export function dropBlocks(config: ModelConfig, host: Map<string, HostTensor>, r
   for (const [name, t] of host) {
     const l = range(layers).find((i) => name.startsWith(blockPrefix(config, i)));
     if (l === undefined) weights.set(name, t);
-    else if (!gone.has(l)) weights.set(blockPrefix(config, keep.indexOf(l)) + name.slice(blockPrefix(config, l).length), t);
+    else if (!gone.has(l))
+      weights.set(blockPrefix(config, keep.indexOf(l)) + name.slice(blockPrefix(config, l).length), t);
   }
   const field = config.kind === 'gpt2' ? 'n_layer' : 'num_hidden_layers';
   return { config: parseConfig({ ...config.raw, [field]: keep.length }), weights };

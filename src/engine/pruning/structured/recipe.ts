@@ -8,7 +8,7 @@ import { headMaskFromScores, headScores, type HeadScoreMethod } from './heads';
 import { neuronMaskFromScores, neuronScores, type NeuronScoreMethod } from './neurons';
 import { normalizePerLayer, type StructuredScope } from './select';
 import { finerCut } from './sublayers';
-import { tokenKeepFrom } from '../tokens';
+import { tokenKeepFrom } from '../../model/tokens';
 
 export type StructuredGranularity = 'heads' | 'neurons' | 'blocks' | 'sublayers' | 'tokens';
 
@@ -55,7 +55,11 @@ export async function planStructured(
   if (r.granularity === 'tokens') {
     const keep = 1 - r.amount;
     const from = r.tokenFrom ?? 1;
-    return { masks: {}, tokenKeep: tokenKeepFrom(layers, from, keep), summary: `keep ${(100 * keep).toFixed(0)}% of tokens at each block from block ${from}` };
+    return {
+      masks: {},
+      tokenKeep: tokenKeepFrom(layers, from, keep),
+      summary: `keep ${(100 * keep).toFixed(0)}% of tokens at each block from block ${from}`,
+    };
   }
   if (!calib) throw new Error(`${r.granularity} pruning needs calibration data`);
   const scope = r.scope ?? 'layer';
@@ -67,7 +71,10 @@ export async function planStructured(
       if (scope === 'global') s = normalizePerLayer(s);
       const heads = headMaskFromScores(s, { ratio: r.amount }, scope);
       const removed = heads.flat().filter((v) => v === 0).length;
-      return { masks: { heads }, summary: `${removed} of ${heads.flat().length} heads removed by ${method} (${scope})` };
+      return {
+        masks: { heads },
+        summary: `${removed} of ${heads.flat().length} heads removed by ${method} (${scope})`,
+      };
     }
     case 'neurons': {
       const method = (r.score ?? 'activation') as NeuronScoreMethod;
@@ -75,20 +82,33 @@ export async function planStructured(
       if (scope === 'global') s = normalizePerLayer(s);
       const neurons = neuronMaskFromScores(s, { ratio: r.amount }, scope);
       const removed = neurons.flat().filter((v) => v === 0).length;
-      return { masks: { neurons }, summary: `${removed} of ${neurons.flat().length} FFN neurons removed by ${method} (${scope})` };
+      return {
+        masks: { neurons },
+        summary: `${removed} of ${neurons.flat().length} FFN neurons removed by ${method} (${scope})`,
+      };
     }
     case 'blocks': {
       const method = (r.score ?? 'angular-window') as BlockMethod;
       const k = Math.round(r.amount * layers);
       const sim = await blockSimilarity(config, weights, calib, so);
       const b = blocksToRemove(sim, k, method);
-      return { masks: { attention: b.attention, mlp: b.mlp }, summary: `blocks ${b.removed.join(', ') || 'none'} removed by ${method}` };
+      return {
+        masks: { attention: b.attention, mlp: b.mlp },
+        summary: `blocks ${b.removed.join(', ') || 'none'} removed by ${method}`,
+      };
     }
     case 'sublayers': {
       const count = Math.round(r.amount * 2 * layers);
-      const fc = await finerCut(config, weights, calib, { count, signal: opts.signal, onProgress: (f) => opts.onProgress?.(f) });
+      const fc = await finerCut(config, weights, calib, {
+        count,
+        signal: opts.signal,
+        onProgress: (f) => opts.onProgress?.(f),
+      });
       const names = fc.order.map((s) => `${s.kind} ${s.layer}`).join(', ');
-      return { masks: { attention: fc.attention, mlp: fc.mlp }, summary: `sublayers removed by FinerCut, in order: ${names || 'none'}` };
+      return {
+        masks: { attention: fc.attention, mlp: fc.mlp },
+        summary: `sublayers removed by FinerCut, in order: ${names || 'none'}`,
+      };
     }
   }
 }

@@ -21,13 +21,19 @@ export type UnitMask = number[][];
  * (emptying a layer is a sublayer removal — ask for it with ratio 1, explicit counts, or the
  * block/sublayer methods). Explicit per-layer counts are taken as given, in either scope.
  */
-export function maskFromScores(scores: number[][], amount: StructuredAmount, scope: StructuredScope = 'layer'): UnitMask {
+export function maskFromScores(
+  scores: number[][],
+  amount: StructuredAmount,
+  scope: StructuredScope = 'layer',
+): UnitMask {
   const mask = scores.map((row) => row.map(() => 1));
   if ('perLayer' in amount) {
-    if (amount.perLayer.length !== scores.length) throw new Error(`perLayer: ${amount.perLayer.length} counts for ${scores.length} layers`);
+    if (amount.perLayer.length !== scores.length)
+      throw new Error(`perLayer: ${amount.perLayer.length} counts for ${scores.length} layers`);
     scores.forEach((row, l) => {
       const k = amount.perLayer[l];
-      if (!Number.isInteger(k) || k < 0 || k > row.length) throw new Error(`layer ${l}: cannot remove ${k} of ${row.length}`);
+      if (!Number.isInteger(k) || k < 0 || k > row.length)
+        throw new Error(`layer ${l}: cannot remove ${k} of ${row.length}`);
       for (const i of worstFirst(row).slice(0, k)) mask[l][i] = 0;
     });
     return mask;

@@ -20,10 +20,22 @@ function zeroed(host: Map<string, HostTensor>, names: string[]): Map<string, Hos
 }
 
 /** Mean KL(p_ref ‖ p) over every prediction, with both models run on the whole calibration set at once. */
-async function meanKl(config: ModelConfig, weights: Weights, data: CalibrationData, removed: Sublayer[], base?: ModelMasks): Promise<number> {
+async function meanKl(
+  config: ModelConfig,
+  weights: Weights,
+  data: CalibrationData,
+  removed: Sublayer[],
+  base?: ModelMasks,
+): Promise<number> {
   const layers = config.kind === 'gpt2' ? config.nLayer : config.numLayers;
-  const attention = Array.from({ length: layers }, (_, l) => base?.attention?.[l] !== false && !removed.some((s) => s.layer === l && s.kind === 'attention'));
-  const mlp = Array.from({ length: layers }, (_, l) => base?.mlp?.[l] !== false && !removed.some((s) => s.layer === l && s.kind === 'mlp'));
+  const attention = Array.from(
+    { length: layers },
+    (_, l) => base?.attention?.[l] !== false && !removed.some((s) => s.layer === l && s.kind === 'attention'),
+  );
+  const mlp = Array.from(
+    { length: layers },
+    (_, l) => base?.mlp?.[l] !== false && !removed.some((s) => s.layer === l && s.kind === 'mlp'),
+  );
   const v = tf.tidy(() => {
     const { input } = batchTensors(config, data, 0, data.count);
     const flat = (t: tf.Tensor) => tf.logSoftmax(tf.reshape(t, [-1, t.shape[t.rank - 1]!]));
@@ -39,7 +51,10 @@ async function meanKl(config: ModelConfig, weights: Weights, data: CalibrationDa
 describe('FinerCut', () => {
   it('removes a do-nothing sublayer first, then greedily the least output-changing one', async () => {
     // Block 1's attention writes nothing (zero output projection and bias).
-    const host = zeroed(randomHostWeights(gpt, 3, 0.5), ['transformer.h.1.attn.c_proj.weight', 'transformer.h.1.attn.c_proj.bias']);
+    const host = zeroed(randomHostWeights(gpt, 3, 0.5), [
+      'transformer.h.1.attn.c_proj.weight',
+      'transformer.h.1.attn.c_proj.bias',
+    ]);
     const weights = toTfWeights(host);
     const calib = makeCalibration(gpt, { source: 'random', count: 5, seed: 4 }, noSets);
     const fractions: number[] = [];
@@ -49,7 +64,9 @@ describe('FinerCut', () => {
     expect(fractions.every((f, i) => i === 0 || f >= fractions[i - 1])).toBe(true);
 
     // Each later step is the argmin over the remaining candidates, and reports its KL.
-    const all: Sublayer[] = [0, 1, 2].flatMap((layer) => (['attention', 'mlp'] as const).map((kind) => ({ layer, kind })));
+    const all: Sublayer[] = [0, 1, 2].flatMap((layer) =>
+      (['attention', 'mlp'] as const).map((kind) => ({ layer, kind })),
+    );
     for (let step = 1; step < 3; step++) {
       const before = r.order.slice(0, step).map(({ layer, kind }) => ({ layer, kind }));
       const rest = all.filter((c) => !before.some((b) => b.layer === c.layer && b.kind === c.kind));
@@ -74,14 +91,20 @@ describe('FinerCut', () => {
     expect(r.mlp).toEqual([false, false, false]);
     expect(r.attention).toEqual([true, true, true]);
     expect(r.order[1].divergence).toBeCloseTo(await meanKl(vit, weights, calib, r.order, base), 5);
-    await expect(finerCut(vit, weights, calib, { count: 3, kinds: ['mlp'], masks: base })).rejects.toThrow(/cannot remove 3 of 2/);
+    await expect(finerCut(vit, weights, calib, { count: 3, kinds: ['mlp'], masks: base })).rejects.toThrow(
+      /cannot remove 3 of 2/,
+    );
   });
 
   it('stops when aborted', async () => {
     const weights = toTfWeights(randomHostWeights(gpt, 6));
     const calib = makeCalibration(gpt, { source: 'random', count: 2, seed: 6 }, noSets);
     const ctl = new AbortController();
-    const run = finerCut(gpt, weights, calib, { count: 2, signal: ctl.signal, onProgress: (f) => f > 0.2 && ctl.abort(new Error('stop')) });
+    const run = finerCut(gpt, weights, calib, {
+      count: 2,
+      signal: ctl.signal,
+      onProgress: (f) => f > 0.2 && ctl.abort(new Error('stop')),
+    });
     await expect(run).rejects.toThrow('stop');
   });
 });

@@ -63,14 +63,20 @@ function klSum(refLogP: tf.Tensor, logits: tf.Tensor): tf.Scalar {
   return tf.sum(tf.mul(tf.exp(refLogP), tf.sub(refLogP, logP))) as tf.Scalar;
 }
 
-export async function finerCut(config: ModelConfig, weights: Weights, data: CalibrationData, opts: FinerCutOptions): Promise<FinerCutResult> {
+export async function finerCut(
+  config: ModelConfig,
+  weights: Weights,
+  data: CalibrationData,
+  opts: FinerCutOptions,
+): Promise<FinerCutResult> {
   const layers = numLayers(config);
   const kinds = opts.kinds ?? ['attention', 'mlp'];
   const base = withRemoved(opts.masks, layers, []);
   const candidates: Sublayer[] = [];
   for (let l = 0; l < layers; l++) {
     for (const kind of ['attention', 'mlp'] as const) {
-      if (kinds.includes(kind) && (kind === 'attention' ? base.attention : base.mlp)![l]) candidates.push({ layer: l, kind });
+      if (kinds.includes(kind) && (kind === 'attention' ? base.attention : base.mlp)![l])
+        candidates.push({ layer: l, kind });
     }
   }
   if (!Number.isInteger(opts.count) || opts.count < 0 || opts.count > candidates.length) {

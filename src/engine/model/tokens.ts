@@ -24,8 +24,8 @@
 // the selection. Evaluate a token-pruned LM on the last position of each window
 // (`evaluateLmLastPosition`), and its dense baseline the same way.
 import * as tf from '@tensorflow/tfjs';
-import { numLayers, sequenceLength, type Gpt2Config, type ModelConfig } from '../model/config';
-import type { ModelMasks, Weights } from '../model/types';
+import { numLayers, sequenceLength, type ModelConfig } from './config';
+import type { ModelMasks } from './types';
 
 /** Which token is protected and how tokens are scored: ViT's CLS row, or the LM's column sums. */
 export type TokenScoring = 'cls' | 'causal';
@@ -105,7 +105,8 @@ export function attentionReceived(probs: number[][][], kind: TokenScoring, headM
  */
 export function selectTokens(scores: ArrayLike<number>, keep: number, protect: number): number[] {
   const n = scores.length;
-  if (!Number.isInteger(keep) || keep < 1 || keep > n) throw new Error(`selectTokens: keep must be in [1, ${n}], got ${keep}`);
+  if (!Number.isInteger(keep) || keep < 1 || keep > n)
+    throw new Error(`selectTokens: keep must be in [1, ${n}], got ${keep}`);
   const order = Array.from({ length: n }, (_, i) => i).filter((i) => i !== protect);
   order.sort((a, b) => scores[b] - scores[a] || a - b);
   return [protect, ...order.slice(0, keep - 1)].sort((a, b) => a - b);
@@ -117,7 +118,8 @@ export function selectTokens(scores: ArrayLike<number>, keep: number, protect: n
 export function attentionReceivedTf(probs: tf.Tensor, kind: TokenScoring, headMask?: ArrayLike<number>): tf.Tensor2D {
   return tf.tidy(() => {
     const [, h, t] = probs.shape;
-    const received = kind === 'cls' ? tf.squeeze(tf.slice(probs, [0, 0, 0, 0], [-1, -1, 1, -1]), [2]) : tf.sum(probs, 2); // [B, H, T]
+    const received =
+      kind === 'cls' ? tf.squeeze(tf.slice(probs, [0, 0, 0, 0], [-1, -1, 1, -1]), [2]) : tf.sum(probs, 2); // [B, H, T]
     const keep = Array.from({ length: h }, (_, i): number => (headMask && headMask[i] === 0 ? 0 : 1));
     const kept = keep.reduce((a, v) => a + v, 0);
     if (kept === 0) throw new Error('attentionReceived: every head is masked');
@@ -141,59 +143,3 @@ export function selectTokensTf(scores: tf.Tensor2D, keep: number, protect: numbe
     return tf.cast(ascending, 'int32') as tf.Tensor2D;
   });
 }
-
-// ---- Evaluation of a token-pruned causal LM ----
-
-export interface LastPositionMetrics {
-  /** Mean cross-entropy (nats) of the prediction at the last position of each window. */
-  loss: number;
-  accuracy: number;
-  /** Windows scored (one prediction each). */
-  windows: number;
-}
-
-/**
- * Windows of `context` tokens every `stride` tokens; each scores only its last position's
- * next-token prediction — the one output of a token-pruned LM that never saw the future.
- */
-export async function evaluateLmLastPosition(
-  config: Gpt2Config,
-  weights: Weights,
-  tokens: Int32Array,
-  opts: { context?: number; stride?: number; masks?: ModelMasks; tokenKeep?: number[]; batchSize?: number; signal?: AbortSignal; onProgress?: (f: number) => void } = {},
-): Promise<LastPositionMetrics> {
-  // Imported here, not at the top: the forward pass imports this module for its selection.
-  const { forward } = await import('../model/forward');
-  const t = opts.context ?? config.nPositions;
-  const stride = opts.stride ?? t;
-  const windows = tokens.length > t ? Math.floor((tokens.length - t - 1) / stride) + 1 : 0;
-  if (windows < 1) throw new Error(`evaluateLmLastPosition: need more than ${t} tokens, got ${tokens.length}`);
-  const batch = opts.batchSize ?? 16;
-  let nll = 0;
-  let correct = 0;
-  for (let w0 = 0; w0 < windows; w0 += batch) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-    const m = Math.min(batch, windows - w0);
-    const inp = new Int32Array(m * t);
-    const tgt = new Int32Array(m);
-    for (let i = 0; i < m; i++) {
-      const off = (w0 + i) * stride;
-      inp.set(tokens.subarray(off, off + t), i * t);
-      tgt[i] = tokens[off + t];
-    }
-    const [lossT, hitsT] = tf.tidy(() => {
-      const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), { masks: opts.masks, tokenKeep: opts.tokenKeep });
-      const rows = logits.shape[1]!;
-      const last = tf.reshape(tf.slice(logits, [0, rows - 1, 0], [m, 1, config.vocabSize]), [m, config.vocabSize]);
-      const y = tf.tensor1d(tgt, 'int32');
-      const loss = tf.neg(tf.sum(tf.mul(tf.oneHot(y, config.vocabSize), tf.logSoftmax(last))));
-      return [loss, tf.sum(tf.cast(tf.equal(tf.argMax(last, -1), y), 'int32'))];
-    });
-    nll += (await lossT.data())[0];
-    correct += (await hitsT.data())[0];
-    tf.dispose([lossT, hitsT]);
-    opts.onProgress?.((w0 + m) / windows);
-  }
-  return { loss: nll / windows, accuracy: correct / windows, windows };
-}
-
