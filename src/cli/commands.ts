@@ -156,13 +156,12 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
       // One structured point per amount; the Pruner keeps the calibration data between them.
       const base = buildStructuredRecipe(a, 0, session);
       for (const [i, amount] of a.sparsities.entries()) {
-        if (ctx.signal.aborted) break;
+        ctx.signal.throwIfAborted();
         ctx.progress.prefix = `[${i + 1}/${n}] `;
         print(await pruner.measureStructured({ ...base, amount }, runOptions(ctx)));
       }
     }
     ctx.progress.done();
-    if (ctx.signal.aborted) throw ctx.signal.reason;
   } finally {
     session.dispose();
   }

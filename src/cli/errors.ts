@@ -7,18 +7,12 @@ export class UsageError extends Error {}
 /** A problem with the user's files or the job (missing checkpoint, corrupt data…): exit 1. */
 export class CliError extends Error {}
 
-/** Ctrl-C: exit 130, as shells report SIGINT. */
-export class AbortedError extends Error {
-  constructor(message = 'interrupted') {
-    super(message);
-  }
-}
-
+/** Ctrl-C aborts the run's signal and exits 130, as shells report SIGINT. */
 export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;
 
 export function exitCode(e: unknown, signal?: AbortSignal): number {
   if (e instanceof UsageError) return EXIT.usage;
-  if (e instanceof AbortedError || signal?.aborted) return EXIT.interrupted;
+  if (signal?.aborted) return EXIT.interrupted;
   return EXIT.runtime;
 }
 

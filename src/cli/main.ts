@@ -5,9 +5,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS, HELP, parseCommand, USAGE, type Command } from './args';
+import { isAbortError } from '../engine/abort';
 import { useWasm } from '../engine/backends/node-wasm';
 import { runEval, runExport, runPrune, runSweep, type Context, type OutStream } from './commands';
-import { AbortedError, EXIT, exitCode, oneLine, UsageError } from './errors';
+import { EXIT, exitCode, oneLine, UsageError } from './errors';
 import { Progress, type ErrStream } from './progress';
 
 export interface CliIo {
@@ -77,8 +78,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   } catch (e) {
     const code = exitCode(e, signal);
-    const message =
-      code === EXIT.interrupted ? `interrupted${e instanceof AbortedError ? '' : ` (${oneLine(e)})`}` : oneLine(e);
+    const message = code === EXIT.interrupted ? `interrupted${isAbortError(e) ? '' : ` (${oneLine(e)})`}` : oneLine(e);
     io.stderr.write(`error: ${message}\n`);
     if (debug && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
     return code;
@@ -100,7 +100,7 @@ if (invokedDirectly()) {
     if (interrupted) process.exit(EXIT.interrupted);
     interrupted = true;
     process.stderr.write('\nstopping… (Ctrl-C again to quit at once)\n');
-    ctrl.abort(new AbortedError());
+    ctrl.abort();
   });
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: ctrl.signal }).then(
     (code) => process.exit(code),

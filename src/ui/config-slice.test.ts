@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, type EngineClient, type WorkbenchReport } from '../workers/client';
+import { abortError, type EngineClient, type WorkbenchReport } from '../workers/client';
 import { manualJob } from './manual-job';
 import { amountOf, createWorkbenchStore, curveOf, recipeOf, STORAGE_KEY } from './store';
 import { paretoFront } from './components/TradeoffChart';
@@ -60,7 +60,7 @@ describe('configuration slice', () => {
     expect(store.getState().current.status).toBe('cancelled');
     store.getState().prune();
     expect(store.getState().current.status).toBe('running');
-    jobs[1].reject(new CancelledError());
+    jobs[1].reject(abortError());
     await new Promise((r) => setTimeout(r, 0));
     expect(store.getState().current.status).toBe('idle');
   });

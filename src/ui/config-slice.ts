@@ -5,7 +5,7 @@
 import type { StateCreator } from 'zustand/vanilla';
 import {
   errorMessage,
-  isCancelled,
+  isAbortError,
   type EngineClient,
   type ExportedFile,
   type Job,
@@ -311,7 +311,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           (e) => {
             if (pruneJob !== job) return;
             pruneJob = null;
-            if (!isCancelled(e)) set({ current: { status: 'failed', key, message: errorMessage(e) } });
+            if (!isAbortError(e)) set({ current: { status: 'failed', key, message: errorMessage(e) } });
             else set({ current: pruneCancelledByUser ? { status: 'cancelled', key } : { status: 'idle' } });
           },
         );
@@ -357,8 +357,8 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           update((c) => ({ ...c, status: 'done' }));
         } catch (e) {
           if (sweepJob !== job) return;
-          update((c) => ({ ...c, status: isCancelled(e) ? 'cancelled' : 'failed' }));
-          if (!isCancelled(e)) set({ exportError: `The sweep failed: ${errorMessage(e)}` });
+          update((c) => ({ ...c, status: isAbortError(e) ? 'cancelled' : 'failed' }));
+          if (!isAbortError(e)) set({ exportError: `The sweep failed: ${errorMessage(e)}` });
         } finally {
           if (sweepJob === job) {
             sweepJob = null;
@@ -379,7 +379,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           set({ exporting: null });
           return files;
         } catch (e) {
-          set({ exporting: null, exportError: isCancelled(e) ? null : `The export failed: ${errorMessage(e)}` });
+          set({ exporting: null, exportError: isAbortError(e) ? null : `The export failed: ${errorMessage(e)}` });
           return null;
         }
       },

@@ -5,7 +5,7 @@
 import type { StateCreator } from 'zustand/vanilla';
 import {
   errorMessage,
-  isCancelled,
+  isAbortError,
   type EngineClient,
   type EvalInputs,
   type InspectResult,
@@ -183,8 +183,8 @@ export function inspectSlice(deps: InspectSliceDeps): StateCreator<WorkbenchStat
             inspection: {
               ...get().inspection,
               running: null,
-              error: isCancelled(e) ? null : errorMessage(e),
-              cancelled: isCancelled(e),
+              error: isAbortError(e) ? null : errorMessage(e),
+              cancelled: isAbortError(e),
             },
           });
         },

@@ -3,7 +3,7 @@
 // sensitivity computed on request and cancellable, and Close clearing the link's block.
 import { describe, expect, it } from 'vitest';
 import {
-  CancelledError,
+  abortError,
   type EngineClient,
   type Job,
   type LayerDetail,
@@ -30,7 +30,7 @@ function manualJob<T>() {
     result,
     cancel: () => {
       cancelled = true;
-      reject(new CancelledError());
+      reject(abortError());
     },
   };
   return { job, resolve, reject, cancelled: () => cancelled };

@@ -4,7 +4,7 @@
 import type { StateCreator } from 'zustand/vanilla';
 import {
   errorMessage,
-  isCancelled,
+  isAbortError,
   type EngineClient,
   type Job,
   type LayerDetail,
@@ -130,7 +130,7 @@ export function layerDetailSlice(deps: LayerDetailSliceDeps): StateCreator<Workb
           (e) => {
             if (detailJob !== job) return;
             detailJob = null;
-            patchDetail({ running: null, error: isCancelled(e) ? null : { key, message: errorMessage(e) } });
+            patchDetail({ running: null, error: isAbortError(e) ? null : { key, message: errorMessage(e) } });
           },
         );
       },
@@ -159,8 +159,8 @@ export function layerDetailSlice(deps: LayerDetailSliceDeps): StateCreator<Workb
             sensitivityJob = null;
             patchSensitivity({
               running: null,
-              error: isCancelled(e) ? null : errorMessage(e),
-              cancelled: isCancelled(e),
+              error: isAbortError(e) ? null : errorMessage(e),
+              cancelled: isAbortError(e),
             });
           },
         );

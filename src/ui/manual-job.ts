@@ -1,5 +1,5 @@
 // For the store's unit tests: a worker Job the test settles by hand, cancelled as a real one is.
-import { CancelledError, type Job } from '../workers/client';
+import { abortError, type Job } from '../workers/client';
 
 export function manualJob<T>() {
   let resolve!: (v: T) => void;
@@ -9,6 +9,6 @@ export function manualJob<T>() {
     reject = rej;
   });
   result.catch(() => {});
-  const job: Job<T> = { id: Math.random(), result, cancel: () => reject(new CancelledError()) };
+  const job: Job<T> = { id: Math.random(), result, cancel: () => reject(abortError()) };
   return { job, resolve, reject };
 }

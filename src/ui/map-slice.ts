@@ -5,7 +5,7 @@
 import type { StateCreator } from 'zustand/vanilla';
 import {
   errorMessage,
-  isCancelled,
+  isAbortError,
   type EngineClient,
   type MapImportance,
   type Progress,
@@ -89,7 +89,7 @@ export function mapSlice(deps: MapSliceDeps): StateCreator<WorkbenchState, [], [
           if (mine.status !== 'running' || mine.key !== key) return;
           // A newer request (another model or calibration set) cancelled this one and owns the state.
           set({
-            mapImportance: isCancelled(e) ? { status: 'idle' } : { status: 'failed', key, message: errorMessage(e) },
+            mapImportance: isAbortError(e) ? { status: 'idle' } : { status: 'failed', key, message: errorMessage(e) },
           });
         },
       );
@@ -108,7 +108,7 @@ export function mapSlice(deps: MapSliceDeps): StateCreator<WorkbenchState, [], [
       };
       job.result.then(
         (shares) => settle({ key, shares }),
-        (e) => settle(isCancelled(e) ? null : { key, message: errorMessage(e) }),
+        (e) => settle(isAbortError(e) ? null : { key, message: errorMessage(e) }),
       );
     },
   });

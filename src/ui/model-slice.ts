@@ -4,7 +4,7 @@
 import type { StateCreator } from 'zustand/vanilla';
 import {
   errorMessage,
-  isCancelled,
+  isAbortError,
   type BackendInfo,
   type BackendName,
   type EngineClient,
@@ -154,7 +154,7 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
         set({
           loading: null,
           selectedId: !m ? null : m.source.kind === 'default' ? m.source.id : FILES_SOURCE_ID,
-          notice: isCancelled(e) ? null : { title: `Could not open ${target}`, message: errorMessage(e) },
+          notice: isAbortError(e) ? null : { title: `Could not open ${target}`, message: errorMessage(e) },
         });
       }
     }
@@ -230,10 +230,10 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
           set({ evaluation: { status: 'done', metrics } });
         } catch (e) {
           if (evalJob !== job) return;
-          if (isCancelled(e) && !evalCancelledByUser) return; // a new model replaced this one
+          if (isAbortError(e) && !evalCancelledByUser) return; // a new model replaced this one
           evalJob = null;
           set({
-            evaluation: isCancelled(e) ? { status: 'cancelled' } : { status: 'failed', message: errorMessage(e) },
+            evaluation: isAbortError(e) ? { status: 'cancelled' } : { status: 'failed', message: errorMessage(e) },
           });
         }
       },

@@ -63,21 +63,16 @@ export type {
   SaliencyScores,
 } from './api';
 
-/** A long call in flight. `result` rejects with a CancelledError after `cancel()`. */
+/** A long call in flight. `result` rejects with an AbortError (see isAbortError) after `cancel()`. */
 export interface Job<T> {
   id: number;
   result: Promise<T>;
   cancel(): void;
 }
 
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'CancelledError';
-  }
-}
+import { abortError, isAbortError } from '../engine/abort';
 
-export const isCancelled = (e: unknown): e is CancelledError => e instanceof CancelledError;
+export { abortError, isAbortError };
 
 /** The message to show for a failed call: the engine's own words. */
 export function errorMessage(e: unknown): string {
@@ -149,7 +144,7 @@ export function createEngineClient(
     const id = nextJobId++;
     let cancelled = false;
     const result = call(onProgress && Comlink.proxy(onProgress), id).catch((e: unknown) => {
-      if (cancelled || (e instanceof Error && e.name === 'AbortError')) throw new CancelledError();
+      if (cancelled || isAbortError(e)) throw abortError();
       throw e;
     });
     return {

@@ -24,7 +24,7 @@ import { DeviceWatch } from './device-loss';
 import { toTransferable } from './errors';
 import { throttle, trackedFetch } from './fetch';
 import { toModelFiles } from './files';
-import { JobRegistry, throwIfAborted } from './jobs';
+import { JobRegistry } from './jobs';
 import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
 import { evalInputs, inspectInput, type DenseViews, type PrunedMasks } from './inspect-job';
 import { importanceFor, prunedSharesFor } from './map-job';
@@ -66,7 +66,7 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T> {
 /** Validates and uploads the new model, then (only then) retires the old one. */
 async function install(files: ModelFiles, signal: AbortSignal, onProgress: ProgressFn): Promise<ModelSession> {
   await api.init();
-  throwIfAborted(signal);
+  signal.throwIfAborted();
   onProgress({ label: 'Checking and uploading the weights', fraction: null });
   const next = ModelSession.open(files);
   // Evaluations of the old model stop before its weights go.
@@ -74,7 +74,7 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
   if (signal.aborted) {
     // Cancelled (by a newer open, say) while it waited: the current model stays.
     next.dispose();
-    throwIfAborted(signal);
+    signal.throwIfAborted();
   }
   adopt(next, files);
   return next;
@@ -246,7 +246,7 @@ const api: EngineApi = {
         const report = throttle(onProgress);
         let i = 0;
         for (const amount of amounts) {
-          throwIfAborted(signal);
+          signal.throwIfAborted();
           const r: WorkbenchRecipe =
             base.kind === 'unstructured'
               ? { kind: 'unstructured', recipe: { ...base.recipe, sparsity: amount } }
@@ -255,7 +255,7 @@ const api: EngineApi = {
           const m = await measure(r, signal, (p) =>
             report({ label: `${label}: ${p.label}`, fraction: (i + (p.fraction ?? 0)) / amounts.length }),
           );
-          throwIfAborted(signal);
+          signal.throwIfAborted();
           await onPoint(m.report, i);
           i++;
         }
@@ -277,7 +277,7 @@ const api: EngineApi = {
             ? lastPruned
             : await measure(recipe, signal, throttle(onProgress));
         lastPruned = m;
-        throwIfAborted(signal);
+        signal.throwIfAborted();
         onProgress({ label: 'Writing the checkpoint', fraction: null });
         const plan = m.plan;
         const files = exportCheckpoint({

@@ -2,7 +2,6 @@
 // downloaded across all files, and treats an HTML page served for a missing file (a dev server's
 // single-page-app fallback) as the 404 it stands for.
 import type { Progress, ProgressFn } from './api';
-import { throwIfAborted } from './jobs';
 
 export type BytesProgress = (loaded: number, total: number | null) => void;
 
@@ -23,7 +22,7 @@ export function trackedFetch(
   };
 
   const tracked = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    throwIfAborted(signal);
+    signal.throwIfAborted();
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     // Without text/html or */* in Accept, Vite's dev and preview servers answer a missing file with
     // 404 instead of index.html.

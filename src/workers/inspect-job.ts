@@ -18,7 +18,6 @@ import type {
   ProgressFn,
   WorkbenchRecipe,
 } from './api';
-import { throwIfAborted } from './jobs';
 
 /** A pruned configuration's masks, as the worker keeps them (the last measured one, the last inspected one). */
 export interface PrunedMasks {
@@ -158,17 +157,17 @@ async function views(
   const c = session.config;
   step('attention maps');
   const attention = await attentionMaps(c, weights, input, opts);
-  throwIfAborted(signal);
+  signal.throwIfAborted();
   step('saliency');
   const sal = await saliency(c, weights, input, opts);
-  throwIfAborted(signal);
+  signal.throwIfAborted();
   step(c.kind === 'gpt2' ? 'next-byte predictions and a sampled continuation' : 'class probabilities');
   const preds = await predictions(c, weights, input, {
     ...opts,
     tokenizer: session.checkpoint.tokenizer,
     ...(c.kind === 'gpt2' ? { continuation: CONTINUATION } : {}),
   });
-  throwIfAborted(signal);
+  signal.throwIfAborted();
   return { attention, saliency: sal, predictions: preds };
 }
 
@@ -209,7 +208,7 @@ export async function inspectInput(
   if (!request.recipe) return { result: { input: shown, dense: dense.view, pruned: null }, pruned: null, dense };
   onProgress({ label: 'Pruning for the comparison', fraction: done++ / steps });
   const masks = await prunedFor(pruner, request.recipe, known, signal);
-  throwIfAborted(signal);
+  signal.throwIfAborted();
   const pruned = await withPrunedModel(pruner, masks, (w, opts) =>
     views(session, w, input, opts, signal, stage('pruned')),
   );

@@ -29,28 +29,18 @@ export class JobRegistry {
   cancel(id: number): boolean {
     const job = this.jobs.get(id);
     if (!job) return false;
-    job.controller.abort(abortError());
+    job.controller.abort();
     return true;
   }
 
   /** Aborts every running job of a kind and resolves once all of them have settled. */
   async cancelKind(kind: string): Promise<void> {
     const running = [...this.jobs.values()].filter((j) => j.kind === kind);
-    for (const j of running) j.controller.abort(abortError());
+    for (const j of running) j.controller.abort();
     await Promise.allSettled(running.map((j) => j.done));
   }
 
   running(kind?: string): number {
     return [...this.jobs.values()].filter((j) => kind === undefined || j.kind === kind).length;
   }
-}
-
-export function abortError(message = 'cancelled'): Error {
-  const e = new Error(message);
-  e.name = 'AbortError';
-  return e;
-}
-
-export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw abortError();
 }

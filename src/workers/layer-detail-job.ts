@@ -17,7 +17,6 @@ import type {
   WorkbenchRecipe,
 } from './api';
 import { prunedFor, type PrunedMasks } from './inspect-job';
-import { throwIfAborted } from './jobs';
 
 const METHODS: UnstructuredMethod[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
 
@@ -121,12 +120,12 @@ export async function layerDetail(
     ...opts,
     seed: request.recipe?.kind === 'unstructured' ? request.recipe.recipe.seed : undefined,
   });
-  throwIfAborted(signal);
+  signal.throwIfAborted();
   let pruned: PrunedMasks | null = null;
   if (request.recipe) {
     onProgress({ label: 'Finding the mask', fraction: null });
     pruned = await prunedFor(pruner, request.recipe, known, signal);
-    throwIfAborted(signal);
+    signal.throwIfAborted();
   }
   const weights = pruner.session.checkpoint.weights.get(spec.weight)!.data;
   const data = layerDetailData(spec, weights, scores, maskOf(pruner, spec, pruned), comparisonOf(request.recipe));
@@ -164,7 +163,7 @@ export async function layerSensitivity(
   const calibration = request.calibration ?? undefined;
   onProgress({ label: 'Preparing the calibration data', fraction: null });
   const calib = await pruner.calibration(pruner.calibSpec({ calibration }));
-  throwIfAborted(signal);
+  signal.throwIfAborted();
   const curves = await new Importance(pruner).sensitivityCurves(method, calibration, {
     signal,
     onProgress: (stage, fraction) =>

@@ -39,7 +39,7 @@ export async function evaluateLmLastPosition(
   let nll = 0;
   let correct = 0;
   for (let w0 = 0; w0 < windows; w0 += batch) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    opts.signal?.throwIfAborted();
     const m = Math.min(batch, windows - w0);
     const inp = new Int32Array(m * t);
     const tgt = new Int32Array(m);

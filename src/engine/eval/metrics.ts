@@ -58,10 +58,6 @@ export interface EvalOptions {
   signal?: AbortSignal;
 }
 
-function checkAbort(signal?: AbortSignal) {
-  if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
-}
-
 /** Mean of per-example values seen so far, and its standard error as an estimate of the mean over all `total`. */
 export class RunningMean {
   private n = 0;
@@ -105,7 +101,7 @@ export async function evaluateClassifier(
   let lossSum = 0;
   const hits = new RunningMean();
   for (let start = 0; start < n; start += batch) {
-    checkAbort(opts.signal);
+    opts.signal?.throwIfAborted();
     const m = Math.min(batch, n - start);
     const [pred, loss] = tf.tidy(() => {
       const x = pixelsToInput(config, images.subarray(start * per, (start + m) * per), m);
@@ -171,7 +167,7 @@ export async function evaluateLm(
     };
   };
   for (let w0 = 0; w0 < windows; w0 += batch) {
-    checkAbort(opts.signal);
+    opts.signal?.throwIfAborted();
     const m = Math.min(batch, windows - w0);
     const inp = new Int32Array(m * t);
     const tgt = new Int32Array(m * t);

@@ -473,7 +473,7 @@ export class Pruner {
     opts: RunOptions = {},
   ): AsyncGenerator<PruneReport> {
     for (const sparsity of sparsities) {
-      if (opts.signal?.aborted) return;
+      opts.signal?.throwIfAborted();
       yield await this.measure({ ...base, sparsity }, opts);
     }
   }

@@ -193,7 +193,7 @@ export async function collectActivationStats(
   const sqSum = new Map<string, Float32Array>();
   const gram = new Map<string, Float32Array>();
   for (let s = 0; s < data.count; s += batch) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    opts.signal?.throwIfAborted();
     const e = Math.min(data.count, s + batch);
     const out = tf.tidy(() => {
       const { input } = batchTensors(config, data, s, e);
@@ -228,7 +228,7 @@ export async function collectGradients(
   const grads = new Map<string, Float32Array>();
   const classes = config.kind === 'gpt2' ? config.vocabSize : config.labels.length;
   for (let s = 0; s < data.count; s += batch) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    opts.signal?.throwIfAborted();
     const e = Math.min(data.count, s + batch);
     const gs = tf.tidy(() => {
       const { input, targets } = batchTensors(config, data, s, e);
@@ -263,7 +263,7 @@ export async function calibrationLoss(
   let nll = 0;
   let rows = 0;
   for (let s = 0; s < data.count; s += batch) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    opts.signal?.throwIfAborted();
     const e = Math.min(data.count, s + batch);
     const [lossT, n] = tf.tidy(() => {
       const { input, targets } = batchTensors(config, data, s, e);

@@ -49,7 +49,7 @@ export async function blockSimilarity(
   const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
   let tokens = 0;
   for (let s = 0; s < data.count; s += batch) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    opts.signal?.throwIfAborted();
     const e = Math.min(data.count, s + batch);
     // Per-token dot products and squared norms ([B·T] each) leave the device, not hidden states;
     // the cosine is then taken in float64, so an unchanged state gives exactly 0.

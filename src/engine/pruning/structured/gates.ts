@@ -44,7 +44,7 @@ export async function gateImportance(
   const sums = Array.from({ length: layers }, () => new Float64Array(width));
   const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
   for (let s = 0; s < data.count && gated.length > 0; s += batch) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    opts.signal?.throwIfAborted();
     const e = Math.min(data.count, s + batch);
     const m = e - s;
     const grads = tf.tidy(() => {

@@ -49,7 +49,7 @@ export async function headStatistics(
   const entSum = Array.from({ length: layers }, () => new Float64Array(heads));
   const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
   for (let s = 0; s < data.count; s += batch) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    opts.signal?.throwIfAborted();
     const e = Math.min(data.count, s + batch);
     const out = tf.tidy(() => {
       const r = forward(config, weights, batchTensors(config, data, s, e).input, {

@@ -105,7 +105,7 @@ export async function finerCut(
       done++;
       try {
         for (let c = 0; c < remaining.length; c++) {
-          if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+          opts.signal?.throwIfAborted();
           const masks = withRemoved(opts.masks, layers, [...order, remaining[c]]);
           const sum = tf.tidy(() => klSum(refLogP, forward(config, weights, input, { masks }).logits));
           kl[c] += (await sum.data())[0];
