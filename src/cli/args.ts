@@ -1,7 +1,6 @@
 // Command lines → checked options (node's util.parseArgs), and each command's help text.
 import { parseArgs } from 'node:util';
-import type { Allocation } from '../engine/pruning/allocation';
-import type { Scope, UnstructuredMethod } from '../engine/pruning/unstructured';
+import type { AllocationId as Allocation, MethodId, Scope } from '../engine/pruning/catalogue';
 import type { BlockMethod } from '../engine/pruning/structured/blocks';
 import type { HeadScoreMethod } from '../engine/pruning/structured/heads';
 import type { NeuronScoreMethod } from '../engine/pruning/structured/neurons';
@@ -12,7 +11,7 @@ import { UsageError } from './errors';
 export const COMMANDS = ['prune', 'sweep', 'eval', 'export'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-export const METHODS: readonly UnstructuredMethod[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
+export const METHODS: readonly MethodId[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
 export const SCOPES: readonly Scope[] = ['layer', 'row', 'global'];
 export const ALLOCATIONS: readonly Allocation[] = ['uniform', 'owl', 'sensitivity'];
 export const CALIB_SOURCES = ['train', 'held-out', 'random'] as const;
@@ -39,7 +38,7 @@ interface CalibArgs {
 /** --granularity unstructured (the default): per-weight masks by --method. */
 export interface RecipeArgs extends CalibArgs {
   granularity: 'unstructured';
-  method: UnstructuredMethod;
+  method: MethodId;
   nm: { n: number; m: number } | null;
   scope: Scope | undefined;
   allocation: Allocation;

@@ -12,7 +12,8 @@ import {
   type StructuredReport,
 } from '../engine/eval/pruner';
 import type { ModelSession } from '../engine/session';
-import { DEFAULT_SCOPE, type UnstructuredResult } from '../engine/pruning/unstructured';
+import { defaultScope } from '../engine/pruning/catalogue';
+import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
 import { loadCheckpoint } from '../engine/model/checkpoint';
 import { numLayers } from '../engine/model/config';
@@ -74,7 +75,7 @@ export function buildRecipe(a: RecipeArgs, sparsity: number, session: ModelSessi
   return {
     method: a.method,
     sparsity,
-    scope: a.nm ? undefined : (a.scope ?? DEFAULT_SCOPE[a.method]),
+    scope: a.nm ? undefined : (a.scope ?? defaultScope(a.method)),
     nm: a.nm,
     allocation: a.nm ? 'uniform' : a.allocation,
     calibration,

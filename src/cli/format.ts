@@ -1,7 +1,7 @@
 // Readable summaries of reports, for a terminal (JSON is what scripts read).
 import type { Metrics } from '../engine/eval/metrics';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
-import { DEFAULT_SCOPE } from '../engine/pruning/unstructured';
+import { defaultScope } from '../engine/pruning/catalogue';
 import type { ModelSummary } from '../engine/session';
 
 const pct = (v: number, digits = 1) => `${(100 * v).toFixed(digits)}%`;
@@ -49,7 +49,7 @@ export function recipeLine(r: PruneRecipe | StructuredPruneRecipe): string {
   }
   const parts = [`${r.method} at ${pct(r.sparsity)} sparsity`];
   if (r.nm) parts.push(`${r.nm.n}:${r.nm.m}`);
-  else parts.push(`${r.scope ?? DEFAULT_SCOPE[r.method]} scope`, `${r.allocation ?? 'uniform'} allocation`);
+  else parts.push(`${r.scope ?? defaultScope(r.method)} scope`, `${r.allocation ?? 'uniform'} allocation`);
   if (r.method === 'random') parts.push(`seed ${r.seed ?? 0}`);
   return parts.join(' · ');
 }

@@ -9,7 +9,7 @@ import type { AttentionMaps, ClassPredictions, NextTokenPredictions, Saliency } 
 import type { LayerDetailData } from '../engine/eval/layer-detail';
 import type { LinearRole } from '../engine/model/schema';
 import type { SensitivityCurve } from '../engine/pruning/allocation';
-import type { UnstructuredMethod } from '../engine/pruning/unstructured';
+import type { MethodId } from '../engine/pruning/catalogue';
 
 export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport };
 export type { CalibrationSpec, MapImportance, PrunedShares };
@@ -233,7 +233,7 @@ export interface LayerDetailRequest {
   /** Which linear of the block: a role of the block's layers in ModelSummary.cost.linears ('q', 'qkv', 'ffn_in', ...). */
   role: LinearRole;
   /** The method whose scores the histogram counts (SparseGPT shows Wanda's). */
-  method: UnstructuredMethod;
+  method: MethodId;
   /** Calibration data for the scores that need it; null: the model's default. */
   calibration: CalibrationSpec | null;
   /** The configuration whose mask is shown; null: the dense model (every weight kept). */
@@ -255,13 +255,13 @@ export interface LayerDetail extends LayerDetailData {
 }
 
 export interface SensitivityRequest {
-  method: UnstructuredMethod;
+  method: MethodId;
   calibration: CalibrationSpec | null;
 }
 
 export interface SensitivityResult {
   /** The method whose scores pruned each block (Wanda's for SparseGPT). */
-  method: UnstructuredMethod;
+  method: MethodId;
   /** The calibration data the loss was measured on, in words. */
   calibration: string;
   curves: SensitivityCurve[];

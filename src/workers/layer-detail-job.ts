@@ -7,7 +7,8 @@ import { layerDetailData, structuralWeightMask } from '../engine/eval/layer-deta
 import type { Pruner, RunOptions } from '../engine/eval/pruner';
 import { numLayers } from '../engine/model/config';
 import type { LinearSpec } from '../engine/model/schema';
-import { DEFAULT_SCOPE, prunableLinears, type UnstructuredMethod } from '../engine/pruning/unstructured';
+import { defaultScope, type MethodId } from '../engine/pruning/catalogue';
+import { prunableLinears } from '../engine/pruning/unstructured';
 import type {
   LayerDetail,
   LayerDetailRequest,
@@ -18,21 +19,22 @@ import type {
 } from './api';
 import { prunedFor, type PrunedMasks } from './inspect-job';
 
-const METHODS: UnstructuredMethod[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
+const METHODS: MethodId[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
 
 /** What the score histogram counts, per method. */
-const SCORE_NAMES: Record<UnstructuredMethod, string> = {
+const SCORE_NAMES: Record<MethodId, string> = {
   magnitude: '|w|',
   random: 'random score',
   wanda: '|w|·‖x‖ (Wanda)',
   sparsegpt: "|w|·‖x‖ (Wanda's score, standing in for SparseGPT's)",
   taylor: '|w·∂L/∂w| (Taylor)',
+  'taylor-mean': '|w·ḡ| (LLM-Pruner)',
 };
 
-function checkMethod(method: unknown): UnstructuredMethod {
-  if (!METHODS.includes(method as UnstructuredMethod))
+function checkMethod(method: unknown): MethodId {
+  if (!METHODS.includes(method as MethodId))
     throw new Error(`"${String(method)}" is not a scoring method (${METHODS.join(', ')})`);
-  return method as UnstructuredMethod;
+  return method as MethodId;
 }
 
 /** The block linear the request names, or a message saying what the block has. */
@@ -58,11 +60,11 @@ function maskOf(pruner: Pruner, spec: LinearSpec, pruned: PrunedMasks | null): U
 /** Within what the weights competed for the mask: the whole layer (or all layers), or each output row. */
 function comparisonOf(recipe: WorkbenchRecipe | null): 'layer' | 'row' {
   if (recipe?.kind !== 'unstructured' || recipe.recipe.nm) return 'layer';
-  return (recipe.recipe.scope ?? DEFAULT_SCOPE[recipe.recipe.method]) === 'row' ? 'row' : 'layer';
+  return (recipe.recipe.scope ?? defaultScope(recipe.recipe.method)) === 'row' ? 'row' : 'layer';
 }
 
 /** What the reader needs to know to read the threshold right, in words. */
-function notesFor(recipe: WorkbenchRecipe | null, method: UnstructuredMethod): string[] {
+function notesFor(recipe: WorkbenchRecipe | null, method: MethodId): string[] {
   if (!recipe) return ['Nothing is pruned: every weight is kept.'];
   if (recipe.kind === 'structured') {
     const g = recipe.recipe.granularity;

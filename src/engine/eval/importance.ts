@@ -12,7 +12,8 @@ import { blockSimilarity, type BlockSimilarity } from '../pruning/structured/blo
 import { headScores, type HeadScoreMethod } from '../pruning/structured/heads';
 import { neuronScores, type NeuronScoreMethod } from '../pruning/structured/neurons';
 import type { SensitivityCurve } from '../pruning/allocation';
-import { prunableLinears, type UnstructuredMethod } from '../pruning/unstructured';
+import type { MethodId } from '../pruning/catalogue';
+import { prunableLinears } from '../pruning/unstructured';
 import type { Pruner, RunOptions } from './pruner';
 
 export class Importance {
@@ -29,7 +30,7 @@ export class Importance {
    */
   async weightScores(
     weightName: string,
-    method: UnstructuredMethod,
+    method: MethodId,
     calibration?: CalibrationSpec,
     opts: RunOptions & { seed?: number } = {},
   ): Promise<Float32Array> {
@@ -41,7 +42,7 @@ export class Importance {
     // The Pruner seeds each prunable layer by its position (pruning/unstructured.ts, scoresFor).
     const index = prunableLinears(this.session.config).findIndex((l) => l.weight === weightName);
     if (method === 'random') return fromRows(randomScores(rows.length, (opts.seed ?? 0) * 1009 + index), spec);
-    const m: UnstructuredMethod = method === 'sparsegpt' ? 'wanda' : method;
+    const m: MethodId = method === 'sparsegpt' ? 'wanda' : method;
     const r = { method: m, sparsity: 0, calibration };
     const stats = await this.pruner.stats(r, await this.pruner.calibration(this.pruner.calibSpec(r)), opts);
     if (m === 'wanda')
@@ -50,7 +51,7 @@ export class Importance {
   }
 
   async sensitivityCurves(
-    method: UnstructuredMethod,
+    method: MethodId,
     calibration?: CalibrationSpec,
     opts: RunOptions = {},
   ): Promise<SensitivityCurve[]> {

@@ -4,12 +4,13 @@
 // slider) computes them once, not once per point.
 import * as tf from '@tensorflow/tfjs';
 import type { HostTensor } from '../model/checkpoint';
-import { numLayers } from '../model/config';
 import { costReport } from '../model/cost';
 import type { Weights } from '../model/types';
+import type { LinearRole } from '../model/schema';
+import { numLayers, type ModelConfig } from '../model/config';
 import type { ModelSession } from '../session';
+import { defaultScope, type AllocationId, type CalibrationMode, type MethodId, type Scope } from '../pruning/catalogue';
 import {
-  type Allocation,
   outlierRatio,
   owlAllocation,
   sensitivityAllocation,
@@ -31,8 +32,6 @@ import {
   prunableLinears,
   pruneUnstructured,
   type PruningStats,
-  type Scope,
-  type UnstructuredMethod,
   type UnstructuredResult,
 } from '../pruning/unstructured';
 import type { EvalOptions, Metrics } from './metrics';
@@ -49,18 +48,31 @@ import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { nm24Bytes } from '../gpu/nm24';
 
 export interface PruneRecipe {
-  method: UnstructuredMethod;
+  method: MethodId;
   sparsity: number;
+  /** Which weights compete (default: the method's own, from the catalogue). */
   scope?: Scope;
   nm?: { n: number; m: number } | null;
-  allocation?: Allocation;
+  allocation?: AllocationId;
+  /** OWL's outlier threshold M and spread λ (allocation 'owl'; defaults 5 and 0.08). */
+  owl?: { m: number; lambda: number };
   /**
    * An explicit sparsity per block (the page's per-layer sliders): replaces the allocation. Only
    * for per-layer or per-row selection, not N:M or a global ranking, which fix their own split.
    */
   blockSparsity?: number[];
   calibration?: CalibrationSpec;
+  /** How each block's statistics are gathered (default: the method's for the family, from the catalogue). */
+  calibrationMode?: CalibrationMode;
   seed?: number;
+}
+
+/** The share of one prunable linear's weights its mask removes. */
+export interface LayerSparsity {
+  weight: string;
+  layer: number;
+  role: LinearRole;
+  sparsity: number;
 }
 
 export interface SizeReport {
@@ -84,7 +96,19 @@ export interface PruneReport {
   denseFlops: number;
   flops: number;
   bytes: SizeReport;
+  /** Share of each block's prunable weights removed, counted from the masks applied. */
   blockSparsity: number[];
+  /** The same for each prunable linear, counted from its mask. */
+  layerSparsity: LayerSparsity[];
+  /**
+   * What the recipe asked of each block (its allocation's split, or the explicit one); null where no
+   * per-block target exists (a global ranking, N:M, structured pruning).
+   */
+  targetBlockSparsity: number[] | null;
+  /** OWL's per-block outlier ratios (% of Wanda scores above M × their block's mean) when OWL allocated. */
+  outlierRatios: number[] | null;
+  /** How the calibration statistics were gathered; null when the method reads none. */
+  calibrationMode: CalibrationMode | null;
   timeMs: { calibration: number; prune: number; evaluate: number };
   /** How each pruned layer's product ran in the evaluation (WebGPU only; null elsewhere). */
   kernels: LinearChoice[] | null;
@@ -198,7 +222,7 @@ export class Pruner {
    * which share its input statistics, stand in for it).
    */
   async sensitivity(r: PruneRecipe, calib: CalibrationData, opts: RunOptions = {}): Promise<SensitivityCurve[]> {
-    const method: UnstructuredMethod = r.method === 'sparsegpt' ? 'wanda' : r.method;
+    const method: MethodId = r.method === 'sparsegpt' ? 'wanda' : r.method;
     const key = `sens|${method}|${r.scope ?? ''}|${JSON.stringify(this.calibSpec(r))}`;
     const cached = this.allocCache.get(key) as SensitivityCurve[] | undefined;
     if (cached) return cached;
@@ -369,7 +393,10 @@ export class Pruner {
       denseFlops: cost.denseFlops,
       flops: cost.flops,
       bytes: sizes(this.session, p.result.masks),
-      blockSparsity: p.blockSparsity,
+      ...measuredSparsity(this.session.config, p.result.masks),
+      targetBlockSparsity: r.nm || (r.scope ?? defaultScope(r.method)) === 'global' ? null : p.blockSparsity,
+      outlierRatios: null,
+      calibrationMode: null,
       timeMs: { ...p.timeMs, evaluate },
       kernels,
     };
@@ -453,6 +480,15 @@ export class Pruner {
       // Removed structures leave smaller dense matrices: no index overhead, no 2:4 format.
       bytes: { dense: 4 * cost.params, sparse: 4 * cost.nonzeroParams, nm24: null },
       blockSparsity: cost.blocks.map((b) => 1 - b.nonzero / Math.max(1, b.params)),
+      layerSparsity: blockLinears.map((x) => ({
+        weight: x.weight,
+        layer: x.layer,
+        role: x.role,
+        sparsity: 1 - x.nonzero / Math.max(1, x.params),
+      })),
+      targetBlockSparsity: null,
+      outlierRatios: null,
+      calibrationMode: null,
       timeMs: { calibration: t1 - t0, prune: t2 - t1, evaluate },
       // Physically smaller dense matrices: nothing for a sparse kernel to do.
       kernels: null,
@@ -490,6 +526,25 @@ function checkedBlockSparsity(r: PruneRecipe, layers: number): number[] {
   if (r.scope === 'global')
     throw new Error('per-block sparsity does not apply to a global ranking (one threshold for all blocks)');
   return [...b];
+}
+
+/** Per block and per prunable linear, the share of weights the masks remove. */
+export function measuredSparsity(
+  config: ModelConfig,
+  masks: ReadonlyMap<string, Uint8Array>,
+): { blockSparsity: number[]; layerSparsity: LayerSparsity[] } {
+  const specs = prunableLinears(config);
+  const removed = new Array<number>(numLayers(config)).fill(0);
+  const total = new Array<number>(numLayers(config)).fill(0);
+  const layerSparsity = specs.map((spec) => {
+    const m = masks.get(spec.weight);
+    const n = spec.inFeatures * spec.outFeatures;
+    const gone = m ? n - m.reduce((a, v) => a + v, 0) : 0;
+    removed[spec.layer] += gone;
+    total[spec.layer] += n;
+    return { weight: spec.weight, layer: spec.layer, role: spec.role, sparsity: gone / n };
+  });
+  return { blockSparsity: removed.map((r, l) => r / Math.max(1, total[l])), layerSparsity };
 }
 
 function sizes(session: ModelSession, masks: Map<string, Uint8Array>): SizeReport {

@@ -5,8 +5,6 @@
 // - sensitivity: prune each block alone at several sparsities, measure the loss, then raise the
 //   sparsity of whichever block costs the least loss per removed weight until the target is met.
 
-export type Allocation = 'uniform' | 'owl' | 'sensitivity';
-
 export function uniformAllocation(blocks: number, target: number): number[] {
   return new Array(blocks).fill(target);
 }

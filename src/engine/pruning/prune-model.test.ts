@@ -1,7 +1,8 @@
 // Whole-model unstructured pruning on tiny checkpoints: densities, scopes, calibration, SparseGPT.
 import { describe, expect, it } from 'vitest';
 import { makeCalibration, collectActivationStats } from './calibration';
-import { collectStats, prunableLinears, pruneUnstructured, type UnstructuredMethod } from './unstructured';
+import type { MethodId } from './catalogue';
+import { collectStats, prunableLinears, pruneUnstructured } from './unstructured';
 import { randomHostWeights, tinyGpt2, tinyVit } from '../model/tiny-models';
 import { toTfWeights } from '../model/weights';
 import { byteLevelTokenizerJson, loadTokenizer } from '../model/tokenizer';
@@ -20,7 +21,7 @@ const count = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
 describe('pruning a model', () => {
   it('every method reaches the requested density in every layer', async () => {
     const calib = makeCalibration(gpt, { source: 'train', count: 4, seed: 1 }, sets);
-    for (const method of ['magnitude', 'random', 'wanda', 'taylor', 'sparsegpt'] as UnstructuredMethod[]) {
+    for (const method of ['magnitude', 'random', 'wanda', 'taylor', 'sparsegpt'] as MethodId[]) {
       const stats = await collectStats(gpt, weights, method, calib);
       const r = await pruneUnstructured(gpt, host, { method, sparsity: 0.5 }, calib, stats);
       for (const spec of prunableLinears(gpt)) {

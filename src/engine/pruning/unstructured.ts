@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { numLayers, type ModelConfig } from '../model/config';
 import type { HostTensor } from '../model/checkpoint';
 import { linearSpecs, type LinearSpec } from '../model/schema';
+import { defaultScope, type MethodId, type Scope } from './catalogue';
 import type { Weights } from '../model/types';
 import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { collectActivationStats, collectGradients, type CalibrationData } from './calibration';
@@ -17,12 +18,8 @@ import { sparseGpt } from './sparsegpt';
 import { taylorScores } from './taylor';
 import { wandaScores } from './wanda';
 
-export type UnstructuredMethod = 'magnitude' | 'random' | 'wanda' | 'sparsegpt' | 'taylor';
-/** Which weights compete: within a layer, within an output row, or all layers at once. */
-export type Scope = 'layer' | 'row' | 'global';
-
 export interface UnstructuredRecipe {
-  method: UnstructuredMethod;
+  method: MethodId;
   /** Target fraction of prunable weights removed. */
   sparsity: number;
   scope?: Scope;
@@ -46,14 +43,6 @@ export interface PruningStats {
   grads?: Map<string, Float32Array>;
 }
 
-export const DEFAULT_SCOPE: Record<UnstructuredMethod, Scope> = {
-  magnitude: 'layer',
-  random: 'layer',
-  wanda: 'row',
-  sparsegpt: 'layer',
-  taylor: 'layer',
-};
-
 export function prunableLinears(config: ModelConfig): LinearSpec[] {
   return linearSpecs(config).filter((l) => l.prunable);
 }
@@ -62,7 +51,7 @@ export function prunableLinears(config: ModelConfig): LinearSpec[] {
 export async function collectStats(
   config: ModelConfig,
   weights: Weights,
-  method: UnstructuredMethod,
+  method: MethodId,
   calib: CalibrationData | null,
   opts: { signal?: AbortSignal; onProgress?: (f: number) => void } = {},
 ): Promise<PruningStats> {
@@ -91,7 +80,8 @@ function scoresFor(
       if (!sq) throw new Error(`wanda: no input statistics for ${spec.weight}`);
       return wandaScores(rows, spec.outFeatures, spec.inFeatures, sq);
     }
-    case 'taylor': {
+    case 'taylor':
+    case 'taylor-mean': {
       const g = stats.grads?.get(spec.weight);
       if (!g) throw new Error(`taylor: no gradient for ${spec.weight}`);
       return taylorScores(rows, toRows(g, spec));
@@ -106,7 +96,7 @@ function blockSparsity(recipe: UnstructuredRecipe, layer: number): number {
 }
 
 interface Scored {
-  method: UnstructuredMethod;
+  method: MethodId;
   seed: number;
   stats: PruningStats | null;
   weights: Float32Array[];
@@ -155,7 +145,7 @@ export type SelectionPlan =
 
 function selectionPlan(specs: LinearSpec[], recipe: UnstructuredRecipe): SelectionPlan {
   if (recipe.nm) return { kind: 'nm', n: recipe.nm.n, m: recipe.nm.m };
-  const scope = recipe.scope ?? DEFAULT_SCOPE[recipe.method];
+  const scope = recipe.scope ?? defaultScope(recipe.method);
   if (scope === 'global')
     return {
       kind: 'global',

@@ -1,6 +1,9 @@
 // One structured pruning step as a recipe — what to remove, by which score, how much — turned into
 // the masks the forward pass applies (heads, neurons, sublayers) or the per-block token keep ratios.
 import { numLayers, type ModelConfig } from '../../model/config';
+import type { StructuredGranularity, StructuredScoreId } from '../catalogue';
+
+export type { StructuredGranularity };
 import type { ModelMasks, Weights } from '../../model/types';
 import type { CalibrationData } from '../calibration';
 import { blockSimilarity, blocksToRemove, type BlockMethod } from './blocks';
@@ -10,8 +13,6 @@ import { normalizePerLayer, type StructuredScope } from './select';
 import { finerCut } from './sublayers';
 import { tokenKeepFrom } from '../../model/tokens';
 
-export type StructuredGranularity = 'heads' | 'neurons' | 'blocks' | 'sublayers' | 'tokens';
-
 export interface StructuredRecipe {
   granularity: StructuredGranularity;
   /**
@@ -20,7 +21,7 @@ export interface StructuredRecipe {
    */
   amount: number;
   /** heads: norm | taylor | entropy; neurons: activation | taylor; blocks: angular-window | angular | influence. */
-  score?: HeadScoreMethod | NeuronScoreMethod | BlockMethod;
+  score?: StructuredScoreId;
   scope?: StructuredScope;
   /** First block whose input is token-pruned (default 1). */
   tokenFrom?: number;
