@@ -4,7 +4,8 @@ import type { AllocationId as Allocation, MethodId, Scope } from '../engine/prun
 import type { BlockMethod } from '../engine/pruning/structured/blocks';
 import type { HeadScoreMethod } from '../engine/pruning/structured/heads';
 import type { NeuronScoreMethod } from '../engine/pruning/structured/neurons';
-import type { StructuredGranularity, StructuredRecipe } from '../engine/pruning/structured/recipe';
+import type { StructuredGranularity } from '../engine/pruning/catalogue';
+import type { StructuredRecipe } from '../engine/pruning/recipe';
 import type { StructuredScope } from '../engine/pruning/structured/select';
 import { UsageError } from './errors';
 

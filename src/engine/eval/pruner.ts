@@ -9,7 +9,7 @@ import type { Weights } from '../model/types';
 import type { LinearRole } from '../model/schema';
 import { numLayers, type ModelConfig } from '../model/config';
 import type { ModelSession } from '../session';
-import { defaultScope, type AllocationId, type CalibrationMode, type MethodId, type Scope } from '../pruning/catalogue';
+import { defaultScope, type CalibrationMode, type MethodId } from '../pruning/catalogue';
 import {
   outlierRatio,
   owlAllocation,
@@ -35,37 +35,16 @@ import {
   type UnstructuredResult,
 } from '../pruning/unstructured';
 import type { EvalOptions, Metrics } from './metrics';
-import {
-  needsStructuredCalibration,
-  planStructured,
-  type StructuredPlan,
-  type StructuredRecipe,
-} from '../pruning/structured/recipe';
+import { needsStructuredCalibration, planStructured, type StructuredPlan } from '../pruning/structured/recipe';
 import { tokenCounts } from '../model/tokens';
 import { evaluateLmLastPosition } from './last-position';
 import type { LinearChoice, LinearPath, SparseLayer } from '../gpu/sparse-linears';
 import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { nm24Bytes } from '../gpu/nm24';
 
-export interface PruneRecipe {
-  method: MethodId;
-  sparsity: number;
-  /** Which weights compete (default: the method's own, from the catalogue). */
-  scope?: Scope;
-  nm?: { n: number; m: number } | null;
-  allocation?: AllocationId;
-  /** OWL's outlier threshold M and spread λ (allocation 'owl'; defaults 5 and 0.08). */
-  owl?: { m: number; lambda: number };
-  /**
-   * An explicit sparsity per block (the page's per-layer sliders): replaces the allocation. Only
-   * for per-layer or per-row selection, not N:M or a global ranking, which fix their own split.
-   */
-  blockSparsity?: number[];
-  calibration?: CalibrationSpec;
-  /** How each block's statistics are gathered (default: the method's for the family, from the catalogue). */
-  calibrationMode?: CalibrationMode;
-  seed?: number;
-}
+import type { PruneRecipe, StructuredRecipe } from '../pruning/recipe';
+
+export type { PruneRecipe };
 
 /** The share of one prunable linear's weights its mask removes. */
 export interface LayerSparsity {
@@ -114,7 +93,8 @@ export interface PruneReport {
   kernels: LinearChoice[] | null;
 }
 
-export type StructuredPruneRecipe = StructuredRecipe & { calibration?: CalibrationSpec };
+/** A structured recipe (its calibration data included). */
+export type StructuredPruneRecipe = StructuredRecipe;
 
 export type StructuredReport = Omit<PruneReport, 'recipe'> & {
   recipe: StructuredPruneRecipe;

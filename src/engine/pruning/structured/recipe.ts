@@ -1,31 +1,18 @@
 // One structured pruning step as a recipe — what to remove, by which score, how much — turned into
 // the masks the forward pass applies (heads, neurons, sublayers) or the per-block token keep ratios.
 import { numLayers, type ModelConfig } from '../../model/config';
-import type { StructuredGranularity, StructuredScoreId } from '../catalogue';
+import type { StructuredRecipe } from '../recipe';
 
-export type { StructuredGranularity };
+export type { StructuredRecipe };
 import type { ModelMasks, Weights } from '../../model/types';
 import type { CalibrationData } from '../calibration';
 import { blockSimilarity, blocksToRemove, type BlockMethod } from './blocks';
 import { headMaskFromScores, headScores, type HeadScoreMethod } from './heads';
 import { neuronMaskFromScores, neuronScores, type NeuronScoreMethod } from './neurons';
-import { normalizePerLayer, type StructuredScope } from './select';
+import type { StructuredGranularity } from '../catalogue';
+import { normalizePerLayer } from './select';
 import { finerCut } from './sublayers';
 import { tokenKeepFrom } from '../../model/tokens';
-
-export interface StructuredRecipe {
-  granularity: StructuredGranularity;
-  /**
-   * Fraction removed: of all heads, of all FFN neurons, of the blocks, of the 2·L sublayers; for
-   * tokens, the fraction of tokens dropped at each block from `tokenFrom` on (keep = 1 − amount).
-   */
-  amount: number;
-  /** heads: norm | taylor | entropy; neurons: activation | taylor; blocks: angular-window | angular | influence. */
-  score?: StructuredScoreId;
-  scope?: StructuredScope;
-  /** First block whose input is token-pruned (default 1). */
-  tokenFrom?: number;
-}
 
 export interface StructuredPlan {
   masks: ModelMasks;
