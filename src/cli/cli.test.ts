@@ -269,12 +269,12 @@ describe('cli', () => {
     expect(t.stderr).toBe('');
     expect(t.code).toBe(0);
     const tr = JSON.parse(t.stdout);
-    expect(tr.recipe).toEqual({ granularity: 'tokens', amount: 0.5, tokenFrom: 1 });
+    expect(tr.recipe).toEqual({ granularity: 'tokens', amount: 0.5, score: 'last-query', tokenFrom: 1 });
     expect(tr.calibration).toBeNull();
     expect(tr.flops).toBeLessThan(tr.denseFlops);
     expect(tr.nonzeroParams).toBe(tr.params);
     expect(tr.structure).toMatch(
-      /^keep 50% of tokens at each block from block 1; scored on the last position of 1 windows/,
+      /^keep 50% of tokens at each block from block 1, ranked by last-query; scored on the last position of \d+ windows, one every \d+ tokens/,
     );
   });
 

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   DEFAULT_CALIBRATION,
+  measuredSparsity,
   Pruner,
   type PruneRecipe,
   type PruneReport,
@@ -13,16 +14,12 @@ import {
 } from '../engine/eval/pruner';
 import type { ModelSession } from '../engine/session';
 import { defaultScope } from '../engine/pruning/catalogue';
+import { needsCalibration, resolveStructuredRecipe } from '../engine/pruning/recipe';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
 import { loadCheckpoint } from '../engine/model/checkpoint';
 import { numLayers } from '../engine/model/config';
-import {
-  DEFAULT_STRUCTURED_SCORE,
-  needsStructuredCalibration,
-  planStructured,
-  type StructuredPlan,
-} from '../engine/pruning/structured/recipe';
+import { planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
 import {
   CONFIG_FILE,
   exportCheckpoint,
@@ -51,13 +48,6 @@ export interface Context {
 
 type Of<C extends ParsedCommand['command']> = Extract<ParsedCommand, { command: C; help: false }>;
 
-const needsCalibration = (r: RecipeArgs) =>
-  r.method === 'wanda' ||
-  r.method === 'sparsegpt' ||
-  r.method === 'taylor' ||
-  r.allocation === 'owl' ||
-  r.allocation === 'sensitivity';
-
 function calibrationSpec(a: RecipeArgs | StructuredArgs, session: ModelSession): CalibrationSpec {
   const calibration: CalibrationSpec = {
     source: a.calib?.source ?? 'train',
@@ -71,7 +61,11 @@ function calibrationSpec(a: RecipeArgs | StructuredArgs, session: ModelSession):
 /** The recipe with every default filled in, so a report says exactly what ran. */
 export function buildRecipe(a: RecipeArgs, sparsity: number, session: ModelSession): PruneRecipe {
   const calibration =
-    needsCalibration(a) || a.calib || a.calibCount !== undefined ? calibrationSpec(a, session) : undefined;
+    needsCalibration({ method: a.method, sparsity: 0, allocation: a.allocation }, session.config.kind) ||
+    a.calib ||
+    a.calibCount !== undefined
+      ? calibrationSpec(a, session)
+      : undefined;
   return {
     method: a.method,
     sparsity,
@@ -86,10 +80,7 @@ export function buildRecipe(a: RecipeArgs, sparsity: number, session: ModelSessi
 /** A structured recipe with every default filled in; `amount` is the fraction removed. */
 export function buildStructuredRecipe(a: StructuredArgs, amount: number, session: ModelSession): StructuredPruneRecipe {
   const g = a.granularity;
-  const r: StructuredPruneRecipe = { granularity: g, amount };
-  if (g === 'heads' || g === 'neurons' || g === 'blocks')
-    r.score = a.score ?? (DEFAULT_STRUCTURED_SCORE[g] as StructuredPruneRecipe['score']);
-  if (g === 'heads' || g === 'neurons') r.scope = a.scope ?? 'layer';
+  const r = resolveStructuredRecipe({ granularity: g, amount, score: a.score, scope: a.scope }, session.config.kind);
   if (g === 'tokens') {
     const layers = numLayers(session.config);
     r.tokenFrom = a.tokenFrom ?? 1;
@@ -98,7 +89,7 @@ export function buildStructuredRecipe(a: StructuredArgs, amount: number, session
         `--token-from ${r.tokenFrom}: the model has ${layers} blocks (0 to ${layers - 1}); block 0 is never token-pruned`,
       );
   }
-  if (needsStructuredCalibration(r) || a.calib || a.calibCount !== undefined || a.seed !== undefined)
+  if (needsCalibration(r, session.config.kind) || a.calib || a.calibCount !== undefined || a.seed !== undefined)
     r.calibration = calibrationSpec(a, session);
   return r;
 }
@@ -260,7 +251,7 @@ async function pruneUnstructuredForExport(
     replaced: p.result.weights,
     recipe,
     calibration: p.calibration,
-    blockSparsity: p.blockSparsity,
+    blockSparsity: measuredSparsity(session.config, p.result.masks).blockSparsity,
     report: null,
     notes: [],
   };
@@ -290,7 +281,9 @@ async function pruneStructuredForExport(
     calibration = report.calibration;
   } else {
     ctx.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
-    const calib = needsStructuredCalibration(recipe) ? await pruner.calibration(pruner.calibSpec(recipe)) : null;
+    const calib = needsCalibration(recipe, session.config.kind)
+      ? await pruner.calibration(pruner.calibSpec(recipe))
+      : null;
     plan = await planStructured(session.config, session.weights, calib, recipe, {
       signal: ctx.signal,
       onProgress: (f) => ctx.progress.update('pruning', f),

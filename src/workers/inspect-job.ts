@@ -7,7 +7,8 @@ import type { Pruner } from '../engine/eval/pruner';
 import type { ModelSession } from '../engine/session';
 import type { Weights } from '../engine/model/types';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
-import { needsStructuredCalibration, planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
+import { needsCalibration } from '../engine/pruning/recipe';
+import { planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
 import type {
   EvalInputs,
   InspectedInput,
@@ -130,7 +131,7 @@ export async function prunedFor(
     return { key, session, result };
   }
   const r = recipe.recipe;
-  const calib = needsStructuredCalibration(r) ? await pruner.calibration(pruner.calibSpec(r)) : null;
+  const calib = needsCalibration(r, pruner.session.config.kind) ? await pruner.calibration(pruner.calibSpec(r)) : null;
   const plan = await planStructured(session.config, session.weights, calib, r, { signal });
   return { key, session, plan };
 }

@@ -1,6 +1,7 @@
 // Sampling a continuation from a causal LM: temperature sampling with a seeded generator, the
 // context cropped to the model's window as it grows.
 import * as tf from '@tensorflow/tfjs';
+import type { TokenScoring } from '../model/tokens';
 import type { Gpt2Config } from '../model/config';
 import { forward } from '../model/forward';
 import type { ModelMasks, Weights } from '../model/types';
@@ -12,6 +13,7 @@ export interface GenerateOptions {
   masks?: ModelMasks;
   /** Per-block token keep ratios (dynamic token pruning); the last position is always kept. */
   tokenKeep?: number[];
+  tokenScoring?: TokenScoring;
 }
 
 export async function generate(
@@ -37,6 +39,7 @@ export async function generate(
       const { logits } = forward(config, weights, tf.tensor2d(window, [1, window.length], 'int32'), {
         masks: opts.masks,
         tokenKeep: opts.tokenKeep,
+        tokenScoring: opts.tokenScoring,
       });
       // Under token pruning fewer rows come back; the last is always the last position's.
       const rows = logits.shape[1]!;

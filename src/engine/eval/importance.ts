@@ -5,7 +5,8 @@ import { linearSpecs } from '../model/schema';
 import type { CalibrationSpec } from '../pruning/calibration';
 import { magnitudeScores } from '../pruning/magnitude';
 import { randomScores } from '../pruning/random';
-import { taylorScores } from '../pruning/taylor';
+import { meanGradientScores, taylorScores } from '../pruning/taylor';
+import { resolvePruneRecipe } from '../pruning/recipe';
 import { wandaScores } from '../pruning/wanda';
 import { fromRows, toRows } from '../pruning/layout';
 import { blockSimilarity, type BlockSimilarity } from '../pruning/structured/blocks';
@@ -42,12 +43,16 @@ export class Importance {
     // The Pruner seeds each prunable layer by its position (pruning/unstructured.ts, scoresFor).
     const index = prunableLinears(this.session.config).findIndex((l) => l.weight === weightName);
     if (method === 'random') return fromRows(randomScores(rows.length, (opts.seed ?? 0) * 1009 + index), spec);
+    // The dense model's statistics: what a one-shot calibration scores by.
     const m: MethodId = method === 'sparsegpt' ? 'wanda' : method;
-    const r = { method: m, sparsity: 0, calibration };
+    const r = resolvePruneRecipe(
+      { method: m, sparsity: 0, calibration, ...(m === 'wanda' ? { calibrationMode: 'one-shot' as const } : {}) },
+      this.session.config.kind,
+    );
     const stats = await this.pruner.stats(r, await this.pruner.calibration(this.pruner.calibSpec(r)), opts);
     if (m === 'wanda')
       return fromRows(wandaScores(rows, spec.outFeatures, spec.inFeatures, stats.sqSum!.get(weightName)!), spec);
-    return taylorScores(w, stats.grads!.get(weightName)!);
+    return (m === 'taylor' ? taylorScores : meanGradientScores)(w, stats.grads!.get(weightName)!);
   }
 
   async sensitivityCurves(

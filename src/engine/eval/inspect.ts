@@ -7,6 +7,7 @@
 // (Uint8Array [C, H, W], 0…255, normalised as the image processor does: see model/preprocess.ts) or
 // already normalised pixels (Float32Array [C, H, W]).
 import * as tf from '@tensorflow/tfjs';
+import type { TokenScoring } from '../model/tokens';
 import { hiddenSize, numHeads, numLayers, type Gpt2Config, type ModelConfig, type VitConfig } from '../model/config';
 import { forward } from '../model/forward';
 import { GPT2_PREFIX } from '../model/schema';
@@ -21,6 +22,7 @@ export interface InspectOptions {
   masks?: ModelMasks;
   /** Per-block token keep ratios (ForwardOptions.tokenKeep). */
   tokenKeep?: number[];
+  tokenScoring?: TokenScoring;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,6 +130,7 @@ async function capturedAttention(
     const out = forward(config, weights, x, {
       masks: opts.masks,
       tokenKeep: opts.tokenKeep,
+      tokenScoring: opts.tokenScoring,
       capture: { attention: true },
     });
     return [out.logits, out.attention ?? [], out.tokenPositions ?? []] as [tf.Tensor, tf.Tensor[], tf.Tensor[]];
@@ -277,6 +280,7 @@ async function capturedRolloutInputs(config: ModelConfig, weights: Weights, inpu
     const out = forward(config, weights, x, {
       masks: opts.masks,
       tokenKeep: opts.tokenKeep,
+      tokenScoring: opts.tokenScoring,
       capture: { attention: true },
     });
     const captured = out.attention ?? [];
@@ -573,6 +577,7 @@ export async function predictClasses(
     const { logits } = forward(config, weights, inputTensor(config, input), {
       masks: opts.masks,
       tokenKeep: opts.tokenKeep,
+      tokenScoring: opts.tokenScoring,
     });
     return tf.reshape(tf.softmax(logits), [-1]);
   });
@@ -603,6 +608,7 @@ export async function predictNext(
     const { logits } = forward(config, weights, inputTensor(config, window), {
       masks: opts.masks,
       tokenKeep: opts.tokenKeep,
+      tokenScoring: opts.tokenScoring,
     });
     const rows = logits.shape[1]!;
     return tf.reshape(tf.softmax(tf.slice(logits, [0, rows - 1, 0], [1, 1, -1])), [-1]);
@@ -617,7 +623,12 @@ export async function predictNext(
   const out: NextTokenPredictions = { kind: 'gpt2', probs, top };
   if (opts.continuation) {
     const c = opts.continuation;
-    const sampled = await generate(config, weights, prompt, { ...c, masks: opts.masks, tokenKeep: opts.tokenKeep });
+    const sampled = await generate(config, weights, prompt, {
+      ...c,
+      masks: opts.masks,
+      tokenKeep: opts.tokenKeep,
+      tokenScoring: opts.tokenScoring,
+    });
     const text = opts.tokenizer
       ? opts.tokenizer.decode(sampled)
       : config.vocabSize <= 256

@@ -1,6 +1,7 @@
 // Evaluation of a token-pruned causal LM: only the last position of each window is a clean
 // next-token prediction (model/tokens.ts says why), so each window scores that one position.
 import * as tf from '@tensorflow/tfjs';
+import type { TokenScoring } from '../model/tokens';
 import type { Gpt2Config } from '../model/config';
 import { forward } from '../model/forward';
 import type { ModelMasks, Weights } from '../model/types';
@@ -26,6 +27,7 @@ export async function evaluateLmLastPosition(
     stride?: number;
     masks?: ModelMasks;
     tokenKeep?: number[];
+    tokenScoring?: TokenScoring;
     batchSize?: number;
     signal?: AbortSignal;
     onProgress?: (f: number) => void;
@@ -52,6 +54,7 @@ export async function evaluateLmLastPosition(
       const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), {
         masks: opts.masks,
         tokenKeep: opts.tokenKeep,
+        tokenScoring: opts.tokenScoring,
       });
       const rows = logits.shape[1]!;
       const last = tf.reshape(tf.slice(logits, [0, rows - 1, 0], [m, 1, config.vocabSize]), [m, config.vocabSize]);

@@ -2,6 +2,7 @@
 // accuracy for causal LMs. Batched so memory stays flat whatever the set's size; every batch's
 // tensors are freed before the next.
 import * as tf from '@tensorflow/tfjs';
+import type { TokenScoring } from '../model/tokens';
 import type { Gpt2Config, VitConfig } from '../model/config';
 import { forward } from '../model/forward';
 import { crossEntropySum } from '../model/loss';
@@ -50,6 +51,7 @@ export interface EvalOptions {
   linears?: LinearOverride;
   /** Per-block token keep ratios (dynamic token pruning; classifiers only — see evaluateLmLastPosition). */
   tokenKeep?: number[];
+  tokenScoring?: TokenScoring;
   batchSize?: number;
   /** Called after each batch with the fraction done; return value ignored. */
   onProgress?: (fraction: number) => void;
@@ -108,6 +110,7 @@ export async function evaluateClassifier(
       const { logits } = forward(config, weights, x, {
         masks: opts.masks,
         tokenKeep: opts.tokenKeep,
+        tokenScoring: opts.tokenScoring,
         linears: opts.linears,
       });
       const y = tf.tensor1d(labels.subarray(start, start + m), 'int32');

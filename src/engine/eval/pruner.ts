@@ -9,7 +9,7 @@ import type { Weights } from '../model/types';
 import type { LinearRole } from '../model/schema';
 import { numLayers, type ModelConfig } from '../model/config';
 import type { ModelSession } from '../session';
-import { defaultScope, type CalibrationMode, type MethodId } from '../pruning/catalogue';
+import { type CalibrationMode, type MethodId, needsOf } from '../pruning/catalogue';
 import {
   outlierRatio,
   owlAllocation,
@@ -19,7 +19,6 @@ import {
 } from '../pruning/allocation';
 import {
   calibrationLoss,
-  collectActivationStats,
   makeCalibration,
   withDenseLabels,
   type CalibrationData,
@@ -35,14 +34,23 @@ import {
   type UnstructuredResult,
 } from '../pruning/unstructured';
 import type { EvalOptions, Metrics } from './metrics';
-import { needsStructuredCalibration, planStructured, type StructuredPlan } from '../pruning/structured/recipe';
+import { planStructured, type StructuredPlan } from '../pruning/structured/recipe';
 import { tokenCounts } from '../model/tokens';
-import { evaluateLmLastPosition } from './last-position';
+import { evaluateLmLastPosition, type LastPositionMetrics } from './last-position';
 import type { LinearChoice, LinearPath, SparseLayer } from '../gpu/sparse-linears';
 import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { nm24Bytes } from '../gpu/nm24';
 
-import type { PruneRecipe, StructuredRecipe } from '../pruning/recipe';
+import {
+  checkRecipe,
+  choicesOf,
+  needsCalibration,
+  type PruneRecipe,
+  type ResolvedPruneRecipe,
+  resolvePruneRecipe,
+  resolveStructuredRecipe,
+  type StructuredRecipe,
+} from '../pruning/recipe';
 
 export type { PruneRecipe };
 
@@ -109,21 +117,30 @@ export interface RunOptions {
   evaluation?: Pick<EvalOptions, 'batchSize' | 'onPartial'>;
 }
 
+/**
+ * A token-pruned causal LM is scored on one prediction per window (the last position); windows
+ * start every context / this many tokens, so the score rests on many predictions.
+ */
+export const LAST_POSITION_STRIDE_DIVISOR = 4;
+
 export const DEFAULT_CALIBRATION: Record<'gpt2' | 'vit', CalibrationSpec> = {
   gpt2: { source: 'train', count: 32, seed: 0 },
   vit: { source: 'train', count: 128, seed: 0 },
 };
 
-const needsCalibration = (r: PruneRecipe) =>
-  r.method === 'wanda' ||
-  r.method === 'sparsegpt' ||
-  r.method === 'taylor' ||
-  (!r.blockSparsity && (r.allocation === 'owl' || r.allocation === 'sensitivity'));
+/** What an allocation decided: each block's sparsity, and what it decided from. */
+export interface BlockSplit {
+  blockSparsity: number[];
+  /** OWL's per-block outlier ratios; null for other allocations. */
+  outlierRatios: number[] | null;
+}
 
 export class Pruner {
   private readonly calibCache = new Map<string, CalibrationData>();
   private readonly statsCache = new Map<string, PruningStats>();
-  private readonly allocCache = new Map<string, number[] | SensitivityCurve[] | number[][]>();
+  private readonly ratiosCache = new Map<string, number[]>();
+  private readonly curvesCache = new Map<string, SensitivityCurve[]>();
+  private readonly denseLastPosition = new Map<string, LastPositionMetrics>();
 
   constructor(readonly session: ModelSession) {}
 
@@ -134,58 +151,40 @@ export class Pruner {
   /** The calibration data for a spec, made once and cached (unlabelled images labelled by the dense model). */
   async calibration(spec: CalibrationSpec): Promise<CalibrationData> {
     const key = JSON.stringify({ ...spec, custom: spec.custom ? 'custom' : undefined });
-    let c = this.calibCache.get(key);
-    if (!c) {
+    return this.cached(this.calibCache, key, () => {
       const s = this.session;
       const raw = makeCalibration(s.config, spec, {
         train: s.calibSet,
         heldOut: s.evalSet,
         tokenizer: s.checkpoint.tokenizer,
       });
-      c = await withDenseLabels(s.config, s.weights, raw);
-      this.calibCache.set(key, c);
-    }
-    return c;
+      return withDenseLabels(s.config, s.weights, raw);
+    });
   }
 
-  async stats(r: PruneRecipe, calib: CalibrationData | null, opts: RunOptions = {}): Promise<PruningStats> {
-    const key = `${r.method}|${JSON.stringify(this.calibSpec(r))}`;
-    let st = this.statsCache.get(key);
-    if (!st) {
-      st = await collectStats(this.session.config, this.session.weights, r.method, calib, {
+  /** The dense model's statistics a recipe scores from (none for block-by-block methods), cached. */
+  async stats(r: ResolvedPruneRecipe, calib: CalibrationData | null, opts: RunOptions = {}): Promise<PruningStats> {
+    const key = `${r.method}|${r.calibrationMode}|${JSON.stringify(this.calibSpec(r))}`;
+    return this.cached(this.statsCache, key, () =>
+      collectStats(this.session.config, this.session.weights, r, calib, {
         signal: opts.signal,
         onProgress: (f) => opts.onProgress?.('calibration statistics', f),
-      });
-      this.statsCache.set(key, st);
-    }
-    return st;
+      }),
+    );
   }
 
-  /** Per-block sparsity: the recipe's explicit one, or its allocation's. */
-  async blockSparsity(r: PruneRecipe, calib: CalibrationData | null, opts: RunOptions): Promise<number[]> {
+  /** Per-block sparsity: the recipe's explicit one, or its allocation's (none for N:M or a global ranking). */
+  async blockSplit(r: ResolvedPruneRecipe, calib: CalibrationData | null, opts: RunOptions): Promise<BlockSplit> {
     const c = this.session.config;
     const layers = numLayers(c);
-    if (r.blockSparsity) return checkedBlockSparsity(r, layers);
-    const alloc = r.allocation ?? 'uniform';
-    if (alloc === 'uniform' || r.nm) return uniformAllocation(layers, r.sparsity);
-    if (!calib) throw new Error(`${alloc} allocation needs calibration data`);
-    const ckey = JSON.stringify(this.calibSpec(r));
-    if (alloc === 'owl') {
-      let ratios = this.allocCache.get(`owl|${ckey}`) as number[] | undefined;
-      if (!ratios) {
-        const st = await collectActivationStats(c, this.session.weights, calib, { signal: opts.signal });
-        ratios = [];
-        for (let l = 0; l < layers; l++) {
-          const scores = prunableLinears(c)
-            .filter((s) => s.layer === l)
-            .map((s) =>
-              wandaScores(toRows(this.host(s.weight).data, s), s.outFeatures, s.inFeatures, st.sqSum.get(s.weight)!),
-            );
-          ratios.push(outlierRatio(scores));
-        }
-        this.allocCache.set(`owl|${ckey}`, ratios);
-      }
-      return owlAllocation(ratios, r.sparsity);
+    if (r.blockSparsity) return { blockSparsity: checkedBlockSparsity(r.blockSparsity, layers), outlierRatios: null };
+    if (r.allocation === 'uniform')
+      return { blockSparsity: uniformAllocation(layers, r.sparsity), outlierRatios: null };
+    if (!calib) throw new Error(`the ${r.allocation} allocation needs calibration data`);
+    if (r.allocation === 'owl') {
+      const { m, lambda } = r.owl!;
+      const outlierRatios = await this.outlierRatios(r, m, calib, opts);
+      return { blockSparsity: owlAllocation(outlierRatios, r.sparsity, lambda), outlierRatios };
     }
     const curves = await this.sensitivity(r, calib, opts);
     const params = Array.from({ length: layers }, (_, l) =>
@@ -193,43 +192,85 @@ export class Pruner {
         .filter((s) => s.layer === l)
         .reduce((a, s) => a + s.inFeatures * s.outFeatures, 0),
     );
-    return sensitivityAllocation(curves, params, r.sparsity);
+    return { blockSparsity: sensitivityAllocation(curves, params, r.sparsity), outlierRatios: null };
+  }
+
+  /** OWL's per-block outlier ratios: % of the block's Wanda scores on the dense model above M × their mean. */
+  async outlierRatios(r: PruneRecipe, m: number, calib: CalibrationData, opts: RunOptions = {}): Promise<number[]> {
+    const key = `${m}|${JSON.stringify(this.calibSpec(r))}`;
+    return this.cached(this.ratiosCache, key, async () => {
+      const c = this.session.config;
+      const { sqSum } = await this.stats(
+        resolvePruneRecipe(
+          { method: 'wanda', sparsity: 0, calibration: r.calibration, calibrationMode: 'one-shot' },
+          c.kind,
+        ),
+        calib,
+        opts,
+      );
+      return Array.from({ length: numLayers(c) }, (_, l) =>
+        outlierRatio(
+          prunableLinears(c)
+            .filter((s) => s.layer === l)
+            .map((s) =>
+              wandaScores(toRows(this.host(s.weight).data, s), s.outFeatures, s.inFeatures, sqSum!.get(s.weight)!),
+            ),
+          m,
+        ),
+      );
+    });
   }
 
   /**
    * Per-block sensitivity: calibration loss with only that block pruned, at 0…0.9 sparsity, by the
    * recipe's scores (SparseGPT's own reconstruction is too slow to repeat 40 times; Wanda's scores,
-   * which share its input statistics, stand in for it).
+   * which share its input statistics, stand in for it). With one block pruned, its inputs are the
+   * dense model's either way, so the scores come from the dense model's statistics.
    */
   async sensitivity(r: PruneRecipe, calib: CalibrationData, opts: RunOptions = {}): Promise<SensitivityCurve[]> {
-    const method: MethodId = r.method === 'sparsegpt' ? 'wanda' : r.method;
-    const key = `sens|${method}|${r.scope ?? ''}|${JSON.stringify(this.calibSpec(r))}`;
-    const cached = this.allocCache.get(key) as SensitivityCurve[] | undefined;
-    if (cached) return cached;
     const c = this.session.config;
-    const layers = numLayers(c);
-    const grid = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-    const stats = await this.stats({ ...r, method }, calib, opts);
-    const base = await calibrationLoss(c, this.session.weights, calib, { signal: opts.signal });
-    const curves: SensitivityCurve[] = [];
-    for (let l = 0; l < layers; l++) {
-      const losses = [base];
-      for (const s of grid.slice(1)) {
-        const only = Array.from({ length: layers }, (_, k) => (k === l ? s : 0));
-        const res = await pruneUnstructured(
-          c,
-          this.session.checkpoint.weights,
-          { method, sparsity: s, scope: r.scope, blockSparsity: only, seed: r.seed },
-          calib,
-          stats,
-        );
-        losses.push(await this.withPruned(res, (w) => calibrationLoss(c, w, calib, { signal: opts.signal })));
-        opts.onProgress?.('sensitivity', (l * grid.length + losses.length) / (layers * grid.length));
+    const method: MethodId = r.method === 'sparsegpt' ? 'wanda' : r.method;
+    const base = resolvePruneRecipe(
+      { method, sparsity: 0, scope: r.nm ? undefined : r.scope, calibration: r.calibration, seed: r.seed },
+      c.kind,
+    );
+    const one = { ...base, calibrationMode: base.calibrationMode && ('one-shot' as const) };
+    const key = `${method}|${one.scope}|${JSON.stringify(this.calibSpec(r))}`;
+    return this.cached(this.curvesCache, key, async () => {
+      const layers = numLayers(c);
+      const grid = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+      const stats = await this.stats(one, calib, opts);
+      const dense = await calibrationLoss(c, this.session.weights, calib, { signal: opts.signal });
+      const curves: SensitivityCurve[] = [];
+      for (let l = 0; l < layers; l++) {
+        const losses = [dense];
+        for (const s of grid.slice(1)) {
+          const only = Array.from({ length: layers }, (_, k) => (k === l ? s : 0));
+          const res = await pruneUnstructured(
+            c,
+            this.session.checkpoint.weights,
+            { ...one, sparsity: s, blockSparsity: only },
+            calib,
+            stats,
+            { signal: opts.signal, weights: this.session.weights },
+          );
+          losses.push(await this.withPruned(res, (w) => calibrationLoss(c, w, calib, { signal: opts.signal })));
+          opts.onProgress?.('sensitivity', (l * grid.length + losses.length) / (layers * grid.length));
+        }
+        curves.push({ layer: l, sparsities: grid, losses });
       }
-      curves.push({ layer: l, sparsities: grid, losses });
+      return curves;
+    });
+  }
+
+  /** The cache's value for key, computed and kept on first use. */
+  private async cached<T>(cache: Map<string, T>, key: string, make: () => Promise<T>): Promise<T> {
+    let v = cache.get(key);
+    if (v === undefined) {
+      v = await make();
+      cache.set(key, v);
     }
-    this.allocCache.set(key, curves);
-    return curves;
+    return v;
   }
 
   private host(name: string): HostTensor {
@@ -312,33 +353,43 @@ export class Pruner {
       });
   }
 
-  /** Prunes by the recipe; the masks (and SparseGPT's weights) plus what was used. */
+  /**
+   * Prunes by the recipe: refused first when the catalogue cannot honour it, then resolved (every
+   * default filled in), split over the blocks, and pruned. Hands back the masks (and SparseGPT's
+   * weights) and what was used.
+   */
   async prune(
     r: PruneRecipe,
     opts: RunOptions = {},
   ): Promise<{
+    recipe: ResolvedPruneRecipe;
     result: UnstructuredResult;
-    blockSparsity: number[];
+    split: BlockSplit;
     calibration: string | null;
     timeMs: { calibration: number; prune: number };
   }> {
+    const c = this.session.config;
+    checkRecipe(r, c.kind);
+    const recipe = resolvePruneRecipe(r, c.kind);
     const t0 = performance.now();
-    const calib = needsCalibration(r) ? await this.calibration(this.calibSpec(r)) : null;
+    const needs = needsOf(choicesOf(recipe, c.kind));
+    const calib = needs.calibration ? await this.calibration(this.calibSpec(recipe)) : null;
     // The split first: a bad explicit one is refused before any statistics are computed.
-    const blockSparsity = await this.blockSparsity(r, calib, opts);
-    const stats = await this.stats(r, calib, opts);
+    const split = await this.blockSplit(recipe, calib, opts);
+    const stats = await this.stats(recipe, calib, opts);
     const t1 = performance.now();
     const result = await pruneUnstructured(
-      this.session.config,
+      c,
       this.session.checkpoint.weights,
-      { method: r.method, sparsity: r.sparsity, scope: r.scope, nm: r.nm ?? undefined, blockSparsity, seed: r.seed },
+      { ...recipe, blockSparsity: split.blockSparsity },
       calib,
       stats,
-      { signal: opts.signal, onProgress: (f) => opts.onProgress?.('pruning', f) },
+      { signal: opts.signal, weights: this.session.weights, onProgress: (f) => opts.onProgress?.('pruning', f) },
     );
     return {
+      recipe,
       result,
-      blockSparsity,
+      split,
       calibration: calib?.description ?? null,
       timeMs: { calibration: t1 - t0, prune: performance.now() - t1 },
     };
@@ -364,7 +415,7 @@ export class Pruner {
     const prunable = prunableLinears(this.session.config).reduce((a, s) => a + s.inFeatures * s.outFeatures, 0);
     const kept = [...p.result.masks.values()].reduce((a, m) => a + m.reduce((x, v) => x + v, 0), 0);
     const report: PruneReport = {
-      recipe: r,
+      recipe: p.recipe,
       calibration: p.calibration,
       metric,
       params: cost.params,
@@ -374,9 +425,9 @@ export class Pruner {
       flops: cost.flops,
       bytes: sizes(this.session, p.result.masks),
       ...measuredSparsity(this.session.config, p.result.masks),
-      targetBlockSparsity: r.nm || (r.scope ?? defaultScope(r.method)) === 'global' ? null : p.blockSparsity,
-      outlierRatios: null,
-      calibrationMode: null,
+      targetBlockSparsity: r.nm || p.recipe.scope === 'global' ? null : p.split.blockSparsity,
+      outlierRatios: p.split.outlierRatios,
+      calibrationMode: p.recipe.calibrationMode ?? null,
       timeMs: { ...p.timeMs, evaluate },
       kernels,
     };
@@ -400,10 +451,12 @@ export class Pruner {
   ): Promise<{ report: StructuredReport; plan: StructuredPlan }> {
     const s = this.session;
     const c = s.config;
+    checkRecipe(r, c.kind);
+    const recipe = resolveStructuredRecipe(r, c.kind);
     const t0 = performance.now();
-    const calib = needsStructuredCalibration(r) ? await this.calibration(this.calibSpec(r)) : null;
+    const calib = needsCalibration(recipe, c.kind) ? await this.calibration(this.calibSpec(recipe)) : null;
     const t1 = performance.now();
-    const plan = await planStructured(c, s.weights, calib, r, {
+    const plan = await planStructured(c, s.weights, calib, recipe, {
       signal: opts.signal,
       onProgress: (f) => opts.onProgress?.('pruning', f),
     });
@@ -419,8 +472,17 @@ export class Pruner {
     let structure = plan.summary;
     if (plan.tokenKeep && c.kind === 'gpt2') {
       const tokens = this.evalTokens();
-      const last = (keep?: number[]) => evaluateLmLastPosition(c, s.weights, tokens, { ...evalOpts, tokenKeep: keep });
-      const [pruned, dense] = [await last(plan.tokenKeep), await last()];
+      // Many windows, overlapping: one prediction each.
+      const stride = Math.max(1, Math.floor(c.nPositions / LAST_POSITION_STRIDE_DIVISOR));
+      const last = (keep?: number[]) =>
+        evaluateLmLastPosition(c, s.weights, tokens, {
+          ...evalOpts,
+          stride,
+          tokenKeep: keep,
+          tokenScoring: plan.tokenScoring,
+        });
+      const pruned = await last(plan.tokenKeep);
+      const dense = await this.cached(this.denseLastPosition, String(stride), () => last());
       metric = {
         kind: 'lm',
         loss: pruned.loss,
@@ -429,9 +491,13 @@ export class Pruner {
         nextTokenAccuracy: pruned.accuracy,
         tokens: pruned.windows,
       };
-      structure += `; scored on the last position of ${pruned.windows} windows (dense model there: ${(dense.loss / Math.LN2).toFixed(3)} bits/token)`;
+      structure += `; scored on the last position of ${pruned.windows} windows, one every ${stride} tokens (dense model there: ${(dense.loss / Math.LN2).toFixed(3)} bits/token)`;
     } else {
-      metric = await s.evaluateWith(s.weights, { ...evalOpts, tokenKeep: plan.tokenKeep });
+      metric = await s.evaluateWith(s.weights, {
+        ...evalOpts,
+        tokenKeep: plan.tokenKeep,
+        tokenScoring: plan.tokenScoring,
+      });
     }
     opts.signal?.throwIfAborted();
     const evaluate = performance.now() - t2;
@@ -447,7 +513,7 @@ export class Pruner {
     const blockParams = blockLinears.reduce((a, x) => a + x.params, 0);
     const blockKept = blockLinears.reduce((a, x) => a + x.nonzero, 0);
     const report: StructuredReport = {
-      recipe: r,
+      recipe,
       structure,
       calibration: calib?.description ?? null,
       metric,
@@ -495,16 +561,12 @@ export class Pruner {
   }
 }
 
-/** The recipe's explicit per-block sparsity, refused with a clear message when it cannot apply. */
-function checkedBlockSparsity(r: PruneRecipe, layers: number): number[] {
-  const b = r.blockSparsity!;
+/** An explicit per-block sparsity, refused with a clear message when it does not fit the model. */
+function checkedBlockSparsity(b: number[], layers: number): number[] {
   if (b.length !== layers)
     throw new Error(`per-block sparsity has ${b.length} values but the model has ${layers} blocks`);
   const bad = b.findIndex((v) => !(Number.isFinite(v) && v >= 0 && v < 1));
   if (bad >= 0) throw new Error(`per-block sparsity of block ${bad + 1} must be from 0 to below 1, got ${b[bad]}`);
-  if (r.nm) throw new Error('per-block sparsity does not apply to N:M pruning (every block keeps N of M)');
-  if (r.scope === 'global')
-    throw new Error('per-block sparsity does not apply to a global ranking (one threshold for all blocks)');
   return [...b];
 }
 

@@ -1,9 +1,14 @@
-// One entry point for every architecture's forward pass.
+// One entry point for every architecture's forward pass, composed of its stages.
 import type * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from './config';
-import { gpt2Forward } from './gpt2';
-import { vitForward } from './vit';
-import type { ForwardOptions, ForwardOutput, Weights } from './types';
+import { numLayers, type ModelConfig } from './config';
+import { gpt2Stages } from './gpt2';
+import { ForwardContext } from './layers';
+import type { ForwardOptions, ForwardOutput, ModelStages, Weights } from './types';
+import { vitStages } from './vit';
+
+export function modelStages(config: ModelConfig): ModelStages {
+  return config.kind === 'gpt2' ? gpt2Stages(config) : vitStages(config);
+}
 
 /** input: token ids [B, T] (int32) for GPT-2; normalised pixels [B, C, H, W] for ViT. */
 export function forward(
@@ -12,7 +17,9 @@ export function forward(
   input: tf.Tensor,
   options: ForwardOptions = {},
 ): ForwardOutput {
-  return config.kind === 'gpt2'
-    ? gpt2Forward(config, weights, input as tf.Tensor2D, options)
-    : vitForward(config, weights, input as tf.Tensor4D, options);
+  const stages = modelStages(config);
+  const ctx = new ForwardContext(config, weights, options);
+  let h = stages.embed(ctx, input);
+  for (let i = 0; i < numLayers(config); i++) h = stages.block(ctx, i, h);
+  return { logits: stages.head(ctx, h), ...ctx.out };
 }

@@ -1,22 +1,38 @@
 // Building blocks both architectures share: layer norm, linear layers in either weight layout,
 // activations, multi-head attention, and the bookkeeping for masks and captured statistics.
 import * as tf from '@tensorflow/tfjs';
-import type { Activation } from './config';
+import type { Activation, ModelConfig } from './config';
 import type { LinearSpec } from './schema';
 import type { ForwardOptions, ForwardOutput, Weights } from './types';
-import { attentionReceivedTf, protectedIndex, selectTokensTf, type TokenScoring } from './tokens';
+import {
+  attentionReceivedTf,
+  defaultTokenScoring,
+  protectedIndex,
+  selectTokensTf,
+  tokenCounts,
+  type TokenScoring,
+} from './tokens';
 
+/**
+ * One forward pass's state, threaded through the stages of model/forward.ts: the weights and
+ * options, what is captured, and the token-pruning bookkeeping that spans blocks.
+ */
 export class ForwardContext {
   readonly out: Omit<ForwardOutput, 'logits'> = {};
   /** The latest attention probabilities and their layer, for token pruning before the next block. */
   private lastAttention: { layer: number; probs: tf.Tensor } | null = null;
   /** Original positions of the tokens still in play, [B, T_l] int32 (token pruning only). */
   private positions: tf.Tensor | null = null;
+  /** Tokens each block keeps (tokenCounts for this sequence length); null without token pruning. */
+  private counts: number[] | null = null;
+  private readonly scoring: TokenScoring;
 
   constructor(
+    private readonly config: ModelConfig,
     private readonly weights: Weights,
     readonly options: ForwardOptions,
   ) {
+    this.scoring = options.tokenScoring ?? defaultTokenScoring(config);
     const cap = options.capture ?? {};
     if (cap.attention) this.out.attention = [];
     if (cap.hidden) {
@@ -129,13 +145,21 @@ export class ForwardContext {
     return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, d]);
   }
 
+  /** Called by the embedding with the sequence length: sets how many tokens each block keeps. */
+  startTokens(seq: number): void {
+    const keep = this.options.tokenKeep;
+    this.counts = keep ? tokenCounts(this.config, keep, { masks: this.options.masks, seq }) : null;
+  }
+
   /**
-   * Token pruning before block `layer` (see model/tokens.ts): keeps `counts[layer]` tokens of h
+   * Token pruning before block `layer` (see model/tokens.ts): keeps the block's count of tokens of h
    * [B, T, d], chosen per example from the previous block's attention, and records the survivors'
-   * original positions. `counts` is tokenCounts(...) for this forward; null: no token pruning.
+   * original positions. Nothing to do without `tokenKeep`.
    */
-  pruneTokens(layer: number, h: tf.Tensor, counts: number[] | null, kind: TokenScoring): tf.Tensor {
+  pruneTokens(layer: number, h: tf.Tensor): tf.Tensor {
+    const counts = this.counts;
     if (!counts) return h;
+    const kind = this.scoring;
     const [b, t] = h.shape;
     if (layer === 0) this.positions = tf.tile(tf.reshape(tf.range(0, t, 1, 'int32'), [1, t]), [b, 1]);
     if (counts[layer] < t) {

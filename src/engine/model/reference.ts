@@ -4,7 +4,14 @@
 import type { Activation, Gpt2Config, ModelConfig, VitConfig } from './config';
 import type { HostTensor } from './checkpoint';
 import { GPT2_PREFIX, linearSpecs, type LinearSpec } from './schema';
-import { attentionReceived, protectedIndex, selectTokens, tokenCounts, type TokenScoring } from './tokens';
+import {
+  attentionReceived,
+  defaultTokenScoring,
+  protectedIndex,
+  selectTokens,
+  tokenCounts,
+  type TokenScoring,
+} from './tokens';
 
 export interface ReferenceMasks {
   weights?: Map<string, Float32Array>;
@@ -26,6 +33,8 @@ export interface ReferenceOutput {
 export interface ReferenceOptions {
   /** Per-block token keep ratios, as ForwardOptions.tokenKeep. */
   tokenKeep?: number[];
+  /** As ForwardOptions.tokenScoring. */
+  tokenScoring?: TokenScoring;
 }
 
 /** Token pruning before each block, by the plain-TS selection of model/tokens.ts. */
@@ -206,7 +215,7 @@ function referenceGpt2(
   let h: Mat = ids.map((id, pos) => Array.from({ length: d }, (_, e) => wte[id * d + e] + wpe[pos * d + e]));
   const linears = linearSpecs(c);
   const attention: number[][][][] = [];
-  const pruner = new TokenPruner(c, masks, opts, ids.length, 'causal');
+  const pruner = new TokenPruner(c, masks, opts, ids.length, opts.tokenScoring ?? defaultTokenScoring(c));
   for (let i = 0; i < c.nLayer; i++) {
     const p = `${GPT2_PREFIX}h.${i}`;
     const [qkvS, oS, fcS, projS] = linears.slice(4 * i, 4 * i + 4);
@@ -260,7 +269,7 @@ function referenceVit(
     row.map((v, e) => v + pos[t * d + e]),
   );
   const attention: number[][][][] = [];
-  const pruner = new TokenPruner(c, masks, opts, h.length, 'cls');
+  const pruner = new TokenPruner(c, masks, opts, h.length, opts.tokenScoring ?? defaultTokenScoring(c));
   for (let i = 0; i < c.numLayers; i++) {
     const pre = `vit.encoder.layer.${i}`;
     const [qS, kS, vS, oS, inS, outS] = linears.slice(1 + 6 * i, 7 + 6 * i);

@@ -77,10 +77,10 @@ describe('token selection', () => {
     });
   }
 
-  for (const kind of ['cls', 'causal'] as const) {
+  for (const kind of ['cls', 'last-query', 'column-sum'] as const) {
     it(`TensorFlow.js equals the plain-TS reference (${kind})`, async () => {
       const [b, h, t] = [3, 4, 11];
-      const probs = randomProbs(b, h, t, kind === 'causal', 21);
+      const probs = randomProbs(b, h, t, kind !== 'cls', 21);
       const arr = (await probs.array()) as number[][][][];
       const headMask = [1, 0, 1, 1];
       const scores = await attentionReceivedTf(probs, kind, headMask).array();
@@ -92,10 +92,12 @@ describe('token selection', () => {
         expect(chosen[i]).toEqual(selectTokens(ref, 5, protect));
         expect(chosen[i]).toContain(protect);
       }
-      // Direct reading of the definition for one example: CLS row or column sums, mean over kept heads.
+      // Direct reading of the definition for one example: the CLS row, the last query's row or the
+      // column sums, mean over the kept heads.
+      const queries = { cls: [0], 'last-query': [t - 1], 'column-sum': Array.from({ length: t }, (_, q) => q) }[kind];
       const direct = Array.from({ length: t }, (_, j) => {
         let s = 0;
-        for (const hh of [0, 2, 3]) for (let q = 0; q < t; q++) if (kind === 'causal' || q === 0) s += arr[1][hh][q][j];
+        for (const hh of [0, 2, 3]) for (const q of queries) s += arr[1][hh][q][j];
         return s / 3;
       });
       expect(maxAbsDiff(scores[1], direct)).toBeLessThan(1e-5);
@@ -140,28 +142,29 @@ describe('token pruning in the forward pass', () => {
     );
   });
 
-  it('GPT-2: the tokens kept and the logits equal the reference, the last position always survives', async () => {
-    const keep = [1, 0.6, 0.5];
-    const counts = tokenCounts(gpt, keep, { seq: 14 }); // 14 → 9 → 5
-    expect(counts).toEqual([14, 9, 5]);
-    const out = forward(gpt, gptWeights, ids, { tokenKeep: keep });
-    expect(out.logits.shape).toEqual([2, 5, gpt.vocabSize]);
-    const got = (await out.logits.array()) as number[][][];
-    for (let b = 0; b < 2; b++) {
-      const ref = referenceForward(gpt, gptHost, seqs[b], {}, { tokenKeep: keep });
-      for (let l = 0; l < 3; l++)
-        expect(((await out.tokenPositions![l].array()) as number[][])[b]).toEqual(ref.positions![l]);
-      expect(ref.positions![2]).toContain(13);
-      expect(ref.positions![2].at(-1)).toBe(13);
-      expect(maxAbsDiff(got[b].flat(), ref.logits.flat())).toBeLessThan(TOL);
-    }
-    // The two sequences keep different tokens: selection is per example.
-    const pos = (await out.tokenPositions![2].array()) as number[][];
-    expect(pos[0]).not.toEqual(pos[1]);
-    // Keep ratio 0 leaves only the last position.
-    const only = forward(gpt, gptWeights, ids, { tokenKeep: [1, 0, 0] });
-    expect(await only.tokenPositions![2].array()).toEqual([[13], [13]]);
-  });
+  for (const tokenScoring of ['last-query', 'column-sum'] as const)
+    it(`GPT-2 (${tokenScoring}): the tokens kept and the logits equal the reference, the last position always survives`, async () => {
+      const keep = [1, 0.6, 0.5];
+      const counts = tokenCounts(gpt, keep, { seq: 14 }); // 14 → 9 → 5
+      expect(counts).toEqual([14, 9, 5]);
+      const out = forward(gpt, gptWeights, ids, { tokenKeep: keep, tokenScoring });
+      expect(out.logits.shape).toEqual([2, 5, gpt.vocabSize]);
+      const got = (await out.logits.array()) as number[][][];
+      for (let b = 0; b < 2; b++) {
+        const ref = referenceForward(gpt, gptHost, seqs[b], {}, { tokenKeep: keep, tokenScoring });
+        for (let l = 0; l < 3; l++)
+          expect(((await out.tokenPositions![l].array()) as number[][])[b]).toEqual(ref.positions![l]);
+        expect(ref.positions![2]).toContain(13);
+        expect(ref.positions![2].at(-1)).toBe(13);
+        expect(maxAbsDiff(got[b].flat(), ref.logits.flat())).toBeLessThan(TOL);
+      }
+      // The two sequences keep different tokens: selection is per example.
+      const pos = (await out.tokenPositions![2].array()) as number[][];
+      expect(pos[0]).not.toEqual(pos[1]);
+      // Keep ratio 0 leaves only the last position.
+      const only = forward(gpt, gptWeights, ids, { tokenKeep: [1, 0, 0] });
+      expect(await only.tokenPositions![2].array()).toEqual([[13], [13]]);
+    });
 
   it('GPT-2 under head masks averages over the kept heads only, as the reference', async () => {
     const masks = {

@@ -1,15 +1,16 @@
-// Dynamic token pruning at inference: before a block, drop the tokens that received the least
-// attention in the block before it, so every later block works on fewer tokens.
+// Dynamic token pruning at inference: before a block, drop the tokens that scored lowest by the
+// attention of the block before it, so every later block works on fewer tokens. Three scores:
 //
-// - ViT: a patch's score is the attention the CLS query pays it, averaged over heads — EViT
-//   (Liang et al. 2022, "Not All Patches are What You Need: Expediting Vision Transformers via
-//   Token Reorganizations"): the classifier reads only CLS, so patches CLS ignores matter least.
-//   CLS itself is always kept.
-// - Causal LM: a token's score is the accumulated attention it received — the column sum of the
-//   attention matrix over every query (only queries at or after it can see it), averaged over heads
-//   — the "heavy hitter" score of H2O (Zhang et al. 2023, "H2O: Heavy-Hitter Oracle for Efficient
-//   Generative Inference of Large Language Models"). Sums favour early tokens (more queries see
-//   them; attention sinks). The last position is always kept.
+// - 'cls' (ViT): the attention the CLS query pays each patch, averaged over heads — EViT's ranking
+//   (Liang et al. 2022): the classifier reads only CLS, so patches CLS ignores matter least. CLS
+//   itself is always kept.
+// - 'last-query' (causal LM): the attention the last position pays each token, averaged over heads
+//   — LazyLLM's score (Fu et al. 2024): the next-token prediction is read at the last position, so
+//   the tokens it attends to are the ones it needs. The last position is always kept.
+// - 'column-sum' (causal LM): the attention each token received, summed over every query (only
+//   queries at or after it can see it), averaged over heads — H2O's heavy-hitter score (Zhang et al.
+//   2023). Sums favour early tokens (more queries see them; attention sinks). The last position is
+//   always kept.
 //
 // The count rule (shared by the forward pass and the cost model, so both agree to the token):
 // a block with ratio r keeps the protected token plus round(r · (n − 1)) of the n − 1 others that
@@ -22,15 +23,19 @@
 // last row is a clean next-token prediction — the choice of which earlier tokens survive used
 // attention from later queries, so an earlier kept position's output has seen the future through
 // the selection. Evaluate a token-pruned LM on the last position of each window
-// (`evaluateLmLastPosition`), and its dense baseline the same way.
+// (eval/last-position.ts), and its dense baseline the same way.
 import * as tf from '@tensorflow/tfjs';
 import { numLayers, sequenceLength, type ModelConfig } from './config';
 import type { ModelMasks } from './types';
 
-/** Which token is protected and how tokens are scored: ViT's CLS row, or the LM's column sums. */
-export type TokenScoring = 'cls' | 'causal';
+/** How tokens are scored (and so which one is protected): see the top of this file. */
+export type TokenScoring = 'cls' | 'last-query' | 'column-sum';
 
-export const scoringFor = (c: ModelConfig): TokenScoring => (c.kind === 'vit' ? 'cls' : 'causal');
+/**
+ * The scoring a forward pass uses when none is given: the catalogue's default token score for the
+ * family (its first entry; a test holds the two together).
+ */
+export const defaultTokenScoring = (c: ModelConfig): TokenScoring => (c.kind === 'vit' ? 'cls' : 'last-query');
 
 /** Index of the token never dropped among n: CLS (0) or the last position (n − 1). */
 export const protectedIndex = (kind: TokenScoring, n: number): number => (kind === 'cls' ? 0 : n - 1);
@@ -83,7 +88,7 @@ export function tokenKeepFrom(layers: number, first: number, ratio: number): num
 
 /**
  * Score of every key token from one example's attention probabilities [head][query][key]: the CLS
- * row (cls) or the column sums (causal), averaged over the heads the mask keeps.
+ * row, the last query's row, or the column sums, averaged over the heads the mask keeps.
  */
 export function attentionReceived(probs: number[][][], kind: TokenScoring, headMask?: ArrayLike<number>): Float64Array {
   const t = probs[0].length;
@@ -92,8 +97,10 @@ export function attentionReceived(probs: number[][][], kind: TokenScoring, headM
   probs.forEach((ph, h) => {
     if (headMask && headMask[h] === 0) return;
     kept++;
-    if (kind === 'cls') for (let j = 0; j < t; j++) scores[j] += ph[0][j];
-    else for (let i = 0; i < t; i++) for (let j = 0; j <= i; j++) scores[j] += ph[i][j];
+    if (kind !== 'column-sum') {
+      const row = ph[kind === 'cls' ? 0 : t - 1];
+      for (let j = 0; j < t; j++) scores[j] += row[j];
+    } else for (let i = 0; i < t; i++) for (let j = 0; j <= i; j++) scores[j] += ph[i][j];
   });
   if (kept === 0) throw new Error('attentionReceived: every head is masked');
   return scores.map((s) => s / kept);
@@ -119,7 +126,9 @@ export function attentionReceivedTf(probs: tf.Tensor, kind: TokenScoring, headMa
   return tf.tidy(() => {
     const [, h, t] = probs.shape;
     const received =
-      kind === 'cls' ? tf.squeeze(tf.slice(probs, [0, 0, 0, 0], [-1, -1, 1, -1]), [2]) : tf.sum(probs, 2); // [B, H, T]
+      kind === 'column-sum'
+        ? tf.sum(probs, 2)
+        : tf.squeeze(tf.slice(probs, [0, 0, kind === 'cls' ? 0 : t - 1, 0], [-1, -1, 1, -1]), [2]); // [B, H, T]
     const keep = Array.from({ length: h }, (_, i): number => (headMask && headMask[i] === 0 ? 0 : 1));
     const kept = keep.reduce((a, v) => a + v, 0);
     if (kept === 0) throw new Error('attentionReceived: every head is masked');

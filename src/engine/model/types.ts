@@ -1,5 +1,7 @@
 // Shapes of what goes into and comes out of a forward pass, shared by every architecture.
 import type * as tf from '@tensorflow/tfjs';
+import type { ForwardContext } from './layers';
+import type { TokenScoring } from './tokens';
 
 /** Checkpoint tensors by their Hugging Face name (tf.Variables while training). */
 export type Weights = Map<string, tf.Tensor>;
@@ -80,6 +82,8 @@ export interface ForwardOptions {
    * compound from block to block. model/tokens.ts has the rule; its `tokenCounts` gives the counts.
    */
   tokenKeep?: number[];
+  /** How tokens are ranked for `tokenKeep` (default: the family's, model/tokens.ts defaultTokenScoring). */
+  tokenScoring?: TokenScoring;
 }
 
 export interface ForwardOutput {
@@ -100,4 +104,17 @@ export interface ForwardOutput {
    * last block, in this order; the last position (index T − 1) is always the final row.
    */
   tokenPositions?: tf.Tensor[];
+}
+
+/**
+ * A forward pass in stages — embed the input, run one block, read the head — so a caller can run the
+ * blocks one at a time (block-by-block calibration) and `forward` can compose them.
+ */
+export interface ModelStages {
+  /** input: token ids [B, T] (int32) for GPT-2; normalised pixels [B, C, H, W] for ViT. → h [B, T, d]. */
+  embed(ctx: ForwardContext, input: tf.Tensor): tf.Tensor;
+  /** Block i on h [B, T, d] (token pruning before it, when asked). */
+  block(ctx: ForwardContext, i: number, h: tf.Tensor): tf.Tensor;
+  /** Logits: [B, T, vocab] for a causal LM, [B, labels] for a classifier. */
+  head(ctx: ForwardContext, h: tf.Tensor): tf.Tensor;
 }

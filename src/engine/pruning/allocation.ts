@@ -1,7 +1,7 @@
 // Layer-wise sparsity allocation: how a global target is split over the blocks.
 // - uniform: every block at the target;
-// - outlier-weighted (OWL; Yin et al. 2024, "Outlier Weighed Layerwise Sparsity"): blocks with more
-//   outlier Wanda scores (> M × their block's mean) are pruned less, within ±λ of the target;
+// - outlier-weighted (OWL; Yin et al., ICML 2024): blocks with more outlier Wanda scores (> M ×
+//   their block's mean) are pruned less, the sparsities spread over 2λ around the target;
 // - sensitivity: prune each block alone at several sparsities, measure the loss, then raise the
 //   sparsity of whichever block costs the least loss per removed weight until the target is met.
 
@@ -10,7 +10,7 @@ export function uniformAllocation(blocks: number, target: number): number[] {
 }
 
 /** Share (in %) of a block's scores above m × their mean: OWL's layer outlier ratio. */
-export function outlierRatio(scores: Float32Array[], m = 5): number {
+export function outlierRatio(scores: Float32Array[], m: number): number {
   let n = 0;
   let sum = 0;
   for (const s of scores) {
@@ -24,15 +24,26 @@ export function outlierRatio(scores: Float32Array[], m = 5): number {
 }
 
 /**
- * OWL's rule from the authors' code: outlier ratios rescaled to [0, 2λ], shifted so their mean
- * keep-ratio is 1 − target, and sparsity = 1 − that. Blocks are assumed of equal size, as in OWL.
+ * OWL's rule as the authors' code (lib/prune_all.py, prune_wanda_outlier) applies it: outlier
+ * ratios rescaled to [0, 2λ], shifted so the mean keep ratio is 1 − target, sparsity = 1 − keep;
+ * a block at or below 0 sparsity is pruned at 0.01, as the reference sets it. Equal ratios (the
+ * reference divides by zero) give every block the target. A block the rule would prune entirely is
+ * refused, naming the target and λ that lead there.
  */
-export function owlAllocation(ratios: number[], target: number, lambda = 0.08): number[] {
+export function owlAllocation(ratios: number[], target: number, lambda: number): number[] {
   const lo = Math.min(...ratios);
   const hi = Math.max(...ratios);
   const scaled = ratios.map((r) => (hi > lo ? ((r - lo) / (hi - lo)) * 2 * lambda : lambda));
   const mean = scaled.reduce((a, v) => a + v, 0) / scaled.length;
-  return scaled.map((v) => clamp(1 - (v - mean + (1 - target)), 0, 0.99));
+  return scaled.map((v, l) => {
+    const s = 1 - (v - mean + (1 - target));
+    if (s >= 1) {
+      throw new Error(
+        `OWL at ${target} sparsity with λ = ${lambda} would prune all of block ${l + 1}; lower λ or the sparsity`,
+      );
+    }
+    return s <= 0 ? 0.01 : s;
+  });
 }
 
 /** Loss of the model with only block l pruned at each sparsity of the grid. */
@@ -84,8 +95,4 @@ export function sensitivityAllocation(
     removed += add * blockParams[best];
   }
   return s;
-}
-
-function clamp(v: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, v));
 }

@@ -160,120 +160,134 @@ export function batchTensors(
   };
 }
 
-export interface StatsOptions {
-  masks?: ModelMasks;
-  /** Collect x·xᵀ for these linear layers (by weight name). */
-  gramFor?: (weightName: string) => boolean;
+/** How a pass over the calibration data runs: examples per batch, cancellation, progress. */
+export interface BatchOptions {
+  /** Default: 8 windows of text, 64 images. */
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (fraction: number) => void;
 }
 
-export interface ActivationStats {
-  /** Rows seen by every linear layer (batch × tokens). */
-  tokens: number;
-  sqSum: Map<string, Float32Array>;
-  gram: Map<string, Float32Array>;
+/** One batch of calibration examples [start, end) as tensors, valid during the step that gets it. */
+export interface CalibrationBatch {
+  input: tf.Tensor;
+  /** Token or label targets; null for unlabelled images. */
+  targets: tf.Tensor | null;
+  start: number;
+  end: number;
 }
 
-function addInto(acc: Map<string, Float32Array>, name: string, values: Float32Array) {
+export const defaultBatchSize = (data: CalibrationData): number => (data.kind === 'lm' ? 8 : 64);
+
+/**
+ * The one loop over calibration data: `step` gets each batch in order; cancellation is checked
+ * before each batch and progress reported after it; the batch's tensors are freed after its step.
+ */
+export async function forEachBatch(
+  config: ModelConfig,
+  data: CalibrationData,
+  opts: BatchOptions,
+  step: (batch: CalibrationBatch) => Promise<void>,
+): Promise<void> {
+  const size = opts.batchSize ?? defaultBatchSize(data);
+  for (let start = 0; start < data.count; start += size) {
+    opts.signal?.throwIfAborted();
+    const end = Math.min(data.count, start + size);
+    const { input, targets } = batchTensors(config, data, start, end);
+    try {
+      await step({ input, targets, start, end });
+    } finally {
+      tf.dispose(targets ? [input, targets] : [input]);
+    }
+    opts.onProgress?.(end / data.count);
+  }
+}
+
+/** Options of the statistics passes: the batch loop's, plus masks the model runs under. */
+export interface StatsOptions extends BatchOptions {
+  masks?: ModelMasks;
+}
+
+/** Adds `values` into the running sum of `name`. */
+export function addInto(acc: Map<string, Float32Array>, name: string, values: Float32Array): void {
   const a = acc.get(name);
   if (!a) acc.set(name, values.slice());
   else for (let i = 0; i < a.length; i++) a[i] += values[i];
 }
 
-/** One pass over the calibration data, summing Σx² (and x·xᵀ where asked) per linear layer. */
-export async function collectActivationStats(
+/**
+ * Mean cross-entropy of each example's predictions (every position of an LM window, or the image's
+ * label), summed over the examples: unlabelled images take the model's own prediction as target (the
+ * loss then measures how far a change moves the model from itself, which is what pruning needs).
+ */
+export function exampleLossSum(
   config: ModelConfig,
-  weights: Weights,
-  data: CalibrationData,
-  opts: StatsOptions = {},
-): Promise<ActivationStats> {
-  const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
-  const sqSum = new Map<string, Float32Array>();
-  const gram = new Map<string, Float32Array>();
-  for (let s = 0; s < data.count; s += batch) {
-    opts.signal?.throwIfAborted();
-    const e = Math.min(data.count, s + batch);
-    const out = tf.tidy(() => {
-      const { input } = batchTensors(config, data, s, e);
-      const r = forward(config, weights, input, {
-        masks: opts.masks,
-        capture: { activationStats: true, activationGram: opts.gramFor },
-      });
-      tf.dispose(r.logits);
-      return { sq: r.activationSqSum ?? {}, gram: r.activationGram ?? {} };
-    });
-    for (const [name, t] of Object.entries(out.sq)) addInto(sqSum, name, (await t.data()) as Float32Array);
-    for (const [name, t] of Object.entries(out.gram)) addInto(gram, name, (await t.data()) as Float32Array);
-    tf.dispose([...Object.values(out.sq), ...Object.values(out.gram)]);
-    opts.onProgress?.(e / data.count);
-  }
-  return { tokens: calibrationTokens(config, data), sqSum, gram };
+  logits: tf.Tensor,
+  targets: tf.Tensor | null,
+  examples: number,
+): tf.Scalar {
+  const classes = config.kind === 'gpt2' ? config.vocabSize : config.labels.length;
+  const flat = tf.reshape(logits, [-1, classes]);
+  const y = targets ?? tf.argMax(flat, -1); // integer labels: no gradient flows through them
+  const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(y, classes), tf.logSoftmax(flat)), -1));
+  return tf.sum(tf.mean(tf.reshape(nll, [examples, -1]), 1)) as tf.Scalar;
 }
 
 /**
- * ∂L/∂W of the mean cross-entropy over the calibration data, for the named weights. Unlabelled
- * images take the model's own predictions as targets (the loss then measures how far pruning moves
- * the model from itself, which is what matters for pruning).
+ * Gradients of the calibration loss for the named weights, for the two first-order scores:
+ * - `mean`: ∂L/∂W of the mean loss over all calibration examples (LLM-Pruner's ḡ);
+ * - `squaredSum`: Σ over examples of (∂L_x/∂W)², each example its own minibatch (Molchanov et
+ *   al. 2019 accumulate (w·g)² over minibatches; w² factors out of the sum).
+ * One backward pass per batch for `mean`, one per example for `squaredSum`.
  */
 export async function collectGradients(
   config: ModelConfig,
   weights: Weights,
   data: CalibrationData,
   names: string[],
+  kind: 'mean' | 'squaredSum',
   opts: StatsOptions = {},
 ): Promise<Map<string, Float32Array>> {
-  const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
   const grads = new Map<string, Float32Array>();
-  const classes = config.kind === 'gpt2' ? config.vocabSize : config.labels.length;
-  for (let s = 0; s < data.count; s += batch) {
-    opts.signal?.throwIfAborted();
-    const e = Math.min(data.count, s + batch);
+  await forEachBatch(config, data, kind === 'mean' ? opts : { ...opts, batchSize: 1 }, async (b) => {
     const gs = tf.tidy(() => {
-      const { input, targets } = batchTensors(config, data, s, e);
       const f = (...ws: tf.Tensor[]) => {
         const local = new Map(weights);
         names.forEach((n, i) => {
           local.set(n, ws[i]);
         });
-        const logits = forward(config, local, input, { masks: opts.masks, oneHotEmbedding: true }).logits;
-        const flat = tf.reshape(logits, [-1, classes]);
-        const y = targets ?? tf.argMax(flat, -1); // integer labels: no gradient flows through them
-        return tf.div(crossEntropySum(flat, y, classes), data.count * (flat.shape[0] / (e - s))) as tf.Scalar;
+        const logits = forward(config, local, b.input, { masks: opts.masks, oneHotEmbedding: true }).logits;
+        return tf.div(exampleLossSum(config, logits, b.targets, b.end - b.start), data.count) as tf.Scalar;
       };
-      return tf.grads(f)(names.map((n) => weights.get(n)!));
+      const g = tf.grads(f)(names.map((n) => weights.get(n)!));
+      // Each example's loss was divided by the count for the mean; undo that for its own gradient.
+      return kind === 'mean' ? g : g.map((t) => tf.square(tf.mul(t, data.count)));
     });
     for (let i = 0; i < names.length; i++) addInto(grads, names[i], (await gs[i].data()) as Float32Array);
     tf.dispose(gs);
-    opts.onProgress?.(e / data.count);
-  }
+  });
   return grads;
 }
 
-/** Mean cross-entropy over the calibration data (self-predicted targets where there are no labels). */
+/** Mean cross-entropy per prediction over the calibration data (self-predicted targets where there are no labels). */
 export async function calibrationLoss(
   config: ModelConfig,
   weights: Weights,
   data: CalibrationData,
   opts: StatsOptions = {},
 ): Promise<number> {
-  const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
   const classes = config.kind === 'gpt2' ? config.vocabSize : config.labels.length;
   let nll = 0;
   let rows = 0;
-  for (let s = 0; s < data.count; s += batch) {
-    opts.signal?.throwIfAborted();
-    const e = Math.min(data.count, s + batch);
+  await forEachBatch(config, data, opts, async (b) => {
     const [lossT, n] = tf.tidy(() => {
-      const { input, targets } = batchTensors(config, data, s, e);
-      const flat = tf.reshape(forward(config, weights, input, { masks: opts.masks }).logits, [-1, classes]);
-      return [crossEntropySum(flat, targets ?? tf.argMax(flat, -1), classes), flat.shape[0]] as const;
+      const flat = tf.reshape(forward(config, weights, b.input, { masks: opts.masks }).logits, [-1, classes]);
+      return [crossEntropySum(flat, b.targets ?? tf.argMax(flat, -1), classes), flat.shape[0]] as const;
     });
     nll += (await lossT.data())[0];
     lossT.dispose();
     rows += n;
-  }
+  });
   return nll / rows;
 }
 
@@ -288,12 +302,10 @@ export async function withDenseLabels(
 ): Promise<CalibrationData> {
   if (data.kind !== 'images' || data.labels) return data;
   const labels = new Uint8Array(data.count);
-  const batch = 64;
-  for (let s = 0; s < data.count; s += batch) {
-    const e = Math.min(data.count, s + batch);
-    const pred = tf.tidy(() => tf.argMax(forward(config, weights, batchTensors(config, data, s, e).input).logits, -1));
-    labels.set(await pred.data(), s);
+  await forEachBatch(config, data, {}, async (b) => {
+    const pred = tf.tidy(() => tf.argMax(forward(config, weights, b.input).logits, -1));
+    labels.set(await pred.data(), b.start);
     pred.dispose();
-  }
+  });
   return { ...data, labels, description: `${data.description}, labelled by the dense model's predictions` };
 }

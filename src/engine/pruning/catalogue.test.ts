@@ -62,6 +62,7 @@ describe('catalogue entries', () => {
     expect(defaultCalibrationMode('wanda', 'vit')).toBe('one-shot');
     expect(defaultCalibrationMode('sparsegpt', 'vit')).toBe('sequential');
     expect(defaultCalibrationMode('magnitude', 'gpt2')).toBeNull();
+    expect(defaultCalibrationMode('wanda', 'gpt2', 'global')).toBe('one-shot');
   });
 });
 
@@ -113,6 +114,11 @@ describe('refusal', () => {
     );
     expect(refusal(lm({ granularity: 'unstructured', method: 'wanda', calibrationMode: 'one-shot' }))).toBeNull();
     expect(refusal(lm({ granularity: 'unstructured', method: 'sparsegpt', calibrationMode: 'one-shot' }))).toBeNull();
+    const why = refusal(
+      lm({ granularity: 'unstructured', method: 'wanda', scope: 'global', calibrationMode: 'sequential' }),
+    );
+    expect(why).toContain('global');
+    expect(why).toContain('sequential');
   });
 
   it('refuses weight-pruning choices for structured granularities, and scores of another granularity or family', () => {

@@ -818,9 +818,14 @@ export function structuredScoreEntry(
 /** The method's scope unless one is given. */
 export const defaultScope = (method: MethodId): Scope => methodEntry(method).scopes[0];
 
-/** The calibration mode a method uses on a family unless one is given; null when it reads no activations. */
-export function defaultCalibrationMode(method: MethodId, family: Family): CalibrationMode | null {
-  return methodEntry(method).defaultCalibrationMode?.[family] ?? null;
+/**
+ * The calibration mode a method uses on a family unless one is given; null when it reads no
+ * activations. A global ranking needs every block's scores at once, so it is calibrated one-shot.
+ */
+export function defaultCalibrationMode(method: MethodId, family: Family, scope?: Scope): CalibrationMode | null {
+  const m = methodEntry(method);
+  if (scope === 'global' && m.calibrationModes.includes('one-shot')) return 'one-shot';
+  return m.defaultCalibrationMode?.[family] ?? null;
 }
 
 /** The allocation parameters' defaults: { m: 5, lambda: 0.08 } for OWL. */
@@ -917,6 +922,9 @@ export function refusal(c: Choices): string | null {
     return m.calibrationModes.length === 0
       ? `${quote(m.label)} ${m.needs.gradients ? 'takes its gradients from the dense model in one pass' : 'reads no activations'}; the ${quote(calibrationModeEntry(c.calibrationMode).label)} calibration mode does not apply`
       : `${quote(m.label)} cannot be calibrated ${quote(calibrationModeEntry(c.calibrationMode).label)}`;
+  }
+  if (c.calibrationMode === 'sequential' && scope === 'global') {
+    return `a ${quote(scopeEntry('global').label)} scope ranks every block’s scores at once; ${quote(calibrationModeEntry('sequential').label)} calibration prunes one block before it measures the next`;
   }
   return null;
 }

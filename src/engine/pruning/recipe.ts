@@ -4,10 +4,16 @@
 import type { CalibrationSpec } from './calibration';
 import {
   type AllocationId,
+  allocationDefaults,
   type CalibrationMode,
   type Choices,
   checkChoices,
+  defaultCalibrationMode,
+  defaultScope,
   type Family,
+  granularityEntry,
+  needsOf,
+  scoresFor,
   type MethodId,
   type Scope,
   type StructuredGranularity,
@@ -69,3 +75,42 @@ export function choicesOf(r: PruneRecipe | StructuredRecipe, family: Family): Ch
 export function checkRecipe(r: PruneRecipe | StructuredRecipe, family: Family): void {
   checkChoices(choicesOf(r, family));
 }
+
+/** A weight-pruning recipe with every default the catalogue gives filled in: what actually runs. */
+export interface ResolvedPruneRecipe extends PruneRecipe {
+  /** null for N:M, which groups within rows. */
+  scope: Scope | undefined;
+  allocation: AllocationId;
+  /** null when the method reads no activations. */
+  calibrationMode: CalibrationMode | undefined;
+  seed: number;
+}
+
+/** Fills the recipe's defaults from the catalogue (after checkRecipe). */
+export function resolvePruneRecipe(r: PruneRecipe, family: Family): ResolvedPruneRecipe {
+  const scope = r.nm ? undefined : (r.scope ?? defaultScope(r.method));
+  const allocation = r.allocation ?? 'uniform';
+  return {
+    ...r,
+    scope,
+    allocation,
+    ...(allocation === 'owl' ? { owl: r.owl ?? (allocationDefaults('owl') as { m: number; lambda: number }) } : {}),
+    calibrationMode: r.calibrationMode ?? defaultCalibrationMode(r.method, family, scope) ?? undefined,
+    seed: r.seed ?? 0,
+  };
+}
+
+/** Fills a structured recipe's defaults from the catalogue: its score, scope and first pruned block. */
+export function resolveStructuredRecipe(r: StructuredRecipe, family: Family): StructuredRecipe {
+  const g = granularityEntry(r.granularity);
+  return {
+    ...r,
+    score: r.score ?? scoresFor(r.granularity, family)[0]?.id,
+    ...(g.scopes.length > 0 ? { scope: r.scope ?? g.scopes[0] } : {}),
+    ...(r.granularity === 'tokens' ? { tokenFrom: r.tokenFrom ?? 1 } : {}),
+  };
+}
+
+/** Whether running the recipe reads calibration data (its method, score or allocation does). */
+export const needsCalibration = (r: PruneRecipe | StructuredRecipe, family: Family): boolean =>
+  needsOf(choicesOf(r, family)).calibration;

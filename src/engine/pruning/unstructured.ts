@@ -1,21 +1,25 @@
 // Unstructured and N:M pruning of every prunable linear layer by one method: scores → selection
 // at each block's sparsity (or one global threshold) → masks; SparseGPT also returns new weights.
-// The selection runs on our WebGPU kernels when TensorFlow.js runs on a GPU (gpu-select.ts).
+// Methods that read activations either score every layer from statistics of the dense model
+// (one-shot) or go block by block, each block calibrated on the already-pruned blocks' outputs
+// (sequential, block-calibration.ts). The selection runs on our WebGPU kernels when TensorFlow.js
+// runs on a GPU (gpu-select.ts).
 import * as tf from '@tensorflow/tfjs';
-import { numLayers, type ModelConfig } from '../model/config';
+import type { ModelConfig } from '../model/config';
 import type { HostTensor } from '../model/checkpoint';
 import { linearSpecs, type LinearSpec } from '../model/schema';
-import { defaultScope, type MethodId, type Scope } from './catalogue';
+import { type CalibrationMode, defaultScope, type MethodId, type Scope } from './catalogue';
 import type { Weights } from '../model/types';
 import { tfjsWebGpu } from '../gpu/tfjs-device';
-import { collectActivationStats, collectGradients, type CalibrationData } from './calibration';
+import { calibrateBlockByBlock, collectActivationStats, type BlockStatistics } from './block-calibration';
+import { collectGradients, type CalibrationData } from './calibration';
 import { fromRows, toRows } from './layout';
 import { magnitudeScores } from './magnitude';
 import { nmMask } from './nm';
 import { randomScores } from './random';
 import { globalTopK, keepCount, rowTopKMask, topKMask } from './select';
 import { sparseGpt } from './sparsegpt';
-import { taylorScores } from './taylor';
+import { meanGradientScores, taylorScores } from './taylor';
 import { wandaScores } from './wanda';
 
 export interface UnstructuredRecipe {
@@ -24,9 +28,11 @@ export interface UnstructuredRecipe {
   sparsity: number;
   scope?: Scope;
   /** Semi-structured N:M along the input dimension; replaces scope. */
-  nm?: { n: number; m: number };
+  nm?: { n: number; m: number } | null;
   /** Sparsity of each block (from a layer-wise allocation); default: `sparsity` everywhere. */
   blockSparsity?: number[];
+  /** For methods that read activations (Wanda, SparseGPT): block by block, or from the dense model. */
+  calibrationMode?: CalibrationMode;
   seed?: number;
 }
 
@@ -37,9 +43,11 @@ export interface UnstructuredResult {
   weights: Map<string, HostTensor> | null;
 }
 
-/** Statistics reused across the points of a sweep (they depend on the dense model only). */
+/** Statistics of the dense model, reused across the points of a sweep and the steps of a slider. */
 export interface PruningStats {
+  /** Σx² per input feature of each linear (Wanda, one-shot). */
   sqSum?: Map<string, Float32Array>;
+  /** Σ over examples of (∂L_x/∂W)² (Taylor) or ∂L/∂W of the mean loss (Taylor, mean gradient). */
   grads?: Map<string, Float32Array>;
 }
 
@@ -47,21 +55,28 @@ export function prunableLinears(config: ModelConfig): LinearSpec[] {
   return linearSpecs(config).filter((l) => l.prunable);
 }
 
-/** What a method needs measured on the calibration data before it can score. */
+/** Whether a method's statistics depend on the blocks pruned before (then none are collected up front). */
+const sequential = (recipe: UnstructuredRecipe) =>
+  recipe.method === 'sparsegpt' || (recipe.method === 'wanda' && recipe.calibrationMode === 'sequential');
+
+/** What a method needs measured on the dense model before it can score (nothing when it goes block by block). */
 export async function collectStats(
   config: ModelConfig,
   weights: Weights,
-  method: MethodId,
+  recipe: UnstructuredRecipe,
   calib: CalibrationData | null,
   opts: { signal?: AbortSignal; onProgress?: (f: number) => void } = {},
 ): Promise<PruningStats> {
-  if (method !== 'wanda' && method !== 'taylor') return {};
+  const { method } = recipe;
+  if (sequential(recipe) || method === 'magnitude' || method === 'random') return {};
   if (!calib) throw new Error(`${method} needs calibration data`);
   if (method === 'wanda') return { sqSum: (await collectActivationStats(config, weights, calib, opts)).sqSum };
   const names = prunableLinears(config).map((l) => l.weight);
-  return { grads: await collectGradients(config, weights, calib, names, opts) };
+  const kind = method === 'taylor' ? 'squaredSum' : 'mean';
+  return { grads: await collectGradients(config, weights, calib, names, kind, opts) };
 }
 
+/** A layer's scores from its statistics, as [out, in] rows (sqSum: Σx² of its inputs, for Wanda). */
 function scoresFor(
   spec: LinearSpec,
   w: Float32Array,
@@ -83,8 +98,8 @@ function scoresFor(
     case 'taylor':
     case 'taylor-mean': {
       const g = stats.grads?.get(spec.weight);
-      if (!g) throw new Error(`taylor: no gradient for ${spec.weight}`);
-      return taylorScores(rows, toRows(g, spec));
+      if (!g) throw new Error(`${recipe.method}: no gradient for ${spec.weight}`);
+      return (recipe.method === 'taylor' ? taylorScores : meanGradientScores)(rows, toRows(g, spec));
     }
     case 'sparsegpt':
       throw new Error('sparsegpt selects its own mask');
@@ -118,7 +133,7 @@ function layerScores(
   const { method } = recipe;
   const weights = specs.map((spec) => host.get(spec.weight)!.data);
   const seed = method === 'random' ? (recipe.seed ?? 0) : 0;
-  const usedStats = method === 'wanda' || method === 'taylor' ? stats : null;
+  const usedStats = method === 'magnitude' || method === 'random' ? null : stats;
   const last = lastScored.get(host);
   if (
     last?.method === method &&
@@ -218,63 +233,89 @@ export async function scoreAndSelect(
 }
 
 /**
- * SparseGPT block by block: each block's layers are reconstructed from the inputs they see once
- * the blocks before them are pruned, as the authors' sequential procedure does.
+ * Block by block (block-calibration.ts): each block's layers are scored or reconstructed from the
+ * statistics of the inputs they see — the pruned blocks' outputs in sequential mode, the dense
+ * model's in one-shot mode — and the next block sees the result. SparseGPT reconstructs each layer
+ * from its inputs' Gram matrix; Wanda scores from their squared norms and selects within the block.
  */
-async function sparseGptModel(
+async function pruneBlockByBlock(
   config: ModelConfig,
   host: Map<string, HostTensor>,
+  weights: Weights,
   recipe: UnstructuredRecipe,
   calib: CalibrationData,
   opts: { signal?: AbortSignal; onProgress?: (f: number) => void },
 ): Promise<UnstructuredResult> {
   const specs = prunableLinears(config);
-  const layers = numLayers(config);
-  const current: Weights = new Map([...host].map(([n, t]) => [n, tf.tensor(t.data, t.shape)]));
   const masks = new Map<string, Uint8Array>();
-  const weights = new Map<string, HostTensor>();
-  try {
-    for (let l = 0; l < layers; l++) {
-      const mine = specs.filter((s) => s.layer === l);
-      const names = new Set(mine.map((s) => s.weight));
-      const stats = await collectActivationStats(config, current, calib, {
-        gramFor: (n) => names.has(n),
-        signal: opts.signal,
-        onProgress: (f) => opts.onProgress?.((l + f * 0.5) / layers),
-      });
+  const replaced = new Map<string, HostTensor>();
+  const isSparseGpt = recipe.method === 'sparsegpt';
+  const pruneBlock = async (stats: BlockStatistics): Promise<Map<string, tf.Tensor>> => {
+    const mine = specs.filter((s) => s.layer === stats.layer);
+    const out = new Map<string, tf.Tensor>();
+    if (isSparseGpt) {
       for (const spec of mine) {
         const w = host.get(spec.weight)!;
         const r = sparseGpt(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, stats.gram.get(spec.weight)!, {
-          sparsity: blockSparsity(recipe, l),
-          nm: recipe.nm,
+          sparsity: blockSparsity(recipe, stats.layer),
+          nm: recipe.nm ?? undefined,
         });
         const data = fromRows(r.weights, spec);
         masks.set(spec.weight, fromRows(r.mask, spec));
-        weights.set(spec.weight, { shape: w.shape, data });
-        current.get(spec.weight)!.dispose();
-        current.set(spec.weight, tf.tensor(data, w.shape));
+        replaced.set(spec.weight, { shape: w.shape, data });
+        out.set(spec.weight, tf.tensor(data, w.shape));
       }
-      opts.onProgress?.((l + 1) / layers);
+      return out;
     }
-  } finally {
-    tf.dispose([...current.values()]);
-  }
-  return { masks, weights };
+    const scores = mine.map((spec) =>
+      scoresFor(spec, host.get(spec.weight)!.data, recipe, { sqSum: stats.sqSum }, specs.indexOf(spec)),
+    );
+    const rows = await select(mine, scores, selectionPlan(mine, recipe));
+    mine.forEach((spec, i) => {
+      const mask = fromRows(rows[i], spec);
+      const w = host.get(spec.weight)!;
+      masks.set(spec.weight, mask);
+      out.set(
+        spec.weight,
+        tf.tensor(
+          w.data.map((v, k) => v * mask[k]),
+          w.shape,
+        ),
+      );
+    });
+    return out;
+  };
+  await calibrateBlockByBlock(config, weights, calib, pruneBlock, {
+    mode: recipe.calibrationMode ?? 'sequential',
+    capture: isSparseGpt ? { activationGram: true } : { activationStats: true },
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+  });
+  return { masks, weights: isSparseGpt ? replaced : null };
 }
 
+/**
+ * Prunes by the recipe; `stats` is collectStats(...) of this recipe. The block-by-block path runs
+ * the model: on `opts.weights`, its tensors when the caller has them (else uploaded from `host`).
+ */
 export async function pruneUnstructured(
   config: ModelConfig,
   host: Map<string, HostTensor>,
   recipe: UnstructuredRecipe,
   calib: CalibrationData | null,
   stats: PruningStats,
-  opts: { signal?: AbortSignal; onProgress?: (f: number) => void } = {},
+  opts: { signal?: AbortSignal; onProgress?: (f: number) => void; weights?: Weights } = {},
 ): Promise<UnstructuredResult> {
   if (!(recipe.sparsity >= 0 && recipe.sparsity < 1))
     throw new Error(`sparsity must be in [0, 1), got ${recipe.sparsity}`);
-  if (recipe.method === 'sparsegpt') {
-    if (!calib) throw new Error('sparsegpt needs calibration data');
-    return sparseGptModel(config, host, recipe, calib, opts);
+  if (recipe.method === 'sparsegpt' || sequential(recipe)) {
+    if (!calib) throw new Error(`${recipe.method} needs calibration data`);
+    const weights = opts.weights ?? new Map([...host].map(([n, t]) => [n, tf.tensor(t.data, t.shape)]));
+    try {
+      return await pruneBlockByBlock(config, host, weights, recipe, calib, opts);
+    } finally {
+      if (!opts.weights) tf.dispose([...weights.values()]);
+    }
   }
   return { masks: await scoreAndSelect(config, host, recipe, stats), weights: null };
 }

@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { numLayers, type ModelConfig } from '../../model/config';
 import { forward } from '../../model/forward';
 import type { Weights } from '../../model/types';
-import { batchTensors, type CalibrationData, type StatsOptions } from '../calibration';
+import { type CalibrationData, forEachBatch, type StatsOptions } from '../calibration';
 
 export type BlockPosition = 'all' | 'final';
 
@@ -41,23 +41,17 @@ export async function blockSimilarity(
   config: ModelConfig,
   weights: Weights,
   data: CalibrationData,
-  opts: Omit<StatsOptions, 'gramFor'> & { position?: BlockPosition } = {},
+  opts: StatsOptions & { position?: BlockPosition } = {},
 ): Promise<BlockSimilarity> {
   const layers = numLayers(config);
   const angular = Array.from({ length: layers }, () => new Array<number>(layers).fill(0));
   const influence = new Array<number>(layers).fill(0);
-  const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
   let tokens = 0;
-  for (let s = 0; s < data.count; s += batch) {
-    opts.signal?.throwIfAborted();
-    const e = Math.min(data.count, s + batch);
+  await forEachBatch(config, data, opts, async (b) => {
     // Per-token dot products and squared norms ([B·T] each) leave the device, not hidden states;
     // the cosine is then taken in float64, so an unchanged state gives exactly 0.
     const { nIn, nOut, dots } = tf.tidy(() => {
-      const r = forward(config, weights, batchTensors(config, data, s, e).input, {
-        masks: opts.masks,
-        capture: { hidden: true },
-      });
+      const r = forward(config, weights, b.input, { masks: opts.masks, capture: { hidden: true } });
       const pick = (h: tf.Tensor) => {
         if (opts.position !== 'final') return h;
         const t = h.shape[1]!;
@@ -65,11 +59,11 @@ export async function blockSimilarity(
       };
       const hin = r.hiddenIn!.map(pick);
       const hout = r.hiddenOut!.map(pick);
-      const dot = (a: tf.Tensor, b: tf.Tensor) => tf.reshape(tf.sum(tf.mul(a, b), -1), [-1]);
+      const dot = (a: tf.Tensor, c: tf.Tensor) => tf.reshape(tf.sum(tf.mul(a, c), -1), [-1]);
       return {
         nIn: hin.map((h) => dot(h, h)),
         nOut: hout.map((h) => dot(h, h)),
-        dots: hin.map((a, i) => hout.slice(i).map((b) => dot(a, b))),
+        dots: hin.map((a, i) => hout.slice(i).map((c) => dot(a, c))),
       };
     });
     const read = (ts: tf.Tensor[]) => Promise.all(ts.map((t) => t.data() as Promise<Float32Array>));
@@ -88,8 +82,7 @@ export async function blockSimilarity(
     }
     tokens += ins[0].length;
     tf.dispose([...nIn, ...nOut, ...dots.flat()]);
-    opts.onProgress?.(e / data.count);
-  }
+  });
   return {
     angular: angular.map((row, i) => row.map((v, j) => (j < i ? NaN : v / tokens))),
     influence: influence.map((v) => v / tokens),

@@ -10,21 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import { ffnSize, numHeads, numLayers, type ModelConfig } from '../../model/config';
 import { forward } from '../../model/forward';
 import type { ForwardOptions, Weights } from '../../model/types';
-import { batchTensors, type CalibrationData, type StatsOptions } from '../calibration';
+import { type CalibrationData, exampleLossSum, forEachBatch, type StatsOptions } from '../calibration';
 
 export type GatedUnit = 'heads' | 'neurons';
-
-/**
- * Σ over examples of −log p(target), each example's loss being its mean over predicted tokens.
- * Unlabelled images take the model's own prediction as target, as collectGradients does.
- */
-function perExampleLossSum(logits: tf.Tensor, targets: tf.Tensor | null, examples: number): tf.Scalar {
-  const classes = logits.shape[logits.rank - 1]!;
-  const flat = tf.reshape(logits, [-1, classes]);
-  const y = targets ?? tf.argMax(flat, -1);
-  const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(y, classes), tf.logSoftmax(flat)), -1));
-  return tf.sum(tf.mean(tf.reshape(nll, [examples, -1]), 1)) as tf.Scalar;
-}
 
 /** E_x |∂L(x)/∂ξ| per [layer][unit]; 0 for units of a removed sublayer. */
 export async function gateImportance(
@@ -32,7 +20,7 @@ export async function gateImportance(
   weights: Weights,
   data: CalibrationData,
   unit: GatedUnit,
-  opts: Omit<StatsOptions, 'gramFor'> = {},
+  opts: StatsOptions = {},
 ): Promise<number[][]> {
   const layers = numLayers(config);
   const width = unit === 'heads' ? numHeads(config) : ffnSize(config);
@@ -42,13 +30,10 @@ export async function gateImportance(
   );
   const gated = active.flatMap((on, l) => (on ? [l] : []));
   const sums = Array.from({ length: layers }, () => new Float64Array(width));
-  const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
-  for (let s = 0; s < data.count && gated.length > 0; s += batch) {
-    opts.signal?.throwIfAborted();
-    const e = Math.min(data.count, s + batch);
-    const m = e - s;
+  if (gated.length === 0) return sums.map((row) => Array.from(row));
+  await forEachBatch(config, data, opts, async (b) => {
+    const m = b.end - b.start;
     const grads = tf.tidy(() => {
-      const { input, targets } = batchTensors(config, data, s, e);
       const f = (...gates: tf.Tensor[]) => {
         const perLayer: tf.Tensor[] = [];
         gated.forEach((l, i) => {
@@ -58,7 +43,7 @@ export async function gateImportance(
           masks: opts.masks,
           [unit === 'heads' ? 'headGates' : 'neuronGates']: perLayer,
         };
-        return perExampleLossSum(forward(config, weights, input, options).logits, targets, m);
+        return exampleLossSum(config, forward(config, weights, b.input, options).logits, b.targets, m);
       };
       return tf
         .grads(f)(gated.map(() => tf.ones([m, width])))
@@ -70,7 +55,6 @@ export async function gateImportance(
       for (let j = 0; j < width; j++) acc[j] += g[j];
     }
     tf.dispose(grads);
-    opts.onProgress?.(e / data.count);
-  }
+  });
   return sums.map((row) => Array.from(row, (v) => v / data.count));
 }

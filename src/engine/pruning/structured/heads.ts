@@ -20,12 +20,12 @@ import * as tf from '@tensorflow/tfjs';
 import { numHeads, numLayers, type ModelConfig } from '../../model/config';
 import { forward } from '../../model/forward';
 import type { Weights } from '../../model/types';
-import { batchTensors, calibrationTokens, type CalibrationData, type StatsOptions } from '../calibration';
+import { type CalibrationData, calibrationTokens, forEachBatch, type StatsOptions } from '../calibration';
 import { gateImportance } from './gates';
 import { maskFromScores, type StructuredAmount, type StructuredScope, type UnitMask } from './select';
 
 export type HeadScoreMethod = 'norm' | 'taylor' | 'entropy';
-export type HeadScoreOptions = Omit<StatsOptions, 'gramFor'>;
+export type HeadScoreOptions = StatsOptions;
 
 export interface HeadStatistics {
   /** Mean ‖context_h‖₂ per token, [layer][head]. */
@@ -47,15 +47,9 @@ export async function headStatistics(
   const heads = numHeads(config);
   const normSum = Array.from({ length: layers }, () => new Float64Array(heads));
   const entSum = Array.from({ length: layers }, () => new Float64Array(heads));
-  const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
-  for (let s = 0; s < data.count; s += batch) {
-    opts.signal?.throwIfAborted();
-    const e = Math.min(data.count, s + batch);
+  await forEachBatch(config, data, opts, async (b) => {
     const out = tf.tidy(() => {
-      const r = forward(config, weights, batchTensors(config, data, s, e).input, {
-        masks: opts.masks,
-        capture: { headStats: true },
-      });
+      const r = forward(config, weights, b.input, { masks: opts.masks, capture: { headStats: true } });
       return { norm: r.headNormSum!, ent: r.attentionEntropySum! };
     });
     for (let l = 0; l < layers; l++) {
@@ -70,8 +64,7 @@ export async function headStatistics(
       }
     }
     tf.dispose([...out.norm, ...out.ent].filter((t): t is tf.Tensor => t !== undefined));
-    opts.onProgress?.(e / data.count);
-  }
+  });
   const tokens = calibrationTokens(config, data);
   const attnOn = (l: number) => opts.masks?.attention?.[l] !== false;
   return {

@@ -13,12 +13,13 @@ import * as tf from '@tensorflow/tfjs';
 import { ffnSize, numLayers, type ModelConfig } from '../../model/config';
 import { linearSpecs } from '../../model/schema';
 import type { Weights } from '../../model/types';
-import { collectActivationStats, type CalibrationData, type StatsOptions } from '../calibration';
+import { collectActivationStats } from '../block-calibration';
+import type { CalibrationData, StatsOptions } from '../calibration';
 import { gateImportance } from './gates';
 import { maskFromScores, type StructuredAmount, type StructuredScope, type UnitMask } from './select';
 
 export type NeuronScoreMethod = 'activation' | 'taylor';
-export type NeuronScoreOptions = Omit<StatsOptions, 'gramFor'>;
+export type NeuronScoreOptions = StatsOptions;
 
 /** ‖w_j‖₂ for each input feature j of every block's FFN output projection (per-weight mask applied). */
 export async function ffnOutputColumnNorms(

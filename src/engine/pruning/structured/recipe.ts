@@ -9,26 +9,17 @@ import type { CalibrationData } from '../calibration';
 import { blockSimilarity, blocksToRemove, type BlockMethod } from './blocks';
 import { headMaskFromScores, headScores, type HeadScoreMethod } from './heads';
 import { neuronMaskFromScores, neuronScores, type NeuronScoreMethod } from './neurons';
-import type { StructuredGranularity } from '../catalogue';
 import { normalizePerLayer } from './select';
 import { finerCut } from './sublayers';
-import { tokenKeepFrom } from '../../model/tokens';
+import { defaultTokenScoring, type TokenScoring, tokenKeepFrom } from '../../model/tokens';
 
 export interface StructuredPlan {
   masks: ModelMasks;
+  /** Token pruning: per-block keep ratios and how tokens are ranked (ForwardOptions). */
   tokenKeep?: number[];
+  tokenScoring?: TokenScoring;
   /** What was removed, in words, for reports. */
   summary: string;
-}
-
-export const DEFAULT_STRUCTURED_SCORE: Record<Exclude<StructuredGranularity, 'sublayers' | 'tokens'>, string> = {
-  heads: 'norm',
-  neurons: 'activation',
-  blocks: 'angular-window',
-};
-
-export function needsStructuredCalibration(r: StructuredRecipe): boolean {
-  return r.granularity !== 'tokens';
 }
 
 export async function planStructured(
@@ -43,10 +34,12 @@ export async function planStructured(
   if (r.granularity === 'tokens') {
     const keep = 1 - r.amount;
     const from = r.tokenFrom ?? 1;
+    const tokenScoring = (r.score ?? defaultTokenScoring(config)) as TokenScoring;
     return {
       masks: {},
       tokenKeep: tokenKeepFrom(layers, from, keep),
-      summary: `keep ${(100 * keep).toFixed(0)}% of tokens at each block from block ${from}`,
+      tokenScoring,
+      summary: `keep ${(100 * keep).toFixed(0)}% of tokens at each block from block ${from}, ranked by ${tokenScoring}`,
     };
   }
   if (!calib) throw new Error(`${r.granularity} pruning needs calibration data`);

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { numLayers, type ModelConfig } from '../../model/config';
 import { forward } from '../../model/forward';
 import type { ModelMasks, Weights } from '../../model/types';
-import { batchTensors, type CalibrationData } from '../calibration';
+import { type CalibrationData, defaultBatchSize, forEachBatch } from '../calibration';
 
 export type SublayerKind = 'attention' | 'mlp';
 
@@ -82,8 +82,7 @@ export async function finerCut(
   if (!Number.isInteger(opts.count) || opts.count < 0 || opts.count > candidates.length) {
     throw new Error(`FinerCut: cannot remove ${opts.count} of ${candidates.length} candidate sublayers`);
   }
-  const batch = opts.batchSize ?? (data.kind === 'lm' ? 8 : 64);
-  const batches = Math.ceil(data.count / batch);
+  const batches = Math.ceil(data.count / (opts.batchSize ?? defaultBatchSize(data)));
   let total = 0;
   for (let s = 0; s < opts.count; s++) total += (candidates.length - s + 1) * batches;
   let done = 0;
@@ -93,12 +92,10 @@ export async function finerCut(
   for (let step = 0; step < opts.count; step++) {
     const kl = new Float64Array(remaining.length);
     let rows = 0;
-    for (let s = 0; s < data.count; s += batch) {
-      const e = Math.min(data.count, s + batch);
-      const { input, targets } = batchTensors(config, data, s, e);
-      targets?.dispose(); // the reference is the starting model's own output, not the labels
+    // The reference is the starting model's own output, not the labels.
+    await forEachBatch(config, data, { batchSize: opts.batchSize, signal: opts.signal }, async (b) => {
       const refLogP = tf.tidy(() => {
-        const logits = forward(config, weights, input, { masks: opts.masks }).logits;
+        const logits = forward(config, weights, b.input, { masks: opts.masks }).logits;
         return tf.logSoftmax(tf.reshape(logits, [-1, logits.shape[logits.rank - 1]!]));
       });
       rows += refLogP.shape[0]!;
@@ -107,15 +104,15 @@ export async function finerCut(
         for (let c = 0; c < remaining.length; c++) {
           opts.signal?.throwIfAborted();
           const masks = withRemoved(opts.masks, layers, [...order, remaining[c]]);
-          const sum = tf.tidy(() => klSum(refLogP, forward(config, weights, input, { masks }).logits));
+          const sum = tf.tidy(() => klSum(refLogP, forward(config, weights, b.input, { masks }).logits));
           kl[c] += (await sum.data())[0];
           sum.dispose();
           opts.onProgress?.(++done / total, order);
         }
       } finally {
-        tf.dispose([input, refLogP]);
+        refLogP.dispose();
       }
-    }
+    });
     let best = 0;
     for (let c = 1; c < remaining.length; c++) if (kl[c] < kl[best]) best = c; // ties: the earlier candidate
     order.push({ ...remaining[best], divergence: kl[best] / rows });
