@@ -5,14 +5,14 @@
 //   npm run bench:pruning        BACKENDS=webgpu MODELS=vit-fashion SWEEP=0 npm run bench:pruning
 import { ModelSession } from '../src/engine/session';
 import { Pruner, type PruneRecipe } from '../src/engine/eval/pruner';
-import type { MethodId } from '../src/engine/pruning/catalogue';
+import { METHODS as CATALOGUE_METHODS, ids, type MethodId } from '../src/engine/pruning/catalogue';
 import { readModelDir } from '../src/cli/model-dir';
 import { useBackend, type BackendName } from './lib/backends';
 
 const MODELS = (process.env.MODELS ?? 'vit-fashion,gpt-bytes').split(',');
 // SWEEP=0 skips the sweeps (each point evaluates the whole eval set: minutes on SwiftShader).
 const SWEEP = process.env.SWEEP !== '0';
-const METHODS: MethodId[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
+const METHODS: MethodId[] = ids(CATALOGUE_METHODS);
 const BACKENDS = (process.env.BACKENDS ?? 'cpu,wasm,webgpu').split(',') as BackendName[];
 
 async function main() {

@@ -6,12 +6,12 @@
 import { parseArgs } from 'node:util';
 import { ModelSession } from '../src/engine/session';
 import { Pruner, type PruneReport, type StructuredPruneRecipe } from '../src/engine/eval/pruner';
-import type { MethodId } from '../src/engine/pruning/catalogue';
+import { METHODS as CATALOGUE_METHODS, ids, type MethodId } from '../src/engine/pruning/catalogue';
 import type { Metrics } from '../src/engine/eval/metrics';
 import { readModelDir } from '../src/cli/model-dir';
 import { useWasm } from './lib/train';
 
-const METHODS: MethodId[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
+const METHODS: MethodId[] = ids(CATALOGUE_METHODS);
 
 const STRUCTURED: StructuredPruneRecipe[] = [
   { granularity: 'heads', amount: 0.25, score: 'norm' },

@@ -20,6 +20,7 @@ import type {
 } from './api';
 import { chooseBackend } from './backend';
 import { resetWebGpuBackend } from '../engine/gpu/tfjs-device';
+import { granularityEntry } from '../engine/pruning/catalogue';
 import { DeviceWatch } from './device-loss';
 import { toTransferable } from './errors';
 import { throttle, trackedFetch } from './fetch';
@@ -271,6 +272,13 @@ const api: EngineApi = {
         await api.init();
         const s = session;
         if (!s) throw new Error('no model is loaded');
+        if (recipe.kind === 'structured') {
+          const g = granularityEntry(recipe.recipe.granularity);
+          if (!g.exports)
+            throw new Error(
+              `${g.label} pruning changes no weights (${g.implements}): there is no checkpoint to export`,
+            );
+        }
         const key = JSON.stringify(recipe);
         const m =
           lastPruned && lastPruned.key === key && lastPruned.session === s
@@ -294,13 +302,11 @@ const api: EngineApi = {
               }
             : undefined,
           provenance: {
-            recipe: recipe.recipe,
+            recipe: m.report.recipe,
             calibration: m.report.calibration,
             blockSparsity: m.report.blockSparsity,
             report: m.report,
-            notes: plan?.tokenKeep
-              ? ['token pruning changes the forward pass only; the weights are those of the dense model']
-              : [],
+            notes: [],
           },
         });
         return [...files].map(([name, bytes]): ExportedFile => ({ name, bytes }));

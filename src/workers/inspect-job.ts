@@ -143,7 +143,11 @@ function withPrunedModel<T>(
   f: (w: Weights, opts: InspectOptions) => Promise<T>,
 ): Promise<T> {
   if (m.result) return pruner.withPruned(m.result, (w) => f(w, {}));
-  return f(pruner.session.weights, { masks: m.plan?.masks, tokenKeep: m.plan?.tokenKeep });
+  return f(pruner.session.weights, {
+    masks: m.plan?.masks,
+    tokenKeep: m.plan?.tokenKeep,
+    tokenScoring: m.plan?.tokenScoring,
+  });
 }
 
 /** The three views of one model for one input. */

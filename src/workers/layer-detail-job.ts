@@ -7,7 +7,14 @@ import { layerDetailData, structuralWeightMask } from '../engine/eval/layer-deta
 import type { Pruner, RunOptions } from '../engine/eval/pruner';
 import { numLayers } from '../engine/model/config';
 import type { LinearSpec } from '../engine/model/schema';
-import { defaultScope, type MethodId } from '../engine/pruning/catalogue';
+import {
+  allocationEntry,
+  defaultCalibrationMode,
+  defaultScope,
+  granularityEntry,
+  type MethodId,
+  methodEntry,
+} from '../engine/pruning/catalogue';
 import { prunableLinears } from '../engine/pruning/unstructured';
 import type {
   LayerDetail,
@@ -19,23 +26,8 @@ import type {
 } from './api';
 import { prunedFor, type PrunedMasks } from './inspect-job';
 
-const METHODS: MethodId[] = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'];
-
-/** What the score histogram counts, per method. */
-const SCORE_NAMES: Record<MethodId, string> = {
-  magnitude: '|w|',
-  random: 'random score',
-  wanda: '|w|·‖x‖ (Wanda)',
-  sparsegpt: "|w|·‖x‖ (Wanda's score, standing in for SparseGPT's)",
-  taylor: '|w·∂L/∂w| (Taylor)',
-  'taylor-mean': '|w·ḡ| (LLM-Pruner)',
-};
-
-function checkMethod(method: unknown): MethodId {
-  if (!METHODS.includes(method as MethodId))
-    throw new Error(`"${String(method)}" is not a scoring method (${METHODS.join(', ')})`);
-  return method as MethodId;
-}
+/** The method's catalogue entry; an unknown id is refused by the catalogue's message. */
+const checkMethod = (method: unknown): MethodId => methodEntry(String(method)).id;
 
 /** The block linear the request names, or a message saying what the block has. */
 function findLinear(pruner: Pruner, layer: number, role: string): LinearSpec {
@@ -64,19 +56,13 @@ function comparisonOf(recipe: WorkbenchRecipe | null): 'layer' | 'row' {
 }
 
 /** What the reader needs to know to read the threshold right, in words. */
-function notesFor(recipe: WorkbenchRecipe | null, method: MethodId): string[] {
+function notesFor(pruner: Pruner, recipe: WorkbenchRecipe | null, method: MethodId): string[] {
   if (!recipe) return ['Nothing is pruned: every weight is kept.'];
   if (recipe.kind === 'structured') {
-    const g = recipe.recipe.granularity;
-    if (g === 'tokens') return ['Token pruning removes tokens, not weights: every weight is kept.'];
-    const what = {
-      heads: 'attention heads',
-      neurons: 'FFN neurons',
-      blocks: 'whole blocks',
-      sublayers: 'whole sublayers',
-    }[g];
+    const g = granularityEntry(recipe.recipe.granularity);
+    if (!g.exports) return [`${g.label} pruning removes ${g.unit}, not weights: every weight is kept.`];
     return [
-      `Structured pruning removes ${what}: the mask shows their rows and columns; no weight score decides it, so the scores shown are |w| and no threshold of them reproduces the mask.`,
+      `${g.label} pruning removes ${g.unit}: the mask shows their rows and columns; no weight score decides it, so the scores shown are |w| and no threshold of them reproduces the mask.`,
     ];
   }
   const r = recipe.recipe;
@@ -94,9 +80,18 @@ function notesFor(recipe: WorkbenchRecipe | null, method: MethodId): string[] {
     notes.push(
       "SparseGPT chooses its mask by w²/[H⁻¹]ᵢᵢ while it updates the weights it keeps; the scores shown are Wanda's, which share its input statistics, and the weights shown are the dense model's.",
     );
-  if (r.method !== method) notes.push(`The scores shown are ${method}'s; the mask is ${r.method}'s.`);
+  const family = pruner.session.config.kind;
+  const mode =
+    r.calibrationMode ??
+    defaultCalibrationMode(r.method, family, r.nm ? undefined : (r.scope ?? defaultScope(r.method)));
+  if (r.method === 'wanda' && mode === 'sequential')
+    notes.push(
+      "Wanda chose this mask block by block, on the inputs the already-pruned blocks before it produce; the scores shown are the dense model's, so after block 1 the line need not split them exactly.",
+    );
+  if (r.method !== method)
+    notes.push(`The scores shown are ${methodEntry(method).label}'s; the mask is ${methodEntry(r.method).label}'s.`);
   if (!r.nm && r.allocation && r.allocation !== 'uniform')
-    notes.push(`The ${r.allocation} allocation gives each block its own sparsity.`);
+    notes.push(`The ${allocationEntry(r.allocation).label} allocation gives each block its own sparsity.`);
   return notes;
 }
 
@@ -147,8 +142,8 @@ export async function layerDetail(
     weight: spec.weight,
     inFeatures: spec.inFeatures,
     outFeatures: spec.outFeatures,
-    scoreName: SCORE_NAMES[method],
-    notes: notesFor(request.recipe, method),
+    scoreName: methodEntry(method).scoreName,
+    notes: notesFor(pruner, request.recipe, method),
     blockSparsity: blockRemoved / blockWeights,
   };
   return { detail, pruned: pruned && !known.includes(pruned) ? pruned : null };
