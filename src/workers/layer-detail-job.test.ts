@@ -129,7 +129,7 @@ describe('layerDetail', () => {
       'block 1 has no "qkv" layer (it has q, k, v, attn_out, ffn_in, ffn_out)',
     );
     await expect(layerDetail(pruner, request('q', null, 'obs' as never), [], live(), quiet)).rejects.toThrow(
-      /"obs" is not a scoring method/,
+      /unknown method "obs"/,
     );
   });
 });

@@ -60,9 +60,9 @@ function notesFor(pruner: Pruner, recipe: WorkbenchRecipe | null, method: Method
   if (!recipe) return ['Nothing is pruned: every weight is kept.'];
   if (recipe.kind === 'structured') {
     const g = granularityEntry(recipe.recipe.granularity);
-    if (!g.exports) return [`${g.label} pruning removes ${g.unit}, not weights: every weight is kept.`];
+    if (!g.exports) return [`Pruning ${g.label.toLowerCase()} removes ${g.unit}, not weights: every weight is kept.`];
     return [
-      `${g.label} pruning removes ${g.unit}: the mask shows their rows and columns; no weight score decides it, so the scores shown are |w| and no threshold of them reproduces the mask.`,
+      `Structured pruning (${g.label.toLowerCase()}) removes ${g.unit}: the mask shows their rows and columns; no weight score decides it, so the scores shown are |w| and no threshold of them reproduces the mask.`,
     ];
   }
   const r = recipe.recipe;
