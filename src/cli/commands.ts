@@ -12,17 +12,20 @@ import {
   type StructuredReport,
 } from '../engine/eval/pruner';
 import type { ModelSession } from '../engine/session';
-import { defaultScope } from '../engine/pruning/catalogue';
+import {
+  allocationDefaults,
+  defaultCalibrationMode,
+  defaultScope,
+  granularityEntry,
+  needsOf,
+  scoresFor,
+} from '../engine/pruning/catalogue';
+import { checkRecipe, choicesOf } from '../engine/pruning/recipe';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
 import { loadCheckpoint } from '../engine/model/checkpoint';
 import { numLayers } from '../engine/model/config';
-import {
-  DEFAULT_STRUCTURED_SCORE,
-  needsStructuredCalibration,
-  planStructured,
-  type StructuredPlan,
-} from '../engine/pruning/structured/recipe';
+import { planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
 import {
   CONFIG_FILE,
   exportCheckpoint,
@@ -32,10 +35,11 @@ import {
   RECIPE_FILE,
 } from '../engine/export/checkpoint-export';
 import type { StructuralPruning } from '../engine/export/structure';
-import type { ParsedCommand, RecipeArgs, StructuredArgs } from './args';
+import { type ParsedCommand, prunesWeights, type RecipeArgs, type StructuredArgs, type WeightArgs } from './args';
 import { CliError, UsageError } from './errors';
 import { bytes, metricLine, pointText, reportText, summaryText } from './format';
 import { openSession, readCalibrationFile, readModelDir, type ModelDir } from './model-dir';
+import { FILE_SOURCE, OPTIONS } from './options';
 import type { ErrStream, Progress } from './progress';
 
 export interface OutStream {
@@ -51,56 +55,62 @@ export interface Context {
 
 type Of<C extends ParsedCommand['command']> = Extract<ParsedCommand, { command: C; help: false }>;
 
-const needsCalibration = (r: RecipeArgs) =>
-  r.method === 'wanda' ||
-  r.method === 'sparsegpt' ||
-  r.method === 'taylor' ||
-  r.allocation === 'owl' ||
-  r.allocation === 'sensitivity';
-
-function calibrationSpec(a: RecipeArgs | StructuredArgs, session: ModelSession): CalibrationSpec {
+/**
+ * The recipe checked against the model's family (the catalogue refuses what that family cannot
+ * honour), then given its calibration data when its choices read any (the catalogue's needs) or a
+ * calibration option was given: a refused recipe reads no calibration file.
+ */
+function finishRecipe<R extends PruneRecipe | StructuredPruneRecipe>(r: R, a: RecipeArgs, session: ModelSession): R {
+  const family = session.config.kind;
+  checkRecipe(r, family);
+  if (!needsOf(choicesOf(r, family)).calibration && a.calib === undefined && a.calibCount === undefined) return r;
   const calibration: CalibrationSpec = {
-    source: a.calib?.source ?? 'train',
-    count: a.calibCount ?? DEFAULT_CALIBRATION[session.config.kind].count,
-    seed: a.seed ?? 0,
+    source: a.calib?.source ?? OPTIONS.calib.default,
+    count: a.calibCount ?? DEFAULT_CALIBRATION[family].count,
+    seed: a.seed ?? OPTIONS.seed.default,
   };
-  if (a.calib?.source === 'custom') calibration.custom = readCalibrationFile(a.calib.path, session.config);
-  return calibration;
+  if (a.calib?.source === FILE_SOURCE) calibration.custom = readCalibrationFile(a.calib.path, session.config);
+  return { ...r, calibration };
 }
 
-/** The recipe with every default filled in, so a report says exactly what ran. */
-export function buildRecipe(a: RecipeArgs, sparsity: number, session: ModelSession): PruneRecipe {
-  const calibration =
-    needsCalibration(a) || a.calib || a.calibCount !== undefined ? calibrationSpec(a, session) : undefined;
-  return {
+/**
+ * The recipe with every default filled in (scope, allocation and its parameters, calibration mode,
+ * seed), so a report says exactly what ran; refused by the catalogue when the model's family
+ * cannot honour it.
+ */
+export function buildRecipe(a: WeightArgs, sparsity: number, session: ModelSession): PruneRecipe {
+  const allocation = a.allocation ?? OPTIONS.allocation.default;
+  const parameters = { ...allocationDefaults(allocation), ...a.allocationParameters };
+  const calibrationMode = a.calibrationMode ?? defaultCalibrationMode(a.method, session.config.kind);
+  const r: PruneRecipe = {
     method: a.method,
     sparsity,
     scope: a.nm ? undefined : (a.scope ?? defaultScope(a.method)),
     nm: a.nm,
-    allocation: a.nm ? 'uniform' : a.allocation,
-    calibration,
-    seed: a.seed ?? 0,
+    allocation,
+    ...(allocation === 'owl' ? { owl: { m: parameters.m, lambda: parameters.lambda } } : {}),
+    ...(calibrationMode ? { calibrationMode } : {}),
+    seed: a.seed ?? OPTIONS.seed.default,
   };
+  return finishRecipe(r, a, session);
 }
 
-/** A structured recipe with every default filled in; `amount` is the fraction removed. */
+/** A structured recipe with every default filled in (score, scope, first token-pruned block); `amount` is the fraction removed. */
 export function buildStructuredRecipe(a: StructuredArgs, amount: number, session: ModelSession): StructuredPruneRecipe {
-  const g = a.granularity;
-  const r: StructuredPruneRecipe = { granularity: g, amount };
-  if (g === 'heads' || g === 'neurons' || g === 'blocks')
-    r.score = a.score ?? (DEFAULT_STRUCTURED_SCORE[g] as StructuredPruneRecipe['score']);
-  if (g === 'heads' || g === 'neurons') r.scope = a.scope ?? 'layer';
-  if (g === 'tokens') {
+  const r: StructuredPruneRecipe = { granularity: a.granularity, amount };
+  const score = a.score ?? scoresFor(a.granularity, session.config.kind)[0]?.id;
+  if (score) r.score = score;
+  const scope = a.scope ?? granularityEntry(a.granularity).scopes[0];
+  if (scope) r.scope = scope;
+  if (OPTIONS['token-from'].granularities.includes(a.granularity)) {
     const layers = numLayers(session.config);
-    r.tokenFrom = a.tokenFrom ?? 1;
+    r.tokenFrom = a.tokenFrom ?? OPTIONS['token-from'].default;
     if (r.tokenFrom >= layers)
       throw new UsageError(
         `--token-from ${r.tokenFrom}: the model has ${layers} blocks (0 to ${layers - 1}); block 0 is never token-pruned`,
       );
   }
-  if (needsStructuredCalibration(r) || a.calib || a.calibCount !== undefined || a.seed !== undefined)
-    r.calibration = calibrationSpec(a, session);
-  return r;
+  return finishRecipe(r, a, session);
 }
 
 /** A report as JSON (a custom calibration set is described, not embedded). */
@@ -124,10 +134,9 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
   const { session } = load(a.model, ctx);
   try {
     const pruner = new Pruner(session);
-    const report =
-      a.granularity === 'unstructured'
-        ? await pruner.measure(buildRecipe(a, a.sparsity, session), runOptions(ctx))
-        : await pruner.measureStructured(buildStructuredRecipe(a, a.sparsity, session), runOptions(ctx));
+    const report = prunesWeights(a)
+      ? await pruner.measure(buildRecipe(a, a.sparsity, session), runOptions(ctx))
+      : await pruner.measureStructured(buildStructuredRecipe(a, a.sparsity, session), runOptions(ctx));
     ctx.progress.done();
     ctx.stdout.write(a.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : reportText(report));
   } finally {
@@ -145,7 +154,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
       ctx.stdout.write(a.json ? `${JSON.stringify(reportJson(report))}\n` : `${pointText(report)}\n`);
     };
     ctx.progress.prefix = `[1/${n}] `;
-    if (a.granularity === 'unstructured') {
+    if (prunesWeights(a)) {
       const { sparsity: _, ...base } = buildRecipe(a, 0, session);
       let i = 0;
       for await (const report of pruner.sweep(base, a.sparsities, runOptions(ctx))) {
@@ -234,7 +243,7 @@ interface Pruned {
 }
 
 async function pruneUnstructuredForExport(
-  a: Of<'export'> & RecipeArgs,
+  a: Of<'export'> & WeightArgs,
   session: ModelSession,
   md: ModelDir,
   ctx: Context,
@@ -277,10 +286,6 @@ async function pruneStructuredForExport(
   ctx: Context,
 ): Promise<Pruned> {
   const recipe = buildStructuredRecipe(a, a.sparsity, session);
-  if (recipe.granularity === 'tokens')
-    throw new UsageError(
-      'export: token pruning cannot be exported: it is an inference-time setting, recorded nowhere in the weights',
-    );
   const pruner = new Pruner(session);
   let report: StructuredReport | null = null;
   let plan: StructuredPlan;
@@ -290,7 +295,7 @@ async function pruneStructuredForExport(
     calibration = report.calibration;
   } else {
     ctx.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
-    const calib = needsStructuredCalibration(recipe) ? await pruner.calibration(pruner.calibSpec(recipe)) : null;
+    const calib = recipe.calibration ? await pruner.calibration(recipe.calibration) : null;
     plan = await planStructured(session.config, session.weights, calib, recipe, {
       signal: ctx.signal,
       onProgress: (f) => ctx.progress.update('pruning', f),
@@ -313,10 +318,9 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   checkOutDir(a.out, a.model, a.force);
   const { md, session } = load(a.model, ctx);
   try {
-    const p =
-      a.granularity === 'unstructured'
-        ? await pruneUnstructuredForExport(a, session, md, ctx)
-        : await pruneStructuredForExport(a, session, md, ctx);
+    const p = prunesWeights(a)
+      ? await pruneUnstructuredForExport(a, session, md, ctx)
+      : await pruneStructuredForExport(a, session, md, ctx);
     const denseMetric = p.report
       ? await session.evaluate({
           signal: ctx.signal,
