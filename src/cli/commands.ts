@@ -342,7 +342,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         blockSparsity: p.blockSparsity,
         report: p.report,
         denseMetric,
-        notes: [...p.notes, ...(a.calib?.source === 'custom' ? [`calibration data read from ${a.calib.path}`] : [])],
+        notes: [...p.notes, ...(a.calib?.source === FILE_SOURCE ? [`calibration data read from ${a.calib.path}`] : [])],
       },
     });
     // What we write must load back: same check as opening a model.
