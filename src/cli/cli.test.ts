@@ -7,6 +7,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './main';
 import { Progress } from './progress';
 import { parseSparsity } from './args';
+import { HELP } from './help';
+import {
+  ALLOCATIONS,
+  allocationEntry,
+  citeShort,
+  defaultCalibrationMode,
+  GRANULARITIES,
+  granularityEntry,
+  ids,
+  METHODS,
+  methodEntry,
+  scopeEntry,
+  scoresFor,
+  structuredScoreEntry,
+} from '../engine/pruning/catalogue';
 import { loadCheckpoint, serializeWeights } from '../engine/model/checkpoint';
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
 import { randomHostWeights, tinyGpt2, tinyVit, TINY_GPT2_CONFIG, TINY_VIT_CONFIG } from '../engine/model/tiny-models';
@@ -76,6 +91,21 @@ const gpt = gptDir('gpt');
 // crashes ("memory access out of bounds") on WASM.
 const gptOneWindow = gptDir('gpt-one-window', 'Let there be light: and.');
 
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** One "error:" line naming each of the choices, in order. */
+const naming = (...names: string[]) => new RegExp(`^error: .*${names.map(literal).join('.*')}`);
+
+/** A value's entry in --help: its row and the rows under it, on one line. */
+function helpEntry(help: string, id: string): string {
+  const lines = help.split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^ +${literal(id)}  `).test(l));
+  if (at < 0) return '';
+  const indent = lines[at].search(/\S/);
+  const rest = lines.slice(at + 1);
+  const end = rest.findIndex((l) => l.search(/\S/) <= indent);
+  return [lines[at], ...rest.slice(0, end < 0 ? rest.length : end)].join(' ').replace(/\s+/g, ' ');
+}
+
 describe('cli', () => {
   it('prune --json prints one valid report on stdout; progress goes to stderr', async () => {
     const r = await run([
@@ -102,6 +132,9 @@ describe('cli', () => {
       allocation: 'uniform',
       calibration: { source: 'train', count: 2, seed: 3 },
     });
+    // Every default is filled in, so the report says what ran: the calibration mode too.
+    expect(report.recipe.calibrationMode).toBe(defaultCalibrationMode('wanda', 'gpt2'));
+    expect(report.recipe.calibrationMode).not.toBeNull();
     expect(report.sparsity).toBeCloseTo(0.5, 6);
     expect(report.metric.kind).toBe('lm');
     expect(report.metric.bitsPerByte).toBeGreaterThan(0);
@@ -269,7 +302,12 @@ describe('cli', () => {
     expect(t.stderr).toBe('');
     expect(t.code).toBe(0);
     const tr = JSON.parse(t.stdout);
-    expect(tr.recipe).toEqual({ granularity: 'tokens', amount: 0.5, score: 'last-query', tokenFrom: 1 });
+    expect(tr.recipe).toEqual({
+      granularity: 'tokens',
+      amount: 0.5,
+      score: scoresFor('tokens', 'gpt2')[0].id,
+      tokenFrom: 1,
+    });
     expect(tr.calibration).toBeNull();
     expect(tr.flops).toBeLessThan(tr.denseFlops);
     expect(tr.nonzeroParams).toBe(tr.params);
@@ -428,7 +466,7 @@ describe('cli', () => {
       [['frobnicate'], /^error: unknown command "frobnicate"/],
       [
         ['prune', '--model', gpt, '--method', 'magic', '--sparsity', '0.5'],
-        /^error: unknown method "magic" \(expected one of: magnitude, random, wanda, sparsegpt, taylor\)/,
+        new RegExp(`^error: unknown method "magic" \\(expected one of: ${ids(METHODS).join(', ')}\\)`),
       ],
       [['prune', '--method', 'magnitude', '--sparsity', '0.5'], /^error: prune: --model is required/],
       [['prune', '--model', gpt, '--method', 'magnitude'], /^error: prune: --sparsity is required/],
@@ -447,6 +485,10 @@ describe('cli', () => {
       [['prune', '--model', gpt, '--method', 'wanda', '--nm', '4:2'], /^error: --nm: needs 1 ≤ N < M/],
       [['prune', '--model', gpt, '--method', 'wanda', '--nm', '2:4', '--sparsity', '0.7'], /conflicts with --nm 2:4/],
       [
+        ['sweep', '--model', gpt, '--method', 'wanda', '--nm', '2:4', '--sparsities', '0.5'],
+        /^error: sweep: N:M fixes/,
+      ],
+      [
         ['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--scope', 'block'],
         /^error: unknown scope "block"/,
       ],
@@ -456,62 +498,137 @@ describe('cli', () => {
       ],
       [['export', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5'], /^error: export: --out is required/],
       [['eval', '--model'], /^error: eval: option --model needs a value/],
+      [['eval', '--model', gpt, '--method', 'wanda'], /^error: eval: --method does not apply to eval/],
+      // Combinations the catalogue refuses, in its words, naming both choices.
+      [
+        ['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--scope', 'global', '--allocation', 'owl'],
+        naming(scopeEntry('global').label, allocationEntry('owl').label),
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'sparsegpt', '--sparsity', '0.5', '--scope', 'row'],
+        naming(methodEntry('sparsegpt').label, scopeEntry('row').label),
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'wanda', '--nm', '2:4', '--allocation', 'owl'],
+        naming(granularityEntry('nm').label, allocationEntry('owl').label),
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'magnitude', '--sparsity', '0.5', '--calib-mode', 'sequential'],
+        naming(methodEntry('magnitude').label, 'sequential'),
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--calib-mode', 'twice'],
+        /^error: unknown calibration mode "twice" \(expected one of: sequential, one-shot\)/,
+      ],
+      // OWL's parameters: only with --allocation owl, within the catalogue's range.
+      [
+        ['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--owl-m', '3'],
+        /^error: --owl-m applies to --allocation owl only/,
+      ],
+      [
+        [
+          'prune',
+          '--model',
+          gpt,
+          '--method',
+          'wanda',
+          '--sparsity',
+          '0.5',
+          '--allocation',
+          'sensitivity',
+          '--owl-lambda',
+          '0.1',
+        ],
+        /^error: --owl-lambda applies to --allocation owl only/,
+      ],
+      [
+        [
+          'prune',
+          '--model',
+          gpt,
+          '--method',
+          'wanda',
+          '--sparsity',
+          '0.5',
+          '--allocation',
+          'owl',
+          '--owl-lambda',
+          '0.9',
+        ],
+        /^error: --owl-lambda: 0\.9 is outside \[0, 0\.5\]/,
+      ],
       // Structured pruning.
       [
         ['prune', '--model', gpt, '--granularity', 'layers', '--sparsity', '0.5'],
-        /^error: unknown granularity "layers" \(expected one of: unstructured, heads, neurons, blocks, sublayers, tokens\)/,
+        new RegExp(`^error: unknown granularity "layers" \\(expected one of: ${ids(GRANULARITIES).join(', ')}\\)`),
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'heads', '--method', 'wanda', '--sparsity', '0.5'],
-        /^error: --method does not apply with --granularity heads/,
+        naming(granularityEntry('heads').label, methodEntry('wanda').label),
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'neurons', '--nm', '2:4'],
-        /^error: --nm does not apply with --granularity neurons/,
+        /^error: --nm applies to --granularity nm only/,
       ],
       [
         ['sweep', '--model', gpt, '--granularity', 'blocks', '--allocation', 'owl', '--sparsities', '0.5'],
-        /^error: --allocation does not apply with --granularity blocks/,
+        naming(allocationEntry('owl').label, granularityEntry('blocks').label),
       ],
       [
         ['prune', '--model', gpt, '--method', 'magnitude', '--score', 'norm', '--sparsity', '0.5'],
-        /^error: --score applies to structured pruning only/,
+        naming(granularityEntry('unstructured').label, 'structured score'),
       ],
       [
         ['prune', '--model', gpt, '--method', 'magnitude', '--token-from', '1', '--sparsity', '0.5'],
-        /^error: --token-from applies to structured pruning only/,
+        /^error: --token-from applies to --granularity tokens only/,
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'heads', '--score', 'activation', '--sparsity', '0.5'],
-        /^error: unknown score for heads "activation" \(expected one of: norm, taylor, entropy\)/,
+        new RegExp(`“activation” \\(its scores: ${ids(scoresFor('heads', 'gpt2')).join(', ')}\\)`),
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'sublayers', '--score', 'norm', '--sparsity', '0.5'],
-        /^error: --score does not apply with --granularity sublayers/,
-      ],
-      [
-        ['prune', '--model', gpt, '--granularity', 'tokens', '--score', 'norm', '--sparsity', '0.5'],
-        /^error: --score does not apply with --granularity tokens/,
+        new RegExp(`“norm” \\(its scores: ${ids(scoresFor('sublayers', 'gpt2')).join(', ')}\\)`),
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'heads', '--scope', 'row', '--sparsity', '0.5'],
-        /^error: unknown scope for heads "row" \(expected one of: layer, global\)/,
+        naming(granularityEntry('heads').label, scopeEntry('row').label),
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'blocks', '--scope', 'global', '--sparsity', '0.5'],
-        /^error: --scope does not apply with --granularity blocks/,
+        naming(granularityEntry('blocks').label, scopeEntry('global').label),
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'heads', '--token-from', '1', '--sparsity', '0.5'],
-        /^error: --token-from does not apply with --granularity heads/,
+        /^error: --token-from applies to --granularity tokens only/,
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'tokens', '--token-from', '0', '--sparsity', '0.5'],
         /^error: --token-from: must be at least 1, got 0/,
       ],
+      // Refused once the model is loaded: the token scores differ between GPT-2 and ViT.
       [
         ['prune', '--model', gpt, '--granularity', 'tokens', '--token-from', '2', '--sparsity', '0.5', '--quiet'],
         /^error: --token-from 2: the model has 2 blocks/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'tokens', '--score', 'norm', '--sparsity', '0.5', '--quiet'],
+        new RegExp(`“norm” \\(its scores: ${ids(scoresFor('tokens', 'gpt2')).join(', ')}\\)`),
+      ],
+      [
+        [
+          'prune',
+          '--model',
+          'public/models/gpt-bytes',
+          '--granularity',
+          'tokens',
+          '--score',
+          'cls',
+          '--sparsity',
+          '0.5',
+          '--quiet',
+        ],
+        naming(structuredScoreEntry('tokens', 'cls', 'vit').label, 'does not apply to language models'),
       ],
       [['prune', '--model', gpt, '--granularity', 'heads'], /^error: prune: --sparsity is required/],
       [
@@ -520,7 +637,11 @@ describe('cli', () => {
       ],
       [
         ['export', '--model', gpt, '--out', join(tmp, 'never'), '--granularity', 'tokens', '--sparsity', '0.5'],
-        /^error: export: token pruning cannot be exported: it is an inference-time setting.*recorded nowhere in the weights/,
+        /^error: export: --granularity tokens does not apply to export \(Tokens: .*the weights are unchanged\)/,
+      ],
+      [
+        ['export', '--model', gpt, '--out', join(tmp, 'never'), '--method', 'wanda', '--token-from', '1'],
+        /^error: export: --token-from does not apply to export/,
       ],
     ];
     for (const [argv, msg] of cases) {
@@ -530,6 +651,28 @@ describe('cli', () => {
       expect(r.stderr, argv.join(' ')).toMatch(msg);
       if (argv.length) expect(r.stderr.trim().split('\n'), argv.join(' ')).toHaveLength(1);
     }
+  });
+
+  it('--help lists every catalogue method and allocation with its label, summary and citation', async () => {
+    for (const command of ['prune', 'sweep', 'export']) {
+      const r = await run([command, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(HELP[command as keyof typeof HELP]);
+      for (const e of [...METHODS, ...ALLOCATIONS]) {
+        const entry = helpEntry(r.stdout, e.id);
+        expect(entry, `${command}: ${e.id}`).toContain(e.label);
+        expect(entry, `${command}: ${e.id}`).toContain(e.summary.split(' ').slice(0, 3).join(' '));
+        if (e.paper) expect(entry, `${command}: ${e.id}`).toContain(`(${citeShort(e.paper)})`);
+      }
+      for (const p of ALLOCATIONS.flatMap((a) => a.parameters.map((p) => `--${a.id}-${p.id}`)))
+        expect(r.stdout, `${command}: ${p}`).toMatch(new RegExp(`^  ${literal(p)} `, 'm'));
+      // Aligned columns within a terminal's width.
+      expect(Math.max(...r.stdout.split('\n').map((l) => l.length)), command).toBeLessThanOrEqual(100);
+    }
+    // What export cannot write is not offered there.
+    const exportHelp = (await run(['export', '--help'])).stdout;
+    for (const g of GRANULARITIES) expect(helpEntry(exportHelp, g.id) !== '', g.id).toBe(g.exports);
+    expect(exportHelp).not.toMatch(/--token-from/);
   });
 
   it('--help for each command goes to stdout with exit 0', async () => {

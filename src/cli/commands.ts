@@ -13,8 +13,8 @@ import {
   type StructuredReport,
 } from '../engine/eval/pruner';
 import type { ModelSession } from '../engine/session';
-import { defaultScope } from '../engine/pruning/catalogue';
-import { needsCalibration, resolveStructuredRecipe } from '../engine/pruning/recipe';
+import { allocationDefaults } from '../engine/pruning/catalogue';
+import { checkRecipe, needsCalibration, resolvePruneRecipe, resolveStructuredRecipe } from '../engine/pruning/recipe';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
 import { loadCheckpoint } from '../engine/model/checkpoint';
@@ -29,10 +29,11 @@ import {
   RECIPE_FILE,
 } from '../engine/export/checkpoint-export';
 import type { StructuralPruning } from '../engine/export/structure';
-import type { ParsedCommand, RecipeArgs, StructuredArgs } from './args';
+import { type ParsedCommand, prunesWeights, type RecipeArgs, type StructuredArgs, type WeightArgs } from './args';
 import { CliError, UsageError } from './errors';
 import { bytes, metricLine, pointText, reportText, summaryText } from './format';
 import { openSession, readCalibrationFile, readModelDir, type ModelDir } from './model-dir';
+import { FILE_SOURCE, OPTIONS } from './options';
 import type { ErrStream, Progress } from './progress';
 
 export interface OutStream {
@@ -48,50 +49,60 @@ export interface Context {
 
 type Of<C extends ParsedCommand['command']> = Extract<ParsedCommand, { command: C; help: false }>;
 
-function calibrationSpec(a: RecipeArgs | StructuredArgs, session: ModelSession): CalibrationSpec {
+/**
+ * The recipe given its calibration data when its choices read any (the catalogue's needs) or a
+ * calibration option was given. Called after checkRecipe: a refused recipe reads no calibration file.
+ */
+function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(r: R, a: RecipeArgs, session: ModelSession): R {
+  const family = session.config.kind;
+  if (!needsCalibration(r, family) && a.calib === undefined && a.calibCount === undefined) return r;
   const calibration: CalibrationSpec = {
-    source: a.calib?.source ?? 'train',
-    count: a.calibCount ?? DEFAULT_CALIBRATION[session.config.kind].count,
-    seed: a.seed ?? 0,
+    source: a.calib?.source ?? OPTIONS.calib.default,
+    count: a.calibCount ?? DEFAULT_CALIBRATION[family].count,
+    seed: a.seed ?? OPTIONS.seed.default,
   };
-  if (a.calib?.source === 'custom') calibration.custom = readCalibrationFile(a.calib.path, session.config);
-  return calibration;
+  if (a.calib?.source === FILE_SOURCE) calibration.custom = readCalibrationFile(a.calib.path, session.config);
+  return { ...r, calibration };
 }
 
-/** The recipe with every default filled in, so a report says exactly what ran. */
-export function buildRecipe(a: RecipeArgs, sparsity: number, session: ModelSession): PruneRecipe {
-  const calibration =
-    needsCalibration({ method: a.method, sparsity: 0, allocation: a.allocation }, session.config.kind) ||
-    a.calib ||
-    a.calibCount !== undefined
-      ? calibrationSpec(a, session)
-      : undefined;
-  return {
+/**
+ * The recipe with every default filled in (scope, allocation and its parameters, calibration mode,
+ * seed), so a report says exactly what ran; refused by the catalogue when the model's family
+ * cannot honour it.
+ */
+export function buildRecipe(a: WeightArgs, sparsity: number, session: ModelSession): PruneRecipe {
+  const family = session.config.kind;
+  const allocation = a.allocation ?? OPTIONS.allocation.default;
+  const parameters = { ...allocationDefaults(allocation), ...a.allocationParameters };
+  const given: PruneRecipe = {
     method: a.method,
     sparsity,
-    scope: a.nm ? undefined : (a.scope ?? defaultScope(a.method)),
+    scope: a.scope,
     nm: a.nm,
-    allocation: a.nm ? 'uniform' : a.allocation,
-    calibration,
-    seed: a.seed ?? 0,
+    allocation,
+    ...(allocation === 'owl' ? { owl: { m: parameters.m, lambda: parameters.lambda } } : {}),
+    calibrationMode: a.calibrationMode,
+    seed: a.seed ?? OPTIONS.seed.default,
   };
+  checkRecipe(given, family);
+  return withCalibration(resolvePruneRecipe(given, family), a, session);
 }
 
-/** A structured recipe with every default filled in; `amount` is the fraction removed. */
+/** A structured recipe with every default filled in (score, scope, first token-pruned block); `amount` is the fraction removed. */
 export function buildStructuredRecipe(a: StructuredArgs, amount: number, session: ModelSession): StructuredPruneRecipe {
-  const g = a.granularity;
-  const r = resolveStructuredRecipe({ granularity: g, amount, score: a.score, scope: a.scope }, session.config.kind);
-  if (g === 'tokens') {
+  const family = session.config.kind;
+  const given: StructuredPruneRecipe = { granularity: a.granularity, amount, score: a.score, scope: a.scope };
+  if (a.tokenFrom !== undefined) given.tokenFrom = a.tokenFrom;
+  checkRecipe(given, family);
+  const r = resolveStructuredRecipe(given, family);
+  if (r.tokenFrom !== undefined) {
     const layers = numLayers(session.config);
-    r.tokenFrom = a.tokenFrom ?? 1;
     if (r.tokenFrom >= layers)
       throw new UsageError(
         `--token-from ${r.tokenFrom}: the model has ${layers} blocks (0 to ${layers - 1}); block 0 is never token-pruned`,
       );
   }
-  if (needsCalibration(r, session.config.kind) || a.calib || a.calibCount !== undefined || a.seed !== undefined)
-    r.calibration = calibrationSpec(a, session);
-  return r;
+  return withCalibration(r, a, session);
 }
 
 /** A report as JSON (a custom calibration set is described, not embedded). */
@@ -115,10 +126,9 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
   const { session } = load(a.model, ctx);
   try {
     const pruner = new Pruner(session);
-    const report =
-      a.granularity === 'unstructured'
-        ? await pruner.measure(buildRecipe(a, a.sparsity, session), runOptions(ctx))
-        : await pruner.measureStructured(buildStructuredRecipe(a, a.sparsity, session), runOptions(ctx));
+    const report = prunesWeights(a)
+      ? await pruner.measure(buildRecipe(a, a.sparsity, session), runOptions(ctx))
+      : await pruner.measureStructured(buildStructuredRecipe(a, a.sparsity, session), runOptions(ctx));
     ctx.progress.done();
     ctx.stdout.write(a.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : reportText(report));
   } finally {
@@ -136,7 +146,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
       ctx.stdout.write(a.json ? `${JSON.stringify(reportJson(report))}\n` : `${pointText(report)}\n`);
     };
     ctx.progress.prefix = `[1/${n}] `;
-    if (a.granularity === 'unstructured') {
+    if (prunesWeights(a)) {
       const { sparsity: _, ...base } = buildRecipe(a, 0, session);
       let i = 0;
       for await (const report of pruner.sweep(base, a.sparsities, runOptions(ctx))) {
@@ -225,7 +235,7 @@ interface Pruned {
 }
 
 async function pruneUnstructuredForExport(
-  a: Of<'export'> & RecipeArgs,
+  a: Of<'export'> & WeightArgs,
   session: ModelSession,
   md: ModelDir,
   ctx: Context,
@@ -249,7 +259,7 @@ async function pruneUnstructuredForExport(
   return {
     masks: p.result.masks,
     replaced: p.result.weights,
-    recipe,
+    recipe: p.recipe,
     calibration: p.calibration,
     blockSparsity: measuredSparsity(session.config, p.result.masks).blockSparsity,
     report: null,
@@ -268,10 +278,6 @@ async function pruneStructuredForExport(
   ctx: Context,
 ): Promise<Pruned> {
   const recipe = buildStructuredRecipe(a, a.sparsity, session);
-  if (recipe.granularity === 'tokens')
-    throw new UsageError(
-      'export: token pruning cannot be exported: it is an inference-time setting, recorded nowhere in the weights',
-    );
   const pruner = new Pruner(session);
   let report: StructuredReport | null = null;
   let plan: StructuredPlan;
@@ -281,9 +287,7 @@ async function pruneStructuredForExport(
     calibration = report.calibration;
   } else {
     ctx.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
-    const calib = needsCalibration(recipe, session.config.kind)
-      ? await pruner.calibration(pruner.calibSpec(recipe))
-      : null;
+    const calib = recipe.calibration ? await pruner.calibration(recipe.calibration) : null;
     plan = await planStructured(session.config, session.weights, calib, recipe, {
       signal: ctx.signal,
       onProgress: (f) => ctx.progress.update('pruning', f),
@@ -306,10 +310,9 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   checkOutDir(a.out, a.model, a.force);
   const { md, session } = load(a.model, ctx);
   try {
-    const p =
-      a.granularity === 'unstructured'
-        ? await pruneUnstructuredForExport(a, session, md, ctx)
-        : await pruneStructuredForExport(a, session, md, ctx);
+    const p = prunesWeights(a)
+      ? await pruneUnstructuredForExport(a, session, md, ctx)
+      : await pruneStructuredForExport(a, session, md, ctx);
     const denseMetric = p.report
       ? await session.evaluate({
           signal: ctx.signal,
@@ -331,7 +334,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         blockSparsity: p.blockSparsity,
         report: p.report,
         denseMetric,
-        notes: [...p.notes, ...(a.calib?.source === 'custom' ? [`calibration data read from ${a.calib.path}`] : [])],
+        notes: [...p.notes, ...(a.calib?.source === FILE_SOURCE ? [`calibration data read from ${a.calib.path}`] : [])],
       },
     });
     // What we write must load back: same check as opening a model.

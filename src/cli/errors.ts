@@ -1,7 +1,8 @@
 // The CLI's error kinds and the exit code each maps to. Every error reaches the user as one line
 // ("error: …"); the stack only with --debug.
+import { RecipeError } from '../engine/pruning/catalogue';
 
-/** Bad command line: exit 2. */
+/** Bad command line: exit 2 (as is the catalogue's RecipeError). */
 export class UsageError extends Error {}
 
 /** A problem with the user's files or the job (missing checkpoint, corrupt data…): exit 1. */
@@ -11,7 +12,8 @@ export class CliError extends Error {}
 export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;
 
 export function exitCode(e: unknown, signal?: AbortSignal): number {
-  if (e instanceof UsageError) return EXIT.usage;
+  // The catalogue's refusal of a recipe the model cannot honour is a bad command line too.
+  if (e instanceof UsageError || e instanceof RecipeError) return EXIT.usage;
   if (signal?.aborted) return EXIT.interrupted;
   return EXIT.runtime;
 }

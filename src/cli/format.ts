@@ -1,8 +1,9 @@
 // Readable summaries of reports, for a terminal (JSON is what scripts read).
 import type { Metrics } from '../engine/eval/metrics';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
-import { defaultScope } from '../engine/pruning/catalogue';
+import { allocationDefaults, allocationEntry, calibrationModeEntry } from '../engine/pruning/catalogue';
 import type { ModelSummary } from '../engine/session';
+import { OPTIONS } from './options';
 
 const pct = (v: number, digits = 1) => `${(100 * v).toFixed(digits)}%`;
 
@@ -37,24 +38,48 @@ export function metricLine(m: Metrics): string {
 
 const isStructured = (r: PruneRecipe | StructuredPruneRecipe): r is StructuredPruneRecipe => 'granularity' in r;
 
+/** The allocation and its parameters as the catalogue names them: "owl allocation (M 5, λ 0.08)". */
+function allocationText(r: PruneRecipe): string {
+  const a = allocationEntry(r.allocation ?? OPTIONS.allocation.default);
+  const values: Record<string, number> = { ...allocationDefaults(a.id), ...(a.id === 'owl' ? r.owl : {}) };
+  const params = a.parameters.map((p) => `${p.label} ${values[p.id]}`);
+  return `${a.id} allocation${params.length ? ` (${params.join(', ')})` : ''}`;
+}
+
 export function recipeLine(r: PruneRecipe | StructuredPruneRecipe): string {
   if (isStructured(r)) {
     const parts = [
-      `${r.granularity}: ${pct(r.amount)} ${r.granularity === 'tokens' ? 'dropped at each block' : 'removed'}`,
+      `${r.granularity}: ${pct(r.amount)} ${r.tokenFrom === undefined ? 'removed' : 'dropped at each block'}`,
     ];
     if (r.score) parts.push(`${r.score} score`);
     if (r.scope) parts.push(`${r.scope} scope`);
-    if (r.granularity === 'tokens') parts.push(`from block ${r.tokenFrom ?? 1}`);
+    if (r.tokenFrom !== undefined) parts.push(`from block ${r.tokenFrom}`);
     return parts.join(' · ');
   }
   const parts = [`${r.method} at ${pct(r.sparsity)} sparsity`];
   if (r.nm) parts.push(`${r.nm.n}:${r.nm.m}`);
-  else parts.push(`${r.scope ?? defaultScope(r.method)} scope`, `${r.allocation ?? 'uniform'} allocation`);
-  if (r.method === 'random') parts.push(`seed ${r.seed ?? 0}`);
+  else parts.push(`${r.scope} scope`, allocationText(r));
+  if (r.method === 'random') parts.push(`seed ${r.seed}`);
   return parts.join(' · ');
 }
 
 const row = (label: string, value: string) => `${label.padEnd(13)} ${value}`;
+const perBlock = (xs: number[]) => xs.map((s) => s.toFixed(3)).join(' ');
+
+/**
+ * The per-block rows: the sparsity counted from the masks; under it the allocation's target where
+ * that reads differently; OWL's outlier ratios; how the calibration statistics were gathered.
+ */
+function blockRows(r: PruneReport | StructuredReport): string[] {
+  const measured = perBlock(r.blockSparsity);
+  const rows = [row('blocks', `${measured}  (counted from the masks)`)];
+  const target = r.targetBlockSparsity && perBlock(r.targetBlockSparsity);
+  if (target && target !== measured) rows.push(row('  target', `${target}  (asked by the allocation)`));
+  if (r.outlierRatios)
+    rows.push(row('outliers', `${r.outlierRatios.map((v) => `${v.toFixed(1)}%`).join(' ')}  (OWL's outlier ratios)`));
+  if (r.calibrationMode) rows.push(row('calib mode', calibrationModeEntry(r.calibrationMode).label));
+  return rows;
+}
 
 export function reportText(r: PruneReport | StructuredReport): string {
   const structured = 'structure' in r;
@@ -80,7 +105,7 @@ export function reportText(r: PruneReport | StructuredReport): string {
         ? `dense ${bytes(r.bytes.dense)} · with the removed structures cut out ${bytes(r.bytes.sparse)}`
         : `dense ${bytes(r.bytes.dense)} · sparse ${bytes(r.bytes.sparse)}${r.bytes.nm24 === null ? '' : ` · 2:4 ${bytes(r.bytes.nm24)}`}`,
     ),
-    row('blocks', r.blockSparsity.map((s) => s.toFixed(3)).join(' ')),
+    ...blockRows(r),
     row(
       'time',
       `calibration ${seconds(r.timeMs.calibration)} · prune ${seconds(r.timeMs.prune)} · evaluate ${seconds(r.timeMs.evaluate)}`,

@@ -4,7 +4,9 @@
 // process's streams, Ctrl-C (aborts the running job) and the exit code.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { COMMANDS, HELP, parseCommand, USAGE, type Command } from './args';
+import { parseCommand } from './args';
+import { HELP, USAGE } from './help';
+import { COMMANDS, type Command } from './options';
 import { isAbortError } from '../engine/abort';
 import { useWasm } from '../engine/backends/node-wasm';
 import { runEval, runExport, runPrune, runSweep, type Context, type OutStream } from './commands';
