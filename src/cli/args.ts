@@ -18,21 +18,11 @@ import {
   type Scope,
   type StructuredGranularity,
   type StructuredScoreId,
+  FAMILIES,
 } from '../engine/pruning/catalogue';
 import type { StructuredRecipe } from '../engine/pruning/recipe';
 import { UsageError } from './errors';
-import {
-  type Command,
-  FAMILIES,
-  FILE_SOURCE,
-  NM,
-  OPTION_LIST,
-  OPTIONS,
-  offered,
-  optionSpec,
-  orList,
-  takes,
-} from './options';
+import { type Command, FILE_SOURCE, NM, OPTION_LIST, OPTIONS, offered, optionSpec, orList, takes } from './options';
 
 /** A calibration source --calib names by its id. */
 type NamedSource = Exclude<CalibrationSourceId, typeof FILE_SOURCE>;

@@ -1,13 +1,19 @@
 // The CLI's help: the top-level usage, and each command's --help written from the option table
 // (options.ts): an option per row in aligned columns, its values under it as the catalogue
 // describes them (label, summary, citation), wrapped to fit a terminal.
-import { ALLOCATIONS, citeShort, GRANULARITIES, METHODS, STRUCTURED_SCORES } from '../engine/pruning/catalogue';
+import {
+  ALLOCATIONS,
+  citeShort,
+  GRANULARITIES,
+  METHODS,
+  STRUCTURED_SCORES,
+  FAMILIES,
+  FAMILY_NAMES,
+} from '../engine/pruning/catalogue';
 import {
   andList,
   COMMANDS,
   type Command,
-  FAMILIES,
-  FAMILY_NAMES,
   granularitiesFor,
   OPTION_LIST,
   type OptionSpec,

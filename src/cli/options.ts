@@ -7,6 +7,8 @@
 import { DEFAULT_CALIBRATION } from '../engine/eval/pruner';
 import {
   ALLOCATIONS,
+  FAMILIES,
+  FAMILY_NAMES,
   type AllocationId,
   type AllocationParameter,
   CALIBRATION_MODES,
@@ -28,8 +30,6 @@ export type Command = (typeof COMMANDS)[number];
 const RECIPE_COMMANDS: readonly Command[] = ['prune', 'sweep', 'export'];
 
 /** The model families, as --help and messages name them. */
-export const FAMILY_NAMES: Record<Family, string> = { gpt2: 'language models', vit: 'image models' };
-export const FAMILIES = Object.keys(FAMILY_NAMES) as Family[];
 
 /** The granularity --nm selects: N:M is its only parameter, so --nm alone implies it. */
 export const NM: GranularityId = 'nm';

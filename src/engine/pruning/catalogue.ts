@@ -21,6 +21,10 @@ export interface Paper {
 /** The two architecture families the engine runs (ModelConfig['kind']). */
 export type Family = 'gpt2' | 'vit';
 
+/** Each family in words, for messages and help. */
+export const FAMILY_NAMES: Record<Family, string> = { gpt2: 'language models', vit: 'image models' };
+export const FAMILIES = Object.keys(FAMILY_NAMES) as Family[];
+
 export interface Needs {
   /** Reads calibration data (activations, gradients or outputs on sample inputs). */
   calibration: boolean;
@@ -362,6 +366,8 @@ export interface MethodEntry extends Entry<MethodId> {
   needs: Needs;
   /** The scopes it can select within; the first is its default. */
   scopes: readonly Scope[];
+  /** Why it offers no other scope, where it offers only some. */
+  scopeReason?: string;
   /** The calibration modes it can use (none: it reads no activations); the default per family. */
   calibrationModes: readonly CalibrationMode[];
   defaultCalibrationMode: Record<Family, CalibrationMode> | null;
@@ -421,6 +427,7 @@ export const METHODS: readonly MethodEntry[] = [
       'fasterprune: OBS updates from H = 2XXᵀ + 1% mean-diagonal damping through the Cholesky factor of H⁻¹, lazy blocks of 128 columns, the mask chosen per column block by w²/[H⁻¹]ᵢᵢ (or per N:M group); block by block on the pruned blocks’ outputs (opt_sequential)',
     needs: { calibration: true, gradients: false },
     scopes: ['layer'],
+    scopeReason: 'it chooses its mask per block of columns while it updates the weights, within each layer',
     calibrationModes: ['sequential', 'one-shot'],
     defaultCalibrationMode: { gpt2: 'sequential', vit: 'sequential' },
     scoreName: "|w|·‖x‖ (Wanda's score, standing in for SparseGPT's)",
@@ -900,7 +907,8 @@ export function refusal(c: Choices): string | null {
   if (c.scope !== undefined) {
     if (nm) return `${quote(g.label)} keeps N of every M inputs within each row; ${scopeLabel(c.scope)} does not apply`;
     if (!m.scopes.includes(c.scope)) {
-      return `${quote(m.label)} ${m.id === 'sparsegpt' ? 'chooses its mask within each layer (per block of columns, as it updates the weights)' : 'cannot select'} ${scopeLabel(c.scope)}`;
+      const own = m.scopes.map((s) => quote(scopeEntry(s).label)).join(' or ');
+      return `${quote(m.label)} selects ${own} only${m.scopeReason ? ` (${m.scopeReason})` : ''}; ${scopeLabel(c.scope)} does not apply`;
     }
   }
   const scope = nm ? null : (c.scope ?? m.scopes[0]);
@@ -958,6 +966,4 @@ function scopeLabel(s: Scope): string {
   return `a ${quote(scopeEntry(s).label)} scope`;
 }
 
-function familyName(f: Family): string {
-  return f === 'gpt2' ? 'language models' : 'image models';
-}
+const familyName = (f: Family): string => FAMILY_NAMES[f];
