@@ -6,9 +6,8 @@
 //   npm run bench:gpu                          (SwiftShader here: correctness only, never speed)
 //   SCALE=256 npm run bench:gpu                (sizes divided by 256: a quick proof that it runs)
 //   PARTS=matmul,forward MODELS=gpt-bytes ...  (some tables only; forward: which default models)
-// On the GPU machine (../shared/gpu/README.md):
-//   bash ../shared/gpu/prepare.sh bench/gpu.ts, then on the device:
-//   source .device/on-device.sh && node /tmp/g/gpu.mjs      (JSON to $OUT)
+// On a GPU machine without the npm registry: bundle this file for Node (esbuild, ESM, 'webgpu'
+// external beside its Dawn binary) and run the bundle there; the JSON goes to $OUT when it is set.
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { useBackend } from './lib/backends';

@@ -1,7 +1,7 @@
 // A linear layer's weight on the GPU in one storage format, and the product the forward pass needs
 // from it: y = x · Wᵀ for W [rows = out features, cols = in features] (the [out, in] "rows" view of
 // pruning/layout.ts). Formats: 'dense' (our own matrix-vector kernel), 'csr' (unstructured sparse),
-// 'nm24' (2:4-compressed). The forward pass picks one per layer by measuring (sparse-linear.ts).
+// 'nm24' (2:4-compressed). The forward pass picks one per layer by measuring (sparse-linears.ts).
 export type LinearFormat = 'dense' | 'csr' | 'nm24';
 
 export interface LinearKernel {

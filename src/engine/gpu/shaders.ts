@@ -1,6 +1,6 @@
 // The WGSL sources of every kernel, each prefixed with the libraries it uses (WGSL has no includes).
 // The `?raw` suffix is Vite's (vitest and the production build); `with { type: 'text' }` is
-// esbuild's (the GPU machine's bundle, ../shared/gpu/prepare.sh); tsx runs them through
+// esbuild's (the one-file Node bundle a GPU machine runs); tsx runs them through
 // bench/lib/wgsl-text.mjs. All three read the same file as a string.
 import keys from '../../shaders/lib/keys.wgsl?raw' with { type: 'text' };
 import workgroup from '../../shaders/lib/workgroup.wgsl?raw' with { type: 'text' };
