@@ -1,92 +1,161 @@
-// The README's results tables, measured on each default model's shipped held-out set:
-// every unstructured method at 50% and at 2:4, and structured pruning (heads, FFN neurons, blocks,
-// FinerCut sublayers, tokens) at a few ratios. Prints markdown, then all reports as JSON.
-//   npm run results                                  both models, both tables
-//   npm run results -- vit-fashion --part structured one model, one table
+// The README's results tables, measured on each default model's shipped held-out set, both models
+// side by side: every method of the catalogue at 50% and at 2:4; the allocations and scopes at 50%
+// (with the per-block sparsity each reached, counted from its masks); Wanda and SparseGPT calibrated
+// block by block against one-shot; structured pruning (heads, FFN neurons, blocks, FinerCut
+// sublayers, tokens by each score). Prints Markdown and writes every report as JSON to
+// bench/results/results-<date>.json.
+//   npm run results                           every table
+//   npm run results -- --part allocation      one table (methods | allocation | calibration | structured)
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ModelSession } from '../src/engine/session';
-import { Pruner, type PruneReport, type StructuredPruneRecipe } from '../src/engine/eval/pruner';
-import { METHODS as CATALOGUE_METHODS, ids, type MethodId } from '../src/engine/pruning/catalogue';
+import {
+  Pruner,
+  type PruneRecipe,
+  type PruneReport,
+  type StructuredPruneRecipe,
+  type StructuredReport,
+} from '../src/engine/eval/pruner';
+import { METHODS, methodEntry, scoresFor } from '../src/engine/pruning/catalogue';
 import type { Metrics } from '../src/engine/eval/metrics';
 import { readModelDir } from '../src/cli/model-dir';
 import { useWasm } from './lib/train';
 
-const METHODS: MethodId[] = ids(CATALOGUE_METHODS);
-
-const STRUCTURED: StructuredPruneRecipe[] = [
-  { granularity: 'heads', amount: 0.25, score: 'norm' },
-  { granularity: 'heads', amount: 0.5, score: 'norm' },
-  { granularity: 'heads', amount: 0.5, score: 'taylor' },
-  { granularity: 'neurons', amount: 0.5, score: 'activation' },
-  { granularity: 'neurons', amount: 0.5, score: 'taylor' },
-  { granularity: 'blocks', amount: 0.25, score: 'angular-window' },
-  { granularity: 'blocks', amount: 0.25, score: 'influence' },
-  { granularity: 'blocks', amount: 0.5, score: 'angular-window' },
-  { granularity: 'sublayers', amount: 0.25 },
-  { granularity: 'tokens', amount: 0.3 },
-  { granularity: 'tokens', amount: 0.5 },
-];
+const MODELS = ['vit-fashion', 'gpt-bytes'] as const;
+type ModelId = (typeof MODELS)[number];
+type Report = PruneReport | StructuredReport;
 
 function metricText(m: Metrics): string {
-  return m.kind === 'classifier'
-    ? `${(100 * m.accuracy).toFixed(2)}%`
-    : `${m.bitsPerByte.toFixed(3)} (ppl ${m.perplexity.toFixed(2)})`;
+  return m.kind === 'classifier' ? `${(100 * m.accuracy).toFixed(2)}%` : m.bitsPerByte.toFixed(3);
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pct = (x: number, digits = 1) => `${(100 * x).toFixed(digits)}%`;
+const blocks = (r: Report) => r.blockSparsity.map((s) => pct(s, 0)).join(' ');
 
-async function unstructured(pruner: Pruner, id: string): Promise<PruneReport[]> {
-  console.log(`\n| ${id}: method | 50% unstructured | 2:4 | prune time, 50% / 2:4 |`);
-  console.log(`|---|---|---|---|`);
-  const all: PruneReport[] = [];
-  for (const method of METHODS) {
-    const half = await pruner.measure({ method, sparsity: 0.5 });
-    const nm = await pruner.measure({ method, sparsity: 0.5, nm: { n: 2, m: 4 } });
-    all.push(half, nm);
-    const t = (r: PruneReport) => `${(r.timeMs.calibration + r.timeMs.prune).toFixed(0)} ms`;
-    console.log(`| ${method} | ${metricText(half.metric)} | ${metricText(nm.metric)} | ${t(half)} / ${t(nm)} |`);
-    process.stderr.write(`${id} ${method} done\n`);
-  }
-  return all;
+/** One row per configuration, one column per model: `cell` formats a report. */
+interface Row {
+  label: string;
+  recipe: (id: ModelId) => PruneRecipe | StructuredPruneRecipe | null;
+  cell: (r: Report) => string;
 }
 
-async function structured(pruner: Pruner, id: string) {
-  console.log(`\n| ${id}: structure | removed | score | metric | FLOPs | params | what went |`);
-  console.log(`|---|---|---|---|---|---|---|`);
-  const all = [];
-  for (const r of STRUCTURED) {
-    const rep = await pruner.measureStructured(r);
-    all.push(rep);
-    const removed = r.granularity === 'tokens' ? `${pct(r.amount)} of tokens per block from block 1` : pct(r.amount);
-    console.log(
-      `| ${r.granularity} | ${removed} | ${r.score ?? (r.granularity === 'sublayers' ? 'FinerCut' : 'attention received')} | ${metricText(rep.metric)} | ${pct(rep.flops / rep.denseFlops)} | ${pct(rep.nonzeroParams / rep.params)} | ${rep.structure} |`,
-    );
-    process.stderr.write(`${id} ${r.granularity} ${r.amount} done\n`);
-  }
-  return all;
+const measured = (r: Report) => metricText(r.metric);
+const withBlocks = (r: Report) => `${metricText(r.metric)} (${blocks(r)})`;
+const withTime = (r: Report) =>
+  `${metricText(r.metric)}, ${((r.timeMs.calibration + r.timeMs.prune) / 1000).toFixed(1)} s`;
+
+const TABLES: Record<string, { title: string; rows: Row[] }> = {
+  methods: {
+    title:
+      'method | vit-fashion 50% | vit-fashion 2:4 | gpt-bytes 50% | gpt-bytes 2:4 (metric, calibration + pruning time)',
+    rows: METHODS.flatMap((m): Row[] => [
+      { label: `${m.label} 50%`, recipe: () => ({ method: m.id, sparsity: 0.5 }), cell: withTime },
+      { label: `${m.label} 2:4`, recipe: () => ({ method: m.id, sparsity: 0.5, nm: { n: 2, m: 4 } }), cell: withTime },
+    ]),
+  },
+  allocation: {
+    title: 'allocation or scope at 50% | metric (per-block sparsity reached, block 1 first)',
+    rows: (['magnitude', 'wanda'] as const).flatMap((method): Row[] => [
+      { label: `${methodEntry(method).label}, uniform`, recipe: () => ({ method, sparsity: 0.5 }), cell: withBlocks },
+      {
+        label: `${methodEntry(method).label}, global scope`,
+        recipe: () => ({ method, sparsity: 0.5, scope: 'global' }),
+        cell: withBlocks,
+      },
+      {
+        label: `${methodEntry(method).label}, OWL (M 5, λ 0.08)`,
+        recipe: () => ({ method, sparsity: 0.5, allocation: 'owl', owl: { m: 5, lambda: 0.08 } }),
+        cell: (r) => `${withBlocks(r)}; outliers ${(r.outlierRatios ?? []).map((o) => `${o.toFixed(2)}%`).join(' ')}`,
+      },
+      {
+        label: `${methodEntry(method).label}, sensitivity`,
+        recipe: () => ({ method, sparsity: 0.5, allocation: 'sensitivity' }),
+        cell: withBlocks,
+      },
+    ]),
+  },
+  calibration: {
+    title: 'calibration mode | metric',
+    rows: (['wanda', 'sparsegpt'] as const).flatMap((method): Row[] =>
+      (['sequential', 'one-shot'] as const).flatMap((calibrationMode): Row[] => [
+        {
+          label: `${methodEntry(method).label} 50%, ${calibrationMode}`,
+          recipe: () => ({ method, sparsity: 0.5, calibrationMode }),
+          cell: measured,
+        },
+        {
+          label: `${methodEntry(method).label} 2:4, ${calibrationMode}`,
+          recipe: () => ({ method, sparsity: 0.5, nm: { n: 2, m: 4 }, calibrationMode }),
+          cell: measured,
+        },
+      ]),
+    ),
+  },
+  structured: {
+    title: 'structure | metric, FLOPs (share of dense) — what went',
+    rows: [
+      ...structuredRows('heads', [0.25, 0.5], ['norm', 'taylor', 'entropy']),
+      ...structuredRows('neurons', [0.5], ['activation', 'taylor']),
+      ...structuredRows('blocks', [0.25, 0.5], ['angular-window', 'influence']),
+      ...structuredRows('sublayers', [0.25], ['finercut']),
+      ...structuredRows('tokens', [0.3, 0.5], ['cls', 'last-query', 'column-sum']),
+    ],
+  },
+};
+
+function structuredRows(granularity: StructuredPruneRecipe['granularity'], amounts: number[], scores: string[]): Row[] {
+  return amounts.flatMap((amount) =>
+    scores.map(
+      (score): Row => ({
+        label: `${granularity} ${pct(amount, 0)}, ${score}`,
+        recipe: (id) =>
+          scoresFor(granularity, id === 'vit-fashion' ? 'vit' : 'gpt2').some((s) => s.id === score)
+            ? ({ granularity, amount, score } as StructuredPruneRecipe)
+            : null,
+        cell: (r) => `${metricText(r.metric)}, ${pct(r.flops / r.denseFlops)} — ${(r as StructuredReport).structure}`,
+      }),
+    ),
+  );
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { part: { type: 'string', default: 'all' } },
-  });
+  const { values } = parseArgs({ options: { part: { type: 'string', default: 'all' } } });
+  const parts = values.part === 'all' ? Object.keys(TABLES) : [values.part!];
   await useWasm();
-  const ids = positionals.length ? positionals : ['vit-fashion', 'gpt-bytes'];
   const json: Record<string, unknown> = {};
-  for (const id of ids) {
+  const cells = new Map<string, string>();
+  for (const id of MODELS) {
     const session = ModelSession.open(readModelDir(`public/models/${id}`).files);
     const pruner = new Pruner(session);
     const dense = await session.evaluate();
-    console.log(`\n### ${id} — dense: ${metricText(dense)} on its shipped eval set`);
-    json[id] = {
-      dense,
-      unstructured: values.part !== 'structured' ? await unstructured(pruner, id) : undefined,
-      structured: values.part !== 'unstructured' ? await structured(pruner, id) : undefined,
-    };
+    json[id] = { dense, reports: [] as Report[] };
+    console.log(`${id} — dense: ${metricText(dense)} on its shipped eval set`);
+    for (const part of parts) {
+      for (const row of TABLES[part].rows) {
+        const recipe = row.recipe(id);
+        if (!recipe) continue;
+        const report = 'granularity' in recipe ? await pruner.measureStructured(recipe) : await pruner.measure(recipe);
+        (json[id] as { reports: Report[] }).reports.push(report);
+        cells.set(`${part}|${row.label}|${id}`, row.cell(report));
+        process.stderr.write(`${id}: ${row.label} → ${row.cell(report)}\n`);
+      }
+    }
     session.dispose();
   }
-  console.log(`\n${JSON.stringify(json)}`);
+  for (const part of parts) {
+    console.log(
+      `\n**${TABLES[part].title}**\n\n| configuration | ${MODELS.join(' | ')} |\n|---|${MODELS.map(() => '---').join('|')}|`,
+    );
+    for (const row of TABLES[part].rows) {
+      console.log(
+        `| ${row.label} | ${MODELS.map((id) => cells.get(`${part}|${row.label}|${id}`) ?? '—').join(' | ')} |`,
+      );
+    }
+  }
+  const file = `bench/results/results-${new Date().toISOString().slice(0, 10)}.json`;
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(file, JSON.stringify(json));
+  console.log(`\nwrote ${file}`);
 }
 
 main().catch((e) => {
