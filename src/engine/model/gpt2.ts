@@ -28,23 +28,20 @@ export function gpt2Stages(config: Gpt2Config): ModelStages {
       return tf.add(tokens, positions);
     },
 
-    block(ctx: ForwardContext, i: number, hIn: tf.Tensor): tf.Tensor {
+    block(ctx: ForwardContext, i: number, h: tf.Tensor): tf.Tensor {
       const p = `${GPT2_PREFIX}h.${i}`;
       const [qkvSpec, attnOutSpec, fcSpec, projSpec] = linears.slice(4 * i, 4 * i + 4);
-      let h = ctx.pruneTokens(i, hIn);
-      ctx.out.hiddenIn?.push(h);
-      if (ctx.keepAttention(i)) {
-        const qkv = ctx.linear(qkvSpec, ctx.layerNorm(`${p}.ln_1`, h, eps));
-        const [q, k, v] = tf.split(qkv, 3, -1); // [q | k | v], each H·dh wide (H may be pruned)
-        const merged = ctx.attention(i, q, k, v, d / config.nHead, true);
-        h = tf.add(h, ctx.linear(attnOutSpec, merged));
-      }
-      if (ctx.keepMlp(i)) {
-        const inner = activate(config.activation, ctx.linear(fcSpec, ctx.layerNorm(`${p}.ln_2`, h, eps)));
-        h = tf.add(h, ctx.linear(projSpec, ctx.maskNeurons(i, inner)));
-      }
-      ctx.out.hiddenOut?.push(h);
-      return h;
+      return ctx.residualBlock(i, h, {
+        attention: (x) => {
+          const qkv = ctx.linear(qkvSpec, ctx.layerNorm(`${p}.ln_1`, x, eps));
+          const [q, k, v] = tf.split(qkv, 3, -1); // [q | k | v], each H·dh wide (H may be pruned)
+          return ctx.linear(attnOutSpec, ctx.attention(i, q, k, v, d / config.nHead, true));
+        },
+        mlp: (x) => {
+          const inner = activate(config.activation, ctx.linear(fcSpec, ctx.layerNorm(`${p}.ln_2`, x, eps)));
+          return ctx.linear(projSpec, ctx.maskNeurons(i, inner));
+        },
+      });
     },
 
     head(ctx: ForwardContext, h: tf.Tensor): tf.Tensor {

@@ -105,6 +105,25 @@ export class ForwardContext {
     return h;
   }
 
+  /**
+   * A pre-norm transformer block as both architectures have it: token pruning before it, then
+   * h + attention(h) and h + mlp(h), each sublayer skipped when the masks remove it, with the
+   * hidden state captured on the way in and out. `sublayers` compute each sublayer's output
+   * (its layer norm included).
+   */
+  residualBlock(
+    layer: number,
+    hIn: tf.Tensor,
+    sublayers: { attention: (h: tf.Tensor) => tf.Tensor; mlp: (h: tf.Tensor) => tf.Tensor },
+  ): tf.Tensor {
+    let h = this.pruneTokens(layer, hIn);
+    this.out.hiddenIn?.push(h);
+    if (this.keepAttention(layer)) h = tf.add(h, sublayers.attention(h));
+    if (this.keepMlp(layer)) h = tf.add(h, sublayers.mlp(h));
+    this.out.hiddenOut?.push(h);
+    return h;
+  }
+
   keepAttention(layer: number): boolean {
     return this.options.masks?.attention?.[layer] !== false;
   }

@@ -34,23 +34,24 @@ export function vitStages(config: VitConfig): ModelStages {
       return tf.add(tf.concat([cls, embedded], 1), ctx.param('vit.embeddings.position_embeddings'));
     },
 
-    block(ctx: ForwardContext, i: number, hIn: tf.Tensor): tf.Tensor {
+    block(ctx: ForwardContext, i: number, h: tf.Tensor): tf.Tensor {
       const pre = `vit.encoder.layer.${i}`;
       const [qSpec, kSpec, vSpec, oSpec, inSpec, outSpec] = linears.slice(1 + 6 * i, 7 + 6 * i);
-      let h = ctx.pruneTokens(i, hIn);
-      ctx.out.hiddenIn?.push(h);
-      if (ctx.keepAttention(i)) {
-        const x = ctx.layerNorm(`${pre}.layernorm_before`, h, eps);
-        const dh = d / config.numHeads;
-        const merged = ctx.attention(i, ctx.linear(qSpec, x), ctx.linear(kSpec, x), ctx.linear(vSpec, x), dh, false);
-        h = tf.add(h, ctx.linear(oSpec, merged));
-      }
-      if (ctx.keepMlp(i)) {
-        const inner = activate(config.activation, ctx.linear(inSpec, ctx.layerNorm(`${pre}.layernorm_after`, h, eps)));
-        h = tf.add(h, ctx.linear(outSpec, ctx.maskNeurons(i, inner)));
-      }
-      ctx.out.hiddenOut?.push(h);
-      return h;
+      return ctx.residualBlock(i, h, {
+        attention: (hIn) => {
+          const x = ctx.layerNorm(`${pre}.layernorm_before`, hIn, eps);
+          const dh = d / config.numHeads;
+          const merged = ctx.attention(i, ctx.linear(qSpec, x), ctx.linear(kSpec, x), ctx.linear(vSpec, x), dh, false);
+          return ctx.linear(oSpec, merged);
+        },
+        mlp: (x) => {
+          const inner = activate(
+            config.activation,
+            ctx.linear(inSpec, ctx.layerNorm(`${pre}.layernorm_after`, x, eps)),
+          );
+          return ctx.linear(outSpec, ctx.maskNeurons(i, inner));
+        },
+      });
     },
 
     head(ctx: ForwardContext, h: tf.Tensor): tf.Tensor {
