@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+// The device slice with a fake worker: a lost GPU device, the worker's recovery, and what the page
+// measures again after it.
+import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendInfo, DeviceEvent, EngineClient, Job, Metrics, WorkbenchRecipe } from '../workers/client';
 import { defaultShareState } from './share';
-import { createWorkbenchStore } from './store';
+import { disposeTestStores, testStore } from './test-store';
+
+afterEach(disposeTestStores);
 
 const pending = <T>(): Job<T> => ({ id: 1, result: new Promise<T>(() => {}), cancel() {} });
 const webgpu: BackendInfo = { name: 'webgpu', adapter: 'google swiftshader', fallbackReason: null };
@@ -41,14 +45,14 @@ const curve = {
 describe('device slice', () => {
   it('shows a lost device, then its recovery, and measures again what the loss stopped; configuration and curves stay', async () => {
     const { engine, calls, emit } = fakeEngine();
-    const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+    const store = testStore({ engine: () => engine });
     const config = { ...defaultShareState(), sparsity: 0.5 };
-    const summary = { evalSet: { kind: 'images', count: 1000 } };
+    const summary = { kind: 'vit', layers: 4, evalSet: { kind: 'images', count: 1000 } };
     store.setState({
       config,
       curves: [curve],
-      model: { summary } as never,
-      evaluation: { status: 'running', progress: { label: 'Measuring', fraction: 0.1, jobId: 1 } },
+      model: { key: 1, summary } as never,
+      evaluation: { status: 'running', key: '1', progress: { label: 'Measuring', fraction: 0.1 }, last: null },
     });
     store.getState().watchDevice();
     store.getState().watchDevice(); // once only
@@ -70,19 +74,19 @@ describe('device slice', () => {
 
   it('a baseline measured or cancelled before the loss is not measured again; a failed recovery says so', async () => {
     const { engine, calls, emit } = fakeEngine();
-    const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+    const store = testStore({ engine: () => engine });
     const metrics = { kind: 'classifier', accuracy: 0.9, loss: 0.3, count: 1000 } as Metrics;
     store.setState({
       config: { ...defaultShareState(), sparsity: 0.2 },
-      model: { summary: { evalSet: { kind: 'images', count: 1000 } } } as never,
-      evaluation: { status: 'done', metrics },
+      model: { key: 1, summary: { kind: 'vit', layers: 4, evalSet: { kind: 'images', count: 1000 } } } as never,
+      evaluation: { status: 'done', key: '1', value: metrics },
     });
     store.getState().watchDevice();
     await Promise.resolve();
     emit({ kind: 'recovered', message: 'lost', backend: webgpu });
     expect(calls.evaluate).toBe(0);
     expect(calls.prune).toHaveLength(1);
-    store.setState({ evaluation: { status: 'cancelled' } });
+    store.setState({ evaluation: { status: 'cancelled', key: '1', last: null } });
     emit({ kind: 'recovered', message: 'lost again', backend: webgpu });
     expect(calls.evaluate).toBe(0);
     emit({ kind: 'failed', message: 'lost; recovering failed: no adapter' });
