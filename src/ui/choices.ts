@@ -238,7 +238,8 @@ function entryHelp(e: Described<string>): string {
   return `${e.label}: ${e.summary}${e.paper ? ` ${citeLong(e.paper)}.` : ''} Implemented: ${e.implements}.`;
 }
 
-const sentence = (s: string) => `${s.charAt(0).toUpperCase()}${s.slice(1)}.`;
+/** A reason of the catalogue's as a sentence of its own. */
+export const sentence = (s: string) => `${s.charAt(0).toUpperCase()}${s.slice(1)}.`;
 
 function control<Id extends string>(
   entries: readonly Described<Id>[],

@@ -160,10 +160,14 @@ describe('configuration slice', () => {
       vi.advanceTimersByTime(70);
       expect(asked).toHaveLength(1);
       expect(asked[0]).toMatchObject({ recipe: { sparsity: 0.15 } });
-      // Changing nothing that is pruned (the chart's axis) prunes nothing.
+      // Changing nothing that is pruned (the chart's axis) prunes nothing, per-layer values or not.
       store.getState().setConfig({ axis: 'bytes' });
       vi.runAllTimers();
-      expect(asked).toHaveLength(1);
+      store.getState().setConfig({ layerSparsity: [0.1, 0.2, 0.3, 0.4] });
+      vi.runAllTimers();
+      store.getState().setConfig({ axis: 'params' });
+      vi.runAllTimers();
+      expect(asked).toHaveLength(2);
     } finally {
       vi.useRealTimers();
     }

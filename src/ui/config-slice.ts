@@ -21,7 +21,7 @@ import type {
   WorkbenchRecipe,
   WorkbenchReport,
 } from '../workers/client';
-import { familyOf, fitChoices } from './choices';
+import { familyOf, fitChoices, sentence } from './choices';
 import { IDLE, type JobState, type Jobs, mapJob } from './jobs';
 import { freeLayerSparsity, layerSparsityMismatch, meanSparsity } from './layer-sparsity';
 import {
@@ -294,7 +294,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
         config: state,
         notice: {
           title: 'Part of the configuration does not apply to this model',
-          message: `${reasons.map((r) => `${r.charAt(0).toUpperCase()}${r.slice(1)}.`).join(' ')} The default is used instead.`,
+          message: `${reasons.map(sentence).join(' ')} The default is used instead.`,
         },
       });
     }
@@ -326,7 +326,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
         // An earlier choice that rules out a later one puts the later one back to its default.
         const config = fitChoices(merged, family(merged)).state;
         set({ config });
-        if (PRUNE_KEYS.some((k) => config[k] !== before[k])) pruneSoon();
+        if (PRUNE_KEYS.some((k) => JSON.stringify(config[k]) !== JSON.stringify(before[k]))) pruneSoon();
       },
 
       prune() {

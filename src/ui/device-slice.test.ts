@@ -1,9 +1,17 @@
 // The device slice with a fake worker: a lost GPU device, the worker's recovery, and what the page
 // measures again after it.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BackendInfo, DeviceEvent, EngineClient, Job, Metrics, WorkbenchRecipe } from '../workers/client';
+import {
+  abortError,
+  type BackendInfo,
+  type DeviceEvent,
+  type EngineClient,
+  type Job,
+  type Metrics,
+  type WorkbenchRecipe,
+} from '../workers/client';
 import { defaultShareState } from './share';
-import { disposeTestStores, testStore } from './test-store';
+import { disposeTestStores, flush, manualJob, testStore } from './test-store';
 
 afterEach(disposeTestStores);
 
@@ -13,6 +21,7 @@ const webgpu: BackendInfo = { name: 'webgpu', adapter: 'google swiftshader', fal
 /** A worker that records the calls the page makes and lets the test send device events. */
 function fakeEngine() {
   const calls = { prune: [] as WorkbenchRecipe[], evaluate: 0, lose: 0 };
+  const evaluations: ReturnType<typeof manualJob<Metrics>>[] = [];
   let listener: ((e: DeviceEvent) => void) | null = null;
   const engine = {
     watchDevice: async (l: (e: DeviceEvent) => void) => {
@@ -28,10 +37,10 @@ function fakeEngine() {
     },
     evaluate: () => {
       calls.evaluate++;
-      return pending<Metrics>();
+      return evaluations[evaluations.push(manualJob<Metrics>()) - 1].job;
     },
   } as unknown as EngineClient;
-  return { engine, calls, emit: (e: DeviceEvent) => listener!(e) };
+  return { engine, calls, evaluations, emit: (e: DeviceEvent) => listener!(e) };
 }
 
 const curve = {
@@ -44,16 +53,12 @@ const curve = {
 
 describe('device slice', () => {
   it('shows a lost device, then its recovery, and measures again what the loss stopped; configuration and curves stay', async () => {
-    const { engine, calls, emit } = fakeEngine();
+    const { engine, calls, evaluations, emit } = fakeEngine();
     const store = testStore({ engine: () => engine });
     const config = { ...defaultShareState(), sparsity: 0.5 };
     const summary = { kind: 'vit', layers: 4, evalSet: { kind: 'images', count: 1000 } };
-    store.setState({
-      config,
-      curves: [curve],
-      model: { key: 1, summary } as never,
-      evaluation: { status: 'running', key: '1', progress: { label: 'Measuring', fraction: 0.1 }, last: null },
-    });
+    store.setState({ config, curves: [curve], model: { key: 1, summary } as never });
+    void store.getState().evaluate();
     store.getState().watchDevice();
     store.getState().watchDevice(); // once only
     await Promise.resolve();
@@ -61,13 +66,18 @@ describe('device slice', () => {
     emit({ kind: 'lost', message: 'the device was destroyed' });
     expect(store.getState().device).toEqual({ status: 'lost', message: 'the device was destroyed' });
     expect(calls.prune).toHaveLength(0);
+    // The worker stops the measurement on the lost device: no error is left.
+    evaluations[0].reject(abortError());
+    await flush();
+    expect(store.getState().evaluation.status).toBe('idle');
 
     emit({ kind: 'recovered', message: 'the device was destroyed', backend: webgpu });
     expect(store.getState().device.status).toBe('recovered');
     expect(store.getState().backend).toEqual(webgpu);
     expect(calls.prune).toHaveLength(1);
     expect(calls.prune[0]).toMatchObject({ kind: 'unstructured', recipe: { sparsity: 0.5 } });
-    expect(calls.evaluate).toBe(1);
+    expect(calls.evaluate).toBe(2);
+    expect(store.getState().evaluation.status).toBe('running');
     expect(store.getState().config).toEqual(config);
     expect(store.getState().curves).toEqual([curve]);
   });
@@ -83,10 +93,12 @@ describe('device slice', () => {
     });
     store.getState().watchDevice();
     await Promise.resolve();
+    emit({ kind: 'lost', message: 'lost' });
     emit({ kind: 'recovered', message: 'lost', backend: webgpu });
     expect(calls.evaluate).toBe(0);
     expect(calls.prune).toHaveLength(1);
     store.setState({ evaluation: { status: 'cancelled', key: '1', last: null } });
+    emit({ kind: 'lost', message: 'lost again' });
     emit({ kind: 'recovered', message: 'lost again', backend: webgpu });
     expect(calls.evaluate).toBe(0);
     emit({ kind: 'failed', message: 'lost; recovering failed: no adapter' });

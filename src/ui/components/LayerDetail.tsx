@@ -135,11 +135,11 @@ function RolePicker({ summary, layer, role }: { summary: ModelSummary; layer: nu
 
 /** The block's facts from the measured report when it is of the configuration the detail shows. */
 function useBlockFact(layer: number, recipeKey: string | null) {
-  return useWorkbench((s) => {
-    const c = s.current;
-    if (c.status !== 'done' || c.key !== recipeKey || !s.model) return null;
-    return blockFacts(c.value.report, s.model.summary.layers)?.[layer] ?? null;
-  });
+  const report = useWorkbench((s) =>
+    s.current.status === 'done' && s.current.key === recipeKey ? s.current.value.report : null,
+  );
+  const layers = useWorkbench((s) => s.model?.summary.layers ?? 0);
+  return blockFacts(report, layers)?.[layer] ?? null;
 }
 
 function DetailBody({

@@ -2,6 +2,7 @@
 import { useId } from 'react';
 import { allocationEntry, citeShort } from '../../engine/pruning/catalogue';
 import type { ModelSummary } from '../../workers/client';
+import { sentence } from '../choices';
 import { formatPercent } from '../format';
 import {
   blockFacts,
@@ -39,7 +40,7 @@ export function LayerSliders({ summary, refused }: { summary: ModelSummary; refu
     <fieldset className="layer-sliders" disabled={refused !== null} aria-describedby={`${id}-help`}>
       <legend>Per-layer sparsity</legend>
       {refused ? (
-        <p className="note layer-blocked">{`${refused.charAt(0).toUpperCase()}${refused.slice(1)}.`}</p>
+        <p className="note layer-blocked">{sentence(refused)}</p>
       ) : (
         <label className="lock-toggle">
           <input
