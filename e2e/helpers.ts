@@ -47,21 +47,35 @@ export function collectPageErrors(page: Page): string[] {
   return errors;
 }
 
-/** A magnitude sweep of vit-fashion as an earlier session left it in this browser's storage. */
+/** A magnitude sweep of vit-fashion as an earlier session left it in this browser's storage (zustand's persist format). */
 export const STORED_MAGNITUDE_SWEEP = {
-  config: { model: 'vit-fashion', method: 'magnitude' },
-  curves: [
-    {
-      key: 'vit-fashion|u|magnitude|uniform|layer|train×128',
-      label: 'magnitude',
-      model: 'vit-fashion',
-      status: 'done',
-      points: [
-        { amount: 0.3, metric: 0.889, flops: 5.0e6, params: 150e3, bytes: 620e3 },
-        { amount: 0.6, metric: 0.87, flops: 3.2e6, params: 90e3, bytes: 400e3 },
-      ],
-    },
-  ],
+  state: {
+    config: { model: 'vit-fashion', method: 'magnitude' },
+    curves: [
+      {
+        key: `vit-fashion|${JSON.stringify({
+          kind: 'unstructured',
+          recipe: {
+            method: 'magnitude',
+            sparsity: 0,
+            scope: 'layer',
+            nm: null,
+            allocation: 'uniform',
+            calibration: { source: 'train', count: 128, seed: 0 },
+            seed: 0,
+          },
+        })}`,
+        label: 'magnitude',
+        model: 'vit-fashion',
+        status: 'done',
+        points: [
+          { amount: 0.3, metric: 0.889, flops: 5.0e6, params: 150e3, bytes: 620e3 },
+          { amount: 0.6, metric: 0.87, flops: 3.2e6, params: 90e3, bytes: 400e3 },
+        ],
+      },
+    ],
+  },
+  version: 0,
 };
 
 /** Puts `stored` in the page's localStorage before its first load only (reloads then read what the page kept). */

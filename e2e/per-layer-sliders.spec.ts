@@ -1,3 +1,4 @@
+// Per-layer sliders and the model map on WASM, and the controls ruling out what the catalogue refuses.
 import { expect, test, type Page } from '@playwright/test';
 import {
   blocks,
@@ -20,7 +21,7 @@ async function rowPruned(page: Page, block: number): Promise<number> {
   return Number(/([\d.]+)% pruned/.exec(text ?? '')![1]);
 }
 
-test('per-layer sliders: unlock, prune block 1 alone by keyboard, see it on the map coloured by pruned share and importance, restore from the link', async ({
+test('per-layer sliders: unlock, prune block 1 alone by keyboard, see it on the map coloured by pruned share and importance, restore from the link; a global scope rules out OWL', async ({
   page,
   browser,
   context,
@@ -102,5 +103,25 @@ test('per-layer sliders: unlock, prune block 1 alone by keyboard, see it on the 
   await expect(restored.getByRole('slider', { name: 'Block 1 sparsity' })).toHaveValue(String(value));
   await expect(restored.getByRole('slider', { name: 'Block 4 sparsity' })).toHaveValue('0');
   await fresh.close();
+
+  // The choices follow the catalogue. Locked again, OWL can split the sparsity, with its M and λ;
+  // a global scope (one threshold over every block) then rules it out: the allocation goes back to
+  // uniform, and the option and a note under the control say why.
+  await lock.check();
+  const allocation = page.getByLabel('Allocation');
+  await allocation.selectOption('owl');
+  await expect(page.getByLabel('OWL M')).toHaveValue('5');
+  await expect(page.getByLabel('OWL λ')).toHaveValue('0.08');
+  await page.getByLabel('Scope').selectOption('global');
+  await expect(allocation).toHaveValue('uniform');
+  await expect(page.getByLabel('OWL M')).toHaveCount(0);
+  const why =
+    /^A “global” scope sets one threshold for all blocks; the “OWL” allocation’s per-block split does not apply\.$/;
+  const owl = allocation.locator('option[value="owl"]');
+  await expect(owl).toBeDisabled();
+  await expect(owl).toHaveAttribute('title', /“global” scope sets one threshold for all blocks; the “OWL” allocation/);
+  await expect(page.getByText(why)).toBeVisible();
+  await expect(perLayer).toContainText('per-block sparsity does not apply');
+  await screenshots(page, 'controls-global-scope');
   expect(errors).toEqual([]);
 });

@@ -29,7 +29,7 @@ function backendFromUrl(): BackendName | null {
 
 export function App() {
   const model = useWorkbench((s) => s.model);
-  const loading = useWorkbench((s) => s.loading);
+  const opening = useWorkbench((s) => (s.opening.status === 'running' ? s.opening.progress.label : null));
 
   const config = useWorkbench((s) => s.config);
 
@@ -98,7 +98,7 @@ export function App() {
           <>
             <div className="column main-column">
               <section className="card placeholder" aria-label="Model">
-                <p>{loading ? `${loading.label}…` : 'No model is loaded.'}</p>
+                <p>{opening ? `${opening}…` : 'No model is loaded.'}</p>
               </section>
             </div>
             <div className="column side-column">

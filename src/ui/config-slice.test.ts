@@ -1,14 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { abortError, type EngineClient, type WorkbenchReport } from '../workers/client';
-import { manualJob } from './manual-job';
-import { amountOf, createWorkbenchStore, curveOf, recipeOf, STORAGE_KEY } from './store';
+// The configuration slice with a fake worker: recipes filled in from the catalogue, the newest prune
+// wins, Cancel, the debounced prune on a slider step, the link over the browser's storage.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { checkRecipe } from '../engine/pruning/recipe';
+import { abortError, type EngineClient, type WorkbenchRecipe, type WorkbenchReport } from '../workers/client';
 import { paretoFront } from './components/TradeoffChart';
-import { defaultShareState, encodeShareState } from './share';
+import { defaultShareState, encodeShareState, type ShareState } from './share';
+import { amountOf, curveOf, type LoadedModel, recipeOf, STORAGE_KEY } from './store';
+import { disposeTestStores, flush, manualJob, memoryStorage, testStore } from './test-store';
 
-function memoryStorage() {
-  const m = new Map<string, string>();
-  return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), m };
-}
+afterEach(disposeTestStores);
 
 const report = (accuracy: number) =>
   ({
@@ -17,79 +17,226 @@ const report = (accuracy: number) =>
     nonzeroParams: 5,
     bytes: { dense: 40, sparse: 20, nm24: null },
   }) as unknown as WorkbenchReport;
+const vit = { key: 1, summary: { kind: 'vit', layers: 4 } } as unknown as LoadedModel;
 
-describe('configuration slice', () => {
-  it('builds recipes from the configuration', () => {
+function pruningStore() {
+  const jobs: ReturnType<typeof manualJob<WorkbenchReport>>[] = [];
+  const asked: WorkbenchRecipe[] = [];
+  const engine = {
+    prune: (r: WorkbenchRecipe) => {
+      asked.push(r);
+      return jobs[jobs.push(manualJob<WorkbenchReport>()) - 1].job;
+    },
+  } as unknown as EngineClient;
+  const store = testStore({ engine: () => engine });
+  store.setState({ model: vit });
+  return { store, jobs, asked };
+}
+
+describe('recipes', () => {
+  it('fill in every default from the catalogue, for the model family', () => {
     const c = { ...defaultShareState(), method: 'wanda' as const, sparsity: 0.4 };
-    expect(recipeOf(c)).toMatchObject({
+    expect(recipeOf(c, 'vit')).toEqual({
       kind: 'unstructured',
-      recipe: { method: 'wanda', sparsity: 0.4, nm: null, calibration: { source: 'train', count: 128 } },
+      recipe: {
+        method: 'wanda',
+        sparsity: 0.4,
+        scope: 'row',
+        nm: null,
+        allocation: 'uniform',
+        calibrationMode: 'one-shot',
+        calibration: { source: 'train', count: 128, seed: 0 },
+        seed: 0,
+      },
     });
-    expect(recipeOf({ ...c, granularity: 'nm' })).toMatchObject({ recipe: { sparsity: 0.5, nm: { n: 2, m: 4 } } });
-    expect(recipeOf({ ...c, granularity: 'heads', score: 'entropy' })).toMatchObject({
+    expect(recipeOf(c, 'gpt2')).toMatchObject({ recipe: { calibrationMode: 'sequential' } });
+    expect(recipeOf({ ...c, scope: 'layer', calibMode: 'sequential' }, 'vit')).toMatchObject({
+      recipe: { scope: 'layer', calibrationMode: 'sequential' },
+    });
+    const owl = recipeOf({ ...c, method: 'magnitude', allocation: 'owl', owlM: 7, owlLambda: 0.1 }, 'vit');
+    expect(owl).toMatchObject({ recipe: { allocation: 'owl', owl: { m: 7, lambda: 0.1 }, scope: 'layer' } });
+    expect(owl.recipe).not.toHaveProperty('calibrationMode');
+    const nm = recipeOf({ ...c, granularity: 'nm' }, 'vit');
+    expect(nm).toMatchObject({ recipe: { sparsity: 0.5, nm: { n: 2, m: 4 }, allocation: 'uniform' } });
+    expect(nm.recipe).not.toHaveProperty('scope');
+    expect(recipeOf({ ...c, granularity: 'heads', score: 'entropy' }, 'vit')).toEqual({
       kind: 'structured',
-      recipe: { granularity: 'heads', amount: 0.4, score: 'entropy' },
+      recipe: {
+        granularity: 'heads',
+        amount: 0.4,
+        score: 'entropy',
+        scope: 'layer',
+        calibration: { source: 'train', count: 128, seed: 0 },
+      },
     });
-    expect(amountOf({ ...c, granularity: 'tokens', tokenKeep: 0.75 })).toBe(0.25);
-    expect(curveOf(c).label).toBe('wanda');
+    // Tokens and sublayers: the family's own score, no scope.
+    const tokens = { ...c, granularity: 'tokens' as const, tokenKeep: 0.75 };
+    expect(recipeOf(tokens, 'vit').recipe).toMatchObject({ score: 'cls', amount: 0.25 });
+    expect(recipeOf(tokens, 'gpt2').recipe).toMatchObject({ score: 'last-query' });
+    expect(recipeOf(tokens, 'gpt2').recipe).not.toHaveProperty('scope');
+    expect(recipeOf({ ...c, granularity: 'sublayers' }, 'gpt2').recipe).toMatchObject({ score: 'finercut' });
+    expect(amountOf(tokens)).toBe(0.25);
   });
 
+  it('explicit per-layer values send the uniform allocation', () => {
+    const c = { ...defaultShareState(), allocation: 'owl' as const, layerSparsity: [0.2, 0.4, 0.6, 0.8] };
+    expect(recipeOf(c, 'vit')).toMatchObject({ recipe: { allocation: 'uniform', blockSparsity: c.layerSparsity } });
+    expect(recipeOf(c, 'vit').recipe).not.toHaveProperty('owl');
+  });
+
+  it('are never refused by the catalogue, for any configuration the store holds', () => {
+    const { store } = pruningStore();
+    const patches: Partial<ShareState>[] = [
+      { method: 'sparsegpt', scope: 'global' },
+      { allocation: 'owl', scope: 'global' },
+      { scope: 'row', granularity: 'heads' },
+      { method: 'wanda', calibMode: 'one-shot' },
+      { calibMode: 'one-shot', method: 'magnitude' },
+      { granularity: 'nm', scope: 'row', allocation: 'sensitivity' },
+      { granularity: 'tokens', score: 'column-sum' },
+      { layerSparsity: [0.1, 0.2, 0.3, 0.4], allocation: 'owl' },
+    ];
+    for (const family of ['vit', 'gpt2'] as const) {
+      store.setState({ model: { ...vit, summary: { ...vit.summary, kind: family } } });
+      for (const patch of patches) {
+        store.setState({ config: defaultShareState() });
+        for (const [k, v] of Object.entries(patch)) store.getState().setConfig({ [k]: v });
+        const r = recipeOf(store.getState().config, family, 0.5);
+        expect(() => checkRecipe(r.recipe, family), JSON.stringify(patch)).not.toThrow();
+      }
+    }
+  });
+
+  it('curves: one per recipe but its amount, labelled by what differs from the defaults', () => {
+    const c = { ...defaultShareState(), method: 'wanda' as const, sparsity: 0.4 };
+    expect(curveOf(c, 'vit').label).toBe('wanda');
+    expect(curveOf({ ...c, sparsity: 0.7 }, 'vit').key).toBe(curveOf(c, 'vit').key);
+    expect(curveOf({ ...c, scope: 'row' }, 'vit').key).toBe(curveOf(c, 'vit').key);
+    expect(curveOf({ ...c, allocation: 'owl' }, 'vit').label).toBe('wanda · owl');
+    expect(curveOf({ ...c, calibMode: 'sequential' }, 'vit').key).not.toBe(curveOf(c, 'vit').key);
+    expect(curveOf({ ...c, granularity: 'nm' }, 'vit').label).toBe('wanda · 2:4');
+    expect(curveOf({ ...c, granularity: 'heads', score: 'entropy' }, 'vit').label).toBe('heads · entropy');
+  });
+});
+
+describe('configuration slice', () => {
   it('a new slider value cancels the prune still running; only the latest result shows', async () => {
-    const jobs: ReturnType<typeof manualJob<WorkbenchReport>>[] = [];
-    const engine = { prune: () => jobs[jobs.push(manualJob<WorkbenchReport>()) - 1].job } as unknown as EngineClient;
-    const store = createWorkbenchStore({ engine: () => engine, storage: memoryStorage(), loadCatalog: async () => [] });
+    const { store, jobs } = pruningStore();
     store.setState({ config: { ...defaultShareState(), sparsity: 0.3 } });
     store.getState().prune();
     store.setState({ config: { ...defaultShareState(), sparsity: 0.5 } });
     store.getState().prune();
+    expect(jobs[0].cancelled()).toBe(true);
     jobs[0].resolve(report(0.1));
     jobs[1].resolve(report(0.8));
-    await new Promise((r) => setTimeout(r, 0));
+    await flush();
     const cur = store.getState().current;
-    expect(cur.status === 'done' && cur.point.metric).toBe(0.8);
+    expect(cur.status === 'done' && cur.value.point.metric).toBe(0.8);
   });
 
-  it('Cancel stops the prune in flight and says so; a cancel by a newer value does not', async () => {
-    const jobs: ReturnType<typeof manualJob<WorkbenchReport>>[] = [];
-    const engine = { prune: () => jobs[jobs.push(manualJob<WorkbenchReport>()) - 1].job } as unknown as EngineClient;
-    const store = createWorkbenchStore({ engine: () => engine, storage: memoryStorage(), loadCatalog: async () => [] });
+  it('Cancel stops the prune in flight and says so; a cancel by the worker does not', async () => {
+    const { store, jobs } = pruningStore();
     store.setState({ config: { ...defaultShareState(), method: 'sparsegpt', sparsity: 0.5 } });
     store.getState().prune();
     store.getState().cancelPrune();
-    await new Promise((r) => setTimeout(r, 0));
+    await flush();
     expect(store.getState().current.status).toBe('cancelled');
     store.getState().prune();
     expect(store.getState().current.status).toBe('running');
     jobs[1].reject(abortError());
-    await new Promise((r) => setTimeout(r, 0));
+    await flush();
     expect(store.getState().current.status).toBe('idle');
   });
 
-  it('restores from the link first, else from storage; a bad link gives a message and defaults', () => {
+  it('a burst of slider steps is one prune, 120 ms after the last', () => {
+    vi.useFakeTimers();
+    try {
+      const { store, asked } = pruningStore();
+      for (const sparsity of [0.05, 0.1, 0.15]) {
+        store.getState().setConfig({ sparsity });
+        vi.advanceTimersByTime(50);
+      }
+      expect(asked).toHaveLength(0);
+      vi.advanceTimersByTime(70);
+      expect(asked).toHaveLength(1);
+      expect(asked[0]).toMatchObject({ recipe: { sparsity: 0.15 } });
+      // Changing nothing that is pruned (the chart's axis) prunes nothing, per-layer values or not.
+      store.getState().setConfig({ axis: 'bytes' });
+      vi.runAllTimers();
+      store.getState().setConfig({ layerSparsity: [0.1, 0.2, 0.3, 0.4] });
+      vi.runAllTimers();
+      store.getState().setConfig({ axis: 'params' });
+      vi.runAllTimers();
+      expect(asked).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('dispose clears the pending prune and cancels the jobs; nothing starts after it', () => {
+    vi.useFakeTimers();
+    try {
+      const { store, jobs, asked } = pruningStore();
+      store.getState().setConfig({ sparsity: 0.5 });
+      store.getState().prune();
+      store.getState().setConfig({ sparsity: 0.6 });
+      store.getState().dispose();
+      expect(vi.getTimerCount()).toBe(0);
+      expect(jobs[0].cancelled()).toBe(true);
+      vi.runAllTimers();
+      store.getState().prune();
+      expect(asked).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('an earlier choice puts the later ones it rules out back to their defaults', () => {
+    const { store } = pruningStore();
+    store.getState().setConfig({ method: 'wanda', scope: 'layer', allocation: 'owl', calibMode: 'sequential' });
+    expect(store.getState().config).toMatchObject({ scope: 'layer', allocation: 'owl', calibMode: 'sequential' });
+    store.getState().setConfig({ scope: 'global' });
+    expect(store.getState().config).toMatchObject({ scope: 'global', allocation: 'uniform' });
+    store.getState().setConfig({ method: 'sparsegpt' });
+    expect(store.getState().config).toMatchObject({ scope: 'default', calibMode: 'sequential' });
+    store.getState().setConfig({ method: 'magnitude' });
+    expect(store.getState().config.calibMode).toBe('default');
+    store.getState().setConfig({ granularity: 'heads', score: 'entropy', scope: 'global' });
+    store.getState().setConfig({ granularity: 'blocks' });
+    expect(store.getState().config).toMatchObject({ score: 'default', scope: 'default' });
+  });
+
+  it('a score the loaded model’s family does not have goes back to the default, with a notice', () => {
+    const { store, asked } = pruningStore();
+    store.setState({ config: { ...defaultShareState(), granularity: 'tokens', score: 'column-sum', tokenKeep: 0.5 } });
+    store.getState().prune();
+    expect(store.getState().config.score).toBe('default');
+    expect(store.getState().notice?.message).toMatch(/“accumulated attention” does not apply to image models/);
+    expect(asked[0]).toMatchObject({ recipe: { granularity: 'tokens', score: 'cls' } });
+  });
+
+  it('the link wins over the browser’s storage; a bad link gives a message and the defaults', () => {
     const storage = memoryStorage();
+    const curve = {
+      key: 'k',
+      label: 'taylor',
+      model: 'vit-fashion',
+      status: 'done',
+      points: [{ amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 }],
+    };
     storage.setItem(
       STORAGE_KEY,
-      JSON.stringify({
-        config: { ...defaultShareState(), method: 'taylor' },
-        curves: [
-          {
-            key: 'k',
-            label: 'taylor',
-            model: 'vit-fashion',
-            status: 'done',
-            points: [{ amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 }],
-          },
-        ],
-      }),
+      JSON.stringify({ state: { config: { ...defaultShareState(), method: 'taylor' }, curves: [curve] }, version: 0 }),
     );
-    const a = createWorkbenchStore({ engine: () => ({}) as EngineClient, storage, loadCatalog: async () => [] });
+    const a = testStore({ engine: () => ({}) as EngineClient, storage });
     a.getState().init('');
     expect(a.getState().config.method).toBe('taylor');
-    expect(a.getState().curves).toHaveLength(1);
-    const b = createWorkbenchStore({ engine: () => ({}) as EngineClient, storage, loadCatalog: async () => [] });
+    expect(a.getState().curves).toEqual([curve]);
+    const b = testStore({ engine: () => ({}) as EngineClient, storage });
     b.getState().init(encodeShareState({ ...defaultShareState(), method: 'sparsegpt' }));
     expect(b.getState().config.method).toBe('sparsegpt');
-    const c = createWorkbenchStore({ engine: () => ({}) as EngineClient, storage, loadCatalog: async () => [] });
+    expect(b.getState().curves).toHaveLength(1);
+    const c = testStore({ engine: () => ({}) as EngineClient, storage });
     c.getState().init('#v1.xyz');
     expect(c.getState().config).toEqual(defaultShareState());
     expect(c.getState().linkMessage).toMatch(/default configuration/);

@@ -1,22 +1,38 @@
 // The store's configuration slice: the pruning configuration and its results. `config` is exactly
-// what the share link and localStorage hold (see ./share.ts); everything else here is derived or
-// ephemeral: the current configuration's report, the sweeps' curves, progress. Engine work goes
-// through the worker client.
+// what the share link and the browser's storage hold (see ./share.ts; the store persists it); the
+// rest is what the worker answered: the current configuration's report, the sweeps' curves, an
+// export. Engine work goes through the worker client, each kind of job in its slot (./jobs.ts).
 import type { StateCreator } from 'zustand/vanilla';
 import {
-  errorMessage,
-  isAbortError,
-  type EngineClient,
-  type ExportedFile,
-  type Job,
-  type Progress,
-  type WorkbenchRecipe,
-  type WorkbenchReport,
+  defaultCalibrationMode,
+  defaultScope,
+  type Family,
+  granularityEntry,
+  type GranularityId,
+  scoresFor,
+  type StructuredGranularity,
+} from '../engine/pruning/catalogue';
+import type {
+  CalibrationSpec,
+  EngineClient,
+  ExportedFile,
+  Metrics,
+  ModelSummary,
+  WorkbenchRecipe,
+  WorkbenchReport,
 } from '../workers/client';
-import type { Metrics, ModelSummary, PartialMetrics } from '../workers/client';
-import { defaultShareState, encodeShareState, parseShareHash, validateShareState, type ShareState } from './share';
-import type { WorkbenchState } from './store';
+import { familyOf, fitChoices, sentence } from './choices';
+import { IDLE, type JobState, type Jobs, mapJob } from './jobs';
 import { freeLayerSparsity, layerSparsityMismatch, meanSparsity } from './layer-sparsity';
+import {
+  defaultShareState,
+  encodeShareState,
+  parseFields,
+  parseShareHash,
+  type ShareState,
+  validateShareState,
+} from './share';
+import type { WorkbenchState } from './store';
 
 export interface ChartPoint {
   /** Sparsity, or the share of structures / tokens removed. */
@@ -35,18 +51,10 @@ export interface Curve {
   status: 'running' | 'done' | 'cancelled' | 'failed';
 }
 
-export type Current =
-  | { status: 'idle' }
-  /** `estimate`: the metric over the eval examples measured so far, once the first batch is in. */
-  | { status: 'running'; progress: Progress; key: string; estimate?: PartialMetrics }
-  | { status: 'done'; key: string; report: WorkbenchReport; point: ChartPoint }
-  | { status: 'failed'; key: string; message: string }
-  /** Stopped by the user (Cancel), not by a newer value. */
-  | { status: 'cancelled'; key: string };
-
-export interface SweepRun {
-  key: string;
-  progress: Progress;
+/** A measured configuration: the worker's report and its point on the chart. */
+export interface Measured {
+  report: WorkbenchReport;
+  point: ChartPoint;
 }
 
 export interface ConfigSlice {
@@ -54,13 +62,15 @@ export interface ConfigSlice {
   config: ShareState;
   /** A message about the link the page was opened with (bad, future version...), or null. */
   linkMessage: string | null;
-  current: Current;
+  /** The current configuration, pruned and measured; while running, `progress.estimate` is the metric so far. */
+  current: JobState<Measured>;
   curves: Curve[];
-  sweep: SweepRun | null;
-  exporting: Progress | null;
-  exportError: string | null;
+  /** The sweep running, or how the last one ended; its value is the number of points measured. */
+  sweep: JobState<number>;
+  /** The export; its files go to the download, not into the store. */
+  exporting: JobState<ExportedFile[]>;
 
-  /** Reads the link (else localStorage); returns the model id to open. */
+  /** Reads the link (the browser's storage is read when the store is made); returns the model id to open. */
   init(hash: string): string;
   setConfig(patch: Partial<ShareState>): void;
   /** Prunes the current configuration (cancelling any prune still running). */
@@ -78,7 +88,7 @@ export interface ConfigSlice {
 export const STORAGE_KEY = 'pruning-workbench:v1';
 export const DEFAULT_SWEEP = [0.3, 0.6];
 
-export const isStructured = (g: ShareState['granularity']) => g !== 'unstructured' && g !== 'nm';
+export const isStructured = (g: GranularityId) => !granularityEntry(g).usesMethod;
 
 /** The amount the slider sets for the configuration (tokens: the share dropped). */
 export function amountOf(c: ShareState): number {
@@ -88,50 +98,65 @@ export function amountOf(c: ShareState): number {
   return free ? meanSparsity(free) : c.sparsity;
 }
 
-export function recipeOf(c: ShareState, amount = amountOf(c)): WorkbenchRecipe {
-  const calibration = { source: c.calibSource, count: c.calibCount, seed: 0 };
-  const free = freeLayerSparsity(c);
-  if (c.granularity === 'unstructured' || c.granularity === 'nm') {
+/** The calibration data the configuration names. */
+export const calibrationOf = (c: ShareState): CalibrationSpec => ({
+  source: c.calibSource,
+  count: c.calibCount,
+  seed: 0,
+});
+
+/**
+ * The recipe the worker runs for a configuration on a model family, every default filled in from
+ * the catalogue (scope, score, calibration mode, OWL's parameters), so that one configuration has
+ * one recipe whichever way its choices were spelled. Free per-block values replace the allocation.
+ */
+export function recipeOf(c: ShareState, family: Family, amount = amountOf(c)): WorkbenchRecipe {
+  const calibration = calibrationOf(c);
+  const g = granularityEntry(c.granularity);
+  if (g.usesMethod) {
+    const nm = c.granularity === 'nm';
+    const free = freeLayerSparsity(c);
+    const allocation = nm || free ? 'uniform' : c.allocation;
+    const mode = c.calibMode === 'default' ? defaultCalibrationMode(c.method, family) : c.calibMode;
     return {
       kind: 'unstructured',
       recipe: {
         method: c.method,
-        sparsity: c.granularity === 'nm' ? 0.5 : amount,
-        ...(c.scope === 'global' ? { scope: 'global' as const } : {}),
-        nm: c.granularity === 'nm' ? { n: 2, m: 4 } : null,
-        allocation: c.granularity === 'nm' ? 'uniform' : c.allocation,
+        sparsity: nm ? 0.5 : amount,
+        ...(nm ? {} : { scope: c.scope === 'default' ? defaultScope(c.method) : c.scope }),
+        nm: nm ? { n: 2, m: 4 } : null,
+        allocation,
+        ...(allocation === 'owl' ? { owl: { m: c.owlM, lambda: c.owlLambda } } : {}),
         ...(free ? { blockSparsity: free } : {}),
+        ...(mode ? { calibrationMode: mode } : {}),
         calibration,
         seed: 0,
       },
     };
   }
+  const scores = scoresFor(c.granularity as StructuredGranularity, family);
   return {
     kind: 'structured',
     recipe: {
-      granularity: c.granularity,
+      granularity: c.granularity as StructuredGranularity,
       amount,
-      ...(c.score !== 'default' && c.granularity !== 'tokens' && c.granularity !== 'sublayers'
-        ? { score: c.score as never }
-        : {}),
-      scope: c.scope,
+      ...(scores.length ? { score: c.score === 'default' ? scores[0].id : c.score } : {}),
+      ...(g.scopes.length ? { scope: g.scopes.find((x) => x === c.scope) ?? g.scopes[0] } : {}),
       calibration,
     },
   };
 }
 
-/** Which curve a configuration's points belong to. */
-export function curveOf(c: ShareState): { key: string; label: string } {
-  const calib = `${c.calibSource}×${c.calibCount}`;
-  if (c.granularity === 'unstructured')
-    return {
-      key: `${c.model}|u|${c.method}|${c.allocation}|${c.scope}|${calib}`,
-      label: `${c.method}${c.allocation !== 'uniform' ? ` · ${c.allocation}` : ''}${c.scope === 'global' ? ' · global' : ''}`,
-    };
-  if (c.granularity === 'nm') return { key: `${c.model}|nm|${c.method}|${calib}`, label: `${c.method} 2:4` };
-  const score =
-    c.score !== 'default' && c.granularity !== 'tokens' && c.granularity !== 'sublayers' ? ` · ${c.score}` : '';
-  return { key: `${c.model}|${c.granularity}|${c.score}|${c.scope}|${calib}`, label: `${c.granularity}${score}` };
+/**
+ * Which curve a configuration's points belong to: one per model and recipe but for the amount the
+ * sweep moves; labelled by the method (or granularity) and what differs from its defaults.
+ */
+export function curveOf(c: ShareState, family: Family): { key: string; label: string } {
+  const key = `${c.model}|${JSON.stringify(recipeOf({ ...c, layerSparsity: null }, family, 0))}`;
+  const parts = isStructured(c.granularity)
+    ? [c.granularity, c.score]
+    : [c.method, c.granularity === 'nm' ? '2:4' : 'default', c.allocation, c.scope, c.calibMode];
+  return { key, label: parts.filter((p) => p !== 'default' && p !== 'uniform').join(' · ') };
 }
 
 export const metricValue = (m: Metrics): number => (m.kind === 'classifier' ? m.accuracy : m.bitsPerByte);
@@ -157,9 +182,27 @@ export function densePoint(summary: ModelSummary, metrics: Metrics): ChartPoint 
   };
 }
 
-interface Persisted {
+/** What the browser's storage keeps: the configuration and the curves with points. */
+export interface Kept {
   config: ShareState;
   curves: Curve[];
+}
+
+export const keptOf = (s: Kept): Kept => ({ config: s.config, curves: s.curves.filter((c) => c.points.length > 0) });
+
+/**
+ * What the storage held, checked as strictly as a link: a configuration that does not pass gives
+ * the defaults, curves keep only their well-formed points (a sweep cut short by a reload is done).
+ */
+export function restoredOf(stored: unknown): Partial<Kept> {
+  const s = typeof stored === 'object' && stored !== null ? (stored as Record<string, unknown>) : {};
+  let config: ShareState | null = null;
+  try {
+    config = validateShareState(s.config);
+  } catch {
+    // Corrupt, or written by another version of the page: the defaults.
+  }
+  return { ...(config ? { config } : {}), curves: validCurves(s.curves) };
 }
 
 function validCurves(raw: unknown): Curve[] {
@@ -192,196 +235,183 @@ function validCurves(raw: unknown): Curve[] {
 
 export interface ConfigSliceDeps {
   engine: () => EngineClient;
-  storage: Pick<Storage, 'getItem' | 'setItem'> | null;
+  jobs: Jobs;
 }
 
-export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState, [], [], ConfigSlice> {
-  let pruneJob: Job<WorkbenchReport> | null = null;
-  let pruneCancelledByUser = false;
-  let sweepJob: Job<number> | null = null;
-  let timer: ReturnType<typeof setTimeout> | null = null;
+/** The fields whose change is pruned and measured again. */
+const PRUNE_KEYS: (keyof ShareState)[] = [
+  'method',
+  'granularity',
+  'score',
+  'scope',
+  'allocation',
+  'owlM',
+  'owlLambda',
+  'calibSource',
+  'calibCount',
+  'calibMode',
+  'sparsity',
+  'tokenKeep',
+  'layerSparsity',
+];
 
+export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState, [], [], ConfigSlice> {
   return (set, get) => {
-    function persist() {
-      if (!deps.storage) return;
-      const { config, curves } = get();
-      const data: Persisted = {
-        config,
-        curves: curves.filter((c) => c.points.length > 0).map((c) => ({ ...c, status: 'done' })),
-      };
-      try {
-        deps.storage.setItem(STORAGE_KEY, JSON.stringify(data));
-      } catch {
-        // Storage full or blocked: the page still works.
-      }
+    const pruning = deps.jobs.slot(
+      () => get().current,
+      (current) => set({ current }),
+    );
+    const sweeping = deps.jobs.slot(
+      () => get().sweep,
+      (sweep) => set({ sweep }),
+    );
+    const exporting = deps.jobs.slot(
+      () => get().exporting,
+      (exporting) => set({ exporting }),
+    );
+    // Coalesces a burst of slider steps; a prune still running is cancelled by the next one.
+    const pruneSoon = deps.jobs.debounce(120, () => get().prune());
+    /** The newest sweep: a curve whose sweep a newer one of the same curve replaced belongs to that one. */
+    let latestSweep = { run: 0, key: '' };
+
+    /** The loaded model's family; before one is loaded, one the choices fit. */
+    const family = (c: ShareState): Family => get().model?.summary.kind ?? familyOf(c);
+
+    /**
+     * Brings the configuration to the loaded model: per-layer values for another number of blocks
+     * and choices the model's family rules out (a score for the other architecture) go back to
+     * their defaults, with a message saying why.
+     */
+    function fitToModel() {
+      const model = get().model;
+      if (!model) return;
+      const config = get().config;
+      const mismatch = layerSparsityMismatch(config, model.summary.layers);
+      if (mismatch) set({ config: { ...config, layerSparsity: null }, linkMessage: mismatch });
+      const { state, reasons } = fitChoices(get().config, model.summary.kind);
+      if (reasons.length === 0) return;
+      set({
+        config: state,
+        notice: {
+          title: 'Part of the configuration does not apply to this model',
+          message: `${reasons.map(sentence).join(' ')} The default is used instead.`,
+        },
+      });
     }
 
     return {
       config: defaultShareState(),
       linkMessage: null,
-      current: { status: 'idle' },
+      current: IDLE,
       curves: [],
-      sweep: null,
-      exporting: null,
-      exportError: null,
+      sweep: IDLE,
+      exporting: IDLE,
 
       init(hash) {
-        let stored: Persisted | null = null;
-        try {
-          const raw = deps.storage?.getItem(STORAGE_KEY);
-          if (raw) {
-            const p = JSON.parse(raw) as { config?: unknown; curves?: unknown };
-            stored = { config: validateShareState(p.config), curves: validCurves(p.curves) };
-          }
-        } catch {
-          stored = null;
-        }
         const link = parseShareHash(hash);
-        if (link.kind === 'ok') set({ config: link.state, curves: stored?.curves ?? [] });
+        if (link.kind === 'ok') set({ config: link.state });
         else if (link.kind === 'error')
           set({
             config: defaultShareState(),
             linkMessage: `${link.message} The default configuration is shown instead.`,
-            curves: stored?.curves ?? [],
           });
-        else if (stored) set({ config: stored.config, curves: stored.curves });
         return get().config.model;
       },
 
       setConfig(patch) {
         const before = get().config;
-        const config = validateShareState({ ...before, ...patch });
+        const merged = parseFields({ ...before, ...patch });
         if (patch.model && patch.model !== before.model)
-          Object.assign(config, { calibCount: defaultShareState(patch.model).calibCount, layerSparsity: null });
+          Object.assign(merged, { calibCount: defaultShareState(patch.model).calibCount, layerSparsity: null });
+        // An earlier choice that rules out a later one puts the later one back to its default.
+        const config = fitChoices(merged, family(merged)).state;
         set({ config });
-        persist();
-        const pruneKeys: (keyof ShareState)[] = [
-          'method',
-          'granularity',
-          'score',
-          'scope',
-          'allocation',
-          'calibSource',
-          'calibCount',
-          'sparsity',
-          'tokenKeep',
-          'layerSparsity',
-        ];
-        if (pruneKeys.some((k) => k in patch && patch[k] !== before[k])) {
-          // Coalesce a burst of slider steps; a prune still running is cancelled by the next one.
-          if (timer) clearTimeout(timer);
-          timer = setTimeout(() => {
-            timer = null;
-            get().prune();
-          }, 120);
-        }
+        if (PRUNE_KEYS.some((k) => JSON.stringify(config[k]) !== JSON.stringify(before[k]))) pruneSoon();
       },
 
       prune() {
-        const layers = get().model?.summary.layers;
-        const mismatch = layers === undefined ? null : layerSparsityMismatch(get().config, layers);
-        if (mismatch) {
-          set({ config: { ...get().config, layerSparsity: null }, linkMessage: mismatch });
-          persist();
-        }
+        const model = get().model;
+        if (!model) return;
+        fitToModel();
         const config = get().config;
-        const key = JSON.stringify(recipeOf(config));
-        if (amountOf(config) === 0) {
-          pruneJob?.cancel();
-          pruneJob = null;
-          set({ current: { status: 'idle' } });
+        const amount = amountOf(config);
+        if (amount === 0) {
+          pruning.reset();
           return;
         }
-        const job = deps.engine().prune(recipeOf(config), (progress) => {
-          if (pruneJob !== job) return;
-          // The latest estimate stays until a newer one (or the result) replaces it.
-          const before = get().current;
-          const estimate = progress.estimate ?? (before.status === 'running' ? before.estimate : undefined);
-          set({ current: { status: 'running', key, progress, estimate } });
-        });
-        pruneJob = job;
-        pruneCancelledByUser = false;
-        set({ current: { status: 'running', key, progress: { label: 'Pruning', fraction: null } } });
-        job.result.then(
-          (report) => {
-            if (pruneJob !== job) return;
-            pruneJob = null;
-            set({ current: { status: 'done', key, report, point: pointOf(report, amountOf(config)) } });
-          },
-          (e) => {
-            if (pruneJob !== job) return;
-            pruneJob = null;
-            if (!isAbortError(e)) set({ current: { status: 'failed', key, message: errorMessage(e) } });
-            else set({ current: pruneCancelledByUser ? { status: 'cancelled', key } : { status: 'idle' } });
-          },
+        const recipe = recipeOf(config, model.summary.kind);
+        void pruning.start(
+          JSON.stringify(recipe),
+          (onProgress) =>
+            mapJob(
+              deps.engine().prune(recipe, (progress) => {
+                // The latest estimate stays until a newer one (or the result) replaces it.
+                const before = get().current;
+                const estimate =
+                  progress.estimate ?? (before.status === 'running' ? before.progress.estimate : undefined);
+                onProgress({ ...progress, estimate });
+              }),
+              (report) => ({ report, point: pointOf(report, amount) }),
+            ),
+          { label: 'Pruning', fraction: null },
         );
       },
 
       cancelPrune() {
-        if (!pruneJob) return;
-        pruneCancelledByUser = true;
-        pruneJob.cancel();
+        pruning.cancel();
       },
 
       async runSweep(amounts = DEFAULT_SWEEP) {
+        const model = get().model;
         const config = get().config;
-        if (config.granularity === 'nm') return;
-        sweepJob?.cancel();
-        const { key, label } = curveOf(config);
+        if (!model || config.granularity === 'nm') return;
+        const { key, label } = curveOf(config, model.summary.kind);
+        const run = latestSweep.run + 1;
+        latestSweep = { run, key };
         const values = config.granularity === 'tokens' ? amounts.map((a) => Math.min(a, 0.95)) : amounts;
+        const update = (f: (c: Curve) => Curve) => set({ curves: get().curves.map((c) => (c.key === key ? f(c) : c)) });
         set({
           curves: [
             ...get().curves.filter((c) => c.key !== key),
             { key, label, model: config.model, points: [], status: 'running' },
           ],
-          sweep: { key, progress: { label: 'Starting the sweep', fraction: 0 } },
         });
-        const update = (f: (c: Curve) => Curve) => set({ curves: get().curves.map((c) => (c.key === key ? f(c) : c)) });
-        const job = deps.engine().sweep(
-          // A sweep moves the global sparsity through the allocation; free per-layer values are one point.
-          recipeOf({ ...config, layerSparsity: null }, values[0]),
-          values,
-          (report, i) => {
-            if (sweepJob !== job) return;
-            update((c) => ({ ...c, points: [...c.points, pointOf(report, values[i])] }));
-            persist();
-          },
-          (progress) => {
-            if (sweepJob === job) set({ sweep: { key, progress } });
-          },
+        const outcome = await sweeping.start(
+          key,
+          (onProgress) =>
+            deps.engine().sweep(
+              // A sweep moves the global sparsity through the allocation; free per-layer values are one point.
+              recipeOf({ ...config, layerSparsity: null }, model.summary.kind, values[0]),
+              values,
+              (report, i) => {
+                if (latestSweep.run === run)
+                  update((c) => ({ ...c, points: [...c.points, pointOf(report, values[i])] }));
+              },
+              onProgress,
+            ),
+          { label: 'Starting the sweep', fraction: 0 },
         );
-        sweepJob = job;
-        try {
-          await job.result;
-          if (sweepJob !== job) return;
-          update((c) => ({ ...c, status: 'done' }));
-        } catch (e) {
-          if (sweepJob !== job) return;
-          update((c) => ({ ...c, status: isAbortError(e) ? 'cancelled' : 'failed' }));
-          if (!isAbortError(e)) set({ exportError: `The sweep failed: ${errorMessage(e)}` });
-        } finally {
-          if (sweepJob === job) {
-            sweepJob = null;
-            set({ sweep: null });
-            persist();
-          }
-        }
+        if (latestSweep.run !== run && latestSweep.key === key) return;
+        const status = outcome.status === 'done' || outcome.status === 'failed' ? outcome.status : 'cancelled';
+        update((c) => ({ ...c, status }));
       },
 
       cancelSweep() {
-        sweepJob?.cancel();
+        sweeping.cancel();
       },
 
       async exportFiles() {
-        set({ exporting: { label: 'Preparing the export', fraction: null }, exportError: null });
-        try {
-          const files = await deps.engine().exportFiles(recipeOf(get().config), (p) => set({ exporting: p })).result;
-          set({ exporting: null });
-          return files;
-        } catch (e) {
-          set({ exporting: null, exportError: isAbortError(e) ? null : `The export failed: ${errorMessage(e)}` });
-          return null;
-        }
+        const model = get().model;
+        if (!model) return null;
+        const recipe = recipeOf(get().config, model.summary.kind);
+        const outcome = await exporting.start(
+          JSON.stringify(recipe),
+          (onProgress) => deps.engine().exportFiles(recipe, onProgress),
+          { label: 'Preparing the export', fraction: null },
+        );
+        if (outcome.status !== 'done') return null;
+        exporting.reset();
+        return outcome.value;
       },
 
       shareUrl() {
@@ -393,7 +423,6 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
 
       clearCurves() {
         set({ curves: get().curves.filter((c) => c.status === 'running') });
-        persist();
       },
 
       dismissLinkMessage() {

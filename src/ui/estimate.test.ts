@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+// The running estimate in words, and the store keeping the latest one while a prune is measured.
+import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineClient, Job, Progress, WorkbenchRecipe } from '../workers/client';
 import { describeEstimate, describeTimes, formatDuration } from './estimate';
 import { defaultShareState } from './share';
-import { createWorkbenchStore } from './store';
+import type { LoadedModel } from './store';
+import { disposeTestStores, testStore } from './test-store';
+
+afterEach(disposeTestStores);
 
 const pending = <T>(): Job<T> => ({ id: 1, result: new Promise<T>(() => {}), cancel() {} });
 
@@ -51,8 +55,9 @@ describe('the store and the estimate', () => {
         return pending();
       },
     } as unknown as EngineClient;
-    const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
-    store.setState({ config: { ...defaultShareState(), sparsity: 0.5 } });
+    const store = testStore({ engine: () => engine });
+    const model = { key: 1, summary: { kind: 'vit', layers: 4 } } as LoadedModel;
+    store.setState({ model, config: { ...defaultShareState(), sparsity: 0.5 } });
     store.getState().prune();
     const estimate = {
       metric: { kind: 'classifier' as const, accuracy: 0.88, loss: 0.4, count: 60 },
@@ -63,9 +68,9 @@ describe('the store and the estimate', () => {
     onProgress({ label: 'Evaluating', fraction: 0.06, estimate });
     onProgress({ label: 'Evaluating', fraction: 0.07 });
     const cur = store.getState().current;
-    expect(cur.status === 'running' && cur.estimate).toEqual(estimate);
+    expect(cur.status === 'running' && cur.progress.estimate).toEqual(estimate);
     store.getState().prune(); // a new value starts without an estimate
     const next = store.getState().current;
-    expect(next.status === 'running' && next.estimate).toBeUndefined();
+    expect(next.status === 'running' && next.progress.estimate).toBeUndefined();
   });
 });

@@ -1,11 +1,13 @@
 // The inspection slice with a fake worker: what it asks to inspect (input, and the pruned
 // configuration only once it is measured), that stale answers are dropped, errors and Cancel shown.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineClient, EvalInputs, InspectRequest, InspectResult, WorkbenchReport } from '../workers/client';
-import { manualJob } from './manual-job';
-import { createWorkbenchStore, recipeOf, type LoadedModel } from './store';
-import { defaultShareState, inputCode } from './share';
 import { inputFits, inspectionTarget, inspectSource } from './inspect-slice';
+import { defaultShareState, inputCode } from './share';
+import { type LoadedModel, recipeOf, shownOf } from './store';
+import { disposeTestStores, flush, manualJob, testStore } from './test-store';
+
+afterEach(disposeTestStores);
 
 const images: EvalInputs = {
   kind: 'images',
@@ -16,7 +18,6 @@ const images: EvalInputs = {
 };
 const text: EvalInputs = { kind: 'text', prompt: 'And Abraham ', context: 128 };
 const fakeResult = (tag: string) => ({ tag }) as unknown as InspectResult;
-const flush = () => new Promise((r) => setTimeout(r, 0));
 
 function setup(inputs: EvalInputs = images) {
   const requests: InspectRequest[] = [];
@@ -28,9 +29,9 @@ function setup(inputs: EvalInputs = images) {
       return jobs[jobs.push(manualJob<InspectResult>()) - 1].job;
     },
   } as unknown as EngineClient;
-  const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+  const store = testStore({ engine: () => engine });
   store.setState({
-    model: { key: 1 } as LoadedModel,
+    model: { key: 1, summary: { kind: inputs.kind === 'text' ? 'gpt2' : 'vit' } } as LoadedModel,
     config: defaultShareState(inputs.kind === 'text' ? 'gpt-bytes' : 'vit-fashion'),
   });
   return { store, requests, jobs };
@@ -65,14 +66,16 @@ describe('inspect', () => {
     expect(requests.at(-1)).toEqual({ source: { kind: 'eval-image', index: 4 }, recipe: null });
     jobs[0].resolve(fakeResult('dense'));
     await flush();
-    expect(store.getState().inspection.result).toEqual(fakeResult('dense'));
+    const shown = () => shownOf(store.getState().inspection)?.value;
+    expect(shown()?.result).toEqual(fakeResult('dense'));
 
     // The slider moves: while the prune runs, nothing new is asked.
     const config = { ...store.getState().config, sparsity: 0.5 };
-    const recipe = recipeOf(config);
+    const recipe = recipeOf(config, 'vit');
+    const pruning = { label: 'Pruning', fraction: null };
     store.setState({
       config,
-      current: { status: 'running', key: JSON.stringify(recipe), progress: { label: 'Pruning', fraction: null } },
+      current: { status: 'running', key: JSON.stringify(recipe), progress: pruning, last: null },
     });
     store.getState().inspect();
     expect(requests).toHaveLength(1);
@@ -83,25 +86,20 @@ describe('inspect', () => {
       current: {
         status: 'done',
         key: JSON.stringify(recipe),
-        report,
-        point: { amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 },
+        value: { report, point: { amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 } },
       },
     });
     store.getState().inspect();
     expect(requests.at(-1)).toEqual({ source: { kind: 'eval-image', index: 4 }, recipe });
     jobs[1].resolve(fakeResult('pruned'));
     await flush();
-    expect(store.getState().inspection.comparison?.label).toBe('magnitude · 50% of the block weights pruned');
+    expect(shown()?.comparison?.label).toBe('magnitude · 50% of the block weights pruned');
 
     // The next configuration is being measured: the measured one stays the comparison.
     const next = { ...config, sparsity: 0.7 };
     store.setState({
       config: next,
-      current: {
-        status: 'running',
-        key: JSON.stringify(recipeOf(next)),
-        progress: { label: 'Pruning', fraction: null },
-      },
+      current: { status: 'running', key: JSON.stringify(recipeOf(next, 'vit')), progress: pruning, last: null },
     });
     expect(inspectionTarget(store.getState())?.comparison?.recipe).toEqual(recipe);
     store.getState().setInput({ kind: 'eval', index: 5 });
@@ -123,13 +121,13 @@ describe('inspect', () => {
     jobs[2].reject(new Error('eval image 1 does not exist'));
     await flush();
     const i = store.getState().inspection;
-    expect(i.result).toEqual(fakeResult('first'));
-    expect(i.error).toBe('eval image 1 does not exist');
+    expect(shownOf(i)?.value.result).toEqual(fakeResult('first'));
+    expect(i).toMatchObject({ status: 'failed', message: 'eval image 1 does not exist' });
     expect(store.getState().config.input).toBe(inputCode({ kind: 'drawn', pixels: new Uint8Array(784) }));
 
     store.getState().inspect(); // try again
     store.getState().cancelInspect();
     await flush();
-    expect(store.getState().inspection).toMatchObject({ running: null, error: null, cancelled: true });
+    expect(store.getState().inspection.status).toBe('cancelled');
   });
 });

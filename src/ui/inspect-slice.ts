@@ -5,17 +5,15 @@
 import type { StateCreator } from 'zustand/vanilla';
 import {
   errorMessage,
-  isAbortError,
   type EngineClient,
   type EvalInputs,
   type InspectResult,
   type InspectSource,
-  type Job,
-  type Progress,
   type WorkbenchRecipe,
   type WorkbenchReport,
 } from '../workers/client';
 import { amountOf, recipeOf } from './config-slice';
+import { IDLE, type JobState, type Jobs, mapJob, shownOf } from './jobs';
 import { formatPercent } from './format';
 import { inputCode, parseInputCode, type InputChoice } from './share';
 import type { WorkbenchState } from './store';
@@ -30,25 +28,20 @@ export interface Comparison {
   label: string;
 }
 
+/** What an inspection answered: the worker's result, for which model, against which configuration. */
 export interface Inspection {
   /** The model the result is of (LoadedModel.key). */
-  modelKey: number | null;
-  /** What is shown; kept while a newer inspection runs. */
-  result: InspectResult | null;
-  /** The target key of `result` (see inspectionTarget). */
-  shownKey: string | null;
+  modelKey: number;
+  result: InspectResult;
   /** The pruned configuration `result.pruned` is of. */
   comparison: Comparison | null;
-  running: { key: string; progress: Progress } | null;
-  error: string | null;
-  /** The user stopped the last inspection. */
-  cancelled: boolean;
 }
 
 export interface InspectSlice {
   /** What the picker offers for the loaded model; null until the worker answered. */
   pickerInputs: { modelKey: number; inputs: EvalInputs } | null;
-  inspection: Inspection;
+  /** The inspection of the selected input (its key: see inspectionTarget); the last answer stays while the next runs. */
+  inspection: JobState<Inspection>;
   loadPickerInputs(): Promise<void>;
   /** Inspects the selected input, unless that is already shown or running (a newer one cancels the older). */
   inspect(): void;
@@ -59,17 +52,8 @@ export interface InspectSlice {
 
 export interface InspectSliceDeps {
   engine: () => EngineClient;
+  jobs: Jobs;
 }
-
-const emptyInspection: Inspection = {
-  modelKey: null,
-  result: null,
-  shownKey: null,
-  comparison: null,
-  running: null,
-  error: null,
-  cancelled: false,
-};
 
 /** The engine's input for the selected one: an input that does not fit the model is its default. */
 export function inspectSource(choice: InputChoice, inputs: EvalInputs): InspectSource | null {
@@ -108,11 +92,12 @@ export function inspectionTarget(
   if (!source) return null;
   let comparison: Comparison | null = null;
   if (amountOf(s.config) > 0) {
-    const recipe = recipeOf(s.config);
+    const recipe = recipeOf(s.config, model.summary.kind);
     const cur = s.current;
+    const shown = shownOf(s.inspection)?.value;
     if (cur.status === 'done' && cur.key === JSON.stringify(recipe))
-      comparison = { recipe, label: comparisonLabel(recipe, cur.report) };
-    else if (s.inspection.modelKey === model.key) comparison = s.inspection.comparison;
+      comparison = { recipe, label: comparisonLabel(recipe, cur.value.report) };
+    else if (shown?.modelKey === model.key) comparison = shown.comparison;
   }
   return {
     key: `${model.key}|${s.config.input}|${comparison ? JSON.stringify(comparison.recipe) : 'dense'}`,
@@ -122,81 +107,56 @@ export function inspectionTarget(
 }
 
 export function inspectSlice(deps: InspectSliceDeps): StateCreator<WorkbenchState, [], [], InspectSlice> {
-  let job: Job<InspectResult> | null = null;
+  return (set, get) => {
+    const inspecting = deps.jobs.slot(
+      () => get().inspection,
+      (inspection) => set({ inspection }),
+    );
 
-  return (set, get) => ({
-    pickerInputs: null,
-    inspection: emptyInspection,
+    return {
+      pickerInputs: null,
+      inspection: IDLE,
 
-    async loadPickerInputs() {
-      const model = get().model;
-      if (!model) return;
-      try {
-        const inputs = await deps.engine().evalInputs(PICKER_IMAGES);
-        if (get().model?.key !== model.key) return;
-        set({ pickerInputs: { modelKey: model.key, inputs } });
-        // An input chosen for another model (an image for a text model, say) gives way to the default.
-        if (!inputFits(parseInputCode(get().config.input), inputs)) get().setConfig({ input: '' });
-      } catch (e) {
-        if (get().model?.key === model.key)
-          set({ inspection: { ...emptyInspection, modelKey: model.key, error: errorMessage(e) } });
-      }
-    },
+      async loadPickerInputs() {
+        const model = get().model;
+        if (!model) return;
+        try {
+          const inputs = await deps.engine().evalInputs(PICKER_IMAGES);
+          if (get().model?.key !== model.key) return;
+          set({ pickerInputs: { modelKey: model.key, inputs } });
+          // An input chosen for another model (an image for a text model, say) gives way to the default.
+          if (!inputFits(parseInputCode(get().config.input), inputs)) get().setConfig({ input: '' });
+        } catch (e) {
+          if (get().model?.key === model.key)
+            inspecting.reset({ status: 'failed', key: `${model.key}|inputs`, message: errorMessage(e), last: null });
+        }
+      },
 
-    inspect() {
-      const s = get();
-      const target = inspectionTarget(s);
-      if (!target || !s.model) return;
-      const modelKey = s.model.key;
-      const prev = s.inspection.modelKey === modelKey ? s.inspection : { ...emptyInspection, modelKey };
-      if (
-        prev.running?.key === target.key ||
-        (!prev.running && !prev.error && !prev.cancelled && prev.shownKey === target.key)
-      )
-        return;
-      const current = deps
-        .engine()
-        .inspect({ source: target.source, recipe: target.comparison?.recipe ?? null }, (progress) => {
-          if (job === current) set({ inspection: { ...get().inspection, running: { key: target.key, progress } } });
-        });
-      job = current;
-      set({
-        inspection: {
-          ...prev,
-          running: { key: target.key, progress: { label: 'Inspecting', fraction: null } },
-          error: null,
-          cancelled: false,
-        },
-      });
-      current.result.then(
-        (result) => {
-          if (job !== current) return;
-          job = null;
-          set({
-            inspection: { ...emptyInspection, modelKey, result, shownKey: target.key, comparison: target.comparison },
-          });
-        },
-        (e) => {
-          if (job !== current) return;
-          job = null;
-          set({
-            inspection: {
-              ...get().inspection,
-              running: null,
-              error: isAbortError(e) ? null : errorMessage(e),
-              cancelled: isAbortError(e),
-            },
-          });
-        },
-      );
-    },
+      inspect() {
+        const s = get();
+        const target = inspectionTarget(s);
+        if (!target || !s.model) return;
+        const i = s.inspection;
+        if ((i.status === 'running' || i.status === 'done') && i.key === target.key) return;
+        const modelKey = s.model.key;
+        void inspecting.start(
+          target.key,
+          (onProgress) =>
+            mapJob(
+              deps.engine().inspect({ source: target.source, recipe: target.comparison?.recipe ?? null }, onProgress),
+              (result) => ({ modelKey, result, comparison: target.comparison }),
+            ),
+          { label: 'Inspecting', fraction: null },
+        );
+      },
 
-    cancelInspect() {
-      job?.cancel();
-    },
+      cancelInspect() {
+        inspecting.cancel();
+      },
 
-    setInput(choice) {
-      get().setConfig({ input: inputCode(choice) });
-    },
-  });
+      setInput(choice) {
+        get().setConfig({ input: inputCode(choice) });
+      },
+    };
+  };
 }

@@ -1,49 +1,30 @@
 // The layer detail slice with a fake worker: what it asks for (the block from the link, the picked
 // linear, the configuration's mask and scores), stale answers dropped, errors kept until a retry,
 // sensitivity computed on request and cancellable, and Close clearing the link's block.
-import { describe, expect, it } from 'vitest';
-import {
-  abortError,
-  type EngineClient,
-  type Job,
-  type LayerDetail,
-  type LayerDetailRequest,
-  type ModelSummary,
-  type SensitivityRequest,
-  type SensitivityResult,
+import { afterEach, describe, expect, it } from 'vitest';
+import type {
+  EngineClient,
+  LayerDetail,
+  LayerDetailRequest,
+  ModelSummary,
+  SensitivityRequest,
+  SensitivityResult,
 } from '../workers/client';
-import { createWorkbenchStore, type LoadedModel } from './store';
-import { defaultShareState } from './share';
 import { blockRoles, detailTarget, scoringOf } from './layer-detail-slice';
+import { defaultShareState } from './share';
+import { type LoadedModel, shownOf } from './store';
+import { disposeTestStores, flush, manualJob, testStore } from './test-store';
 
-function manualJob<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const result = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  result.catch(() => {});
-  let cancelled = false;
-  const job: Job<T> = {
-    id: Math.random(),
-    result,
-    cancel: () => {
-      cancelled = true;
-      reject(abortError());
-    },
-  };
-  return { job, resolve, reject, cancelled: () => cancelled };
-}
+afterEach(disposeTestStores);
 
 const roles = ['q', 'k', 'v', 'attn_out', 'ffn_in', 'ffn_out'] as const;
 const summary = {
+  kind: 'vit',
   layers: 2,
   cost: {
     linears: [{ layer: -1, role: 'patch' }, ...[0, 1].flatMap((layer) => roles.map((role) => ({ layer, role })))],
   },
 } as unknown as ModelSummary;
-const flush = () => new Promise((r) => setTimeout(r, 0));
 const fakeDetail = (tag: string) => ({ tag }) as unknown as LayerDetail;
 
 function setup() {
@@ -61,7 +42,7 @@ function setup() {
       return sensitivityJobs[sensitivityJobs.push(manualJob<SensitivityResult>()) - 1].job;
     },
   } as unknown as EngineClient;
-  const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+  const store = testStore({ engine: () => engine });
   store.setState({ model: { key: 1, summary } as LoadedModel, config: defaultShareState('vit-fashion') });
   return { store, asked, jobs, sensitivityAsked, sensitivityJobs };
 }
@@ -84,7 +65,7 @@ describe('detailTarget', () => {
     expect(t.request).toMatchObject({
       role: 'ffn_out',
       method: 'wanda',
-      recipe: { kind: 'unstructured', recipe: { method: 'wanda', sparsity: 0.4 } },
+      recipe: { kind: 'unstructured', recipe: { method: 'wanda', sparsity: 0.4, scope: 'row' } },
     });
     expect(t.key.startsWith('1|')).toBe(true);
     // A linear the block does not have (GPT-2's qkv in a ViT) falls back to the first.
@@ -111,7 +92,8 @@ describe('loadLayerDetail', () => {
     expect(asked).toHaveLength(1);
     jobs[0].resolve(fakeDetail('dense'));
     await flush();
-    expect(store.getState().layerDetail.shown?.detail).toEqual(fakeDetail('dense'));
+    const shown = () => shownOf(store.getState().layerDetail)?.value.detail;
+    expect(shown()).toEqual(fakeDetail('dense'));
     store.getState().loadLayerDetail();
     expect(asked).toHaveLength(1);
 
@@ -123,12 +105,12 @@ describe('loadLayerDetail', () => {
     // The answer for 30% arrives late: it is not shown.
     jobs[1].resolve(fakeDetail('30%'));
     await flush();
-    expect(store.getState().layerDetail.shown?.detail).toEqual(fakeDetail('dense'));
-    expect(store.getState().layerDetail.running).not.toBeNull();
+    expect(shown()).toEqual(fakeDetail('dense'));
+    expect(store.getState().layerDetail.status).toBe('running');
     jobs[2].resolve(fakeDetail('50%'));
     await flush();
-    expect(store.getState().layerDetail.shown?.detail).toEqual(fakeDetail('50%'));
-    expect(store.getState().layerDetail.running).toBeNull();
+    expect(shown()).toEqual(fakeDetail('50%'));
+    expect(store.getState().layerDetail.status).toBe('done');
   });
 
   it('shows an error and asks again only on retry', async () => {
@@ -137,12 +119,12 @@ describe('loadLayerDetail', () => {
     store.getState().loadLayerDetail();
     jobs[0].reject(new Error('block 1 has no "q" layer'));
     await flush();
-    expect(store.getState().layerDetail.error?.message).toBe('block 1 has no "q" layer');
+    expect(store.getState().layerDetail).toMatchObject({ status: 'failed', message: 'block 1 has no "q" layer' });
     store.getState().loadLayerDetail();
     expect(asked).toHaveLength(1);
     store.getState().loadLayerDetail(true);
     expect(asked).toHaveLength(2);
-    expect(store.getState().layerDetail.error).toBeNull();
+    expect(store.getState().layerDetail.status).toBe('running');
   });
 });
 
@@ -154,12 +136,12 @@ describe('sensitivity and close', () => {
     expect(sensitivityAsked).toEqual([{ method: 'taylor', calibration: { source: 'train', count: 16, seed: 0 } }]);
     store.getState().cancelSensitivity();
     await flush();
-    expect(store.getState().sensitivity).toMatchObject({ running: null, cancelled: true, error: null, shown: null });
+    expect(store.getState().sensitivity).toMatchObject({ status: 'cancelled', last: null });
     store.getState().computeSensitivity();
     const result = { method: 'taylor', calibration: '16 train images', curves: [] } as SensitivityResult;
     sensitivityJobs[1].resolve(result);
     await flush();
-    expect(store.getState().sensitivity).toMatchObject({ running: null, cancelled: false, shown: { result } });
+    expect(store.getState().sensitivity).toMatchObject({ status: 'done', value: result });
   });
 
   it('Close forgets the block and stops the running work', () => {

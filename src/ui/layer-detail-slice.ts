@@ -2,44 +2,35 @@
 // about it under the current configuration, and the blocks' sensitivity curves (on request: they
 // are slow). The selected block itself is `config.layer`, part of the share link.
 import type { StateCreator } from 'zustand/vanilla';
-import {
-  errorMessage,
-  isAbortError,
-  type EngineClient,
-  type Job,
-  type LayerDetail,
-  type LayerDetailRequest,
-  type ModelSummary,
-  type Progress,
-  type SensitivityRequest,
-  type SensitivityResult,
+import type {
+  EngineClient,
+  LayerDetail,
+  LayerDetailRequest,
+  ModelSummary,
+  SensitivityRequest,
+  SensitivityResult,
 } from '../workers/client';
-import { amountOf, isStructured, recipeOf } from './config-slice';
+import { amountOf, calibrationOf, isStructured, recipeOf } from './config-slice';
+import { IDLE, type JobState, type Jobs, mapJob } from './jobs';
 import type { ShareState } from './share';
 import type { WorkbenchState } from './store';
 
 export type LinearRole = LayerDetailRequest['role'];
 
-export interface DetailView {
-  /** The linear picked in the block; null: the block's first. */
-  role: LinearRole | null;
-  /** The answer shown, and the request it answers (kept while a newer one runs). */
-  shown: { key: string; modelKey: number; request: LayerDetailRequest; detail: LayerDetail } | null;
-  running: { key: string; progress: Progress } | null;
-  error: { key: string; message: string } | null;
-}
-
-export interface SensitivityView {
-  shown: { key: string; result: SensitivityResult } | null;
-  running: { key: string; progress: Progress } | null;
-  error: string | null;
-  /** The user stopped the last computation. */
-  cancelled: boolean;
+/** A linear's detail as the worker answered it, with the request it answers. */
+export interface DetailShown {
+  modelKey: number;
+  request: LayerDetailRequest;
+  detail: LayerDetail;
 }
 
 export interface LayerDetailSlice {
-  layerDetail: DetailView;
-  sensitivity: SensitivityView;
+  /** The linear picked in the block; null: the block's first. */
+  detailRole: LinearRole | null;
+  /** The selected linear under the current configuration (its key: see detailTarget); the last answer stays while the next runs. */
+  layerDetail: JobState<DetailShown>;
+  /** Every block's sensitivity curve for the configuration's scores (its key: see sensitivityKey). */
+  sensitivity: JobState<SensitivityResult>;
   setDetailRole(role: LinearRole): void;
   /** Asks for the selected linear under the current configuration, unless that is shown or running; `retry` asks again after an error. */
   loadLayerDetail(retry?: boolean): void;
@@ -51,6 +42,7 @@ export interface LayerDetailSlice {
 
 export interface LayerDetailSliceDeps {
   engine: () => EngineClient;
+  jobs: Jobs;
 }
 
 /** The prunable linears of a block, in the model's order. */
@@ -62,7 +54,7 @@ export function blockRoles(summary: ModelSummary, layer: number): LinearRole[] {
 export function scoringOf(c: ShareState): SensitivityRequest {
   return {
     method: isStructured(c.granularity) ? 'magnitude' : c.method,
-    calibration: recipeOf(c).recipe.calibration ?? null,
+    calibration: calibrationOf(c),
   };
 }
 
@@ -72,14 +64,14 @@ export function detailTarget(s: WorkbenchState): { key: string; request: LayerDe
   const layer = s.config.layer;
   if (!model || layer === null || layer >= model.summary.layers) return null;
   const roles = blockRoles(model.summary, layer);
-  const picked = s.layerDetail.role;
+  const picked = s.detailRole;
   const role = picked && roles.includes(picked) ? picked : roles[0];
   if (!role) return null;
   const request: LayerDetailRequest = {
     layer,
     role,
     ...scoringOf(s.config),
-    recipe: amountOf(s.config) > 0 ? recipeOf(s.config) : null,
+    recipe: amountOf(s.config) > 0 ? recipeOf(s.config, model.summary.kind) : null,
   };
   return { key: `${model.key}|${JSON.stringify(request)}`, request };
 }
@@ -89,90 +81,59 @@ export function sensitivityKey(s: WorkbenchState): string | null {
   return s.model ? `${s.model.key}|${JSON.stringify(scoringOf(s.config))}` : null;
 }
 
-const emptyDetail: DetailView = { role: null, shown: null, running: null, error: null };
-const emptySensitivity: SensitivityView = { shown: null, running: null, error: null, cancelled: false };
-
 export function layerDetailSlice(deps: LayerDetailSliceDeps): StateCreator<WorkbenchState, [], [], LayerDetailSlice> {
-  let detailJob: Job<LayerDetail> | null = null;
-  let sensitivityJob: Job<SensitivityResult> | null = null;
-
   return (set, get) => {
-    const patchDetail = (p: Partial<DetailView>) => set({ layerDetail: { ...get().layerDetail, ...p } });
-    const patchSensitivity = (p: Partial<SensitivityView>) => set({ sensitivity: { ...get().sensitivity, ...p } });
+    const detailing = deps.jobs.slot(
+      () => get().layerDetail,
+      (layerDetail) => set({ layerDetail }),
+    );
+    const measuring = deps.jobs.slot(
+      () => get().sensitivity,
+      (sensitivity) => set({ sensitivity }),
+    );
 
     return {
-      layerDetail: emptyDetail,
-      sensitivity: emptySensitivity,
+      detailRole: null,
+      layerDetail: IDLE,
+      sensitivity: IDLE,
 
       setDetailRole(role) {
-        patchDetail({ role });
+        set({ detailRole: role });
       },
 
       loadLayerDetail(retry = false) {
         const s = get();
         const target = detailTarget(s);
         const d = s.layerDetail;
-        if (!target || !s.model || d.running?.key === target.key) return;
-        if (!d.running && (d.shown?.key === target.key || (d.error?.key === target.key && !retry))) return;
+        if (!target || !s.model || (d.status !== 'idle' && d.key === target.key && (d.status !== 'failed' || !retry)))
+          return;
         const { key, request } = target;
         const modelKey = s.model.key;
-        const job = deps.engine().layerDetail(request, (progress) => {
-          if (detailJob === job) patchDetail({ running: { key, progress } });
-        });
-        detailJob = job;
-        patchDetail({ running: { key, progress: { label: 'Reading the layer', fraction: null } }, error: null });
-        job.result.then(
-          (detail) => {
-            if (detailJob !== job) return;
-            detailJob = null;
-            patchDetail({ shown: { key, modelKey, request, detail }, running: null });
-          },
-          (e) => {
-            if (detailJob !== job) return;
-            detailJob = null;
-            patchDetail({ running: null, error: isAbortError(e) ? null : { key, message: errorMessage(e) } });
-          },
+        void detailing.start(
+          key,
+          (onProgress) =>
+            mapJob(deps.engine().layerDetail(request, onProgress), (detail) => ({ modelKey, request, detail })),
+          { label: 'Reading the layer', fraction: null },
         );
       },
 
       computeSensitivity() {
         const s = get();
         const key = sensitivityKey(s);
-        if (!key || s.sensitivity.running?.key === key) return;
-        const job = deps.engine().layerSensitivity(scoringOf(s.config), (progress) => {
-          if (sensitivityJob === job) patchSensitivity({ running: { key, progress } });
+        if (!key || (s.sensitivity.status === 'running' && s.sensitivity.key === key)) return;
+        void measuring.start(key, (onProgress) => deps.engine().layerSensitivity(scoringOf(s.config), onProgress), {
+          label: 'Starting',
+          fraction: null,
         });
-        sensitivityJob = job;
-        patchSensitivity({
-          running: { key, progress: { label: 'Starting', fraction: null } },
-          error: null,
-          cancelled: false,
-        });
-        job.result.then(
-          (result) => {
-            if (sensitivityJob !== job) return;
-            sensitivityJob = null;
-            patchSensitivity({ shown: { key, result }, running: null });
-          },
-          (e) => {
-            if (sensitivityJob !== job) return;
-            sensitivityJob = null;
-            patchSensitivity({
-              running: null,
-              error: isAbortError(e) ? null : errorMessage(e),
-              cancelled: isAbortError(e),
-            });
-          },
-        );
       },
 
       cancelSensitivity() {
-        sensitivityJob?.cancel();
+        measuring.cancel();
       },
 
       closeLayerDetail() {
-        detailJob?.cancel();
-        sensitivityJob?.cancel();
+        detailing.stop();
+        measuring.stop();
         get().setConfig({ layer: null });
       },
     };

@@ -1,15 +1,22 @@
-import { describe, expect, it } from 'vitest';
+// Per-block sparsity: when free values apply (the catalogue's refusal), what the sliders show, a
+// link's values on another model, the measured facts in words, and the map's answers in the store.
+import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineClient, ModelSummary, PrunedShares, WorkbenchRecipe, WorkbenchReport } from '../workers/client';
+import { perBlockRefusal } from './choices';
 import {
+  blockFacts,
   freeLayerSparsity,
   layerSparsityMismatch,
-  perLayerBlocked,
+  outliersText,
+  reachedText,
   shownLayerSparsity,
   unlockedValues,
 } from './layer-sparsity';
-import { amountOf, createWorkbenchStore, recipeOf, type LoadedModel } from './store';
 import { defaultShareState } from './share';
-import { manualJob } from './manual-job';
+import { amountOf, type LoadedModel, recipeOf } from './store';
+import { disposeTestStores, flush as tick, manualJob, testStore } from './test-store';
+
+afterEach(disposeTestStores);
 
 const free = { ...defaultShareState(), sparsity: 0.2, layerSparsity: [0.8, 0, 0.4, 0] };
 
@@ -18,24 +25,25 @@ describe('per-layer sparsity rules', () => {
     expect(freeLayerSparsity(free)).toEqual([0.8, 0, 0.4, 0]);
     expect(freeLayerSparsity({ ...free, layerSparsity: null })).toBeNull();
     for (const [patch, reason] of [
-      [{ granularity: 'nm' }, /2:4/],
-      [{ granularity: 'heads' }, /Structured pruning/],
-      [{ scope: 'global' }, /global scope/],
+      [{ granularity: 'nm' }, /“2:4 \(N:M\)” keeps N of every M weights in every block/],
+      [{ granularity: 'heads' }, /per-block sparsity applies to weight pruning; “Attention heads” removes the heads/],
+      [{ scope: 'global' }, /a “global” scope sets one threshold for all blocks; per-block sparsity does not apply/],
     ] as const) {
-      expect(perLayerBlocked({ ...free, ...patch })).toMatch(reason);
+      expect(perBlockRefusal({ ...free, ...patch }, 'vit')).toMatch(reason);
       expect(freeLayerSparsity({ ...free, ...patch })).toBeNull();
     }
-    expect(perLayerBlocked(free)).toBeNull();
+    expect(perBlockRefusal(free, 'vit')).toBeNull();
+    expect(perBlockRefusal({ ...free, method: 'wanda', scope: 'row' }, 'gpt2')).toBeNull();
   });
 
   it('the recipe carries free values as the per-block split; its sparsity is their mean; locked, none', () => {
-    const r = recipeOf(free);
+    const r = recipeOf(free, 'vit');
     expect(r.kind === 'unstructured' && r.recipe.blockSparsity).toEqual([0.8, 0, 0.4, 0]);
     expect(r.kind === 'unstructured' && r.recipe.sparsity).toBeCloseTo(0.3, 12);
     expect(amountOf(free)).toBeCloseTo(0.3, 12);
-    const locked = recipeOf({ ...free, layerSparsity: null });
+    const locked = recipeOf({ ...free, layerSparsity: null }, 'vit');
     expect(locked.kind === 'unstructured' && 'blockSparsity' in locked.recipe).toBe(false);
-    const global = recipeOf({ ...free, scope: 'global' });
+    const global = recipeOf({ ...free, scope: 'global' }, 'vit');
     expect(global.kind === 'unstructured' && 'blockSparsity' in global.recipe).toBe(false);
     // All blocks at 0 is the dense model, whatever the global slider says.
     expect(amountOf({ ...free, layerSparsity: [0, 0, 0, 0] })).toBe(0);
@@ -53,6 +61,23 @@ describe('per-layer sparsity rules', () => {
     expect(unlockedValues([0.4567, 0.991, -0.001, 0.3])).toEqual([0.46, 0.95, 0, 0.3]);
   });
 
+  it('a report’s facts: what each block reached, the target where it missed by over half a point, OWL’s outliers', () => {
+    const report = {
+      blockSparsity: [0.5, 0.473, 0.3],
+      targetBlockSparsity: [0.5, 0.5, 0.297],
+      outlierRatios: [3.14, 1, 0],
+    } as unknown as WorkbenchReport;
+    const facts = blockFacts(report, 3)!;
+    expect(facts.map((f) => f.target)).toEqual([null, 0.5, null]);
+    expect(facts.map(reachedText)).toEqual(['50.0%', 'target 50%, reached 47.3%', '30.0%']);
+    expect(outliersText(facts[0].outliers!)).toBe('outliers 3.1%');
+    const plain = blockFacts({ ...report, targetBlockSparsity: null, outlierRatios: null }, 3)!;
+    expect(plain.every((f) => f.target === null && f.outliers === null)).toBe(true);
+    expect(reachedText({ reached: 0.4, target: 0.4812, outliers: null })).toBe('target 48.1%, reached 40.0%');
+    expect(blockFacts(report, 4)).toBeNull();
+    expect(blockFacts(null, 3)).toBeNull();
+  });
+
   it('values that do not fit the model are named in a message', () => {
     expect(layerSparsityMismatch(free, 4)).toBeNull();
     expect(layerSparsityMismatch({ ...free, layerSparsity: null }, 2)).toBeNull();
@@ -62,8 +87,7 @@ describe('per-layer sparsity rules', () => {
   });
 });
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
-const model = (layers: number) => ({ key: 1, summary: { layers } as ModelSummary }) as LoadedModel;
+const model = (layers: number) => ({ key: 1, summary: { kind: 'vit', layers } as ModelSummary }) as LoadedModel;
 
 describe('store: per-layer sliders and the map', () => {
   it('a link whose per-layer values do not fit the loaded model is locked, with a message, before pruning', () => {
@@ -74,7 +98,7 @@ describe('store: per-layer sliders and the map', () => {
         return manualJob<WorkbenchReport>().job;
       },
     } as unknown as EngineClient;
-    const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+    const store = testStore({ engine: () => engine });
     store.setState({ model: model(6), config: free });
     store.getState().prune();
     expect(store.getState().config.layerSparsity).toBeNull();
@@ -91,12 +115,11 @@ describe('store: per-layer sliders and the map', () => {
     const engine = {
       prunedShares: () => asked[asked.push(manualJob<PrunedShares>()) - 1].job,
     } as unknown as EngineClient;
-    const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+    const store = testStore({ engine: () => engine });
     const done = (key: string) => ({
       status: 'done' as const,
       key,
-      report: { recipe: { method: 'magnitude' } } as WorkbenchReport,
-      point: {} as never,
+      value: { report: { recipe: { method: 'magnitude' } } as WorkbenchReport, point: {} as never },
     });
     const shares: PrunedShares = { heads: [[1]], ffn: [0.5], blocks: [0.6] };
     store.setState({ current: done('a') });
@@ -107,10 +130,10 @@ describe('store: per-layer sliders and the map', () => {
     store.getState().loadPrunedShares();
     asked[0].resolve(shares); // 'a' answers late: 'b' is what is shown now
     await tick();
-    expect(store.getState().prunedShares).toBeNull();
+    expect(store.getState().prunedShares).toMatchObject({ status: 'running', key: 'b' });
     asked[1].resolve(shares);
     await tick();
-    expect(store.getState().prunedShares).toEqual({ key: 'b', shares });
+    expect(store.getState().prunedShares).toEqual({ status: 'done', key: 'b', value: shares });
     store.getState().loadPrunedShares();
     expect(asked).toHaveLength(2);
   });
@@ -118,7 +141,7 @@ describe('store: per-layer sliders and the map', () => {
   it('importance is asked for when the map is first coloured by it, once per model and calibration set', async () => {
     const asked: ReturnType<typeof manualJob<unknown>>[] = [];
     const engine = { mapImportance: () => asked[asked.push(manualJob<unknown>()) - 1].job } as unknown as EngineClient;
-    const store = createWorkbenchStore({ engine: () => engine, storage: null, loadCatalog: async () => [] });
+    const store = testStore({ engine: () => engine });
     store.setState({ model: model(4) });
     store.getState().setMapColour('flops');
     expect(asked).toHaveLength(0);

@@ -1,3 +1,4 @@
+// The model map's data: rows and cells from a summary, the worker's answers and measured facts laid on.
 import { describe, expect, it } from 'vitest';
 import { ffnSize, hiddenSize, numHeads, numLayers, sequenceLength, type ModelConfig } from '../engine/model/config';
 import { costReport } from '../engine/model/cost';
@@ -66,34 +67,38 @@ describe('overlayMap', () => {
     ffn: [0.1, 0.9],
     blocks: [0.3, 0.6],
   };
+  const facts = [
+    { reached: 0.3, target: null, outliers: null },
+    { reached: 0.6, target: 0.65, outliers: 2.5 },
+  ];
   const block = (d: typeof data, l: number) => d.rows.find((r) => r.layer === l)!;
 
-  it('puts each head and FFN its own score, relative to the largest of its kind, and its pruned share', () => {
-    const d = overlayMap(data, importance, pruned);
+  it('puts each head and FFN its own score, relative to the largest of its kind, its pruned share, each block its facts', () => {
+    const d = overlayMap(data, importance, pruned, facts);
     const b1 = block(d, 1);
     expect(b1.cells.map((c) => c.importance?.relative)).toEqual([0.25, 0, 1]);
     expect(block(d, 0).cells.map((c) => c.importance?.score)).toEqual([2, 4, 10]);
     expect(b1.cells.map((c) => c.pruned)).toEqual([1, 0.25, 0.9]);
-    expect(d.rows.map((r) => r.pruned)).toEqual([null, 0.3, 0.6, null]);
+    expect(d.rows.map((r) => r.pruned)).toEqual([null, ...facts, null]);
     // The ends have no importance and are never pruned.
     const ends = [d.rows[0], d.rows[d.rows.length - 1]].flatMap((r) => r.cells);
     expect(ends.every((c) => c.importance === null && c.pruned === 0)).toBe(true);
   });
 
   it('colours by the chosen value; a dense configuration reads 0% pruned, an unscored cell has no colour', () => {
-    const plain = overlayMap(data, null, null);
+    const plain = overlayMap(data, null, null, null);
     const head = block(plain, 0).cells[0];
     expect(colourValue(head, 'flops')).toBe(head.share);
     expect(colourValue(head, 'importance')).toBeNull();
     expect(colourValue(head, 'pruned')).toBe(0);
-    const d = overlayMap(data, importance, pruned);
+    const d = overlayMap(data, importance, pruned, facts);
     expect(colourValue(block(d, 0).cells[1], 'importance')).toBe(1);
     expect(colourValue(block(d, 1).cells[2], 'pruned')).toBe(0.9);
     expect(colourValue(d.rows[0].cells[0], 'importance')).toBeNull();
   });
 
   it('tooltips give the numbers', () => {
-    const d = overlayMap(data, importance, pruned);
+    const d = overlayMap(data, importance, pruned, facts);
     expect(cellTip(block(d, 1).cells[0])).toMatch(
       /^Block 2, attention head 1: 8 dimensions\. .*FLOPs\. Importance: head output norm 1\.00, 25% of the largest head's\. 100\.0% pruned\.$/,
     );
@@ -101,6 +106,6 @@ describe('overlayMap', () => {
       /Importance: sum of neuron scores 10\.0, 25% of the largest FFN's\. 10\.0% pruned\.$/,
     );
     expect(cellTip(d.rows[0].cells[0])).toMatch(/Never pruned\.$/);
-    expect(cellTip(block(overlayMap(data, null, null), 0).cells[0])).not.toMatch(/Importance|pruned/);
+    expect(cellTip(block(overlayMap(data, null, null, null), 0).cells[0])).not.toMatch(/Importance|pruned/);
   });
 });

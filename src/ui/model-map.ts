@@ -1,9 +1,11 @@
 // What the model map draws, derived from a ModelSummary: a row for the embeddings, one per block
 // (attention heads + FFN as cells) and one for the output head, each with its parameters and share
 // of the FLOPs; then, from the worker's answers, each head's and FFN's importance and the share of
-// it a configuration prunes. Pure data: the view only picks colours and words from it.
+// it a configuration prunes, and each block's measured facts. Pure data: the view only picks
+// colours and words from it.
 import type { MapImportance, ModelSummary, PrunedShares } from '../workers/client';
 import { formatFlops, formatPercent } from './format';
+import type { BlockFact } from './layer-sparsity';
 
 /** What the cells are coloured by. */
 export type MapColour = 'flops' | 'importance' | 'pruned';
@@ -39,8 +41,8 @@ export interface MapRow {
   paramsNote?: string;
   flops: number;
   share: number;
-  /** Share of the block's weights pruned, 0..1; null for the ends and while nothing pruned is shown. */
-  pruned: number | null;
+  /** What the measured configuration's masks removed from the block; null for the ends and while nothing is measured. */
+  pruned: BlockFact | null;
   cells: MapCell[];
 }
 
@@ -236,20 +238,22 @@ function unitOf(row: MapRow, c: MapCell): { layer: number; head: number | null }
 
 /**
  * The map with the worker's answers laid on it: importance on heads and FFNs (each relative to the
- * largest of its kind: a head's output norm and an FFN's neuron scores are not on one scale), and
- * the pruned shares of heads, FFNs and blocks (the embeddings and the output head are never pruned).
+ * largest of its kind: a head's output norm and an FFN's neuron scores are not on one scale), the
+ * pruned shares of heads and FFNs (the embeddings and the output head are never pruned), and each
+ * block's facts from the measured report.
  */
 export function overlayMap(
   data: ModelMapData,
   importance: MapImportance | null,
   pruned: PrunedShares | null,
+  blocks: BlockFact[] | null,
 ): ModelMapData {
   const maxHead = importance ? Math.max(...importance.heads.flat(), 0) : 0;
   const maxFfn = importance ? Math.max(...importance.ffn, 0) : 0;
   const rows = data.rows.map(
     (row): MapRow => ({
       ...row,
-      pruned: pruned && row.layer !== null ? pruned.blocks[row.layer] : null,
+      pruned: blocks && row.layer !== null ? (blocks[row.layer] ?? null) : null,
       cells: row.cells.map((c): MapCell => {
         const unit = unitOf(row, c);
         if (!unit) return { ...c, importance: null, pruned: pruned ? 0 : null };

@@ -1,9 +1,12 @@
-import { describe, expect, it } from 'vitest';
+// The model slice with a fake worker: opening a model and measuring it, a failed open that keeps
+// the loaded model, Cancel, and the configuration following the opened model.
+import { afterEach, describe, expect, it } from 'vitest';
 import { costReport } from '../engine/model/cost';
 import { tinyVit } from '../engine/model/tiny-models';
 import type { EngineClient, Metrics, ModelSummary, OpenResult, ProgressFn, WorkbenchRecipe } from '../workers/client';
-import { manualJob } from './manual-job';
-import { createWorkbenchStore } from './store';
+import { disposeTestStores, flush as tick, manualJob, testStore } from './test-store';
+
+afterEach(disposeTestStores);
 
 const summary: ModelSummary = {
   architecture: 'ViTForImageClassification',
@@ -52,19 +55,16 @@ function fakeEngine() {
   return { engine: engine as EngineClient, opens, evals, progress, prunes };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
-
 describe('model slice', () => {
   it('opens the default model, then measures it', async () => {
     const f = fakeEngine();
-    const store = createWorkbenchStore({
+    const store = testStore({
       engine: () => f.engine,
       loadCatalog: async () => [{ id: 'vit-fashion', name: 'ViT', task: 'image classification' }],
-      storage: null,
     });
     void store.getState().start(null);
     await tick();
-    expect(store.getState().loading?.target).toBe('vit-fashion');
+    expect(store.getState().opening).toMatchObject({ status: 'running', key: 'vit-fashion' });
     f.opens[0].resolve({ summary, files: ['config.json', 'model.safetensors'], ignoredFiles: [] });
     await tick();
     const s = store.getState();
@@ -74,12 +74,12 @@ describe('model slice', () => {
     expect(s.evaluation.status).toBe('running');
     f.evals[0].resolve(metrics);
     await tick();
-    expect(store.getState().evaluation).toEqual({ status: 'done', metrics });
+    expect(store.getState().evaluation).toEqual({ status: 'done', key: '1', value: metrics });
   });
 
   it('keeps the loaded model when opening files fails, and shows the engine message', async () => {
     const f = fakeEngine();
-    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [], storage: null });
+    const store = testStore({ engine: () => f.engine });
     void store.getState().start('vit-fashion');
     await tick();
     f.opens[0].resolve({ summary, files: [], ignoredFiles: [] });
@@ -95,7 +95,7 @@ describe('model slice', () => {
     const s = store.getState();
     expect(s.model).toBe(before);
     expect(s.selectedId).toBe('vit-fashion');
-    expect(s.loading).toBeNull();
+    expect(s.opening.status).toBe('failed');
     expect(s.evaluation.status).toBe('done');
     expect(s.notice).toEqual({
       title: 'Could not open your files',
@@ -105,12 +105,13 @@ describe('model slice', () => {
 
   it('Cancel stops a measurement; a newer model wins over an older one still opening', async () => {
     const f = fakeEngine();
-    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [], storage: null });
+    const store = testStore({ engine: () => f.engine });
     void store.getState().start('a');
     await tick();
     void store.getState().selectModel('b'); // cancels the open of 'a'
     await tick();
-    expect(store.getState().loading?.target).toBe('b');
+    expect(f.opens[0].cancelled()).toBe(true);
+    expect(store.getState().opening).toMatchObject({ status: 'running', key: 'b' });
     f.opens[1].resolve({ summary, files: [], ignoredFiles: [] });
     await tick();
     expect(store.getState().model?.source).toEqual({ kind: 'default', id: 'b' });
@@ -121,7 +122,7 @@ describe('model slice', () => {
 
   it('a newly opened default model goes into the configuration, which is pruned on it', async () => {
     const f = fakeEngine();
-    const store = createWorkbenchStore({ engine: () => f.engine, loadCatalog: async () => [], storage: null });
+    const store = testStore({ engine: () => f.engine });
     store.getState().setConfig({ sparsity: 0.4 });
     void store.getState().start('gpt-bytes');
     await tick();

@@ -1,10 +1,9 @@
-// The store's model slice: the catalog, the loaded model, its baseline metric, loading progress and
-// notices, with the actions that change them. Every engine call goes through the worker client; the
-// jobs in flight are kept in the slice's closure so they can be cancelled.
+// The store's model slice: the catalog, the loaded model, its baseline metric, opening progress and
+// notices, with the actions that change them. Every engine call goes through the worker client,
+// opening a model and measuring it each in its job slot (./jobs.ts).
 import type { StateCreator } from 'zustand/vanilla';
 import {
   errorMessage,
-  isAbortError,
   type BackendInfo,
   type BackendName,
   type EngineClient,
@@ -12,8 +11,9 @@ import {
   type Metrics,
   type ModelSummary,
   type OpenResult,
-  type Progress,
+  type ProgressFn,
 } from '../workers/client';
+import { IDLE, type JobState, type Jobs } from './jobs';
 import type { WorkbenchState } from './store';
 
 export interface CatalogEntry {
@@ -34,18 +34,6 @@ export interface LoadedModel {
   ignoredFiles: string[];
 }
 
-export interface Activity extends Progress {
-  jobId: number;
-}
-
-export type Evaluation =
-  | { status: 'idle' }
-  | { status: 'running'; progress: Activity }
-  | { status: 'done'; metrics: Metrics }
-  | { status: 'cancelled' }
-  | { status: 'failed'; message: string }
-  | { status: 'unavailable' };
-
 export interface Notice {
   title: string;
   message: string;
@@ -58,9 +46,10 @@ export interface ModelSlice {
   /** The picker's value: the model being opened, else the loaded default model, else null. */
   selectedId: string | null;
   model: LoadedModel | null;
-  /** Opening a model. */
-  loading: (Activity & { target: string }) | null;
-  evaluation: Evaluation;
+  /** Opening a model; the key is what is opened, in words ("vit-fashion", "your files"). */
+  opening: JobState<OpenResult>;
+  /** The loaded model measured on its eval set (idle without one: see ModelSummary.evalSet); the key is the model's. */
+  evaluation: JobState<Metrics>;
   notice: Notice | null;
 
   /** Starts the worker and opens `initialId` (default: vit-fashion) on the `backend` asked for. */
@@ -97,66 +86,52 @@ export async function fetchCatalog(): Promise<CatalogEntry[]> {
 export interface ModelSliceDeps {
   engine: () => EngineClient;
   loadCatalog: () => Promise<CatalogEntry[]>;
+  jobs: Jobs;
 }
 
 export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [], [], ModelSlice> {
-  let loadJob: Job<OpenResult> | null = null;
-  let evalJob: Job<Metrics> | null = null;
-  let evalCancelledByUser = false;
   let modelKey = 0;
   let started = false;
 
   return (set, get) => {
+    const opening = deps.jobs.slot(
+      () => get().opening,
+      (opening) => set({ opening }),
+    );
+    const measuring = deps.jobs.slot(
+      () => get().evaluation,
+      (evaluation) => set({ evaluation }),
+    );
+    const pickerIdOf = (m: LoadedModel | null) =>
+      !m ? null : m.source.kind === 'default' ? m.source.id : FILES_SOURCE_ID;
+
     /** Opens a model; the loaded one stays until the new one has opened. */
     async function open(
       target: string,
       pickerId: string | null,
-      run: (onProgress: (p: Progress) => void) => Job<OpenResult>,
+      run: (onProgress: ProgressFn) => Job<OpenResult>,
       describe: (r: OpenResult) => Omit<LoadedModel, 'key' | 'summary' | 'ignoredFiles'>,
     ) {
-      loadJob?.cancel();
-      const job = run((p) => {
-        if (loadJob === job) set({ loading: { ...p, jobId: job.id, target } });
-      });
-      loadJob = job;
-      set({
-        loading: { label: `Opening ${target}`, fraction: null, jobId: job.id, target },
-        notice: null,
-        selectedId: pickerId ?? get().selectedId,
-      });
-      try {
-        const r = await job.result;
-        if (loadJob !== job) return;
-        loadJob = null;
-        // The worker has stopped any measurement of the previous model.
-        evalJob = null;
-        const model: LoadedModel = {
-          key: ++modelKey,
-          summary: r.summary,
-          ignoredFiles: r.ignoredFiles,
-          ...describe(r),
-        };
+      set({ notice: null, selectedId: pickerId ?? get().selectedId });
+      const outcome = await opening.start(target, run, { label: `Opening ${target}`, fraction: null });
+      if (outcome.status === 'dropped') return;
+      if (outcome.status !== 'done') {
         set({
-          model,
-          loading: null,
-          selectedId: model.source.kind === 'default' ? model.source.id : FILES_SOURCE_ID,
-          evaluation: r.summary.evalSet ? { status: 'idle' } : { status: 'unavailable' },
+          selectedId: pickerIdOf(get().model),
+          notice: outcome.status === 'failed' ? { title: `Could not open ${target}`, message: outcome.message } : null,
         });
-        if (r.summary.evalSet) void get().evaluate();
-        // The configuration names the model it was made on, and is measured on the new one.
-        if (model.source.kind === 'default' && model.source.id !== get().config.model)
-          get().setConfig({ model: model.source.id });
-        get().prune();
-      } catch (e) {
-        if (loadJob !== job) return;
-        loadJob = null;
-        const m = get().model;
-        set({
-          loading: null,
-          selectedId: !m ? null : m.source.kind === 'default' ? m.source.id : FILES_SOURCE_ID,
-          notice: isAbortError(e) ? null : { title: `Could not open ${target}`, message: errorMessage(e) },
-        });
+        return;
       }
+      const r = outcome.value;
+      const model: LoadedModel = { key: ++modelKey, summary: r.summary, ignoredFiles: r.ignoredFiles, ...describe(r) };
+      // The worker has stopped any measurement of the previous model.
+      measuring.reset();
+      set({ model, selectedId: pickerIdOf(model) });
+      if (r.summary.evalSet) void get().evaluate();
+      // The configuration names the model it was made on, and is measured on the new one.
+      if (model.source.kind === 'default' && model.source.id !== get().config.model)
+        get().setConfig({ model: model.source.id });
+      get().prune();
     }
 
     return {
@@ -165,8 +140,8 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       catalog: [],
       selectedId: null,
       model: null,
-      loading: null,
-      evaluation: { status: 'idle' },
+      opening: IDLE,
+      evaluation: IDLE,
       notice: null,
 
       async start(initialId, backend) {
@@ -180,14 +155,14 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
             (backend) => set({ backend }),
             (e) => set({ backendError: errorMessage(e) }),
           );
-        const opening = get().selectModel(id);
+        const opened = get().selectModel(id);
         try {
           set({ catalog: await deps.loadCatalog() });
         } catch (e) {
           set({ catalog: [{ id, name: id, task: '' }] });
           if (!get().notice) set({ notice: { title: 'Could not read the list of models', message: errorMessage(e) } });
         }
-        await opening;
+        await opened;
       },
 
       selectModel(id) {
@@ -216,36 +191,18 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       async evaluate() {
         const model = get().model;
         if (!model?.summary.evalSet) return;
-        evalJob?.cancel();
-        const job = deps.engine().evaluate((p) => {
-          if (evalJob === job) set({ evaluation: { status: 'running', progress: { ...p, jobId: job.id } } });
+        await measuring.start(String(model.key), (onProgress) => deps.engine().evaluate(onProgress), {
+          label: 'Measuring',
+          fraction: 0,
         });
-        evalJob = job;
-        evalCancelledByUser = false;
-        set({ evaluation: { status: 'running', progress: { label: 'Measuring', fraction: 0, jobId: job.id } } });
-        try {
-          const metrics = await job.result;
-          if (evalJob !== job) return;
-          evalJob = null;
-          set({ evaluation: { status: 'done', metrics } });
-        } catch (e) {
-          if (evalJob !== job) return;
-          if (isAbortError(e) && !evalCancelledByUser) return; // a new model replaced this one
-          evalJob = null;
-          set({
-            evaluation: isAbortError(e) ? { status: 'cancelled' } : { status: 'failed', message: errorMessage(e) },
-          });
-        }
       },
 
       cancelEvaluation() {
-        if (!evalJob) return;
-        evalCancelledByUser = true;
-        evalJob.cancel();
+        measuring.cancel();
       },
 
       cancelLoading() {
-        loadJob?.cancel();
+        opening.cancel();
       },
 
       dismissNotice() {

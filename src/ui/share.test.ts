@@ -1,4 +1,8 @@
+// The share link: strict parsing against the catalogue, the new fields, old links opening the same
+// configuration, refused combinations with the catalogue's reason, and the inspected input.
 import { describe, expect, it } from 'vitest';
+import { ALLOCATIONS, CALIBRATION_MODES, GRANULARITIES, METHODS, SCOPES } from '../engine/pruning/catalogue';
+import { recipeOf } from './config-slice';
 import {
   defaultShareState,
   DRAWN_SIZE,
@@ -130,5 +134,126 @@ describe('per-layer sparsity in the link', () => {
       const r = parseShareHash(link({ layerSparsity }));
       expect(r.kind === 'error' && r.message, JSON.stringify(layerSparsity)).toMatch(message);
     }
+  });
+});
+
+describe('choices in the link, from the catalogue', () => {
+  const link = (fields: Record<string, unknown>) =>
+    `#v1.${btoa(JSON.stringify({ model: 'vit-fashion', ...fields })).replace(/=+$/, '')}`;
+  const state = (fields: Record<string, unknown>) => {
+    const r = parseShareHash(link(fields));
+    if (r.kind !== 'ok') throw new Error(r.kind === 'error' ? r.message : 'no link');
+    return r.state;
+  };
+
+  it('accepts every id the catalogue has; the new fields default to the catalogue’s', () => {
+    for (const m of METHODS) expect(state({ method: m.id }).method).toBe(m.id);
+    for (const g of GRANULARITIES) expect(state({ granularity: g.id }).granularity).toBe(g.id);
+    for (const a of ALLOCATIONS) expect(state({ allocation: a.id }).allocation).toBe(a.id);
+    for (const m of CALIBRATION_MODES) expect(state({ method: 'wanda', calibMode: m.id }).calibMode).toBe(m.id);
+    for (const sc of SCOPES) expect(state({ method: 'magnitude', scope: sc.id }).scope).toBe(sc.id);
+    expect(state({ granularity: 'tokens', score: 'column-sum' }).score).toBe('column-sum');
+    expect(state({ granularity: 'sublayers', score: 'finercut' }).score).toBe('finercut');
+    expect(defaultShareState()).toMatchObject({ scope: 'default', calibMode: 'default', owlM: 5, owlLambda: 0.08 });
+  });
+
+  it('round-trips scope, calibration mode and OWL’s parameters; defaults stay out of the link', () => {
+    const s = {
+      ...defaultShareState('gpt-bytes'),
+      method: 'wanda' as const,
+      scope: 'layer' as const,
+      allocation: 'owl' as const,
+      owlM: 7,
+      owlLambda: 0.12,
+      calibMode: 'one-shot' as const,
+      sparsity: 0.6,
+    };
+    expect(parseShareHash(encodeShareState(s))).toEqual({ kind: 'ok', state: s });
+    const plain = JSON.parse(atob(encodeShareState(defaultShareState()).slice(4)));
+    expect(plain).toEqual({ model: 'vit-fashion' });
+  });
+
+  it('refuses bad values, naming the field and the catalogue’s range', () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ method: 'obd' }, /"method" must be one of magnitude, random, wanda, sparsegpt, taylor, taylor-mean/],
+      [{ scope: 'diagonal' }, /"scope" must be one of default, layer, row, global/],
+      [{ calibMode: 'twice' }, /"calibMode" must be one of default, sequential, one-shot/],
+      [{ calibSource: 'custom' }, /"calibSource" must be one of train, held-out, random/],
+      [{ owlM: 0 }, /"owlM" must be a number from 1 to 100/],
+      [{ owlLambda: 0.6 }, /"owlLambda" must be a number from 0 to 0.5/],
+      [{ owlLambda: '0.1' }, /"owlLambda"/],
+    ];
+    for (const [fields, message] of bad) {
+      const r = parseShareHash(link(fields));
+      expect(r.kind === 'error' && r.message, JSON.stringify(fields)).toMatch(message);
+    }
+  });
+
+  it('a combination the catalogue refuses gets its reason, naming both choices', () => {
+    const refused: [Record<string, unknown>, RegExp][] = [
+      [{ method: 'sparsegpt', scope: 'row' }, /cannot be combined: “SparseGPT” .*“per output row” scope/],
+      [{ allocation: 'owl', scope: 'global' }, /“global” scope sets one threshold .*“OWL” allocation/],
+      [{ granularity: 'heads', scope: 'row' }, /“Attention heads” ranks per layer or globally/],
+      [{ granularity: 'heads', score: 'finercut' }, /“Attention heads” is not ranked by “finercut”/],
+    ];
+    for (const [fields, message] of refused) {
+      const r = parseShareHash(link(fields));
+      expect(r.kind === 'error' && r.message, JSON.stringify(fields)).toMatch(message);
+    }
+    // A choice for a control the page does not show is ignored, as the page ignored it.
+    expect(state({ method: 'magnitude', calibMode: 'sequential' }).calibMode).toBe('default');
+  });
+
+  // Made by the page before its controls followed the catalogue (encodeShareState of that version).
+  it('old links open the same configuration', () => {
+    const old = {
+      wandaGlobal:
+        '#v1.eyJtb2RlbCI6ImdwdC1ieXRlcyIsIm1ldGhvZCI6IndhbmRhIiwic2NvcGUiOiJnbG9iYWwiLCJzcGFyc2l0eSI6MC41LCJheGlzIjoiYnl0ZXMifQ',
+      headsEntropy:
+        '#v1.eyJtb2RlbCI6InZpdC1mYXNoaW9uIiwiZ3JhbnVsYXJpdHkiOiJoZWFkcyIsInNjb3JlIjoiZW50cm9weSIsInNjb3BlIjoiZ2xvYmFsIiwiY2FsaWJTb3VyY2UiOiJoZWxkLW91dCIsImNhbGliQ291bnQiOjY0LCJzcGFyc2l0eSI6MC4yNX0',
+      owlPerLayer:
+        '#v1.eyJtb2RlbCI6InZpdC1mYXNoaW9uIiwiYWxsb2NhdGlvbiI6Im93bCIsInNwYXJzaXR5IjowLjQsImxheWVyU3BhcnNpdHkiOlswLjksMC4yNSwwLDAuNV19',
+      nmGlobal:
+        '#v1.eyJtb2RlbCI6InZpdC1mYXNoaW9uIiwibWV0aG9kIjoic3BhcnNlZ3B0IiwiZ3JhbnVsYXJpdHkiOiJubSIsInNjb3BlIjoiZ2xvYmFsIiwiYWxsb2NhdGlvbiI6InNlbnNpdGl2aXR5In0',
+      blocksGlobal:
+        '#v1.eyJtb2RlbCI6InZpdC1mYXNoaW9uIiwiZ3JhbnVsYXJpdHkiOiJibG9ja3MiLCJzY29wZSI6Imdsb2JhbCIsInNwYXJzaXR5IjowLjI1LCJsYXllciI6MX0',
+    };
+    const opened = (hash: string) => {
+      const r = parseShareHash(hash);
+      if (r.kind !== 'ok') throw new Error(r.kind === 'error' ? r.message : 'no link');
+      return r.state;
+    };
+    const wanda = opened(old.wandaGlobal);
+    expect(wanda).toEqual({
+      ...defaultShareState('gpt-bytes'),
+      method: 'wanda',
+      scope: 'global',
+      sparsity: 0.5,
+      axis: 'bytes',
+    });
+    expect(recipeOf(wanda, 'gpt2')).toMatchObject({ recipe: { method: 'wanda', scope: 'global', sparsity: 0.5 } });
+    expect(opened(old.headsEntropy)).toEqual({
+      ...defaultShareState(),
+      granularity: 'heads',
+      score: 'entropy',
+      scope: 'global',
+      calibSource: 'held-out',
+      calibCount: 64,
+      sparsity: 0.25,
+    });
+    // Per-block values replaced the allocation then as now; the page sends them with the uniform one.
+    const perLayer = opened(old.owlPerLayer);
+    expect(perLayer).toEqual({ ...defaultShareState(), sparsity: 0.4, layerSparsity: [0.9, 0.25, 0, 0.5] });
+    expect(recipeOf(perLayer, 'vit')).toMatchObject({
+      recipe: { allocation: 'uniform', blockSparsity: [0.9, 0.25, 0, 0.5] },
+    });
+    // 2:4 and blocks ignored the scope (and 2:4 the allocation): they still do.
+    expect(opened(old.nmGlobal)).toEqual({ ...defaultShareState(), granularity: 'nm', method: 'sparsegpt' });
+    expect(opened(old.blocksGlobal)).toEqual({
+      ...defaultShareState(),
+      granularity: 'blocks',
+      sparsity: 0.25,
+      layer: 1,
+    });
   });
 });

@@ -1,37 +1,29 @@
-// The shareable configuration: exactly what the link (#v1.<base64url JSON>) and localStorage hold.
-// Parsing is strict: every field is type- and range-checked; anything wrong gives a message and the
-// defaults. Nothing from a link is ever rendered as HTML.
-export const METHODS = ['magnitude', 'random', 'wanda', 'sparsegpt', 'taylor'] as const;
-export const GRANULARITIES = ['unstructured', 'nm', 'heads', 'neurons', 'blocks', 'sublayers', 'tokens'] as const;
-export const ALLOCATIONS = ['uniform', 'owl', 'sensitivity'] as const;
-export const CALIB_SOURCES = ['train', 'held-out', 'random'] as const;
+// The shareable configuration: exactly what the link (#v1.<base64url JSON>) and the browser's
+// storage hold. Parsing is strict: every field is type- and range-checked, the ids against the
+// catalogue of methods (src/engine/pruning/catalogue.ts), and a combination the catalogue refuses
+// is refused with its reason; anything wrong gives a message and the defaults. Nothing from a link
+// is ever rendered as HTML.
+import {
+  ALLOCATIONS,
+  allocationDefaults,
+  CALIBRATION_MODES,
+  GRANULARITIES,
+  ids,
+  METHODS,
+  SCOPES,
+  STRUCTURED_SCORES,
+} from '../engine/pruning/catalogue';
+import { CALIB_SOURCES, type CalibSourceChoice, type ChoiceState, fitLink, OWL_PARAMETERS } from './choices';
+
 export const AXES = ['flops', 'params', 'bytes'] as const;
-export const SCORES = [
-  'default',
-  'norm',
-  'taylor',
-  'entropy',
-  'activation',
-  'angular-window',
-  'angular',
-  'influence',
-] as const;
-
-export type Method = (typeof METHODS)[number];
-export type Granularity = (typeof GRANULARITIES)[number];
-export type AllocationName = (typeof ALLOCATIONS)[number];
-export type CalibSource = (typeof CALIB_SOURCES)[number];
 export type Axis = (typeof AXES)[number];
-export type Score = (typeof SCORES)[number];
 
-export interface ShareState {
+export interface ShareState extends ChoiceState {
   model: string;
-  method: Method;
-  granularity: Granularity;
-  score: Score;
-  scope: 'layer' | 'global';
-  allocation: AllocationName;
-  calibSource: CalibSource;
+  /** OWL's outlier threshold M and spread λ (used with the OWL allocation). */
+  owlM: number;
+  owlLambda: number;
+  calibSource: CalibSourceChoice;
   calibCount: number;
   /** Global sparsity (unstructured) or the fraction of structures removed (structured). */
   sparsity: number;
@@ -48,16 +40,21 @@ export interface ShareState {
 export const LINK_VERSION = 1;
 export const MAX_SPARSITY = 0.95;
 
+const OWL_DEFAULTS = allocationDefaults('owl');
+
 export function defaultShareState(model = 'vit-fashion'): ShareState {
   return {
     model,
     method: 'magnitude',
     granularity: 'unstructured',
     score: 'default',
-    scope: 'layer',
+    scope: 'default',
     allocation: 'uniform',
+    owlM: OWL_DEFAULTS.m,
+    owlLambda: OWL_DEFAULTS.lambda,
     calibSource: 'train',
     calibCount: model === 'gpt-bytes' ? 32 : 128,
+    calibMode: 'default',
     sparsity: 0,
     tokenKeep: 1,
     axis: 'flops',
@@ -76,8 +73,11 @@ const KEYS: (keyof ShareState)[] = [
   'score',
   'scope',
   'allocation',
+  'owlM',
+  'owlLambda',
   'calibSource',
   'calibCount',
+  'calibMode',
   'sparsity',
   'tokenKeep',
   'axis',
@@ -99,8 +99,16 @@ function num(v: unknown, name: string, min: number, max: number, integer = false
   return v;
 }
 
-/** Checks a decoded object field by field; throws LinkError naming the first bad field. */
-export function validateShareState(raw: unknown): ShareState {
+/** An OWL parameter within the catalogue's range. */
+function owlParameter(v: unknown, name: string, id: string): number {
+  const p = OWL_PARAMETERS.find((x) => x.id === id)!;
+  return num(v, name, p.min, p.max);
+}
+
+const orDefault = <T extends string>(list: readonly T[]) => ['default', ...list] as ('default' | T)[];
+
+/** Checks a decoded object field by field against the catalogue; throws LinkError naming the first bad field. */
+export function parseFields(raw: unknown): ShareState {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new LinkError('the state is not an object');
   const o = raw as Record<string, unknown>;
   const unknown = Object.keys(o).filter((k) => !(KEYS as string[]).includes(k));
@@ -113,13 +121,16 @@ export function validateShareState(raw: unknown): ShareState {
   const layer = get('layer');
   return {
     model,
-    method: oneOf(get('method'), METHODS, 'method'),
-    granularity: oneOf(get('granularity'), GRANULARITIES, 'granularity'),
-    score: oneOf(get('score'), SCORES, 'score'),
-    scope: oneOf(get('scope'), ['layer', 'global'] as const, 'scope'),
-    allocation: oneOf(get('allocation'), ALLOCATIONS, 'allocation'),
-    calibSource: oneOf(get('calibSource'), CALIB_SOURCES, 'calibSource'),
+    method: oneOf(get('method'), ids(METHODS), 'method'),
+    granularity: oneOf(get('granularity'), ids(GRANULARITIES), 'granularity'),
+    score: oneOf(get('score'), orDefault([...new Set(ids(STRUCTURED_SCORES))]), 'score'),
+    scope: oneOf(get('scope'), orDefault(ids(SCOPES)), 'scope'),
+    allocation: oneOf(get('allocation'), ids(ALLOCATIONS), 'allocation'),
+    owlM: owlParameter(get('owlM'), 'owlM', 'm'),
+    owlLambda: owlParameter(get('owlLambda'), 'owlLambda', 'lambda'),
+    calibSource: oneOf(get('calibSource'), ids(CALIB_SOURCES), 'calibSource'),
     calibCount: num(get('calibCount'), 'calibCount', 1, 1024, true),
+    calibMode: oneOf(get('calibMode'), orDefault(ids(CALIBRATION_MODES)), 'calibMode'),
     sparsity: num(get('sparsity'), 'sparsity', 0, MAX_SPARSITY),
     tokenKeep: num(get('tokenKeep'), 'tokenKeep', 0.05, 1),
     axis: oneOf(get('axis'), AXES, 'axis'),
@@ -127,6 +138,16 @@ export function validateShareState(raw: unknown): ShareState {
     input: inputField(get('input')),
     layerSparsity: layerSparsityField(get('layerSparsity')),
   };
+}
+
+/**
+ * parseFields, then the combination against the catalogue (see fitLink): a choice the page used
+ * to ignore goes back to its default, a refused one is a LinkError with the catalogue's reason.
+ */
+export function validateShareState(raw: unknown): ShareState {
+  const fitted = fitLink(parseFields(raw));
+  if ('refusal' in fitted) throw new LinkError(`these choices cannot be combined: ${fitted.refusal}`);
+  return fitted.state;
 }
 
 /** At most this many per-layer values (whether they fit the model is checked when it is loaded). */

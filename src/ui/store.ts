@@ -1,30 +1,88 @@
-// The page's one store. Its shared part, `config`, is exactly what the share link and localStorage
-// hold (./share.ts); everything else is what is shown of the engine's answers (the loaded model, its
-// metric, the current configuration's report, sweep curves, progress) or ephemeral UI state. Each
-// concern is a slice in its own module, composed here; every engine call goes through the worker client.
+// The page's one store. Its shared part, `config`, is exactly what the share link holds (./share.ts);
+// the configuration and the sweep curves are also kept in the browser's storage (zustand's persist,
+// checked on the way back as strictly as a link). Everything else is what is shown of the engine's
+// answers (the loaded model, its metric, the current configuration's report, progress) or
+// ephemeral UI state. Each concern is a slice in its own module, composed here; every engine call
+// goes through the worker client, each job in a slot the store owns (./jobs.ts), so `dispose()`
+// stops them all.
 import { useStore } from 'zustand';
+import { createJSONStorage, persist, type StateStorage } from 'zustand/middleware';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { engine as defaultEngine } from '../workers/client';
-import { configSlice, type ConfigSlice, type ConfigSliceDeps } from './config-slice';
+import {
+  configSlice,
+  type ConfigSlice,
+  type ConfigSliceDeps,
+  type Kept,
+  keptOf,
+  restoredOf,
+  STORAGE_KEY,
+} from './config-slice';
 import { fetchCatalog, modelSlice, type ModelSlice, type ModelSliceDeps } from './model-slice';
 import { inspectSlice, type InspectSlice } from './inspect-slice';
 import { deviceSlice, type DeviceSlice } from './device-slice';
 import { layerDetailSlice, type LayerDetailSlice } from './layer-detail-slice';
 import { mapSlice, type MapSlice } from './map-slice';
+import { createJobs } from './jobs';
 
-export type WorkbenchState = ModelSlice & ConfigSlice & InspectSlice & DeviceSlice & LayerDetailSlice & MapSlice;
+export type WorkbenchState = ModelSlice &
+  ConfigSlice &
+  InspectSlice &
+  DeviceSlice &
+  LayerDetailSlice &
+  MapSlice & {
+    /** Cancels every job the store started and clears its timers; it then starts nothing (tests, a closed page). */
+    dispose(): void;
+  };
 
-export type StoreDeps = ModelSliceDeps & ConfigSliceDeps;
+export type StoreDeps = Omit<ModelSliceDeps & ConfigSliceDeps, 'jobs'> & {
+  /** Where the configuration and curves are kept across reloads; null: nowhere. */
+  storage: StateStorage | null;
+};
+
+/**
+ * The browser's storage as the store writes it: only when what is kept changed (the store changes
+ * with every progress report), and never failing the page when storage is full or blocked.
+ */
+function keptStorage(storage: StateStorage | null): StateStorage {
+  let last: string | null = null;
+  return {
+    getItem: (name) => storage?.getItem(name) ?? null,
+    setItem(name, value) {
+      if (!storage || value === last) return;
+      last = value;
+      try {
+        storage.setItem(name, value);
+      } catch {
+        // Storage full or blocked: the page still works.
+      }
+    },
+    removeItem: (name) => storage?.removeItem(name),
+  };
+}
 
 export function createWorkbenchStore(deps: StoreDeps): StoreApi<WorkbenchState> {
-  return createStore<WorkbenchState>()((...a) => ({
-    ...modelSlice(deps)(...a),
-    ...configSlice(deps)(...a),
-    ...inspectSlice(deps)(...a),
-    ...deviceSlice(deps)(...a),
-    ...layerDetailSlice(deps)(...a),
-    ...mapSlice(deps)(...a),
-  }));
+  const jobs = createJobs();
+  const sliceDeps = { ...deps, jobs };
+  return createStore<WorkbenchState>()(
+    persist<WorkbenchState, [], [], Kept>(
+      (...a) => ({
+        ...modelSlice(sliceDeps)(...a),
+        ...configSlice(sliceDeps)(...a),
+        ...inspectSlice(sliceDeps)(...a),
+        ...deviceSlice(sliceDeps)(...a),
+        ...layerDetailSlice(sliceDeps)(...a),
+        ...mapSlice(sliceDeps)(...a),
+        dispose: jobs.dispose,
+      }),
+      {
+        name: STORAGE_KEY,
+        storage: createJSONStorage(() => keptStorage(deps.storage)),
+        partialize: keptOf,
+        merge: (stored, current) => ({ ...current, ...restoredOf(stored) }),
+      },
+    ),
+  );
 }
 
 export const workbenchStore = createWorkbenchStore({
@@ -45,3 +103,4 @@ export * from './inspect-slice';
 export * from './device-slice';
 export * from './layer-detail-slice';
 export * from './map-slice';
+export * from './jobs';

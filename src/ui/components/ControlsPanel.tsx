@@ -1,73 +1,55 @@
+// The pruning controls, every list and tooltip from the catalogue (../choices.ts), and the pruned
+// model's metric, cost and times as the worker measures them.
 import { useId, type ReactNode } from 'react';
+import { calibrationModeEntry, citeShort, PAPERS } from '../../engine/pruning/catalogue';
 import type { ModelSummary } from '../../workers/client';
-import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
-import { amountOf, isStructured, metricValue, useWorkbench } from '../store';
-import { ALLOCATIONS, CALIB_SOURCES, MAX_SPARSITY, METHODS, type Granularity, type ShareState } from '../share';
-import { JobProgress } from './JobProgress';
-import { LayerSliders } from './LayerSliders';
-import { freeLayerSparsity } from '../layer-sparsity';
+import { choiceFor, type Control as ControlModel, controlsFor, OWL_PARAMETERS } from '../choices';
 import { describeEstimate, describeTimes } from '../estimate';
+import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
+import { freeLayerSparsity } from '../layer-sparsity';
+import { MAX_SPARSITY, type ShareState } from '../share';
+import { amountOf, isStructured, metricValue, useWorkbench } from '../store';
+import { JobProgress } from './JobProgress';
 import { KernelChoices } from './KernelChoices';
+import { LayerSliders } from './LayerSliders';
 
-const METHOD_HELP: Record<ShareState['method'], string> = {
-  magnitude: 'Magnitude: drop the smallest |w| (Han et al., 2015, "Learning both Weights and Connections").',
-  random:
-    'Random: drop weights at random, a floor to compare against (Frankle & Carbin, 2019, lottery-ticket baselines).',
-  wanda: 'Wanda: |w| × ‖x‖ of its input over calibration data, compared within each output row (Sun et al., 2023).',
-  sparsegpt:
-    'SparseGPT: second-order pruning that updates the kept weights to repair the error (Frantar & Alistarh, 2023).',
-  taylor: 'Taylor: first-order importance |w · ∂L/∂w| on calibration data (Molchanov et al., 2019).',
-};
-
-const GRANULARITY_HELP: Record<Granularity, string> = {
-  unstructured: 'Unstructured: any single weight may go (Han et al., 2015; LeCun et al., 1990 "Optimal Brain Damage").',
-  nm: '2:4 semi-structured: at most 2 of every 4 consecutive weights kept, what sparse tensor cores run (Mishra et al., 2021).',
-  heads: 'Heads: remove whole attention heads (Michel et al., 2019, "Are Sixteen Heads Really Better than One?").',
-  neurons: 'Neurons: remove FFN intermediate units (Ma et al., 2023, "LLM-Pruner").',
-  blocks:
-    'Blocks: drop whole transformer blocks whose input and output are most alike (Gromov et al., 2024, "The Unreasonable Ineffectiveness of the Deeper Layers").',
-  sublayers:
-    'Sublayers: drop attention or FFN sublayers separately (Siddiqui et al., 2024; Men et al., 2024 "ShortGPT").',
-  tokens:
-    'Tokens: keep only the most attended tokens at each block (Rao et al., 2021 "DynamicViT"; Bolya et al., 2023 "ToMe").',
-};
-
-const GRANULARITY_NAMES: Record<Granularity, string> = {
-  unstructured: 'Unstructured',
-  nm: '2:4 (N:M)',
-  heads: 'Attention heads',
-  neurons: 'FFN neurons',
-  blocks: 'Blocks',
-  sublayers: 'Sublayers',
-  tokens: 'Tokens',
-};
-
-const ALLOCATION_HELP =
-  'Layer-wise allocation: uniform (same sparsity per block), OWL (more sparsity where fewer outlier activations; Yin et al., 2024) or sensitivity (from per-block sensitivity curves; Frantar & Alistarh 2022, "OBC").';
-const CALIB_HELP =
-  'Calibration data for Wanda, SparseGPT, Taylor, OWL and the structured scores: training examples, held-out examples, or random inputs (Williams & Aletras, 2024, "On the impact of calibration data in post-training quantization and pruning").';
 const SPARSITY_HELP =
   'Global sparsity: the share of block weights (or of the chosen structures) removed. Arrow keys move it by 5%; every change re-prunes and re-measures, cancelling the run for a stale value (Zhu & Gupta, 2017, "To prune, or not to prune").';
 const TOKEN_HELP =
-  'Token keep ratio: the share of tokens each block from block 2 on keeps (Rao et al., 2021 "DynamicViT").';
-const SCOPE_HELP =
-  'Scope: compare scores within each layer, or across all layers at once (global; Blalock et al., 2020, "What is the State of Neural Network Pruning?").';
+  'Token keep ratio: the share of tokens each block from block 2 on keeps, ranked by the chosen score; the weights are unchanged.';
+const OWL_HELP: Record<string, string> = Object.fromEntries(
+  OWL_PARAMETERS.map((p) => [
+    p.id,
+    `OWL's ${p.label}: ${p.summary} From ${p.min} to ${p.max}; ${p.default} by default.`,
+  ]),
+);
 
 function Control({
   label,
   help,
+  notes = [],
   children,
 }: {
   label: string;
   help: string;
-  children: (ids: { id: string; hint: string }) => ReactNode;
+  /** Why options of the control are ruled out: shown under it. */
+  notes?: string[];
+  children: (ids: { id: string; describedBy: string }) => ReactNode;
 }) {
   const id = useId();
   const hint = `${id}-hint`;
+  const noted = `${id}-notes`;
   return (
     <div className="control">
       <label htmlFor={id}>{label}</label>
-      {children({ id, hint })}
+      {children({ id, describedBy: notes.length ? `${hint} ${noted}` : hint })}
+      {notes.length > 0 && (
+        <ul className="option-notes" id={noted}>
+          {notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
       <p className="hint" id={hint} role="tooltip">
         {help}
       </p>
@@ -75,13 +57,77 @@ function Control({
   );
 }
 
-/** Method, granularity, allocation, calibration, the global sparsity slider and the token keep ratio. */
+/** A control over the catalogue's entries: each option names its paper, or why the choices before it rule it out. */
+function Choice<Id extends string>({
+  label,
+  control,
+  onPick,
+}: {
+  label: string;
+  control: ControlModel<Id>;
+  onPick: (id: Id) => void;
+}) {
+  return (
+    <Control label={label} help={control.help} notes={control.notes}>
+      {({ id, describedBy }) => (
+        <select
+          id={id}
+          aria-describedby={describedBy}
+          value={control.value}
+          onChange={(e) => onPick(e.target.value as Id)}
+        >
+          {control.options.map((o) => (
+            <option key={o.id} value={o.id} disabled={o.disabled} title={o.title}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Control>
+  );
+}
+
+/** One of OWL's parameters, within the catalogue's range. */
+function OwlParameter({ id: paramId, value, onSet }: { id: string; value: number; onSet: (v: number) => void }) {
+  const p = OWL_PARAMETERS.find((x) => x.id === paramId)!;
+  // Whole steps over a wide range (M), hundredths over a narrow one (λ).
+  const step = p.max - p.min > 1 ? 1 : 0.01;
+  return (
+    <Control label={`OWL ${p.label}`} help={OWL_HELP[p.id]}>
+      {({ id, describedBy }) => (
+        <input
+          id={id}
+          aria-describedby={describedBy}
+          type="number"
+          min={p.min}
+          max={p.max}
+          step={step}
+          value={value}
+          onChange={(e) => {
+            const v = Number(e.target.value);
+            if (e.target.value !== '' && Number.isFinite(v) && v >= p.min && v <= p.max) onSet(v);
+          }}
+        />
+      )}
+    </Control>
+  );
+}
+
+/**
+ * Granularity, method or score, scope, allocation (with OWL's parameters), calibration, the global
+ * sparsity slider, the per-layer sliders and the token keep ratio. Every list comes from the
+ * catalogue, and an option the choices before it rule out is disabled with the catalogue's reason.
+ */
 export function ControlsPanel({ summary }: { summary: ModelSummary }) {
   const config = useWorkbench((s) => s.config);
   const setConfig = useWorkbench((s) => s.setConfig);
   const structured = isStructured(config.granularity);
-  const unstructuredMethod = !structured;
   const perLayerFree = freeLayerSparsity(config) !== null;
+  const c = controlsFor(config, summary.kind);
+  const pick =
+    <K extends keyof ShareState>(key: K) =>
+    (value: ShareState[K]) =>
+      setConfig({ [key]: value });
 
   return (
     <section className="card controls" aria-labelledby="controls-title">
@@ -90,122 +136,37 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
         <span className="card-note">hover or focus a control for its paper</span>
       </div>
       <div className="control-grid">
-        <Control label="Granularity" help={GRANULARITY_HELP[config.granularity]}>
-          {({ id, hint }) => (
-            <select
-              id={id}
-              aria-describedby={hint}
-              value={config.granularity}
-              onChange={(e) => setConfig({ granularity: e.target.value as Granularity, score: 'default' })}
-            >
-              {(Object.keys(GRANULARITY_NAMES) as Granularity[]).map((g) => (
-                <option key={g} value={g}>
-                  {GRANULARITY_NAMES[g]}
-                </option>
-              ))}
-            </select>
-          )}
-        </Control>
-        <Control
-          label="Method"
-          help={
-            unstructuredMethod
-              ? METHOD_HELP[config.method]
-              : 'Structured pruning ranks whole structures by the score below; the weight-level method does not apply.'
-          }
-        >
-          {({ id, hint }) => (
-            <select
-              id={id}
-              aria-describedby={hint}
-              value={config.method}
-              disabled={!unstructuredMethod}
-              onChange={(e) => setConfig({ method: e.target.value as ShareState['method'] })}
-            >
-              {METHODS.map((m) => (
-                <option key={m} value={m}>
-                  {m}
-                </option>
-              ))}
-            </select>
-          )}
-        </Control>
-        {structured && config.granularity !== 'tokens' && config.granularity !== 'sublayers' ? (
-          <Control
-            label="Score"
-            help="How structures are ranked: heads by output norm, Taylor or attention entropy; neurons by activation or Taylor; blocks by angular distance (windowed or single) or influence (Michel et al., 2019; Gromov et al., 2024)."
-          >
-            {({ id, hint }) => (
-              <select
-                id={id}
-                aria-describedby={hint}
-                value={config.score}
-                onChange={(e) => setConfig({ score: e.target.value as ShareState['score'] })}
-              >
-                {scoresFor(config.granularity).map((s) => (
-                  <option key={s} value={s}>
-                    {s}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Control>
-        ) : (
-          <Control label="Allocation" help={ALLOCATION_HELP}>
-            {({ id, hint }) => (
-              <select
-                id={id}
-                aria-describedby={hint}
-                value={config.allocation}
-                disabled={config.granularity !== 'unstructured'}
-                onChange={(e) => setConfig({ allocation: e.target.value as ShareState['allocation'] })}
-              >
-                {ALLOCATIONS.map((a) => (
-                  <option key={a} value={a}>
-                    {a}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Control>
+        <Choice label="Granularity" control={c.granularity} onPick={pick('granularity')} />
+        {c.method && <Choice label="Method" control={c.method} onPick={pick('method')} />}
+        {c.score && (
+          <Choice label="Score" control={c.score} onPick={(id) => setConfig({ score: choiceFor(c.score!, id) })} />
         )}
-        <Control label="Scope" help={SCOPE_HELP}>
-          {({ id, hint }) => (
-            <select
-              id={id}
-              aria-describedby={hint}
-              value={config.scope}
-              onChange={(e) => setConfig({ scope: e.target.value as ShareState['scope'] })}
-            >
-              <option value="layer">per layer</option>
-              <option value="global">global</option>
-            </select>
-          )}
-        </Control>
-        <Control label="Calibration source" help={CALIB_HELP}>
-          {({ id, hint }) => (
-            <select
-              id={id}
-              aria-describedby={hint}
-              value={config.calibSource}
-              onChange={(e) => setConfig({ calibSource: e.target.value as ShareState['calibSource'] })}
-            >
-              {CALIB_SOURCES.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </select>
-          )}
-        </Control>
+        {c.scope && (
+          <Choice label="Scope" control={c.scope} onPick={(id) => setConfig({ scope: choiceFor(c.scope!, id) })} />
+        )}
+        {c.allocation && <Choice label="Allocation" control={c.allocation} onPick={pick('allocation')} />}
+        {c.allocation && config.allocation === 'owl' && (
+          <>
+            <OwlParameter id="m" value={config.owlM} onSet={pick('owlM')} />
+            <OwlParameter id="lambda" value={config.owlLambda} onSet={pick('owlLambda')} />
+          </>
+        )}
+        {c.calibMode && (
+          <Choice
+            label="Calibration mode"
+            control={c.calibMode}
+            onPick={(id) => setConfig({ calibMode: choiceFor(c.calibMode!, id) })}
+          />
+        )}
+        <Choice label="Calibration source" control={c.calibSource} onPick={pick('calibSource')} />
         <Control
           label="Calibration size"
-          help={`Calibration examples (${summary.kind === 'vit' ? 'images' : 'windows of text'}); more is steadier and slower (Sun et al., 2023 use 128).`}
+          help={`Calibration examples (${summary.kind === 'vit' ? 'images' : 'windows of text'}); more is steadier and slower (Wanda uses 128: ${citeShort(PAPERS.sun2024)}).`}
         >
-          {({ id, hint }) => (
+          {({ id, describedBy }) => (
             <input
               id={id}
-              aria-describedby={hint}
+              aria-describedby={describedBy}
               type="number"
               min={1}
               max={1024}
@@ -220,11 +181,11 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
         </Control>
       </div>
       <Control label={structured ? 'Share removed' : 'Global sparsity'} help={SPARSITY_HELP}>
-        {({ id, hint }) => (
+        {({ id, describedBy }) => (
           <div className="slider-row">
             <input
               id={id}
-              aria-describedby={hint}
+              aria-describedby={describedBy}
               type="range"
               min={0}
               max={MAX_SPARSITY}
@@ -240,13 +201,13 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
           </div>
         )}
       </Control>
-      <LayerSliders summary={summary} />
+      <LayerSliders summary={summary} refused={c.perBlock} />
       <Control label="Token keep ratio" help={TOKEN_HELP}>
-        {({ id, hint }) => (
+        {({ id, describedBy }) => (
           <div className="slider-row">
             <input
               id={id}
-              aria-describedby={hint}
+              aria-describedby={describedBy}
               type="range"
               min={0.05}
               max={1}
@@ -267,13 +228,6 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
   );
 }
 
-function scoresFor(g: Granularity): ShareState['score'][] {
-  if (g === 'heads') return ['default', 'norm', 'taylor', 'entropy'];
-  if (g === 'neurons') return ['default', 'activation', 'taylor'];
-  if (g === 'blocks') return ['default', 'angular-window', 'angular', 'influence'];
-  return ['default'];
-}
-
 /** The pruned model's metric and cost, updated as the slider moves. */
 function PrunedResult({ summary }: { summary: ModelSummary }) {
   const current = useWorkbench((s) => s.current);
@@ -281,11 +235,13 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
   const cancelPrune = useWorkbench((s) => s.cancelPrune);
   const prune = useWorkbench((s) => s.prune);
   const evaluation = useWorkbench((s) => s.evaluation);
-  const dense = evaluation.status === 'done' ? evaluation.metrics : null;
+  const dense = evaluation.status === 'done' ? evaluation.value : null;
   const { name: metricName, format: fmt } = metricDisplay(summary.kind);
-  const report = current.status === 'done' ? current.report : null;
+  const report = current.status === 'done' ? current.value.report : null;
   const estimate =
-    current.status === 'running' && current.estimate ? describeEstimate(summary.kind, current.estimate) : null;
+    current.status === 'running' && current.progress.estimate
+      ? describeEstimate(summary.kind, current.progress.estimate)
+      : null;
 
   return (
     <section className="pruned" aria-label="Pruned model" aria-busy={current.status === 'running'}>
@@ -334,7 +290,12 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
       )}
       {current.status === 'failed' && <p className="error-text">Pruning failed: {current.message}</p>}
       {report && 'structure' in report && <p className="note">{report.structure}</p>}
-      {report?.calibration && <p className="note">Calibration: {report.calibration}</p>}
+      {report?.calibration && (
+        <p className="note">
+          Calibration: {report.calibration}
+          {report.calibrationMode && `, ${calibrationModeEntry(report.calibrationMode).label}`}
+        </p>
+      )}
       {report && (
         <p
           className="note"

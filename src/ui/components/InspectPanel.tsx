@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { InspectResult, InspectView } from '../../workers/client';
 import { attentionShade } from '../heat';
-import { amountOf, inspectionTarget, useWorkbench, type Inspection } from '../store';
+import { amountOf, type Inspection, inspectionTarget, type JobState, shownOf, useWorkbench } from '../store';
 import { AttentionGrid, AttentionTable, type HeadRef } from './AttentionGrid';
 import { HeatLegend } from './HeatLegend';
 import { InputPicker } from './InputPicker';
@@ -34,12 +34,14 @@ export function InspectPanel() {
     if (targetKey) inspect();
   }, [targetKey, inspect]);
 
-  const result = inspection.modelKey === modelKey ? inspection.result : null;
+  const last = shownOf(inspection)?.value;
+  const shown = last?.modelKey === modelKey ? last : null;
+  const result = shown?.result ?? null;
   const pruned = dense ? null : (result?.pruned ?? null);
-  const comparing = pruned && inspection.comparison ? inspection.comparison.label : null;
+  const comparison = shown?.comparison ?? null;
+  const comparing = pruned && comparison ? comparison.label : null;
   const current = useWorkbench((s) => (s.current.status === 'done' ? s.current.key : null));
-  const stale =
-    comparing !== null && inspection.comparison !== null && current !== JSON.stringify(inspection.comparison.recipe);
+  const stale = comparing !== null && comparison !== null && current !== JSON.stringify(comparison.recipe);
   const placeholder = dense
     ? 'Prune the model (the sparsity slider) to see the same views after pruning.'
     : pruning
@@ -47,7 +49,7 @@ export function InspectPanel() {
       : 'The pruned model’s views appear here once the configuration is measured.';
 
   return (
-    <section className="card inspect-panel" aria-labelledby="inspect-title" aria-busy={!!inspection.running}>
+    <section className="card inspect-panel" aria-labelledby="inspect-title" aria-busy={inspection.status === 'running'}>
       <div className="card-head">
         <h2 id="inspect-title">Inspect an input</h2>
         <span className="card-note">What the model sees and predicts, before and after pruning</span>
@@ -79,27 +81,25 @@ function Status({
   onCancel,
   onRetry,
 }: {
-  inspection: Inspection;
+  inspection: JobState<Inspection>;
   onCancel: () => void;
   onRetry: () => void;
 }) {
-  if (inspection.running) {
+  if (inspection.status === 'running') {
     return (
       <JobProgress
         name="Inspection progress"
-        progress={inspection.running.progress}
+        progress={inspection.progress}
         onCancel={onCancel}
         className="inspect-status"
       />
     );
   }
-  if (inspection.error || inspection.cancelled) {
+  if (inspection.status === 'failed' || inspection.status === 'cancelled') {
+    const error = inspection.status === 'failed' ? inspection.message : null;
     return (
-      <div
-        className={`inspect-status${inspection.error ? ' inspect-error' : ''}`}
-        role={inspection.error ? 'alert' : undefined}
-      >
-        <p>{inspection.error ? `This input could not be inspected: ${inspection.error}.` : 'Inspection cancelled.'}</p>
+      <div className={`inspect-status${error ? ' inspect-error' : ''}`} role={error ? 'alert' : undefined}>
+        <p>{error ? `This input could not be inspected: ${error}.` : 'Inspection cancelled.'}</p>
         <button type="button" className="button small quiet" onClick={onRetry}>
           Inspect again
         </button>

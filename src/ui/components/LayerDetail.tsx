@@ -1,8 +1,10 @@
+// One block's detail: a linear's scores, threshold, mask and weights, and the blocks' sensitivity.
 import { useEffect, useRef } from 'react';
 import type { LayerDetail as Detail, ModelSummary } from '../../workers/client';
 import { formatPercent, formatValue } from '../format';
 import { keptText, ROLE_NAMES, thresholdMarkers, thresholdText, type Marker } from '../layer-detail-format';
-import { blockRoles, detailTarget, sensitivityKey, useWorkbench, workbenchStore } from '../store';
+import { blockFacts, OUTLIERS_HELP, outliersText, reachedText } from '../layer-sparsity';
+import { blockRoles, detailTarget, sensitivityKey, shownOf, useWorkbench, workbenchStore } from '../store';
 import { DetailHistogram, HistogramLegend, NARROW } from './DetailHistogram';
 import { MaskImage } from './MaskImage';
 import { ProgressBar } from './ProgressBar';
@@ -70,15 +72,13 @@ export function LayerDetail({ summary }: { summary: ModelSummary }) {
       </section>
     );
   }
+  const last = shownOf(view);
   const shown =
-    view.shown &&
-    view.shown.modelKey === modelKey &&
-    view.shown.request.layer === layer &&
-    view.shown.request.role === role
-      ? view.shown
+    last && last.value.modelKey === modelKey && last.value.request.layer === layer && last.value.request.role === role
+      ? { key: last.key, ...last.value }
       : null;
-  const running = view.running?.key === targetKey ? view.running : null;
-  const error = view.error?.key === targetKey ? view.error : null;
+  const running = view.status === 'running' && view.key === targetKey ? view : null;
+  const error = view.status === 'failed' && view.key === targetKey ? view : null;
   return (
     <section className="card layer-detail" aria-labelledby="detail-title">
       {head(ROLE_NAMES[role])}
@@ -101,7 +101,14 @@ export function LayerDetail({ summary }: { summary: ModelSummary }) {
           </button>
         </p>
       )}
-      {shown && <DetailBody detail={shown.detail} method={shown.request.method} stale={shown.key !== targetKey} />}
+      {shown && (
+        <DetailBody
+          detail={shown.detail}
+          method={shown.request.method}
+          recipeKey={shown.request.recipe && JSON.stringify(shown.request.recipe)}
+          stale={shown.key !== targetKey}
+        />
+      )}
       <Sensitivity layer={layer} current={shown?.detail.blockSparsity ?? null} />
     </section>
   );
@@ -126,7 +133,28 @@ function RolePicker({ summary, layer, role }: { summary: ModelSummary; layer: nu
   );
 }
 
-function DetailBody({ detail, method, stale }: { detail: Detail; method: string; stale: boolean }) {
+/** The block's facts from the measured report when it is of the configuration the detail shows. */
+function useBlockFact(layer: number, recipeKey: string | null) {
+  const report = useWorkbench((s) =>
+    s.current.status === 'done' && s.current.key === recipeKey ? s.current.value.report : null,
+  );
+  const layers = useWorkbench((s) => s.model?.summary.layers ?? 0);
+  return blockFacts(report, layers)?.[layer] ?? null;
+}
+
+function DetailBody({
+  detail,
+  method,
+  recipeKey,
+  stale,
+}: {
+  detail: Detail;
+  method: string;
+  /** The configuration whose mask is shown (null: dense). */
+  recipeKey: string | null;
+  stale: boolean;
+}) {
+  const fact = useBlockFact(detail.layer, recipeKey);
   const markers = thresholdMarkers(detail.threshold);
   // Magnitude's threshold on |w| is a pair of lines ±t on the signed weights.
   const t = method === 'magnitude' && detail.threshold.kind === 'single' ? detail.threshold.value : null;
@@ -149,7 +177,15 @@ function DetailBody({ detail, method, stale }: { detail: Detail; method: string;
         </div>
         <div className="figure">
           <dt>Block {detail.layer + 1} pruned</dt>
-          <dd>{formatPercent(detail.blockSparsity)}</dd>
+          <dd>
+            {fact ? reachedText(fact) : formatPercent(detail.blockSparsity)}
+            {fact?.outliers != null && (
+              <span className="fact-detail" title={OUTLIERS_HELP}>
+                {' '}
+                · {outliersText(fact.outliers)}
+              </span>
+            )}
+          </dd>
         </div>
         <div className="figure wide">
           <dt>Threshold</dt>
@@ -205,8 +241,9 @@ function Sensitivity({ layer, current }: { layer: number; current: number | null
   const view = useWorkbench((s) => s.sensitivity);
   const compute = useWorkbench((s) => s.computeSensitivity);
   const cancel = useWorkbench((s) => s.cancelSensitivity);
-  const shown = view.shown?.key === key ? view.shown.result : null;
-  const running = view.running?.key === key ? view.running : null;
+  const last = shownOf(view);
+  const shown = last?.key === key ? last.value : null;
+  const running = view.status === 'running' && view.key === key ? view : null;
   return (
     <section className="detail-sensitivity" aria-labelledby="sensitivity-title">
       <h3 id="sensitivity-title">Sensitivity</h3>
@@ -230,8 +267,10 @@ function Sensitivity({ layer, current }: { layer: number; current: number | null
       ) : (
         <div className="empty">
           <span className="card-note">
-            {view.cancelled ? 'Cancelled. ' : ''}
-            {view.error ? <span className="error-text">The sensitivity failed: {view.error} </span> : null}
+            {view.status === 'cancelled' ? 'Cancelled. ' : ''}
+            {view.status === 'failed' ? (
+              <span className="error-text">The sensitivity failed: {view.message} </span>
+            ) : null}
             Prunes each block alone at 10–90% and measures the loss on the calibration data: slow.
           </span>
           <button type="button" className="button small" onClick={compute}>

@@ -1,39 +1,59 @@
+// The per-layer sparsity sliders, with what the measured masks removed from each block.
 import { useId } from 'react';
+import { allocationEntry, citeShort } from '../../engine/pruning/catalogue';
 import type { ModelSummary } from '../../workers/client';
+import { sentence } from '../choices';
 import { formatPercent } from '../format';
-import { meanSparsity, perLayerBlocked, shownLayerSparsity, unlockedValues } from '../layer-sparsity';
+import {
+  blockFacts,
+  meanSparsity,
+  OUTLIERS_HELP,
+  outliersText,
+  reachedText,
+  shownLayerSparsity,
+  unlockedValues,
+} from '../layer-sparsity';
 import { MAX_SPARSITY } from '../share';
 import { useWorkbench } from '../store';
 
-const HELP =
-  'Per-layer sparsity: locked, every block follows the global slider through the allocation; unlocked, each block gets its own sparsity (non-uniform layer-wise sparsity, as OWL — Yin et al., 2024 — chooses automatically). Each change re-prunes and re-measures.';
+const OWL_PAPER = allocationEntry('owl').paper;
+const HELP = `Per-layer sparsity: locked, every block follows the global slider through the allocation, and each shows what its masks removed; unlocked, each block gets its own sparsity (non-uniform layer-wise sparsity, as OWL${OWL_PAPER ? ` — ${citeShort(OWL_PAPER)} —` : ''} chooses automatically), which replaces the allocation. Each change re-prunes and re-measures.`;
 
 /**
  * One sparsity slider per block, locked to the global sparsity and allocation or free. Free values
  * go into the share link; every change re-prunes through the store, as the global slider does.
+ * Each block shows what the measured masks removed (and what was asked, where that differs), and
+ * under OWL its outlier ratio.
  */
-export function LayerSliders({ summary }: { summary: ModelSummary }) {
+export function LayerSliders({ summary, refused }: { summary: ModelSummary; refused: string | null }) {
   const config = useWorkbench((s) => s.config);
   const setConfig = useWorkbench((s) => s.setConfig);
-  const report = useWorkbench((s) => (s.current.status === 'done' ? s.current.report : null));
+  const report = useWorkbench((s) => (s.current.status === 'done' ? s.current.value.report : null));
   const id = useId();
-  const blocked = perLayerBlocked(config);
   const locked = config.layerSparsity === null;
   const shown = shownLayerSparsity(config, summary.layers, report);
+  const facts = blockFacts(report, summary.layers);
   const set = (layer: number, value: number) =>
     setConfig({ layerSparsity: shown.map((v, i) => (i === layer ? value : v)) });
 
   return (
-    <fieldset className="layer-sliders" disabled={blocked !== null} aria-describedby={`${id}-help`}>
+    <fieldset className="layer-sliders" disabled={refused !== null} aria-describedby={`${id}-help`}>
       <legend>Per-layer sparsity</legend>
-      {blocked ? (
-        <p className="note layer-blocked">{blocked}</p>
+      {refused ? (
+        <p className="note layer-blocked">{sentence(refused)}</p>
       ) : (
         <label className="lock-toggle">
           <input
             type="checkbox"
             checked={locked}
-            onChange={(e) => setConfig({ layerSparsity: e.target.checked ? null : unlockedValues(shown) })}
+            // Values set by hand replace the allocation: unlocking starts from what it gave each block.
+            onChange={(e) =>
+              setConfig(
+                e.target.checked
+                  ? { layerSparsity: null }
+                  : { layerSparsity: unlockedValues(shown), allocation: 'uniform' },
+              )
+            }
           />
           Lock to global
         </label>
@@ -43,28 +63,37 @@ export function LayerSliders({ summary }: { summary: ModelSummary }) {
         {HELP}
       </p>
       <ol className="layer-slider-list">
-        {shown.map((v, layer) => (
-          <li key={layer} className="slider-row">
-            <label htmlFor={`${id}-${layer}`}>Block {layer + 1}</label>
-            <input
-              id={`${id}-${layer}`}
-              type="range"
-              min={0}
-              max={MAX_SPARSITY}
-              step={0.01}
-              value={v}
-              disabled={locked}
-              aria-label={`Block ${layer + 1} sparsity`}
-              aria-valuetext={formatPercent(v, 0)}
-              onChange={(e) => set(layer, Number(e.target.value))}
-            />
-            <output htmlFor={`${id}-${layer}`} className="slider-value">
-              {formatPercent(v, 0)}
-            </output>
-          </li>
-        ))}
+        {shown.map((v, layer) => {
+          const fact = facts?.[layer];
+          const text = fact?.target != null ? reachedText(fact) : formatPercent(v, 0);
+          return (
+            <li key={layer} className="slider-row">
+              <label htmlFor={`${id}-${layer}`}>Block {layer + 1}</label>
+              <input
+                id={`${id}-${layer}`}
+                type="range"
+                min={0}
+                max={MAX_SPARSITY}
+                step={0.01}
+                value={v}
+                disabled={locked}
+                aria-label={`Block ${layer + 1} sparsity`}
+                aria-valuetext={text}
+                onChange={(e) => set(layer, Number(e.target.value))}
+              />
+              <output htmlFor={`${id}-${layer}`} className="slider-value">
+                {text}
+              </output>
+              {fact?.outliers != null && (
+                <span className="layer-outliers" title={OUTLIERS_HELP}>
+                  {outliersText(fact.outliers)}
+                </span>
+              )}
+            </li>
+          );
+        })}
       </ol>
-      {!locked && !blocked && (
+      {!locked && !refused && (
         <p className="note">
           Mean over the blocks: {formatPercent(meanSparsity(shown), 1)} (the global slider is set per layer while
           unlocked).

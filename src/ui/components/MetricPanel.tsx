@@ -1,6 +1,6 @@
 import type { Metrics, ModelSummary } from '../../workers/client';
 import { formatInteger, formatPercent, formatValue } from '../format';
-import { useWorkbench, type Evaluation } from '../store';
+import { type JobState, useWorkbench } from '../store';
 import { JobProgress } from './JobProgress';
 
 /** The loaded model's quality on its eval set, measured in the worker, with progress and Cancel. */
@@ -32,18 +32,20 @@ function Body({
   onCancel,
   onMeasure,
 }: {
-  evaluation: Evaluation;
+  evaluation: JobState<Metrics>;
   summary: ModelSummary;
   onCancel: () => void;
   onMeasure: () => void;
 }) {
+  if (!summary.evalSet)
+    return <p className="empty">No eval.safetensors came with this model, so there is nothing to measure it on.</p>;
   switch (evaluation.status) {
     case 'running':
       return <JobProgress name="Measuring progress" progress={evaluation.progress} onCancel={onCancel} />;
     case 'done':
       return (
         <>
-          <MetricFigures metrics={evaluation.metrics} byteLevel={summary.vocabSize === 256} />
+          <MetricFigures metrics={evaluation.value} byteLevel={summary.vocabSize === 256} />
           <button type="button" className="button small quiet" onClick={onMeasure}>
             Measure again
           </button>
@@ -69,8 +71,6 @@ function Body({
           </button>
         </div>
       );
-    case 'unavailable':
-      return <p className="empty">No eval.safetensors came with this model, so there is nothing to measure it on.</p>;
     default:
       return <p className="empty">Not measured yet.</p>;
   }

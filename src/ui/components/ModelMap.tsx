@@ -1,7 +1,10 @@
+// The model map: the model's structure coloured by FLOPs, importance or pruned share, with each
+// block's measured facts.
 import { useEffect, useId, useMemo } from 'react';
 import type { ModelSummary } from '../../workers/client';
 import { importanceScale, prunedScale, shareScale, UNSCORED, type ShareScale } from '../colors';
 import { formatCount, formatPercent } from '../format';
+import { blockFacts, OUTLIERS_HELP, outliersText, reachedText } from '../layer-sparsity';
 import { importanceKey, shownShares } from '../map-slice';
 import {
   cellTip,
@@ -43,8 +46,12 @@ export function ModelMap({ summary }: { summary: ModelSummary }) {
   }, [mode, impKey, loadMapImportance]);
 
   const base = useMemo(() => modelMapData(summary), [summary]);
-  const scores = importance.status === 'done' && importance.key === impKey ? importance.data : null;
-  const data = useMemo(() => overlayMap(base, scores, shares), [base, scores, shares]);
+  const scores = importance.status === 'done' && importance.key === impKey ? importance.value : null;
+  const facts = useMemo(
+    () => blockFacts(current.status === 'done' ? current.value.report : null, summary.layers),
+    [current, summary.layers],
+  );
+  const data = useMemo(() => overlayMap(base, scores, shares, facts), [base, scores, shares, facts]);
   const scale = useMemo(
     () =>
       mode === 'flops' ? shareScale(data.maxCellShare) : mode === 'importance' ? importanceScale() : prunedScale(),
@@ -102,7 +109,7 @@ function MapStatus({ mode, hasShares }: { mode: MapColour; hasShares: boolean })
   const importance = useWorkbench((s) => s.mapImportance);
   const current = useWorkbench((s) => s.current);
   const sharesError = useWorkbench((s) =>
-    s.prunedShares && 'message' in s.prunedShares && s.current.status === 'done' && s.prunedShares.key === s.current.key
+    s.prunedShares.status === 'failed' && s.current.status === 'done' && s.prunedShares.key === s.current.key
       ? s.prunedShares.message
       : null,
   );
@@ -160,7 +167,14 @@ function Row({ row, mode, scale }: { row: MapRow; mode: MapColour; scale: ShareS
         <span className="row-stats">{row.paramsNote ?? `${formatCount(row.params)} params`}</span>
         <span className="row-stats">{formatPercent(row.share)} of FLOPs</span>
         {row.pruned !== null && (
-          <span className={`row-stats${row.pruned > 0 ? ' row-pruned' : ''}`}>{formatPercent(row.pruned)} pruned</span>
+          <span className={`row-stats${row.pruned.reached > 0 ? ' row-pruned' : ''}`}>
+            {reachedText(row.pruned)} pruned
+          </span>
+        )}
+        {row.pruned?.outliers != null && (
+          <span className="row-stats" title={OUTLIERS_HELP}>
+            {outliersText(row.pruned.outliers)}
+          </span>
         )}
       </div>
       <div className="row-cells">

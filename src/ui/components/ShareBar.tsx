@@ -8,7 +8,6 @@ export function ShareBar() {
   const shareUrl = useWorkbench((s) => s.shareUrl);
   const exportFiles = useWorkbench((s) => s.exportFiles);
   const exporting = useWorkbench((s) => s.exporting);
-  const exportError = useWorkbench((s) => s.exportError);
   const [copied, setCopied] = useState<string | null>(null);
 
   async function copy() {
@@ -48,7 +47,7 @@ export function ShareBar() {
         <button
           type="button"
           className="button small"
-          disabled={!!exporting}
+          disabled={exporting.status === 'running'}
           onClick={() => void download()}
           title="config.json + model.safetensors (Hugging Face) + masks.safetensors + recipe.json"
         >
@@ -58,18 +57,18 @@ export function ShareBar() {
           {copied}
         </span>
       </div>
-      {exporting && (
+      {exporting.status === 'running' && (
         <div className="measuring">
           <p className="measuring-label">
-            {exporting.label}
-            {exporting.fraction !== null && ` · ${formatPercent(exporting.fraction, 0)}`}
+            {exporting.progress.label}
+            {exporting.progress.fraction !== null && ` · ${formatPercent(exporting.progress.fraction, 0)}`}
           </p>
-          <ProgressBar label="Export progress" fraction={exporting.fraction} />
+          <ProgressBar label="Export progress" fraction={exporting.progress.fraction} />
         </div>
       )}
-      {exportError && (
+      {exporting.status === 'failed' && (
         <p className="error-text" role="alert">
-          {exportError}
+          The export failed: {exporting.message}
         </p>
       )}
     </section>

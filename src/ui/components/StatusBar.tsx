@@ -11,15 +11,16 @@ function switchToWasm() {
 
 /** What the workbench is doing, the progress of opening a model, and the backend in use. */
 export function StatusBar() {
-  const loading = useWorkbench((s) => s.loading);
+  const opening = useWorkbench((s) => s.opening);
   const model = useWorkbench((s) => s.model);
   const backend = useWorkbench((s) => s.backend);
   const backendError = useWorkbench((s) => s.backendError);
   const cancelLoading = useWorkbench((s) => s.cancelLoading);
 
   const measuring = useWorkbench((s) => s.evaluation.status === 'running');
+  const loading = opening.status === 'running' ? opening : null;
   const status = loading
-    ? loading.label
+    ? loading.progress.label
     : !model
       ? 'Starting…'
       : measuring
@@ -34,7 +35,7 @@ export function StatusBar() {
         <DeviceStatus />
         {loading && (
           <>
-            <ProgressBar label={`Opening ${loading.target}`} fraction={loading.fraction} />
+            <ProgressBar label={`Opening ${loading.key}`} fraction={loading.progress.fraction} />
             <button type="button" className="button small" onClick={cancelLoading}>
               Cancel
             </button>

@@ -49,7 +49,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
   const { name: metricName, higherIsBetter: higher, format: fmtMetric } = metricDisplay(summary.kind);
   const fmtX = axisFormat(axis);
 
-  const dense = evaluation.status === 'done' ? densePoint(summary, evaluation.metrics) : null;
+  const dense = evaluation.status === 'done' ? densePoint(summary, evaluation.value) : null;
   const series: Series[] = useMemo(
     () =>
       curves
@@ -63,7 +63,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
         })),
     [curves, config.model, axis],
   );
-  const currentPoint = current.status === 'done' ? current.point : null;
+  const currentPoint = current.status === 'done' ? current.value.point : null;
   const all = [...series.flatMap((s) => s.points), ...(dense ? [dense] : []), ...(currentPoint ? [currentPoint] : [])];
   const front = paretoFront(all, axis, higher);
 
@@ -104,7 +104,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
         </div>
       </div>
       <div className="sweep-row">
-        {sweep ? (
+        {sweep.status === 'running' ? (
           <>
             <span className="measuring-label">
               {sweep.progress.label}
@@ -134,6 +134,11 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
               <button type="button" className="button small quiet" onClick={clearCurves}>
                 Clear curves
               </button>
+            )}
+            {sweep.status === 'failed' && (
+              <p className="error-text" role="alert">
+                The sweep failed: {sweep.message}
+              </p>
             )}
           </>
         )}
