@@ -195,10 +195,12 @@ describe('configuration slice', () => {
     const { store } = pruningStore();
     store.getState().setConfig({ method: 'wanda', scope: 'layer', allocation: 'owl', calibMode: 'sequential' });
     expect(store.getState().config).toMatchObject({ scope: 'layer', allocation: 'owl', calibMode: 'sequential' });
+    // A global ranking rules out the per-block allocation and block-by-block calibration.
     store.getState().setConfig({ scope: 'global' });
-    expect(store.getState().config).toMatchObject({ scope: 'global', allocation: 'uniform' });
+    expect(store.getState().config).toMatchObject({ scope: 'global', allocation: 'uniform', calibMode: 'default' });
+    store.getState().setConfig({ calibMode: 'one-shot' });
     store.getState().setConfig({ method: 'sparsegpt' });
-    expect(store.getState().config).toMatchObject({ scope: 'default', calibMode: 'sequential' });
+    expect(store.getState().config).toMatchObject({ scope: 'default', calibMode: 'one-shot' });
     store.getState().setConfig({ method: 'magnitude' });
     expect(store.getState().config.calibMode).toBe('default');
     store.getState().setConfig({ granularity: 'heads', score: 'entropy', scope: 'global' });
