@@ -45,11 +45,22 @@ describe('persistence', () => {
     expect(s.getState().curves).toEqual([curve]);
   });
 
+  it('keeps what a page before the persist middleware stored: its configuration, its curves, its scope’s meaning', () => {
+    const earlier = {
+      config: { ...defaultShareState(), method: 'wanda', scope: 'layer', sparsity: 0.4 },
+      curves: [curve],
+    };
+    const s = testStore({ engine, storage: stored(JSON.stringify(earlier)) });
+    expect(s.getState().config).toEqual({ ...defaultShareState(), method: 'wanda', scope: 'default', sparsity: 0.4 });
+    expect(s.getState().curves).toEqual([curve]);
+    const global = { config: { ...defaultShareState(), scope: 'global' }, curves: [] };
+    expect(testStore({ engine, storage: stored(JSON.stringify(global)) }).getState().config.scope).toBe('global');
+  });
+
   it('corrupt, stale or refused storage gives the defaults, never an error', () => {
     const cases = [
       '{"state": {"config": ',
       'not json',
-      JSON.stringify({ config: { ...defaultShareState(), method: 'wanda' }, curves: [curve] }), // before persist
       { state: { config: { ...defaultShareState(), method: 'obd' } } },
       { state: { config: { ...defaultShareState(), retired: true } } },
       { state: { config: { ...defaultShareState(), method: 'sparsegpt', scope: 'global' } } },

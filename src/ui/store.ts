@@ -41,13 +41,34 @@ export type StoreDeps = Omit<ModelSliceDeps & ConfigSliceDeps, 'jobs'> & {
 };
 
 /**
+ * What pages before the persist middleware kept, `{config, curves}`, in persist's `{state, version}`.
+ * Their `scope: 'layer'` meant "the method's own" (per row for Wanda), which is 'default' now.
+ */
+export function fromEarlierStorage(raw: string | null): string | null {
+  if (raw === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+  if (typeof parsed !== 'object' || parsed === null || 'state' in parsed || !('config' in parsed)) return raw;
+  const { config, curves } = parsed as { config: unknown; curves?: unknown };
+  const scoped =
+    typeof config === 'object' && config !== null && (config as { scope?: unknown }).scope === 'layer'
+      ? { ...config, scope: 'default' }
+      : config;
+  return JSON.stringify({ state: { config: scoped, curves }, version: 0 });
+}
+
+/**
  * The browser's storage as the store writes it: only when what is kept changed (the store changes
  * with every progress report), and never failing the page when storage is full or blocked.
  */
 function keptStorage(storage: StateStorage | null): StateStorage {
   let last: string | null = null;
   return {
-    getItem: (name) => storage?.getItem(name) ?? null,
+    getItem: (name) => fromEarlierStorage((storage?.getItem(name) as string | null | undefined) ?? null),
     setItem(name, value) {
       if (!storage || value === last) return;
       last = value;
