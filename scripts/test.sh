@@ -73,7 +73,7 @@ step() { # $1: name, rest: command
 VITEST_ARGS=(run --reporter=default --reporter=json "--outputFile.json=$UNIT_JSON")
 
 step "ensure chromium" bash scripts/ensure-chromium.sh
-step "lint and format (biome)" npx biome check .
+step "lint and format (biome)" npm run -s lint
 step "type check (tsc)" npx tsc -p tsconfig.json --noEmit
 step "unit tests (vitest)" npx vitest "${VITEST_ARGS[@]}"
 step "production build (vite)" npx vite build
