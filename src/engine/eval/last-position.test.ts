@@ -28,6 +28,14 @@ describe('evaluating a token-pruned LM', () => {
       nll += lse - logits[tokens[w * 7 + 10]];
     }
     expect(r.loss).toBeCloseTo(nll / r.windows, 4);
+    // One byte per token by default; the bits are per byte of the predicted tokens.
+    expect(r.bitsPerByte).toBeCloseTo(nll / r.windows / Math.LN2, 4);
+    const twoBytes = await evaluateLmLastPosition(gpt, gptWeights, tokens, {
+      context: 10,
+      stride: 7,
+      tokenBytes: () => 2,
+    });
+    expect(twoBytes.bitsPerByte).toBeCloseTo(r.bitsPerByte / 2, 6);
     const pruned = await evaluateLmLastPosition(gpt, gptWeights, tokens, {
       context: 10,
       stride: 7,

@@ -12,6 +12,8 @@ export interface LastPositionMetrics {
   accuracy: number;
   /** Windows scored (one prediction each). */
   windows: number;
+  /** Σ nll / ln 2 over the UTF-8 bytes of the predicted tokens. */
+  bitsPerByte: number;
 }
 
 /**
@@ -28,6 +30,8 @@ export async function evaluateLmLastPosition(
     masks?: ModelMasks;
     tokenKeep?: number[];
     tokenScoring?: TokenScoring;
+    /** UTF-8 bytes of a token (the tokenizer's); default 1, a byte-level vocabulary. */
+    tokenBytes?: (id: number) => number;
     batchSize?: number;
     signal?: AbortSignal;
     onProgress?: (f: number) => void;
@@ -40,6 +44,7 @@ export async function evaluateLmLastPosition(
   const batch = opts.batchSize ?? 16;
   let nll = 0;
   let correct = 0;
+  let bytes = 0;
   for (let w0 = 0; w0 < windows; w0 += batch) {
     opts.signal?.throwIfAborted();
     const m = Math.min(batch, windows - w0);
@@ -49,6 +54,7 @@ export async function evaluateLmLastPosition(
       const off = (w0 + i) * stride;
       inp.set(tokens.subarray(off, off + t), i * t);
       tgt[i] = tokens[off + t];
+      bytes += opts.tokenBytes?.(tgt[i]) ?? 1;
     }
     const [lossT, hitsT] = tf.tidy(() => {
       const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), {
@@ -67,5 +73,5 @@ export async function evaluateLmLastPosition(
     tf.dispose([lossT, hitsT]);
     opts.onProgress?.((w0 + m) / windows);
   }
-  return { loss: nll / windows, accuracy: correct / windows, windows };
+  return { loss: nll / windows, accuracy: correct / windows, windows, bitsPerByte: nll / Math.LN2 / bytes };
 }

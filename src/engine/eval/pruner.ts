@@ -480,18 +480,19 @@ export class Pruner {
           stride,
           tokenKeep: keep,
           tokenScoring: plan.tokenScoring,
+          tokenBytes: (id) => s.checkpoint.tokenizer!.tokenToBytes(id).length,
         });
       const pruned = await last(plan.tokenKeep);
       const dense = await this.cached(this.denseLastPosition, String(stride), () => last());
       metric = {
         kind: 'lm',
         loss: pruned.loss,
-        bitsPerByte: pruned.loss / Math.LN2,
+        bitsPerByte: pruned.bitsPerByte,
         perplexity: Math.exp(pruned.loss),
         nextTokenAccuracy: pruned.accuracy,
         tokens: pruned.windows,
       };
-      structure += `; scored on the last position of ${pruned.windows} windows, one every ${stride} tokens (dense model there: ${(dense.loss / Math.LN2).toFixed(3)} bits/token)`;
+      structure += `; scored on the last position of ${pruned.windows} windows, one every ${stride} tokens (dense model there: ${dense.bitsPerByte.toFixed(3)} bits/byte)`;
     } else {
       metric = await s.evaluateWith(s.weights, {
         ...evalOpts,
