@@ -17,14 +17,14 @@ import { allocationDefaults } from '../engine/pruning/catalogue';
 import { checkRecipe, needsCalibration, resolvePruneRecipe, resolveStructuredRecipe } from '../engine/pruning/recipe';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
-import { loadCheckpoint } from '../engine/model/checkpoint';
+import { gatherWeightFiles, loadCheckpoint, WEIGHTS_FILE } from '../engine/model/checkpoint';
+import { INDEX_FILE } from '../engine/io/shard-index';
 import { numLayers } from '../engine/model/config';
 import { planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
 import {
   CONFIG_FILE,
   exportCheckpoint,
   recipeToJson,
-  WEIGHTS_FILE,
   type ExportedRecipe,
   RECIPE_FILE,
 } from '../engine/export/checkpoint-export';
@@ -115,6 +115,8 @@ function load(dir: string, ctx: Context): { md: ModelDir; session: ModelSession 
   const md = readModelDir(dir);
   const session = openSession(md);
   ctx.progress.done();
+  // Not progress: printed under --quiet too.
+  for (const w of session.checkpoint.warnings) ctx.stderr.write(`warning: ${w}\n`);
   return { md, session };
 }
 
@@ -193,6 +195,7 @@ export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
         labels: summary.labels,
         evalSet: summary.evalSet,
         ignoredTensors: summary.ignoredTensors,
+        warnings: summary.warnings,
         cost: {
           ...cost,
           bytes: 4 * cost.params,
@@ -211,7 +214,7 @@ export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
   }
 }
 
-const CHECKPOINT_FILES = [CONFIG_FILE, WEIGHTS_FILE];
+const CHECKPOINT_FILES = [CONFIG_FILE, WEIGHTS_FILE, INDEX_FILE];
 
 function checkOutDir(out: string, model: string, force: boolean): void {
   if (resolve(out) === resolve(model)) throw new CliError(`--out ${out} is the source model directory; choose another`);
@@ -323,6 +326,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
     const files = exportCheckpoint({
       config: session.config,
       weights: session.checkpoint.weights,
+      source: session.checkpoint,
       masks: p.masks,
       replaced: p.replaced,
       structure: p.structure,
@@ -340,7 +344,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
     // What we write must load back: same check as opening a model.
     loadCheckpoint({
       config: JSON.parse(new TextDecoder().decode(files.get(CONFIG_FILE)!)),
-      weights: files.get(WEIGHTS_FILE)!,
+      ...gatherWeightFiles((name) => files.get(name))!,
       tokenizer: md.files.tokenizer,
     });
     mkdirSync(a.out, { recursive: true });

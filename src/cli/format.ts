@@ -144,5 +144,6 @@ export function summaryText(dir: string, s: ModelSummary, metric: Metrics | null
     row('metric', metric ? metricLine(metric) : 'not measured (no eval.safetensors)'),
   ];
   if (s.ignoredTensors.length) lines.push(row('ignored', s.ignoredTensors.join(', ')));
+  for (const w of s.warnings ?? []) lines.push(row('warning', w));
   return `${lines.join('\n')}\n`;
 }

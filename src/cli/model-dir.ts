@@ -1,9 +1,12 @@
-// A model directory on disk (public/models/<id>/ layout) → ModelFiles + the files an export copies,
-// and the session opened from them, with every problem reported as one line naming the file.
+// A model directory on disk (public/models/<id>/ layout, weights in one model.safetensors or sharded
+// with model.safetensors.index.json) → ModelFiles + the files an export copies, and the session
+// opened from them, with every problem reported as one line naming the file.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelSession, type ModelFiles } from '../engine/session';
-import { readSafetensors, SafetensorsError } from '../engine/io/safetensors';
+import { SafetensorsError } from '../engine/io/safetensors';
+import { INDEX_FILE } from '../engine/io/shard-index';
+import { gatherWeightFiles, WEIGHTS_FILE } from '../engine/model/checkpoint';
 import { parseDataSet, type DataSet } from '../engine/data/datasets';
 import { TokenizerError } from '../engine/model/tokenizer';
 import { COPIED_FILES } from '../engine/export/checkpoint-export';
@@ -40,8 +43,13 @@ export function readModelDir(dir: string): ModelDir {
   const opt = (name: string) => (existsSync(path(name)) ? readBytes(path(name)) : undefined);
   const config = opt('config.json');
   if (!config) throw new CliError(`${dir} has no config.json (is it a model directory?)`);
-  const weights = opt('model.safetensors');
-  if (!weights) throw new CliError(`${dir} has no model.safetensors`);
+  let weights: ReturnType<typeof gatherWeightFiles>;
+  try {
+    weights = gatherWeightFiles(opt);
+  } catch (e) {
+    throw e instanceof SafetensorsError ? withPath(dir, e) : e;
+  }
+  if (!weights) throw new CliError(`${dir} has no ${WEIGHTS_FILE} (nor ${INDEX_FILE})`);
   const tokenizer = opt('tokenizer.json');
   const extraFiles: Record<string, Uint8Array> = {};
   for (const name of COPIED_FILES) {
@@ -52,7 +60,7 @@ export function readModelDir(dir: string): ModelDir {
     dir,
     files: {
       config: parseJson(config, path('config.json')),
-      weights,
+      ...weights,
       tokenizer: tokenizer && parseJson(tokenizer, path('tokenizer.json')),
       evalSet: opt('eval.safetensors'),
       calibSet: opt('calib.safetensors'),
@@ -61,39 +69,26 @@ export function readModelDir(dir: string): ModelDir {
   };
 }
 
+/**
+ * An engine error as one line naming the file by its path: engine messages start with the file they
+ * concern ("model-00002-of-00002.safetensors: …", "config.json: …").
+ */
+function withPath(dir: string, e: Error): CliError {
+  const file = /^([^\s/\\:]+\.(?:json|safetensors)):\s*/.exec(e.message);
+  if (!file) return new CliError(`${dir}: ${e.message}`);
+  const corrupt = e instanceof SafetensorsError ? ' is corrupt' : '';
+  return new CliError(`${join(dir, file[1])}${corrupt}: ${e.message.slice(file[0].length)}`);
+}
+
 /** Opens the session; a corrupt file is named in the message. */
 export function openSession(md: ModelDir): ModelSession {
   try {
     return ModelSession.open(md.files);
   } catch (e) {
     const msg = (e as Error).message;
-    if (e instanceof SafetensorsError) {
-      // The engine names the file it was reading ("model.safetensors: …"); make that a path.
-      const named = /^((?:model|eval|calib)\.safetensors):\s*/.exec(msg);
-      if (named) throw new CliError(`${join(md.dir, named[1])} is corrupt: ${msg.slice(named[0].length)}`);
-      // Otherwise find the file that fails.
-      const candidates: [string, Uint8Array | undefined][] = [
-        ['model.safetensors', md.files.weights],
-        ['eval.safetensors', md.files.evalSet],
-        ['calib.safetensors', md.files.calibSet],
-      ];
-      for (const [name, bytes] of candidates) {
-        if (!bytes) continue;
-        try {
-          readSafetensors(bytes);
-        } catch {
-          throw new CliError(`${join(md.dir, name)} is corrupt: ${msg}`);
-        }
-      }
-      throw new CliError(`${md.dir}: ${msg}`);
-    }
     if (e instanceof TokenizerError && !msg.startsWith('tokenizer.json'))
       throw new CliError(`${join(md.dir, 'tokenizer.json')}: ${msg}`);
-    if (e instanceof Error && e.constructor !== Error) {
-      // Engine messages start with the file they concern ("config.json: …"); make that a path.
-      const file = /^([\w.-]+\.(?:json|safetensors)):\s*/.exec(msg);
-      throw new CliError(file ? `${join(md.dir, file[1])}: ${msg.slice(file[0].length)}` : `${md.dir}: ${msg}`);
-    }
+    if (e instanceof Error && e.constructor !== Error) throw withPath(md.dir, e);
     throw e;
   }
 }

@@ -1,7 +1,8 @@
 // A loaded model and what the page asks of it: its structure and costs, and its metric on the
 // evaluation set that ships beside it. The worker holds one session; Node scripts use it too.
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint, type Checkpoint } from './model/checkpoint';
+import { loadCheckpoint, WEIGHTS_FILE, type Checkpoint, type CheckpointFiles } from './model/checkpoint';
+import { INDEX_FILE, parseShardIndex, shardFiles } from './io/shard-index';
 import { ffnSize, hiddenSize, numHeads, numLayers, sequenceLength, type ModelConfig } from './model/config';
 import { costReport, type CostReport } from './model/cost';
 import type { Weights } from './model/types';
@@ -9,10 +10,7 @@ import { toTfWeights } from './model/weights';
 import { parseDataSet, type DataSet } from './data/datasets';
 import { evaluateClassifier, evaluateLm, type EvalOptions, type Metrics } from './eval/metrics';
 
-export interface ModelFiles {
-  config: unknown;
-  weights: Uint8Array;
-  tokenizer?: unknown;
+export interface ModelFiles extends CheckpointFiles {
   evalSet?: Uint8Array;
   calibSet?: Uint8Array;
 }
@@ -31,8 +29,11 @@ export interface ModelSummary {
   labels: string[] | null;
   cost: CostReport;
   evalSet: { kind: 'images'; count: number } | { kind: 'text'; bytes: number } | null;
-  /** Tensors in the file the architecture does not use. */
+  /** Tensors in the files the architecture does not use. */
   ignoredTensors: string[];
+  /** Problems the loader let pass (NaN or infinite weights, an index out of step with its shards),
+   * each naming its file; absent when there are none. */
+  warnings?: string[];
 }
 
 export class ModelError extends Error {}
@@ -54,19 +55,34 @@ function parseJson(bytes: Uint8Array, name: string): unknown {
   }
 }
 
+/**
+ * The weights of a model directory on a server: model.safetensors, or model.safetensors.index.json
+ * and the shards it names (a shard that is not there is left for the loader to name).
+ */
+async function fetchWeights(base: string, fetchImpl: typeof fetch): Promise<Pick<ModelFiles, 'weights' | 'index'>> {
+  const single = await fetchBytes(`${base}${WEIGHTS_FILE}`, fetchImpl, true);
+  if (single) return { weights: new Map([[WEIGHTS_FILE, single]]) };
+  const indexBytes = await fetchBytes(`${base}${INDEX_FILE}`, fetchImpl, true);
+  if (!indexBytes) throw new ModelError(`could not load ${base}${WEIGHTS_FILE} nor ${base}${INDEX_FILE}: HTTP 404`);
+  const index = parseShardIndex(parseJson(indexBytes, INDEX_FILE));
+  const names = shardFiles(index);
+  const shards = await Promise.all(names.map((name) => fetchBytes(`${base}${name}`, fetchImpl, true)));
+  return { weights: new Map(names.flatMap((name, i) => (shards[i] ? [[name, shards[i]]] : []))), index };
+}
+
 /** Fetches a model directory laid out as public/models/<id>/ is. */
 export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<ModelFiles> {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const [config, weights, tokenizer, evalSet, calibSet] = await Promise.all([
     fetchBytes(`${base}config.json`, fetchImpl, false),
-    fetchBytes(`${base}model.safetensors`, fetchImpl, false),
+    fetchWeights(base, fetchImpl),
     fetchBytes(`${base}tokenizer.json`, fetchImpl, true),
     fetchBytes(`${base}eval.safetensors`, fetchImpl, true),
     fetchBytes(`${base}calib.safetensors`, fetchImpl, true),
   ]);
   return {
     config: parseJson(config!, 'config.json'),
-    weights: weights!,
+    ...weights,
     tokenizer: tokenizer && parseJson(tokenizer, 'tokenizer.json'),
     evalSet,
     calibSet,
@@ -122,6 +138,7 @@ export class ModelSession {
           ? { kind: 'images', count: e.count }
           : { kind: 'text', bytes: e.bytes.length },
       ignoredTensors: this.checkpoint.ignored,
+      warnings: this.checkpoint.warnings,
     };
   }
 

@@ -3,10 +3,17 @@
 //
 //   config.json             the source config.json, every field kept; changed: n_layer /
 //                           num_hidden_layers when blocks are removed, tie_word_embeddings: false when
-//                           a GPT-2 carries its own lm_head, pruned_heads when heads are removed physically
-//   model.safetensors       F32, canonical names (GPT-2 with "transformer."), pruned weights stored as
-//                           zeros (SparseGPT's reconstructed values where it ran); a tied lm_head is not written
-//   masks.safetensors       U8 0/1 per prunable weight matrix, same names and shapes as model.safetensors
+//                           a GPT-2 carries its own lm_head, pruned_heads when heads are removed physically,
+//                           torch_dtype: the dtype of most weights (set when the source had it or it is not float32)
+//   model.safetensors       the weights as the source stored them (ExportInput.source): each tensor in its
+//     or                    source dtype (F32, F16, BF16, F64) under its source name (GPT-2 with or without
+//   model.safetensors.index.json + model-0000i-of-0000n.safetensors
+//                           "transformer."), in its source shard when the source was sharded; F32, canonical
+//                           names, one file without a source. Pruned weights are stored as zeros (SparseGPT's
+//                           reconstructed values, rounded to the source dtype, where it ran); a tied lm_head
+//                           and tensors the architecture does not use (GPT-2's causal-mask buffers) are not
+//                           written
+//   masks.safetensors       U8 0/1 per prunable weight matrix, same names and shapes as the weights
 //   recipe.json             what was done and what it measured (see ExportedRecipe)
 //   tokenizer.json, ...     copied from the source (extraFiles)
 //
@@ -20,8 +27,16 @@
 //     weights. transformers 5 no longer does, hence zeroing by default;
 //   - FFN neurons stay zeroed, not cut: GPT-2 and ViT configs have one FFN width for every block.
 import pkg from '../../../package.json';
-import type { HostTensor } from '../model/checkpoint';
-import { serializeWeights } from '../model/checkpoint';
+import {
+  mainDType,
+  renamedStorage,
+  TORCH_DTYPE,
+  WEIGHTS_FILE,
+  writeWeightFiles,
+  type Checkpoint,
+  type HostTensor,
+} from '../model/checkpoint';
+import { INDEX_FILE } from '../io/shard-index';
 import { numHeads, numLayers, ffnSize, parseConfig, type ModelConfig } from '../model/config';
 import { GPT2_PREFIX, linearSpecs } from '../model/schema';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../eval/pruner';
@@ -30,7 +45,6 @@ import { writeSafetensors, type TensorEntry } from '../io/safetensors';
 import { blockMap, renameTensor, structuralKeep, type StructuralPruning } from './structure';
 
 export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
 export const MASKS_FILE = 'masks.safetensors';
 export const RECIPE_FILE = 'recipe.json';
 /** Files of a source model directory worth carrying over into an export, when present. */
@@ -43,7 +57,7 @@ export const COPIED_FILES = [
   'preprocessor_config.json',
   'generation_config.json',
 ] as const;
-const GENERATED = new Set([CONFIG_FILE, WEIGHTS_FILE, MASKS_FILE, RECIPE_FILE]);
+const GENERATED = new Set([CONFIG_FILE, WEIGHTS_FILE, INDEX_FILE, MASKS_FILE, RECIPE_FILE]);
 
 export const ENGINE = { name: pkg.name as string, version: pkg.version as string };
 
@@ -80,6 +94,9 @@ export interface ExportInput {
   config: ModelConfig;
   /** The source model's weights under their canonical names (Checkpoint.weights). */
   weights: Map<string, HostTensor>;
+  /** How the source stored its weights and what it held besides (the loaded Checkpoint); without it the
+   * weights are written F32 under canonical names in one file. */
+  source?: Pick<Checkpoint, 'storage' | 'ignored'>;
   /** Unstructured / N:M masks by weight name (UnstructuredResult.masks). */
   masks?: Map<string, Uint8Array> | null;
   /** Replacement values for some weights (SparseGPT's reconstruction, UnstructuredResult.weights). */
@@ -139,7 +156,8 @@ export interface ExportedRecipe {
     bytes: PruneReport['bytes'];
     timeMs: PruneReport['timeMs'];
   } | null;
-  files: { weights: string; masks: string; copied: string[] };
+  /** weights: model.safetensors, or the index and then the shards. */
+  files: { weights: string[]; masks: string; copied: string[] };
   notes: string[];
 }
 
@@ -250,11 +268,21 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
   const raw: Record<string, unknown> = { ...config.raw };
   raw[config.kind === 'gpt2' ? 'n_layer' : 'num_hidden_layers'] = kept;
   let out = new Map<string, HostTensor>();
+  const sourceOf = new Map<string, string>();
   for (const [name, t] of weights) {
     const to = renameTensor(config, name, map);
-    if (to !== null) out.set(to, t);
+    if (to === null) continue;
+    out.set(to, t);
+    sourceOf.set(to, name);
   }
   const notes = [...(input.provenance?.notes ?? [])];
+  const unused = input.source?.ignored ?? [];
+  if (unused.length > 0) {
+    const some = unused.length > 4 ? `${unused.slice(0, 4).join(', ')}, …` : unused.join(', ');
+    notes.push(
+      `${unused.length} tensors of the source that the architecture does not use are not written (${some}); GPT-2's causal-mask buffers (attn.bias, attn.masked_bias) are rebuilt by transformers on load`,
+    );
+  }
   if (config.kind === 'gpt2' && out.has('lm_head.weight')) {
     const head = out.get('lm_head.weight')!;
     if (sameValues(head.data, out.get(`${GPT2_PREFIX}wte.weight`)!.data)) out.delete('lm_head.weight');
@@ -265,6 +293,11 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
       );
     }
   }
+  const storage = input.source && renamedStorage(input.source.storage, sourceOf);
+  const dtype = TORCH_DTYPE[mainDType(out, storage)];
+  // transformers reads a missing torch_dtype as float32; newer versions write it as "dtype".
+  if (raw.torch_dtype !== undefined || dtype !== TORCH_DTYPE.F32) raw.torch_dtype = dtype;
+  if (raw.dtype !== undefined) raw.dtype = dtype;
   const exportedConfig = parseConfig(raw);
   let outMasks = new Map<string, HostTensor>();
   for (const [name, m] of combinedMasks) {
@@ -320,9 +353,10 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     exportedParams += t.data.length;
     for (let i = 0; i < t.data.length; i++) if (t.data[i] !== 0) nonzero++;
   }
+  const weightFiles = writeWeightFiles(out, storage);
   const copied = Object.keys(input.extraFiles ?? {});
   for (const name of copied) {
-    if (GENERATED.has(name)) throw new ExportError(`extra file "${name}" would overwrite the generated one`);
+    if (GENERATED.has(name) || weightFiles.has(name)) throw new ExportError(`extra file "${name}" would overwrite the generated one`);
     if (name.includes('/') || name.includes('\\') || name.startsWith('.'))
       throw new ExportError(`extra file name "${name}" is not a plain file name`);
   }
@@ -363,22 +397,22 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
           timeMs: report.timeMs,
         }
       : null,
-    files: { weights: WEIGHTS_FILE, masks: MASKS_FILE, copied },
+    files: { weights: [...weightFiles.keys()], masks: MASKS_FILE, copied },
     notes,
   };
 
   // 5. The files.
   const maskEntries = new Map<string, TensorEntry>();
   for (const [name, m] of outMasks)
-    maskEntries.set(name, { dtype: 'U8', shape: m.shape, data: Uint8Array.from(m.data, (v) => (v ? 1 : 0)) });
+    maskEntries.set(storage?.fileNames.get(name) ?? name, { dtype: 'U8', shape: m.shape, data: Uint8Array.from(m.data, (v) => (v ? 1 : 0)) });
   const files = new Map<string, Uint8Array>();
   files.set(CONFIG_FILE, encodeJson(raw));
-  files.set(WEIGHTS_FILE, serializeWeights(out));
+  for (const [name, bytes] of weightFiles) files.set(name, bytes);
   files.set(
     MASKS_FILE,
     writeSafetensors(maskEntries, {
       format: 'pt',
-      content: 'pruning masks: 1 keeps the weight, 0 removes it; names and shapes as in model.safetensors',
+      content: 'pruning masks: 1 keeps the weight, 0 removes it; names and shapes as in the weights',
     }),
   );
   files.set(RECIPE_FILE, encodeJson(recipe));

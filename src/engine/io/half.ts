@@ -45,7 +45,13 @@ export function f16ToF32(bits: number): number {
   const exp = (bits >>> 10) & 0x1f;
   const mant = bits & 0x3ff;
   if (exp === 0) return sign * mant * 2 ** -24; // zero / subnormal (keeps -0)
-  if (exp === 0x1f) return mant !== 0 ? NaN : sign * Infinity;
+  if (exp === 0x1f) {
+    if (mant === 0) return sign * Infinity;
+    // NaN with its sign and payload in the float32's top mantissa bits, so that f32ToF16 gives a
+    // quiet NaN back bit for bit (an export writes a half-precision checkpoint's NaNs unchanged).
+    scratchU32[0] = ((bits & 0x8000) << 16) | 0x7f800000 | (mant << 13);
+    return scratchF32[0];
+  }
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 

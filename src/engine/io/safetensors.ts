@@ -71,7 +71,13 @@ function isNonNegativeInt(value: unknown): value is number {
 }
 
 function describe(value: unknown): string {
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // Nesting deep enough to overflow JSON.stringify's recursion (JSON.parse reads it iteratively).
+    return Array.isArray(value) ? 'a deeply nested array' : 'a deeply nested object';
+  }
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -106,7 +112,8 @@ function checkMetadata(metadata: unknown): Record<string, string> {
 // ---------------------------------------------------------------------------------------
 // Reading
 
-interface HeaderEntry {
+/** A tensor as the header describes it; begin and end are byte offsets into the data buffer. */
+export interface TensorInfo {
   name: string;
   dtype: DType;
   shape: number[];
@@ -114,7 +121,18 @@ interface HeaderEntry {
   end: number;
 }
 
-function parseEntry(name: string, value: unknown, dataLength: number): HeaderEntry {
+/**
+ * A checked header: every tensor's bytes lie inside the file and no two overlap, so decoding them
+ * allocates at most what the file's data buffer implies.
+ */
+export interface SafetensorsHeader {
+  tensors: TensorInfo[];
+  metadata: Record<string, string>;
+  /** Where the data buffer starts in the file: 8 + the header length. */
+  dataStart: number;
+}
+
+function parseEntry(name: string, value: unknown, dataLength: number): TensorInfo {
   if (!isPlainObject(value))
     throw new SafetensorsError(`tensor "${name}": entry must be an object, got ${describe(value)}`);
   for (const field of ['dtype', 'shape', 'data_offsets']) {
@@ -148,48 +166,39 @@ function parseEntry(name: string, value: unknown, dataLength: number): HeaderEnt
   return { name, dtype, shape, begin, end };
 }
 
-function decodeTensor(entry: HeaderEntry, view: DataView, base: number): TensorData {
-  const { dtype, name } = entry;
-  const n = (entry.end - entry.begin) / DTYPE_SIZE[dtype];
-  const at = base + entry.begin;
-  switch (dtype) {
-    case 'U8':
-    case 'BOOL':
-      return new Uint8Array(view.buffer, view.byteOffset + at, n).slice();
-    case 'F64':
-      return fill(new Float32Array(n), (i) => view.getFloat64(at + 8 * i, true));
-    case 'F32':
-      return fill(new Float32Array(n), (i) => view.getFloat32(at + 4 * i, true));
-    case 'F16':
-      return fill(new Float32Array(n), (i) => f16ToF32(view.getUint16(at + 2 * i, true)));
-    case 'BF16':
-      return fill(new Float32Array(n), (i) => bf16ToF32(view.getUint16(at + 2 * i, true)));
-    case 'I32':
-      return fill(new Int32Array(n), (i) => view.getInt32(at + 4 * i, true));
-    case 'I16':
-      return fill(new Int32Array(n), (i) => view.getInt16(at + 2 * i, true));
-    case 'I8':
-      return fill(new Int32Array(n), (i) => view.getInt8(at + i));
-    case 'I64':
-      return fill(new Int32Array(n), (i) => {
-        const lo = view.getUint32(at + 8 * i, true);
-        const hi = view.getInt32(at + 8 * i + 4, true);
-        // In int32 range exactly when the high word is the sign extension of the low word.
-        if (hi !== (lo | 0) >> 31) {
-          const value = view.getBigInt64(at + 8 * i, true);
-          throw new SafetensorsError(`tensor "${name}": I64 value ${value} at index ${i} does not fit in int32`);
-        }
-        return lo | 0;
-      });
+/**
+ * The top-level keys of a valid JSON object's text, in order and with duplicates, which JSON.parse
+ * drops silently (the last one wins). Readers differ on which copy they take, so a name given twice
+ * is refused rather than guessed.
+ */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && keyNext) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      keyNext = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      keyNext = depth === 1;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',') keyNext = depth === 1;
   }
+  return keys;
 }
 
-function fill<T extends Float32Array | Int32Array>(out: T, get: (i: number) => number): T {
-  for (let i = 0; i < out.length; i++) out[i] = get(i);
-  return out;
+function firstDuplicate(names: string[]): string | undefined {
+  const seen = new Set<string>();
+  return names.find((n) => seen.has(n) || !seen.add(n));
 }
 
-export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
+/** Reads and checks the header without decoding any tensor. */
+export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (bytes.length < 8)
     throw new SafetensorsError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -202,25 +211,31 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     );
   }
 
+  let text: string;
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
+    header = JSON.parse(text);
   } catch (err) {
     throw new SafetensorsError(`header is not valid UTF-8 JSON: ${(err as Error).message}`);
   }
   if (!isPlainObject(header)) throw new SafetensorsError(`header must be a JSON object, got ${describe(header)}`);
+  const keys = Object.keys(header);
+  const all = topLevelKeys(text);
+  if (all.length !== keys.length)
+    throw new SafetensorsError(`header names "${firstDuplicate(all)}" more than once`);
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   let metadata: Record<string, string> = {};
-  const entries: HeaderEntry[] = [];
-  for (const [name, value] of Object.entries(header)) {
-    if (name === METADATA_KEY) metadata = checkMetadata(value);
-    else entries.push(parseEntry(name, value, dataLength));
+  const tensors: TensorInfo[] = [];
+  for (const name of keys) {
+    if (name === METADATA_KEY) metadata = checkMetadata(header[name]);
+    else tensors.push(parseEntry(name, header[name], dataLength));
   }
 
   // Overlap check on the non-empty ranges sorted by start (an empty range holds no bytes).
-  const ranges = entries.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
+  const ranges = tensors.filter((e) => e.end > e.begin).sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < ranges.length; i++) {
     if (ranges[i].begin < ranges[i - 1].end) {
       throw new SafetensorsError(
@@ -228,11 +243,60 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
       );
     }
   }
+  return { tensors, metadata, dataStart };
+}
 
+/** Decodes one tensor of a file whose header readSafetensorsHeader returned. */
+export function readTensor(bytes: Uint8Array, header: SafetensorsHeader, info: TensorInfo): TensorEntry {
+  const { dtype, name } = info;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = (info.end - info.begin) / DTYPE_SIZE[dtype];
+  const at = header.dataStart + info.begin;
+  const entry = (data: TensorData): TensorEntry => ({ dtype, shape: info.shape, data });
+  switch (dtype) {
+    case 'U8':
+    case 'BOOL':
+      return entry(bytes.slice(at, at + n));
+    case 'F64':
+      return entry(fill(new Float32Array(n), (i) => view.getFloat64(at + 8 * i, true)));
+    case 'F32':
+      return entry(fill(new Float32Array(n), (i) => view.getFloat32(at + 4 * i, true)));
+    case 'F16':
+      return entry(fill(new Float32Array(n), (i) => f16ToF32(view.getUint16(at + 2 * i, true))));
+    case 'BF16':
+      return entry(fill(new Float32Array(n), (i) => bf16ToF32(view.getUint16(at + 2 * i, true))));
+    case 'I32':
+      return entry(fill(new Int32Array(n), (i) => view.getInt32(at + 4 * i, true)));
+    case 'I16':
+      return entry(fill(new Int32Array(n), (i) => view.getInt16(at + 2 * i, true)));
+    case 'I8':
+      return entry(fill(new Int32Array(n), (i) => view.getInt8(at + i)));
+    case 'I64':
+      return entry(
+        fill(new Int32Array(n), (i) => {
+          const lo = view.getUint32(at + 8 * i, true);
+          const hi = view.getInt32(at + 8 * i + 4, true);
+          // In int32 range exactly when the high word is the sign extension of the low word.
+          if (hi !== (lo | 0) >> 31) {
+            const value = view.getBigInt64(at + 8 * i, true);
+            throw new SafetensorsError(`tensor "${name}": I64 value ${value} at index ${i} does not fit in int32`);
+          }
+          return lo | 0;
+        }),
+      );
+  }
+}
+
+function fill<T extends Float32Array | Int32Array>(out: T, get: (i: number) => number): T {
+  for (let i = 0; i < out.length; i++) out[i] = get(i);
+  return out;
+}
+
+export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
+  const header = readSafetensorsHeader(bytes);
   const tensors = new Map<string, TensorEntry>();
-  for (const e of entries)
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeTensor(e, view, dataStart) });
-  return { tensors, metadata };
+  for (const info of header.tensors) tensors.set(info.name, readTensor(bytes, header, info));
+  return { tensors, metadata: header.metadata };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -347,12 +411,17 @@ export function writeSafetensors(
   return out;
 }
 
-/** readSafetensors, with the file's name in front of any error message (which file was bad?). */
-export function readSafetensorsFile(bytes: Uint8Array, fileName: string): SafetensorsFile {
+/** Runs a read of the file `fileName`, with the file's name in front of any SafetensorsError (which file was bad?). */
+export function inFile<T>(fileName: string, read: () => T): T {
   try {
-    return readSafetensors(bytes);
+    return read();
   } catch (e) {
     if (e instanceof SafetensorsError) throw new SafetensorsError(`${fileName}: ${e.message}`);
     throw e;
   }
+}
+
+/** readSafetensors, with the file's name in front of any error message. */
+export function readSafetensorsFile(bytes: Uint8Array, fileName: string): SafetensorsFile {
+  return inFile(fileName, () => readSafetensors(bytes));
 }

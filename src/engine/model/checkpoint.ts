@@ -1,10 +1,26 @@
-// A Hugging Face checkpoint (config.json + model.safetensors [+ tokenizer.json]) in and out.
-// Loading checks the weights against the config tensor by tensor, so a mismatch is reported by
-// name before anything runs; writing produces what `from_pretrained` loads unchanged.
+// A Hugging Face checkpoint (config.json + model.safetensors, or model.safetensors.index.json and its
+// shards [+ tokenizer.json]) in and out. Loading checks the weights against the config tensor by
+// tensor, so a mismatch is reported by file and name before anything runs; it remembers how the
+// weights were stored (dtype, names, shards) so that writing gives back what `from_pretrained` loads,
+// laid out as the source was.
 import { parseConfig, type ModelConfig } from './config';
 import { GPT2_PREFIX, paramSpecs } from './schema';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
-import { readSafetensorsFile, writeSafetensors, type TensorEntry } from '../io/safetensors';
+import {
+  inFile,
+  readSafetensorsHeader,
+  readTensor,
+  SafetensorsError,
+  tensorByteSize,
+  writeSafetensors,
+  type DType,
+  type SafetensorsHeader,
+  type TensorEntry,
+  type TensorInfo,
+} from '../io/safetensors';
+import { INDEX_FILE, parseShardIndex, shardFiles, shardName, writeShardIndex, type ShardIndex } from '../io/shard-index';
+
+export const WEIGHTS_FILE = 'model.safetensors';
 
 /** A tensor on the host: f32 values in row-major order. */
 export interface HostTensor {
@@ -12,21 +28,79 @@ export interface HostTensor {
   data: Float32Array;
 }
 
+/** The dtypes weights may be stored in; all are computed in f32. */
+export type FloatDType = 'F64' | 'F32' | 'F16' | 'BF16';
+
+/** config.json's name for each (torch_dtype). */
+export const TORCH_DTYPE: Record<FloatDType, string> = {
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+};
+
+const isFloatDType = (d: DType): d is FloatDType => Object.hasOwn(TORCH_DTYPE, d);
+
+/** How the source stored its weights, by canonical name, so that an export writes them back alike. */
+export interface WeightStorage {
+  /** Each weight's dtype in the file. */
+  dtypes: Map<string, FloatDType>;
+  /** Each weight's name in the file (GPT2Model uploads drop "transformer."). */
+  fileNames: Map<string, string>;
+  /** Each weight's shard file; null when the weights are one model.safetensors. */
+  shards: Map<string, string> | null;
+}
+
 export interface Checkpoint {
   config: ModelConfig;
   weights: Map<string, HostTensor>;
   tokenizer: Tokenizer | null;
-  /** Tensors in the file that the architecture does not use (e.g. GPT-2's causal-mask buffers). */
+  /** Tensors in the files that the architecture does not use (e.g. GPT-2's causal-mask buffers). */
   ignored: string[];
+  /** What is wrong with the files but does not stop the model from loading, each naming its file. */
+  warnings: string[];
+  storage: WeightStorage;
 }
 
 export interface CheckpointFiles {
   config: unknown; // parsed config.json
-  weights: Uint8Array; // model.safetensors
+  /** The weights' safetensors files by name: model.safetensors alone, or the shards `index` names. */
+  weights: Map<string, Uint8Array>;
+  /** model.safetensors.index.json, parsed: given exactly when the weights are sharded. */
+  index?: ShardIndex;
   tokenizer?: unknown; // parsed tokenizer.json
 }
 
 export class CheckpointError extends Error {}
+
+/**
+ * The weight files of a checkpoint directory, given a way to read a file of it by name (undefined
+ * when absent): model.safetensors when there is one (as transformers prefers it), else the index and
+ * the shards it names that are there — a missing shard is the loader's to report, by name.
+ */
+export function gatherWeightFiles(
+  read: (name: string) => Uint8Array | undefined,
+): Pick<CheckpointFiles, 'weights' | 'index'> | null {
+  const single = read(WEIGHTS_FILE);
+  if (single) return { weights: new Map([[WEIGHTS_FILE, single]]) };
+  const indexBytes = read(INDEX_FILE);
+  if (!indexBytes) return null;
+  const index = parseShardIndex(parseIndexJson(indexBytes));
+  const weights = new Map<string, Uint8Array>();
+  for (const name of shardFiles(index)) {
+    const bytes = read(name);
+    if (bytes) weights.set(name, bytes);
+  }
+  return { weights, index };
+}
+
+function parseIndexJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new SafetensorsError(`${INDEX_FILE}: not valid JSON (${(e as Error).message})`);
+  }
+}
 
 // Buffers older GPT-2 checkpoints store next to the weights; they are not parameters.
 const GPT2_BUFFERS = /\.attn\.(bias|masked_bias)$/;
@@ -39,41 +113,144 @@ function canonicalName(config: ModelConfig, name: string): string {
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
+/** A tensor as a file's header lists it. */
+interface Located {
+  file: string;
+  bytes: Uint8Array;
+  header: SafetensorsHeader;
+  info: TensorInfo;
+}
+
+function headerOf(file: string, bytes: Uint8Array): SafetensorsHeader {
+  return inFile(file, () => readSafetensorsHeader(bytes));
+}
+
+/**
+ * Every tensor of the weight files by its name in the files. A sharded checkpoint must agree with
+ * its index: every shard it names is there, every tensor it lists is in the shard it says, and no
+ * tensor is in two shards. A tensor a shard holds that the index does not list is left out (in
+ * `ignored`, with a warning): the index is what says what the checkpoint is. A total_size that does
+ * not add up is a warning too — it describes the shards, it is not read.
+ */
+function locateTensors(files: CheckpointFiles, ignored: string[], warnings: string[]): Map<string, Located> {
+  const located = new Map<string, Located>();
+  const { index } = files;
+  if (!index) {
+    if (files.weights.size !== 1)
+      throw new CheckpointError(
+        `${[...files.weights.keys()].join(', ')}: one safetensors file, or ${INDEX_FILE} with its shards, is needed`,
+      );
+    const [[file, bytes]] = files.weights;
+    const header = headerOf(file, bytes);
+    for (const info of header.tensors) located.set(info.name, { file, bytes, header, info });
+    return located;
+  }
+
+  warnings.push(...index.warnings);
+  const shards = shardFiles(index);
+  const missing = shards.filter((s) => !files.weights.has(s));
+  if (missing.length > 0)
+    throw new CheckpointError(`${INDEX_FILE} names ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} missing`);
+  const holder = new Map<string, string>(); // tensor → the shard whose header lists it
+  let dataBytes = 0;
+  for (const file of shards) {
+    const bytes = files.weights.get(file)!;
+    const header = headerOf(file, bytes);
+    for (const info of header.tensors) {
+      const other = holder.get(info.name);
+      if (other) throw new CheckpointError(`${file}: tensor "${info.name}" is also in ${other}; which one is meant?`);
+      holder.set(info.name, file);
+      const listed = index.weightMap.get(info.name);
+      if (listed === file) {
+        located.set(info.name, { file, bytes, header, info });
+        dataBytes += info.end - info.begin;
+      } else if (listed === undefined) {
+        ignored.push(info.name);
+        warnings.push(`${file}: tensor "${info.name}" is not listed in ${INDEX_FILE}; it is ignored`);
+      }
+    }
+  }
+  for (const [name, file] of index.weightMap) {
+    const actual = holder.get(name);
+    if (actual !== file)
+      throw new CheckpointError(
+        `${file}: ${INDEX_FILE} puts tensor "${name}" here, but the file does not hold it${actual ? ` (${actual} does)` : ''}`,
+      );
+  }
+  if (index.totalSize !== null && index.totalSize !== dataBytes)
+    warnings.push(
+      `${INDEX_FILE}: metadata.total_size is ${index.totalSize} bytes but the shards hold ${dataBytes} bytes of tensor data`,
+    );
+  return located;
+}
+
+/** A warning for NaN or infinite values in a weight, or null when all are finite. */
+function nonFinite(file: string, name: string, data: Float32Array): string | null {
+  let nan = 0;
+  let pos = 0;
+  let neg = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v === 0) continue; // finite: the common case, one comparison
+    if (Number.isNaN(v)) nan++;
+    else if (v > 0) pos++;
+    else neg++;
+  }
+  if (nan + pos + neg === 0) return null;
+  const counts = [nan && `${nan} NaN`, pos && `${pos} +Inf`, neg && `${neg} -Inf`].filter(Boolean).join(', ');
+  return `${file}: tensor "${name}" holds ${counts} among its ${data.length} values; what is computed through it may be NaN`;
+}
+
 export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
   const config = parseConfig(files.config);
-  const file = readSafetensorsFile(files.weights, 'model.safetensors');
-  const found = new Map<string, TensorEntry>();
   const ignored: string[] = [];
-  for (const [name, entry] of file.tensors) {
-    if (config.kind === 'gpt2' && GPT2_BUFFERS.test(name)) ignored.push(name);
-    else found.set(canonicalName(config, name), entry);
+  const warnings: string[] = [];
+  const where = files.index ? INDEX_FILE : [...files.weights.keys()].join(', ');
+  const found = new Map<string, Located>(); // by canonical name
+  for (const [name, loc] of locateTensors(files, ignored, warnings)) {
+    if (config.kind === 'gpt2' && GPT2_BUFFERS.test(name)) {
+      ignored.push(name);
+      continue;
+    }
+    const canonical = canonicalName(config, name);
+    const twin = found.get(canonical);
+    if (twin)
+      throw new CheckpointError(
+        `${loc.file}: tensors "${twin.info.name}" and "${name}" are both the model's "${canonical}"`,
+      );
+    found.set(canonical, loc);
   }
 
   const weights = new Map<string, HostTensor>();
+  const storage: WeightStorage = { dtypes: new Map(), fileNames: new Map(), shards: files.index ? new Map() : null };
   const specs = paramSpecs(config);
   if (config.kind === 'gpt2' && found.has('lm_head.weight')) {
     specs.push({ name: 'lm_head.weight', shape: [config.vocabSize, config.nEmbd], init: 'normal' });
   }
   for (const spec of specs) {
-    const entry = found.get(spec.name);
-    if (!entry)
+    const loc = found.get(spec.name);
+    if (!loc) throw new CheckpointError(`${where}: tensor "${spec.name}" is missing (the config expects shape [${spec.shape}])`);
+    const { file, info } = loc;
+    if (!sameShape(info.shape, spec.shape)) {
       throw new CheckpointError(
-        `model.safetensors: tensor "${spec.name}" is missing (the config expects shape [${spec.shape}])`,
-      );
-    if (!sameShape(entry.shape, spec.shape)) {
-      throw new CheckpointError(
-        `model.safetensors: tensor "${spec.name}" has shape [${entry.shape}] but config.json implies [${spec.shape}]`,
+        `${file}: tensor "${info.name}" has shape [${info.shape}] but config.json implies [${spec.shape}]`,
       );
     }
-    if (!(entry.data instanceof Float32Array)) {
+    if (!isFloatDType(info.dtype)) {
       throw new CheckpointError(
-        `model.safetensors: tensor "${spec.name}" has dtype ${entry.dtype}; weights must be floating point`,
+        `${file}: tensor "${info.name}" has dtype ${info.dtype}; weights must be floating point (F32, F16, BF16 or F64)`,
       );
     }
-    weights.set(spec.name, { shape: entry.shape, data: entry.data });
+    const data = inFile(file, () => readTensor(loc.bytes, loc.header, info)).data as Float32Array;
+    const warning = nonFinite(file, info.name, data);
+    if (warning) warnings.push(warning);
+    weights.set(spec.name, { shape: info.shape, data });
+    storage.dtypes.set(spec.name, info.dtype);
+    storage.fileNames.set(spec.name, info.name);
+    storage.shards?.set(spec.name, file);
     found.delete(spec.name);
   }
-  ignored.push(...found.keys());
+  for (const loc of found.values()) ignored.push(loc.info.name);
 
   let tokenizer: Tokenizer | null = null;
   if (config.kind === 'gpt2') {
@@ -85,13 +262,71 @@ export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
       );
     }
   }
-  return { config, weights, tokenizer, ignored };
+  return { config, weights, tokenizer, ignored, warnings, storage };
 }
 
-/** model.safetensors bytes for the given weights, named and laid out as `transformers` saves them. */
-export function serializeWeights(weights: Map<string, HostTensor>): Uint8Array {
-  const entries = new Map<string, TensorEntry>();
-  for (const [name, t] of weights) entries.set(name, { dtype: 'F32', shape: t.shape, data: t.data });
+/**
+ * The storage of tensors renamed from source tensors (an export renumbers blocks): each keeps its
+ * source's dtype and shard, and leaves out of its name the prefix its source's name left out.
+ */
+export function renamedStorage(storage: WeightStorage, sourceOf: Map<string, string>): WeightStorage {
+  const out: WeightStorage = { dtypes: new Map(), fileNames: new Map(), shards: storage.shards && new Map() };
+  for (const [name, source] of sourceOf) {
+    const dtype = storage.dtypes.get(source);
+    if (dtype) out.dtypes.set(name, dtype);
+    const shard = storage.shards?.get(source);
+    if (shard) out.shards!.set(name, shard);
+    const inFileName = storage.fileNames.get(source) ?? source;
+    const dropped = source.endsWith(inFileName) ? source.slice(0, source.length - inFileName.length) : '';
+    out.fileNames.set(name, dropped && name.startsWith(dropped) ? name.slice(dropped.length) : name);
+  }
+  return out;
+}
+
+/** The dtype most of the weights are stored in (by values): config.json's torch_dtype. */
+export function mainDType(weights: Map<string, HostTensor>, storage?: WeightStorage): FloatDType {
+  const count = new Map<FloatDType, number>();
+  for (const [name, t] of weights) {
+    const dtype = storage?.dtypes.get(name) ?? 'F32';
+    count.set(dtype, (count.get(dtype) ?? 0) + t.data.length);
+  }
+  return [...count].reduce((a, b) => (b[1] > a[1] ? b : a), ['F32', 0] as [FloatDType, number])[0];
+}
+
+/**
+ * The weight files for `weights` as `storage` says they were stored (each tensor's dtype, name in the
+ * file and shard; F32 under canonical names in one file without it), named and laid out as
+ * `transformers` saves them: model.safetensors, or model.safetensors.index.json and its shards.
+ * Shards keep the source's file names while every one still holds tensors; otherwise the ones left
+ * are renumbered model-0000i-of-0000n.safetensors in their order.
+ */
+export function writeWeightFiles(weights: Map<string, HostTensor>, storage?: WeightStorage): Map<string, Uint8Array> {
+  const sharded = !!storage?.shards?.size;
+  const sourceShards = sharded ? [...new Set(storage!.shards!.values())].sort() : [WEIGHTS_FILE];
+  const groups = new Map<string, Map<string, TensorEntry>>(sourceShards.map((s) => [s, new Map()]));
+  const fileNames = new Map<string, string>(); // name in the file → shard
+  for (const [name, t] of weights) {
+    // A tensor the source did not have goes with the last shard.
+    const shard = storage?.shards?.get(name) ?? sourceShards[sourceShards.length - 1];
+    const fileName = storage?.fileNames.get(name) ?? name;
+    groups.get(shard)!.set(fileName, { dtype: storage?.dtypes.get(name) ?? 'F32', shape: t.shape, data: t.data });
+    fileNames.set(fileName, shard);
+  }
   // transformers refuses safetensors files whose metadata does not name the framework.
-  return writeSafetensors(entries, { format: 'pt' });
+  if (!sharded) return new Map([[WEIGHTS_FILE, writeSafetensors(groups.get(WEIGHTS_FILE)!, { format: 'pt' })]]);
+
+  const kept = sourceShards.filter((s) => groups.get(s)!.size > 0);
+  const rename = new Map(kept.map((s, i) => [s, kept.length === sourceShards.length ? s : shardName(i + 1, kept.length)]));
+  const out = new Map<string, Uint8Array>();
+  const weightMap = new Map([...fileNames].map(([name, shard]) => [name, rename.get(shard)!]));
+  let totalSize = 0;
+  for (const entries of groups.values()) for (const e of entries.values()) totalSize += tensorByteSize(e.dtype, e.shape);
+  out.set(INDEX_FILE, writeShardIndex(weightMap, totalSize));
+  for (const s of kept) out.set(rename.get(s)!, writeSafetensors(groups.get(s)!, { format: 'pt' }));
+  return out;
+}
+
+/** model.safetensors bytes for the given weights: F32, canonical names, as `transformers` saves them. */
+export function serializeWeights(weights: Map<string, HostTensor>): Uint8Array {
+  return writeWeightFiles(weights).get(WEIGHTS_FILE)!;
 }
