@@ -2,7 +2,18 @@
 // evaluation set that ships beside it. The worker holds one session; Node scripts use it too.
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, type Checkpoint } from './model/checkpoint';
-import { ffnSize, hiddenSize, numHeads, numLayers, sequenceLength, type ModelConfig } from './model/config';
+import {
+  architectureOf,
+  ffnSize,
+  hiddenSize,
+  isCausalLm,
+  numHeads,
+  numKvHeads,
+  numLayers,
+  sequenceLength,
+  type ModelConfig,
+} from './model/config';
+import { type Family, familyOf } from './pruning/catalogue';
 import { costReport, type CostReport } from './model/cost';
 import type { Weights } from './model/types';
 import { toTfWeights } from './model/weights';
@@ -20,8 +31,12 @@ export interface ModelFiles {
 export interface ModelSummary {
   architecture: string;
   kind: ModelConfig['kind'];
+  /** What the model does, which decides its metric, data and applicable scores. */
+  family: Family;
   layers: number;
   heads: number;
+  /** Key/value heads: fewer than `heads` under grouped-query attention, each serving a group. */
+  kvHeads: number;
   hidden: number;
   ffn: number;
   /** Tokens per example: context length, or patches + CLS. */
@@ -106,14 +121,16 @@ export class ModelSession {
     const c = this.config;
     const e = this.evalSet;
     return {
-      architecture: c.kind === 'gpt2' ? 'GPT2LMHeadModel' : 'ViTForImageClassification',
+      architecture: architectureOf(c),
       kind: c.kind,
+      family: familyOf(c.kind),
       layers: numLayers(c),
       heads: numHeads(c),
       hidden: hiddenSize(c),
       ffn: ffnSize(c),
       sequence: sequenceLength(c),
-      vocabSize: c.kind === 'gpt2' ? c.vocabSize : null,
+      vocabSize: isCausalLm(c) ? c.vocabSize : null,
+      kvHeads: numKvHeads(c),
       labels: c.kind === 'vit' ? c.labels : null,
       cost: costReport(c),
       evalSet: !e
@@ -136,7 +153,7 @@ export class ModelSession {
     if (!set) throw new ModelError('this model has no eval.safetensors to measure it on');
     const c = this.config;
     if (c.kind === 'vit' && set.kind === 'images') return evaluateClassifier(c, weights, set.pixels, set.labels, opts);
-    if (c.kind === 'gpt2' && set.kind === 'text') {
+    if (isCausalLm(c) && set.kind === 'text') {
       const tokens = Int32Array.from(this.checkpoint.tokenizer!.encode(new TextDecoder('utf-8').decode(set.bytes)));
       return evaluateLm(c, weights, tokens, set.bytes.length, opts);
     }

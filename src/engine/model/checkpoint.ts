@@ -1,7 +1,7 @@
 // A Hugging Face checkpoint (config.json + model.safetensors [+ tokenizer.json]) in and out.
 // Loading checks the weights against the config tensor by tensor, so a mismatch is reported by
 // name before anything runs; writing produces what `from_pretrained` loads unchanged.
-import { parseConfig, type ModelConfig } from './config';
+import { isCausalLm, parseConfig, type ModelConfig } from './config';
 import { GPT2_PREFIX, paramSpecs } from './schema';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
 import { readSafetensorsFile, writeSafetensors, type TensorEntry } from '../io/safetensors';
@@ -28,8 +28,12 @@ export interface CheckpointFiles {
 
 export class CheckpointError extends Error {}
 
-// Buffers older GPT-2 checkpoints store next to the weights; they are not parameters.
-const GPT2_BUFFERS = /\.attn\.(bias|masked_bias)$/;
+// Buffers some checkpoints store next to the weights; they are not parameters: GPT-2's causal
+// masks, and the rotary inverse frequencies of older Llama-family uploads.
+const BUFFERS: Partial<Record<ModelConfig['kind'], RegExp>> = {
+  gpt2: /\.attn\.(bias|masked_bias)$/,
+  llama: /\.rotary_emb\.inv_freq$/,
+};
 
 function canonicalName(config: ModelConfig, name: string): string {
   // GPT2Model checkpoints (the original `gpt2` upload) name tensors without "transformer.".
@@ -45,7 +49,7 @@ export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
   const found = new Map<string, TensorEntry>();
   const ignored: string[] = [];
   for (const [name, entry] of file.tensors) {
-    if (config.kind === 'gpt2' && GPT2_BUFFERS.test(name)) ignored.push(name);
+    if (BUFFERS[config.kind]?.test(name)) ignored.push(name);
     else found.set(canonicalName(config, name), entry);
   }
 
@@ -76,7 +80,7 @@ export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
   ignored.push(...found.keys());
 
   let tokenizer: Tokenizer | null = null;
-  if (config.kind === 'gpt2') {
+  if (isCausalLm(config)) {
     if (files.tokenizer === undefined) throw new CheckpointError('tokenizer.json is missing; a text model needs it');
     tokenizer = loadTokenizer(files.tokenizer);
     if (tokenizer.vocabSize > config.vocabSize) {
