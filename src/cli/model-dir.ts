@@ -42,18 +42,20 @@ export function readModelDir(dir: string): ModelDir {
   if (!config) throw new CliError(`${dir} has no config.json (is it a model directory?)`);
   const weights = opt('model.safetensors');
   if (!weights) throw new CliError(`${dir} has no model.safetensors`);
-  const tokenizer = opt('tokenizer.json');
   const extraFiles: Record<string, Uint8Array> = {};
   for (const name of COPIED_FILES) {
-    const b = name === 'tokenizer.json' ? tokenizer : opt(name);
+    const b = opt(name);
     if (b) extraFiles[name] = b;
   }
+  const tokenizer = extraFiles['tokenizer.json'];
+  const tokenizerConfig = extraFiles['tokenizer_config.json'];
   return {
     dir,
     files: {
       config: parseJson(config, path('config.json')),
       weights,
       tokenizer: tokenizer && parseJson(tokenizer, path('tokenizer.json')),
+      tokenizerConfig: tokenizerConfig && parseJson(tokenizerConfig, path('tokenizer_config.json')),
       evalSet: opt('eval.safetensors'),
       calibSet: opt('calib.safetensors'),
     },
@@ -87,7 +89,7 @@ export function openSession(md: ModelDir): ModelSession {
       }
       throw new CliError(`${md.dir}: ${msg}`);
     }
-    if (e instanceof TokenizerError && !msg.startsWith('tokenizer.json'))
+    if (e instanceof TokenizerError && !/^tokenizer(_config)?\.json/.test(msg))
       throw new CliError(`${join(md.dir, 'tokenizer.json')}: ${msg}`);
     if (e instanceof Error && e.constructor !== Error) {
       // Engine messages start with the file they concern ("config.json: …"); make that a path.

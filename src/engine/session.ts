@@ -24,6 +24,7 @@ export interface ModelFiles {
   config: unknown;
   weights: Uint8Array;
   tokenizer?: unknown;
+  tokenizerConfig?: unknown;
   evalSet?: Uint8Array;
   calibSet?: Uint8Array;
 }
@@ -72,10 +73,11 @@ function parseJson(bytes: Uint8Array, name: string): unknown {
 /** Fetches a model directory laid out as public/models/<id>/ is. */
 export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<ModelFiles> {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-  const [config, weights, tokenizer, evalSet, calibSet] = await Promise.all([
+  const [config, weights, tokenizer, tokenizerConfig, evalSet, calibSet] = await Promise.all([
     fetchBytes(`${base}config.json`, fetchImpl, false),
     fetchBytes(`${base}model.safetensors`, fetchImpl, false),
     fetchBytes(`${base}tokenizer.json`, fetchImpl, true),
+    fetchBytes(`${base}tokenizer_config.json`, fetchImpl, true),
     fetchBytes(`${base}eval.safetensors`, fetchImpl, true),
     fetchBytes(`${base}calib.safetensors`, fetchImpl, true),
   ]);
@@ -83,6 +85,7 @@ export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch =
     config: parseJson(config!, 'config.json'),
     weights: weights!,
     tokenizer: tokenizer && parseJson(tokenizer, 'tokenizer.json'),
+    tokenizerConfig: tokenizerConfig && parseJson(tokenizerConfig, 'tokenizer_config.json'),
     evalSet,
     calibSet,
   };

@@ -4,12 +4,13 @@ import type { ModelFiles } from '../engine/session';
 import type { DroppedFile } from './api';
 
 /** The files of a model directory, by the names the engine knows them by. */
-export type Role = 'config' | 'weights' | 'tokenizer' | 'evalSet' | 'calibSet';
+export type Role = 'config' | 'weights' | 'tokenizer' | 'tokenizerConfig' | 'evalSet' | 'calibSet';
 
 export const FILE_NAMES: Record<Role, string> = {
   config: 'config.json',
   weights: 'model.safetensors',
   tokenizer: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
   evalSet: 'eval.safetensors',
   calibSet: 'calib.safetensors',
 };
@@ -76,6 +77,7 @@ export function toModelFiles(files: DroppedFile[]): { modelFiles: ModelFiles; us
     config: parseJsonFile(byRole.config!, FILE_NAMES.config),
     weights: byRole.weights!.bytes,
     tokenizer: byRole.tokenizer && parseJsonFile(byRole.tokenizer, FILE_NAMES.tokenizer),
+    tokenizerConfig: byRole.tokenizerConfig && parseJsonFile(byRole.tokenizerConfig, FILE_NAMES.tokenizerConfig),
     evalSet: byRole.evalSet?.bytes,
     calibSet: byRole.calibSet?.bytes,
   };

@@ -530,9 +530,9 @@ export interface TokenProbability {
   prob: number;
   /** The bytes the token stands for (a byte model: the one byte, = id). */
   bytes: number[];
-  /** Those bytes as UTF-8 text (invalid sequences as U+FFFD). */
+  /** The token decoded alone (with a tokenizer, its decode; invalid UTF-8 as U+FFFD). */
   text: string;
-  /** A visible form: ␣ for space, ↵ for newline, ⇥ for tab, \xNN for other control / non-ASCII single bytes. */
+  /** A visible form (displayBytes). */
   display: string;
 }
 
@@ -561,12 +561,19 @@ function topIndices(probs: Float32Array, k: number): number[] {
 }
 
 const utf8 = new TextDecoder('utf-8');
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 function tokenBytes(id: number, vocab: number, tokenizer?: Tokenizer | null): number[] {
   if (tokenizer) return Array.from(tokenizer.tokenToBytes(id));
   return vocab <= 256 ? [id] : [];
 }
 
+/**
+ * A token's visible form: ␣ for space, ↵ for newline, ⇥ for tab, \xNN for another control or
+ * non-ASCII single byte; else the text of its own bytes, so a SentencePiece piece shows the space
+ * it starts with ("▁the" decodes alone to "the"); a token holding part of a character, or no bytes
+ * (a special token), shows its decoded text.
+ */
 export function displayBytes(bytes: number[], text: string): string {
   if (bytes.length === 1) {
     const b = bytes[0];
@@ -576,7 +583,15 @@ export function displayBytes(bytes: number[], text: string): string {
     if (b < 0x20 || b >= 0x7f) return `\\x${b.toString(16).padStart(2, '0')}`;
     return String.fromCharCode(b);
   }
-  return text.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥');
+  let own = text;
+  if (bytes.length > 0) {
+    try {
+      own = strictUtf8.decode(Uint8Array.from(bytes));
+    } catch {
+      // Part of a character: its decoded text (U+FFFD) says so.
+    }
+  }
+  return own.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥');
 }
 
 /** Class probabilities of one image. */

@@ -24,6 +24,7 @@ export interface CheckpointFiles {
   config: unknown; // parsed config.json
   weights: Uint8Array; // model.safetensors
   tokenizer?: unknown; // parsed tokenizer.json
+  tokenizerConfig?: unknown; // parsed tokenizer_config.json, when the model has one
 }
 
 export class CheckpointError extends Error {}
@@ -82,7 +83,7 @@ export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
   let tokenizer: Tokenizer | null = null;
   if (isCausalLm(config)) {
     if (files.tokenizer === undefined) throw new CheckpointError('tokenizer.json is missing; a text model needs it');
-    tokenizer = loadTokenizer(files.tokenizer);
+    tokenizer = loadTokenizer(files.tokenizer, files.tokenizerConfig);
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new CheckpointError(
         `tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`,
