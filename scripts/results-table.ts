@@ -109,7 +109,7 @@ function structuredRows(granularity: StructuredPruneRecipe['granularity'], amoun
       (score): Row => ({
         label: `${granularity} ${pct(amount, 0)}, ${score}`,
         recipe: (id) =>
-          scoresFor(granularity, id === 'vit-fashion' ? 'vit' : 'gpt2').some((s) => s.id === score)
+          scoresFor(granularity, id === 'vit-fashion' ? 'image-classifier' : 'causal-lm').some((s) => s.id === score)
             ? ({ granularity, amount, score } as StructuredPruneRecipe)
             : null,
         cell: (r) => `${metricText(r.metric)}, ${pct(r.flops / r.denseFlops)} — ${(r as StructuredReport).structure}`,

@@ -133,7 +133,7 @@ describe('cli', () => {
       calibration: { source: 'train', count: 2, seed: 3 },
     });
     // Every default is filled in, so the report says what ran: the calibration mode too.
-    expect(report.recipe.calibrationMode).toBe(defaultCalibrationMode('wanda', 'gpt2'));
+    expect(report.recipe.calibrationMode).toBe(defaultCalibrationMode('wanda', 'causal-lm'));
     expect(report.recipe.calibrationMode).not.toBeNull();
     expect(report.sparsity).toBeCloseTo(0.5, 6);
     expect(report.metric.kind).toBe('lm');
@@ -305,7 +305,7 @@ describe('cli', () => {
     expect(tr.recipe).toEqual({
       granularity: 'tokens',
       amount: 0.5,
-      score: scoresFor('tokens', 'gpt2')[0].id,
+      score: scoresFor('tokens', 'causal-lm')[0].id,
       tokenFrom: 1,
     });
     expect(tr.calibration).toBeNull();
@@ -584,11 +584,11 @@ describe('cli', () => {
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'heads', '--score', 'activation', '--sparsity', '0.5'],
-        new RegExp(`“activation” \\(its scores: ${ids(scoresFor('heads', 'gpt2')).join(', ')}\\)`),
+        new RegExp(`“activation” \\(its scores: ${ids(scoresFor('heads', 'causal-lm')).join(', ')}\\)`),
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'sublayers', '--score', 'norm', '--sparsity', '0.5'],
-        new RegExp(`“norm” \\(its scores: ${ids(scoresFor('sublayers', 'gpt2')).join(', ')}\\)`),
+        new RegExp(`“norm” \\(its scores: ${ids(scoresFor('sublayers', 'causal-lm')).join(', ')}\\)`),
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'heads', '--scope', 'row', '--sparsity', '0.5'],
@@ -613,7 +613,7 @@ describe('cli', () => {
       ],
       [
         ['prune', '--model', gpt, '--granularity', 'tokens', '--score', 'norm', '--sparsity', '0.5', '--quiet'],
-        new RegExp(`“norm” \\(its scores: ${ids(scoresFor('tokens', 'gpt2')).join(', ')}\\)`),
+        new RegExp(`“norm” \\(its scores: ${ids(scoresFor('tokens', 'causal-lm')).join(', ')}\\)`),
       ],
       [
         [
@@ -628,7 +628,7 @@ describe('cli', () => {
           '0.5',
           '--quiet',
         ],
-        naming(structuredScoreEntry('tokens', 'cls', 'vit').label, 'does not apply to language models'),
+        naming(structuredScoreEntry('tokens', 'cls', 'image-classifier').label, 'does not apply to language models'),
       ],
       [['prune', '--model', gpt, '--granularity', 'heads'], /^error: prune: --sparsity is required/],
       [

@@ -13,7 +13,7 @@ import {
   type StructuredReport,
 } from '../engine/eval/pruner';
 import type { ModelSession } from '../engine/session';
-import { allocationDefaults } from '../engine/pruning/catalogue';
+import { allocationDefaults, familyOf } from '../engine/pruning/catalogue';
 import { checkRecipe, needsCalibration, resolvePruneRecipe, resolveStructuredRecipe } from '../engine/pruning/recipe';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
@@ -54,7 +54,7 @@ type Of<C extends ParsedCommand['command']> = Extract<ParsedCommand, { command: 
  * calibration option was given. Called after checkRecipe: a refused recipe reads no calibration file.
  */
 function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(r: R, a: RecipeArgs, session: ModelSession): R {
-  const family = session.config.kind;
+  const family = familyOf(session.config.kind);
   if (!needsCalibration(r, family) && a.calib === undefined && a.calibCount === undefined) return r;
   const calibration: CalibrationSpec = {
     source: a.calib?.source ?? OPTIONS.calib.default,
@@ -71,7 +71,7 @@ function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(r: R, a:
  * cannot honour it.
  */
 export function buildRecipe(a: WeightArgs, sparsity: number, session: ModelSession): PruneRecipe {
-  const family = session.config.kind;
+  const family = familyOf(session.config.kind);
   const allocation = a.allocation ?? OPTIONS.allocation.default;
   const parameters = { ...allocationDefaults(allocation), ...a.allocationParameters };
   const given: PruneRecipe = {
@@ -90,7 +90,7 @@ export function buildRecipe(a: WeightArgs, sparsity: number, session: ModelSessi
 
 /** A structured recipe with every default filled in (score, scope, first token-pruned block); `amount` is the fraction removed. */
 export function buildStructuredRecipe(a: StructuredArgs, amount: number, session: ModelSession): StructuredPruneRecipe {
-  const family = session.config.kind;
+  const family = familyOf(session.config.kind);
   const given: StructuredPruneRecipe = { granularity: a.granularity, amount, score: a.score, scope: a.scope };
   if (a.tokenFrom !== undefined) given.tokenFrom = a.tokenFrom;
   checkRecipe(given, family);

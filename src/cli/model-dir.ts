@@ -50,18 +50,20 @@ export function readModelDir(dir: string): ModelDir {
     throw e instanceof SafetensorsError ? withPath(dir, e) : e;
   }
   if (!weights) throw new CliError(`${dir} has no ${WEIGHTS_FILE} (nor ${INDEX_FILE})`);
-  const tokenizer = opt('tokenizer.json');
   const extraFiles: Record<string, Uint8Array> = {};
   for (const name of COPIED_FILES) {
-    const b = name === 'tokenizer.json' ? tokenizer : opt(name);
+    const b = opt(name);
     if (b) extraFiles[name] = b;
   }
+  const tokenizer = extraFiles['tokenizer.json'];
+  const tokenizerConfig = extraFiles['tokenizer_config.json'];
   return {
     dir,
     files: {
       config: parseJson(config, path('config.json')),
       ...weights,
       tokenizer: tokenizer && parseJson(tokenizer, path('tokenizer.json')),
+      tokenizerConfig: tokenizerConfig && parseJson(tokenizerConfig, path('tokenizer_config.json')),
       evalSet: opt('eval.safetensors'),
       calibSet: opt('calib.safetensors'),
     },
@@ -86,7 +88,7 @@ export function openSession(md: ModelDir): ModelSession {
     return ModelSession.open(md.files);
   } catch (e) {
     const msg = (e as Error).message;
-    if (e instanceof TokenizerError && !msg.startsWith('tokenizer.json'))
+    if (e instanceof TokenizerError && !/^tokenizer(_config)?\.json/.test(msg))
       throw new CliError(`${join(md.dir, 'tokenizer.json')}: ${msg}`);
     if (e instanceof Error && e.constructor !== Error) throw withPath(md.dir, e);
     throw e;

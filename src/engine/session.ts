@@ -3,7 +3,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, WEIGHTS_FILE, type Checkpoint, type CheckpointFiles } from './model/checkpoint';
 import { INDEX_FILE, parseShardIndex, shardFiles } from './io/shard-index';
-import { ffnSize, hiddenSize, numHeads, numLayers, sequenceLength, type ModelConfig } from './model/config';
+import {
+  architectureOf,
+  ffnSize,
+  hiddenSize,
+  isCausalLm,
+  numHeads,
+  numKvHeads,
+  numLayers,
+  sequenceLength,
+  type ModelConfig,
+} from './model/config';
+import { type Family, familyOf } from './pruning/catalogue';
 import { costReport, type CostReport } from './model/cost';
 import type { Weights } from './model/types';
 import { toTfWeights } from './model/weights';
@@ -18,8 +29,12 @@ export interface ModelFiles extends CheckpointFiles {
 export interface ModelSummary {
   architecture: string;
   kind: ModelConfig['kind'];
+  /** What the model does, which decides its metric, data and applicable scores. */
+  family: Family;
   layers: number;
   heads: number;
+  /** Key/value heads: fewer than `heads` under grouped-query attention, each serving a group. */
+  kvHeads: number;
   hidden: number;
   ffn: number;
   /** Tokens per example: context length, or patches + CLS. */
@@ -73,10 +88,11 @@ async function fetchWeights(base: string, fetchImpl: typeof fetch): Promise<Pick
 /** Fetches a model directory laid out as public/models/<id>/ is. */
 export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<ModelFiles> {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-  const [config, weights, tokenizer, evalSet, calibSet] = await Promise.all([
+  const [config, weights, tokenizer, tokenizerConfig, evalSet, calibSet] = await Promise.all([
     fetchBytes(`${base}config.json`, fetchImpl, false),
     fetchWeights(base, fetchImpl),
     fetchBytes(`${base}tokenizer.json`, fetchImpl, true),
+    fetchBytes(`${base}tokenizer_config.json`, fetchImpl, true),
     fetchBytes(`${base}eval.safetensors`, fetchImpl, true),
     fetchBytes(`${base}calib.safetensors`, fetchImpl, true),
   ]);
@@ -84,6 +100,7 @@ export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch =
     config: parseJson(config!, 'config.json'),
     ...weights,
     tokenizer: tokenizer && parseJson(tokenizer, 'tokenizer.json'),
+    tokenizerConfig: tokenizerConfig && parseJson(tokenizerConfig, 'tokenizer_config.json'),
     evalSet,
     calibSet,
   };
@@ -122,14 +139,16 @@ export class ModelSession {
     const c = this.config;
     const e = this.evalSet;
     return {
-      architecture: c.kind === 'gpt2' ? 'GPT2LMHeadModel' : 'ViTForImageClassification',
+      architecture: architectureOf(c),
       kind: c.kind,
+      family: familyOf(c.kind),
       layers: numLayers(c),
       heads: numHeads(c),
       hidden: hiddenSize(c),
       ffn: ffnSize(c),
       sequence: sequenceLength(c),
-      vocabSize: c.kind === 'gpt2' ? c.vocabSize : null,
+      vocabSize: isCausalLm(c) ? c.vocabSize : null,
+      kvHeads: numKvHeads(c),
       labels: c.kind === 'vit' ? c.labels : null,
       cost: costReport(c),
       evalSet: !e
@@ -153,7 +172,7 @@ export class ModelSession {
     if (!set) throw new ModelError('this model has no eval.safetensors to measure it on');
     const c = this.config;
     if (c.kind === 'vit' && set.kind === 'images') return evaluateClassifier(c, weights, set.pixels, set.labels, opts);
-    if (c.kind === 'gpt2' && set.kind === 'text') {
+    if (isCausalLm(c) && set.kind === 'text') {
       const tokens = Int32Array.from(this.checkpoint.tokenizer!.encode(new TextDecoder('utf-8').decode(set.bytes)));
       return evaluateLm(c, weights, tokens, set.bytes.length, opts);
     }

@@ -12,7 +12,7 @@ const disabledIds = (c: Control | null) => c?.options.filter((o) => o.disabled).
 
 describe('controlsFor', () => {
   it('lists the catalogue’s entries with their labels and papers', () => {
-    const c = controlsFor(config(), 'vit');
+    const c = controlsFor(config(), 'image-classifier');
     expect(c.method?.options.map((o) => o.id)).toEqual(METHODS.map((m) => m.id));
     expect(option(c.method, 'wanda')).toMatchObject({ label: 'Wanda', disabled: false, reason: null });
     expect(option(c.method, 'wanda')?.title).toContain('Sun et al., ICLR 2024');
@@ -24,58 +24,66 @@ describe('controlsFor', () => {
   });
 
   it('the global scope rules out OWL and sensitivity, with the catalogue’s reason as title and note', () => {
-    const c = controlsFor(config({ scope: 'global' }), 'vit');
+    const c = controlsFor(config({ scope: 'global' }), 'image-classifier');
     expect(disabledIds(c.allocation)).toEqual(['owl', 'sensitivity']);
     const owl = option(c.allocation, 'owl')!;
     expect(owl.reason).toBe(
-      refusal({ family: 'vit', granularity: 'unstructured', method: 'magnitude', scope: 'global', allocation: 'owl' }),
+      refusal({
+        family: 'image-classifier',
+        granularity: 'unstructured',
+        method: 'magnitude',
+        scope: 'global',
+        allocation: 'owl',
+      }),
     );
     expect(owl.title).toBe(owl.reason);
     expect(c.allocation?.notes[0]).toMatch(/^A “global” scope sets one threshold for all blocks; the “OWL”.*\.$/);
     expect(c.perBlock).toMatch(/per-block sparsity does not apply/);
-    expect(controlsFor(config(), 'vit').allocation?.notes).toEqual([]);
+    expect(controlsFor(config(), 'image-classifier').allocation?.notes).toEqual([]);
   });
 
   it('scope follows the method: SparseGPT selects per layer only; the default shows as the method’s own', () => {
-    const sparsegpt = controlsFor(config({ method: 'sparsegpt' }), 'gpt2');
+    const sparsegpt = controlsFor(config({ method: 'sparsegpt' }), 'causal-lm');
     expect(disabledIds(sparsegpt.scope)).toEqual(['row', 'global']);
     expect(sparsegpt.scope?.notes).toHaveLength(2);
-    const wanda = controlsFor(config({ method: 'wanda' }), 'gpt2');
+    const wanda = controlsFor(config({ method: 'wanda' }), 'causal-lm');
     expect(wanda.scope).toMatchObject({ value: 'row', fallback: 'row' });
     expect(choiceFor(wanda.scope!, 'row')).toBe('default');
     expect(choiceFor(wanda.scope!, 'global')).toBe('global');
   });
 
   it('the calibration mode shows for methods that have one, its default by family', () => {
-    expect(controlsFor(config({ method: 'magnitude' }), 'vit').calibMode).toBeNull();
-    expect(controlsFor(config({ method: 'wanda' }), 'vit').calibMode).toMatchObject({ value: 'one-shot' });
-    expect(controlsFor(config({ method: 'wanda' }), 'gpt2').calibMode).toMatchObject({ value: 'sequential' });
-    expect(controlsFor(config({ method: 'wanda', calibMode: 'sequential' }), 'vit').calibMode?.value).toBe(
+    expect(controlsFor(config({ method: 'magnitude' }), 'image-classifier').calibMode).toBeNull();
+    expect(controlsFor(config({ method: 'wanda' }), 'image-classifier').calibMode).toMatchObject({ value: 'one-shot' });
+    expect(controlsFor(config({ method: 'wanda' }), 'causal-lm').calibMode).toMatchObject({ value: 'sequential' });
+    expect(controlsFor(config({ method: 'wanda', calibMode: 'sequential' }), 'image-classifier').calibMode?.value).toBe(
       'sequential',
     );
   });
 
   it('2:4 hides the scope and the allocation; structured pruning shows its score for the family', () => {
-    const nm = controlsFor(config({ granularity: 'nm' }), 'vit');
+    const nm = controlsFor(config({ granularity: 'nm' }), 'image-classifier');
     expect(nm.scope).toBeNull();
     expect(nm.allocation).toBeNull();
     expect(nm.perBlock).toMatch(/2:4/);
-    const heads = controlsFor(config({ granularity: 'heads' }), 'vit');
+    const heads = controlsFor(config({ granularity: 'heads' }), 'image-classifier');
     expect(heads.method).toBeNull();
     expect(heads.score?.options.map((o) => o.id)).toEqual(['norm', 'taylor', 'entropy']);
     expect(heads.scope?.options.map((o) => o.id)).toEqual(['layer', 'global']);
     expect(heads.allocation).toBeNull();
-    expect(controlsFor(config({ granularity: 'blocks' }), 'vit').scope).toBeNull();
-    expect(controlsFor(config({ granularity: 'tokens' }), 'vit').score?.options.map((o) => o.id)).toEqual(['cls']);
-    expect(controlsFor(config({ granularity: 'tokens' }), 'gpt2').score).toMatchObject({
+    expect(controlsFor(config({ granularity: 'blocks' }), 'image-classifier').scope).toBeNull();
+    expect(controlsFor(config({ granularity: 'tokens' }), 'image-classifier').score?.options.map((o) => o.id)).toEqual([
+      'cls',
+    ]);
+    expect(controlsFor(config({ granularity: 'tokens' }), 'causal-lm').score).toMatchObject({
       value: 'last-query',
       options: [{ id: 'last-query' }, { id: 'column-sum' }],
     });
-    expect(controlsFor(config({ granularity: 'sublayers' }), 'gpt2').score?.value).toBe('finercut');
+    expect(controlsFor(config({ granularity: 'sublayers' }), 'causal-lm').score?.value).toBe('finercut');
   });
 
   it('per-block values set by hand rule out OWL and sensitivity', () => {
-    const c = controlsFor(config({ layerSparsity: [0.1, 0.2, 0.3, 0.4] }), 'vit');
+    const c = controlsFor(config({ layerSparsity: [0.1, 0.2, 0.3, 0.4] }), 'image-classifier');
     expect(disabledIds(c.allocation)).toEqual(['owl', 'sensitivity']);
     expect(option(c.allocation, 'owl')?.reason).toMatch(/set by hand replace the allocation/);
     expect(c.perBlock).toBeNull();
@@ -86,15 +94,15 @@ describe('fitChoices', () => {
   it('puts back to the default, in the controls’ order, what the choices before it rule out', () => {
     const { state, reasons } = fitChoices(
       config({ method: 'sparsegpt', scope: 'global', allocation: 'owl', calibMode: 'one-shot' }),
-      'vit',
+      'image-classifier',
     );
     // SparseGPT cannot select globally: the scope goes; OWL then fits the per-layer scope.
     expect(state).toMatchObject({ scope: 'default', allocation: 'owl', calibMode: 'one-shot' });
     expect(reasons).toHaveLength(1);
-    expect(refusal(choicesOf(state, 'vit'))).toBeNull();
-    const fitted = fitChoices(config({ method: 'magnitude', calibMode: 'one-shot' }), 'vit');
+    expect(refusal(choicesOf(state, 'image-classifier'))).toBeNull();
+    const fitted = fitChoices(config({ method: 'magnitude', calibMode: 'one-shot' }), 'image-classifier');
     expect(fitted.state.calibMode).toBe('default');
     const same = config({ method: 'wanda', scope: 'global' });
-    expect(fitChoices(same, 'gpt2')).toEqual({ state: same, reasons: [] });
+    expect(fitChoices(same, 'causal-lm')).toEqual({ state: same, reasons: [] });
   });
 });

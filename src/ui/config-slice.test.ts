@@ -17,7 +17,7 @@ const report = (accuracy: number) =>
     nonzeroParams: 5,
     bytes: { dense: 40, sparse: 20, nm24: null },
   }) as unknown as WorkbenchReport;
-const vit = { key: 1, summary: { kind: 'vit', layers: 4 } } as unknown as LoadedModel;
+const vit = { key: 1, summary: { kind: 'vit', family: 'image-classifier', layers: 4 } } as unknown as LoadedModel;
 
 function pruningStore() {
   const jobs: ReturnType<typeof manualJob<WorkbenchReport>>[] = [];
@@ -36,7 +36,7 @@ function pruningStore() {
 describe('recipes', () => {
   it('fill in every default from the catalogue, for the model family', () => {
     const c = { ...defaultShareState(), method: 'wanda' as const, sparsity: 0.4 };
-    expect(recipeOf(c, 'vit')).toEqual({
+    expect(recipeOf(c, 'image-classifier')).toEqual({
       kind: 'unstructured',
       recipe: {
         method: 'wanda',
@@ -49,17 +49,17 @@ describe('recipes', () => {
         seed: 0,
       },
     });
-    expect(recipeOf(c, 'gpt2')).toMatchObject({ recipe: { calibrationMode: 'sequential' } });
-    expect(recipeOf({ ...c, scope: 'layer', calibMode: 'sequential' }, 'vit')).toMatchObject({
+    expect(recipeOf(c, 'causal-lm')).toMatchObject({ recipe: { calibrationMode: 'sequential' } });
+    expect(recipeOf({ ...c, scope: 'layer', calibMode: 'sequential' }, 'image-classifier')).toMatchObject({
       recipe: { scope: 'layer', calibrationMode: 'sequential' },
     });
-    const owl = recipeOf({ ...c, method: 'magnitude', allocation: 'owl', owlM: 7, owlLambda: 0.1 }, 'vit');
+    const owl = recipeOf({ ...c, method: 'magnitude', allocation: 'owl', owlM: 7, owlLambda: 0.1 }, 'image-classifier');
     expect(owl).toMatchObject({ recipe: { allocation: 'owl', owl: { m: 7, lambda: 0.1 }, scope: 'layer' } });
     expect(owl.recipe).not.toHaveProperty('calibrationMode');
-    const nm = recipeOf({ ...c, granularity: 'nm' }, 'vit');
+    const nm = recipeOf({ ...c, granularity: 'nm' }, 'image-classifier');
     expect(nm).toMatchObject({ recipe: { sparsity: 0.5, nm: { n: 2, m: 4 }, allocation: 'uniform' } });
     expect(nm.recipe).not.toHaveProperty('scope');
-    expect(recipeOf({ ...c, granularity: 'heads', score: 'entropy' }, 'vit')).toEqual({
+    expect(recipeOf({ ...c, granularity: 'heads', score: 'entropy' }, 'image-classifier')).toEqual({
       kind: 'structured',
       recipe: {
         granularity: 'heads',
@@ -71,17 +71,19 @@ describe('recipes', () => {
     });
     // Tokens and sublayers: the family's own score, no scope.
     const tokens = { ...c, granularity: 'tokens' as const, tokenKeep: 0.75 };
-    expect(recipeOf(tokens, 'vit').recipe).toMatchObject({ score: 'cls', amount: 0.25 });
-    expect(recipeOf(tokens, 'gpt2').recipe).toMatchObject({ score: 'last-query' });
-    expect(recipeOf(tokens, 'gpt2').recipe).not.toHaveProperty('scope');
-    expect(recipeOf({ ...c, granularity: 'sublayers' }, 'gpt2').recipe).toMatchObject({ score: 'finercut' });
+    expect(recipeOf(tokens, 'image-classifier').recipe).toMatchObject({ score: 'cls', amount: 0.25 });
+    expect(recipeOf(tokens, 'causal-lm').recipe).toMatchObject({ score: 'last-query' });
+    expect(recipeOf(tokens, 'causal-lm').recipe).not.toHaveProperty('scope');
+    expect(recipeOf({ ...c, granularity: 'sublayers' }, 'causal-lm').recipe).toMatchObject({ score: 'finercut' });
     expect(amountOf(tokens)).toBe(0.25);
   });
 
   it('explicit per-layer values send the uniform allocation', () => {
     const c = { ...defaultShareState(), allocation: 'owl' as const, layerSparsity: [0.2, 0.4, 0.6, 0.8] };
-    expect(recipeOf(c, 'vit')).toMatchObject({ recipe: { allocation: 'uniform', blockSparsity: c.layerSparsity } });
-    expect(recipeOf(c, 'vit').recipe).not.toHaveProperty('owl');
+    expect(recipeOf(c, 'image-classifier')).toMatchObject({
+      recipe: { allocation: 'uniform', blockSparsity: c.layerSparsity },
+    });
+    expect(recipeOf(c, 'image-classifier').recipe).not.toHaveProperty('owl');
   });
 
   it('are never refused by the catalogue, for any configuration the store holds', () => {
@@ -96,8 +98,11 @@ describe('recipes', () => {
       { granularity: 'tokens', score: 'column-sum' },
       { layerSparsity: [0.1, 0.2, 0.3, 0.4], allocation: 'owl' },
     ];
-    for (const family of ['vit', 'gpt2'] as const) {
-      store.setState({ model: { ...vit, summary: { ...vit.summary, kind: family } } });
+    for (const [kind, family] of [
+      ['vit', 'image-classifier'],
+      ['gpt2', 'causal-lm'],
+    ] as const) {
+      store.setState({ model: { ...vit, summary: { ...vit.summary, kind, family } } });
       for (const patch of patches) {
         store.setState({ config: defaultShareState() });
         for (const [k, v] of Object.entries(patch)) store.getState().setConfig({ [k]: v });
@@ -109,13 +114,15 @@ describe('recipes', () => {
 
   it('curves: one per recipe but its amount, labelled by what differs from the defaults', () => {
     const c = { ...defaultShareState(), method: 'wanda' as const, sparsity: 0.4 };
-    expect(curveOf(c, 'vit').label).toBe('wanda');
-    expect(curveOf({ ...c, sparsity: 0.7 }, 'vit').key).toBe(curveOf(c, 'vit').key);
-    expect(curveOf({ ...c, scope: 'row' }, 'vit').key).toBe(curveOf(c, 'vit').key);
-    expect(curveOf({ ...c, allocation: 'owl' }, 'vit').label).toBe('wanda · owl');
-    expect(curveOf({ ...c, calibMode: 'sequential' }, 'vit').key).not.toBe(curveOf(c, 'vit').key);
-    expect(curveOf({ ...c, granularity: 'nm' }, 'vit').label).toBe('wanda · 2:4');
-    expect(curveOf({ ...c, granularity: 'heads', score: 'entropy' }, 'vit').label).toBe('heads · entropy');
+    expect(curveOf(c, 'image-classifier').label).toBe('wanda');
+    expect(curveOf({ ...c, sparsity: 0.7 }, 'image-classifier').key).toBe(curveOf(c, 'image-classifier').key);
+    expect(curveOf({ ...c, scope: 'row' }, 'image-classifier').key).toBe(curveOf(c, 'image-classifier').key);
+    expect(curveOf({ ...c, allocation: 'owl' }, 'image-classifier').label).toBe('wanda · owl');
+    expect(curveOf({ ...c, calibMode: 'sequential' }, 'image-classifier').key).not.toBe(
+      curveOf(c, 'image-classifier').key,
+    );
+    expect(curveOf({ ...c, granularity: 'nm' }, 'image-classifier').label).toBe('wanda · 2:4');
+    expect(curveOf({ ...c, granularity: 'heads', score: 'entropy' }, 'image-classifier').label).toBe('heads · entropy');
   });
 });
 

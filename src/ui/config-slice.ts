@@ -275,7 +275,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
     let latestSweep = { run: 0, key: '' };
 
     /** The loaded model's family; before one is loaded, one the choices fit. */
-    const family = (c: ShareState): Family => get().model?.summary.kind ?? familyOf(c);
+    const family = (c: ShareState): Family => get().model?.summary.family ?? familyOf(c);
 
     /**
      * Brings the configuration to the loaded model: per-layer values for another number of blocks
@@ -288,7 +288,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       const config = get().config;
       const mismatch = layerSparsityMismatch(config, model.summary.layers);
       if (mismatch) set({ config: { ...config, layerSparsity: null }, linkMessage: mismatch });
-      const { state, reasons } = fitChoices(get().config, model.summary.kind);
+      const { state, reasons } = fitChoices(get().config, model.summary.family);
       if (reasons.length === 0) return;
       set({
         config: state,
@@ -339,7 +339,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           pruning.reset();
           return;
         }
-        const recipe = recipeOf(config, model.summary.kind);
+        const recipe = recipeOf(config, model.summary.family);
         void pruning.start(
           JSON.stringify(recipe),
           (onProgress) =>
@@ -365,7 +365,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
         const model = get().model;
         const config = get().config;
         if (!model || config.granularity === 'nm') return;
-        const { key, label } = curveOf(config, model.summary.kind);
+        const { key, label } = curveOf(config, model.summary.family);
         const run = latestSweep.run + 1;
         latestSweep = { run, key };
         const values = config.granularity === 'tokens' ? amounts.map((a) => Math.min(a, 0.95)) : amounts;
@@ -381,7 +381,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           (onProgress) =>
             deps.engine().sweep(
               // A sweep moves the global sparsity through the allocation; free per-layer values are one point.
-              recipeOf({ ...config, layerSparsity: null }, model.summary.kind, values[0]),
+              recipeOf({ ...config, layerSparsity: null }, model.summary.family, values[0]),
               values,
               (report, i) => {
                 if (latestSweep.run === run)
@@ -403,7 +403,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       async exportFiles() {
         const model = get().model;
         if (!model) return null;
-        const recipe = recipeOf(get().config, model.summary.kind);
+        const recipe = recipeOf(get().config, model.summary.family);
         const outcome = await exporting.start(
           JSON.stringify(recipe),
           (onProgress) => deps.engine().exportFiles(recipe, onProgress),

@@ -88,7 +88,10 @@ describe('device slice', () => {
     const metrics = { kind: 'classifier', accuracy: 0.9, loss: 0.3, count: 1000 } as Metrics;
     store.setState({
       config: { ...defaultShareState(), sparsity: 0.2 },
-      model: { key: 1, summary: { kind: 'vit', layers: 4, evalSet: { kind: 'images', count: 1000 } } } as never,
+      model: {
+        key: 1,
+        summary: { kind: 'vit', family: 'image-classifier', layers: 4, evalSet: { kind: 'images', count: 1000 } },
+      } as never,
       evaluation: { status: 'done', key: '1', value: metrics },
     });
     store.getState().watchDevice();

@@ -18,7 +18,10 @@ describe('estimate wording', () => {
       total: 1000,
       stderr: 0.0292,
     };
-    expect(describeEstimate('vit', e)).toEqual({ value: '≈ 88.3% ± 2.9%', basis: 'estimate on 120 of 1,000 images' });
+    expect(describeEstimate('image-classifier', e)).toEqual({
+      value: '≈ 88.3% ± 2.9%',
+      basis: 'estimate on 120 of 1,000 images',
+    });
   });
 
   it('a bits-per-byte estimate, without a spread while it is undefined', () => {
@@ -30,11 +33,11 @@ describe('estimate wording', () => {
       nextTokenAccuracy: 0.6,
       tokens: 128,
     };
-    expect(describeEstimate('gpt2', { metric, seen: 8, total: 128, stderr: 0.04123 })).toEqual({
+    expect(describeEstimate('causal-lm', { metric, seen: 8, total: 128, stderr: 0.04123 })).toEqual({
       value: '≈ 1.731 ± 0.041',
       basis: 'estimate on 8 of 128 windows of text',
     });
-    expect(describeEstimate('gpt2', { metric, seen: 1, total: 128, stderr: Number.NaN }).value).toBe('≈ 1.731');
+    expect(describeEstimate('causal-lm', { metric, seen: 1, total: 128, stderr: Number.NaN }).value).toBe('≈ 1.731');
   });
 
   it('durations in ms below a second, else seconds', () => {
@@ -56,7 +59,7 @@ describe('the store and the estimate', () => {
       },
     } as unknown as EngineClient;
     const store = testStore({ engine: () => engine });
-    const model = { key: 1, summary: { kind: 'vit', layers: 4 } } as LoadedModel;
+    const model = { key: 1, summary: { kind: 'vit', family: 'image-classifier', layers: 4 } } as LoadedModel;
     store.setState({ model, config: { ...defaultShareState(), sparsity: 0.5 } });
     store.getState().prune();
     const estimate = {

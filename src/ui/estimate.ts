@@ -1,15 +1,16 @@
 // How the page words a running estimate of the pruned model's metric (the metric over the eval
 // examples measured so far, see PartialMetrics) and the time a prune took.
+import type { Family } from '../engine/pruning/catalogue';
 import type { PartialMetrics, WorkbenchReport } from '../workers/client';
 import { formatInteger, formatPercent, formatValue, metricDisplay } from './format';
 import { metricValue } from './config-slice';
 
 /** "≈ 88.3% ± 2.9%", "estimate on 120 of 1,000 images"; the spread is left out while undefined. */
-export function describeEstimate(kind: 'gpt2' | 'vit', e: PartialMetrics): { value: string; basis: string } {
-  const { format } = metricDisplay(kind);
+export function describeEstimate(family: Family, e: PartialMetrics): { value: string; basis: string } {
+  const { format } = metricDisplay(family);
   const spread = !Number.isFinite(e.stderr)
     ? ''
-    : ` ± ${kind === 'vit' ? formatPercent(e.stderr) : formatValue(e.stderr, 2)}`;
+    : ` ± ${family === 'image-classifier' ? formatPercent(e.stderr) : formatValue(e.stderr, 2)}`;
   const unit = e.metric.kind === 'classifier' ? 'images' : 'windows of text';
   return {
     value: `≈ ${format(metricValue(e.metric))}${spread}`,

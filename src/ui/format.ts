@@ -1,4 +1,5 @@
 // Number formats the page uses: 1.23 M parameters, 45.6 MFLOPs, 19.5%.
+import type { Family } from '../engine/pruning/catalogue';
 
 const PREFIXES = ['', 'k', 'M', 'G', 'T', 'P'];
 
@@ -52,12 +53,12 @@ export function formatBytes(n: number): string {
 }
 
 /** How the model's headline metric is named and shown: bits per byte for text, accuracy for images. */
-export function metricDisplay(kind: 'gpt2' | 'vit'): {
+export function metricDisplay(family: Family): {
   name: string;
   higherIsBetter: boolean;
   format: (v: number) => string;
 } {
-  return kind === 'gpt2'
+  return family === 'causal-lm'
     ? { name: 'Bits per byte', higherIsBetter: false, format: (v) => formatValue(v, 4) }
     : { name: 'Accuracy', higherIsBetter: true, format: (v) => formatPercent(v) };
 }

@@ -71,7 +71,7 @@ describe('inspect', () => {
 
     // The slider moves: while the prune runs, nothing new is asked.
     const config = { ...store.getState().config, sparsity: 0.5 };
-    const recipe = recipeOf(config, 'vit');
+    const recipe = recipeOf(config, 'image-classifier');
     const pruning = { label: 'Pruning', fraction: null };
     store.setState({
       config,
@@ -99,7 +99,12 @@ describe('inspect', () => {
     const next = { ...config, sparsity: 0.7 };
     store.setState({
       config: next,
-      current: { status: 'running', key: JSON.stringify(recipeOf(next, 'vit')), progress: pruning, last: null },
+      current: {
+        status: 'running',
+        key: JSON.stringify(recipeOf(next, 'image-classifier')),
+        progress: pruning,
+        last: null,
+      },
     });
     expect(inspectionTarget(store.getState())?.comparison?.recipe).toEqual(recipe);
     store.getState().setInput({ kind: 'eval', index: 5 });

@@ -92,7 +92,7 @@ export function inspectionTarget(
   if (!source) return null;
   let comparison: Comparison | null = null;
   if (amountOf(s.config) > 0) {
-    const recipe = recipeOf(s.config, model.summary.kind);
+    const recipe = recipeOf(s.config, model.summary.family);
     const cur = s.current;
     const shown = shownOf(s.inspection)?.value;
     if (cur.status === 'done' && cur.key === JSON.stringify(recipe))

@@ -14,6 +14,7 @@ export const ROLE_NAMES: Record<LinearRole, string> = {
   k: 'Key',
   v: 'Value',
   attn_out: 'Attention out',
+  ffn_gate: 'FFN gate',
   ffn_in: 'FFN in',
   ffn_out: 'FFN out',
   patch: 'Patch embedding',

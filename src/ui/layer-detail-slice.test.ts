@@ -20,6 +20,7 @@ afterEach(disposeTestStores);
 const roles = ['q', 'k', 'v', 'attn_out', 'ffn_in', 'ffn_out'] as const;
 const summary = {
   kind: 'vit',
+  family: 'image-classifier',
   layers: 2,
   cost: {
     linears: [{ layer: -1, role: 'patch' }, ...[0, 1].flatMap((layer) => roles.map((role) => ({ layer, role })))],

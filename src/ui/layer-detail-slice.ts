@@ -71,7 +71,7 @@ export function detailTarget(s: WorkbenchState): { key: string; request: LayerDe
     layer,
     role,
     ...scoringOf(s.config),
-    recipe: amountOf(s.config) > 0 ? recipeOf(s.config, model.summary.kind) : null,
+    recipe: amountOf(s.config) > 0 ? recipeOf(s.config, model.summary.family) : null,
   };
   return { key: `${model.key}|${JSON.stringify(request)}`, request };
 }

@@ -29,21 +29,21 @@ describe('per-layer sparsity rules', () => {
       [{ granularity: 'heads' }, /per-block sparsity applies to weight pruning; “Attention heads” removes the heads/],
       [{ scope: 'global' }, /a “global” scope sets one threshold for all blocks; per-block sparsity does not apply/],
     ] as const) {
-      expect(perBlockRefusal({ ...free, ...patch }, 'vit')).toMatch(reason);
+      expect(perBlockRefusal({ ...free, ...patch }, 'image-classifier')).toMatch(reason);
       expect(freeLayerSparsity({ ...free, ...patch })).toBeNull();
     }
-    expect(perBlockRefusal(free, 'vit')).toBeNull();
-    expect(perBlockRefusal({ ...free, method: 'wanda', scope: 'row' }, 'gpt2')).toBeNull();
+    expect(perBlockRefusal(free, 'image-classifier')).toBeNull();
+    expect(perBlockRefusal({ ...free, method: 'wanda', scope: 'row' }, 'causal-lm')).toBeNull();
   });
 
   it('the recipe carries free values as the per-block split; its sparsity is their mean; locked, none', () => {
-    const r = recipeOf(free, 'vit');
+    const r = recipeOf(free, 'image-classifier');
     expect(r.kind === 'unstructured' && r.recipe.blockSparsity).toEqual([0.8, 0, 0.4, 0]);
     expect(r.kind === 'unstructured' && r.recipe.sparsity).toBeCloseTo(0.3, 12);
     expect(amountOf(free)).toBeCloseTo(0.3, 12);
-    const locked = recipeOf({ ...free, layerSparsity: null }, 'vit');
+    const locked = recipeOf({ ...free, layerSparsity: null }, 'image-classifier');
     expect(locked.kind === 'unstructured' && 'blockSparsity' in locked.recipe).toBe(false);
-    const global = recipeOf({ ...free, scope: 'global' }, 'vit');
+    const global = recipeOf({ ...free, scope: 'global' }, 'image-classifier');
     expect(global.kind === 'unstructured' && 'blockSparsity' in global.recipe).toBe(false);
     // All blocks at 0 is the dense model, whatever the global slider says.
     expect(amountOf({ ...free, layerSparsity: [0, 0, 0, 0] })).toBe(0);
@@ -87,7 +87,8 @@ describe('per-layer sparsity rules', () => {
   });
 });
 
-const model = (layers: number) => ({ key: 1, summary: { kind: 'vit', layers } as ModelSummary }) as LoadedModel;
+const model = (layers: number) =>
+  ({ key: 1, summary: { kind: 'vit', family: 'image-classifier', layers } as ModelSummary }) as LoadedModel;
 
 describe('store: per-layer sliders and the map', () => {
   it('a link whose per-layer values do not fit the loaded model is locked, with a message, before pruning', () => {

@@ -1,6 +1,15 @@
 // The model map's data: rows and cells from a summary, the worker's answers and measured facts laid on.
 import { describe, expect, it } from 'vitest';
-import { ffnSize, hiddenSize, numHeads, numLayers, sequenceLength, type ModelConfig } from '../engine/model/config';
+import {
+  ffnSize,
+  hiddenSize,
+  numHeads,
+  numKvHeads,
+  numLayers,
+  sequenceLength,
+  type ModelConfig,
+} from '../engine/model/config';
+import { familyOf } from '../engine/pruning/catalogue';
 import { costReport } from '../engine/model/cost';
 import { tinyGpt2, tinyVit } from '../engine/model/tiny-models';
 import type { ModelSummary } from '../workers/client';
@@ -10,8 +19,10 @@ function summaryOf(c: ModelConfig): ModelSummary {
   return {
     architecture: c.kind === 'gpt2' ? 'GPT2LMHeadModel' : 'ViTForImageClassification',
     kind: c.kind,
+    family: familyOf(c.kind),
     layers: numLayers(c),
     heads: numHeads(c),
+    kvHeads: numKvHeads(c),
     hidden: hiddenSize(c),
     ffn: ffnSize(c),
     sequence: sequenceLength(c),

@@ -11,8 +11,10 @@ afterEach(disposeTestStores);
 const summary: ModelSummary = {
   architecture: 'ViTForImageClassification',
   kind: 'vit',
+  family: 'image-classifier',
   layers: 2,
   heads: 3,
+  kvHeads: 3,
   hidden: 12,
   ffn: 20,
   sequence: 5,

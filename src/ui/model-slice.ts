@@ -65,7 +65,10 @@ export interface ModelSlice {
 export const DEFAULT_MODEL_ID = 'vit-fashion';
 export const FILES_SOURCE_ID = 'your-files';
 
-const TASKS: Record<ModelSummary['kind'], string> = { vit: 'image classification', gpt2: 'text generation' };
+const TASKS: Record<ModelSummary['family'], string> = {
+  'image-classifier': 'image classification',
+  'causal-lm': 'text generation',
+};
 
 export function parseCatalog(json: unknown): CatalogEntry[] {
   if (!Array.isArray(json)) throw new Error('models/index.json must be a JSON array of {id, name, task}');
@@ -173,7 +176,7 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
           (onProgress) => deps.engine().openDefault(id, onProgress),
           (r) => ({
             name: entry()?.name ?? id,
-            task: entry()?.task || TASKS[r.summary.kind],
+            task: entry()?.task || TASKS[r.summary.family],
             source: { kind: 'default', id },
           }),
         );
@@ -184,7 +187,11 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
           'your files',
           null,
           (onProgress) => deps.engine().openFiles(files, onProgress),
-          (r) => ({ name: 'Your checkpoint', task: TASKS[r.summary.kind], source: { kind: 'files', files: r.files } }),
+          (r) => ({
+            name: 'Your checkpoint',
+            task: TASKS[r.summary.family],
+            source: { kind: 'files', files: r.files },
+          }),
         );
       },
 

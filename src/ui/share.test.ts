@@ -231,7 +231,7 @@ describe('choices in the link, from the catalogue', () => {
       sparsity: 0.5,
       axis: 'bytes',
     });
-    expect(recipeOf(wanda, 'gpt2')).toMatchObject({ recipe: { method: 'wanda', scope: 'global', sparsity: 0.5 } });
+    expect(recipeOf(wanda, 'causal-lm')).toMatchObject({ recipe: { method: 'wanda', scope: 'global', sparsity: 0.5 } });
     expect(opened(old.headsEntropy)).toEqual({
       ...defaultShareState(),
       granularity: 'heads',
@@ -244,7 +244,7 @@ describe('choices in the link, from the catalogue', () => {
     // Per-block values replaced the allocation then as now; the page sends them with the uniform one.
     const perLayer = opened(old.owlPerLayer);
     expect(perLayer).toEqual({ ...defaultShareState(), sparsity: 0.4, layerSparsity: [0.9, 0.25, 0, 0.5] });
-    expect(recipeOf(perLayer, 'vit')).toMatchObject({
+    expect(recipeOf(perLayer, 'image-classifier')).toMatchObject({
       recipe: { allocation: 'uniform', blockSparsity: [0.9, 0.25, 0, 0.5] },
     });
     // 2:4 and blocks ignored the scope (and 2:4 the allocation): they still do.

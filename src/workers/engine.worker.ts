@@ -186,6 +186,7 @@ const api: EngineApi = {
           'config.json',
           'model.safetensors',
           files.tokenizer && 'tokenizer.json',
+          files.tokenizerConfig && 'tokenizer_config.json',
           files.evalSet && 'eval.safetensors',
           files.calibSet && 'calib.safetensors',
         ];

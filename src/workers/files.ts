@@ -7,13 +7,14 @@ import { INDEX_FILE, parseShardIndex, shardFiles } from '../engine/io/shard-inde
 import type { DroppedFile } from './api';
 
 /** The files of a model directory, by the names the engine knows them by. */
-export type Role = 'config' | 'weights' | 'index' | 'tokenizer' | 'evalSet' | 'calibSet';
+export type Role = 'config' | 'weights' | 'index' | 'tokenizer' | 'tokenizerConfig' | 'evalSet' | 'calibSet';
 
 export const FILE_NAMES: Record<Role, string> = {
   config: 'config.json',
   weights: WEIGHTS_FILE,
   index: INDEX_FILE,
   tokenizer: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
   evalSet: 'eval.safetensors',
   calibSet: 'calib.safetensors',
 };
@@ -108,6 +109,7 @@ export function toModelFiles(files: DroppedFile[]): { modelFiles: ModelFiles; us
     config: parseJsonFile(byRole.config!, FILE_NAMES.config),
     ...weights,
     tokenizer: byRole.tokenizer && parseJsonFile(byRole.tokenizer, FILE_NAMES.tokenizer),
+    tokenizerConfig: byRole.tokenizerConfig && parseJsonFile(byRole.tokenizerConfig, FILE_NAMES.tokenizerConfig),
     evalSet: byRole.evalSet?.bytes,
     calibSet: byRole.calibSet?.bytes,
   };

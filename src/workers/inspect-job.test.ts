@@ -139,7 +139,7 @@ describe('inspectInput', () => {
     const direct = await attentionMaps(vit, vitSession.weights, pixels);
     expect(result.dense.attention).toEqual(direct);
     expect(result.dense.saliency.gradientTimesInput).not.toBeNull();
-    expect(result.dense.predictions.kind).toBe('vit');
+    expect(result.dense.predictions.kind).toBe('image-classifier');
     expect(progress.map((p) => p.fraction)).toEqual([0, 1 / 3, 2 / 3]);
   });
 
@@ -251,7 +251,7 @@ describe('inspectInput', () => {
     const a = await inspectInput(gptPruner, request, [], null, live(), quiet);
     const b = await inspectInput(gptPruner, request, [], null, live(), quiet);
     const p = a.result.dense.predictions;
-    if (p.kind !== 'gpt2') throw new Error('expected next-byte predictions');
+    if (p.kind !== 'causal-lm') throw new Error('expected next-byte predictions');
     expect(p.continuation!.ids).toHaveLength(CONTINUATION.steps);
     expect(b.result.dense.predictions).toEqual(p);
     expect(a.result.dense.saliency.rollout.normalized).toHaveLength('And God said'.length);

@@ -5,6 +5,7 @@
 import { attentionMaps, displayBytes, predictions, saliency, type InspectOptions } from '../engine/eval/inspect';
 import type { Pruner } from '../engine/eval/pruner';
 import type { ModelSession } from '../engine/session';
+import { isCausalLm, sequenceLength } from '../engine/model/config';
 import type { Weights } from '../engine/model/types';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import { needsCalibration } from '../engine/pruning/recipe';
@@ -66,7 +67,7 @@ export function resolveInput(
   const ids = tokenizer.encode(source.text);
   if (ids.length === 0) throw new Error('type some text to inspect');
   // The model sees at most its context: the text's end is what its prediction follows.
-  const kept = ids.slice(-c.nPositions);
+  const kept = ids.slice(-sequenceLength(c));
   const tokens = kept.map((id) => {
     const text = tokenizer.decode([id]);
     return { id, text, display: displayBytes(Array.from(tokenizer.tokenToBytes(id)), text) };
@@ -103,7 +104,7 @@ export function evalInputs(session: ModelSession, count: number): EvalInputs {
       count: set?.kind === 'images' ? set.count : 0,
     };
   }
-  return { kind: 'text', prompt: set?.kind === 'text' ? defaultPrompt(set.bytes) : '', context: c.nPositions };
+  return { kind: 'text', prompt: set?.kind === 'text' ? defaultPrompt(set.bytes) : '', context: sequenceLength(c) };
 }
 
 /** The eval text's first line, at most DEFAULT_PROMPT_BYTES bytes, ending after a space so the model starts a word. */
@@ -131,7 +132,7 @@ export async function prunedFor(
     return { key, session, result };
   }
   const r = recipe.recipe;
-  const calib = needsCalibration(r, pruner.session.config.kind) ? await pruner.calibration(pruner.calibSpec(r)) : null;
+  const calib = needsCalibration(r, pruner.family) ? await pruner.calibration(pruner.calibSpec(r)) : null;
   const plan = await planStructured(session.config, session.weights, calib, r, { signal });
   return { key, session, plan };
 }
@@ -166,11 +167,11 @@ async function views(
   step('saliency');
   const sal = await saliency(c, weights, input, opts);
   signal.throwIfAborted();
-  step(c.kind === 'gpt2' ? 'next-byte predictions and a sampled continuation' : 'class probabilities');
+  step(isCausalLm(c) ? 'next-byte predictions and a sampled continuation' : 'class probabilities');
   const preds = await predictions(c, weights, input, {
     ...opts,
     tokenizer: session.checkpoint.tokenizer,
-    ...(c.kind === 'gpt2' ? { continuation: CONTINUATION } : {}),
+    ...(isCausalLm(c) ? { continuation: CONTINUATION } : {}),
   });
   signal.throwIfAborted();
   return { attention, saliency: sal, predictions: preds };

@@ -80,7 +80,7 @@ function notesFor(pruner: Pruner, recipe: WorkbenchRecipe | null, method: Method
     notes.push(
       "SparseGPT chooses its mask by w²/[H⁻¹]ᵢᵢ while it updates the weights it keeps; the scores shown are Wanda's, which share its input statistics, and the weights shown are the dense model's.",
     );
-  const family = pruner.session.config.kind;
+  const family = pruner.family;
   const mode =
     r.calibrationMode ??
     defaultCalibrationMode(r.method, family, r.nm ? undefined : (r.scope ?? defaultScope(r.method)));

@@ -2,7 +2,7 @@
 // context cropped to the model's window as it grows.
 import * as tf from '@tensorflow/tfjs';
 import type { TokenScoring } from '../model/tokens';
-import type { Gpt2Config } from '../model/config';
+import { type CausalLmConfig, sequenceLength } from '../model/config';
 import { forward } from '../model/forward';
 import type { ModelMasks, Weights } from '../model/types';
 
@@ -17,7 +17,7 @@ export interface GenerateOptions {
 }
 
 export async function generate(
-  config: Gpt2Config,
+  config: CausalLmConfig,
   weights: Weights,
   prompt: number[],
   opts: GenerateOptions,
@@ -34,7 +34,7 @@ export async function generate(
   };
   const ids = prompt.slice();
   for (let s = 0; s < opts.steps; s++) {
-    const window = ids.slice(-config.nPositions);
+    const window = ids.slice(-sequenceLength(config));
     const probsT = tf.tidy(() => {
       const { logits } = forward(config, weights, tf.tensor2d(window, [1, window.length], 'int32'), {
         masks: opts.masks,

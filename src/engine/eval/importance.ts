@@ -47,7 +47,7 @@ export class Importance {
     const m: MethodId = method === 'sparsegpt' ? 'wanda' : method;
     const r = resolvePruneRecipe(
       { method: m, sparsity: 0, calibration, ...(m === 'wanda' ? { calibrationMode: 'one-shot' as const } : {}) },
-      this.session.config.kind,
+      this.pruner.family,
     );
     const stats = await this.pruner.stats(r, await this.pruner.calibration(this.pruner.calibSpec(r)), opts);
     if (m === 'wanda')

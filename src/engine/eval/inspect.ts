@@ -8,9 +8,19 @@
 // already normalised pixels (Float32Array [C, H, W]).
 import * as tf from '@tensorflow/tfjs';
 import type { TokenScoring } from '../model/tokens';
-import { hiddenSize, numHeads, numLayers, type Gpt2Config, type ModelConfig, type VitConfig } from '../model/config';
+import {
+  type CausalLmConfig,
+  headDim,
+  hiddenSize,
+  isCausalLm,
+  numHeads,
+  numLayers,
+  sequenceLength,
+  type ModelConfig,
+  type VitConfig,
+} from '../model/config';
 import { forward } from '../model/forward';
-import { GPT2_PREFIX } from '../model/schema';
+import { GPT2_PREFIX, LLAMA_PREFIX, tokenEmbeddingName } from '../model/schema';
 import type { Tokenizer } from '../model/tokenizer';
 import type { ModelMasks, Weights } from '../model/types';
 import { generate } from './generate';
@@ -30,7 +40,7 @@ export interface InspectOptions {
 
 /** The one-example input tensor: ids [1, T] int32 (GPT-2) or pixels [1, C, H, W] (ViT). */
 function inputTensor(config: ModelConfig, input: InspectInput): tf.Tensor {
-  if (config.kind === 'gpt2') {
+  if (isCausalLm(config)) {
     if (input.length === 0) throw new Error('inspect: the token sequence is empty');
     return tf.tensor2d(Int32Array.from(input), [1, input.length], 'int32');
   }
@@ -43,13 +53,17 @@ function inputTensor(config: ModelConfig, input: InspectInput): tf.Tensor {
 
 /** Heads the stored checkpoint has in `layer` (fewer than the config's in a physically pruned one). */
 function storedHeads(config: ModelConfig, weights: Weights, layer: number): number {
-  const dh = hiddenSize(config) / numHeads(config);
+  const dh = headDim(config);
   if (config.kind === 'gpt2') {
     const w = weights.get(`${GPT2_PREFIX}h.${layer}.attn.c_attn.weight`);
     return w ? w.shape[1]! / 3 / dh : config.nHead;
   }
-  const w = weights.get(`vit.encoder.layer.${layer}.attention.attention.query.weight`);
-  return w ? w.shape[0]! / dh : config.numHeads;
+  const w = weights.get(
+    config.kind === 'llama'
+      ? `${LLAMA_PREFIX}layers.${layer}.self_attn.q_proj.weight`
+      : `vit.encoder.layer.${layer}.attention.attention.query.weight`,
+  );
+  return w ? w.shape[0]! / dh : numHeads(config);
 }
 
 /** Whether the forward pass computes (and so captures) attention in `layer`. */
@@ -153,7 +167,7 @@ async function capturedAttention(
     const pos: (number[] | null)[] = [];
     for (let l = 0; l < layers; l++)
       pos.push(positions[l] ? Array.from((await positions[l].data()) as Int32Array) : null);
-    const tokens = config.kind === 'gpt2' ? input.length : (config.imageSize / config.patchSize) ** 2 + 1;
+    const tokens = isCausalLm(config) ? input.length : (config.imageSize / config.patchSize) ** 2 + 1;
     return {
       logits: (await logitsT.data()) as Float32Array,
       logitsShape: logitsT.shape.slice(),
@@ -299,10 +313,9 @@ async function capturedRolloutInputs(config: ModelConfig, weights: Weights, inpu
       if (kept > 0) means.push(tf.div(tf.sum(tf.mul(a, tf.reshape(tf.tensor1d(keep), [1, h, 1, 1])), [0, 1]), kept));
     }
     const rows = out.logits.rank === 3 ? out.logits.shape[1]! : 1;
-    const last =
-      config.kind === 'gpt2'
-        ? tf.reshape(tf.slice(out.logits, [0, rows - 1, 0], [1, 1, -1]), [-1])
-        : tf.reshape(out.logits, [-1]);
+    const last = isCausalLm(config)
+      ? tf.reshape(tf.slice(out.logits, [0, rows - 1, 0], [1, 1, -1]), [-1])
+      : tf.reshape(out.logits, [-1]);
     return [last, means, out.tokenPositions ?? []] as [tf.Tensor, tf.Tensor[], tf.Tensor[]];
   });
   try {
@@ -315,7 +328,7 @@ async function capturedRolloutInputs(config: ModelConfig, weights: Weights, inpu
     const logitsLast = (await logitsT.data()) as Float32Array;
     let predicted = 0;
     for (let i = 1; i < logitsLast.length; i++) if (logitsLast[i] > logitsLast[predicted]) predicted = i;
-    const tokens = config.kind === 'gpt2' ? input.length : (config.imageSize / config.patchSize) ** 2 + 1;
+    const tokens = isCausalLm(config) ? input.length : (config.imageSize / config.patchSize) ** 2 + 1;
     return { meanAttention, positions, logitsLast, predicted, tokens };
   } finally {
     tf.dispose([logitsT, ...means, ...positionsT]);
@@ -394,8 +407,8 @@ async function gradientTimesInputRaw(
   masks?: ModelMasks,
 ): Promise<Float32Array> {
   const result = tf.tidy(() => {
-    if (config.kind === 'gpt2') {
-      const { emb, run } = gpt2EmbeddingForward(config, weights, input, masks);
+    if (isCausalLm(config)) {
+      const { emb, run } = lmEmbeddingForward(config, weights, input, masks);
       const f = (e: tf.Tensor) => {
         const logits = run(e);
         const rows = logits.shape[1]!;
@@ -430,13 +443,13 @@ function masksWithout(
 }
 
 /**
- * GPT-2 as a function of the input's token embeddings: emb [V', d] (the T embeddings first, zero rows
+ * A language model as a function of the input's token embeddings: emb [V', d] (the T embeddings first, zero rows
  * after so the one-hot embedding path, which every backend can differentiate, sees the vocabulary
  * size it expects). Call inside a tidy.
  */
-export function gpt2EmbeddingForward(config: Gpt2Config, weights: Weights, input: InspectInput, masks?: ModelMasks) {
+export function lmEmbeddingForward(config: CausalLmConfig, weights: Weights, input: InspectInput, masks?: ModelMasks) {
   const t = input.length;
-  const wteName = `${GPT2_PREFIX}wte.weight`;
+  const wteName = tokenEmbeddingName(config);
   const wte = weights.get(wteName)!;
   const wteMask = masks?.weights?.get(wteName);
   const maskedWte = wteMask ? tf.mul(wte, wteMask) : wte;
@@ -444,7 +457,7 @@ export function gpt2EmbeddingForward(config: Gpt2Config, weights: Weights, input
   const rows = tf.gather(maskedWte, ids); // [T, d]
   const oneHot = t <= config.vocabSize;
   const emb =
-    oneHot && t < config.vocabSize ? tf.concat([rows, tf.zeros([config.vocabSize - t, config.nEmbd])], 0) : rows;
+    oneHot && t < config.vocabSize ? tf.concat([rows, tf.zeros([config.vocabSize - t, hiddenSize(config)])], 0) : rows;
   const tied = !weights.has('lm_head.weight');
   const m = masksWithout(masks, [wteName], tied && wteMask ? ['lm_head.weight', wteMask] : undefined);
   const positionsIds = tf.tensor2d(
@@ -505,7 +518,7 @@ export interface ClassProbability {
 }
 
 export interface ClassPredictions {
-  kind: 'vit';
+  kind: 'image-classifier';
   /** Softmax over every class, in id order. */
   probs: Float32Array;
   /** Best first. */
@@ -517,14 +530,14 @@ export interface TokenProbability {
   prob: number;
   /** The bytes the token stands for (a byte model: the one byte, = id). */
   bytes: number[];
-  /** Those bytes as UTF-8 text (invalid sequences as U+FFFD). */
+  /** The token decoded alone (with a tokenizer, its decode; invalid UTF-8 as U+FFFD). */
   text: string;
-  /** A visible form: ␣ for space, ↵ for newline, ⇥ for tab, \xNN for other control / non-ASCII single bytes. */
+  /** A visible form (displayBytes). */
   display: string;
 }
 
 export interface NextTokenPredictions {
-  kind: 'gpt2';
+  kind: 'causal-lm';
   /** Next-token distribution after the last position (softmax of its logits). */
   probs: Float32Array;
   top: TokenProbability[];
@@ -548,12 +561,19 @@ function topIndices(probs: Float32Array, k: number): number[] {
 }
 
 const utf8 = new TextDecoder('utf-8');
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 function tokenBytes(id: number, vocab: number, tokenizer?: Tokenizer | null): number[] {
   if (tokenizer) return Array.from(tokenizer.tokenToBytes(id));
   return vocab <= 256 ? [id] : [];
 }
 
+/**
+ * A token's visible form: ␣ for space, ↵ for newline, ⇥ for tab, \xNN for another control or
+ * non-ASCII single byte; else the text of its own bytes, so a SentencePiece piece shows the space
+ * it starts with ("▁the" decodes alone to "the"); a token holding part of a character, or no bytes
+ * (a special token), shows its decoded text.
+ */
 export function displayBytes(bytes: number[], text: string): string {
   if (bytes.length === 1) {
     const b = bytes[0];
@@ -563,7 +583,15 @@ export function displayBytes(bytes: number[], text: string): string {
     if (b < 0x20 || b >= 0x7f) return `\\x${b.toString(16).padStart(2, '0')}`;
     return String.fromCharCode(b);
   }
-  return text.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥');
+  let own = text;
+  if (bytes.length > 0) {
+    try {
+      own = strictUtf8.decode(Uint8Array.from(bytes));
+    } catch {
+      // Part of a character: its decoded text (U+FFFD) says so.
+    }
+  }
+  return own.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/\t/g, '⇥');
 }
 
 /** Class probabilities of one image. */
@@ -588,7 +616,7 @@ export async function predictClasses(
     label: config.labels[index] ?? `LABEL_${index}`,
     prob: probs[index],
   }));
-  return { kind: 'vit', probs, top };
+  return { kind: 'image-classifier', probs, top };
 }
 
 /**
@@ -597,13 +625,13 @@ export async function predictClasses(
  * reading the last row of the token-pruned forward.
  */
 export async function predictNext(
-  config: Gpt2Config,
+  config: CausalLmConfig,
   weights: Weights,
   ids: InspectInput,
   opts: PredictOptions = {},
 ): Promise<NextTokenPredictions> {
   const prompt = Array.from(ids);
-  const window = prompt.slice(-config.nPositions);
+  const window = prompt.slice(-sequenceLength(config));
   const probsT = tf.tidy(() => {
     const { logits } = forward(config, weights, inputTensor(config, window), {
       masks: opts.masks,
@@ -620,7 +648,7 @@ export async function predictNext(
     const text = opts.tokenizer ? opts.tokenizer.decode([id]) : utf8.decode(Uint8Array.from(bytes));
     return { id, prob: probs[id], bytes, text, display: displayBytes(bytes, text) };
   });
-  const out: NextTokenPredictions = { kind: 'gpt2', probs, top };
+  const out: NextTokenPredictions = { kind: 'causal-lm', probs, top };
   if (opts.continuation) {
     const c = opts.continuation;
     const sampled = await generate(config, weights, prompt, {

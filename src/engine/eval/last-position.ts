@@ -2,7 +2,7 @@
 // next-token prediction (model/tokens.ts says why), so each window scores that one position.
 import * as tf from '@tensorflow/tfjs';
 import type { TokenScoring } from '../model/tokens';
-import type { Gpt2Config } from '../model/config';
+import { type CausalLmConfig, sequenceLength } from '../model/config';
 import { forward } from '../model/forward';
 import type { ModelMasks, Weights } from '../model/types';
 
@@ -21,7 +21,7 @@ export interface LastPositionMetrics {
  * next-token prediction — the one output of a token-pruned LM that never saw the future.
  */
 export async function evaluateLmLastPosition(
-  config: Gpt2Config,
+  config: CausalLmConfig,
   weights: Weights,
   tokens: Int32Array,
   opts: {
@@ -37,7 +37,7 @@ export async function evaluateLmLastPosition(
     onProgress?: (f: number) => void;
   } = {},
 ): Promise<LastPositionMetrics> {
-  const t = opts.context ?? config.nPositions;
+  const t = opts.context ?? sequenceLength(config);
   const stride = opts.stride ?? t;
   const windows = tokens.length > t ? Math.floor((tokens.length - t - 1) / stride) + 1 : 0;
   if (windows < 1) throw new Error(`evaluateLmLastPosition: need more than ${t} tokens, got ${tokens.length}`);

@@ -3,7 +3,7 @@
 // tensors are freed before the next.
 import * as tf from '@tensorflow/tfjs';
 import type { TokenScoring } from '../model/tokens';
-import type { Gpt2Config, VitConfig } from '../model/config';
+import { type CausalLmConfig, sequenceLength, type VitConfig } from '../model/config';
 import { forward } from '../model/forward';
 import { crossEntropySum } from '../model/loss';
 import { pixelsToInput } from '../model/preprocess';
@@ -142,13 +142,13 @@ export async function evaluateClassifier(
  * model), for bits per byte.
  */
 export async function evaluateLm(
-  config: Gpt2Config,
+  config: CausalLmConfig,
   weights: Weights,
   tokens: Int32Array,
   bytes: number,
   opts: EvalOptions & { context?: number } = {},
 ): Promise<LmMetrics> {
-  const t = opts.context ?? config.nPositions;
+  const t = opts.context ?? sequenceLength(config);
   const windows = Math.floor((tokens.length - 1) / t);
   if (windows < 1) throw new Error(`evaluateLm: need more than ${t} tokens, got ${tokens.length}`);
   const batch = opts.batchSize ?? 16;

@@ -7,9 +7,9 @@ import type { HostTensor } from '../model/checkpoint';
 import { costReport } from '../model/cost';
 import type { Weights } from '../model/types';
 import type { LinearRole } from '../model/schema';
-import { numLayers, type ModelConfig } from '../model/config';
+import { isCausalLm, numLayers, sequenceLength, type ModelConfig } from '../model/config';
 import type { ModelSession } from '../session';
-import { type CalibrationMode, type MethodId, needsOf } from '../pruning/catalogue';
+import { type CalibrationMode, type Family, familyOf, type MethodId, needsOf } from '../pruning/catalogue';
 import {
   outlierRatio,
   owlAllocation,
@@ -123,9 +123,9 @@ export interface RunOptions {
  */
 export const LAST_POSITION_STRIDE_DIVISOR = 4;
 
-export const DEFAULT_CALIBRATION: Record<'gpt2' | 'vit', CalibrationSpec> = {
-  gpt2: { source: 'train', count: 32, seed: 0 },
-  vit: { source: 'train', count: 128, seed: 0 },
+export const DEFAULT_CALIBRATION: Record<Family, CalibrationSpec> = {
+  'causal-lm': { source: 'train', count: 32, seed: 0 },
+  'image-classifier': { source: 'train', count: 128, seed: 0 },
 };
 
 /** What an allocation decided: each block's sparsity, and what it decided from. */
@@ -144,8 +144,13 @@ export class Pruner {
 
   constructor(readonly session: ModelSession) {}
 
+  /** What the model does, as the catalogue groups models. */
+  get family(): Family {
+    return familyOf(this.session.config.kind);
+  }
+
   calibSpec(r: { calibration?: CalibrationSpec }): CalibrationSpec {
-    return r.calibration ?? DEFAULT_CALIBRATION[this.session.config.kind];
+    return r.calibration ?? DEFAULT_CALIBRATION[this.family];
   }
 
   /** The calibration data for a spec, made once and cached (unlabelled images labelled by the dense model). */
@@ -203,7 +208,7 @@ export class Pruner {
       const { sqSum } = await this.stats(
         resolvePruneRecipe(
           { method: 'wanda', sparsity: 0, calibration: r.calibration, calibrationMode: 'one-shot' },
-          c.kind,
+          this.family,
         ),
         calib,
         opts,
@@ -232,7 +237,7 @@ export class Pruner {
     const method: MethodId = r.method === 'sparsegpt' ? 'wanda' : r.method;
     const base = resolvePruneRecipe(
       { method, sparsity: 0, scope: r.nm ? undefined : r.scope, calibration: r.calibration, seed: r.seed },
-      c.kind,
+      this.family,
     );
     const one = { ...base, calibrationMode: base.calibrationMode && ('one-shot' as const) };
     const key = `${method}|${one.scope}|${JSON.stringify(this.calibSpec(r))}`;
@@ -369,10 +374,10 @@ export class Pruner {
     timeMs: { calibration: number; prune: number };
   }> {
     const c = this.session.config;
-    checkRecipe(r, c.kind);
-    const recipe = resolvePruneRecipe(r, c.kind);
+    checkRecipe(r, this.family);
+    const recipe = resolvePruneRecipe(r, this.family);
     const t0 = performance.now();
-    const needs = needsOf(choicesOf(recipe, c.kind));
+    const needs = needsOf(choicesOf(recipe, this.family));
     const calib = needs.calibration ? await this.calibration(this.calibSpec(recipe)) : null;
     // The split first: a bad explicit one is refused before any statistics are computed.
     const split = await this.blockSplit(recipe, calib, opts);
@@ -451,10 +456,10 @@ export class Pruner {
   ): Promise<{ report: StructuredReport; plan: StructuredPlan }> {
     const s = this.session;
     const c = s.config;
-    checkRecipe(r, c.kind);
-    const recipe = resolveStructuredRecipe(r, c.kind);
+    checkRecipe(r, this.family);
+    const recipe = resolveStructuredRecipe(r, this.family);
     const t0 = performance.now();
-    const calib = needsCalibration(recipe, c.kind) ? await this.calibration(this.calibSpec(recipe)) : null;
+    const calib = needsCalibration(recipe, this.family) ? await this.calibration(this.calibSpec(recipe)) : null;
     const t1 = performance.now();
     const plan = await planStructured(c, s.weights, calib, recipe, {
       signal: opts.signal,
@@ -470,10 +475,10 @@ export class Pruner {
     };
     let metric: Metrics;
     let structure = plan.summary;
-    if (plan.tokenKeep && c.kind === 'gpt2') {
+    if (plan.tokenKeep && isCausalLm(c)) {
       const tokens = this.evalTokens();
       // Many windows, overlapping: one prediction each.
-      const stride = Math.max(1, Math.floor(c.nPositions / LAST_POSITION_STRIDE_DIVISOR));
+      const stride = Math.max(1, Math.floor(sequenceLength(c) / LAST_POSITION_STRIDE_DIVISOR));
       const last = (keep?: number[]) =>
         evaluateLmLastPosition(c, s.weights, tokens, {
           ...evalOpts,

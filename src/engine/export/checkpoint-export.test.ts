@@ -78,7 +78,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function modelInput(config: ModelConfig): tf.Tensor {
-  if (config.kind === 'gpt2') return tf.tensor2d([[3, 200, 0, 17, 5, 5, 22, 9, 1, 30, 12]], [1, 11], 'int32');
+  if (config.kind !== 'vit') return tf.tensor2d([[3, 200, 0, 17, 5, 5, 22, 9, 1, 30, 12]], [1, 11], 'int32');
   const n = 2 * config.numChannels * config.imageSize ** 2;
   return tf.tensor4d(randomArray(n, 7), [2, config.numChannels, config.imageSize, config.imageSize]);
 }

@@ -2,8 +2,8 @@
 // ModelMasks (heads, neurons, attention and FFN sublayers; a block is removed when both of its
 // sublayers are): which blocks go and how the rest are renumbered, and which weights and biases
 // become zero so that the exported model computes exactly what the masked forward pass computes.
-import { numHeads, numLayers, hiddenSize, type ModelConfig } from '../model/config';
-import { GPT2_PREFIX, type LinearSpec } from '../model/schema';
+import { headDim, hiddenSize, numHeads, numKvHeads, numLayers, type ModelConfig } from '../model/config';
+import { GPT2_PREFIX, LLAMA_PREFIX, type LinearSpec } from '../model/schema';
 
 /** Structural masks, as ModelMasks spells them (no per-weight masks). */
 export interface StructuralPruning {
@@ -29,11 +29,13 @@ export function blockMap(config: ModelConfig, s: StructuralPruning | undefined):
 
 /** The prefix every tensor of block `layer` starts with (ends with a dot). */
 export function blockPrefix(config: ModelConfig, layer: number): string {
-  return config.kind === 'gpt2' ? `${GPT2_PREFIX}h.${layer}.` : `vit.encoder.layer.${layer}.`;
+  if (config.kind === 'gpt2') return `${GPT2_PREFIX}h.${layer}.`;
+  return config.kind === 'llama' ? `${LLAMA_PREFIX}layers.${layer}.` : `vit.encoder.layer.${layer}.`;
 }
 
 const BLOCK_NAME: Record<ModelConfig['kind'], RegExp> = {
   gpt2: /^transformer\.h\.(\d+)\.(.+)$/,
+  llama: /^model\.layers\.(\d+)\.(.+)$/,
   vit: /^vit\.encoder\.layer\.(\d+)\.(.+)$/,
 };
 
@@ -68,10 +70,13 @@ export function structuralKeep(
   if (!s || spec.layer < 0) return { weight: null, bias: null };
   const l = spec.layer;
   const d = hiddenSize(config);
-  const dh = d / numHeads(config);
+  const dh = headDim(config);
+  // Grouped-query attention: a key/value head stays while any query head of its group does.
+  const group = numHeads(config) / numKvHeads(config);
   const attnOn = s.attention?.[l] !== false;
   const mlpOn = s.mlp?.[l] !== false;
   const headOn = (h: number) => (s.heads?.[l]?.[h] ?? 1) !== 0;
+  const kvHeadOn = (g: number) => Array.from({ length: group }, (_, j) => g * group + j).some(headOn);
   const neuronOn = (j: number) => (s.neurons?.[l]?.[j] ?? 1) !== 0;
   const all = () => true;
   const none = () => false;
@@ -84,10 +89,11 @@ export function structuralKeep(
     case 'k':
     case 'v': {
       const head = spec.role === 'qkv' ? (o: number) => Math.floor((o % d) / dh) : (o: number) => Math.floor(o / dh);
+      const on = spec.role === 'k' || spec.role === 'v' ? kvHeadOn : headOn;
       if (!attnOn) {
         inKeep = none;
         outKeep = none;
-      } else outKeep = (o) => headOn(head(o));
+      } else outKeep = (o) => on(head(o));
       touched = !attnOn || !!s.heads?.[l]?.some((v) => v === 0);
       break;
     }
@@ -98,6 +104,7 @@ export function structuralKeep(
       } else inKeep = (i) => headOn(Math.floor(i / dh));
       touched = !attnOn || !!s.heads?.[l]?.some((v) => v === 0);
       break;
+    case 'ffn_gate':
     case 'ffn_in':
       if (!mlpOn) {
         inKeep = none;

@@ -70,8 +70,8 @@ describe('checkpoints', () => {
 
   it('rejects unsupported or inconsistent configs with a clear message', () => {
     const { bytes } = gptFile();
-    expect(() => loadCheckpoint({ config: { architectures: ['LlamaForCausalLM'] }, weights: bytes })).toThrow(
-      /"LlamaForCausalLM" is not supported/,
+    expect(() => loadCheckpoint({ config: { architectures: ['PhiForCausalLM'] }, weights: bytes })).toThrow(
+      /"PhiForCausalLM" is not supported/,
     );
     expect(() => loadCheckpoint({ config: { ...gptConfig, n_head: 5 }, weights: bytes })).toThrow(ConfigError);
     expect(() => loadCheckpoint({ config: { ...gptConfig, activation_function: 'swish' }, weights: bytes })).toThrow(

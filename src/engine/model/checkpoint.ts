@@ -3,7 +3,7 @@
 // tensor, so a mismatch is reported by file and name before anything runs; it remembers how the
 // weights were stored (dtype, names, shards) so that writing gives back what `from_pretrained` loads,
 // laid out as the source was.
-import { parseConfig, type ModelConfig } from './config';
+import { isCausalLm, parseConfig, type ModelConfig } from './config';
 import { GPT2_PREFIX, paramSpecs } from './schema';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
 import {
@@ -69,6 +69,7 @@ export interface CheckpointFiles {
   /** model.safetensors.index.json, parsed: given exactly when the weights are sharded. */
   index?: ShardIndex;
   tokenizer?: unknown; // parsed tokenizer.json
+  tokenizerConfig?: unknown; // parsed tokenizer_config.json, when the model has one
 }
 
 export class CheckpointError extends Error {}
@@ -102,8 +103,12 @@ function parseIndexJson(bytes: Uint8Array): unknown {
   }
 }
 
-// Buffers older GPT-2 checkpoints store next to the weights; they are not parameters.
-const GPT2_BUFFERS = /\.attn\.(bias|masked_bias)$/;
+// Buffers some checkpoints store next to the weights; they are not parameters: GPT-2's causal
+// masks, and the rotary inverse frequencies of older Llama-family uploads.
+const BUFFERS: Partial<Record<ModelConfig['kind'], RegExp>> = {
+  gpt2: /\.attn\.(bias|masked_bias)$/,
+  llama: /\.rotary_emb\.inv_freq$/,
+};
 
 function canonicalName(config: ModelConfig, name: string): string {
   // GPT2Model checkpoints (the original `gpt2` upload) name tensors without "transformer.".
@@ -208,7 +213,7 @@ export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
   const where = files.index ? INDEX_FILE : [...files.weights.keys()].join(', ');
   const found = new Map<string, Located>(); // by canonical name
   for (const [name, loc] of locateTensors(files, ignored, warnings)) {
-    if (config.kind === 'gpt2' && GPT2_BUFFERS.test(name)) {
+    if (BUFFERS[config.kind]?.test(name)) {
       ignored.push(name);
       continue;
     }
@@ -253,9 +258,9 @@ export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
   for (const loc of found.values()) ignored.push(loc.info.name);
 
   let tokenizer: Tokenizer | null = null;
-  if (config.kind === 'gpt2') {
+  if (isCausalLm(config)) {
     if (files.tokenizer === undefined) throw new CheckpointError('tokenizer.json is missing; a text model needs it');
-    tokenizer = loadTokenizer(files.tokenizer);
+    tokenizer = loadTokenizer(files.tokenizer, files.tokenizerConfig);
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new CheckpointError(
         `tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`,

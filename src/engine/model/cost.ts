@@ -3,7 +3,17 @@
 // attention products (QKᵀ and P·V, full T×T as dense kernels compute them, causal or not) and the
 // LM head. Element-wise work (norms, softmax, activations) is a few percent and is left out, as
 // fvcore and the pruning papers' tables do.
-import { ffnSize, hiddenSize, numHeads, numLayers, sequenceLength, type ModelConfig } from './config';
+import {
+  ffnSize,
+  headDim,
+  hiddenSize,
+  isCausalLm,
+  numHeads,
+  numKvHeads,
+  numLayers,
+  sequenceLength,
+  type ModelConfig,
+} from './config';
 import { linearSpecs, paramSpecs, type LinearSpec } from './schema';
 
 /** Structural and per-weight masks as plain data (the cost model runs without TensorFlow.js). */
@@ -67,8 +77,11 @@ function keptFeatures(
   const all = () => true;
   if (spec.layer < 0) return { inKeep: all, outKeep: all };
   const d = hiddenSize(c);
-  const dh = d / numHeads(c);
+  const dh = headDim(c);
   const head = (h: number) => (m.heads?.[spec.layer]?.[h] ?? 1) !== 0;
+  // A key/value head is computed while any query head of its group is.
+  const group = numHeads(c) / numKvHeads(c);
+  const kvHead = (g: number) => Array.from({ length: group }, (_, j) => head(g * group + j)).some(Boolean);
   const neuron = (j: number) => (m.neurons?.[spec.layer]?.[j] ?? 1) !== 0;
   const attnOn = m.attention?.[spec.layer] !== false;
   const mlpOn = m.mlp?.[spec.layer] !== false;
@@ -77,11 +90,13 @@ function keptFeatures(
     case 'qkv': // fused [q | k | v], each split into heads
       return { inKeep: attnOn ? all : none, outKeep: attnOn ? (o) => head(Math.floor((o % d) / dh)) : none };
     case 'q':
+      return { inKeep: attnOn ? all : none, outKeep: attnOn ? (o) => head(Math.floor(o / dh)) : none };
     case 'k':
     case 'v':
-      return { inKeep: attnOn ? all : none, outKeep: attnOn ? (o) => head(Math.floor(o / dh)) : none };
+      return { inKeep: attnOn ? all : none, outKeep: attnOn ? (o) => kvHead(Math.floor(o / dh)) : none };
     case 'attn_out':
       return { inKeep: attnOn ? (i) => head(Math.floor(i / dh)) : none, outKeep: attnOn ? all : none };
+    case 'ffn_gate':
     case 'ffn_in':
       return { inKeep: mlpOn ? all : none, outKeep: mlpOn ? neuron : none };
     case 'ffn_out':
@@ -117,7 +132,7 @@ export function costReport(c: ModelConfig, masks: CostMasks = {}): CostReport {
   const layers = numLayers(c);
   const d = hiddenSize(c);
   const heads = numHeads(c);
-  const dh = d / heads;
+  const dh = headDim(c);
   const tokensAt = (l: number) => (l < 0 ? seq : Math.min(seq, masks.tokens?.[l] ?? seq));
   // ViT's classifier reads only the CLS token; the LM head reads every position.
   const outTokens = c.kind === 'vit' ? 1 : seq;
@@ -149,7 +164,7 @@ export function costReport(c: ModelConfig, masks: CostMasks = {}): CostReport {
       : 0;
     const attnProducts = 2 * 2 * t * t * dh * keptHeads; // QKᵀ and P·V
     const sum = (xs: LinearCost[], f: (x: LinearCost) => number) => xs.reduce((a, x) => a + f(x), 0);
-    const isAttn = (x: LinearCost) => x.role !== 'ffn_in' && x.role !== 'ffn_out';
+    const isAttn = (x: LinearCost) => x.role !== 'ffn_gate' && x.role !== 'ffn_in' && x.role !== 'ffn_out';
     blocks.push({
       layer: l,
       tokens: t,
@@ -160,7 +175,7 @@ export function costReport(c: ModelConfig, masks: CostMasks = {}): CostReport {
         own.filter((x) => !isAttn(x)),
         (x) => x.flops,
       ),
-      denseFlops: sum(own, (x) => x.denseFlops) + 2 * 2 * seq * seq * d,
+      denseFlops: sum(own, (x) => x.denseFlops) + 2 * 2 * seq * seq * dh * heads,
       flops: sum(own, (x) => x.flops) + attnProducts,
     });
   }
@@ -172,7 +187,7 @@ export function costReport(c: ModelConfig, masks: CostMasks = {}): CostReport {
   const otherParams = params - linearParams;
   // The LM head reads every position that survives the last block (token pruning returns logits
   // for those only; see model/tokens.ts).
-  const lmHead = (t: number) => (c.kind === 'gpt2' ? 2 * d * c.vocabSize * t : 0);
+  const lmHead = (t: number) => (isCausalLm(c) ? 2 * d * c.vocabSize * t : 0);
   const outside = linears.filter((x) => x.layer < 0);
   const outsideDense = outside.reduce((a, x) => a + x.denseFlops, 0);
   const outsideFlops = outside.reduce((a, x) => a + x.flops, 0);

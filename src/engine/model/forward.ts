@@ -3,14 +3,22 @@ import type * as tf from '@tensorflow/tfjs';
 import { numLayers, type ModelConfig } from './config';
 import { gpt2Stages } from './gpt2';
 import { ForwardContext } from './layers';
+import { llamaStages } from './llama';
 import type { ForwardOptions, ForwardOutput, ModelStages, Weights } from './types';
 import { vitStages } from './vit';
 
 export function modelStages(config: ModelConfig): ModelStages {
-  return config.kind === 'gpt2' ? gpt2Stages(config) : vitStages(config);
+  switch (config.kind) {
+    case 'gpt2':
+      return gpt2Stages(config);
+    case 'llama':
+      return llamaStages(config);
+    case 'vit':
+      return vitStages(config);
+  }
 }
 
-/** input: token ids [B, T] (int32) for GPT-2; normalised pixels [B, C, H, W] for ViT. */
+/** input: token ids [B, T] (int32) for a language model; normalised pixels [B, C, H, W] for ViT. */
 export function forward(
   config: ModelConfig,
   weights: Weights,

@@ -35,7 +35,7 @@ export function gpt2Stages(config: Gpt2Config): ModelStages {
         attention: (x) => {
           const qkv = ctx.linear(qkvSpec, ctx.layerNorm(`${p}.ln_1`, x, eps));
           const [q, k, v] = tf.split(qkv, 3, -1); // [q | k | v], each H·dh wide (H may be pruned)
-          return ctx.linear(attnOutSpec, ctx.attention(i, q, k, v, d / config.nHead, true));
+          return ctx.linear(attnOutSpec, ctx.attention(i, q, k, v, { headDim: d / config.nHead, causal: true }));
         },
         mlp: (x) => {
           const inner = activate(config.activation, ctx.linear(fcSpec, ctx.layerNorm(`${p}.ln_2`, x, eps)));

@@ -2,6 +2,7 @@
 // activations, multi-head attention, and the bookkeeping for masks and captured statistics.
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, ModelConfig } from './config';
+import { applyRotary } from './rotary';
 import type { LinearSpec } from './schema';
 import type { ForwardOptions, ForwardOutput, Weights } from './types';
 import {
@@ -133,24 +134,60 @@ export class ForwardContext {
   }
 
   /**
-   * Scaled dot-product attention over q, k, v of shape [B, T, H·dh], split into heads of width dh
-   * (H read from the shape, so a block with fewer heads works). Returns the merged context
-   * [B, T, H·dh] with removed heads zeroed and gated heads scaled.
+   * Scaled dot-product attention: q [B, T, H·dh], k and v [B, T, G·dh] split into heads of width
+   * dh (H and G read from the shapes, so a block with fewer heads works; under grouped-query
+   * attention each of the G key/value heads serves H / G consecutive query heads). Rotary
+   * embeddings rotate q and k at each token's original position; a sliding window hides keys that
+   * many positions back or more. Returns the merged context [B, T, H·dh] with removed heads zeroed
+   * and gated heads scaled.
    */
-  attention(layer: number, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dh: number, causal: boolean): tf.Tensor {
+  attention(
+    layer: number,
+    q: tf.Tensor,
+    k: tf.Tensor,
+    v: tf.Tensor,
+    opts: { headDim: number; causal: boolean; rotary?: Float32Array; slidingWindow?: number | null },
+  ): tf.Tensor {
     const [b, t, d] = q.shape;
+    const dh = opts.headDim;
     const nHead = d / dh;
     if (nHead === 0) return tf.zeros([b, t, 0]);
-    const split = (x: tf.Tensor) => tf.transpose(tf.reshape(x, [b, t, nHead, dh]), [0, 2, 1, 3]);
-    let scores = tf.mul(tf.matMul(split(q), split(k), false, true), 1 / Math.sqrt(dh));
-    if (causal) {
+    const nKv = k.shape[2]! / dh;
+    if (!Number.isInteger(nHead / nKv)) throw new Error(`attention: ${nHead} query heads over ${nKv} key/value heads`);
+    const split = (x: tf.Tensor, heads: number) => tf.transpose(tf.reshape(x, [b, t, heads, dh]), [0, 2, 1, 3]);
+    let qh = split(q, nHead);
+    let kh = split(k, nKv);
+    let vh = split(v, nKv);
+    if (opts.rotary) {
+      const positions = this.currentPositions(b, t);
+      qh = applyRotary(qh, positions, opts.rotary);
+      kh = applyRotary(kh, positions, opts.rotary);
+    }
+    if (nKv !== nHead) {
+      // Each key/value head repeated for its group of query heads: [B, G, T, dh] → [B, H, T, dh].
+      const group = (x: tf.Tensor) =>
+        tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, nHead / nKv, 1, 1]), [b, nHead, t, dh]);
+      kh = group(kh);
+      vh = group(vh);
+    }
+    let scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(dh));
+    if (opts.causal) {
       const future = tf.sub(1, tf.linalg.bandPart(tf.ones([t, t]), -1, 0));
       scores = tf.add(scores, tf.mul(future, -1e9));
+    }
+    if (opts.slidingWindow && t > 1) {
+      // By original positions (token pruning keeps them): key j is hidden from query i when pᵢ − pⱼ ≥ window.
+      const p = tf.cast(this.currentPositions(b, t), 'float32'); // [B or 1, T]
+      const lag = tf.sub(tf.expandDims(p, 2), tf.expandDims(p, 1)); // [B, T, T]
+      scores = tf.add(
+        scores,
+        tf.expandDims(tf.mul(tf.cast(tf.greaterEqual(lag, opts.slidingWindow), 'float32'), -1e9), 1),
+      );
     }
     const probs = tf.softmax(scores, -1);
     this.out.attention?.push(probs);
     this.lastAttention = { layer, probs };
-    let context = tf.matMul(probs, split(v)); // [B, H, T, dh]
+    let context = tf.matMul(probs, vh); // [B, H, T, dh]
     const headMask = this.options.masks?.heads?.[layer];
     if (headMask) context = tf.mul(context, tf.reshape(tf.tensor1d(headMask), [1, nHead, 1, 1]));
     const gate = this.options.headGates?.[layer];
@@ -162,6 +199,18 @@ export class ForwardContext {
       this.out.attentionEntropySum![layer] = tf.neg(tf.sum(plogp, [0, 2, 3]));
     }
     return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, d]);
+  }
+
+  /** Each token's original position, [B, T] under token pruning, else [1, T]. */
+  private currentPositions(b: number, t: number): tf.Tensor {
+    if (this.positions && this.positions.shape[0] === b && this.positions.shape[1] === t) return this.positions;
+    return tf.reshape(tf.range(0, t, 1, 'int32'), [1, t]);
+  }
+
+  /** RMSNorm as Llama's: x / sqrt(mean(x²) + eps) · weight, over the last axis. */
+  rmsNorm(name: string, x: tf.Tensor, eps: number): tf.Tensor {
+    const ms = tf.mean(tf.square(x), -1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), this.param(name));
   }
 
   /** Called by the embedding with the sequence length: sets how many tokens each block keeps. */
@@ -221,5 +270,7 @@ export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
     }
     case 'relu':
       return tf.relu(x);
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
   }
 }

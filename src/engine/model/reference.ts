@@ -1,9 +1,10 @@
 // Plain-TypeScript reference forward passes (loops over Float32Arrays, no TensorFlow.js): the twin
 // the TensorFlow.js forward is checked against. Written for clarity, not speed — only tiny models
 // go through it. Follows `transformers`' modeling_gpt2 and modeling_vit step by step.
-import type { Activation, Gpt2Config, ModelConfig, VitConfig } from './config';
+import type { Activation, Gpt2Config, LlamaConfig, ModelConfig, VitConfig } from './config';
+import { ropeInvFreq, rotateReference } from './rotary';
 import type { HostTensor } from './checkpoint';
-import { GPT2_PREFIX, linearSpecs, type LinearSpec } from './schema';
+import { GPT2_PREFIX, LLAMA_PREFIX, linearSpecs, type LinearSpec } from './schema';
 import {
   attentionReceived,
   defaultTokenScoring,
@@ -52,6 +53,11 @@ class TokenPruner {
   ) {
     this.counts = opts.tokenKeep ? tokenCounts(config, opts.tokenKeep, { masks, seq }) : null;
     this.pos = Array.from({ length: seq }, (_, i) => i);
+  }
+
+  /** The original positions of the tokens now in play. */
+  get current(): number[] {
+    return this.pos;
   }
 
   prune(layer: number, h: Mat, attention: number[][][][], masks: ReferenceMasks): Mat {
@@ -108,29 +114,52 @@ class Ref {
     });
   }
 
-  /** Multi-head attention on q, k, v [T][d]; returns merged context and per-head probabilities. */
+  /**
+   * Multi-head attention on q [T][H·dh] and k, v [T][G·dh] (G key/value heads, each serving H / G
+   * consecutive query heads); returns the merged context and per-head probabilities. With `rotary`,
+   * q and k are rotated at the tokens' original `positions`; a sliding window hides keys that many
+   * positions back or more.
+   */
   attention(
     layer: number,
     q: Mat,
     k: Mat,
     v: Mat,
-    nHead: number,
-    causal: boolean,
+    opts: {
+      nHead: number;
+      nKv?: number;
+      causal: boolean;
+      rotary?: { invFreq: Float32Array; positions: number[] };
+      slidingWindow?: number | null;
+    },
   ): { context: Mat; probs: number[][][] } {
     const t = q.length;
-    const d = q[0].length;
-    const dh = d / nHead;
-    const context: Mat = q.map(() => new Array<number>(d).fill(0));
+    const { nHead } = opts;
+    const nKv = opts.nKv ?? nHead;
+    const dh = q[0].length / nHead;
+    const group = nHead / nKv;
+    const headOf = (x: Mat, h: number, pos: (i: number) => number) =>
+      x.map((row, i) => {
+        const part = row.slice(h * dh, (h + 1) * dh);
+        return opts.rotary ? rotateReference(part, pos(i), opts.rotary.invFreq) : part;
+      });
+    const pos = (i: number) => opts.rotary?.positions[i] ?? i;
+    const context: Mat = q.map(() => new Array<number>(nHead * dh).fill(0));
     const probs: number[][][] = [];
     for (let h = 0; h < nHead; h++) {
       const keep = this.masks.heads?.[layer]?.[h] ?? 1;
+      const qh = headOf(q, h, pos);
+      const kv = Math.floor(h / group);
+      const kh = headOf(k, kv, pos);
       const ph: number[][] = [];
       for (let i = 0; i < t; i++) {
         const scores = new Array<number>(t);
         for (let j = 0; j < t; j++) {
           let s = 0;
-          for (let e = 0; e < dh; e++) s += q[i][h * dh + e] * k[j][h * dh + e];
-          scores[j] = causal && j > i ? -Infinity : s / Math.sqrt(dh);
+          for (let e = 0; e < dh; e++) s += qh[i][e] * kh[j][e];
+          const hidden =
+            (opts.causal && j > i) || (opts.slidingWindow != null && pos(i) - pos(j) >= opts.slidingWindow);
+          scores[j] = hidden ? -Infinity : s / Math.sqrt(dh);
         }
         const max = Math.max(...scores);
         const ex = scores.map((s) => Math.exp(s - max));
@@ -139,13 +168,21 @@ class Ref {
         ph.push(p);
         for (let e = 0; e < dh; e++) {
           let s = 0;
-          for (let j = 0; j < t; j++) s += p[j] * v[j][h * dh + e];
+          for (let j = 0; j < t; j++) s += p[j] * v[j][kv * dh + e];
           context[i][h * dh + e] = s * keep;
         }
       }
       probs.push(ph);
     }
     return { context, probs };
+  }
+
+  rmsNorm(name: string, x: Mat, eps: number): Mat {
+    const g = this.vec(name);
+    return x.map((row) => {
+      const inv = 1 / Math.sqrt(row.reduce((a, v) => a + v * v, 0) / row.length + eps);
+      return row.map((v, i) => v * inv * g[i]);
+    });
   }
 
   maskNeurons(layer: number, x: Mat): Mat {
@@ -163,6 +200,8 @@ function act(kind: Activation, x: number): number {
       return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
     case 'relu':
       return Math.max(0, x);
+    case 'silu':
+      return x / (1 + Math.exp(-x));
   }
 }
 
@@ -196,9 +235,14 @@ export function referenceForward(
   masks: ReferenceMasks = {},
   opts: ReferenceOptions = {},
 ): ReferenceOutput {
-  return config.kind === 'gpt2'
-    ? referenceGpt2(config, weights, input as number[], masks, opts)
-    : referenceVit(config, weights, input as Float32Array, masks, opts);
+  switch (config.kind) {
+    case 'gpt2':
+      return referenceGpt2(config, weights, input as number[], masks, opts);
+    case 'llama':
+      return referenceLlama(config, weights, input as number[], masks, opts);
+    case 'vit':
+      return referenceVit(config, weights, input as Float32Array, masks, opts);
+  }
 }
 
 function referenceGpt2(
@@ -223,7 +267,7 @@ function referenceGpt2(
     if (masks.attention?.[i] !== false) {
       const qkv = r.linear(qkvS, r.layerNorm(`${p}.ln_1`, h, c.layerNormEps));
       const part = (k: number) => qkv.map((row) => row.slice(k * d, (k + 1) * d));
-      const { context, probs } = r.attention(i, part(0), part(1), part(2), c.nHead, true);
+      const { context, probs } = r.attention(i, part(0), part(1), part(2), { nHead: c.nHead, causal: true });
       attention.push(probs);
       h = add(h, r.linear(oS, context));
     } else attention.push([]);
@@ -234,6 +278,53 @@ function referenceGpt2(
   }
   const f = r.layerNorm(`${GPT2_PREFIX}ln_f`, h, c.layerNormEps);
   const head = weights.has('lm_head.weight') ? r.vec('lm_head.weight') : wte;
+  const logits = f.map((row) =>
+    Array.from({ length: c.vocabSize }, (_, v) => row.reduce((s, x, e) => s + x * head[v * d + e], 0)),
+  );
+  return { logits, attention, ...(opts.tokenKeep ? { positions: pruner.positions } : {}) };
+}
+
+function referenceLlama(
+  c: LlamaConfig,
+  weights: Map<string, HostTensor>,
+  ids: number[],
+  masks: ReferenceMasks,
+  opts: ReferenceOptions,
+): ReferenceOutput {
+  const r = new Ref(weights, masks);
+  const d = c.hiddenSize;
+  const embed = r.vec(`${LLAMA_PREFIX}embed_tokens.weight`);
+  let h: Mat = ids.map((id) => Array.from(embed.subarray(id * d, (id + 1) * d)));
+  const linears = linearSpecs(c);
+  const invFreq = ropeInvFreq(c);
+  const attention: number[][][][] = [];
+  const pruner = new TokenPruner(c, masks, opts, ids.length, opts.tokenScoring ?? defaultTokenScoring(c));
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `${LLAMA_PREFIX}layers.${i}`;
+    const [qS, kS, vS, oS, gateS, upS, downS] = linears.slice(7 * i, 7 * i + 7);
+    h = pruner.prune(i, h, attention, masks);
+    if (masks.attention?.[i] !== false) {
+      const x = r.rmsNorm(`${p}.input_layernorm.weight`, h, c.rmsNormEps);
+      const { context, probs } = r.attention(i, r.linear(qS, x), r.linear(kS, x), r.linear(vS, x), {
+        nHead: c.numHeads,
+        nKv: c.numKvHeads,
+        causal: true,
+        rotary: { invFreq, positions: pruner.current },
+        slidingWindow: c.slidingLayers[i] ? c.slidingWindow : null,
+      });
+      attention.push(probs);
+      h = add(h, r.linear(oS, context));
+    } else attention.push([]);
+    if (masks.mlp?.[i] !== false) {
+      const x = r.rmsNorm(`${p}.post_attention_layernorm.weight`, h, c.rmsNormEps);
+      const gate = mapAct(c.activation, r.linear(gateS, x));
+      const up = r.linear(upS, x);
+      const inner = gate.map((row, t) => row.map((g, j) => g * up[t][j]));
+      h = add(h, r.linear(downS, r.maskNeurons(i, inner)));
+    }
+  }
+  const f = r.rmsNorm(`${LLAMA_PREFIX}norm.weight`, h, c.rmsNormEps);
+  const head = c.tieWordEmbeddings ? embed : r.vec('lm_head.weight');
   const logits = f.map((row) =>
     Array.from({ length: c.vocabSize }, (_, v) => row.reduce((s, x, e) => s + x * head[v * d + e], 0)),
   );
@@ -276,7 +367,10 @@ function referenceVit(
     h = pruner.prune(i, h, attention, masks);
     if (masks.attention?.[i] !== false) {
       const x = r.layerNorm(`${pre}.layernorm_before`, h, c.layerNormEps);
-      const { context, probs } = r.attention(i, r.linear(qS, x), r.linear(kS, x), r.linear(vS, x), c.numHeads, false);
+      const { context, probs } = r.attention(i, r.linear(qS, x), r.linear(kS, x), r.linear(vS, x), {
+        nHead: c.numHeads,
+        causal: false,
+      });
       attention.push(probs);
       h = add(h, r.linear(oS, context));
     } else attention.push([]);

@@ -1,12 +1,23 @@
 // The tensors each architecture's checkpoint holds, under the names `transformers` gives them, and
 // the linear layers among them. Loading validates against this list, training initialises from it,
 // and the cost model and pruning read the linear layers from it — one place that knows the layout.
-import type { Gpt2Config, ModelConfig, VitConfig } from './config';
+import type { CausalLmConfig, Gpt2Config, LlamaConfig, ModelConfig, VitConfig } from './config';
 
 /** How a weight matrix is stored: GPT-2's Conv1D keeps [in, out]; nn.Linear keeps [out, in]. */
 export type Layout = 'in_out' | 'out_in';
 
-export type LinearRole = 'qkv' | 'q' | 'k' | 'v' | 'attn_out' | 'ffn_in' | 'ffn_out' | 'patch' | 'classifier';
+export type LinearRole =
+  | 'qkv'
+  | 'q'
+  | 'k'
+  | 'v'
+  | 'attn_out'
+  /** SwiGLU's gate: its rows go with ffn_in's and ffn_out's columns, one FFN neuron. */
+  | 'ffn_gate'
+  | 'ffn_in'
+  | 'ffn_out'
+  | 'patch'
+  | 'classifier';
 
 export interface LinearSpec {
   weight: string;
@@ -30,11 +41,11 @@ export interface ParamSpec {
 }
 
 export function linearSpecs(c: ModelConfig): LinearSpec[] {
-  return c.kind === 'gpt2' ? gpt2Linears(c) : vitLinears(c);
+  return c.kind === 'gpt2' ? gpt2Linears(c) : c.kind === 'llama' ? llamaLinears(c) : vitLinears(c);
 }
 
 export function paramSpecs(c: ModelConfig): ParamSpec[] {
-  return c.kind === 'gpt2' ? gpt2Params(c) : vitParams(c);
+  return c.kind === 'gpt2' ? gpt2Params(c) : c.kind === 'llama' ? llamaParams(c) : vitParams(c);
 }
 
 function linearParams(l: LinearSpec, init: Init): ParamSpec[] {
@@ -100,6 +111,70 @@ function gpt2Params(c: Gpt2Config): ParamSpec[] {
     );
   }
   out.push(...layerNormParams(`${GPT2_PREFIX}ln_f`, d));
+  return out;
+}
+
+// ---- The Llama family (LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM) ----
+
+export const LLAMA_PREFIX = 'model.';
+
+/** A language model's token embedding table [vocab, d] (the LM head when it is tied). */
+export function tokenEmbeddingName(c: CausalLmConfig): string {
+  return c.kind === 'gpt2' ? `${GPT2_PREFIX}wte.weight` : `${LLAMA_PREFIX}embed_tokens.weight`;
+}
+
+function llamaLinears(c: LlamaConfig): LinearSpec[] {
+  const d = c.hiddenSize;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const out: LinearSpec[] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `${LLAMA_PREFIX}layers.${i}`;
+    const lin = (name: string, role: LinearRole, inF: number, outF: number, bias: boolean): LinearSpec => ({
+      weight: `${p}.${name}.weight`,
+      bias: bias ? `${p}.${name}.bias` : null,
+      layout: 'out_in',
+      inFeatures: inF,
+      outFeatures: outF,
+      layer: i,
+      role,
+      prunable: true,
+    });
+    out.push(
+      lin('self_attn.q_proj', 'q', d, q, c.qkvBias),
+      lin('self_attn.k_proj', 'k', d, kv, c.qkvBias),
+      lin('self_attn.v_proj', 'v', d, kv, c.qkvBias),
+      lin('self_attn.o_proj', 'attn_out', q, d, c.outputBias),
+      lin('mlp.gate_proj', 'ffn_gate', d, c.intermediateSize, c.mlpBias),
+      lin('mlp.up_proj', 'ffn_in', d, c.intermediateSize, c.mlpBias),
+      lin('mlp.down_proj', 'ffn_out', c.intermediateSize, d, c.mlpBias),
+    );
+  }
+  return out;
+}
+
+function llamaParams(c: LlamaConfig): ParamSpec[] {
+  const d = c.hiddenSize;
+  const norm = (name: string): ParamSpec => ({ name, shape: [d], init: 'ones' });
+  const out: ParamSpec[] = [{ name: `${LLAMA_PREFIX}embed_tokens.weight`, shape: [c.vocabSize, d], init: 'normal' }];
+  const linears = llamaLinears(c);
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `${LLAMA_PREFIX}layers.${i}`;
+    const [q, k, v, o, gate, up, down] = linears.slice(7 * i, 7 * i + 7);
+    out.push(
+      norm(`${p}.input_layernorm.weight`),
+      ...linearParams(q, 'normal'),
+      ...linearParams(k, 'normal'),
+      ...linearParams(v, 'normal'),
+      ...linearParams(o, 'residual'),
+      norm(`${p}.post_attention_layernorm.weight`),
+      ...linearParams(gate, 'normal'),
+      ...linearParams(up, 'normal'),
+      ...linearParams(down, 'residual'),
+    );
+  }
+  out.push(norm(`${LLAMA_PREFIX}norm.weight`));
+  if (!c.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [c.vocabSize, d], init: 'normal' });
   return out;
 }
 

@@ -1,14 +1,44 @@
-// Hugging Face tokenizer.json support for byte-level BPE (GPT-2 style) tokenizers.
+// Tokenizers from a Hugging Face tokenizer.json (+ tokenizer_config.json when the model has one),
+// run by @huggingface/tokenizers — the tokenizer of transformers.js — behind the small interface
+// the engine uses.
 //
-// Pipeline, mirroring the `tokenizers` library: split out added tokens -> normalize ->
-// ByteLevel pre-tokenizer (optional prefix space, optional GPT-2 regex split, bytes mapped
-// to printable unicode chars) -> BPE by merge rank. Decoding maps the chars back to bytes and
-// UTF-8-decodes them. encode() adds no special tokens (like add_special_tokens=False), so
-// the post_processor, truncation and padding sections are not used.
+// Supported: BPE models, byte-level (GPT-2, Llama 3, Qwen2, SmolLM: ByteLevel pre-tokenizer and
+// decoder) and SentencePiece-style (Llama 2, TinyLlama, Mistral: ▁ for spaces from a Metaspace
+// pre-tokenizer or a Prepend/Replace normalizer, `<0xNN>` byte fallback). Anything else is
+// refused with a TokenizerError naming what is wrong, before a model loads.
+//
+// Special tokens: encode(text) adds them as `transformers`' tokenizer(text) does — the
+// post-processor's template, e.g. Llama's BOS `<s>`; GPT-2's adds none. Every caller in the
+// product uses that default: the evaluation text and the calibration text are each encoded once
+// into one stream, as the SparseGPT and Wanda data loaders do with tokenizer(text), so the BOS
+// starts the stream and only a window cut at its start holds it; a typed prompt is encoded as
+// generate() is given it. encode(text, { addSpecialTokens: false }) gives the text's own tokens.
+//
+// decode(ids) is `transformers`' decode(ids) with its defaults: special tokens are kept,
+// clean_up_tokenization_spaces is what tokenizer_config.json says (false when it says nothing, as
+// in current `transformers`), ids with no token are skipped.
+//
+// tokenToBytes(id) is the UTF-8 a token stands for, so bits per byte can count the bytes of
+// predicted tokens:
+// - byte-level: the token's characters mapped back to bytes — a token can hold part of a
+//   multi-byte character, and its bytes are those, not U+FFFD;
+// - byte fallback `<0xNN>`: the byte NN;
+// - SentencePiece pieces: the piece with ▁ as a space ("▁the" is " the"). The space the
+//   normalizer prepends to a text is counted too: the decoder's Strip removes it from the decoded
+//   text as a whole, which a single token cannot know about;
+// - special tokens (BOS, EOS, `<unk>`, chat markers): no bytes, as decode(ids,
+//   skip_special_tokens=True) gives them no text; other added tokens: their content's UTF-8.
+import { ReplaceDecoder, Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+
+export interface EncodeOptions {
+  /** Add the post-processor's special tokens (default true, as `transformers`' tokenizer(text)). */
+  addSpecialTokens?: boolean;
+}
 
 export interface Tokenizer {
+  /** Model vocabulary plus added tokens: the largest id + 1. */
   vocabSize: number;
-  encode(text: string): number[];
+  encode(text: string, opts?: EncodeOptions): number[];
   decode(ids: number[]): string;
   tokenToBytes(id: number): Uint8Array;
 }
@@ -33,16 +63,11 @@ const CHAR_TO_BYTE = new Map<string, number>();
   }
 }
 
-// GPT-2's pre-tokenization regex. `\s` is spelled \p{White_Space}: JS's \s differs from the
-// Unicode White_Space class used by the Rust/Python implementations (JS adds U+FEFF, lacks U+0085).
-const GPT2_SPLIT =
-  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu;
-
-/** The normalizers we implement: the Unicode normal forms. */
-const NORMAL_FORMS = new Set(['NFC', 'NFD', 'NFKC', 'NFKD']);
+/** SentencePiece's byte-fallback pieces, `<0x00>` … `<0xFF>`. */
+const BYTE_PIECES = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8'); // non-fatal: invalid sequences become U+FFFD
 
 /** The tokenizer.json shipped with our byte-level models: token id = byte value, no merges. */
 export function byteLevelTokenizerJson(): object {
@@ -84,16 +109,20 @@ function typeOf(section: unknown): string {
   return section === undefined ? 'missing' : JSON.stringify(section);
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A section's steps: the members of a "Sequence", else the section itself. */
+function steps(section: unknown, list: string): unknown[] {
+  if (isObject(section) && section.type === 'Sequence' && Array.isArray(section[list])) return section[list];
+  return [section];
 }
+
+/** Decoder steps whose effect on one token tokenToBytes reproduces. Fuse and Strip act on the
+ * decoded text as a whole (Strip removes the space the normalizer prepended), not on a token. */
+const DECODER_STEPS = new Set(['ByteLevel', 'ByteFallback', 'Replace', 'Metaspace', 'Fuse', 'Strip']);
 
 interface AddedToken {
   id: number;
   content: string;
-  single_word?: boolean;
-  lstrip?: boolean;
-  rstrip?: boolean;
+  special: boolean;
 }
 
 function parseAddedTokens(list: unknown): AddedToken[] {
@@ -109,216 +138,195 @@ function parseAddedTokens(list: unknown): AddedToken[] {
     ) {
       throw new TokenizerError(`added_tokens[${i}] needs a non-negative integer "id" and a non-empty string "content"`);
     }
-    return t as unknown as AddedToken;
+    return { id: t.id as number, content: t.content, special: t.special === true };
   });
 }
 
-/** A regex matching any of `tokens` with one capture group per token, in order. Callers
- * sort tokens longest first so that alternation picks the longest match at a position.
- * lstrip/rstrip swallow adjacent whitespace; single_word requires no letter, digit or
- * underscore on either side. */
-function addedTokenRegex(tokens: AddedToken[]): RegExp | null {
-  if (tokens.length === 0) return null;
-  const alternatives = tokens.map((t) => {
-    let p = escapeRegExp(t.content);
-    if (t.single_word) p = `(?<![\\p{L}\\p{N}_])${p}(?![\\p{L}\\p{N}_])`;
-    if (t.lstrip) p = `\\p{White_Space}*${p}`;
-    if (t.rstrip) p = `${p}\\p{White_Space}*`;
-    return `(${p})`;
-  });
-  return new RegExp(alternatives.join('|'), 'gu');
+/** The vocabulary as id → token, checked: non-negative integer ids. */
+function parseVocab(vocab: unknown): Map<string, number> {
+  if (!isObject(vocab)) throw new TokenizerError('BPE model has no "vocab" object');
+  const out = new Map<string, number>();
+  for (const [token, id] of Object.entries(vocab)) {
+    if (!Number.isInteger(id) || (id as number) < 0)
+      throw new TokenizerError(`vocab entry ${JSON.stringify(token)} has invalid id ${JSON.stringify(id)}`);
+    out.set(token, id as number);
+  }
+  return out;
 }
 
-export function loadTokenizer(json: unknown): Tokenizer {
-  if (!isObject(json)) throw new TokenizerError('tokenizer.json must be a JSON object');
-  const model = json.model;
+/** Merges as `tokenizers` reads them ("a b" or ["a", "b"]), each part and result in the vocab. */
+function checkMerges(merges: unknown, vocab: Map<string, number>): void {
+  if (!Array.isArray(merges)) throw new TokenizerError('BPE model has no "merges" array');
+  merges.forEach((m: unknown, rank: number) => {
+    const pair = typeof m === 'string' ? m.split(' ') : m;
+    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((p) => typeof p === 'string')) {
+      throw new TokenizerError(`merge ${rank} ${JSON.stringify(m)} is not a pair of tokens`);
+    }
+    for (const token of [pair[0], pair[1], pair[0] + pair[1]]) {
+      if (!vocab.has(token))
+        throw new TokenizerError(
+          `merge ${rank} ${JSON.stringify(m)}: token ${JSON.stringify(token)} is not in the vocab`,
+        );
+    }
+  });
+}
+
+function checkModel(model: unknown): asserts model is Record<string, unknown> {
   if (!isObject(model)) throw new TokenizerError('tokenizer.json has no "model" section');
   if (model.type !== 'BPE') throw new TokenizerError(`unsupported model type ${typeOf(model)}: only BPE is supported`);
   if (model.dropout !== undefined && model.dropout !== null && model.dropout !== 0) {
     throw new TokenizerError(`unsupported BPE dropout ${JSON.stringify(model.dropout)}`);
   }
-  if (model.byte_fallback === true)
-    throw new TokenizerError('unsupported BPE option byte_fallback (not used by byte-level BPE)');
   for (const key of ['continuing_subword_prefix', 'end_of_word_suffix']) {
     if (model[key] !== undefined && model[key] !== null && model[key] !== '') {
       throw new TokenizerError(`unsupported BPE option ${key} ${JSON.stringify(model[key])}`);
     }
   }
+}
 
-  let normalize = (s: string) => s;
-  const normalizer = json.normalizer;
-  if (normalizer !== undefined && normalizer !== null) {
-    const form = isObject(normalizer) ? normalizer.type : undefined;
-    if (typeof form !== 'string' || !NORMAL_FORMS.has(form))
-      throw new TokenizerError(`unsupported normalizer ${typeOf(normalizer)}`);
-    normalize = (s) => s.normalize(form);
+/**
+ * Text the vocabulary cannot spell is dropped without a word by `tokenizers` (and by the library)
+ * when there is no unk_token; refuse such a file rather than measure a model on text it never saw.
+ */
+function checkCoverage(model: Record<string, unknown>, vocab: Map<string, number>, byteLevel: boolean): void {
+  if (typeof model.unk_token === 'string') {
+    if (!vocab.has(model.unk_token))
+      throw new TokenizerError(`unk_token ${JSON.stringify(model.unk_token)} is not in the vocab`);
+    return;
   }
-  const pre = json.pre_tokenizer;
-  if (!isObject(pre) || pre.type !== 'ByteLevel') {
-    throw new TokenizerError(`unsupported pre_tokenizer ${typeOf(pre)}: only ByteLevel is supported`);
-  }
-  const addPrefixSpace = pre.add_prefix_space === true;
-  const useRegex = pre.use_regex !== false; // defaults to true in `tokenizers`
-  if (!isObject(json.decoder) || json.decoder.type !== 'ByteLevel') {
-    throw new TokenizerError(`unsupported decoder ${typeOf(json.decoder)}: only ByteLevel is supported`);
-  }
+  const alphabet = byteLevel ? BYTE_TO_CHAR : model.byte_fallback === true ? BYTE_PIECES : null;
+  if (!alphabet)
+    throw new TokenizerError(
+      'the BPE model has no unk_token and no byte fallback, so text outside its vocab would be dropped',
+    );
+  const missing = alphabet.findIndex((token) => !vocab.has(token));
+  if (missing >= 0)
+    throw new TokenizerError(
+      `byte 0x${missing.toString(16).padStart(2, '0')} has no token (${JSON.stringify(alphabet[missing])}) and there is no unk_token, so text with it would be dropped`,
+    );
+}
 
-  // Vocabulary and the reverse table (sparse if ids have gaps).
-  if (!isObject(model.vocab)) throw new TokenizerError('BPE model has no "vocab" object');
-  const vocab = new Map<string, number>();
-  const idToToken: string[] = [];
-  for (const [token, id] of Object.entries(model.vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0)
-      throw new TokenizerError(`vocab entry ${JSON.stringify(token)} has invalid id ${JSON.stringify(id)}`);
-    vocab.set(token, id as number);
-    idToToken[id as number] = token;
-  }
+/** tokenizer_config.json as the library takes it, with `transformers`' current default for the clean-up. */
+function parseConfig(config: unknown): Record<string, unknown> {
+  if (config === undefined || config === null) return { clean_up_tokenization_spaces: false };
+  if (!isObject(config)) throw new TokenizerError('tokenizer_config.json: must be a JSON object');
+  return { ...config, clean_up_tokenization_spaces: config.clean_up_tokenization_spaces ?? false };
+}
+
+export function loadTokenizer(json: unknown, config?: unknown): Tokenizer {
+  if (!isObject(json)) throw new TokenizerError('tokenizer.json must be a JSON object');
+  const model = json.model;
+  checkModel(model);
+  const vocab = parseVocab(model.vocab);
+  checkMerges(model.merges, vocab);
   const addedTokens = parseAddedTokens(json.added_tokens);
-  for (const t of addedTokens) idToToken[t.id] = t.content;
+
+  const decoder = steps(json.decoder, 'decoders');
+  for (const step of decoder) {
+    if (!isObject(step) || !DECODER_STEPS.has(step.type as string))
+      throw new TokenizerError(
+        `unsupported decoder ${typeOf(step)}: only ByteLevel, or ByteFallback, Replace, Metaspace, Fuse and Strip`,
+      );
+  }
+  const byteLevel = decoder.some((s) => isObject(s) && s.type === 'ByteLevel');
+  if (byteLevel && !steps(json.pre_tokenizer, 'pretokenizers').some((s) => isObject(s) && s.type === 'ByteLevel')) {
+    throw new TokenizerError(
+      `a ByteLevel decoder needs a ByteLevel pre_tokenizer, not ${typeOf(json.pre_tokenizer)}: text would not map to the vocab's byte characters`,
+    );
+  }
+  checkCoverage(model, vocab, byteLevel);
+
+  let hf: HfTokenizer;
+  try {
+    // The library wants every section present; a file may leave the unused ones out.
+    hf = new HfTokenizer(
+      {
+        normalizer: null,
+        pre_tokenizer: null,
+        post_processor: null,
+        ...json,
+        added_tokens: json.added_tokens ?? [],
+      },
+      parseConfig(config),
+    );
+  } catch (e) {
+    if (e instanceof TokenizerError) throw e;
+    throw new TokenizerError(`tokenizer.json cannot be used: ${(e as Error).message}`);
+  }
+
+  const idToToken: string[] = [];
+  for (const [token, id] of vocab) idToToken[id] = token;
+  const special = new Set<number>();
+  const added = new Map<number, string>();
+  for (const t of addedTokens) {
+    idToToken[t.id] = t.content;
+    added.set(t.id, t.content);
+    if (t.special) special.add(t.id);
+  }
   const vocabSize = idToToken.length;
 
-  // Merges, keyed by the id pair (unambiguous even if tokens contain spaces).
-  const pairKey = (a: number, b: number) => a * vocabSize + b;
-  const merges = new Map<number, { rank: number; id: number }>();
-  if (!Array.isArray(model.merges)) throw new TokenizerError('BPE model has no "merges" array');
-  model.merges.forEach((m: unknown, rank: number) => {
-    // Older files write "a b", newer ones ["a", "b"].
-    const pair = typeof m === 'string' ? m.split(' ') : m;
-    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((p) => typeof p === 'string')) {
-      throw new TokenizerError(`merge ${rank} ${JSON.stringify(m)} is not a pair of tokens`);
+  function encode(text: string, opts: EncodeOptions = {}): number[] {
+    let encoding: { ids: number[]; tokens: string[] };
+    try {
+      encoding = hf.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true });
+    } catch (e) {
+      throw new TokenizerError(`cannot encode the text: ${(e as Error).message}`);
     }
-    const ids = [pair[0], pair[1], pair[0] + pair[1]].map((token) => {
-      const id = vocab.get(token);
-      if (id === undefined)
-        throw new TokenizerError(
-          `merge ${rank} ${JSON.stringify(m)}: token ${JSON.stringify(token)} is not in the vocab`,
-        );
-      return id;
-    });
-    const key = pairKey(ids[0], ids[1]);
-    if (!merges.has(key)) merges.set(key, { rank, id: ids[2] }); // first (lowest) rank wins
-  });
-
-  let unkId: number | undefined;
-  if (typeof model.unk_token === 'string') {
-    unkId = vocab.get(model.unk_token);
-    if (unkId === undefined)
-      throw new TokenizerError(`unk_token ${JSON.stringify(model.unk_token)} is not in the vocab`);
+    const bad = encoding.ids.findIndex((id) => !Number.isInteger(id));
+    if (bad >= 0)
+      throw new TokenizerError(`token ${JSON.stringify(encoding.tokens[bad])} is not in the vocab or the added tokens`);
+    return encoding.ids;
   }
-  const fuseUnk = model.fuse_unk === true;
-  const ignoreMerges = model.ignore_merges === true;
+  // A post-processor's special tokens must exist; better found now than on the first text.
+  encode('');
 
-  const byteIds = BYTE_TO_CHAR.map((ch) => vocab.get(ch));
-
-  /** BPE on one pre-tokenized word, given as its UTF-8 bytes. */
-  function bpe(bytes: Uint8Array): number[] {
-    if (ignoreMerges) {
-      const whole = vocab.get(Array.from(bytes, (b) => BYTE_TO_CHAR[b]).join(''));
-      if (whole !== undefined) return [whole];
-    }
-    let symbols: number[] = [];
-    for (const b of bytes) {
-      const id = byteIds[b];
-      if (id !== undefined) symbols.push(id);
-      else if (unkId === undefined) {
-        throw new TokenizerError(
-          `character ${JSON.stringify(BYTE_TO_CHAR[b])} (byte ${b}) is not in the vocab and there is no unk_token`,
-        );
-      } else if (!(fuseUnk && symbols[symbols.length - 1] === unkId)) symbols.push(unkId);
-    }
-    // GPT-2's loop: find the lowest-ranked adjacent pair, merge all its occurrences, repeat.
-    for (;;) {
-      let best: { rank: number; id: number } | undefined;
-      let bestA = 0;
-      let bestB = 0;
-      for (let i = 0; i + 1 < symbols.length; i++) {
-        const m = merges.get(pairKey(symbols[i], symbols[i + 1]));
-        if (m && (!best || m.rank < best.rank)) [best, bestA, bestB] = [m, symbols[i], symbols[i + 1]];
+  // What one token is once decoded, without what the decoder does to the text as a whole.
+  const replacers = decoder.map((s) => (isObject(s) && s.type === 'Replace' ? new ReplaceDecoder(s as never) : null));
+  function pieceBytes(token: string): Uint8Array {
+    let piece = token;
+    for (const [i, step] of decoder.entries()) {
+      const type = (step as Record<string, unknown>).type;
+      if (type === 'ByteLevel') {
+        const chars = Array.from(piece);
+        // As `tokenizers`' ByteLevel decoder: text outside the byte alphabet stands for itself.
+        return chars.every((ch) => CHAR_TO_BYTE.has(ch))
+          ? Uint8Array.from(chars, (ch) => CHAR_TO_BYTE.get(ch)!)
+          : utf8Encoder.encode(piece);
       }
-      if (!best) return symbols;
-      const merged: number[] = [];
-      for (let i = 0; i < symbols.length; i++) {
-        if (i + 1 < symbols.length && symbols[i] === bestA && symbols[i + 1] === bestB) {
-          merged.push(best.id);
-          i++;
-        } else merged.push(symbols[i]);
+      if (type === 'ByteFallback') {
+        const byte = BYTE_PIECE.exec(piece);
+        if (byte) return Uint8Array.of(Number.parseInt(byte[1], 16));
+      } else if (type === 'Replace') piece = replacers[i]!.decode_chain([piece])[0];
+      else if (type === 'Metaspace') {
+        const replacement = (step as Record<string, unknown>).replacement;
+        piece = piece.replaceAll(typeof replacement === 'string' ? replacement : '\u2581', ' ');
       }
-      symbols = merged;
     }
+    return utf8Encoder.encode(piece);
   }
 
-  // Per-word cache, bounded so long, varied inputs don't grow memory without end. Long words
-  // (a whole text when use_regex is false) are rarely repeated and are not cached.
-  const cache = new Map<string, number[]>();
-  const CACHE_ENTRIES = 10_000;
-  const CACHE_WORD_LENGTH = 256;
-
-  function encodeSegment(text: string, out: number[]): void {
-    text = normalize(text);
-    if (text === '') return;
-    if (addPrefixSpace && !text.startsWith(' ')) text = ` ${text}`;
-    const words = useRegex ? (text.match(GPT2_SPLIT) ?? []) : [text];
-    for (const word of words) {
-      let ids = cache.get(word);
-      if (!ids) {
-        ids = bpe(utf8Encoder.encode(word));
-        if (word.length <= CACHE_WORD_LENGTH) {
-          if (cache.size >= CACHE_ENTRIES) cache.clear();
-          cache.set(word, ids);
-        }
-      }
-      for (const id of ids) out.push(id); // not push(...ids): a long word would overflow the argument limit
-    }
-  }
-
-  // Added tokens are matched on the raw text (before normalization); the capture group
-  // that matched tells which token it was.
-  const longestFirst = [...addedTokens].sort((a, b) => b.content.length - a.content.length);
-  const addedRegex = addedTokenRegex(longestFirst);
-
-  function encode(text: string): number[] {
-    const out: number[] = [];
-    if (!addedRegex) {
-      encodeSegment(text, out);
-      return out;
-    }
-    let last = 0;
-    for (const match of text.matchAll(addedRegex)) {
-      encodeSegment(text.slice(last, match.index), out);
-      out.push(longestFirst[match.findIndex((g, i) => i > 0 && g !== undefined) - 1].id);
-      last = match.index + match[0].length;
-    }
-    encodeSegment(text.slice(last), out);
-    return out;
-  }
-
-  /** As Hugging Face's ByteLevel decoder: each char maps back to its byte, but a token with
-   * any char outside the byte alphabet (possible for added tokens, whose content is plain
-   * text) is taken as its UTF-8 bytes. Cached by id. */
   const tokenBytes: Uint8Array[] = [];
   function bytesOf(id: number): Uint8Array | undefined {
-    const token = idToToken[id];
-    if (token === undefined || tokenBytes[id]) return tokenBytes[id];
-    const chars = Array.from(token);
-    tokenBytes[id] = chars.every((ch) => CHAR_TO_BYTE.has(ch))
-      ? Uint8Array.from(chars, (ch) => CHAR_TO_BYTE.get(ch)!)
-      : utf8Encoder.encode(token);
+    if (tokenBytes[id] || idToToken[id] === undefined) return tokenBytes[id];
+    const content = added.get(id);
+    tokenBytes[id] = special.has(id)
+      ? new Uint8Array(0)
+      : content !== undefined
+        ? utf8Encoder.encode(content)
+        : pieceBytes(idToToken[id]);
     return tokenBytes[id];
   }
 
   function tokenToBytes(id: number): Uint8Array {
-    const bytes = bytesOf(id);
+    const bytes = Number.isInteger(id) && id >= 0 ? bytesOf(id) : undefined;
     if (!bytes) throw new TokenizerError(`token id ${id} is not in the vocabulary`);
     return bytes.slice(); // a copy, so callers can't alter the cache
   }
 
   function decode(ids: number[]): string {
-    const bytes: number[] = [];
-    for (const id of ids) {
-      // Unknown ids are skipped, as `tokenizers` does.
-      for (const b of bytesOf(id) ?? []) bytes.push(b);
-    }
-    return utf8Decoder.decode(Uint8Array.from(bytes));
+    // Unknown ids are skipped, as `tokenizers` does (the library would decode them as unk).
+    const known = ids.filter((id) => Number.isInteger(id) && id >= 0 && idToToken[id] !== undefined);
+    return known.length === 0 ? '' : hf.decode(known);
   }
 
   return { vocabSize, encode, decode, tokenToBytes };

@@ -2,7 +2,7 @@
 // (Wanda), input Gram matrices (SparseGPT), loss gradients (Taylor). The user picks the source and
 // the count; the engine says exactly what it used.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../model/config';
+import { isCausalLm, type ModelConfig, outputClasses, sequenceLength } from '../model/config';
 import type { DataSet } from '../data/datasets';
 import type { Tokenizer } from '../model/tokenizer';
 import { forward } from '../model/forward';
@@ -57,8 +57,8 @@ export function makeCalibration(config: ModelConfig, spec: CalibrationSpec, sets
     throw new CalibrationError(`calibration count must be a positive integer, got ${spec.count}`);
   const seed = spec.seed ?? 0;
   const rand = randomScores(spec.count * 2, seed + 17);
-  if (config.kind === 'gpt2') {
-    const t = config.nPositions;
+  if (isCausalLm(config)) {
+    const t = sequenceLength(config);
     const windows = new Int32Array(spec.count * (t + 1));
     if (spec.source === 'random') {
       const r = randomScores(windows.length, seed + 29);
@@ -226,7 +226,7 @@ export function exampleLossSum(
   targets: tf.Tensor | null,
   examples: number,
 ): tf.Scalar {
-  const classes = config.kind === 'gpt2' ? config.vocabSize : config.labels.length;
+  const classes = outputClasses(config);
   const flat = tf.reshape(logits, [-1, classes]);
   const y = targets ?? tf.argMax(flat, -1); // integer labels: no gradient flows through them
   const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(y, classes), tf.logSoftmax(flat)), -1));
@@ -276,7 +276,7 @@ export async function calibrationLoss(
   data: CalibrationData,
   opts: StatsOptions = {},
 ): Promise<number> {
-  const classes = config.kind === 'gpt2' ? config.vocabSize : config.labels.length;
+  const classes = outputClasses(config);
   let nll = 0;
   let rows = 0;
   await forEachBatch(config, data, opts, async (b) => {

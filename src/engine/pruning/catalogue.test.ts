@@ -53,21 +53,21 @@ describe('catalogue entries', () => {
   });
 
   it('gives each family its token scores: CLS for ViT, last query (default) and column sums for the LM', () => {
-    expect(scoresFor('tokens', 'vit').map((s) => s.id)).toEqual(['cls']);
-    expect(scoresFor('tokens', 'gpt2').map((s) => s.id)).toEqual(['last-query', 'column-sum']);
+    expect(scoresFor('tokens', 'image-classifier').map((s) => s.id)).toEqual(['cls']);
+    expect(scoresFor('tokens', 'causal-lm').map((s) => s.id)).toEqual(['last-query', 'column-sum']);
   });
 
   it('calibrates Wanda sequentially on language models and in one shot on ViT; SparseGPT sequentially on both', () => {
-    expect(defaultCalibrationMode('wanda', 'gpt2')).toBe('sequential');
-    expect(defaultCalibrationMode('wanda', 'vit')).toBe('one-shot');
-    expect(defaultCalibrationMode('sparsegpt', 'vit')).toBe('sequential');
-    expect(defaultCalibrationMode('magnitude', 'gpt2')).toBeNull();
-    expect(defaultCalibrationMode('wanda', 'gpt2', 'global')).toBe('one-shot');
+    expect(defaultCalibrationMode('wanda', 'causal-lm')).toBe('sequential');
+    expect(defaultCalibrationMode('wanda', 'image-classifier')).toBe('one-shot');
+    expect(defaultCalibrationMode('sparsegpt', 'image-classifier')).toBe('sequential');
+    expect(defaultCalibrationMode('magnitude', 'causal-lm')).toBeNull();
+    expect(defaultCalibrationMode('wanda', 'causal-lm', 'global')).toBe('one-shot');
   });
 });
 
 describe('refusal', () => {
-  const lm = (c: Omit<Choices, 'family'>): Choices => ({ family: 'gpt2', ...c });
+  const lm = (c: Omit<Choices, 'family'>): Choices => ({ family: 'causal-lm', ...c });
 
   it('accepts every method at its own default choices', () => {
     for (const m of METHODS) expect(refusal(lm({ granularity: 'unstructured', method: m.id }))).toBeNull();
@@ -128,7 +128,9 @@ describe('refusal', () => {
     expect(refusal(lm({ granularity: 'heads', scope: 'row' }))).toContain('per output row');
     expect(refusal(lm({ granularity: 'heads', scope: 'global' }))).toBeNull();
     expect(refusal(lm({ granularity: 'tokens', score: 'cls' }))).toContain('image models');
-    expect(refusal({ family: 'vit', granularity: 'tokens', score: 'last-query' })).toContain('language models');
+    expect(refusal({ family: 'image-classifier', granularity: 'tokens', score: 'last-query' })).toContain(
+      'language models',
+    );
     expect(refusal(lm({ granularity: 'blocks', score: 'entropy' }))).toContain('Blocks');
     expect(refusal(lm({ granularity: 'unstructured', score: 'norm' }))).toContain('Unstructured');
   });
@@ -136,16 +138,18 @@ describe('refusal', () => {
 
 describe('needsOf', () => {
   it('asks for calibration data and gradients only where a choice reads them', () => {
-    expect(needsOf({ family: 'gpt2', granularity: 'unstructured', method: 'magnitude' })).toEqual({
+    expect(needsOf({ family: 'causal-lm', granularity: 'unstructured', method: 'magnitude' })).toEqual({
       calibration: false,
       gradients: false,
     });
-    expect(needsOf({ family: 'gpt2', granularity: 'unstructured', method: 'magnitude', allocation: 'owl' })).toEqual({
+    expect(
+      needsOf({ family: 'causal-lm', granularity: 'unstructured', method: 'magnitude', allocation: 'owl' }),
+    ).toEqual({
       calibration: true,
       gradients: false,
     });
-    expect(needsOf({ family: 'gpt2', granularity: 'unstructured', method: 'taylor' }).gradients).toBe(true);
-    expect(needsOf({ family: 'vit', granularity: 'heads', score: 'taylor' }).gradients).toBe(true);
-    expect(needsOf({ family: 'vit', granularity: 'tokens' }).calibration).toBe(false);
+    expect(needsOf({ family: 'causal-lm', granularity: 'unstructured', method: 'taylor' }).gradients).toBe(true);
+    expect(needsOf({ family: 'image-classifier', granularity: 'heads', score: 'taylor' }).gradients).toBe(true);
+    expect(needsOf({ family: 'image-classifier', granularity: 'tokens' }).calibration).toBe(false);
   });
 });

@@ -18,12 +18,22 @@ export interface Paper {
   arxiv: string;
 }
 
-/** The two architecture families the engine runs (ModelConfig['kind']). */
-export type Family = 'gpt2' | 'vit';
+/**
+ * What a model does, which decides what a method can do to it (token scores, calibration defaults):
+ * every causal language model (GPT-2, the Llama family) is one family, image classifiers (ViT) the
+ * other.
+ */
+export type Family = 'causal-lm' | 'image-classifier';
 
 /** Each family in words, for messages and help. */
-export const FAMILY_NAMES: Record<Family, string> = { gpt2: 'language models', vit: 'image models' };
+export const FAMILY_NAMES: Record<Family, string> = {
+  'causal-lm': 'language models',
+  'image-classifier': 'image models',
+};
 export const FAMILIES = Object.keys(FAMILY_NAMES) as Family[];
+
+/** The family of an architecture (ModelConfig['kind']). */
+export const familyOf = (kind: 'gpt2' | 'llama' | 'vit'): Family => (kind === 'vit' ? 'image-classifier' : 'causal-lm');
 
 export interface Needs {
   /** Reads calibration data (activations, gradients or outputs on sample inputs). */
@@ -414,7 +424,7 @@ export const METHODS: readonly MethodEntry[] = [
     needs: { calibration: true, gradients: false },
     scopes: ['row', 'layer', 'global'],
     calibrationModes: ['sequential', 'one-shot'],
-    defaultCalibrationMode: { gpt2: 'sequential', vit: 'one-shot' },
+    defaultCalibrationMode: { 'causal-lm': 'sequential', 'image-classifier': 'one-shot' },
     scoreName: '|w|·‖x‖ (Wanda)',
     exports: true,
   },
@@ -429,7 +439,7 @@ export const METHODS: readonly MethodEntry[] = [
     scopes: ['layer'],
     scopeReason: 'it chooses its mask per block of columns while it updates the weights, within each layer',
     calibrationModes: ['sequential', 'one-shot'],
-    defaultCalibrationMode: { gpt2: 'sequential', vit: 'sequential' },
+    defaultCalibrationMode: { 'causal-lm': 'sequential', 'image-classifier': 'sequential' },
     scoreName: "|w|·‖x‖ (Wanda's score, standing in for SparseGPT's)",
     exports: true,
   },
@@ -594,7 +604,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     summary: 'The mean norm of what the head writes, before the output projection mixes the heads.',
     paper: null,
     implements: 'a magnitude baseline: the mean ‖context_h‖₂ over calibration tokens',
-    families: ['gpt2', 'vit'],
+    families: ['causal-lm', 'image-classifier'],
     needs: { calibration: true, gradients: false },
   },
   {
@@ -604,7 +614,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     summary: 'The expected absolute gradient of the loss with respect to a gate on the head.',
     paper: PAPERS.michel2019,
     implements: 'I_h = E_x |∂L(x)/∂ξ_h| for a gate ξ_h = 1 on each head, one gradient per calibration example',
-    families: ['gpt2', 'vit'],
+    families: ['causal-lm', 'image-classifier'],
     needs: { calibration: true, gradients: true },
   },
   {
@@ -615,7 +625,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     paper: null,
     implements:
       'the negated mean entropy of the head’s attention distributions; an indirect signal motivated by Voita et al. (ACL 2019), who find the heads doing the work confident — not their criterion',
-    families: ['gpt2', 'vit'],
+    families: ['causal-lm', 'image-classifier'],
     needs: { calibration: true, gradients: false },
   },
   {
@@ -627,7 +637,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     paper: PAPERS.sun2024,
     implements:
       'Wanda’s |W|·‖X‖ with the neuron as the unit: ‖a_j‖₂ over calibration tokens × ‖w_j‖₂ of its output column',
-    families: ['gpt2', 'vit'],
+    families: ['causal-lm', 'image-classifier'],
     needs: { calibration: true, gradients: false },
   },
   {
@@ -637,7 +647,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     summary: 'The first-order loss change of zeroing the neuron.',
     paper: PAPERS.molchanov2017,
     implements: 'E_x |Σ_tokens a_j·∂L(x)/∂a_j| through a gate on each neuron, one gradient per calibration example',
-    families: ['gpt2', 'vit'],
+    families: ['causal-lm', 'image-classifier'],
     needs: { calibration: true, gradients: true },
   },
   {
@@ -648,7 +658,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     paper: PAPERS.gromov2025,
     implements:
       'd = arccos(cos(x_ℓ, x_ℓ+n))/π between the input of the first and the output of the last block of each window of n, averaged over every calibration token (the paper reads the last token)',
-    families: ['gpt2', 'vit'],
+    families: ['causal-lm', 'image-classifier'],
     needs: { calibration: true, gradients: false },
   },
   {
@@ -658,7 +668,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     summary: 'Removes the blocks whose own input and output are closest in angle.',
     paper: PAPERS.gromov2025,
     implements: 'the paper’s distance with n = 1 per block; the smallest go',
-    families: ['gpt2', 'vit'],
+    families: ['causal-lm', 'image-classifier'],
     needs: { calibration: true, gradients: false },
   },
   {
@@ -668,7 +678,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     summary: 'Removes the blocks that change the hidden state least: 1 − cosine of input and output.',
     paper: PAPERS.men2024,
     implements: 'BI = 1 − E[cos(h_in, h_out)] over calibration tokens; the lowest go',
-    families: ['gpt2', 'vit'],
+    families: ['causal-lm', 'image-classifier'],
     needs: { calibration: true, gradients: false },
   },
   {
@@ -678,7 +688,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     summary: 'Greedily removes the sublayer whose removal changes the predictions least.',
     paper: PAPERS.zhang2024finercut,
     implements: 'greedy removal by the mean KL divergence from the starting model’s predictions on calibration data',
-    families: ['gpt2', 'vit'],
+    families: ['causal-lm', 'image-classifier'],
     needs: { calibration: true, gradients: false },
   },
   {
@@ -689,7 +699,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     paper: PAPERS.liang2022,
     implements:
       'EViT’s ranking by the CLS query’s attention averaged over heads; the dropped tokens are not fused into one, as EViT does',
-    families: ['vit'],
+    families: ['image-classifier'],
     needs: { calibration: false, gradients: false },
   },
   {
@@ -700,7 +710,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     paper: PAPERS.fu2024,
     implements:
       'LazyLLM’s score: the attention of the last query averaged over heads, at each block from the chosen one on; no revival of dropped tokens in later steps (one prediction per window)',
-    families: ['gpt2'],
+    families: ['causal-lm'],
     needs: { calibration: false, gradients: false },
   },
   {
@@ -711,7 +721,7 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
     paper: PAPERS.zhang2023h2o,
     implements:
       'H2O’s heavy-hitter score: the attention each token received summed over every query, averaged over heads; used here to drop tokens between blocks, not to evict a KV cache',
-    families: ['gpt2'],
+    families: ['causal-lm'],
     needs: { calibration: false, gradients: false },
   },
 ];

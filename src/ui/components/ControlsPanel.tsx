@@ -123,7 +123,7 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
   const setConfig = useWorkbench((s) => s.setConfig);
   const structured = isStructured(config.granularity);
   const perLayerFree = freeLayerSparsity(config) !== null;
-  const c = controlsFor(config, summary.kind);
+  const c = controlsFor(config, summary.family);
   const pick =
     <K extends keyof ShareState>(key: K) =>
     (value: ShareState[K]) =>
@@ -161,7 +161,7 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
         <Choice label="Calibration source" control={c.calibSource} onPick={pick('calibSource')} />
         <Control
           label="Calibration size"
-          help={`Calibration examples (${summary.kind === 'vit' ? 'images' : 'windows of text'}); more is steadier and slower (Wanda uses 128: ${citeShort(PAPERS.sun2024)}).`}
+          help={`Calibration examples (${summary.family === 'image-classifier' ? 'images' : 'windows of text'}); more is steadier and slower (Wanda uses 128: ${citeShort(PAPERS.sun2024)}).`}
         >
           {({ id, describedBy }) => (
             <input
@@ -236,11 +236,11 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
   const prune = useWorkbench((s) => s.prune);
   const evaluation = useWorkbench((s) => s.evaluation);
   const dense = evaluation.status === 'done' ? evaluation.value : null;
-  const { name: metricName, format: fmt } = metricDisplay(summary.kind);
+  const { name: metricName, format: fmt } = metricDisplay(summary.family);
   const report = current.status === 'done' ? current.value.report : null;
   const estimate =
     current.status === 'running' && current.progress.estimate
-      ? describeEstimate(summary.kind, current.progress.estimate)
+      ? describeEstimate(summary.family, current.progress.estimate)
       : null;
 
   return (

@@ -5,7 +5,7 @@ import { formatPercent } from '../format';
 export function Predictions({ view, input }: { view: InspectView; input: InspectedInput }) {
   const p = view.predictions;
   const rows =
-    p.kind === 'vit'
+    p.kind === 'image-classifier'
       ? p.top.map((t) => ({
           key: t.index,
           label: t.label,
@@ -15,10 +15,13 @@ export function Predictions({ view, input }: { view: InspectView; input: Inspect
       : p.top.map((t) => ({ key: t.id, label: t.display, prob: t.prob, truth: false }));
   return (
     <div className="predictions">
-      <ol className="prob-bars" aria-label={p.kind === 'vit' ? 'Most likely classes' : 'Most likely next bytes'}>
+      <ol
+        className="prob-bars"
+        aria-label={p.kind === 'image-classifier' ? 'Most likely classes' : 'Most likely next bytes'}
+      >
         {rows.map((r) => (
           <li key={r.key} className={r.truth ? 'truth' : undefined}>
-            <span className={`prob-label${p.kind === 'gpt2' ? ' byte' : ''}`}>
+            <span className={`prob-label${p.kind === 'causal-lm' ? ' byte' : ''}`}>
               {r.label}
               {r.truth && (
                 <span className="truth-mark" title="the image's true class">
@@ -34,7 +37,7 @@ export function Predictions({ view, input }: { view: InspectView; input: Inspect
           </li>
         ))}
       </ol>
-      {p.kind === 'gpt2' && p.continuation && input.kind === 'text' && (
+      {p.kind === 'causal-lm' && p.continuation && input.kind === 'text' && (
         <p className="continuation" role="note" aria-label="Sampled continuation">
           <span className="prompt-tail">
             …

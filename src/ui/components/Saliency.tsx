@@ -63,7 +63,7 @@ export function Saliency({
 function targetName(view: InspectView): string {
   const p = view.predictions;
   const target = view.saliency.target;
-  if (p.kind === 'vit') return `“${p.top.find((t) => t.index === target)?.label ?? `class ${target}`}”`;
+  if (p.kind === 'image-classifier') return `“${p.top.find((t) => t.index === target)?.label ?? `class ${target}`}”`;
   return `the next byte “${p.top.find((t) => t.id === target)?.display ?? target}”`;
 }
 

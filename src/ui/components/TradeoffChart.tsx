@@ -46,7 +46,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
   const [focused, setFocused] = useState<string | null>(null);
   const [table, setTable] = useState(false);
   const axis = config.axis;
-  const { name: metricName, higherIsBetter: higher, format: fmtMetric } = metricDisplay(summary.kind);
+  const { name: metricName, higherIsBetter: higher, format: fmtMetric } = metricDisplay(summary.family);
   const fmtX = axisFormat(axis);
 
   const dense = evaluation.status === 'done' ? densePoint(summary, evaluation.value) : null;

@@ -20,7 +20,7 @@ import { dropBlocks, physicallyPrune } from './physical';
 const TOL = 1e-4;
 
 function inputFor(config: ModelConfig): tf.Tensor {
-  if (config.kind === 'gpt2') {
+  if (config.kind !== 'vit') {
     const ids = [3, 36, 0, 17, 5, 5, 22, 9, 1, 30, 12, 4];
     return tf.tensor2d([ids, ids.slice().reverse()], [2, ids.length], 'int32');
   }
