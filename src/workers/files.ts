@@ -3,7 +3,7 @@
 // the files its model.safetensors.index.json names.
 import type { ModelFiles } from '../engine/session';
 import { WEIGHTS_FILE } from '../engine/model/checkpoint';
-import { INDEX_FILE, parseShardIndex, shardFiles } from '../engine/io/shard-index';
+import { INDEX_FILE, parseShardIndex, shardFiles, type ShardIndex } from '../engine/io/shard-index';
 import type { DroppedFile } from './api';
 
 /** The files of a model directory, by the names the engine knows them by. */
@@ -75,7 +75,11 @@ function parseJsonFile(file: DroppedFile, what: string): unknown {
 }
 
 /** The weights: model.safetensors, or the index and the shards it names that were given (the loader names a missing one). */
-function weightFiles(sorted: SortedFiles): Pick<ModelFiles, 'weights' | 'index'> & { shards: DroppedFile[] } {
+function weightFiles(sorted: SortedFiles): {
+  weights: Map<string, Uint8Array>;
+  index?: ShardIndex;
+  shards: DroppedFile[];
+} {
   const { byRole, rest } = sorted;
   if (byRole.weights) return { weights: new Map([[WEIGHTS_FILE, byRole.weights.bytes]]), shards: [] };
   const index = parseShardIndex(parseJsonFile(byRole.index!, INDEX_FILE));
@@ -94,10 +98,9 @@ export function toModelFiles(files: DroppedFile[]): { modelFiles: ModelFiles; us
   if (files.length === 0) throw new FilesError('no files were given: choose config.json and model.safetensors');
   const sorted = sortFiles(files);
   const { byRole } = sorted;
-  const missing = [
-    !byRole.config && FILE_NAMES.config,
-    !byRole.weights && !byRole.index && FILE_NAMES.weights,
-  ].filter((name): name is string => !!name);
+  const missing = [!byRole.config && FILE_NAMES.config, !byRole.weights && !byRole.index && FILE_NAMES.weights].filter(
+    (name): name is string => !!name,
+  );
   if (missing.length > 0) {
     const given = files.map((f) => f.name).join(', ');
     throw new FilesError(

@@ -356,7 +356,8 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
   const weightFiles = writeWeightFiles(out, storage);
   const copied = Object.keys(input.extraFiles ?? {});
   for (const name of copied) {
-    if (GENERATED.has(name) || weightFiles.has(name)) throw new ExportError(`extra file "${name}" would overwrite the generated one`);
+    if (GENERATED.has(name) || weightFiles.has(name))
+      throw new ExportError(`extra file "${name}" would overwrite the generated one`);
     if (name.includes('/') || name.includes('\\') || name.startsWith('.'))
       throw new ExportError(`extra file name "${name}" is not a plain file name`);
   }
@@ -404,7 +405,11 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
   // 5. The files.
   const maskEntries = new Map<string, TensorEntry>();
   for (const [name, m] of outMasks)
-    maskEntries.set(storage?.fileNames.get(name) ?? name, { dtype: 'U8', shape: m.shape, data: Uint8Array.from(m.data, (v) => (v ? 1 : 0)) });
+    maskEntries.set(storage?.fileNames.get(name) ?? name, {
+      dtype: 'U8',
+      shape: m.shape,
+      data: Uint8Array.from(m.data, (v) => (v ? 1 : 0)),
+    });
   const files = new Map<string, Uint8Array>();
   files.set(CONFIG_FILE, encodeJson(raw));
   for (const [name, bytes] of weightFiles) files.set(name, bytes);

@@ -222,8 +222,7 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (!isPlainObject(header)) throw new SafetensorsError(`header must be a JSON object, got ${describe(header)}`);
   const keys = Object.keys(header);
   const all = topLevelKeys(text);
-  if (all.length !== keys.length)
-    throw new SafetensorsError(`header names "${firstDuplicate(all)}" more than once`);
+  if (all.length !== keys.length) throw new SafetensorsError(`header names "${firstDuplicate(all)}" more than once`);
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;

@@ -35,7 +35,8 @@ function isShardName(name: string): boolean {
   return (
     name.endsWith('.safetensors') &&
     name.length > '.safetensors'.length &&
-    !/[/\\\0-\x1f]/.test(name) &&
+    !/[/\\]/.test(name) &&
+    ![...name].some((ch) => ch.charCodeAt(0) < 0x20) &&
     !name.startsWith('.')
   );
 }
@@ -43,7 +44,8 @@ function isShardName(name: string): boolean {
 export function parseShardIndex(json: unknown): ShardIndex {
   if (!isObject(json)) return fail(`expected a JSON object, got ${shown(json)}`);
   const map = json.weight_map;
-  if (!isObject(map)) return fail(`"weight_map" must be an object mapping tensor names to shard files, got ${shown(map)}`);
+  if (!isObject(map))
+    return fail(`"weight_map" must be an object mapping tensor names to shard files, got ${shown(map)}`);
   const weightMap = new Map<string, string>();
   for (const [name, file] of Object.entries(map)) {
     if (typeof file !== 'string') return fail(`tensor "${name}": the shard must be a file name, got ${shown(file)}`);
@@ -59,7 +61,11 @@ export function parseShardIndex(json: unknown): ShardIndex {
   const what = isObject(metadata) ? 'metadata.total_size' : 'metadata';
   if (total === null || (typeof total === 'number' && Number.isSafeInteger(total) && total >= 0))
     return { weightMap, totalSize: total, warnings: [] };
-  return { weightMap, totalSize: null, warnings: [`${INDEX_FILE}: ${what} is ${shown(total)}, not a byte count; not checked`] };
+  return {
+    weightMap,
+    totalSize: null,
+    warnings: [`${INDEX_FILE}: ${what} is ${shown(total)}, not a byte count; not checked`],
+  };
 }
 
 /** The shard files an index names, each once, in name order (transformers' numbering is that order). */

@@ -18,7 +18,14 @@ import {
   type TensorEntry,
   type TensorInfo,
 } from '../io/safetensors';
-import { INDEX_FILE, parseShardIndex, shardFiles, shardName, writeShardIndex, type ShardIndex } from '../io/shard-index';
+import {
+  INDEX_FILE,
+  parseShardIndex,
+  shardFiles,
+  shardName,
+  writeShardIndex,
+  type ShardIndex,
+} from '../io/shard-index';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 
@@ -64,8 +71,9 @@ export interface Checkpoint {
 
 export interface CheckpointFiles {
   config: unknown; // parsed config.json
-  /** The weights' safetensors files by name: model.safetensors alone, or the shards `index` names. */
-  weights: Map<string, Uint8Array>;
+  /** The weights' safetensors files by name: model.safetensors alone, or the shards `index` names
+   * (bytes alone: model.safetensors). */
+  weights: Map<string, Uint8Array> | Uint8Array;
   /** model.safetensors.index.json, parsed: given exactly when the weights are sharded. */
   index?: ShardIndex;
   tokenizer?: unknown; // parsed tokenizer.json
@@ -118,6 +126,10 @@ function canonicalName(config: ModelConfig, name: string): string {
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
+export function weightFileMap(weights: CheckpointFiles['weights']): Map<string, Uint8Array> {
+  return weights instanceof Uint8Array ? new Map([[WEIGHTS_FILE, weights]]) : weights;
+}
+
 /** A tensor as a file's header lists it. */
 interface Located {
   file: string;
@@ -137,7 +149,11 @@ function headerOf(file: string, bytes: Uint8Array): SafetensorsHeader {
  * `ignored`, with a warning): the index is what says what the checkpoint is. A total_size that does
  * not add up is a warning too — it describes the shards, it is not read.
  */
-function locateTensors(files: CheckpointFiles, ignored: string[], warnings: string[]): Map<string, Located> {
+function locateTensors(
+  files: CheckpointFiles & { weights: Map<string, Uint8Array> },
+  ignored: string[],
+  warnings: string[],
+): Map<string, Located> {
   const located = new Map<string, Located>();
   const { index } = files;
   if (!index) {
@@ -155,7 +171,9 @@ function locateTensors(files: CheckpointFiles, ignored: string[], warnings: stri
   const shards = shardFiles(index);
   const missing = shards.filter((s) => !files.weights.has(s));
   if (missing.length > 0)
-    throw new CheckpointError(`${INDEX_FILE} names ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} missing`);
+    throw new CheckpointError(
+      `${INDEX_FILE} names ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} missing`,
+    );
   const holder = new Map<string, string>(); // tensor → the shard whose header lists it
   let dataBytes = 0;
   for (const file of shards) {
@@ -206,7 +224,8 @@ function nonFinite(file: string, name: string, data: Float32Array): string | nul
   return `${file}: tensor "${name}" holds ${counts} among its ${data.length} values; what is computed through it may be NaN`;
 }
 
-export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
+export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
+  const files = { ...given, weights: weightFileMap(given.weights) };
   const config = parseConfig(files.config);
   const ignored: string[] = [];
   const warnings: string[] = [];
@@ -234,7 +253,10 @@ export function loadCheckpoint(files: CheckpointFiles): Checkpoint {
   }
   for (const spec of specs) {
     const loc = found.get(spec.name);
-    if (!loc) throw new CheckpointError(`${where}: tensor "${spec.name}" is missing (the config expects shape [${spec.shape}])`);
+    if (!loc)
+      throw new CheckpointError(
+        `${where}: tensor "${spec.name}" is missing (the config expects shape [${spec.shape}])`,
+      );
     const { file, info } = loc;
     if (!sameShape(info.shape, spec.shape)) {
       throw new CheckpointError(
@@ -321,11 +343,14 @@ export function writeWeightFiles(weights: Map<string, HostTensor>, storage?: Wei
   if (!sharded) return new Map([[WEIGHTS_FILE, writeSafetensors(groups.get(WEIGHTS_FILE)!, { format: 'pt' })]]);
 
   const kept = sourceShards.filter((s) => groups.get(s)!.size > 0);
-  const rename = new Map(kept.map((s, i) => [s, kept.length === sourceShards.length ? s : shardName(i + 1, kept.length)]));
+  const rename = new Map(
+    kept.map((s, i) => [s, kept.length === sourceShards.length ? s : shardName(i + 1, kept.length)]),
+  );
   const out = new Map<string, Uint8Array>();
   const weightMap = new Map([...fileNames].map(([name, shard]) => [name, rename.get(shard)!]));
   let totalSize = 0;
-  for (const entries of groups.values()) for (const e of entries.values()) totalSize += tensorByteSize(e.dtype, e.shape);
+  for (const entries of groups.values())
+    for (const e of entries.values()) totalSize += tensorByteSize(e.dtype, e.shape);
   out.set(INDEX_FILE, writeShardIndex(weightMap, totalSize));
   for (const s of kept) out.set(rename.get(s)!, writeSafetensors(groups.get(s)!, { format: 'pt' }));
   return out;

@@ -373,7 +373,9 @@ describe('Llama 3-style byte-level BPE with added special tokens', () => {
           type: 'TemplateProcessing',
           single: [bot, { Sequence: { id: 'A', type_id: 0 } }],
           pair: [bot, { Sequence: { id: 'A', type_id: 0 } }, bot, { Sequence: { id: 'B', type_id: 1 } }],
-          special_tokens: { '<|begin_of_text|>': { id: '<|begin_of_text|>', ids: [265], tokens: ['<|begin_of_text|>'] } },
+          special_tokens: {
+            '<|begin_of_text|>': { id: '<|begin_of_text|>', ids: [265], tokens: ['<|begin_of_text|>'] },
+          },
         },
       ],
     },
