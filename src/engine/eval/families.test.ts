@@ -3,6 +3,7 @@
 // Each recipe must run, remove what it says it removes and leave a finite metric.
 import { describe, expect, it } from 'vitest';
 import { Pruner } from './pruner';
+import { attentionMaps, predictions, saliency } from './inspect';
 import { ModelSession } from '../session';
 import { byteLevelTokenizerJson } from '../model/tokenizer';
 import {
@@ -12,7 +13,7 @@ import {
   TINY_MISTRAL_CONFIG,
   TINY_QWEN2_CONFIG,
 } from '../model/tiny-models';
-import { parseConfig } from '../model/config';
+import { numHeads, parseConfig } from '../model/config';
 import { serializeWeights } from '../model/checkpoint';
 import { writeSafetensors } from '../io/safetensors';
 import { GRANULARITIES, METHODS, scoresFor, type StructuredGranularity } from '../pruning/catalogue';
@@ -52,6 +53,24 @@ describe.each(Object.entries(FAMILIES))('%s', (_, raw) => {
     expect(Number.isFinite(r.metric.kind === 'lm' ? r.metric.bitsPerByte : Number.NaN)).toBe(true);
     const nm = await pruner.measure({ method, sparsity: 0.5, nm: { n: 2, m: 4 }, calibration });
     expect(nm.sparsity).toBeCloseTo(0.5, 6);
+  });
+
+  it('shows attention maps per query head, saliency by both methods and the next-token distribution', async () => {
+    const ids = session.checkpoint.tokenizer!.encode('Let there');
+    const maps = await attentionMaps(session.config, session.weights, ids);
+    expect(maps.layers.map((l) => l.heads.length)).toEqual(maps.layers.map(() => numHeads(session.config)));
+    for (const l of maps.layers) for (const h of l.heads) expect(h.map!.length).toBe(ids.length * ids.length);
+    const s = await saliency(session.config, session.weights, ids);
+    expect(s.gradientTimesInput!.raw.length).toBe(ids.length);
+    expect(s.rollout.raw.length).toBe(ids.length);
+    expect([...s.gradientTimesInput!.raw].every(Number.isFinite)).toBe(true);
+    const p = await predictions(session.config, session.weights, ids, {
+      topK: 3,
+      tokenizer: session.checkpoint.tokenizer,
+    });
+    expect(p.kind).toBe('causal-lm');
+    expect(p.top).toHaveLength(3);
+    expect([...p.probs].reduce((a, v) => a + v, 0)).toBeCloseTo(1, 4);
   });
 
   it.each(structured.flatMap((g) => scoresFor(g, 'causal-lm').map((s) => [g, s.id] as const)))(
