@@ -112,7 +112,7 @@ export function readCalibrationFile(path: string, config: ModelConfig): DataSet 
   } else {
     set = { kind: 'text', bytes };
   }
-  if (config.kind === 'gpt2' && set.kind !== 'text')
+  if (config.kind !== 'vit' && set.kind !== 'text')
     throw new CliError(`${path} holds images, but the model reads text`);
   if (config.kind === 'vit') {
     if (set.kind !== 'images')
