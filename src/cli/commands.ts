@@ -157,7 +157,7 @@ function load(dir: string, ctx: Context, e?: EvalArgs): { md: ModelDir; session:
  * it is.
  */
 function useEvalArgs(session: ModelSession, md: ModelDir, e: EvalArgs, ctx: Context): void {
-  const given = Object.values(e).some((v) => v !== undefined);
+  const given = [e.evalPath, e.evalCount, e.seqLen, e.stride].some((v) => v !== undefined);
   if (!given) return;
   const c = session.config;
   if (!isCausalLm(c)) {
@@ -186,9 +186,16 @@ function runOptions(ctx: Context): RunOptions {
   return { signal: ctx.signal, onProgress: (stage, f) => ctx.progress.update(stage, f) };
 }
 
+/** prune and sweep report a metric: without an evaluation set they stop before any work. */
+function needEvalSet(session: ModelSession, md: ModelDir): void {
+  if (!session.evalSet)
+    throw new CliError(`${md.dir} has no eval.safetensors: give the evaluation data with --eval <path>`);
+}
+
 export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
   const { md, session } = load(a.model, ctx, a);
   try {
+    needEvalSet(session, md);
     const pruner = new Pruner(session);
     const report = prunesWeights(a)
       ? await pruner.measure(buildRecipe(a, a.sparsity, session, md), runOptions(ctx))
@@ -203,6 +210,7 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
 export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
   const { md, session } = load(a.model, ctx, a);
   try {
+    needEvalSet(session, md);
     const pruner = new Pruner(session);
     const n = a.sparsities.length;
     const print = (report: PruneReport | StructuredReport) => {

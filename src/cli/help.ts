@@ -29,7 +29,8 @@ export const USAGE = `Usage: npm run -s cli -- <command> [options]
 
 Prunes transformer checkpoints in Hugging Face format (GPT2LMHeadModel, ViTForImageClassification):
 a model directory holds config.json and model.safetensors, plus tokenizer.json for text models and,
-for measuring, eval.safetensors (and calib.safetensors, the "train" calibration data).
+for measuring, eval.safetensors (and calib.safetensors, the "train" calibration data); --eval and
+--calib read your own data instead: a UTF-8 text file, or a folder of images in class subfolders.
 
 Commands:
   prune    prune by one recipe and measure the result (metric, parameters, FLOPs, sizes, times)
@@ -72,8 +73,8 @@ readable line per point. N:M fixes the sparsity, so it is pruned with "prune".`,
   },
   eval: {
     usage: ['eval --model <dir> [options]'],
-    about: `The dense model's metric on its eval.safetensors (top-1 accuracy for images; loss, bits per byte,
-perplexity and next-token accuracy for text) and its size and cost per example.`,
+    about: `The dense model's metric on its eval.safetensors or --eval data (top-1 accuracy for images; loss,
+bits per byte, perplexity and next-token accuracy for text) and its size and cost per example.`,
   },
   predict: {
     usage: [

@@ -186,7 +186,7 @@ export function readImageFolder(dir: string, config: VitConfig, processor: Image
  * problem is one line naming the path.
  */
 export function readDataPath(path: string, use: DataUse, config: ModelConfig, md: ModelDir): DataSet {
-  if (!existsSync(path)) throw new CliError(`${use} data ${path} does not exist`);
+  if (!existsSync(path)) throw new CliError(`${use} file ${path} does not exist`);
   const image = config.kind === 'vit';
   if (statSync(path).isDirectory()) {
     if (!image) throw new CliError(`${path} is a directory, but the model reads text: give a UTF-8 text file`);
