@@ -129,7 +129,8 @@ export function imageProcessor(config: VitConfig, json?: unknown): ImageProcesso
 export function normalizationOf(p: ImageProcessor): ImageNormalization | null {
   const r = p.doRescale ? p.rescaleFactor : 1;
   const scale = p.imageMean.map((_, c) => (p.doNormalize ? r / p.imageStd[c] : r));
-  const offset = p.imageMean.map((m, c) => (p.doNormalize ? -m / p.imageStd[c] : 0));
+  // + 0 turns a mean of 0's −0 into 0.
+  const offset = p.imageMean.map((m, c) => (p.doNormalize ? -m / p.imageStd[c] : 0) + 0);
   const isDefault =
     p.doRescale &&
     Math.abs(p.rescaleFactor - 1 / 255) < 1e-12 &&
