@@ -135,12 +135,17 @@ export function reportJson(r: PruneReport | StructuredReport): Record<string, un
   return { ...r, recipe: recipeToJson(r.recipe) };
 }
 
-function load(dir: string, ctx: Context, e?: EvalArgs): { md: ModelDir; session: ModelSession } {
+function load(
+  dir: string,
+  ctx: Context,
+  e?: EvalArgs,
+): { md: ModelDir; session: ModelSession; evalData: EvalData | null } {
   ctx.progress.update('loading model', 0);
   const md = readModelDir(dir);
   const session = openSession(md);
+  let evalData: EvalData | null = null;
   try {
-    if (e) useEvalArgs(session, md, e, ctx);
+    if (e) evalData = useEvalArgs(session, md, e, ctx);
   } catch (err) {
     session.dispose();
     throw err;
@@ -148,17 +153,20 @@ function load(dir: string, ctx: Context, e?: EvalArgs): { md: ModelDir; session:
   ctx.progress.done();
   // Not progress: printed under --quiet too.
   for (const w of session.checkpoint.warnings) ctx.stderr.write(`warning: ${w}\n`);
-  return { md, session };
+  return { md, session, evalData };
 }
+
+/** What an evaluation covers when the command line chose it: the path, and the windows or images. */
+type EvalData = { path: string; context?: number; stride?: number } & ({ windows: number } | { images: number });
 
 /**
  * The evaluation set and windows the command line asks for (--eval, --eval-count, --seq-len,
  * --stride), set on the session; nothing given leaves the model directory's eval.safetensors as
  * it is.
  */
-function useEvalArgs(session: ModelSession, md: ModelDir, e: EvalArgs, ctx: Context): void {
+function useEvalArgs(session: ModelSession, md: ModelDir, e: EvalArgs, ctx: Context): EvalData | null {
   const given = [e.evalPath, e.evalCount, e.seqLen, e.stride].some((v) => v !== undefined);
-  if (!given) return;
+  if (!given) return null;
   const c = session.config;
   if (!isCausalLm(c)) {
     const textOnly = (['seqLen', 'stride'] as const).find((k) => e[k] !== undefined);
@@ -168,14 +176,18 @@ function useEvalArgs(session: ModelSession, md: ModelDir, e: EvalArgs, ctx: Cont
     throw new CliError(`${md.dir} has no eval.safetensors: give the evaluation data with --eval <path>`);
   if (e.evalPath !== undefined) ctx.progress.update('reading evaluation data', 0);
   const set = e.evalPath === undefined ? null : readDataPath(e.evalPath, 'evaluation', c, md);
+  const path = e.evalPath ?? join(md.dir, 'eval.safetensors');
   try {
-    session.useEvalSet(set, {
-      name: e.evalPath ?? join(md.dir, 'eval.safetensors'),
+    const covered = session.useEvalSet(set, {
+      name: path,
       context: e.seqLen,
       stride: e.stride,
       maxWindows: isCausalLm(c) ? e.evalCount : undefined,
       maxImages: isCausalLm(c) ? undefined : e.evalCount,
     });
+    if (!isCausalLm(c)) return { path, ...covered };
+    const context = e.seqLen ?? sequenceLength(c);
+    return { path, context, stride: e.stride ?? context, ...covered };
   } catch (err) {
     if (err instanceof ModelError) throw new CliError(err.message);
     throw err;
@@ -242,7 +254,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
 }
 
 export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
-  const { session } = load(a.model, ctx, a);
+  const { session, evalData } = load(a.model, ctx, a);
   try {
     const summary = session.summary();
     const t0 = performance.now();
@@ -264,6 +276,7 @@ export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
         vocabSize: summary.vocabSize,
         labels: summary.labels,
         evalSet: summary.evalSet,
+        ...(evalData ? { evalData } : {}),
         ignoredTensors: summary.ignoredTensors,
         warnings: summary.warnings,
         cost: {

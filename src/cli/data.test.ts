@@ -92,6 +92,8 @@ describe('--eval and --calib with the user’s data', () => {
     expect(strided.tokens).toBe(16 + 8 * (Math.floor((bytes - 1 - 16) / 8) + 1 - 1));
     expect((await metric('--eval-count', '3')).tokens).toBe(48);
     expect((await metric('--seq-len', '5', '--eval-count', '2')).tokens).toBe(10);
+    const r = await run([...base, '--stride', '8', '--eval-count', '2']);
+    expect(JSON.parse(r.stdout).evalData).toEqual({ path: textFile, context: 16, stride: 8, windows: 2 });
     // A byte model: bits per byte is the loss in bits.
     expect(whole.bitsPerByte).toBeCloseTo(whole.loss / Math.LN2, 6);
   });
