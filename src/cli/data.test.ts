@@ -10,7 +10,15 @@ import { HELP } from './help';
 import { serializeWeights } from '../engine/model/checkpoint';
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
 import { referenceForward } from '../engine/model/reference';
-import { randomHostWeights, tinyGpt2, tinyVit, TINY_GPT2_CONFIG, TINY_VIT_CONFIG } from '../engine/model/tiny-models';
+import {
+  randomHostWeights,
+  tinyGpt2,
+  tinyLlama,
+  tinyVit,
+  TINY_GPT2_CONFIG,
+  TINY_LLAMA_CONFIG,
+  TINY_VIT_CONFIG,
+} from '../engine/model/tiny-models';
 import { writeSafetensors } from '../engine/io/safetensors';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-data-test-'));
@@ -259,6 +267,48 @@ describe('predict', () => {
     const table = await run(['predict', '--model', gpt, '--text', 'Let there', '--quiet']);
     expect(table.stdout).toMatch(/^input ids \(9\): 76 101 116/);
     expect(table.stdout.trim().split('\n')).toHaveLength(3 + 5); // ids, blank, header, 5 rows
+  });
+
+  it('a Llama whose tokenizer adds <s>: the ids start with it; bits per byte counts the text’s bytes', async () => {
+    const config = tinyLlama({ vocab_size: 258 });
+    const host = randomHostWeights(config, 5);
+    const dir = join(tmp, 'llama');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...TINY_LLAMA_CONFIG, vocab_size: 258 }));
+    writeFileSync(join(dir, 'model.safetensors'), serializeWeights(host));
+    const tokenizer = byteLevelTokenizerJson() as Record<string, unknown>;
+    const bos = { SpecialToken: { id: '<s>', type_id: 0 } };
+    const special = (id: number, content: string) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
+    tokenizer.added_tokens = [special(256, '<s>'), special(257, '</s>')];
+    tokenizer.post_processor = {
+      type: 'TemplateProcessing',
+      single: [bos, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [bos, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '<s>': { id: '<s>', ids: [256], tokens: ['<s>'] } },
+    };
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+    const r = await run(['predict', '--model', dir, '--text', 'Let', '--top', '3', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.ids).toEqual([256, 76, 101, 116]);
+    const logits = referenceForward(config, host, out.ids).logits;
+    const probs = softmax(logits[logits.length - 1]);
+    for (const t of out.top) expect(t.prob).toBeCloseTo(probs[t.id], 5);
+    expect(out.top[0].prob).toBeCloseTo(Math.max(...probs), 5);
+    // 1 + 294 tokens; windows of 32: 9 windows score 288 targets, each one byte of the text.
+    const e = await run(['eval', '--model', dir, '--eval', textFile, '--json', '--quiet']);
+    expect(e.code, e.stderr).toBe(0);
+    const m = JSON.parse(e.stdout).metric;
+    expect(m.tokens).toBe(Math.floor(294 / 32) * 32);
+    expect(m.bitsPerByte).toBeCloseTo(m.loss / Math.LN2, 6);
   });
 
   it('an image model: the class probabilities of the preprocessed file', async () => {

@@ -131,6 +131,15 @@ describe('image preprocessing', () => {
     const planes = preprocessImage(img, rgb4, imageProcessor(rgb4), 'c.jpg');
     for (let c = 0; c < 3; c++)
       for (let i = 0; i < 16; i++) expect(Math.abs(planes[c * 16 + i] - [200, 100, 50][c])).toBeLessThanOrEqual(3);
+    // A gray JPEG reads as one channel, so it fits any channel count (the tiny ViT's 2).
+    const grayRgba = new Uint8Array(64 * 4);
+    for (let i = 0; i < 64; i++) grayRgba.set([90, 90, 90, 255], i * 4);
+    const gray = decodeImage(new Uint8Array(jpeg.encode({ width: 8, height: 8, data: grayRgba }, 100).data), 'g.jpg');
+    expect(gray.channels).toBe(1);
+    const two = vit({ image_size: 8, patch_size: 4, num_channels: 2 });
+    const twoPlanes = preprocessImage(gray, two, imageProcessor(two), 'g.jpg');
+    expect(Math.abs(twoPlanes[0] - 90)).toBeLessThanOrEqual(2);
+    expect(twoPlanes[64]).toBe(twoPlanes[0]);
     expect(() => decodeImage(new TextEncoder().encode('GIF89a'), 'n.gif')).toThrow('n.gif is neither a PNG nor a JPEG');
     expect(() => decodeImage(Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0, 0), 'bad.png')).toThrow(
       /bad\.png is not a readable PNG/,

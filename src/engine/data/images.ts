@@ -68,7 +68,13 @@ export function decodeImage(bytes: Uint8Array, name: string): RawImage {
     try {
       // RGBA output, alpha 255; the alpha is dropped below like any other.
       const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
-      return { width: j.width, height: j.height, channels: 4, data: j.data };
+      // jpeg-js spreads a grayscale JPEG over R, G and B; read as gray, it fits a model of any
+      // channel count, as PIL's mode L image would.
+      const d = j.data;
+      let gray = true;
+      for (let i = 0; gray && i < d.length; i += 4) gray = d[i] === d[i + 1] && d[i] === d[i + 2];
+      if (gray) return { width: j.width, height: j.height, channels: 1, data: d.filter((_, i) => i % 4 === 0) };
+      return { width: j.width, height: j.height, channels: 4, data: d };
     } catch (e) {
       throw new DataSetError(`${name} is not a readable JPEG: ${(e as Error).message ?? e}`);
     }
