@@ -421,7 +421,11 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         blockSparsity: p.blockSparsity,
         report: p.report,
         denseMetric,
-        notes: [...p.notes, ...(a.calib?.source === FILE_SOURCE ? [`calibration data read from ${a.calib.path}`] : [])],
+        notes: [
+          ...p.notes,
+          ...(a.calib?.source === FILE_SOURCE ? [`calibration data read from ${a.calib.path}`] : []),
+          ...(a.evalPath !== undefined && p.report ? [`measured on ${a.evalPath}`] : []),
+        ],
       },
     });
     // What we write must load back: same check as opening a model.
