@@ -127,7 +127,7 @@ export function summaryText(dir: string, s: ModelSummary, metric: Metrics | null
     row('model', `${dir}: ${s.architecture}, ${s.layers} blocks, ${s.heads} heads, hidden ${s.hidden}, FFN ${s.ffn}`),
     row(
       'input',
-      s.kind === 'gpt2'
+      s.family === 'causal-lm'
         ? `${s.sequence} tokens of a ${s.vocabSize}-token vocabulary`
         : `${s.sequence} tokens (patches + CLS), ${s.labels!.length} classes`,
     ),

@@ -10,6 +10,7 @@ import {
   FAMILIES,
   FAMILY_NAMES,
 } from '../engine/pruning/catalogue';
+import { SUPPORTED_ARCHITECTURES } from '../engine/model/config';
 import {
   andList,
   COMMANDS,
@@ -27,10 +28,12 @@ import {
 export const USAGE = `Usage: npm run -s cli -- <command> [options]
        npx tsx src/cli/main.ts <command> [options]
 
-Prunes transformer checkpoints in Hugging Face format (GPT2LMHeadModel, ViTForImageClassification):
-a model directory holds config.json and model.safetensors, plus tokenizer.json for text models and,
-for measuring, eval.safetensors (and calib.safetensors, the "train" calibration data); --eval and
---calib read your own data instead: a UTF-8 text file, or a folder of images in class subfolders.
+Prunes transformer checkpoints in Hugging Face format:
+  ${SUPPORTED_ARCHITECTURES.join(', ')}.
+A model directory holds config.json and model.safetensors (or model.safetensors.index.json and its
+shards), plus tokenizer.json for text models and, for measuring, eval.safetensors (and
+calib.safetensors, the "train" calibration data); --eval and --calib read your own data
+instead: a UTF-8 text file, or a folder of images in class subfolders.
 
 Commands:
   prune    prune by one recipe and measure the result (metric, parameters, FLOPs, sizes, times)

@@ -38,7 +38,8 @@ export interface ModelDir {
 
 function readBytes(path: string): Uint8Array {
   try {
-    return new Uint8Array(readFileSync(path));
+    const b = readFileSync(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); // the file's bytes, not a copy of them
   } catch (e) {
     throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -7,6 +7,7 @@ import {
   architectureOf,
   contextLength,
   ffnSize,
+  headDim,
   hiddenSize,
   isCausalLm,
   numHeads,
@@ -43,6 +44,12 @@ export interface ModelSummary {
   heads: number;
   /** Key/value heads: fewer than `heads` under grouped-query attention, each serving a group. */
   kvHeads: number;
+  /** Width of one head (Llama's head_dim; hidden / heads elsewhere). */
+  headDim: number;
+  /** How positions enter: learned embeddings added to the input, or rotary inside attention. */
+  positions: 'learned' | 'rotary';
+  /** Whether a language model's head is the token embedding table (null for classifiers). */
+  tiedHead: boolean | null;
   hidden: number;
   ffn: number;
   /** Tokens per example: context length, or patches + CLS. */
@@ -212,6 +219,9 @@ export class ModelSession {
       sequence: sequenceLength(c),
       vocabSize: isCausalLm(c) ? c.vocabSize : null,
       kvHeads: numKvHeads(c),
+      headDim: headDim(c),
+      positions: c.kind === 'llama' ? 'rotary' : 'learned',
+      tiedHead: isCausalLm(c) ? !this.checkpoint.weights.has('lm_head.weight') : null,
       labels: c.kind === 'vit' ? c.labels : null,
       cost: costReport(c),
       evalSet: !e
