@@ -70,7 +70,7 @@ type Of<C extends ParsedCommand['command']> = Extract<ParsedCommand, { command: 
  */
 function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(
   r: R,
-  a: RecipeArgs,
+  a: RecipeArgs & Partial<EvalArgs>,
   session: ModelSession,
   md: ModelDir,
 ): R {
@@ -81,6 +81,7 @@ function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(
     count: a.calibCount ?? DEFAULT_CALIBRATION[family].count,
     seed: a.seed ?? OPTIONS.seed.default,
   };
+  if (a.seqLen !== undefined && isCausalLm(session.config)) calibration.length = a.seqLen;
   if (a.calib?.source === FILE_SOURCE) calibration.custom = readCalibrationFile(a.calib.path, session, md);
   return { ...r, calibration };
 }
@@ -90,7 +91,12 @@ function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(
  * seed), so a report says exactly what ran; refused by the catalogue when the model's family
  * cannot honour it.
  */
-export function buildRecipe(a: WeightArgs, sparsity: number, session: ModelSession, md: ModelDir): PruneRecipe {
+export function buildRecipe(
+  a: WeightArgs & Partial<EvalArgs>,
+  sparsity: number,
+  session: ModelSession,
+  md: ModelDir,
+): PruneRecipe {
   const family = familyOf(session.config.kind);
   const allocation = a.allocation ?? OPTIONS.allocation.default;
   const parameters = { ...allocationDefaults(allocation), ...a.allocationParameters };
@@ -110,7 +116,7 @@ export function buildRecipe(a: WeightArgs, sparsity: number, session: ModelSessi
 
 /** A structured recipe with every default filled in (score, scope, first token-pruned block); `amount` is the fraction removed. */
 export function buildStructuredRecipe(
-  a: StructuredArgs,
+  a: StructuredArgs & Partial<EvalArgs>,
   amount: number,
   session: ModelSession,
   md: ModelDir,

@@ -337,7 +337,7 @@ export const OPTIONS = {
     arg: '<n>',
     commands: EVAL_COMMANDS,
     section: 'evaluation',
-    help: "tokens per evaluation window (text models), at most the model's context",
+    help: "tokens per evaluation and calibration window (text models), at most the model's context",
     default: "the model's context, at most 2048 tokens",
   },
   stride: {

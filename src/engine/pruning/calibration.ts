@@ -8,7 +8,7 @@ import type { Tokenizer } from '../model/tokenizer';
 import { forward } from '../model/forward';
 import type { ModelMasks, Weights } from '../model/types';
 import { crossEntropySum } from '../model/loss';
-import { pixelsToInput } from '../model/preprocess';
+import { type ImageNormalization, pixelsToInput } from '../model/preprocess';
 import { randomScores } from './random';
 
 export type CalibrationSource = 'train' | 'held-out' | 'random' | 'custom';
@@ -20,6 +20,8 @@ export interface CalibrationSpec {
   seed?: number;
   /** The user's own text or images, for source 'custom'. */
   custom?: DataSet;
+  /** Tokens per text window (default: the model's context, at most DEFAULT_WINDOW). */
+  length?: number;
 }
 
 export type CalibrationData =
@@ -36,6 +38,8 @@ export type CalibrationData =
       count: number;
       pixels: Uint8Array /** null: no labels (noise, user images) */;
       labels: Uint8Array | null;
+      /** How the pixels become the model's input when not ViTImageProcessor's default. */
+      normalization?: ImageNormalization;
     };
 
 export class CalibrationError extends Error {}
@@ -58,7 +62,11 @@ export function makeCalibration(config: ModelConfig, spec: CalibrationSpec, sets
   const seed = spec.seed ?? 0;
   const rand = randomScores(spec.count * 2, seed + 17);
   if (isCausalLm(config)) {
-    const t = sequenceLength(config);
+    const t = spec.length ?? sequenceLength(config);
+    if (!Number.isInteger(t) || t < 1 || t > sequenceLength(config))
+      throw new CalibrationError(
+        `a calibration window of ${t} tokens does not fit the model's ${sequenceLength(config)}`,
+      );
     const windows = new Int32Array(spec.count * (t + 1));
     if (spec.source === 'random') {
       const r = randomScores(windows.length, seed + 29);
@@ -123,6 +131,7 @@ export function makeCalibration(config: ModelConfig, spec: CalibrationSpec, sets
     count: spec.count,
     pixels,
     labels,
+    ...(set.normalization ? { normalization: set.normalization } : {}),
   };
 }
 
@@ -155,7 +164,7 @@ export function batchTensors(
   if (config.kind !== 'vit') throw new CalibrationError('image calibration data for a text model');
   const per = config.numChannels * config.imageSize ** 2;
   return {
-    input: pixelsToInput(config, data.pixels.subarray(start * per, end * per), m),
+    input: pixelsToInput(config, data.pixels.subarray(start * per, end * per), m, data.normalization),
     targets: data.labels ? tf.tensor1d(data.labels.subarray(start, end), 'int32') : null,
   };
 }
