@@ -598,6 +598,16 @@ describe('tokenizer.json, fuzzed', () => {
     model: { type: 'BPE', unk_token: '<unk>', byte_fallback: true, vocab: pieces, merges: ['▁ a'] },
   };
 
+  it('refuses token ids past int32, which would slip past the vocab_size check', () => {
+    for (const id of [2 ** 31, 2 ** 33, 2 ** 53]) {
+      const withAdded = { ...byteLevel, added_tokens: [{ id, content: '<big>', special: true }] };
+      expect(() => loadTokenizer(withAdded)).toThrow(TokenizerError);
+      const json = structuredClone(byteLevel) as { model: { vocab: Record<string, number> } };
+      json.model.vocab.xx = id;
+      expect(() => loadTokenizer(json)).toThrow(/vocab entry "xx" has invalid id/);
+    }
+  });
+
   it('loadTokenizer: only TokenizerError, for any JSON and for mutated tokenizers', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 4 }), fc.option(fc.jsonValue({ maxDepth: 2 })), (v, c) => {
@@ -610,9 +620,12 @@ describe('tokenizer.json, fuzzed', () => {
         const config = ce ? mutateJson({ clean_up_tokenization_spaces: false, add_bos_token: true }, ce) : undefined;
         onlyTyped(() => {
           const tok = loadTokenizer(mutateJson(t, e), config);
-          // What loads must also work.
-          tok.decode(tok.encode('a b\u00e9'));
+          // What loads must also work, and give only ids the embedding has (vocabSize is what the
+          // loader checks against vocab_size).
+          const ids = tok.encode('a b\u00e9<s>');
+          tok.decode(ids);
           expect(Number.isSafeInteger(tok.vocabSize)).toBe(true);
+          for (const id of ids) expect(id).toBeLessThan(tok.vocabSize);
         }, TokenizerError);
       }),
       { numRuns: 100 },

@@ -134,6 +134,12 @@ function steps(section: unknown, list: string): unknown[] {
  * decoded text as a whole (Strip removes the space the normalizer prepended), not on a token. */
 const DECODER_STEPS = new Set(['ByteLevel', 'ByteFallback', 'Replace', 'Metaspace', 'Fuse', 'Strip']);
 
+/** Token ids index the embedding as int32; a larger id is no token the model can have (and an id
+ * of 2^32 or more would not even be an array index, leaving it out of vocabSize). */
+const MAX_TOKEN_ID = 2 ** 31 - 2;
+const isTokenId = (id: unknown): id is number =>
+  Number.isInteger(id) && (id as number) >= 0 && (id as number) <= MAX_TOKEN_ID;
+
 interface AddedToken {
   id: number;
   content: string;
@@ -144,14 +150,10 @@ function parseAddedTokens(list: unknown): AddedToken[] {
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) throw new TokenizerError('added_tokens must be an array');
   return list.map((t, i) => {
-    if (
-      !isObject(t) ||
-      !Number.isInteger(t.id) ||
-      (t.id as number) < 0 ||
-      typeof t.content !== 'string' ||
-      t.content === ''
-    ) {
-      throw new TokenizerError(`added_tokens[${i}] needs a non-negative integer "id" and a non-empty string "content"`);
+    if (!isObject(t) || !isTokenId(t.id) || typeof t.content !== 'string' || t.content === '') {
+      throw new TokenizerError(
+        `added_tokens[${i}] needs an integer "id" from 0 to ${MAX_TOKEN_ID} and a non-empty string "content"`,
+      );
     }
     return { id: t.id as number, content: t.content, special: t.special === true };
   });
@@ -162,8 +164,7 @@ function parseVocab(vocab: unknown): Map<string, number> {
   if (!isObject(vocab)) throw new TokenizerError('BPE model has no "vocab" object');
   const out = new Map<string, number>();
   for (const [token, id] of Object.entries(vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0)
-      throw new TokenizerError(`vocab entry ${JSON.stringify(token)} has invalid id ${shown(id)}`);
+    if (!isTokenId(id)) throw new TokenizerError(`vocab entry ${JSON.stringify(token)} has invalid id ${shown(id)}`);
     out.set(token, id as number);
   }
   return out;
