@@ -325,3 +325,45 @@ describe('export details', () => {
     }
   });
 });
+
+describe('sharded export after removing blocks', () => {
+  it('renumbers the shards left when one is emptied, with a valid index', () => {
+    const raw = { ...TINY_GPT2_CONFIG, vocab_size: 256, n_layer: 3, torch_dtype: 'float16' };
+    const config = parseConfig(raw);
+    const host = randomHostWeights(config, 4);
+    // Shard 1 holds block 1 and nothing else; shard 2 the rest.
+    const [a, b] = [shardName(1, 2), shardName(2, 2)];
+    const groups: Record<string, Record<string, TensorEntry>> = { [a]: {}, [b]: {} };
+    const weightMap = new Map<string, string>();
+    for (const [name, t] of host) {
+      const shard = name.startsWith('transformer.h.1.') ? a : b;
+      groups[shard][name] = { dtype: 'F16', shape: t.shape, data: t.data };
+      weightMap.set(name, shard);
+    }
+    const files: Files = new Map([[INDEX_FILE, writeShardIndex(weightMap, 0)]]);
+    for (const [s, g] of Object.entries(groups)) files.set(s, writeSafetensors(g));
+    const ck = load(raw, files, TOKENIZER);
+
+    const out = exportCheckpoint({
+      config: ck.config,
+      weights: ck.weights,
+      source: ck,
+      structure: { attention: [true, false, true], mlp: [true, false, true] },
+    });
+    const only = shardName(1, 1);
+    expect([...out.keys()].filter((f) => f.startsWith('model'))).toEqual([INDEX_FILE, only]);
+    const index = parseShardIndex(JSON.parse(new TextDecoder().decode(out.get(INDEX_FILE)!)));
+    expect(new Set(index.weightMap.values())).toEqual(new Set([only]));
+    const stored = storedTensors(out);
+    expect(index.weightMap).toEqual(new Map([...stored.keys()].map((n) => [n, only])));
+    expect(index.totalSize).toBe([...stored.values()].reduce((s, t) => s + t.bytes.length, 0));
+
+    const back = load(JSON.parse(new TextDecoder().decode(out.get('config.json')!)), out, TOKENIZER);
+    expect(back.warnings).toEqual([]);
+    expect(back.config.kind === 'gpt2' && back.config.nLayer).toBe(2);
+    // Source block 2 is block 1 now, bit for bit, still F16.
+    const name = (l: number) => `transformer.h.${l}.mlp.c_fc.weight`;
+    expect(firstBitDiff(back.weights.get(name(1))!.data, ck.weights.get(name(2))!.data)).toBe(-1);
+    expect(back.storage.dtypes.get(name(1))).toBe('F16');
+  });
+});

@@ -57,6 +57,10 @@ export interface WeightStorage {
   fileNames: Map<string, string>;
   /** Each weight's shard file; null when the weights are one model.safetensors. */
   shards: Map<string, string> | null;
+  /** Every shard file of the source in order, those no weight here is in too (they held only
+   * ignored tensors, or the blocks an export removed): a writer keeps the source's names only
+   * while it fills every one of them. Absent: the files `shards` names. */
+  shardFiles?: string[];
 }
 
 export interface Checkpoint {
@@ -273,7 +277,12 @@ export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
     );
 
   const weights = new Map<string, HostTensor>();
-  const storage: WeightStorage = { dtypes: new Map(), fileNames: new Map(), shards: files.index ? new Map() : null };
+  const storage: WeightStorage = {
+    dtypes: new Map(),
+    fileNames: new Map(),
+    shards: files.index ? new Map() : null,
+    shardFiles: files.index ? shardFiles(files.index) : undefined,
+  };
   const specs = paramSpecs(config);
   if (config.kind === 'gpt2' && found.has('lm_head.weight')) {
     specs.push({ name: 'lm_head.weight', shape: [config.vocabSize, config.nEmbd], init: 'normal' });
@@ -331,7 +340,12 @@ export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
  * source's dtype and shard, and leaves out of its name the prefix its source's name left out.
  */
 export function renamedStorage(storage: WeightStorage, sourceOf: Map<string, string>): WeightStorage {
-  const out: WeightStorage = { dtypes: new Map(), fileNames: new Map(), shards: storage.shards && new Map() };
+  const out: WeightStorage = {
+    dtypes: new Map(),
+    fileNames: new Map(),
+    shards: storage.shards && new Map(),
+    shardFiles: storage.shards ? sourceShardFiles(storage) : undefined,
+  };
   for (const [name, source] of sourceOf) {
     const dtype = storage.dtypes.get(source);
     if (dtype) out.dtypes.set(name, dtype);
@@ -342,6 +356,13 @@ export function renamedStorage(storage: WeightStorage, sourceOf: Map<string, str
     out.fileNames.set(name, dropped && name.startsWith(dropped) ? name.slice(dropped.length) : name);
   }
   return out;
+}
+
+/** The shard files of a sharded source, in order (any `shards` names that `shardFiles` does not, after). */
+function sourceShardFiles(storage: WeightStorage): string[] {
+  const listed = storage.shardFiles ?? [];
+  const more = [...new Set(storage.shards!.values())].filter((s) => !listed.includes(s)).sort();
+  return [...listed, ...more];
 }
 
 /** The dtype most of the weights are stored in (by values): config.json's torch_dtype. */
@@ -363,7 +384,7 @@ export function mainDType(weights: Map<string, HostTensor>, storage?: WeightStor
  */
 export function writeWeightFiles(weights: Map<string, HostTensor>, storage?: WeightStorage): Map<string, Uint8Array> {
   const sharded = !!storage?.shards?.size;
-  const sourceShards = sharded ? [...new Set(storage!.shards!.values())].sort() : [WEIGHTS_FILE];
+  const sourceShards = sharded ? sourceShardFiles(storage!) : [WEIGHTS_FILE];
   const groups = new Map<string, Map<string, TensorEntry>>(sourceShards.map((s) => [s, new Map()]));
   const fileNames = new Map<string, string>(); // name in the file → shard
   for (const [name, t] of weights) {
