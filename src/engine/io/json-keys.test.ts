@@ -18,6 +18,16 @@ describe('duplicateKey', () => {
     expect(duplicateKey(`${'['.repeat(50_000)}${']'.repeat(50_000)}`)).toBeNull();
   });
 
+  it('never throws or hangs on text that is not JSON', () => {
+    for (const t of ['{"a', '{"a":1,"\\x":2,"\\x":3}', '"a","a"', '}}{"a":1,"a":2', '{"a\\']) duplicateKey(t);
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'{}[],:"\\a1 ') }), (t) => {
+        duplicateKey(t);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('agrees with JSON.parse on random JSON (none in what JSON.stringify writes; one once a key is repeated)', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 4 }), fc.string({ maxLength: 4 }), (v, k) => {

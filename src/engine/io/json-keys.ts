@@ -10,8 +10,9 @@ export interface DuplicateKey {
 }
 
 /**
- * The first key repeated within one object anywhere in `text`, which must be valid JSON (parse it
- * first). One pass, no recursion, so nesting of any depth is fine.
+ * The first key repeated within one object anywhere in `text`, which should be valid JSON (parse it
+ * first: on other text the answer means nothing, but it comes, without throwing or hanging). One
+ * pass, no recursion, so nesting of any depth is fine.
  */
 export function duplicateKey(text: string): DuplicateKey | null {
   // One frame per open object or array: an object's frame holds the keys seen so far.
@@ -22,10 +23,17 @@ export function duplicateKey(text: string): DuplicateKey | null {
     const c = text[i];
     if (c === '"') {
       let j = i + 1;
-      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (j >= text.length) return null; // not JSON: the caller's parse reports it
       if (keyNext) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        const keys = frames[frames.length - 1].keys!;
+        const keys = frames[frames.length - 1]?.keys;
+        if (!keys) return null; // not JSON
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          return null; // a bad escape: not JSON
+        }
         if (keys.has(key)) return { path: frames.slice(1).map((f) => f.key), key };
         keys.add(key);
         lastKey = key;
