@@ -202,6 +202,11 @@ describe.each(FAMILIES)('$name', (family) => {
             expect(index.totalSize).toBe(bytes);
           }
 
+          // masks.safetensors names each prunable matrix as the weight file does.
+          const maskNames = readSafetensorsHeader(out.get('masks.safetensors')!).tensors.map((t) => t.name);
+          const prunable = linearSpecs(ck.config).filter((sp) => sp.prunable);
+          expect(maskNames.sort()).toEqual(prunable.map((sp) => ck.storage.fileNames.get(sp.weight)!).sort());
+
           // Reloaded: the source's values where kept, +0 where a mask removed.
           const back = load(raw, out, source.tokenizer);
           expect(back.warnings).toEqual([]);
