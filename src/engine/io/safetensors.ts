@@ -9,6 +9,7 @@
 // written little-endian through DataView, so input views at any byteOffset work.
 
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half';
+import { duplicateKey } from './json-keys';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 export type TensorData = Float32Array | Int32Array | Uint8Array;
@@ -166,37 +167,6 @@ function parseEntry(name: string, value: unknown, dataLength: number): TensorInf
   return { name, dtype, shape, begin, end };
 }
 
-/**
- * The top-level keys of a valid JSON object's text, in order and with duplicates, which JSON.parse
- * drops silently (the last one wins). Readers differ on which copy they take, so a name given twice
- * is refused rather than guessed.
- */
-function topLevelKeys(text: string): string[] {
-  const keys: string[] = [];
-  let depth = 0;
-  let keyNext = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      if (depth === 1 && keyNext) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
-      keyNext = false;
-      i = j;
-    } else if (c === '{' || c === '[') {
-      depth++;
-      keyNext = depth === 1;
-    } else if (c === '}' || c === ']') depth--;
-    else if (c === ',') keyNext = depth === 1;
-  }
-  return keys;
-}
-
-function firstDuplicate(names: string[]): string | undefined {
-  const seen = new Set<string>();
-  return names.find((n) => seen.has(n) || !seen.add(n));
-}
-
 /** Reads and checks the header without decoding any tensor. */
 export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (bytes.length < 8)
@@ -221,8 +191,15 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   }
   if (!isPlainObject(header)) throw new SafetensorsError(`header must be a JSON object, got ${describe(header)}`);
   const keys = Object.keys(header);
-  const all = topLevelKeys(text);
-  if (all.length !== keys.length) throw new SafetensorsError(`header names "${firstDuplicate(all)}" more than once`);
+  // A name given twice (a tensor, a field of one, a metadata key) is refused rather than guessed.
+  const twice = duplicateKey(text);
+  if (twice) {
+    const [top, ...rest] = twice.path;
+    const where =
+      top === undefined ? 'header' : top === METADATA_KEY ? METADATA_KEY : `tensor ${JSON.stringify(top)}: the entry`;
+    const inner = rest.length > 0 ? ` (in ${rest.map((k) => JSON.stringify(k)).join(' → ')})` : '';
+    throw new SafetensorsError(`${where} names ${JSON.stringify(twice.key)} more than once${inner}`);
+  }
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;

@@ -3,9 +3,9 @@
 // tensor, so a mismatch is reported by file and name before anything runs; it remembers how the
 // weights were stored (dtype, names, shards) so that writing gives back what `from_pretrained` loads,
 // laid out as the source was.
-import { isCausalLm, parseConfig, type ModelConfig } from './config';
+import { isCausalLm, numLayers, parseConfig, type ModelConfig } from './config';
 import { GPT2_PREFIX, paramSpecs } from './schema';
-import { loadTokenizer, type Tokenizer } from './tokenizer';
+import { loadTokenizer, TokenizerError, type Tokenizer } from './tokenizer';
 import {
   inFile,
   readSafetensorsHeader,
@@ -26,6 +26,7 @@ import {
   writeShardIndex,
   type ShardIndex,
 } from '../io/shard-index';
+import { duplicateKey } from '../io/json-keys';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 
@@ -56,6 +57,10 @@ export interface WeightStorage {
   fileNames: Map<string, string>;
   /** Each weight's shard file; null when the weights are one model.safetensors. */
   shards: Map<string, string> | null;
+  /** Every shard file of the source in order, those no weight here is in too (they held only
+   * ignored tensors, or the blocks an export removed): a writer keeps the source's names only
+   * while it fills every one of them. Absent: the files `shards` names. */
+  shardFiles?: string[];
 }
 
 export interface Checkpoint {
@@ -80,7 +85,14 @@ export interface CheckpointFiles {
   tokenizerConfig?: unknown; // parsed tokenizer_config.json, when the model has one
 }
 
-export class CheckpointError extends Error {}
+/** The files of a checkpoint do not fit together (a missing shard or tensor, a shape the config
+ * does not imply); the message names the file. */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
 
 /**
  * The weight files of a checkpoint directory, given a way to read a file of it by name (undefined
@@ -104,11 +116,21 @@ export function gatherWeightFiles(
 }
 
 function parseIndexJson(bytes: Uint8Array): unknown {
+  let text: string;
+  let json: unknown;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    json = JSON.parse(text);
   } catch (e) {
     throw new SafetensorsError(`${INDEX_FILE}: not valid JSON (${(e as Error).message})`);
   }
+  // A tensor listed twice may name two shards; JSON.parse would silently keep the last.
+  const twice = duplicateKey(text);
+  if (twice) {
+    const where = twice.path.length > 0 ? twice.path.map((k) => JSON.stringify(k)).join(' → ') : 'the index';
+    throw new SafetensorsError(`${INDEX_FILE}: ${where} names ${JSON.stringify(twice.key)} more than once`);
+  }
+  return json;
 }
 
 // Buffers some checkpoints store next to the weights; they are not parameters: GPT-2's causal
@@ -245,8 +267,22 @@ export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
     found.set(canonical, loc);
   }
 
+  // Every block has tensors of its own, so a config claiming more blocks than the files hold tensors
+  // cannot match them: refused before the list of expected tensors is built, which for an absurd
+  // num_hidden_layers would take minutes and gigabytes.
+  const layers = numLayers(config);
+  if (layers > found.size)
+    throw new CheckpointError(
+      `${where}: config.json has ${layers} blocks but the weights hold only ${found.size} tensors`,
+    );
+
   const weights = new Map<string, HostTensor>();
-  const storage: WeightStorage = { dtypes: new Map(), fileNames: new Map(), shards: files.index ? new Map() : null };
+  const storage: WeightStorage = {
+    dtypes: new Map(),
+    fileNames: new Map(),
+    shards: files.index ? new Map() : null,
+    shardFiles: files.index ? shardFiles(files.index) : undefined,
+  };
   const specs = paramSpecs(config);
   if (config.kind === 'gpt2' && found.has('lm_head.weight')) {
     specs.push({ name: 'lm_head.weight', shape: [config.vocabSize, config.nEmbd], init: 'normal' });
@@ -282,7 +318,14 @@ export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
   let tokenizer: Tokenizer | null = null;
   if (isCausalLm(config)) {
     if (files.tokenizer === undefined) throw new CheckpointError('tokenizer.json is missing; a text model needs it');
-    tokenizer = loadTokenizer(files.tokenizer, files.tokenizerConfig);
+    try {
+      tokenizer = loadTokenizer(files.tokenizer, files.tokenizerConfig);
+    } catch (e) {
+      // Name the file when the message does not already.
+      if (e instanceof TokenizerError && !/^tokenizer(_config)?\.json\b/.test(e.message))
+        throw new TokenizerError(`tokenizer.json: ${e.message}`);
+      throw e;
+    }
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new CheckpointError(
         `tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`,
@@ -297,7 +340,12 @@ export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
  * source's dtype and shard, and leaves out of its name the prefix its source's name left out.
  */
 export function renamedStorage(storage: WeightStorage, sourceOf: Map<string, string>): WeightStorage {
-  const out: WeightStorage = { dtypes: new Map(), fileNames: new Map(), shards: storage.shards && new Map() };
+  const out: WeightStorage = {
+    dtypes: new Map(),
+    fileNames: new Map(),
+    shards: storage.shards && new Map(),
+    shardFiles: storage.shards ? sourceShardFiles(storage) : undefined,
+  };
   for (const [name, source] of sourceOf) {
     const dtype = storage.dtypes.get(source);
     if (dtype) out.dtypes.set(name, dtype);
@@ -308,6 +356,13 @@ export function renamedStorage(storage: WeightStorage, sourceOf: Map<string, str
     out.fileNames.set(name, dropped && name.startsWith(dropped) ? name.slice(dropped.length) : name);
   }
   return out;
+}
+
+/** The shard files of a sharded source, in order (any `shards` names that `shardFiles` does not, after). */
+function sourceShardFiles(storage: WeightStorage): string[] {
+  const listed = storage.shardFiles ?? [];
+  const more = [...new Set(storage.shards!.values())].filter((s) => !listed.includes(s)).sort();
+  return [...listed, ...more];
 }
 
 /** The dtype most of the weights are stored in (by values): config.json's torch_dtype. */
@@ -329,7 +384,7 @@ export function mainDType(weights: Map<string, HostTensor>, storage?: WeightStor
  */
 export function writeWeightFiles(weights: Map<string, HostTensor>, storage?: WeightStorage): Map<string, Uint8Array> {
   const sharded = !!storage?.shards?.size;
-  const sourceShards = sharded ? [...new Set(storage!.shards!.values())].sort() : [WEIGHTS_FILE];
+  const sourceShards = sharded ? sourceShardFiles(storage!) : [WEIGHTS_FILE];
   const groups = new Map<string, Map<string, TensorEntry>>(sourceShards.map((s) => [s, new Map()]));
   const fileNames = new Map<string, string>(); // name in the file → shard
   for (const [name, t] of weights) {

@@ -97,18 +97,39 @@ function field(raw: Record<string, unknown>, name: string, fallback?: unknown): 
   return v;
 }
 
-function positiveInt(raw: Record<string, unknown>, name: string, fallback?: number): number {
+/**
+ * A value of the file for a message: JSON, cut short. Safe for any value JSON.parse returns —
+ * JSON.stringify and String recurse, so a deeply nested array would overflow the stack.
+ */
+function shown(v: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    return Array.isArray(v) ? 'a deeply nested array' : 'a deeply nested object';
+  }
+  if (text === undefined) return String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The largest size a field may give: tensor dimensions are int32 everywhere the model goes. */
+const MAX_SIZE = 2 ** 31 - 1;
+/** The most blocks or classes: parsing makes an array of that many, so a huge claim must stop here. */
+const MAX_COUNT = 2 ** 20;
+
+function positiveInt(raw: Record<string, unknown>, name: string, fallback?: number, max = MAX_SIZE): number {
   const v = field(raw, name, fallback);
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new ConfigError(`config.json: "${name}" must be a positive integer, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`config.json: "${name}" must be a positive integer, got ${shown(v)}`);
   }
+  if (v > max) throw new ConfigError(`config.json: "${name}" is ${v}, more than the ${max} the engine allows`);
   return v;
 }
 
 function positiveNumber(raw: Record<string, unknown>, name: string, fallback: number): number {
   const v = field(raw, name, fallback);
   if (typeof v !== 'number' || !(v > 0)) {
-    throw new ConfigError(`config.json: "${name}" must be a positive number, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`config.json: "${name}" must be a positive number, got ${shown(v)}`);
   }
   return v;
 }
@@ -117,7 +138,7 @@ function activation(raw: Record<string, unknown>, name: string, fallback: Activa
   const v = field(raw, name, fallback);
   if (!ACTIVATIONS.includes(v as Activation)) {
     throw new ConfigError(
-      `config.json: activation "${String(v)}" in "${name}" is not supported (supported: ${ACTIVATIONS.join(', ')})`,
+      `config.json: activation ${shown(v)} in "${name}" is not supported (supported: ${ACTIVATIONS.join(', ')})`,
     );
   }
   return v as Activation;
@@ -162,8 +183,7 @@ export const SUPPORTED_ARCHITECTURES = [
 
 function bool(raw: Record<string, unknown>, name: string, fallback: boolean): boolean {
   const v = field(raw, name, fallback);
-  if (typeof v !== 'boolean')
-    throw new ConfigError(`config.json: "${name}" must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new ConfigError(`config.json: "${name}" must be true or false, got ${shown(v)}`);
   return v;
 }
 
@@ -187,7 +207,7 @@ function ropeScaling(raw: Record<string, unknown>): RopeScaling | null {
     };
   }
   throw new ConfigError(
-    `config.json: rope_scaling of type "${String(type)}" is not supported (supported: linear, llama3)`,
+    `config.json: rope_scaling of type ${shown(type)} is not supported (supported: linear, llama3)`,
   );
 }
 
@@ -207,7 +227,7 @@ function parseLlama(raw: Record<string, unknown>, architecture: LlamaConfig['arc
   if (headDim % 2 !== 0) throw new ConfigError(`config.json: head_dim ${headDim} must be even for rotary embeddings`);
   const qwen = architecture === 'Qwen2ForCausalLM';
   const attentionBias = bool(raw, 'attention_bias', false);
-  const numLayers = positiveInt(raw, 'num_hidden_layers', 32);
+  const numLayers = positiveInt(raw, 'num_hidden_layers', 32, MAX_COUNT);
   // Mistral's window applies to every block whenever it is set; Qwen2's only with
   // use_sliding_window, and then to the blocks from max_window_layers on (or as layer_types says).
   const window =
@@ -253,7 +273,7 @@ function parseGpt2(raw: Record<string, unknown>): Gpt2Config {
     vocabSize: positiveInt(raw, 'vocab_size', 50257),
     nPositions: positiveInt(raw, 'n_positions', 1024),
     nEmbd,
-    nLayer: positiveInt(raw, 'n_layer', 12),
+    nLayer: positiveInt(raw, 'n_layer', 12, MAX_COUNT),
     nHead,
     nInner: positiveInt(raw, 'n_inner', 4 * nEmbd),
     activation: activation(raw, 'activation_function', 'gelu_new'),
@@ -276,7 +296,7 @@ function parseVit(raw: Record<string, unknown>): VitConfig {
   return {
     kind: 'vit',
     hiddenSize,
-    numLayers: positiveInt(raw, 'num_hidden_layers', 12),
+    numLayers: positiveInt(raw, 'num_hidden_layers', 12, MAX_COUNT),
     numHeads,
     intermediateSize: positiveInt(raw, 'intermediate_size', 3072),
     activation: activation(raw, 'hidden_act', 'gelu'),
@@ -293,7 +313,7 @@ function parseVit(raw: Record<string, unknown>): VitConfig {
 function vitLabels(raw: Record<string, unknown>): string[] {
   const id2label = raw.id2label;
   if (typeof id2label !== 'object' || id2label === null) {
-    const n = positiveInt(raw, 'num_labels', 2);
+    const n = positiveInt(raw, 'num_labels', 2, MAX_COUNT);
     return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
   }
   const entries = Object.entries(id2label as Record<string, unknown>);

@@ -103,10 +103,25 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A value of the file for a message: JSON, cut short. Safe for any value JSON.parse returns —
+ * JSON.stringify recurses, so a deeply nested array would overflow the stack.
+ */
+function shown(v: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    return Array.isArray(v) ? 'a deeply nested array' : 'a deeply nested object';
+  }
+  if (text === undefined) return String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
 /** How a section is named in error messages: its "type", or what it is instead. */
 function typeOf(section: unknown): string {
   if (isObject(section)) return typeof section.type === 'string' ? JSON.stringify(section.type) : 'without a "type"';
-  return section === undefined ? 'missing' : JSON.stringify(section);
+  return section === undefined ? 'missing' : shown(section);
 }
 
 /** A section's steps: the members of a "Sequence", else the section itself. */
@@ -119,6 +134,12 @@ function steps(section: unknown, list: string): unknown[] {
  * decoded text as a whole (Strip removes the space the normalizer prepended), not on a token. */
 const DECODER_STEPS = new Set(['ByteLevel', 'ByteFallback', 'Replace', 'Metaspace', 'Fuse', 'Strip']);
 
+/** Token ids index the embedding as int32; a larger id is no token the model can have (and an id
+ * of 2^32 or more would not even be an array index, leaving it out of vocabSize). */
+const MAX_TOKEN_ID = 2 ** 31 - 2;
+const isTokenId = (id: unknown): id is number =>
+  Number.isInteger(id) && (id as number) >= 0 && (id as number) <= MAX_TOKEN_ID;
+
 interface AddedToken {
   id: number;
   content: string;
@@ -129,14 +150,10 @@ function parseAddedTokens(list: unknown): AddedToken[] {
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) throw new TokenizerError('added_tokens must be an array');
   return list.map((t, i) => {
-    if (
-      !isObject(t) ||
-      !Number.isInteger(t.id) ||
-      (t.id as number) < 0 ||
-      typeof t.content !== 'string' ||
-      t.content === ''
-    ) {
-      throw new TokenizerError(`added_tokens[${i}] needs a non-negative integer "id" and a non-empty string "content"`);
+    if (!isObject(t) || !isTokenId(t.id) || typeof t.content !== 'string' || t.content === '') {
+      throw new TokenizerError(
+        `added_tokens[${i}] needs an integer "id" from 0 to ${MAX_TOKEN_ID} and a non-empty string "content"`,
+      );
     }
     return { id: t.id as number, content: t.content, special: t.special === true };
   });
@@ -147,8 +164,7 @@ function parseVocab(vocab: unknown): Map<string, number> {
   if (!isObject(vocab)) throw new TokenizerError('BPE model has no "vocab" object');
   const out = new Map<string, number>();
   for (const [token, id] of Object.entries(vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0)
-      throw new TokenizerError(`vocab entry ${JSON.stringify(token)} has invalid id ${JSON.stringify(id)}`);
+    if (!isTokenId(id)) throw new TokenizerError(`vocab entry ${JSON.stringify(token)} has invalid id ${shown(id)}`);
     out.set(token, id as number);
   }
   return out;
@@ -160,13 +176,11 @@ function checkMerges(merges: unknown, vocab: Map<string, number>): void {
   merges.forEach((m: unknown, rank: number) => {
     const pair = typeof m === 'string' ? m.split(' ') : m;
     if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((p) => typeof p === 'string')) {
-      throw new TokenizerError(`merge ${rank} ${JSON.stringify(m)} is not a pair of tokens`);
+      throw new TokenizerError(`merge ${rank} ${shown(m)} is not a pair of tokens`);
     }
     for (const token of [pair[0], pair[1], pair[0] + pair[1]]) {
       if (!vocab.has(token))
-        throw new TokenizerError(
-          `merge ${rank} ${JSON.stringify(m)}: token ${JSON.stringify(token)} is not in the vocab`,
-        );
+        throw new TokenizerError(`merge ${rank} ${shown(m)}: token ${JSON.stringify(token)} is not in the vocab`);
     }
   });
 }
@@ -175,11 +189,11 @@ function checkModel(model: unknown): asserts model is Record<string, unknown> {
   if (!isObject(model)) throw new TokenizerError('tokenizer.json has no "model" section');
   if (model.type !== 'BPE') throw new TokenizerError(`unsupported model type ${typeOf(model)}: only BPE is supported`);
   if (model.dropout !== undefined && model.dropout !== null && model.dropout !== 0) {
-    throw new TokenizerError(`unsupported BPE dropout ${JSON.stringify(model.dropout)}`);
+    throw new TokenizerError(`unsupported BPE dropout ${shown(model.dropout)}`);
   }
   for (const key of ['continuing_subword_prefix', 'end_of_word_suffix']) {
     if (model[key] !== undefined && model[key] !== null && model[key] !== '') {
-      throw new TokenizerError(`unsupported BPE option ${key} ${JSON.stringify(model[key])}`);
+      throw new TokenizerError(`unsupported BPE option ${key} ${shown(model[key])}`);
     }
   }
 }

@@ -4,6 +4,7 @@ import { formatBytes, formatInteger } from '../format';
 /** The loaded model's name, where it came from, and its shape. */
 export function ModelOverview({ model }: { model: LoadedModel }) {
   const s = model.summary;
+  const warnings = s.warnings ?? [];
   const source =
     model.source.kind === 'default'
       ? `public/models/${model.source.id}`
@@ -46,10 +47,22 @@ export function ModelOverview({ model }: { model: LoadedModel }) {
           {model.ignoredFiles.length > 0 && <>Not used: {model.ignoredFiles.join(', ')}. </>}
           {s.ignoredTensors.length > 0 && (
             <>
-              {s.ignoredTensors.length} tensors in model.safetensors are not part of the architecture and were left out.
+              {s.ignoredTensors.length} tensors in the weight files are not part of the architecture and were left out.
             </>
           )}
         </p>
+      )}
+      {/* What the loader let pass but the user should know (NaN or infinite weights, an index out of
+          step with its shards): each names its file and tensor. */}
+      {warnings.length > 0 && (
+        <div className="note" role="status" aria-label="Warnings about the model's files">
+          <strong>{warnings.length === 1 ? 'Warning' : `${warnings.length} warnings`} about the files:</strong>
+          <ul>
+            {warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </div>
       )}
     </section>
   );
