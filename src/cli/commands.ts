@@ -34,6 +34,7 @@ import { CliError, UsageError } from './errors';
 import { bytes, metricLine, pointText, reportText, summaryText } from './format';
 import { openSession, readCalibrationFile, readModelDir, type ModelDir } from './model-dir';
 import { FILE_SOURCE, OPTIONS } from './options';
+import { isRemoteModel, modelDirOf } from './remote';
 import type { ErrStream, Progress } from './progress';
 
 export interface OutStream {
@@ -110,7 +111,17 @@ export function reportJson(r: PruneReport | StructuredReport): Record<string, un
   return { ...r, recipe: recipeToJson(r.recipe) };
 }
 
-function load(dir: string, ctx: Context): { md: ModelDir; session: ModelSession } {
+async function load(
+  a: { model: string; hub?: string; cache?: string },
+  ctx: Context,
+): Promise<{ md: ModelDir; session: ModelSession }> {
+  const dir = await modelDirOf(a.model, {
+    hub: a.hub,
+    cache: a.cache,
+    signal: ctx.signal,
+    onProgress: (label, f) => ctx.progress.update(label, f),
+    note: (m) => ctx.progress.note(m),
+  });
   ctx.progress.update('loading model', 0);
   const md = readModelDir(dir);
   const session = openSession(md);
@@ -125,7 +136,7 @@ function runOptions(ctx: Context): RunOptions {
 }
 
 export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
-  const { session } = load(a.model, ctx);
+  const { session } = await load(a, ctx);
   try {
     const pruner = new Pruner(session);
     const report = prunesWeights(a)
@@ -139,7 +150,7 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
 }
 
 export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
-  const { session } = load(a.model, ctx);
+  const { session } = await load(a, ctx);
   try {
     const pruner = new Pruner(session);
     const n = a.sparsities.length;
@@ -172,7 +183,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
 }
 
 export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
-  const { session } = load(a.model, ctx);
+  const { session } = await load(a, ctx);
   try {
     const summary = session.summary();
     const t0 = performance.now();
@@ -311,7 +322,7 @@ async function pruneStructuredForExport(
 
 export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   checkOutDir(a.out, a.model, a.force);
-  const { md, session } = load(a.model, ctx);
+  const { md, session } = await load(a, ctx);
   try {
     const p = prunesWeights(a)
       ? await pruneUnstructuredForExport(a, session, md, ctx)
@@ -332,7 +343,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
       structure: p.structure,
       extraFiles: md.extraFiles,
       provenance: {
-        source: md.dir,
+        source: isRemoteModel(a.model) ? a.model : md.dir,
         recipe: p.recipe,
         calibration: p.calibration,
         blockSparsity: p.blockSparsity,
