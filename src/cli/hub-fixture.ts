@@ -8,6 +8,9 @@ export interface HubFixture {
   url: string;
   /** Every request's path, in order. */
   requests: string[];
+  /** Files are sent in chunks of this many bytes, `delayMs` apart (0: at once), to watch a download's progress. */
+  chunkBytes: number;
+  delayMs: number;
   close(): Promise<void>;
 }
 
@@ -25,22 +28,40 @@ export async function serveHub(models: Record<string, Record<string, Map<string,
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Entry not found');
       return;
     }
-    res
-      .writeHead(200, {
-        'Content-Type': m![3].endsWith('.json') ? 'application/json' : 'application/octet-stream',
-        'Content-Length': String(bytes.length),
-      })
-      .end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    res.writeHead(200, {
+      'Content-Type': m![3].endsWith('.json') ? 'application/json' : 'application/octet-stream',
+      'Content-Length': String(bytes.length),
+    });
+    const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    if (fixture.delayMs <= 0) {
+      res.end(body);
+      return;
+    }
+    let offset = 0;
+    const next = () => {
+      if (res.destroyed) return;
+      const end = Math.min(body.length, offset + fixture.chunkBytes);
+      res.write(body.subarray(offset, end));
+      offset = end;
+      if (offset >= body.length) res.end();
+      else timers.add(setTimeout(next, fixture.delayMs));
+    };
+    next();
   });
+  const timers = new Set<ReturnType<typeof setTimeout>>();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const fixture: HubFixture = {
     url: `http://127.0.0.1:${port}`,
     requests,
+    chunkBytes: 16 * 1024,
+    delayMs: 0,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const t of timers) clearTimeout(t);
         server.closeAllConnections();
         server.close((e) => (e ? reject(e) : resolve()));
       }),
   };
+  return fixture;
 }
