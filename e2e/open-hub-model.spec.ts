@@ -127,3 +127,54 @@ test('a hub model: progress, Cancel, the browser cache, and its share link', asy
   await expect(opener(page).getByRole('listitem')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('a link made on dropped files asks for them and refuses another model', async ({ page, browser, context }) => {
+  test.setTimeout(SLOW_TEST_MS);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const errors = collectPageErrors(page);
+  const vit = shippedModel('vit-fashion');
+  const gpt = shippedModel('gpt-bytes');
+  // Without eval.safetensors nothing is measured: this flow is about which model opens.
+  const files = (m: Map<string, Uint8Array>) =>
+    ['config.json', 'model.safetensors'].map((name) => ({
+      name,
+      mimeType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+      buffer: Buffer.from(m.get(name)!),
+    }));
+
+  await page.goto('/');
+  await expectModelShown(page, VIT);
+  await skipBaseline(page);
+  await page.getByLabel('Choose files…').setInputFiles(files(vit));
+  await expectModelShown(page, 'Your checkpoint');
+  await page.getByLabel('Method', { exact: true }).selectOption('random');
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Link copied.' })).toBeVisible();
+  const link = await page.evaluate(() => navigator.clipboard.readText());
+  expect(link).toMatch(/#v2\.[A-Za-z0-9_-]+$/);
+
+  const fresh = await browser.newContext({ viewport: VIEWPORTS[0] });
+  try {
+    const other = await fresh.newPage();
+    const otherErrors = collectPageErrors(other);
+    await other.goto(link);
+    const alert = other.getByRole('alert');
+    await expect(alert).toContainText('This link was made on a checkpoint opened from files');
+    await expect(alert).toContainText('config.json, model.safetensors');
+    await expect(other.getByText('No model is loaded.')).toBeVisible();
+    await screenshots(other, 'open-files-link-waiting');
+
+    await other.getByLabel('Choose files…').setInputFiles(files(gpt));
+    await expect(alert).toContainText('These files are not the model the link was made with');
+    await expect(other.getByText('No model is loaded.')).toBeVisible();
+
+    await other.getByLabel('Choose files…').setInputFiles(files(vit));
+    await expectModelShown(other, 'Your checkpoint');
+    await expect(other.getByLabel('Method', { exact: true })).toHaveValue('random');
+    await expect(other.getByText('ViTForImageClassification')).toBeVisible();
+    expect(otherErrors).toEqual([]);
+  } finally {
+    await fresh.close();
+  }
+  expect(errors).toEqual([]);
+});
