@@ -73,12 +73,24 @@ interface Common {
   debug: boolean;
 }
 
+/** What the model is measured on (--eval, --eval-count, --seq-len, --stride); each undefined when not given. */
+export interface EvalArgs {
+  evalPath: string | undefined;
+  evalCount: number | undefined;
+  seqLen: number | undefined;
+  stride: number | undefined;
+}
+
+/** predict's input: a text for a language model or an image file for a classifier. */
+export type PredictInput = { text: string } | { image: string };
+
 export type ParsedCommand =
   | { command: Command; help: true; debug: boolean }
-  | ({ command: 'prune'; help: false; sparsity: number } & Common & RecipeArgs)
-  | ({ command: 'sweep'; help: false; sparsities: number[] } & Common & RecipeArgs)
-  | ({ command: 'eval'; help: false } & Common)
-  | ({ command: 'export'; help: false; sparsity: number; out: string; force: boolean } & Common & RecipeArgs);
+  | ({ command: 'prune'; help: false; sparsity: number } & Common & RecipeArgs & EvalArgs)
+  | ({ command: 'sweep'; help: false; sparsities: number[] } & Common & RecipeArgs & EvalArgs)
+  | ({ command: 'eval'; help: false } & Common & EvalArgs)
+  | ({ command: 'export'; help: false; sparsity: number; out: string; force: boolean } & Common & RecipeArgs & EvalArgs)
+  | ({ command: 'predict'; help: false; input: PredictInput; top: number } & Common);
 
 // Every command parses every option, so one given to a command that does not take it is refused
 // as such rather than as unknown.
@@ -276,6 +288,25 @@ function sparsityArg(raw: Raw, r: RecipeArgs, command: Command): number {
   return parseSparsity(required(raw, 'sparsity', command), '--sparsity', granularityEntry(r.granularity).unit);
 }
 
+function evalArgs(raw: Raw, command: Command): EvalArgs {
+  return {
+    evalPath: read(raw, 'eval', command) as string | undefined,
+    evalCount: read(raw, 'eval-count', command) as number | undefined,
+    seqLen: read(raw, 'seq-len', command) as number | undefined,
+    stride: read(raw, 'stride', command) as number | undefined,
+  };
+}
+
+function predictInput(raw: Raw): PredictInput {
+  const text = raw.text;
+  const image = raw.image;
+  if (text !== undefined && image !== undefined)
+    throw new UsageError('predict: give --text or --image, not both (see "predict --help")');
+  if (typeof text === 'string') return { text };
+  if (typeof image === 'string' && image !== '') return { image };
+  throw new UsageError('predict: --text <string> or --image <file> is required (see "predict --help")');
+}
+
 export function parseCommand(command: Command, argv: string[]): ParsedCommand {
   const raw = parse(command, argv);
   const debug = raw.debug === true;
@@ -296,10 +327,25 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
   };
   switch (command) {
     case 'eval':
-      return { command, help: false, ...common };
+      return { command, help: false, ...common, ...evalArgs(raw, command) };
+    case 'predict':
+      return {
+        command,
+        help: false,
+        ...common,
+        input: predictInput(raw),
+        top: (read(raw, 'top', command) as number | undefined) ?? OPTIONS.top.default,
+      };
     case 'prune': {
       const r = recipeArgs(raw, command);
-      return { command, help: false, ...common, ...r, sparsity: sparsityArg(raw, r, command) };
+      return {
+        command,
+        help: false,
+        ...common,
+        ...r,
+        ...evalArgs(raw, command),
+        sparsity: sparsityArg(raw, r, command),
+      };
     }
     case 'export': {
       const r = recipeArgs(raw, command);
@@ -308,6 +354,7 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         help: false,
         ...common,
         ...r,
+        ...evalArgs(raw, command),
         sparsity: sparsityArg(raw, r, command),
         out: required(raw, 'out', command),
         force: raw.force === true,
@@ -326,6 +373,7 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         help: false,
         ...common,
         ...r,
+        ...evalArgs(raw, command),
         sparsities: list.map((s) => parseSparsity(s, '--sparsities', unit)),
       };
     }

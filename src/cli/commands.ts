@@ -12,14 +12,15 @@ import {
   type StructuredPruneRecipe,
   type StructuredReport,
 } from '../engine/eval/pruner';
-import type { ModelSession } from '../engine/session';
+import { ModelError, type ModelSession } from '../engine/session';
 import { allocationDefaults, familyOf } from '../engine/pruning/catalogue';
 import { checkRecipe, needsCalibration, resolvePruneRecipe, resolveStructuredRecipe } from '../engine/pruning/recipe';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
 import { gatherWeightFiles, loadCheckpoint, WEIGHTS_FILE } from '../engine/model/checkpoint';
 import { INDEX_FILE } from '../engine/io/shard-index';
-import { numLayers } from '../engine/model/config';
+import { isCausalLm, numLayers, sequenceLength } from '../engine/model/config';
+import { predictClasses, predictNext } from '../engine/eval/inspect';
 import { planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
 import {
   CONFIG_FILE,
@@ -29,10 +30,24 @@ import {
   RECIPE_FILE,
 } from '../engine/export/checkpoint-export';
 import type { StructuralPruning } from '../engine/export/structure';
-import { type ParsedCommand, prunesWeights, type RecipeArgs, type StructuredArgs, type WeightArgs } from './args';
+import {
+  type EvalArgs,
+  type ParsedCommand,
+  prunesWeights,
+  type RecipeArgs,
+  type StructuredArgs,
+  type WeightArgs,
+} from './args';
 import { CliError, UsageError } from './errors';
-import { bytes, metricLine, pointText, reportText, summaryText } from './format';
-import { openSession, readCalibrationFile, readModelDir, type ModelDir } from './model-dir';
+import { bytes, classTable, metricLine, nextTokenTable, pointText, reportText, summaryText } from './format';
+import {
+  openSession,
+  readCalibrationFile,
+  readDataPath,
+  readImageInput,
+  readModelDir,
+  type ModelDir,
+} from './model-dir';
 import { FILE_SOURCE, OPTIONS } from './options';
 import { isRemoteModel, modelDirOf } from './remote';
 import type { ErrStream, Progress } from './progress';
@@ -54,7 +69,12 @@ type Of<C extends ParsedCommand['command']> = Extract<ParsedCommand, { command: 
  * The recipe given its calibration data when its choices read any (the catalogue's needs) or a
  * calibration option was given. Called after checkRecipe: a refused recipe reads no calibration file.
  */
-function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(r: R, a: RecipeArgs, session: ModelSession): R {
+function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(
+  r: R,
+  a: RecipeArgs,
+  session: ModelSession,
+  md: ModelDir,
+): R {
   const family = familyOf(session.config.kind);
   if (!needsCalibration(r, family) && a.calib === undefined && a.calibCount === undefined) return r;
   const calibration: CalibrationSpec = {
@@ -62,7 +82,7 @@ function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(r: R, a:
     count: a.calibCount ?? DEFAULT_CALIBRATION[family].count,
     seed: a.seed ?? OPTIONS.seed.default,
   };
-  if (a.calib?.source === FILE_SOURCE) calibration.custom = readCalibrationFile(a.calib.path, session.config);
+  if (a.calib?.source === FILE_SOURCE) calibration.custom = readCalibrationFile(a.calib.path, session, md);
   return { ...r, calibration };
 }
 
@@ -71,7 +91,7 @@ function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(r: R, a:
  * seed), so a report says exactly what ran; refused by the catalogue when the model's family
  * cannot honour it.
  */
-export function buildRecipe(a: WeightArgs, sparsity: number, session: ModelSession): PruneRecipe {
+export function buildRecipe(a: WeightArgs, sparsity: number, session: ModelSession, md: ModelDir): PruneRecipe {
   const family = familyOf(session.config.kind);
   const allocation = a.allocation ?? OPTIONS.allocation.default;
   const parameters = { ...allocationDefaults(allocation), ...a.allocationParameters };
@@ -86,11 +106,16 @@ export function buildRecipe(a: WeightArgs, sparsity: number, session: ModelSessi
     seed: a.seed ?? OPTIONS.seed.default,
   };
   checkRecipe(given, family);
-  return withCalibration(resolvePruneRecipe(given, family), a, session);
+  return withCalibration(resolvePruneRecipe(given, family), a, session, md);
 }
 
 /** A structured recipe with every default filled in (score, scope, first token-pruned block); `amount` is the fraction removed. */
-export function buildStructuredRecipe(a: StructuredArgs, amount: number, session: ModelSession): StructuredPruneRecipe {
+export function buildStructuredRecipe(
+  a: StructuredArgs,
+  amount: number,
+  session: ModelSession,
+  md: ModelDir,
+): StructuredPruneRecipe {
   const family = familyOf(session.config.kind);
   const given: StructuredPruneRecipe = { granularity: a.granularity, amount, score: a.score, scope: a.scope };
   if (a.tokenFrom !== undefined) given.tokenFrom = a.tokenFrom;
@@ -103,7 +128,7 @@ export function buildStructuredRecipe(a: StructuredArgs, amount: number, session
         `--token-from ${r.tokenFrom}: the model has ${layers} blocks (0 to ${layers - 1}); block 0 is never token-pruned`,
       );
   }
-  return withCalibration(r, a, session);
+  return withCalibration(r, a, session, md);
 }
 
 /** A report as JSON (a custom calibration set is described, not embedded). */
@@ -114,7 +139,8 @@ export function reportJson(r: PruneReport | StructuredReport): Record<string, un
 async function load(
   a: { model: string; hub?: string; cache?: string },
   ctx: Context,
-): Promise<{ md: ModelDir; session: ModelSession }> {
+  e?: EvalArgs,
+): Promise<{ md: ModelDir; session: ModelSession; evalData: EvalData | null }> {
   const dir = await modelDirOf(a.model, {
     hub: a.hub,
     cache: a.cache,
@@ -125,23 +151,75 @@ async function load(
   ctx.progress.update('loading model', 0);
   const md = readModelDir(dir);
   const session = openSession(md);
+  let evalData: EvalData | null = null;
+  try {
+    if (e) evalData = useEvalArgs(session, md, e, ctx);
+  } catch (err) {
+    session.dispose();
+    throw err;
+  }
   ctx.progress.done();
   // Not progress: printed under --quiet too.
   for (const w of session.checkpoint.warnings) ctx.stderr.write(`warning: ${w}\n`);
-  return { md, session };
+  return { md, session, evalData };
+}
+
+/** What an evaluation covers when the command line chose it: the path, and the windows or images. */
+type EvalData = { path: string; context?: number; stride?: number } & ({ windows: number } | { images: number });
+
+/**
+ * The evaluation set and windows the command line asks for (--eval, --eval-count, --seq-len,
+ * --stride), set on the session; nothing given leaves the model directory's eval.safetensors as
+ * it is.
+ */
+function useEvalArgs(session: ModelSession, md: ModelDir, e: EvalArgs, ctx: Context): EvalData | null {
+  const given = [e.evalPath, e.evalCount, e.seqLen, e.stride].some((v) => v !== undefined);
+  if (!given) return null;
+  const c = session.config;
+  if (!isCausalLm(c)) {
+    const textOnly = (['seqLen', 'stride'] as const).find((k) => e[k] !== undefined);
+    if (textOnly) throw new UsageError(`--${textOnly === 'seqLen' ? 'seq-len' : 'stride'} applies to text models only`);
+  }
+  if (e.evalPath === undefined && !session.evalSet)
+    throw new CliError(`${md.dir} has no eval.safetensors: give the evaluation data with --eval <path>`);
+  if (e.evalPath !== undefined) ctx.progress.update('reading evaluation data', 0);
+  const set = e.evalPath === undefined ? null : readDataPath(e.evalPath, 'evaluation', c, md);
+  const path = e.evalPath ?? join(md.dir, 'eval.safetensors');
+  try {
+    const covered = session.useEvalSet(set, {
+      name: path,
+      context: e.seqLen,
+      stride: e.stride,
+      maxWindows: isCausalLm(c) ? e.evalCount : undefined,
+      maxImages: isCausalLm(c) ? undefined : e.evalCount,
+    });
+    if (!isCausalLm(c)) return { path, ...covered };
+    const context = e.seqLen ?? sequenceLength(c);
+    return { path, context, stride: e.stride ?? context, ...covered };
+  } catch (err) {
+    if (err instanceof ModelError) throw new CliError(err.message);
+    throw err;
+  }
 }
 
 function runOptions(ctx: Context): RunOptions {
   return { signal: ctx.signal, onProgress: (stage, f) => ctx.progress.update(stage, f) };
 }
 
+/** prune and sweep report a metric: without an evaluation set they stop before any work. */
+function needEvalSet(session: ModelSession, md: ModelDir): void {
+  if (!session.evalSet)
+    throw new CliError(`${md.dir} has no eval.safetensors: give the evaluation data with --eval <path>`);
+}
+
 export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
-  const { session } = await load(a, ctx);
+  const { md, session } = await load(a, ctx, a);
   try {
+    needEvalSet(session, md);
     const pruner = new Pruner(session);
     const report = prunesWeights(a)
-      ? await pruner.measure(buildRecipe(a, a.sparsity, session), runOptions(ctx))
-      : await pruner.measureStructured(buildStructuredRecipe(a, a.sparsity, session), runOptions(ctx));
+      ? await pruner.measure(buildRecipe(a, a.sparsity, session, md), runOptions(ctx))
+      : await pruner.measureStructured(buildStructuredRecipe(a, a.sparsity, session, md), runOptions(ctx));
     ctx.progress.done();
     ctx.stdout.write(a.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : reportText(report));
   } finally {
@@ -150,8 +228,9 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
 }
 
 export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
-  const { session } = await load(a, ctx);
+  const { md, session } = await load(a, ctx, a);
   try {
+    needEvalSet(session, md);
     const pruner = new Pruner(session);
     const n = a.sparsities.length;
     const print = (report: PruneReport | StructuredReport) => {
@@ -160,7 +239,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
     };
     ctx.progress.prefix = `[1/${n}] `;
     if (prunesWeights(a)) {
-      const { sparsity: _, ...base } = buildRecipe(a, 0, session);
+      const { sparsity: _, ...base } = buildRecipe(a, 0, session, md);
       let i = 0;
       for await (const report of pruner.sweep(base, a.sparsities, runOptions(ctx))) {
         i++;
@@ -169,7 +248,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
       }
     } else {
       // One structured point per amount; the Pruner keeps the calibration data between them.
-      const base = buildStructuredRecipe(a, 0, session);
+      const base = buildStructuredRecipe(a, 0, session, md);
       for (const [i, amount] of a.sparsities.entries()) {
         ctx.signal.throwIfAborted();
         ctx.progress.prefix = `[${i + 1}/${n}] `;
@@ -183,7 +262,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
 }
 
 export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
-  const { session } = await load(a, ctx);
+  const { session, evalData } = await load(a, ctx, a);
   try {
     const summary = session.summary();
     const t0 = performance.now();
@@ -205,6 +284,7 @@ export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
         vocabSize: summary.vocabSize,
         labels: summary.labels,
         evalSet: summary.evalSet,
+        ...(evalData ? { evalData } : {}),
         ignoredTensors: summary.ignoredTensors,
         warnings: summary.warnings,
         cost: {
@@ -254,7 +334,7 @@ async function pruneUnstructuredForExport(
   md: ModelDir,
   ctx: Context,
 ): Promise<Pruned> {
-  const recipe = buildRecipe(a, a.sparsity, session);
+  const recipe = buildRecipe(a, a.sparsity, session, md);
   const pruner = new Pruner(session);
   if (session.evalSet) {
     const { report, result } = await pruner.pruneAndMeasure(recipe, runOptions(ctx));
@@ -291,7 +371,7 @@ async function pruneStructuredForExport(
   md: ModelDir,
   ctx: Context,
 ): Promise<Pruned> {
-  const recipe = buildStructuredRecipe(a, a.sparsity, session);
+  const recipe = buildStructuredRecipe(a, a.sparsity, session, md);
   const pruner = new Pruner(session);
   let report: StructuredReport | null = null;
   let plan: StructuredPlan;
@@ -322,7 +402,7 @@ async function pruneStructuredForExport(
 
 export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   checkOutDir(a.out, a.model, a.force);
-  const { md, session } = await load(a, ctx);
+  const { md, session } = await load(a, ctx, a);
   try {
     const p = prunesWeights(a)
       ? await pruneUnstructuredForExport(a, session, md, ctx)
@@ -349,7 +429,11 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         blockSparsity: p.blockSparsity,
         report: p.report,
         denseMetric,
-        notes: [...p.notes, ...(a.calib?.source === FILE_SOURCE ? [`calibration data read from ${a.calib.path}`] : [])],
+        notes: [
+          ...p.notes,
+          ...(a.calib?.source === FILE_SOURCE ? [`calibration data read from ${a.calib.path}`] : []),
+          ...(a.evalPath !== undefined && p.report ? [`measured on ${a.evalPath}`] : []),
+        ],
       },
     });
     // What we write must load back: same check as opening a model.
@@ -377,6 +461,34 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         );
       ctx.stdout.write(`\nwrote ${a.out}:\n`);
       for (const f of written) ctx.stdout.write(`  ${f.name.padEnd(26)} ${bytes(f.bytes)}\n`);
+    }
+  } finally {
+    session.dispose();
+  }
+}
+
+/** The dense model's prediction for one input: the next token after a text, or an image's classes. */
+export async function runPredict(a: Of<'predict'>, ctx: Context): Promise<void> {
+  const { md, session } = await load(a, ctx);
+  try {
+    const c = session.config;
+    if (isCausalLm(c)) {
+      if (!('text' in a.input)) throw new UsageError('predict: the model reads text; give --text <string>');
+      const tokenizer = session.checkpoint.tokenizer!;
+      const ids = tokenizer.encode(a.input.text);
+      if (ids.length === 0) throw new UsageError('predict: the text encodes to no tokens; give some text');
+      const window = sequenceLength(c);
+      if (ids.length > window)
+        ctx.progress.note(`note: the text is ${ids.length} tokens; the prediction reads its last ${window}`);
+      const p = await predictNext(c, session.weights, ids, { topK: Math.min(a.top, c.vocabSize), tokenizer });
+      const top = p.top.map((t) => ({ id: t.id, token: t.text, prob: t.prob }));
+      ctx.stdout.write(a.json ? `${JSON.stringify({ ids, top }, null, 2)}\n` : nextTokenTable(ids, top));
+    } else {
+      if (!('image' in a.input)) throw new UsageError('predict: the model classifies images; give --image <file>');
+      const input = readImageInput(a.input.image, c, md);
+      const p = await predictClasses(c, session.weights, input, { topK: Math.min(a.top, c.labels.length) });
+      const top = p.top.map((t) => ({ index: t.index, label: t.label, prob: t.prob }));
+      ctx.stdout.write(a.json ? `${JSON.stringify({ top }, null, 2)}\n` : classTable(top));
     }
   } finally {
     session.dispose();

@@ -127,7 +127,7 @@ export function summaryText(dir: string, s: ModelSummary, metric: Metrics | null
     row('model', `${dir}: ${s.architecture}, ${s.layers} blocks, ${s.heads} heads, hidden ${s.hidden}, FFN ${s.ffn}`),
     row(
       'input',
-      s.kind === 'gpt2'
+      s.family === 'causal-lm'
         ? `${s.sequence} tokens of a ${s.vocabSize}-token vocabulary`
         : `${s.sequence} tokens (patches + CLS), ${s.labels!.length} classes`,
     ),
@@ -146,4 +146,26 @@ export function summaryText(dir: string, s: ModelSummary, metric: Metrics | null
   if (s.ignoredTensors.length) lines.push(row('ignored', s.ignoredTensors.join(', ')));
   for (const w of s.warnings ?? []) lines.push(row('warning', w));
   return `${lines.join('\n')}\n`;
+}
+
+const percent = (p: number) => `${(100 * p).toFixed(p >= 0.001 ? 2 : 4)}%`;
+
+/** predict on a language model, readable: the input ids, then one row per token, most probable first. */
+export function nextTokenTable(ids: number[], top: { id: number; token: string; prob: number }[]): string {
+  const shown = ids.length > 24 ? `${ids.slice(0, 8).join(' ')} … ${ids.slice(-8).join(' ')}` : ids.join(' ');
+  const idWidth = Math.max(2, ...top.map((t) => String(t.id).length));
+  const rows = top.map(
+    (t, i) =>
+      `${String(i + 1).padStart(4)}  ${percent(t.prob).padStart(9)}  ${String(t.id).padStart(idWidth)}  ${JSON.stringify(t.token)}`,
+  );
+  return `input ids (${ids.length}): ${shown}\n\nrank       prob  ${'id'.padStart(idWidth)}  token\n${rows.join('\n')}\n`;
+}
+
+/** predict on an image classifier, readable: one row per class, most probable first. */
+export function classTable(top: { index: number; label: string; prob: number }[]): string {
+  const rows = top.map(
+    (t, i) =>
+      `${String(i + 1).padStart(4)}  ${percent(t.prob).padStart(9)}  ${String(t.index).padStart(5)}  ${t.label}`,
+  );
+  return `rank       prob  index  label\n${rows.join('\n')}\n`;
 }

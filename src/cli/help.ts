@@ -10,6 +10,7 @@ import {
   FAMILIES,
   FAMILY_NAMES,
 } from '../engine/pruning/catalogue';
+import { SUPPORTED_ARCHITECTURES } from '../engine/model/config';
 import {
   andList,
   COMMANDS,
@@ -27,15 +28,19 @@ import {
 export const USAGE = `Usage: npm run -s cli -- <command> [options]
        npx tsx src/cli/main.ts <command> [options]
 
-Prunes transformer checkpoints in Hugging Face format (GPT2LMHeadModel, ViTForImageClassification):
-a model directory holds config.json and model.safetensors, plus tokenizer.json for text models and,
-for measuring, eval.safetensors (and calib.safetensors, the "train" calibration data).
+Prunes transformer checkpoints in Hugging Face format:
+  ${SUPPORTED_ARCHITECTURES.join(', ')}.
+A model directory holds config.json and model.safetensors (or model.safetensors.index.json and its
+shards), plus tokenizer.json for text models and, for measuring, eval.safetensors (and
+calib.safetensors, the "train" calibration data); --eval and --calib read your own data
+instead: a UTF-8 text file, or a folder of images in class subfolders.
 
 Commands:
   prune    prune by one recipe and measure the result (metric, parameters, FLOPs, sizes, times)
   sweep    measure one recipe at several sparsities, printing each point as it is measured
            (JSON Lines with --json)
   eval     the dense model's metric on its eval set and its cost
+  predict  the next-token distribution after a text, or the classes of an image
   export   prune and write the result as a Hugging Face checkpoint directory
 
 prune, sweep and export prune single weights (--method, the default) or whole structures:
@@ -71,8 +76,19 @@ readable line per point. N:M fixes the sparsity, so it is pruned with "prune".`,
   },
   eval: {
     usage: ['eval --model <dir> [options]'],
-    about: `The dense model's metric on its eval.safetensors (top-1 accuracy for images; loss, bits per byte,
-perplexity and next-token accuracy for text) and its size and cost per example.`,
+    about: `The dense model's metric on its eval.safetensors or --eval data (top-1 accuracy for images; loss,
+bits per byte, perplexity and next-token accuracy for text) and its size and cost per example.`,
+  },
+  predict: {
+    usage: [
+      'predict --model <dir> --text <string> [--top <k>] [options]',
+      'predict --model <dir> --image <file> [--top <k>] [options]',
+    ],
+    about: `The dense model's prediction for one input. A language model: the distribution of the next token
+after the text (encoded as the tokenizer does by default, special tokens added; the last window
+of the model's context when longer), with --json {"ids": [the input ids], "top": [{"id", "token",
+"prob"}, …]} where token is the token's text decoded alone. An image model: the class
+probabilities, with --json {"top": [{"index", "label", "prob"}, …]}.`,
   },
   export: {
     usage: [
@@ -100,7 +116,7 @@ exported.`,
 const WIDTH = 100;
 /** Where an option's help starts; its values' ids start two further in. */
 const TEXT_COLUMN = 26;
-const SECTIONS: readonly Section[] = ['general', 'granularity', 'weights', 'structured', 'calibration'];
+const SECTIONS: readonly Section[] = ['general', 'granularity', 'weights', 'structured', 'calibration', 'evaluation'];
 
 /** Keeps a citation on one line: the wrapper breaks at plain spaces only. */
 const NBSP = '\u00a0';
@@ -197,6 +213,8 @@ function sectionTitle(s: Section, command: Command): string {
       return `Structured pruning (--granularity ${orList(gs.filter((g) => !g.usesMethod).map((g) => g.id))})`;
     case 'calibration':
       return `Calibration (read by ${calibrationReaders()})`;
+    case 'evaluation':
+      return 'Evaluation (what the metric is measured on)';
   }
 }
 

@@ -1,5 +1,5 @@
 // Command-line front end of the pruning engine:
-//   npm run -s cli -- <prune|sweep|eval|export> [options]      (npm run cli -- --help)
+//   npm run -s cli -- <prune|sweep|eval|export|predict> [options]      (npm run cli -- --help)
 // main() takes argv and streams, so tests drive it in-process; run directly, it wires up the
 // process's streams, Ctrl-C (aborts the running job) and the exit code.
 import { realpathSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { HELP, USAGE } from './help';
 import { COMMANDS, type Command } from './options';
 import { isAbortError } from '../engine/abort';
 import { useWasm } from '../engine/backends/node-wasm';
-import { runEval, runExport, runPrune, runSweep, type Context, type OutStream } from './commands';
+import { runEval, runExport, runPredict, runPrune, runSweep, type Context, type OutStream } from './commands';
 import { EXIT, exitCode, oneLine, UsageError } from './errors';
 import { Progress, type ErrStream } from './progress';
 
@@ -72,6 +72,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           break;
         case 'export':
           await runExport(parsed, ctx);
+          break;
+        case 'predict':
+          await runPredict(parsed, ctx);
           break;
       }
     } finally {

@@ -1,17 +1,33 @@
 // A model directory on disk (public/models/<id>/ layout, weights in one model.safetensors or sharded
 // with model.safetensors.index.json) → ModelFiles + the files an export copies, and the session
 // opened from them, with every problem reported as one line naming the file.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelSession, type ModelFiles } from '../engine/session';
 import { SafetensorsError } from '../engine/io/safetensors';
 import { INDEX_FILE } from '../engine/io/shard-index';
 import { gatherWeightFiles, WEIGHTS_FILE } from '../engine/model/checkpoint';
-import { parseDataSet, type DataSet } from '../engine/data/datasets';
+import { DataSetError, parseDataSet, type DataSet, type ImageSet } from '../engine/data/datasets';
+import {
+  decodeImage,
+  folderNameOf,
+  IMAGE_EXTENSIONS,
+  labelOfFolder,
+  imageFolderSet,
+  imageProcessor,
+  type ImageProcessor,
+  type LabelledImage,
+  modelInput,
+  normalizationOf,
+  preprocessImage,
+} from '../engine/data/images';
+import { textSet } from '../engine/data/text';
 import { TokenizerError } from '../engine/model/tokenizer';
 import { COPIED_FILES } from '../engine/export/checkpoint-export';
-import type { ModelConfig } from '../engine/model/config';
+import { isCausalLm, type ModelConfig, sequenceLength, type VitConfig } from '../engine/model/config';
 import { CliError } from './errors';
+
+const PREPROCESSOR_FILE = 'preprocessor_config.json';
 
 export interface ModelDir {
   dir: string;
@@ -22,7 +38,8 @@ export interface ModelDir {
 
 function readBytes(path: string): Uint8Array {
   try {
-    return new Uint8Array(readFileSync(path));
+    const b = readFileSync(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); // the file's bytes, not a copy of them
   } catch (e) {
     throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -95,9 +112,87 @@ export function openSession(md: ModelDir): ModelSession {
   }
 }
 
-/** A calibration set from a file: UTF-8 text, or a .safetensors data set (text bytes or images). */
-export function readCalibrationFile(path: string, config: ModelConfig): DataSet {
-  if (!existsSync(path)) throw new CliError(`calibration file ${path} does not exist`);
+/** What a data path is read for, in messages. */
+export type DataUse = 'calibration' | 'evaluation';
+
+function checkImagesFit(set: ImageSet, path: string, config: VitConfig): void {
+  const [c, h, w] = set.shape;
+  if (c !== config.numChannels || h !== config.imageSize || w !== config.imageSize) {
+    throw new CliError(
+      `${path} holds ${c}×${h}×${w} images, but the model expects ${config.numChannels}×${config.imageSize}×${config.imageSize}`,
+    );
+  }
+}
+
+/** The processor preprocessor_config.json describes (ViTImageProcessor's defaults without it). */
+export function processorOf(md: ModelDir, config: VitConfig): ImageProcessor {
+  const file = md.extraFiles[PREPROCESSOR_FILE];
+  const path = join(md.dir, PREPROCESSOR_FILE);
+  try {
+    return imageProcessor(config, file && parseJson(file, path));
+  } catch (e) {
+    // The engine's message starts with the file's name; the path replaces it.
+    if (e instanceof DataSetError) throw new CliError(`${path}${e.message.slice(PREPROCESSOR_FILE.length)}`);
+    throw e;
+  }
+}
+
+/** An engine data error as one line naming the file (the engine's messages name it already). */
+function dataError(e: unknown): never {
+  if (e instanceof DataSetError) throw new CliError(e.message);
+  throw e;
+}
+
+/**
+ * A folder of labelled images: one subfolder per class, named by its label, of PNG or JPEG files
+ * (other files are ignored; a subfolder that is not a label, or no image at all, is an error naming
+ * the path).
+ */
+export function readImageFolder(dir: string, config: VitConfig, processor: ImageProcessor): ImageSet {
+  const entries = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.'))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const isImage = (name: string) => IMAGE_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x));
+  const loose = entries.find((e) => e.isFile() && isImage(e.name));
+  if (loose)
+    throw new CliError(`${join(dir, loose.name)}: images go in a subfolder named by their class (${dir}/<label>/…)`);
+  const files: LabelledImage[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const sub = join(dir, e.name);
+    const label = labelOfFolder(config.labels, e.name);
+    if (label === undefined) {
+      const some = config.labels.slice(0, 12).map(folderNameOf).join(', ');
+      throw new CliError(
+        `${sub}: "${e.name}" is not one of the model's labels (folders: ${some}${config.labels.length > 12 ? ', …' : ''})`,
+      );
+    }
+    for (const f of readdirSync(sub).sort()) {
+      if (f.startsWith('.') || !isImage(f)) continue;
+      files.push({ label, name: join(sub, f), bytes: readBytes(join(sub, f)) });
+    }
+  }
+  if (files.length === 0)
+    throw new CliError(`${dir} has no PNG or JPEG images in class subfolders (${dir}/<label>/<image>.png)`);
+  try {
+    return imageFolderSet(files, config, processor);
+  } catch (e) {
+    dataError(e);
+  }
+}
+
+/**
+ * A data set the user names for calibration or evaluation: a UTF-8 text file (text models), a
+ * folder of class subfolders of images (image models), or a .safetensors data set (either). Every
+ * problem is one line naming the path.
+ */
+export function readDataPath(path: string, use: DataUse, config: ModelConfig, md: ModelDir): DataSet {
+  if (!existsSync(path)) throw new CliError(`${use} file ${path} does not exist`);
+  const image = config.kind === 'vit';
+  if (statSync(path).isDirectory()) {
+    if (!image) throw new CliError(`${path} is a directory, but the model reads text: give a UTF-8 text file`);
+    return readImageFolder(path, config, processorOf(md, config));
+  }
   const bytes = readBytes(path);
   let set: DataSet;
   if (path.toLowerCase().endsWith('.safetensors')) {
@@ -108,23 +203,56 @@ export function readCalibrationFile(path: string, config: ModelConfig): DataSet 
       const detail = msg.startsWith(`${path}: `) ? msg.slice(path.length + 2) : msg; // the engine names the file too
       throw new CliError(e instanceof SafetensorsError ? `${path} is corrupt: ${detail}` : msg);
     }
+  } else if (image) {
+    throw new CliError(
+      `${path} is a file, but the model classifies images: give a folder with one subfolder of PNG or JPEG images per class (or a .safetensors with "images" and "labels")`,
+    );
   } else {
-    set = { kind: 'text', bytes };
+    try {
+      set = textSet(bytes, path);
+    } catch (e) {
+      dataError(e);
+    }
   }
-  if (config.kind === 'gpt2' && set.kind !== 'text')
-    throw new CliError(`${path} holds images, but the model reads text`);
+  if (!image && set.kind !== 'text') throw new CliError(`${path} holds images, but the model reads text`);
   if (config.kind === 'vit') {
     if (set.kind !== 'images')
       throw new CliError(
-        `${path} holds text, but the model classifies images (give a .safetensors with "images" and "labels")`,
+        `${path} holds text, but the model classifies images (give a folder of images, or a .safetensors with "images" and "labels")`,
       );
-    const [c, h, w] = set.shape;
-    if (c !== config.numChannels || h !== config.imageSize || w !== config.imageSize) {
-      throw new CliError(
-        `${path} holds ${c}×${h}×${w} images, but the model expects ${config.numChannels}×${config.imageSize}×${config.imageSize}`,
-      );
-    }
+    checkImagesFit(set, path, config);
   }
-  if (set.kind === 'text' && set.bytes.length === 0) throw new CliError(`${path} is empty`);
   return set;
+}
+
+/** A calibration set from a path (see readDataPath), checked to hold at least one window of text. */
+export function readCalibrationFile(path: string, session: ModelSession, md: ModelDir): DataSet {
+  const c = session.config;
+  const set = readDataPath(path, 'calibration', c, md);
+  if (set.kind === 'text' && isCausalLm(c)) {
+    const t = sequenceLength(c);
+    const tokens = session.checkpoint.tokenizer!.encode(new TextDecoder().decode(set.bytes)).length;
+    if (tokens < t + 1)
+      throw new CliError(
+        `${path} is too short to calibrate on: it encodes to ${tokens} tokens, and one window needs ${t + 1}`,
+      );
+  }
+  if (set.kind === 'images' && set.normalization)
+    // The calibration passes read pixels with ViTImageProcessor's default normalisation.
+    throw new CliError(
+      `${path}: calibrating on a folder of images needs the default normalisation (rescale 1/255, mean and std 0.5); this model's preprocessor_config.json asks for another`,
+    );
+  return set;
+}
+
+/** One image file as the model's input, preprocessed as the model's processor says. */
+export function readImageInput(path: string, config: VitConfig, md: ModelDir): Uint8Array | Float32Array {
+  if (!existsSync(path)) throw new CliError(`image ${path} does not exist`);
+  if (statSync(path).isDirectory()) throw new CliError(`${path} is a directory; --image takes one PNG or JPEG file`);
+  const p = processorOf(md, config);
+  try {
+    return modelInput(preprocessImage(decodeImage(readBytes(path), path), config, p, path), config, normalizationOf(p));
+  } catch (e) {
+    dataError(e);
+  }
 }

@@ -24,10 +24,13 @@ import {
   STRUCTURED_SCORES,
 } from '../engine/pruning/catalogue';
 
-export const COMMANDS = ['prune', 'sweep', 'eval', 'export'] as const;
+export const COMMANDS = ['prune', 'sweep', 'eval', 'export', 'predict'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const RECIPE_COMMANDS: readonly Command[] = ['prune', 'sweep', 'export'];
+
+/** The commands that measure the model on an evaluation set. */
+const EVAL_COMMANDS: readonly Command[] = ['prune', 'sweep', 'eval', 'export'];
 
 /** The model families, as --help and messages name them. */
 
@@ -68,7 +71,7 @@ export type OptionKind =
   | { type: 'number'; min: number; max: number };
 
 /** The groups of --help. */
-export type Section = 'general' | 'granularity' | 'weights' | 'structured' | 'calibration';
+export type Section = 'general' | 'granularity' | 'weights' | 'structured' | 'calibration' | 'evaluation';
 
 export interface OptionSpec {
   kind: OptionKind;
@@ -304,7 +307,7 @@ export const OPTIONS = {
       file: {
         value: calibrationSourceEntry(FILE_SOURCE),
         detail:
-          'A UTF-8 text file, or a .safetensors data set ("bytes" U8 [n], or "images" U8 [n, (C,) H, W] with "labels" U8 [n]).',
+          'A UTF-8 text file (text models: windows of the model\'s context at random offsets), a folder of images (image models: one subfolder per class, named by its label, of PNG or JPEG files, preprocessed as preprocessor_config.json says), or a .safetensors data set ("bytes" U8 [n], or "images" U8 [n, (C,) H, W] with "labels" U8 [n]).',
       },
     },
     arg: '<source>',
@@ -328,6 +331,61 @@ export const OPTIONS = {
     section: 'calibration',
     help: 'seed of the calibration sample and of the random method',
     default: 0,
+  },
+  eval: {
+    kind: { type: 'text' },
+    arg: '<path>',
+    commands: EVAL_COMMANDS,
+    section: 'evaluation',
+    help: 'what the model is measured on: a UTF-8 text file (text models), a folder with one subfolder of PNG or JPEG images per class, named by its label (image models; preprocessed as preprocessor_config.json says), or a .safetensors data set like eval.safetensors',
+    default: "the model directory's eval.safetensors",
+  },
+  'eval-count': {
+    kind: { type: 'integer', min: 1 },
+    arg: '<n>',
+    commands: EVAL_COMMANDS,
+    section: 'evaluation',
+    help: 'evaluation examples: the first n windows of the text, or the first n images',
+    default: 'all',
+  },
+  'seq-len': {
+    kind: { type: 'integer', min: 1 },
+    arg: '<n>',
+    commands: EVAL_COMMANDS,
+    section: 'evaluation',
+    help: "tokens per evaluation window (text models), at most the model's context",
+    default: "the model's context, at most 2048 tokens",
+  },
+  stride: {
+    kind: { type: 'integer', min: 1 },
+    arg: '<n>',
+    commands: EVAL_COMMANDS,
+    section: 'evaluation',
+    help: "tokens between the starts of consecutive evaluation windows (text models); below the window length the windows overlap and each scores only the tokens the windows before it did not, so every token is scored once with more context before it (transformers' strided perplexity)",
+    default: 'the window length: windows do not overlap',
+  },
+  text: {
+    kind: { type: 'text' },
+    arg: '<string>',
+    commands: ['predict'],
+    section: 'general',
+    help: 'text models: the text whose next token is predicted (encoded with the special tokens the tokenizer adds, as transformers does by default)',
+    required: 'one of --text and --image is required',
+  },
+  image: {
+    kind: { type: 'text' },
+    arg: '<file>',
+    commands: ['predict'],
+    section: 'general',
+    help: 'image models: a PNG or JPEG file to classify, preprocessed as preprocessor_config.json says',
+  },
+  top: {
+    kind: { type: 'integer', min: 1 },
+    arg: '<k>',
+    commands: ['predict'],
+    section: 'general',
+    help: 'how many of the most probable tokens or classes to print',
+    default: 5,
   },
 } satisfies Record<string, OptionSpec>;
 

@@ -11,7 +11,9 @@ import {
 import { INDEX_FILE, parseShardIndex, shardFiles } from './io/shard-index';
 import {
   architectureOf,
+  contextLength,
   ffnSize,
+  headDim,
   hiddenSize,
   isCausalLm,
   numHeads,
@@ -25,7 +27,14 @@ import { costReport, type CostReport } from './model/cost';
 import type { Weights } from './model/types';
 import { toTfWeights } from './model/weights';
 import { parseDataSet, type DataSet } from './data/datasets';
-import { evaluateClassifier, evaluateLm, type EvalOptions, type Metrics } from './eval/metrics';
+import {
+  evaluateClassifier,
+  evaluateLm,
+  type EvalOptions,
+  lmWindowCount,
+  type LmWindowOptions,
+  type Metrics,
+} from './eval/metrics';
 
 export interface ModelFiles extends CheckpointFiles {
   evalSet?: Uint8Array;
@@ -41,6 +50,12 @@ export interface ModelSummary {
   heads: number;
   /** Key/value heads: fewer than `heads` under grouped-query attention, each serving a group. */
   kvHeads: number;
+  /** Width of one head (Llama's head_dim; hidden / heads elsewhere). */
+  headDim: number;
+  /** How positions enter: learned embeddings added to the input, or rotary inside attention. */
+  positions: 'learned' | 'rotary';
+  /** Whether a language model's head is the token embedding table (null for classifiers). */
+  tiedHead: boolean | null;
   hidden: number;
   ffn: number;
   /** Tokens per example: context length, or patches + CLS. */
@@ -169,15 +184,70 @@ export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch =
   return modelFilesOf(await fetchModelFolder(baseUrl, fetchImpl));
 }
 
+/** What the model is measured on besides the set itself: how text is cut, how many examples. */
+export interface EvalSetOptions extends LmWindowOptions {
+  /** Images: the first this many. (Text: `maxWindows`.) */
+  maxImages?: number;
+  /** The set's name in messages (a file's path); default "the evaluation text" / "the evaluation images". */
+  name?: string;
+}
+
 export class ModelSession {
   readonly weights: Weights;
+  private evalData: DataSet | null;
+  private evalWindows: EvalSetOptions = {};
+  /** The evaluation text's tokens, encoded once per set. */
+  private evalTokenCache: Int32Array | null = null;
 
   private constructor(
     readonly checkpoint: Checkpoint,
-    readonly evalSet: DataSet | null,
+    evalSet: DataSet | null,
     readonly calibSet: DataSet | null,
   ) {
     this.weights = toTfWeights(checkpoint.weights);
+    this.evalData = evalSet;
+  }
+
+  /** The set the model is measured on: the shipped eval.safetensors, or one the user gave. */
+  get evalSet(): DataSet | null {
+    return this.evalData;
+  }
+
+  /**
+   * Measures on `set` from now on (null keeps the current set and changes only the options), text
+   * cut into windows as `opts` says. Checked first — the set fits the model, the text holds at least
+   * one window — so a refused set changes nothing. Returns the examples one evaluation covers.
+   */
+  useEvalSet(set: DataSet | null, opts: EvalSetOptions = {}): { windows: number } | { images: number } {
+    const next = set ?? this.evalData;
+    if (!next) throw new ModelError('this model has no evaluation set; give one');
+    const c = this.config;
+    const name = opts.name ?? (next.kind === 'text' ? 'the evaluation text' : 'the evaluation images');
+    checkDataFits(c, next, name);
+    let tokens: Int32Array | null = null;
+    let covered: { windows: number } | { images: number };
+    if (next.kind === 'text' && isCausalLm(c)) {
+      tokens = next === this.evalData && this.evalTokenCache ? this.evalTokenCache : this.encode(next);
+      const t = opts.context ?? sequenceLength(c);
+      if (opts.context !== undefined && !(Number.isInteger(t) && t >= 1 && t <= contextLength(c)))
+        throw new ModelError(`a window of ${t} tokens does not fit the model's context of ${contextLength(c)}`);
+      const windows = lmWindowCount(tokens.length, t, opts.stride ?? t, opts.maxWindows);
+      if (windows < 1)
+        throw new ModelError(
+          `${name} is too short: it encodes to ${tokens.length} tokens, and one window needs ${t + 1}`,
+        );
+      covered = { windows };
+    } else {
+      covered = { images: Math.min(opts.maxImages ?? Infinity, next.kind === 'images' ? next.count : 0) };
+    }
+    this.evalData = next;
+    this.evalWindows = opts;
+    this.evalTokenCache = tokens;
+    return covered;
+  }
+
+  private encode(set: DataSet & { kind: 'text' }): Int32Array {
+    return Int32Array.from(this.checkpoint.tokenizer!.encode(new TextDecoder('utf-8').decode(set.bytes)));
   }
 
   /** Validates everything before any tensor is created, so a bad file changes nothing. */
@@ -212,6 +282,9 @@ export class ModelSession {
       sequence: sequenceLength(c),
       vocabSize: isCausalLm(c) ? c.vocabSize : null,
       kvHeads: numKvHeads(c),
+      headDim: headDim(c),
+      positions: c.kind === 'llama' ? 'rotary' : 'learned',
+      tiedHead: isCausalLm(c) ? !this.checkpoint.weights.has('lm_head.weight') : null,
       labels: c.kind === 'vit' ? c.labels : null,
       cost: costReport(c),
       evalSet: !e
@@ -234,10 +307,26 @@ export class ModelSession {
     const set = this.evalSet;
     if (!set) throw new ModelError('this model has no eval.safetensors to measure it on');
     const c = this.config;
-    if (c.kind === 'vit' && set.kind === 'images') return evaluateClassifier(c, weights, set.pixels, set.labels, opts);
+    const o = this.evalWindows;
+    if (c.kind === 'vit' && set.kind === 'images') {
+      const n = Math.min(o.maxImages ?? set.count, set.count);
+      const per = set.pixels.length / set.count;
+      return evaluateClassifier(c, weights, set.pixels.subarray(0, n * per), set.labels.subarray(0, n), {
+        ...opts,
+        normalization: set.normalization,
+      });
+    }
     if (isCausalLm(c) && set.kind === 'text') {
-      const tokens = Int32Array.from(this.checkpoint.tokenizer!.encode(new TextDecoder('utf-8').decode(set.bytes)));
-      return evaluateLm(c, weights, tokens, set.bytes.length, opts);
+      this.evalTokenCache ??= this.encode(set);
+      const tokenizer = this.checkpoint.tokenizer!;
+      return evaluateLm(c, weights, this.evalTokenCache, set.bytes.length, {
+        ...opts,
+        context: o.context,
+        stride: o.stride,
+        maxWindows: o.maxWindows,
+        // The UTF-8 bytes of the targets scored: exact for any tokenizer and any part of the text.
+        tokenBytes: (id) => tokenizer.tokenToBytes(id).length,
+      });
     }
     throw new ModelError(`eval.safetensors holds ${set.kind}, which does not fit a ${c.kind} model`);
   }

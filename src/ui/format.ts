@@ -62,3 +62,8 @@ export function metricDisplay(family: Family): {
     ? { name: 'Bits per byte', higherIsBetter: false, format: (v) => formatValue(v, 4) }
     : { name: 'Accuracy', higherIsBetter: true, format: (v) => formatPercent(v) };
 }
+
+/** What a language model's tokens are, in words: bytes for a byte-level vocabulary, else tokens. */
+export function tokenUnit(p: { probs: ArrayLike<number> }): 'byte' | 'token' {
+  return p.probs.length <= 256 ? 'byte' : 'token';
+}

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ffnSize,
+  headDim,
   hiddenSize,
   numHeads,
   numKvHeads,
@@ -11,7 +12,7 @@ import {
 } from '../engine/model/config';
 import { familyOf } from '../engine/pruning/catalogue';
 import { costReport } from '../engine/model/cost';
-import { tinyGpt2, tinyVit } from '../engine/model/tiny-models';
+import { tinyGpt2, tinyLlama, tinyVit } from '../engine/model/tiny-models';
 import type { ModelSummary } from '../workers/client';
 import { cellTip, colourValue, modelMapData, overlayMap } from './model-map';
 
@@ -23,6 +24,9 @@ function summaryOf(c: ModelConfig): ModelSummary {
     layers: numLayers(c),
     heads: numHeads(c),
     kvHeads: numKvHeads(c),
+    headDim: headDim(c),
+    positions: c.kind === 'llama' ? 'rotary' : 'learned',
+    tiedHead: c.kind === 'vit' ? null : c.kind === 'gpt2' || c.tieWordEmbeddings,
     hidden: hiddenSize(c),
     ffn: ffnSize(c),
     sequence: sequenceLength(c),
@@ -38,6 +42,7 @@ describe('modelMapData', () => {
   for (const [name, config] of [
     ['vit', tinyVit()],
     ['gpt2', tinyGpt2()],
+    ['llama', tinyLlama()],
   ] as const) {
     it(`${name}: embeddings, one row per block with its heads and FFN, the output head`, () => {
       const s = summaryOf(config);
@@ -54,6 +59,9 @@ describe('modelMapData', () => {
       // Cells split their block's FLOPs.
       const b = d.rows[1];
       expect(b.cells.reduce((a, c) => a + c.flops, 0)).toBeCloseTo(b.flops, 0);
+      // Grouped-query attention: each query head names its key/value group.
+      const groups = b.cells.filter((c) => c.kind === 'head').map((c) => c.group);
+      expect(groups).toEqual(s.kvHeads < s.heads ? [0, 0, 1, 1] : groups.map(() => undefined));
       expect(d.maxCellShare).toBe(Math.max(...d.rows.flatMap((r) => r.cells.map((c) => c.share))));
     });
   }

@@ -28,6 +28,8 @@ export interface MapCell {
   importance: { score: number; relative: number } | null;
   /** Share of its weights pruned, 0..1; null while no pruned configuration is shown. */
   pruned: number | null;
+  /** A query head's key/value group under grouped-query attention (absent without). */
+  group?: number;
 }
 
 export interface MapRow {
@@ -60,7 +62,7 @@ export function modelMapData(s: ModelSummary): ModelMapData {
   const { cost } = s;
   const total = cost.flops || 1;
   const d = s.hidden;
-  const dh = d / s.heads;
+  const dh = s.headDim;
   const rows: MapRow[] = [];
 
   // ---- input: embeddings ----
@@ -95,7 +97,8 @@ export function modelMapData(s: ModelSummary): ModelMapData {
     );
   } else {
     const vocab = s.vocabSize ?? 0;
-    inputParams = vocab * d + s.sequence * d;
+    const rotary = s.positions === 'rotary';
+    inputParams = vocab * d + (rotary ? 0 : s.sequence * d);
     inputFlops = 0;
     inputCells.push(
       cell(
@@ -107,16 +110,19 @@ export function modelMapData(s: ModelSummary): ModelMapData {
         0,
         total,
       ),
-      cell(
-        'positions',
-        'embedding',
-        'Positions',
-        `${s.sequence} × ${d}`,
-        `Position embeddings: ${s.sequence} positions of width ${d}`,
-        0,
-        total,
-      ),
     );
+    if (!rotary)
+      inputCells.push(
+        cell(
+          'positions',
+          'embedding',
+          'Positions',
+          `${s.sequence} × ${d}`,
+          `Position embeddings: ${s.sequence} positions of width ${d}`,
+          0,
+          total,
+        ),
+      );
   }
   rows.push({
     id: 'input',
@@ -134,17 +140,24 @@ export function modelMapData(s: ModelSummary): ModelMapData {
   for (const b of cost.blocks) {
     const n = b.layer + 1;
     const perHead = b.attentionFlops / s.heads;
-    const cells: MapCell[] = Array.from({ length: s.heads }, (_, h) =>
-      cell(
+    const groupSize = s.heads / s.kvHeads;
+    const cells: MapCell[] = Array.from({ length: s.heads }, (_, h) => {
+      const g = Math.floor(h / groupSize);
+      const shared =
+        groupSize > 1
+          ? `; key/value head ${g + 1} of ${s.kvHeads}, shared with heads ${groupSize * g + 1}–${groupSize * (g + 1)} (it goes only with all of them)`
+          : '';
+      const c = cell(
         `b${b.layer}-h${h}`,
         'head',
         `H${h + 1}`,
         `${dh} d`,
-        `Block ${n}, attention head ${h + 1}: ${dh} dimensions`,
+        `Block ${n}, attention head ${h + 1}: ${dh} dimensions${shared}`,
         perHead,
         total,
-      ),
-    );
+      );
+      return groupSize > 1 ? { ...c, group: g } : c;
+    });
     cells.push(
       cell(
         `b${b.layer}-ffn`,
@@ -173,7 +186,7 @@ export function modelMapData(s: ModelSummary): ModelMapData {
   const blockFlops = cost.blocks.reduce((a, b) => a + b.flops, 0);
   const outputFlops = Math.max(0, cost.flops - blockFlops - inputFlops);
   const classifier = cost.linears.find((l) => l.role === 'classifier');
-  const outputParams = classifier?.params ?? 0;
+  const outputParams = classifier?.params ?? (s.tiedHead === false ? (s.vocabSize ?? 0) * d : 0);
   const outCell =
     s.kind === 'vit'
       ? cell(
@@ -190,7 +203,7 @@ export function modelMapData(s: ModelSummary): ModelMapData {
           'output',
           'LM head',
           `${d} → ${s.vocabSize ?? 0}`,
-          `Language-model head: width ${d} to ${s.vocabSize ?? 0} tokens at every position, sharing the token embeddings`,
+          `Language-model head: width ${d} to ${s.vocabSize ?? 0} tokens at every position${s.tiedHead ? ', sharing the token embeddings' : ''}`,
           outputFlops,
           total,
         );
@@ -200,7 +213,7 @@ export function modelMapData(s: ModelSummary): ModelMapData {
     title: s.kind === 'vit' ? 'Classifier' : 'LM head',
     layer: null,
     params: outputParams,
-    paramsNote: s.kind === 'gpt2' ? 'tied to embeddings' : undefined,
+    paramsNote: s.tiedHead ? 'tied to embeddings' : undefined,
     flops: outputFlops,
     share: outputFlops / total,
     pruned: null,

@@ -10,14 +10,16 @@ import { disposeTestStores, flush as tick, manualJob, testStore } from './test-s
 
 afterEach(disposeTestStores);
 
-// Only what the model slice reads of a summary.
-const summary = {
+const summary: ModelSummary = {
   architecture: 'ViTForImageClassification',
   kind: 'vit',
   family: 'image-classifier',
   layers: 2,
   heads: 3,
   kvHeads: 3,
+  headDim: 4,
+  positions: 'learned',
+  tiedHead: null,
   hidden: 12,
   ffn: 20,
   sequence: 5,
@@ -26,7 +28,7 @@ const summary = {
   cost: costReport(tinyVit()),
   evalSet: null,
   ignoredTensors: [],
-} as ModelSummary;
+};
 const digest = 'cd'.repeat(32);
 
 function fakeEngine() {

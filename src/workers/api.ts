@@ -160,6 +160,20 @@ export type { CachedModel } from './cache';
 export type { RemoteRef } from '../engine/hub';
 
 /**
+ * What a model that brought no evaluation data can be measured on: files the user chose (one UTF-8
+ * text file for a language model; PNG or JPEG images in folders named by their class, their paths
+ * as "<label>/<file>", for an image model), or the public-domain text that ships with the default
+ * language model.
+ */
+export type EvalDataSource = { kind: 'files'; files: DroppedFile[] } | { kind: 'shipped-text' };
+
+/** The shipped public-domain text, as the page offers it. */
+export const SHIPPED_TEXT = {
+  model: 'gpt-bytes',
+  description: '16 KB of the King James Bible (public domain), held out from gpt-bytes’ training',
+};
+
+/**
  * Every long call takes a progress callback (wrap it with comlink's `proxy`) and a job id chosen by
  * the caller; `cancel(jobId)` aborts it, and the call then rejects with an error named "AbortError".
  * Any other failure rejects with an Error whose message is fit to show as it is.
@@ -190,6 +204,11 @@ export interface EngineApi {
   deleteCachedModel(base: string): Promise<void>;
   /** The loaded model's metric on its eval set. */
   evaluate(onProgress?: ProgressFn, jobId?: number): Promise<Metrics>;
+  /**
+   * Measures the loaded model on the user's data (or the shipped text) from now on; answers the
+   * model's summary with its new eval set. A refused set changes nothing.
+   */
+  useEvalData(source: EvalDataSource, onProgress?: ProgressFn, jobId?: number): Promise<ModelSummary>;
   /**
    * Prunes a copy of the loaded model by the recipe and measures it. A new prune cancels the one
    * still running (its call rejects with an AbortError): stale values are dropped, never queued.

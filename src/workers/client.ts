@@ -39,6 +39,8 @@ export type { BlockCost, ClassifierMetrics, CostReport, LinearCost, LmMetrics, M
 export type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type { DeviceEvent, PartialMetrics } from './api';
 import type { DeviceEvent } from './api';
+import type { ModelSummary } from './api';
+export { SHIPPED_TEXT } from './api';
 import type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type {
   Histogram,
@@ -108,6 +110,14 @@ export interface EngineClient {
   cachedModels(): Promise<CachedModel[]>;
   deleteCachedModel(base: string): Promise<void>;
   evaluate(onProgress?: ProgressFn): Job<Metrics>;
+  /**
+   * Measures the model on the user's files (read here, paths from a chosen folder kept) or on the
+   * shipped text from now on; resolves with the model's summary, its new eval set in it.
+   */
+  useEvalData(
+    source: { kind: 'files'; files: readonly (File | DroppedFile)[] } | { kind: 'shipped-text' },
+    onProgress?: ProgressFn,
+  ): Job<ModelSummary>;
   /** Prunes and measures; starting a new prune cancels the previous one (its result rejects as cancelled). */
   prune(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<WorkbenchReport>;
   /** Streams one report per amount to `onPoint`; resolves with the number of points measured. */
@@ -200,6 +210,28 @@ export function createEngineClient(
       }, onProgress);
     },
     evaluate: (onProgress) => start((p, jobId) => remote.evaluate(p, jobId) as Promise<Metrics>, onProgress),
+    useEvalData(source, onProgress) {
+      return start(async (p, jobId) => {
+        if (source.kind === 'shipped-text') return remote.useEvalData(source, p, jobId) as Promise<ModelSummary>;
+        const files = await Promise.all(
+          source.files.map(
+            async (f): Promise<DroppedFile> =>
+              f instanceof Blob
+                ? // A chosen folder's files keep their path in it: the class is the parent folder's name.
+                  { name: f.webkitRelativePath || f.name, bytes: new Uint8Array(await f.arrayBuffer()) }
+                : f,
+          ),
+        );
+        const buffers = files
+          .map((f) => f.bytes.buffer)
+          .filter((b, i, all) => b instanceof ArrayBuffer && all.indexOf(b) === i) as ArrayBuffer[];
+        return remote.useEvalData(
+          Comlink.transfer({ kind: 'files', files }, buffers),
+          p,
+          jobId,
+        ) as Promise<ModelSummary>;
+      }, onProgress);
+    },
     prune: (recipe, onProgress) =>
       pruneSlot(() => start((p, jobId) => remote.prune(recipe, p, jobId) as Promise<WorkbenchReport>, onProgress)),
     sweep: (base, amounts, onPoint, onProgress) =>

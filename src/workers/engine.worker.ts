@@ -26,6 +26,7 @@ import type {
   WorkbenchRecipe,
   WorkbenchReport,
 } from './api';
+import { SHIPPED_TEXT } from './api';
 import { chooseBackend } from './backend';
 import { resetWebGpuBackend } from '../engine/gpu/tfjs-device';
 import { granularityEntry } from '../engine/pruning/catalogue';
@@ -37,6 +38,8 @@ import { weightsDigest } from './digest';
 import { toModelFiles } from './files';
 import { JobRegistry } from './jobs';
 import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
+import { parseDataSet, type DataSet } from '../engine/data/datasets';
+import { userDataSet } from '../engine/data/user-data';
 import { evalInputs, inspectInput, type DenseViews, type PrunedMasks } from './inspect-job';
 import { importanceFor, prunedSharesFor } from './map-job';
 import { layerDetail, layerSensitivity } from './layer-detail-job';
@@ -110,8 +113,8 @@ async function stopModelJobs(): Promise<void> {
 }
 
 /** Makes `next` the loaded model, with a fresh pruner (no caches of the old one), retiring the old one. */
-function adopt(next: ModelSession, files: ModelFiles): void {
-  session?.dispose();
+function adopt(next: ModelSession, files: ModelFiles, opts: { keepSession?: boolean } = {}): void {
+  if (!opts.keepSession) session?.dispose();
   session = next;
   sessionFiles = files;
   pruner = new Pruner(next);
@@ -294,6 +297,34 @@ const api: EngineApi = {
         report({ label, fraction: 0 });
         const batchSize = evalBatchSize(summary.sequence);
         return s.evaluate({ signal, batchSize, onProgress: (fraction) => report({ label, fraction }) });
+      }),
+    );
+  },
+
+  useEvalData(source, onProgress = () => {}, jobId) {
+    return guarded(() =>
+      jobs.run('eval-data', jobId, async (signal) => {
+        const s = session;
+        if (!s) throw new Error('no model is loaded');
+        const report = throttle(onProgress);
+        let set: DataSet;
+        if (source.kind === 'shipped-text') {
+          report({ label: 'Downloading the shipped text', fraction: null });
+          const url = `${modelBaseUrl(SHIPPED_TEXT.model, self.location.href)}eval.safetensors`;
+          const res = await fetch(url, { signal });
+          if (!res.ok) throw new Error(`could not load ${url}: HTTP ${res.status}`);
+          set = parseDataSet(new Uint8Array(await res.arrayBuffer()), 'the shipped text');
+        } else {
+          report({ label: `Reading ${source.files.length} files`, fraction: null });
+          set = userDataSet(source.files, s.config);
+        }
+        signal.throwIfAborted();
+        // Measurements and prunes of the old set stop; its cached calibration (held-out) goes too.
+        await stopModelJobs();
+        if (s !== session) throw new Error('another model was opened meanwhile');
+        s.useEvalSet(set);
+        adopt(s, sessionFiles!, { keepSession: true });
+        return s.summary();
       }),
     );
   },

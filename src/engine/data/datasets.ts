@@ -2,6 +2,7 @@
 // images → tensors "images" (U8 [n, H, W] or [n, C, H, W]) and "labels" (U8 [n]);
 // text → tensor "bytes" (U8 [n]).
 import { readSafetensorsFile } from '../io/safetensors';
+import type { ImageNormalization } from '../model/preprocess';
 
 export interface ImageSet {
   kind: 'images';
@@ -10,6 +11,12 @@ export interface ImageSet {
   labels: Uint8Array;
   count: number;
   shape: [number, number, number];
+  /**
+   * How a pixel becomes the model's input, per channel, when it is not ViTImageProcessor's
+   * default (rescale 1/255, mean 0.5, std 0.5): a folder of images read for a model whose
+   * preprocessor_config.json asks for another.
+   */
+  normalization?: ImageNormalization;
 }
 
 export interface TextSet {

@@ -3,7 +3,8 @@
 // configuration removed. A head owns its query, key and value output features and the matching
 // input features of the attention output projection; an FFN owns both of its linears. Which stored
 // entries those are depends on the layout (GPT-2's fused Conv1D c_attn [in, out] as [q | k | v],
-// ViT's separate nn.Linear query/key/value [out, in]); physical.ts's keptFeatures knows it, and the
+// ViT's separate nn.Linear query/key/value [out, in]); model/kept.ts knows it (a key/value head
+// shared by a group counts towards each of its query heads), and the
 // same rule serves here, so the map and an exported checkpoint agree on what a head is.
 // Pruned shares count weights only (biases are a rounding error at these sizes and never pruned
 // unstructured), so unstructured masks and removed structures read on one scale.
@@ -12,7 +13,7 @@ import type { LinearSpec } from '../model/schema';
 import type { CalibrationSpec } from '../pruning/calibration';
 import { headScores } from '../pruning/structured/heads';
 import { neuronScores } from '../pruning/structured/neurons';
-import { keptFeatures, keptUnits, type StructuralMasks } from '../pruning/structured/physical';
+import { keptIndices, keptUnits, type StructuralMasks } from '../pruning/structured/physical';
 import { prunableLinears } from '../pruning/unstructured';
 import type { Pruner, RunOptions } from './pruner';
 
@@ -53,8 +54,13 @@ export function unitEntries(
   neurons: number[],
 ): Map<string, number[]> {
   const out = new Map<string, number[]>();
+  const only = (units: number[], n: number) => Array.from({ length: n }, (_, i) => (units.includes(i) ? 1 : 0));
+  const masks: StructuralMasks = {
+    heads: Array.from({ length: layer + 1 }, () => only(heads, numHeads(config))),
+    neurons: Array.from({ length: layer + 1 }, () => only(neurons, ffnSize(config))),
+  };
   for (const spec of prunableLinears(config).filter((s) => s.layer === layer)) {
-    const { inIdx, outIdx } = keptFeatures(config, spec, heads, neurons);
+    const { inIdx, outIdx } = keptIndices(config, spec, masks);
     const idx = entryIndices(spec, inIdx, outIdx);
     if (idx.length) out.set(spec.weight, idx);
   }

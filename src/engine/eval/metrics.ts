@@ -6,7 +6,7 @@ import type { TokenScoring } from '../model/tokens';
 import { type CausalLmConfig, sequenceLength, type VitConfig } from '../model/config';
 import { forward } from '../model/forward';
 import { crossEntropySum } from '../model/loss';
-import { pixelsToInput } from '../model/preprocess';
+import { type ImageNormalization, pixelsToInput } from '../model/preprocess';
 import type { LinearOverride, ModelMasks, Weights } from '../model/types';
 
 export interface ClassifierMetrics {
@@ -94,7 +94,7 @@ export async function evaluateClassifier(
   weights: Weights,
   images: Uint8Array,
   labels: Uint8Array,
-  opts: EvalOptions = {},
+  opts: EvalOptions & { normalization?: ImageNormalization | null } = {},
 ): Promise<ClassifierMetrics> {
   const n = labels.length;
   const per = config.numChannels * config.imageSize * config.imageSize;
@@ -106,7 +106,7 @@ export async function evaluateClassifier(
     opts.signal?.throwIfAborted();
     const m = Math.min(batch, n - start);
     const [pred, loss] = tf.tidy(() => {
-      const x = pixelsToInput(config, images.subarray(start * per, (start + m) * per), m);
+      const x = pixelsToInput(config, images.subarray(start * per, (start + m) * per), m, opts.normalization);
       const { logits } = forward(config, weights, x, {
         masks: opts.masks,
         tokenKeep: opts.tokenKeep,
@@ -136,34 +136,64 @@ export async function evaluateClassifier(
   return classifierMetrics(correct, lossSum, n);
 }
 
+/** How a text is cut into evaluation windows. */
+export interface LmWindowOptions {
+  /** Tokens each window feeds the model (default: sequenceLength(config)). */
+  context?: number;
+  /**
+   * Tokens between the starts of consecutive windows (default: the context, so windows do not
+   * overlap). With a smaller stride each window scores only the targets the ones before it did
+   * not, as transformers' strided perplexity does: every target once, with more context before it.
+   */
+  stride?: number;
+  /** At most this many windows, from the start of the text. */
+  maxWindows?: number;
+}
+
+/** The windows `tokens` gives: each starts `stride` after the last and needs context + 1 tokens. */
+export function lmWindowCount(tokens: number, context: number, stride = context, maxWindows = Infinity): number {
+  if (tokens < context + 1) return 0;
+  return Math.min(maxWindows, Math.floor((tokens - 1 - context) / stride) + 1);
+}
+
 /**
- * Splits `tokens` into non-overlapping windows of context+1 and scores every next-token prediction
- * inside each window. `bytes` is how many bytes of text the tokens encode (= tokens for a byte
- * model), for bits per byte.
+ * Cuts `tokens` into windows of context+1 (non-overlapping unless `stride` says otherwise) and
+ * scores every next-token prediction each window adds. `bytes` is how many bytes of text the tokens
+ * encode (= tokens for a byte model), for bits per byte; with `tokenBytes`, the bytes are counted
+ * exactly as the UTF-8 of the targets scored, so a part of a text (a stride, a count of windows)
+ * is divided by the bytes it covered.
  */
 export async function evaluateLm(
   config: CausalLmConfig,
   weights: Weights,
   tokens: Int32Array,
   bytes: number,
-  opts: EvalOptions & { context?: number } = {},
+  opts: EvalOptions & LmWindowOptions & { tokenBytes?: (id: number) => number } = {},
 ): Promise<LmMetrics> {
   const t = opts.context ?? sequenceLength(config);
-  const windows = Math.floor((tokens.length - 1) / t);
+  const stride = opts.stride ?? t;
+  if (!(Number.isInteger(stride) && stride >= 1)) throw new Error(`evaluateLm: stride must be ≥ 1, got ${stride}`);
+  const windows = lmWindowCount(tokens.length, t, stride, opts.maxWindows);
   if (windows < 1) throw new Error(`evaluateLm: need more than ${t} tokens, got ${tokens.length}`);
+  // The first position a window scores: the targets before it were scored by the window before.
+  const firstScored = (w: number) => (w === 0 ? 0 : Math.max(0, t - stride));
+  const scoredIn = (w: number) => t - firstScored(w);
   const batch = opts.batchSize ?? 16;
   let nll = 0;
   let correct = 0;
+  let predicted = 0;
+  let coveredBytes = 0;
   // Per-window mean loss, for the partial results' standard error.
   const windowLoss = new RunningMean();
-  const metrics = (seenWindows: number): LmMetrics => {
-    const predicted = seenWindows * t;
+  const byteCount = (n: number) => (opts.tokenBytes ? coveredBytes : bytes * (n / tokens.length));
+  const metrics = (): LmMetrics => {
     const loss = nll / predicted;
     return {
       kind: 'lm',
       loss,
-      // Scale the bytes to the predicted share of the tokens, so a byte model's bpb = loss / ln 2.
-      bitsPerByte: nll / Math.LN2 / (bytes * (predicted / tokens.length)),
+      // Without tokenBytes the bytes are scaled to the predicted share of the tokens, so a byte
+      // model's bpb = loss / ln 2.
+      bitsPerByte: nll / Math.LN2 / byteCount(predicted),
       perplexity: Math.exp(loss),
       nextTokenAccuracy: correct / predicted,
       tokens: predicted,
@@ -174,10 +204,15 @@ export async function evaluateLm(
     const m = Math.min(batch, windows - w0);
     const inp = new Int32Array(m * t);
     const tgt = new Int32Array(m * t);
+    const scored = new Float32Array(m * t);
     for (let i = 0; i < m; i++) {
-      const off = (w0 + i) * t;
+      const off = (w0 + i) * stride;
       inp.set(tokens.subarray(off, off + t), i * t);
       tgt.set(tokens.subarray(off + 1, off + t + 1), i * t);
+      for (let j = firstScored(w0 + i); j < t; j++) {
+        scored[i * t + j] = 1;
+        if (opts.tokenBytes) coveredBytes += opts.tokenBytes(tokens[off + j + 1]);
+      }
     }
     const [lossT, hitsT, perWindowT] = tf.tidy(() => {
       const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), {
@@ -186,26 +221,30 @@ export async function evaluateLm(
       });
       const flat = tf.reshape(logits, [m * t, config.vocabSize]);
       const y = tf.tensor1d(tgt, 'int32');
-      // crossEntropySum's terms, kept to sum them per window as well.
-      const logp = tf.mul(tf.oneHot(y, config.vocabSize), tf.logSoftmax(flat));
+      const keep = tf.tensor1d(scored, 'float32');
+      // crossEntropySum's terms per position, the targets an earlier window scored left out.
+      const logp = tf.mul(tf.sum(tf.mul(tf.oneHot(y, config.vocabSize), tf.logSoftmax(flat)), 1), keep);
       const loss = tf.neg(tf.sum(logp));
-      const perWindow = tf.neg(tf.sum(tf.reshape(logp, [m, t * config.vocabSize]), 1));
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(flat, -1), y), 'int32'));
+      const perWindow = tf.neg(tf.sum(tf.reshape(logp, [m, t]), 1));
+      const hits = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(flat, -1), y), 'float32'), keep));
       return [loss, hits, perWindow];
     });
     const [lossV, hitsV, perWindowV] = await Promise.all([lossT.data(), hitsT.data(), perWindowT.data()]);
     nll += lossV[0];
-    correct += hitsV[0];
-    for (const v of perWindowV) windowLoss.add(v / t);
+    correct += Math.round(hitsV[0]);
+    perWindowV.forEach((v, i) => {
+      windowLoss.add(v / scoredIn(w0 + i));
+      predicted += scoredIn(w0 + i);
+    });
     tf.dispose([lossT, hitsT, perWindowT]);
     await opts.linears?.settle?.();
     opts.onProgress?.((w0 + m) / windows);
     if (opts.onPartial) {
       const seen = w0 + m;
       // bits per byte = mean loss per token × tokens per byte / ln 2.
-      const stderr = (windowLoss.stderr(windows) * tokens.length) / bytes / Math.LN2;
-      opts.onPartial({ metric: metrics(seen), seen, total: windows, stderr });
+      const stderr = (windowLoss.stderr(windows) * predicted) / byteCount(predicted) / Math.LN2;
+      opts.onPartial({ metric: metrics(), seen, total: windows, stderr });
     }
   }
-  return metrics(windows);
+  return metrics();
 }

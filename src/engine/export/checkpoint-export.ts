@@ -25,7 +25,10 @@
 //     built on pruning/structured/physical.ts): smaller q/k/v/output matrices and config
 //     "pruned_heads", which transformers 4.x applies on load (prune_heads) before it reads the
 //     weights. transformers 5 no longer does, hence zeroing by default;
-//   - FFN neurons stay zeroed, not cut: GPT-2 and ViT configs have one FFN width for every block.
+//   - what config.json can say is cut out instead (uniform-cut.ts): FFN neurons when every block
+//     keeps the same number (n_inner / intermediate_size), and Llama-family heads when every block
+//     keeps the same key/value heads with equal query groups (num_attention_heads,
+//     num_key_value_heads, head_dim); recipe.json notes what stays zeroed and why.
 import pkg from '../../../package.json';
 import {
   mainDType,
@@ -37,7 +40,9 @@ import {
   type HostTensor,
 } from '../model/checkpoint';
 import { INDEX_FILE } from '../io/shard-index';
-import { numHeads, numLayers, ffnSize, parseConfig, type ModelConfig } from '../model/config';
+import { architectureOf, numHeads, numLayers, ffnSize, parseConfig, type ModelConfig } from '../model/config';
+import { cutUnits } from './heads';
+import { uniformCut } from './uniform-cut';
 import { GPT2_PREFIX, linearSpecs } from '../model/schema';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../eval/pruner';
 import type { CalibrationSpec } from '../pruning/calibration';
@@ -140,6 +145,7 @@ export interface ExportedRecipe {
     /** Source block → exported block (null: removed). */
     blockMap: (number | null)[];
     heads: 'zeroed' | 'removed';
+    neurons: 'zeroed' | 'removed';
     prunedHeads: Record<string, number[]> | null;
   };
   blocks: ExportedBlock[];
@@ -293,6 +299,16 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
       );
     }
   }
+  // What config.json can say of the removal is cut out (same widths in every block), the rest stays zeroed.
+  const cut = uniformCut(config, structure, map);
+  notes.push(...cut.notes);
+  // The renumbered model at its source widths, which the cut reads its tensors by.
+  const uncut = parseConfig(raw);
+  const cutting = !!(cut.masks.heads || cut.masks.neurons);
+  if (cutting) {
+    out = cutUnits(uncut, out, cut.masks);
+    Object.assign(raw, cut.config);
+  }
   const storage = input.source && renamedStorage(input.source.storage, sourceOf);
   const dtype = TORCH_DTYPE[mainDType(out, storage)];
   // transformers reads a missing torch_dtype as float32; newer versions write it as "dtype".
@@ -304,6 +320,7 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     const to = renameTensor(config, name, map);
     if (to !== null) outMasks.set(to, { shape: input.weights.get(name)!.shape, data: Float32Array.from(m) });
   }
+  if (cutting) outMasks = cutUnits(uncut, outMasks, cut.masks);
   if (physicalHeads) {
     out = input.removeHeads!(exportedConfig, out, prunedHeads);
     outMasks = input.removeHeads!(exportedConfig, outMasks, prunedHeads);
@@ -370,7 +387,7 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     date: (input.date ?? new Date()).toISOString(),
     source: {
       model: prov.source ?? null,
-      architecture: config.kind === 'gpt2' ? 'GPT2LMHeadModel' : 'ViTForImageClassification',
+      architecture: architectureOf(config),
       layers,
       heads: numHeads(config),
       ffn: ffnSize(config),
@@ -380,7 +397,8 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     structure: {
       removedBlocks: map.flatMap((v, l) => (v === null ? [l] : [])),
       blockMap: map,
-      heads: physicalHeads ? 'removed' : 'zeroed',
+      heads: physicalHeads || cut.heads === 'removed' ? 'removed' : 'zeroed',
+      neurons: cut.neurons === 'removed' ? 'removed' : 'zeroed',
       prunedHeads: physicalHeads ? (raw.pruned_heads as Record<string, number[]>) : null,
     },
     blocks: perBlock,

@@ -3,13 +3,13 @@
 // attention products (QKᵀ and P·V, full T×T as dense kernels compute them, causal or not) and the
 // LM head. Element-wise work (norms, softmax, activations) is a few percent and is left out, as
 // fvcore and the pruning papers' tables do.
+import { keptFeatures } from './kept';
 import {
   ffnSize,
   headDim,
   hiddenSize,
   isCausalLm,
   numHeads,
-  numKvHeads,
   numLayers,
   sequenceLength,
   type ModelConfig,
@@ -66,44 +66,6 @@ export interface CostReport {
   tokens: number;
   blocks: BlockCost[];
   linears: LinearCost[];
-}
-
-/** Which input and output features of a linear layer survive the structural masks. */
-function keptFeatures(
-  c: ModelConfig,
-  spec: LinearSpec,
-  m: CostMasks,
-): { inKeep: (i: number) => boolean; outKeep: (o: number) => boolean } {
-  const all = () => true;
-  if (spec.layer < 0) return { inKeep: all, outKeep: all };
-  const d = hiddenSize(c);
-  const dh = headDim(c);
-  const head = (h: number) => (m.heads?.[spec.layer]?.[h] ?? 1) !== 0;
-  // A key/value head is computed while any query head of its group is.
-  const group = numHeads(c) / numKvHeads(c);
-  const kvHead = (g: number) => Array.from({ length: group }, (_, j) => head(g * group + j)).some(Boolean);
-  const neuron = (j: number) => (m.neurons?.[spec.layer]?.[j] ?? 1) !== 0;
-  const attnOn = m.attention?.[spec.layer] !== false;
-  const mlpOn = m.mlp?.[spec.layer] !== false;
-  const none = () => false;
-  switch (spec.role) {
-    case 'qkv': // fused [q | k | v], each split into heads
-      return { inKeep: attnOn ? all : none, outKeep: attnOn ? (o) => head(Math.floor((o % d) / dh)) : none };
-    case 'q':
-      return { inKeep: attnOn ? all : none, outKeep: attnOn ? (o) => head(Math.floor(o / dh)) : none };
-    case 'k':
-    case 'v':
-      return { inKeep: attnOn ? all : none, outKeep: attnOn ? (o) => kvHead(Math.floor(o / dh)) : none };
-    case 'attn_out':
-      return { inKeep: attnOn ? (i) => head(Math.floor(i / dh)) : none, outKeep: attnOn ? all : none };
-    case 'ffn_gate':
-    case 'ffn_in':
-      return { inKeep: mlpOn ? all : none, outKeep: mlpOn ? neuron : none };
-    case 'ffn_out':
-      return { inKeep: mlpOn ? neuron : none, outKeep: mlpOn ? all : none };
-    default:
-      return { inKeep: all, outKeep: all };
-  }
 }
 
 function linearNonzero(c: ModelConfig, spec: LinearSpec, m: CostMasks): { weights: number; bias: number } {

@@ -164,9 +164,14 @@ export class ForwardContext {
       kh = applyRotary(kh, positions, opts.rotary);
     }
     if (nKv !== nHead) {
-      // Each key/value head repeated for its group of query heads: [B, G, T, dh] → [B, H, T, dh].
-      const group = (x: tf.Tensor) =>
-        tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, nHead / nKv, 1, 1]), [b, nHead, t, dh]);
+      // Each key/value head repeated for its group of query heads: [B, G, T, dh] → [B, H, T, dh]
+      // (a gather, which every backend differentiates; tile's gradient stops at rank 4).
+      const size = nHead / nKv;
+      const of = tf.tensor1d(
+        Int32Array.from({ length: nHead }, (_, h) => Math.floor(h / size)),
+        'int32',
+      );
+      const group = (x: tf.Tensor) => tf.gather(x, of, 1);
       kh = group(kh);
       vh = group(vh);
     }

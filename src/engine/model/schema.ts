@@ -118,6 +118,12 @@ function gpt2Params(c: Gpt2Config): ParamSpec[] {
 
 export const LLAMA_PREFIX = 'model.';
 
+/** The prefix every tensor of block `layer` starts with (ends with a dot). */
+export function blockPrefix(c: ModelConfig, layer: number): string {
+  if (c.kind === 'gpt2') return `${GPT2_PREFIX}h.${layer}.`;
+  return c.kind === 'llama' ? `${LLAMA_PREFIX}layers.${layer}.` : `vit.encoder.layer.${layer}.`;
+}
+
 /** A language model's token embedding table [vocab, d] (the LM head when it is tied). */
 export function tokenEmbeddingName(c: CausalLmConfig): string {
   return c.kind === 'gpt2' ? `${GPT2_PREFIX}wte.weight` : `${LLAMA_PREFIX}embed_tokens.weight`;

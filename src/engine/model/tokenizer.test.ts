@@ -352,7 +352,7 @@ describe('Llama 3-style byte-level BPE with added special tokens', () => {
   // hello=260 12=261 123=262 ĊĊ=263 ĠĠ=264; added: <|begin_of_text|>=265 <|end_of_text|>=266
   // (special) and <tool>=267 (not special).
   const json = byteJson();
-  json.model.vocab['Ġworld'] = 256;
+  json.model.vocab.Ġworld = 256;
   withMerges(json, ['h e', 'l l', 'he ll', 'hell o', '1 2', '12 3', 'Ċ Ċ', 'Ġ Ġ']);
   json.model.ignore_merges = true;
   const bot = { SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } };

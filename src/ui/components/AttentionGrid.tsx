@@ -35,12 +35,15 @@ export function AttentionGrid({
   input,
   selected,
   onSelect,
+  group = 1,
 }: {
   title: string;
   maps: AttentionMaps;
   input: InspectedInput;
   selected: HeadRef | null;
   onSelect: (h: HeadRef) => void;
+  /** Query heads per key/value head (grouped-query attention); 1 without. */
+  group?: number;
 }) {
   const [tip, setTip] = useState<{ x: number; y: number; text: string } | null>(null);
   const heads = Math.max(1, ...maps.layers.map((l) => l.heads.length));
@@ -51,6 +54,15 @@ export function AttentionGrid({
         {Array.from({ length: heads }, (_, h) => (
           <span key={h} className="att-col-label">
             Head {h + 1}
+            {group > 1 && (
+              <span
+                className="att-kv-label"
+                title={`Heads ${Math.floor(h / group) * group + 1}–${(Math.floor(h / group) + 1) * group} share key/value head ${Math.floor(h / group) + 1}`}
+              >
+                {' '}
+                · KV {Math.floor(h / group) + 1}
+              </span>
+            )}
           </span>
         ))}
         {maps.layers.map((layer) => (

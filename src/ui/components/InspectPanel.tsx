@@ -118,6 +118,7 @@ function Views({
   pruned: InspectView | null;
   placeholder: string;
 }) {
+  const group = useWorkbench((s) => (s.model ? s.model.summary.heads / s.model.summary.kvHeads : 1));
   const [method, setMethod] = useState<SaliencyMethod>('gradient');
   const [head, setHead] = useState<HeadRef | null>(null);
   const input = result.input;
@@ -189,6 +190,7 @@ function Views({
             input={input}
             selected={head}
             onSelect={setHead}
+            group={group}
           />
         ))}
         {head && (

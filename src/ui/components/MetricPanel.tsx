@@ -2,6 +2,7 @@ import type { Metrics, ModelSummary } from '../../workers/client';
 import { formatInteger, formatPercent, formatValue } from '../format';
 import { type JobState, useWorkbench } from '../store';
 import { JobProgress } from './JobProgress';
+import { DataDrop } from './DataDrop';
 
 /** The loaded model's quality on its eval set, measured in the worker, with progress and Cancel. */
 export function MetricPanel({ summary }: { summary: ModelSummary }) {
@@ -37,8 +38,7 @@ function Body({
   onCancel: () => void;
   onMeasure: () => void;
 }) {
-  if (!summary.evalSet)
-    return <p className="empty">No eval.safetensors came with this model, so there is nothing to measure it on.</p>;
+  if (!summary.evalSet) return <DataDrop summary={summary} />;
   switch (evaluation.status) {
     case 'running':
       return <JobProgress name="Measuring progress" progress={evaluation.progress} onCancel={onCancel} />;

@@ -180,11 +180,26 @@ function Row({ row, mode, scale }: { row: MapRow; mode: MapColour; scale: ShareS
       <div className="row-cells">
         {heads.length > 0 && (
           <ul className="heads" aria-label={`Attention heads of ${row.title.toLowerCase()}`}>
-            {heads.map((c) => (
-              <li key={c.id}>
-                <Cell cell={c} mode={mode} scale={scale} />
-              </li>
-            ))}
+            {groupsOf(heads).map((group, g) =>
+              group.length === 1 || heads[0].group === undefined ? (
+                group.map((c) => (
+                  <li key={c.id}>
+                    <Cell cell={c} mode={mode} scale={scale} />
+                  </li>
+                ))
+              ) : (
+                // Grouped-query attention: the query heads that share one key/value head, framed together.
+                <li key={`g${g}`} className="kv-group">
+                  <ul aria-label={`Key/value head ${g + 1}: query heads sharing it`}>
+                    {group.map((c) => (
+                      <li key={c.id}>
+                        <Cell cell={c} mode={mode} scale={scale} />
+                      </li>
+                    ))}
+                  </ul>
+                </li>
+              ),
+            )}
           </ul>
         )}
         {others.map((c) => (
@@ -193,6 +208,17 @@ function Row({ row, mode, scale }: { row: MapRow; mode: MapColour; scale: ShareS
       </div>
     </div>
   );
+}
+
+/** Head cells by key/value group, in order (one group each without grouped-query attention). */
+function groupsOf(heads: MapCell[]): MapCell[][] {
+  const groups: MapCell[][] = [];
+  for (const c of heads) {
+    const g = c.group ?? groups.length;
+    if (!groups[g]) groups[g] = [];
+    groups[g].push(c);
+  }
+  return groups;
 }
 
 /** Opens (or closes) the block's detail view: the selected block is part of the configuration. */

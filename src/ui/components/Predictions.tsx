@@ -1,7 +1,7 @@
 import type { InspectedInput, InspectView } from '../../workers/client';
-import { formatPercent } from '../format';
+import { formatPercent, tokenUnit } from '../format';
 
-/** Class probabilities, or the next-byte distribution and a sampled continuation. */
+/** Class probabilities, or the next-token distribution and a sampled continuation. */
 export function Predictions({ view, input }: { view: InspectView; input: InspectedInput }) {
   const p = view.predictions;
   const rows =
@@ -17,7 +17,7 @@ export function Predictions({ view, input }: { view: InspectView; input: Inspect
     <div className="predictions">
       <ol
         className="prob-bars"
-        aria-label={p.kind === 'image-classifier' ? 'Most likely classes' : 'Most likely next bytes'}
+        aria-label={p.kind === 'image-classifier' ? 'Most likely classes' : `Most likely next ${tokenUnit(p)}s`}
       >
         {rows.map((r) => (
           <li key={r.key} className={r.truth ? 'truth' : undefined}>

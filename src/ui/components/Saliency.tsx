@@ -3,6 +3,7 @@ import type { InspectedInput, InspectView, SaliencyScores } from '../../workers/
 import { heatColor, heatInk, heatRgb } from '../heat';
 import { strongest, tokenName } from '../inspect-format';
 import { PixelImage } from './PixelImage';
+import { tokenUnit } from '../format';
 
 export type SaliencyMethod = 'gradient' | 'rollout';
 
@@ -64,7 +65,7 @@ function targetName(view: InspectView): string {
   const p = view.predictions;
   const target = view.saliency.target;
   if (p.kind === 'image-classifier') return `“${p.top.find((t) => t.index === target)?.label ?? `class ${target}`}”`;
-  return `the next byte “${p.top.find((t) => t.id === target)?.display ?? target}”`;
+  return `the next ${tokenUnit(p)} “${p.top.find((t) => t.id === target)?.display ?? target}”`;
 }
 
 function PatchOverlay({

@@ -3,7 +3,8 @@
 // parameters and FLOPs (and is what an export writes). The forward pass reads layer widths from the
 // stored tensors, so it runs these checkpoints directly.
 //
-// - A removed head h (head width dh = d / heads) loses its dh query, key and value output features
+// What a removed unit takes is model/kept.ts's one reading; in the stored layouts:
+// - A removed head h (head width dh) loses its dh query, key and value output features
 //   and its dh input rows of the attention output projection. GPT-2 fuses q, k, v into one Conv1D
 //   c_attn stored [in = d, out = 3d] as [q | k | v], so head h's columns are h·dh + e, d + h·dh + e
 //   and 2d + h·dh + e; its c_proj is [in = d, out = d], rows h·dh + e. ViT keeps separate nn.Linear
@@ -17,9 +18,10 @@
 // - A removed sublayer (attention or FFN) keeps zero heads / neurons and a zeroed output bias: it
 //   then adds exactly 0 to the residual stream, as skipping it does. A removed block (both
 //   sublayers) can instead be dropped and the later blocks renumbered: `dropBlocks`.
-import { ffnSize, hiddenSize, numHeads, numLayers, parseConfig, type ModelConfig } from '../../model/config';
+import { ffnSize, numHeads, numLayers, parseConfig, type ModelConfig } from '../../model/config';
 import type { HostTensor } from '../../model/checkpoint';
-import { GPT2_PREFIX, linearSpecs, type LinearSpec } from '../../model/schema';
+import { keptFeatures } from '../../model/kept';
+import { blockPrefix, linearSpecs, type LinearSpec } from '../../model/schema';
 import type { ModelMasks } from '../../model/types';
 
 export type StructuralMasks = Pick<ModelMasks, 'heads' | 'neurons' | 'attention' | 'mlp'>;
@@ -48,35 +50,20 @@ export function keptUnits(config: ModelConfig, masks: StructuralMasks): { heads:
   };
 }
 
-/**
- * Which input and output features of a block linear survive when only `heads` and `neurons` are kept;
- * their product is the entries those units own (the model map reads one head's or neuron's share so).
- */
-export function keptFeatures(
+/** The input and output features of a block linear that survive the structural masks. */
+export function keptIndices(
   config: ModelConfig,
   spec: LinearSpec,
-  heads: number[],
-  neurons: number[],
+  masks: StructuralMasks,
 ): { inIdx: number[]; outIdx: number[] } {
-  const d = hiddenSize(config);
-  const dh = d / numHeads(config);
-  const headFeatures = heads.flatMap((h) => range(dh).map((e) => h * dh + e));
-  switch (spec.role) {
-    case 'qkv':
-      return { inIdx: range(d), outIdx: [0, 1, 2].flatMap((part) => headFeatures.map((f) => part * d + f)) };
-    case 'q':
-    case 'k':
-    case 'v':
-      return { inIdx: range(d), outIdx: headFeatures };
-    case 'attn_out':
-      return { inIdx: headFeatures, outIdx: range(d) };
-    case 'ffn_in':
-      return { inIdx: range(d), outIdx: neurons };
-    case 'ffn_out':
-      return { inIdx: neurons, outIdx: range(spec.outFeatures) };
-    default:
-      return { inIdx: range(spec.inFeatures), outIdx: range(spec.outFeatures) };
-  }
+  const { inKeep, outKeep } = keptFeatures(config, spec, masks);
+  // The side facing the residual stream keeps its width (a removed sublayer's output is zero rows
+  // and a zero bias there, not a narrower stream).
+  const toStream = spec.role === 'attn_out' || spec.role === 'ffn_out';
+  return {
+    inIdx: toStream ? range(spec.inFeatures).filter(inKeep) : range(spec.inFeatures),
+    outIdx: toStream ? range(spec.outFeatures) : range(spec.outFeatures).filter(outKeep),
+  };
 }
 
 /** The sub-matrix of kept inputs × kept outputs, in the weight's own layout. */
@@ -103,7 +90,7 @@ export function physicallyPrune(
   for (const spec of linearSpecs(config)) {
     if (spec.layer < 0) continue;
     const l = spec.layer;
-    const { inIdx, outIdx } = keptFeatures(config, spec, kept.heads[l], kept.neurons[l]);
+    const { inIdx, outIdx } = keptIndices(config, spec, masks);
     weights.set(spec.weight, sliceLinear(host.get(spec.weight)!, spec, inIdx, outIdx));
     if (!spec.bias) continue;
     const b = host.get(spec.bias)!;
@@ -121,11 +108,6 @@ export function physicallyPrune(
     if (removed.length) prunedHeads[String(l)] = removed;
   });
   return { weights, heads: kept.heads.map((h) => h.length), neurons: kept.neurons.map((n) => n.length), prunedHeads };
-}
-
-/** The block-tensor name prefix of block l. */
-function blockPrefix(config: ModelConfig, l: number): string {
-  return config.kind === 'gpt2' ? `${GPT2_PREFIX}h.${l}.` : `vit.encoder.layer.${l}.`;
 }
 
 /**
