@@ -101,6 +101,13 @@ describe('remote models', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).sparsity).toBeCloseTo(0.5, 1);
     expect(readdirSync(join(cache, 'url'))).toHaveLength(1);
+
+    // The URL of its config.json names the same folder: the same copy, no request.
+    const before = hub.requests.length;
+    const again = await run(['eval', '--model', `${hub.url}/org/tiny/resolve/main/config.json`, '--cache', cache]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/using the copy in/);
+    expect(hub.requests.length).toBe(before);
   });
 
   it('a missing model, a non-model folder, an unreachable hub and a bad id each get one clear line', async () => {

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import {
   DEFAULT_HUB,
   HUB_PREFIX,
+  normalizeFolderUrl,
   normalizeHub,
   parseHubId,
   type RemoteRef,
@@ -41,7 +42,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export function remoteRefOf(model: string): RemoteRef {
   try {
     if (model.startsWith(HUB_PREFIX)) return { kind: 'hub', ...parseHubId(model.slice(HUB_PREFIX.length)) };
-    return { kind: 'url', url: model.endsWith('/') ? model : `${model}/` };
+    return { kind: 'url', url: normalizeFolderUrl(model) };
   } catch (e) {
     if (e instanceof SourceError) throw new UsageError(`--model ${model}: ${e.message}`);
     throw e;
