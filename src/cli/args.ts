@@ -65,6 +65,9 @@ export const prunesWeights = (a: RecipeArgs): a is WeightArgs => granularityEntr
 
 interface Common {
   model: string;
+  /** --hub and --cache: where a remote --model comes from and is kept (see remote.ts). */
+  hub?: string;
+  cache?: string;
   json: boolean;
   quiet: boolean;
   debug: boolean;
@@ -316,6 +319,8 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
   }
   const common: Common = {
     model: required(raw, 'model', command),
+    ...(typeof raw.hub === 'string' ? { hub: raw.hub } : {}),
+    ...(typeof raw.cache === 'string' ? { cache: raw.cache } : {}),
     json: raw.json === true,
     quiet: raw.quiet === true,
     debug,

@@ -49,6 +49,7 @@ import {
   type ModelDir,
 } from './model-dir';
 import { FILE_SOURCE, OPTIONS } from './options';
+import { isRemoteModel, modelDirOf } from './remote';
 import type { ErrStream, Progress } from './progress';
 
 export interface OutStream {
@@ -141,11 +142,18 @@ export function reportJson(r: PruneReport | StructuredReport): Record<string, un
   return { ...r, recipe: recipeToJson(r.recipe) };
 }
 
-function load(
-  dir: string,
+async function load(
+  a: { model: string; hub?: string; cache?: string },
   ctx: Context,
   e?: EvalArgs,
-): { md: ModelDir; session: ModelSession; evalData: EvalData | null } {
+): Promise<{ md: ModelDir; session: ModelSession; evalData: EvalData | null }> {
+  const dir = await modelDirOf(a.model, {
+    hub: a.hub,
+    cache: a.cache,
+    signal: ctx.signal,
+    onProgress: (label, f) => ctx.progress.update(label, f),
+    note: (m) => ctx.progress.note(m),
+  });
   ctx.progress.update('loading model', 0);
   const md = readModelDir(dir);
   const session = openSession(md);
@@ -211,7 +219,7 @@ function needEvalSet(session: ModelSession, md: ModelDir): void {
 }
 
 export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
-  const { md, session } = load(a.model, ctx, a);
+  const { md, session } = await load(a, ctx, a);
   try {
     needEvalSet(session, md);
     const pruner = new Pruner(session);
@@ -226,7 +234,7 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
 }
 
 export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
-  const { md, session } = load(a.model, ctx, a);
+  const { md, session } = await load(a, ctx, a);
   try {
     needEvalSet(session, md);
     const pruner = new Pruner(session);
@@ -260,7 +268,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
 }
 
 export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
-  const { session, evalData } = load(a.model, ctx, a);
+  const { session, evalData } = await load(a, ctx, a);
   try {
     const summary = session.summary();
     const t0 = performance.now();
@@ -400,7 +408,7 @@ async function pruneStructuredForExport(
 
 export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   checkOutDir(a.out, a.model, a.force);
-  const { md, session } = load(a.model, ctx, a);
+  const { md, session } = await load(a, ctx, a);
   try {
     const p = prunesWeights(a)
       ? await pruneUnstructuredForExport(a, session, md, ctx)
@@ -421,7 +429,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
       structure: p.structure,
       extraFiles: md.extraFiles,
       provenance: {
-        source: md.dir,
+        source: isRemoteModel(a.model) ? a.model : md.dir,
         recipe: p.recipe,
         calibration: p.calibration,
         blockSparsity: p.blockSparsity,
@@ -467,7 +475,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
 
 /** The dense model's prediction for one input: the next token after a text, or an image's classes. */
 export async function runPredict(a: Of<'predict'>, ctx: Context): Promise<void> {
-  const { md, session } = load(a.model, ctx);
+  const { md, session } = await load(a, ctx);
   try {
     const c = session.config;
     if (isCausalLm(c)) {

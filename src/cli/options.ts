@@ -161,11 +161,27 @@ const allocationParameterOptions = Object.fromEntries(
 export const OPTIONS = {
   model: {
     kind: { type: 'text' },
+    arg: '<dir|url|hf:id>',
+    commands: COMMANDS,
+    section: 'general',
+    help: 'model directory (config.json, model.safetensors, …), the URL of one, or a hub model hf:org/name[@revision] (downloaded into --cache once)',
+    required: 'required',
+  },
+  hub: {
+    kind: { type: 'text' },
+    arg: '<url>',
+    commands: COMMANDS,
+    section: 'general',
+    help: 'the hub that hf: ids are downloaded from, as {hub}/{id}/resolve/{revision}/{file}',
+    default: '$HF_ENDPOINT, else https://huggingface.co',
+  },
+  cache: {
+    kind: { type: 'text' },
     arg: '<dir>',
     commands: COMMANDS,
     section: 'general',
-    help: 'model directory (config.json, model.safetensors, …)',
-    required: 'required',
+    help: 'where downloaded models are kept and reused',
+    default: '$XDG_CACHE_HOME/pruning-workbench, else ~/.cache/pruning-workbench',
   },
   sparsity: {
     kind: { type: 'text' },

@@ -1,7 +1,13 @@
 // A loaded model and what the page asks of it: its structure and costs, and its metric on the
 // evaluation set that ships beside it. The worker holds one session; Node scripts use it too.
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint, WEIGHTS_FILE, type Checkpoint, type CheckpointFiles } from './model/checkpoint';
+import {
+  gatherWeightFiles,
+  loadCheckpoint,
+  WEIGHTS_FILE,
+  type Checkpoint,
+  type CheckpointFiles,
+} from './model/checkpoint';
 import { INDEX_FILE, parseShardIndex, shardFiles } from './io/shard-index';
 import {
   architectureOf,
@@ -72,9 +78,16 @@ async function fetchBytes(url: string, fetchImpl: typeof fetch, optional: boolea
   const res = await fetchImpl(url);
   if (!res.ok) {
     if (optional && res.status === 404) return undefined;
-    throw new ModelError(`could not load ${url}: HTTP ${res.status}`);
+    throw new ModelError(`could not load ${url}: ${httpReason(res.status)}`);
   }
   return new Uint8Array(await res.arrayBuffer());
+}
+
+function httpReason(status: number): string {
+  if (status === 401 || status === 403)
+    return `HTTP ${status} (the model is private or gated, or the address is wrong)`;
+  if (status === 404) return 'HTTP 404 (not found)';
+  return `HTTP ${status}`;
 }
 
 function parseJson(bytes: Uint8Array, name: string): unknown {
@@ -86,39 +99,89 @@ function parseJson(bytes: Uint8Array, name: string): unknown {
 }
 
 /**
+ * The files of a model folder that are fetched when present, besides config.json and the weights:
+ * what the engine reads and what an export carries over.
+ */
+export const OPTIONAL_MODEL_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'preprocessor_config.json',
+  'generation_config.json',
+  'eval.safetensors',
+  'calib.safetensors',
+] as const;
+
+/**
  * The weights of a model directory on a server: model.safetensors, or model.safetensors.index.json
  * and the shards it names (a shard that is not there is left for the loader to name).
  */
-async function fetchWeights(base: string, fetchImpl: typeof fetch): Promise<Pick<ModelFiles, 'weights' | 'index'>> {
+async function fetchWeights(base: string, fetchImpl: typeof fetch, into: Map<string, Uint8Array>): Promise<void> {
   const single = await fetchBytes(`${base}${WEIGHTS_FILE}`, fetchImpl, true);
-  if (single) return { weights: new Map([[WEIGHTS_FILE, single]]) };
+  if (single) {
+    into.set(WEIGHTS_FILE, single);
+    return;
+  }
   const indexBytes = await fetchBytes(`${base}${INDEX_FILE}`, fetchImpl, true);
-  if (!indexBytes) throw new ModelError(`could not load ${base}${WEIGHTS_FILE} nor ${base}${INDEX_FILE}: HTTP 404`);
-  const index = parseShardIndex(parseJson(indexBytes, INDEX_FILE));
-  const names = shardFiles(index);
+  if (!indexBytes)
+    throw new ModelError(
+      `${base} is not a model folder: it has config.json but neither ${WEIGHTS_FILE} nor ${INDEX_FILE}`,
+    );
+  into.set(INDEX_FILE, indexBytes);
+  const names = shardFiles(parseShardIndex(parseJson(indexBytes, INDEX_FILE)));
   const shards = await Promise.all(names.map((name) => fetchBytes(`${base}${name}`, fetchImpl, true)));
-  return { weights: new Map(names.flatMap((name, i) => (shards[i] ? [[name, shards[i]]] : []))), index };
+  names.forEach((name, i) => {
+    if (shards[i]) into.set(name, shards[i]);
+  });
+}
+
+/**
+ * Every file of a model folder on a server, by name, as it was served: config.json (whose absence
+ * means there is no model there), the weights, and those of OPTIONAL_MODEL_FILES it has. config.json
+ * comes first, so a wrong address fails before the weights are asked for.
+ */
+export async function fetchModelFolder(
+  baseUrl: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<Map<string, Uint8Array>> {
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const files = new Map<string, Uint8Array>();
+  const config = await fetchBytes(`${base}config.json`, fetchImpl, true);
+  if (!config) throw new ModelError(`there is no model at ${base}: its config.json was not found (HTTP 404)`);
+  files.set('config.json', config);
+  parseJson(config, 'config.json');
+  const optional = await Promise.all([
+    fetchWeights(base, fetchImpl, files),
+    ...OPTIONAL_MODEL_FILES.map((name) => fetchBytes(`${base}${name}`, fetchImpl, true)),
+  ]);
+  OPTIONAL_MODEL_FILES.forEach((name, i) => {
+    const bytes = optional[i + 1];
+    if (bytes) files.set(name, bytes);
+  });
+  return files;
+}
+
+/** The engine's view of a model folder's files (by name, as fetchModelFolder gives them). */
+export function modelFilesOf(folder: ReadonlyMap<string, Uint8Array>): ModelFiles {
+  const read = (name: string) => folder.get(name);
+  const weights = gatherWeightFiles(read);
+  if (!weights) throw new ModelError(`the model has no ${WEIGHTS_FILE} nor ${INDEX_FILE}`);
+  const json = (name: string) => {
+    const b = read(name);
+    return b && parseJson(b, name);
+  };
+  return {
+    config: json('config.json'),
+    ...weights,
+    tokenizer: json('tokenizer.json'),
+    tokenizerConfig: json('tokenizer_config.json'),
+    evalSet: read('eval.safetensors'),
+    calibSet: read('calib.safetensors'),
+  };
 }
 
 /** Fetches a model directory laid out as public/models/<id>/ is. */
 export async function fetchModelFiles(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<ModelFiles> {
-  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-  const [config, weights, tokenizer, tokenizerConfig, evalSet, calibSet] = await Promise.all([
-    fetchBytes(`${base}config.json`, fetchImpl, false),
-    fetchWeights(base, fetchImpl),
-    fetchBytes(`${base}tokenizer.json`, fetchImpl, true),
-    fetchBytes(`${base}tokenizer_config.json`, fetchImpl, true),
-    fetchBytes(`${base}eval.safetensors`, fetchImpl, true),
-    fetchBytes(`${base}calib.safetensors`, fetchImpl, true),
-  ]);
-  return {
-    config: parseJson(config!, 'config.json'),
-    ...weights,
-    tokenizer: tokenizer && parseJson(tokenizer, 'tokenizer.json'),
-    tokenizerConfig: tokenizerConfig && parseJson(tokenizerConfig, 'tokenizer_config.json'),
-    evalSet,
-    calibSet,
-  };
+  return modelFilesOf(await fetchModelFolder(baseUrl, fetchImpl));
 }
 
 /** What the model is measured on besides the set itself: how text is cut, how many examples. */

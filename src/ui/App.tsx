@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { CostPanel } from './components/CostPanel';
 import { DropZone } from './components/DropZone';
+import { OpenRemote } from './components/OpenRemote';
 import { MetricPanel } from './components/MetricPanel';
 import { ModelMap } from './components/ModelMap';
 import { LayerDetail } from './components/LayerDetail';
@@ -42,7 +43,7 @@ export function App() {
       workbenchStore.getState().setConfig({ model: fromQuery });
       id = fromQuery;
     }
-    void workbenchStore.getState().start(id, backendFromUrl());
+    void workbenchStore.getState().start(id, backendFromUrl(), new URLSearchParams(window.location.search).get('hub'));
     workbenchStore.getState().watchDevice();
   }, []);
 
@@ -92,6 +93,7 @@ export function App() {
               <MetricPanel summary={model.summary} />
               <CostPanel summary={model.summary} />
               <DropZone />
+              <OpenRemote />
             </div>
           </>
         ) : (
@@ -103,6 +105,7 @@ export function App() {
             </div>
             <div className="column side-column">
               <DropZone />
+              <OpenRemote />
             </div>
           </>
         )}

@@ -320,7 +320,12 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
 
       setConfig(patch) {
         const before = get().config;
-        const merged = parseFields({ ...before, ...patch });
+        // A model named without a source is one the page ships.
+        const merged = parseFields({
+          ...before,
+          ...('model' in patch && !('source' in patch) ? { source: null } : {}),
+          ...patch,
+        });
         if (patch.model && patch.model !== before.model)
           Object.assign(merged, { calibCount: defaultShareState(patch.model).calibCount, layerSparsity: null });
         // An earlier choice that rules out a later one puts the later one back to its default.
@@ -417,7 +422,10 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       shareUrl() {
         const url = new URL(window.location.href);
         url.hash = encodeShareState(get().config);
+        // The hub the page resolves ids against travels with the link (a mirror, a test's server).
+        const hub = url.searchParams.get('hub');
         url.search = '';
+        if (hub) url.searchParams.set('hub', hub);
         return url.href;
       },
 

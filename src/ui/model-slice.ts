@@ -2,10 +2,12 @@
 // notices, with the actions that change them. Every engine call goes through the worker client,
 // opening a model and measuring it each in its job slot (./jobs.ts).
 import type { StateCreator } from 'zustand/vanilla';
+import { DEFAULT_HUB, normalizeHub, parseRemote, type RemoteRef, remoteName, SourceError } from '../workers/client';
 import {
   errorMessage,
   type BackendInfo,
   type BackendName,
+  type CachedModel,
   type EngineClient,
   type Job,
   type Metrics,
@@ -15,6 +17,7 @@ import {
 } from '../workers/client';
 import { IDLE, type JobState, type Jobs } from './jobs';
 import type { WorkbenchState } from './store';
+import { type LinkSource, modelKeyOf } from './share';
 
 export interface CatalogEntry {
   id: string;
@@ -22,7 +25,12 @@ export interface CatalogEntry {
   task: string;
 }
 
-export type ModelSource = { kind: 'default'; id: string } | { kind: 'files'; files: string[] };
+export type ModelSource =
+  | { kind: 'default'; id: string }
+  /** Dropped or chosen files; `digest` is OpenResult.digest. */
+  | { kind: 'files'; files: string[]; digest?: string }
+  /** Downloaded from the hub (resolved against `hub`) or a folder URL, or reopened from the browser's cache. */
+  | { kind: 'remote'; ref: RemoteRef; hub: string; fromCache: boolean };
 
 export interface LoadedModel {
   /** Changes with every model opened, so late answers about an older one are recognised. */
@@ -51,11 +59,32 @@ export interface ModelSlice {
   /** The loaded model measured on its eval set (idle without one: see ModelSummary.evalSet); the key is the model's. */
   evaluation: JobState<Metrics>;
   notice: Notice | null;
+  /** The hub that ids are resolved against (the page's ?hub=, else DEFAULT_HUB). */
+  hub: string;
+  /** The models downloaded into this browser, newest first. */
+  cached: CachedModel[];
+  /**
+   * The files a link made on dropped files needs, until they (or another model) are opened: files
+   * dropped meanwhile must have the link's digest.
+   */
+  linkFiles: { files: string[]; digest: string } | null;
 
-  /** Starts the worker and opens `initialId` (default: vit-fashion) on the `backend` asked for. */
-  start(initialId?: string | null, backend?: BackendName | null): Promise<void>;
+  /**
+   * Starts the worker and opens the model: the configuration's source (a link's hub or URL model;
+   * for one made on files, waits for them), else `initialId` (default: vit-fashion), on the
+   * `backend` asked for; ids resolve against `hub` (default DEFAULT_HUB).
+   */
+  start(initialId?: string | null, backend?: BackendName | null, hub?: string | null): Promise<void>;
   selectModel(id: string): Promise<void>;
   openFiles(files: readonly File[]): Promise<void>;
+  /**
+   * Opens what a person typed, a hub id ("org/name[@revision]") or a folder URL, or a source; a bad
+   * one gets a notice and changes nothing. `hub` overrides the page's (a cached model's own).
+   */
+  openRemote(source: string | RemoteRef, hub?: string): Promise<void>;
+  /** Reads the list of cached models again. */
+  refreshCached(): Promise<void>;
+  deleteCached(base: string): Promise<void>;
   evaluate(): Promise<void>;
   cancelEvaluation(): void;
   cancelLoading(): void;
@@ -69,6 +98,20 @@ const TASKS: Record<ModelSummary['family'], string> = {
   'image-classifier': 'image classification',
   'causal-lm': 'text generation',
 };
+
+/** What a share link holds of where the model came from (null: a model the page ships). */
+export function linkSourceOf(source: ModelSource): LinkSource | null {
+  switch (source.kind) {
+    case 'default':
+      return null;
+    case 'files':
+      return source.digest ? { kind: 'files', files: source.files, digest: source.digest } : null;
+    case 'remote':
+      return source.ref.kind === 'hub'
+        ? { kind: 'hub', id: source.ref.id, revision: source.ref.revision }
+        : { kind: 'url', url: source.ref.url };
+  }
+}
 
 export function parseCatalog(json: unknown): CatalogEntry[] {
   if (!Array.isArray(json)) throw new Error('models/index.json must be a JSON array of {id, name, task}');
@@ -107,6 +150,13 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
     );
     const pickerIdOf = (m: LoadedModel | null) =>
       !m ? null : m.source.kind === 'default' ? m.source.id : FILES_SOURCE_ID;
+    const refresh = () =>
+      Promise.resolve()
+        .then(() => deps.engine().cachedModels())
+        .then(
+          (cached) => set({ cached }),
+          () => {},
+        );
 
     /** Opens a model; the loaded one stays until the new one has opened. */
     async function open(
@@ -132,9 +182,26 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       set({ model, selectedId: pickerIdOf(model) });
       if (r.summary.evalSet) void get().evaluate();
       // The configuration names the model it was made on, and is measured on the new one.
-      if (model.source.kind === 'default' && model.source.id !== get().config.model)
-        get().setConfig({ model: model.source.id });
+      const source = linkSourceOf(model.source);
+      const key = model.source.kind === 'default' ? model.source.id : source ? modelKeyOf(source) : null;
+      const config = get().config;
+      if (key !== null && (key !== config.model || JSON.stringify(source) !== JSON.stringify(config.source)))
+        get().setConfig({ model: key, source });
+      set({ linkFiles: null });
+      if (model.source.kind === 'remote' && !model.source.fromCache) void refresh();
       get().prune();
+    }
+
+    /** A link made on dropped files: nothing opens until they are dropped (and match). */
+    async function waitForFiles(source: Extract<LinkSource, { kind: 'files' }>) {
+      set({
+        linkFiles: { files: source.files, digest: source.digest },
+        selectedId: null,
+        notice: {
+          title: 'This link was made on a checkpoint opened from files',
+          message: `Drop or choose its files (${source.files.join(', ')}) to open it with the link's configuration; the files of another model are refused. Or pick a model above.`,
+        },
+      });
     }
 
     return {
@@ -146,10 +213,21 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       opening: IDLE,
       evaluation: IDLE,
       notice: null,
+      hub: DEFAULT_HUB,
+      cached: [],
+      linkFiles: null,
 
-      async start(initialId, backend) {
+      async start(initialId, backend, hub) {
         if (started) return;
         started = true;
+        if (hub) {
+          try {
+            set({ hub: normalizeHub(hub) });
+          } catch (e) {
+            set({ notice: { title: 'The hub address in the page URL was not used', message: errorMessage(e) } });
+          }
+        }
+        void refresh();
         const id = initialId || DEFAULT_MODEL_ID;
         deps
           .engine()
@@ -158,7 +236,13 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
             (backend) => set({ backend }),
             (e) => set({ backendError: errorMessage(e) }),
           );
-        const opened = get().selectModel(id);
+        const source = get().config.source;
+        const opened =
+          source?.kind === 'files'
+            ? waitForFiles(source)
+            : source
+              ? get().openRemote(source.kind === 'hub' ? { ...source } : { ...source })
+              : get().selectModel(id);
         try {
           set({ catalog: await deps.loadCatalog() });
         } catch (e) {
@@ -183,16 +267,53 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       },
 
       openFiles(files) {
+        const expected = get().linkFiles?.digest;
         return open(
           'your files',
           null,
-          (onProgress) => deps.engine().openFiles(files, onProgress),
+          (onProgress) => deps.engine().openFiles(files, onProgress, expected),
           (r) => ({
             name: 'Your checkpoint',
             task: TASKS[r.summary.family],
-            source: { kind: 'files', files: r.files },
+            source: { kind: 'files', files: r.files, ...(r.digest ? { digest: r.digest } : {}) },
           }),
         );
+      },
+
+      async openRemote(given, hubOverride) {
+        let ref: RemoteRef;
+        try {
+          ref = typeof given === 'string' ? parseRemote(given) : given;
+        } catch (e) {
+          if (!(e instanceof SourceError)) throw e;
+          set({
+            notice: { title: `Could not open ${typeof given === 'string' ? given.trim() : ''}`, message: e.message },
+          });
+          return;
+        }
+        const hub = hubOverride ?? get().hub;
+        const name = remoteName(ref);
+        await open(
+          name,
+          null,
+          (onProgress) => deps.engine().openRemote(ref, hub, onProgress),
+          (r) => ({
+            name,
+            task: TASKS[r.summary.family],
+            source: { kind: 'remote', ref, hub, fromCache: !!r.fromCache },
+          }),
+        );
+      },
+
+      refreshCached: refresh,
+
+      async deleteCached(base) {
+        try {
+          await deps.engine().deleteCachedModel(base);
+        } catch (e) {
+          set({ notice: { title: 'Could not delete the downloaded model', message: errorMessage(e) } });
+        }
+        await refresh();
       },
 
       async evaluate() {

@@ -14,12 +14,26 @@ import {
   STRUCTURED_SCORES,
 } from '../engine/pruning/catalogue';
 import { CALIB_SOURCES, type CalibSourceChoice, type ChoiceState, fitLink, OWL_PARAMETERS } from './choices';
+import { formatHubId, HUB_PREFIX, normalizeFolderUrl, parseHubId, SourceError } from '../workers/client';
 
 export const AXES = ['flops', 'params', 'bytes'] as const;
 export type Axis = (typeof AXES)[number];
 
+/**
+ * Where the model of a link comes from when it is not one the page ships: a hub id (resolved
+ * against the page's hub), a folder URL, or files the user dropped, named, with the digest of
+ * their safetensors headers that files dropped to open the link must match.
+ */
+export type LinkSource =
+  | { kind: 'hub'; id: string; revision: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'files'; files: string[]; digest: string };
+
 export interface ShareState extends ChoiceState {
+  /** A shipped model's id; with a `source`, the key modelKeyOf gives it (curves are kept per model by it). */
   model: string;
+  /** null: `model` is one of the models the page ships. */
+  source: LinkSource | null;
   /** OWL's outlier threshold M and spread λ (used with the OWL allocation). */
   owlM: number;
   owlLambda: number;
@@ -37,7 +51,11 @@ export interface ShareState extends ChoiceState {
   layerSparsity: number[] | null;
 }
 
-export const LINK_VERSION = 1;
+/**
+ * The newest link format this page reads. v2 added `source`; a link without one is still written
+ * as v1, which every earlier page reads, and one with a source as v2, which they refuse as newer.
+ */
+export const LINK_VERSION = 2;
 export const MAX_SPARSITY = 0.95;
 
 const OWL_DEFAULTS = allocationDefaults('owl');
@@ -45,6 +63,7 @@ const OWL_DEFAULTS = allocationDefaults('owl');
 export function defaultShareState(model = 'vit-fashion'): ShareState {
   return {
     model,
+    source: null,
     method: 'magnitude',
     granularity: 'unstructured',
     score: 'default',
@@ -68,6 +87,7 @@ export class LinkError extends Error {}
 
 const KEYS: (keyof ShareState)[] = [
   'model',
+  'source',
   'method',
   'granularity',
   'score',
@@ -116,11 +136,15 @@ export function parseFields(raw: unknown): ShareState {
   const d = defaultShareState(typeof o.model === 'string' ? o.model : undefined);
   const get = <K extends keyof ShareState>(k: K) => (k in o ? o[k] : d[k]);
   const model = get('model');
-  if (typeof model !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model))
+  const source = sourceField(get('source'));
+  if (source) {
+    if (model !== modelKeyOf(source)) throw new LinkError('"model" does not match the model\'s "source"');
+  } else if (typeof model !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model))
     throw new LinkError('"model" must be a model id (letters, digits, ".", "_", "-")');
   const layer = get('layer');
   return {
-    model,
+    model: model as string,
+    source,
     method: oneOf(get('method'), ids(METHODS), 'method'),
     granularity: oneOf(get('granularity'), ids(GRANULARITIES), 'granularity'),
     score: oneOf(get('score'), orDefault([...new Set(ids(STRUCTURED_SCORES))]), 'score'),
@@ -148,6 +172,69 @@ export function validateShareState(raw: unknown): ShareState {
   const fitted = fitLink(parseFields(raw));
   if ('refusal' in fitted) throw new LinkError(`these choices cannot be combined: ${fitted.refusal}`);
   return fitted.state;
+}
+
+/** The configuration's `model` for a model from elsewhere: "hf:org/name[@rev]", the URL, "files:<digest prefix>". */
+export function modelKeyOf(source: LinkSource): string {
+  switch (source.kind) {
+    case 'hub':
+      return `${HUB_PREFIX}${formatHubId(source)}`;
+    case 'url':
+      return source.url;
+    case 'files':
+      return `files:${source.digest.slice(0, 16)}`;
+  }
+}
+
+export const MAX_LINK_FILES = 64;
+const FILE_NAME = /^[A-Za-z0-9._() +-]{1,128}$/;
+
+function sourceField(v: unknown): LinkSource | null {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new LinkError('"source" must be null or an object');
+  const o = v as Record<string, unknown>;
+  const only = (keys: string[]) => {
+    const extra = Object.keys(o).find((k) => !keys.includes(k));
+    if (extra) throw new LinkError(`unknown field "source.${extra.slice(0, 40)}"`);
+  };
+  try {
+    switch (o.kind) {
+      case 'hub': {
+        only(['kind', 'id', 'revision']);
+        if (typeof o.id !== 'string' || typeof o.revision !== 'string')
+          throw new LinkError('"source" of a hub model needs "id" and "revision"');
+        const ref = parseHubId(`${o.id}@${o.revision}`);
+        if (ref.id !== o.id) throw new LinkError('"source.id" is not a hub model id');
+        return { kind: 'hub', ...ref };
+      }
+      case 'url': {
+        only(['kind', 'url']);
+        if (typeof o.url !== 'string' || o.url.length > 2048) throw new LinkError('"source.url" must be a URL');
+        const url = normalizeFolderUrl(o.url);
+        if (url !== o.url) throw new LinkError('"source.url" must be a folder URL ending in "/"');
+        return { kind: 'url', url };
+      }
+      case 'files': {
+        only(['kind', 'files', 'digest']);
+        const files = o.files;
+        if (
+          !Array.isArray(files) ||
+          files.length < 1 ||
+          files.length > MAX_LINK_FILES ||
+          !files.every((f) => typeof f === 'string' && FILE_NAME.test(f))
+        )
+          throw new LinkError(`"source.files" must be a list of 1 to ${MAX_LINK_FILES} file names`);
+        if (typeof o.digest !== 'string' || !/^[0-9a-f]{64}$/.test(o.digest))
+          throw new LinkError('"source.digest" must be a SHA-256 in hex');
+        return { kind: 'files', files: [...files], digest: o.digest };
+      }
+      default:
+        throw new LinkError('"source.kind" must be hub, url or files');
+    }
+  } catch (e) {
+    if (e instanceof SourceError) throw new LinkError(`"source": ${e.message}`);
+    throw e;
+  }
 }
 
 /** At most this many per-layer values (whether they fit the model is checked when it is loaded). */
@@ -254,12 +341,16 @@ function fromBase64Url(text: string): Uint8Array {
   return Uint8Array.from(b, (c) => c.charCodeAt(0));
 }
 
-/** "#v1.<base64url of the JSON of the fields that differ from the defaults>" (model always). */
+/**
+ * "#v1.<base64url of the JSON of the fields that differ from the defaults>" (model always); "#v2."
+ * when the model has a source.
+ */
 export function encodeShareState(s: ShareState): string {
   const d = defaultShareState(s.model);
   const diff: Record<string, unknown> = { model: s.model };
   for (const k of KEYS) if (s[k] !== d[k]) diff[k] = s[k];
-  return `#v${LINK_VERSION}.${toBase64Url(new TextEncoder().encode(JSON.stringify(diff)))}`;
+  const version = s.source ? LINK_VERSION : 1;
+  return `#v${version}.${toBase64Url(new TextEncoder().encode(JSON.stringify(diff)))}`;
 }
 
 export type ParsedLink = { kind: 'none' } | { kind: 'ok'; state: ShareState } | { kind: 'error'; message: string };
@@ -270,14 +361,14 @@ export function parseShareHash(hash: string): ParsedLink {
   if (!h) return { kind: 'none' };
   if (h.length > 4096) return { kind: 'error', message: 'The link is too long to be a workbench link.' };
   const m = /^v(\d{1,6})\.(.*)$/s.exec(h);
-  if (!m) return { kind: 'error', message: 'The link is not a workbench link (it should start with #v1.).' };
+  if (!m) return { kind: 'error', message: 'The link is not a workbench link (it should start with #v1. or #v2.).' };
   const version = Number(m[1]);
   if (version > LINK_VERSION)
     return {
       kind: 'error',
       message: `The link was made by a newer version of the workbench (link format v${version}; this page reads v${LINK_VERSION}).`,
     };
-  if (version !== LINK_VERSION) return { kind: 'error', message: `Link format v${version} is not known.` };
+  if (version < 1) return { kind: 'error', message: `Link format v${version} is not known.` };
   try {
     const bytes = fromBase64Url(m[2]);
     let json: unknown;

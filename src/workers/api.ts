@@ -10,6 +10,8 @@ import type { LayerDetailData } from '../engine/eval/layer-detail';
 import type { LinearRole } from '../engine/model/schema';
 import type { SensitivityCurve } from '../engine/pruning/allocation';
 import type { MethodId } from '../engine/pruning/catalogue';
+import type { RemoteRef } from '../engine/hub';
+import type { CachedModel } from './cache';
 
 export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport };
 export type { CalibrationSpec, MapImportance, PrunedShares };
@@ -148,7 +150,14 @@ export interface OpenResult {
   files: string[];
   /** Files that were given but not used (README.md, generation_config.json, ...). */
   ignoredFiles: string[];
+  /** SHA-256 (hex) of the weights files' safetensors headers: what a share link checks dropped files against. */
+  digest?: string;
+  /** Opened from the browser's cache of downloaded models, without the network. */
+  fromCache?: boolean;
 }
+
+export type { CachedModel } from './cache';
+export type { RemoteRef } from '../engine/hub';
 
 /**
  * What a model that brought no evaluation data can be measured on: files the user chose (one UTF-8
@@ -177,8 +186,22 @@ export interface EngineApi {
   init(preferred?: BackendName): Promise<BackendInfo>;
   /** Opens public/models/<id>/. */
   openDefault(id: string, onProgress?: ProgressFn, jobId?: number): Promise<OpenResult>;
-  /** Opens config.json + model.safetensors [+ tokenizer.json, eval.safetensors, calib.safetensors]. */
-  openFiles(files: DroppedFile[], onProgress?: ProgressFn, jobId?: number): Promise<OpenResult>;
+  /**
+   * Opens config.json + model.safetensors [+ tokenizer.json, eval.safetensors, calib.safetensors].
+   * With `expectDigest` (a share link's), files whose digest (OpenResult.digest) differs are refused
+   * before anything changes.
+   */
+  openFiles(files: DroppedFile[], onProgress?: ProgressFn, jobId?: number, expectDigest?: string): Promise<OpenResult>;
+  /**
+   * Opens a model from a hub id (resolved against `hub`) or a folder URL: from the browser's cache
+   * when it holds it, else downloaded (progress in bytes; cancelling stops the download) and then
+   * cached.
+   */
+  openRemote(source: RemoteRef, hub: string, onProgress?: ProgressFn, jobId?: number): Promise<OpenResult>;
+  /** The models kept in the browser's cache, newest first. */
+  cachedModels(): Promise<CachedModel[]>;
+  /** Removes a cached model (by CachedModel.base). */
+  deleteCachedModel(base: string): Promise<void>;
   /** The loaded model's metric on its eval set. */
   evaluate(onProgress?: ProgressFn, jobId?: number): Promise<Metrics>;
   /**

@@ -4,7 +4,9 @@ import * as Comlink from 'comlink';
 import type {
   BackendInfo,
   BackendName,
+  CachedModel,
   DroppedFile,
+  RemoteRef,
   EngineApi,
   EvalInputs,
   ExportedFile,
@@ -21,7 +23,9 @@ import type {
 export type {
   BackendInfo,
   BackendName,
+  CachedModel,
   DroppedFile,
+  RemoteRef,
   ExportedFile,
   Metrics,
   OpenResult,
@@ -76,6 +80,20 @@ import { abortError, isAbortError } from '../engine/abort';
 
 export { abortError, isAbortError };
 
+// The page reads and resolves model sources exactly as the worker and the command line do.
+export {
+  DEFAULT_HUB,
+  formatHubId,
+  HUB_PREFIX,
+  normalizeFolderUrl,
+  normalizeHub,
+  parseHubId,
+  parseRemote,
+  remoteBaseUrl,
+  remoteName,
+  SourceError,
+} from '../engine/hub';
+
 /** The message to show for a failed call: the engine's own words. */
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
@@ -86,7 +104,11 @@ export interface EngineClient {
   init(preferred?: BackendName): Promise<BackendInfo>;
   openDefault(id: string, onProgress?: ProgressFn): Job<OpenResult>;
   /** Reads the files (off the UI's critical path: File.arrayBuffer is async) and hands them over. */
-  openFiles(files: readonly (File | DroppedFile)[], onProgress?: ProgressFn): Job<OpenResult>;
+  openFiles(files: readonly (File | DroppedFile)[], onProgress?: ProgressFn, expectDigest?: string): Job<OpenResult>;
+  /** A hub model (resolved against `hub`) or a folder URL: from the browser's cache, else downloaded. */
+  openRemote(source: RemoteRef, hub: string, onProgress?: ProgressFn): Job<OpenResult>;
+  cachedModels(): Promise<CachedModel[]>;
+  deleteCachedModel(base: string): Promise<void>;
   evaluate(onProgress?: ProgressFn): Job<Metrics>;
   /**
    * Measures the model on the user's files (read here, paths from a chosen folder kept) or on the
@@ -170,7 +192,10 @@ export function createEngineClient(
   return {
     init: (preferred) => remote.init(preferred),
     openDefault: (id, onProgress) => start((p, jobId) => remote.openDefault(id, p, jobId), onProgress),
-    openFiles(files, onProgress) {
+    openRemote: (source, hub, onProgress) => start((p, jobId) => remote.openRemote(source, hub, p, jobId), onProgress),
+    cachedModels: () => remote.cachedModels(),
+    deleteCachedModel: (base) => remote.deleteCachedModel(base),
+    openFiles(files, onProgress, expectDigest) {
       return start(async (p, jobId) => {
         const dropped = await Promise.all(
           files.map(
@@ -181,7 +206,7 @@ export function createEngineClient(
         const buffers = dropped
           .map((f) => f.bytes.buffer)
           .filter((b, i, all) => b instanceof ArrayBuffer && all.indexOf(b) === i) as ArrayBuffer[];
-        return remote.openFiles(Comlink.transfer(dropped, buffers), p, jobId);
+        return remote.openFiles(Comlink.transfer(dropped, buffers), p, jobId, expectDigest);
       }, onProgress);
     },
     evaluate: (onProgress) => start((p, jobId) => remote.evaluate(p, jobId) as Promise<Metrics>, onProgress),

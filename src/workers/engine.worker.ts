@@ -1,7 +1,15 @@
 // The engine's worker: the only door between the page and TensorFlow.js. It holds one model
 // session; see ./api.ts for the contract. Helpers live in the modules beside it.
 import * as Comlink from 'comlink';
-import { fetchModelFiles, ModelSession, type ModelFiles } from '../engine/session';
+import {
+  fetchModelFiles,
+  fetchModelFolder,
+  ModelError,
+  modelFilesOf,
+  ModelSession,
+  type ModelFiles,
+} from '../engine/session';
+import { remoteBaseUrl, remoteName } from '../engine/hub';
 import { Pruner, type PruneReport, type StructuredReport } from '../engine/eval/pruner';
 import { exportCheckpoint } from '../engine/export/checkpoint-export';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
@@ -24,7 +32,9 @@ import { resetWebGpuBackend } from '../engine/gpu/tfjs-device';
 import { granularityEntry } from '../engine/pruning/catalogue';
 import { DeviceWatch } from './device-loss';
 import { toTransferable } from './errors';
-import { throttle, trackedFetch } from './fetch';
+import { downloadProgress, throttle, trackedFetch } from './fetch';
+import { deleteCachedModel, listCachedModels, openModelCache, readCachedModel, saveModel } from './cache';
+import { weightsDigest } from './digest';
 import { toModelFiles } from './files';
 import { JobRegistry } from './jobs';
 import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
@@ -202,14 +212,72 @@ const api: EngineApi = {
     );
   },
 
-  openFiles(dropped: DroppedFile[], onProgress = () => {}, jobId) {
+  openFiles(dropped: DroppedFile[], onProgress = () => {}, jobId, expectDigest) {
     return guarded(() =>
       jobs.run('open', jobId, async (signal) => {
         const { modelFiles, used, ignored } = toModelFiles(dropped);
+        const digest = await weightsDigest(modelFiles.weights);
+        if (expectDigest && digest !== expectDigest)
+          throw new Error(
+            'These files are not the model the link was made with: their weights differ (the safetensors headers do not match). Drop the files of that model, or pick another model.',
+          );
         const s = await install(modelFiles, signal, throttle(onProgress));
-        return { summary: s.summary(), files: used, ignoredFiles: ignored };
+        return { summary: s.summary(), files: used, ignoredFiles: ignored, digest };
       }),
     );
+  },
+
+  openRemote(source, hub, onProgress = () => {}, jobId) {
+    return guarded(() =>
+      jobs.run('open', jobId, async (signal) => {
+        const base = remoteBaseUrl(source, hub);
+        const name = remoteName(source);
+        const cache = await openModelCache();
+        let folder = cache && (await readCachedModel(cache, base).catch(() => null));
+        const fromCache = !!folder;
+        if (!folder) {
+          onProgress({ label: `Downloading ${name}`, fraction: null });
+          const fetchImpl = trackedFetch(signal, downloadProgress(name, onProgress, formatBytes));
+          try {
+            folder = await fetchModelFolder(base, fetchImpl);
+          } catch (e) {
+            // fetch rejects with a bare TypeError when the server cannot be reached or refuses the page (CORS).
+            if (e instanceof TypeError && !signal.aborted)
+              throw new ModelError(
+                `could not reach ${base}: the server is down, the address is wrong, or it does not allow this page to read it (CORS)`,
+              );
+            throw e;
+          }
+        }
+        signal.throwIfAborted();
+        const files = modelFilesOf(folder);
+        const digest = await weightsDigest(files.weights);
+        const s = await install(files, signal, throttle(onProgress));
+        if (cache && !fromCache) {
+          // A full cache (quota) leaves the model open, only not kept.
+          await saveModel(cache, { base, name, source }, folder).catch(() =>
+            deleteCachedModel(cache, base).catch(() => {}),
+          );
+        }
+        return {
+          summary: s.summary(),
+          files: [...folder.keys()],
+          ignoredFiles: [],
+          digest,
+          fromCache,
+        } satisfies OpenResult;
+      }),
+    );
+  },
+
+  async cachedModels() {
+    const cache = await openModelCache();
+    return cache ? listCachedModels(cache) : [];
+  },
+
+  async deleteCachedModel(base) {
+    const cache = await openModelCache();
+    if (cache) await deleteCachedModel(cache, base);
   },
 
   evaluate(onProgress = () => {}, jobId) {

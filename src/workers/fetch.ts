@@ -78,3 +78,33 @@ export function throttle(fn: ProgressFn, step = 0.01): ProgressFn {
     fn(p);
   };
 }
+
+/** "312 MB of 548 MB", or "312 MB" while the total is unknown. */
+export function bytesText(loaded: number, total: number | null, format: (n: number) => string): string {
+  return total ? `${format(loaded)} of ${format(total)}` : format(loaded);
+}
+
+/**
+ * Byte progress of a download as the page's Progress: "Downloading hf:org/name · 312 MB of 548 MB".
+ * The label carries the bytes, so it changes with every chunk; this passes one report every
+ * `intervalMs` (and the last one) instead of each.
+ */
+export function downloadProgress(
+  name: string,
+  onProgress: ProgressFn,
+  format: (n: number) => string,
+  intervalMs = 150,
+  now: () => number = () => performance.now(),
+): BytesProgress {
+  let last = -Infinity;
+  return (loaded, total) => {
+    const t = now();
+    const finished = total !== null && loaded >= total;
+    if (!finished && t - last < intervalMs) return;
+    last = t;
+    onProgress({
+      label: `Downloading ${name} · ${bytesText(loaded, total, format)}`,
+      fraction: total ? loaded / total : null,
+    });
+  };
+}

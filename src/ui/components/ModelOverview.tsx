@@ -1,5 +1,6 @@
 import type { LoadedModel } from '../store';
 import { formatBytes, formatInteger } from '../format';
+import { remoteBaseUrl } from '../../workers/client';
 
 /** The loaded model's name, where it came from, and its shape. */
 export function ModelOverview({ model }: { model: LoadedModel }) {
@@ -8,7 +9,9 @@ export function ModelOverview({ model }: { model: LoadedModel }) {
   const source =
     model.source.kind === 'default'
       ? `public/models/${model.source.id}`
-      : `your files: ${model.source.files.join(', ')}`;
+      : model.source.kind === 'files'
+        ? `your files: ${model.source.files.join(', ')}`
+        : `${remoteBaseUrl(model.source.ref, model.source.hub)}${model.source.fromCache ? " (from this browser's cache)" : ''}`;
   const tokens = s.kind === 'vit' ? `${s.sequence - 1} patches + CLS` : 'context window';
   const evalSet = !s.evalSet
     ? 'none'

@@ -8,7 +8,7 @@ export function ModelPicker() {
   const selectedId = useWorkbench((s) => s.selectedId);
   const model = useWorkbench((s) => s.model);
   const selectModel = useWorkbench((s) => s.selectModel);
-  const fromFiles = model?.source.kind === 'files';
+  const fromFiles = !!model && model.source.kind !== 'default';
 
   return (
     <div className="model-picker">
@@ -26,7 +26,7 @@ export function ModelPicker() {
         ))}
         {fromFiles && (
           <option value={FILES_SOURCE_ID} disabled>
-            Your checkpoint
+            {model.name}
           </option>
         )}
       </select>
