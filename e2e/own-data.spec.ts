@@ -2,7 +2,14 @@
 // text and is measured on it; an image model is told it needs images.
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { collectPageErrors, EVAL_TIMEOUT_MS, expectModelShown, metricPanel, screenshots, SLOW_TEST_MS } from './helpers';
+import {
+  collectPageErrors,
+  EVAL_TIMEOUT_MS,
+  expectModelShown,
+  metricPanel,
+  screenshots,
+  SLOW_TEST_MS,
+} from './helpers';
 
 const model = (id: string, files: string[]) => files.map((f) => join('public/models', id, f));
 
