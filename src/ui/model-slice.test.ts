@@ -34,6 +34,7 @@ function fakeEngine() {
   const evals: ReturnType<typeof manualJob<Metrics>>[] = [];
   const progress: ProgressFn[] = [];
   const prunes: WorkbenchRecipe[] = [];
+  const evalData: ReturnType<typeof manualJob<ModelSummary>>[] = [];
   // Only what the model slice calls; the other calls are never reached here.
   const engine: Partial<EngineClient> = {
     init: async () => ({ name: 'webgpu', adapter: 'test', fallbackReason: null }),
@@ -54,13 +55,35 @@ function fakeEngine() {
       return manualJob<never>().job;
     },
     sweep: () => manualJob<number>().job,
+    useEvalData: () => evalData[evalData.push(manualJob<ModelSummary>()) - 1].job,
     exportFiles: () => manualJob<never>().job,
     terminate: () => {},
   };
-  return { engine: engine as EngineClient, opens, evals, progress, prunes };
+  return { engine: engine as EngineClient, opens, evals, progress, prunes, evalData };
 }
 
 describe('model slice', () => {
+  it('measures a model that brought no data on the data given, and says why when it cannot', async () => {
+    const f = fakeEngine();
+    const store = testStore({
+      engine: () => f.engine,
+      loadCatalog: async () => [{ id: 'vit-fashion', name: 'ViT', task: 'image classification' }],
+    });
+    void store.getState().start(null);
+    await tick();
+    f.opens[0].resolve({ summary: { ...summary, evalSet: null }, files: ['config.json'], ignoredFiles: [] });
+    await tick();
+    expect(store.getState().evaluation.status).not.toBe('running');
+    const done = store.getState().measureOn({ kind: 'shipped-text' });
+    f.evalData[0].resolve(summary);
+    expect(await done).toBeNull();
+    expect(store.getState().model?.summary.evalSet).toEqual(summary.evalSet);
+    expect(store.getState().evaluation.status).toBe('running');
+    const failed = store.getState().measureOn({ kind: 'shipped-text' });
+    f.evalData[1].reject(new Error('the text is too short'));
+    expect(await failed).toBe('the text is too short');
+  });
+
   it('opens the default model, then measures it', async () => {
     const f = fakeEngine();
     const store = testStore({

@@ -5,6 +5,7 @@ import type { StateCreator } from 'zustand/vanilla';
 import { DEFAULT_HUB, normalizeHub, parseRemote, type RemoteRef, remoteName, SourceError } from '../workers/client';
 import {
   errorMessage,
+  isAbortError,
   type BackendInfo,
   type BackendName,
   type CachedModel,
@@ -15,6 +16,9 @@ import {
   type OpenResult,
   type ProgressFn,
 } from '../workers/client';
+
+/** Data a model is measured on when it brought none. */
+export type EvalDataSource = Parameters<EngineClient['useEvalData']>[0];
 import { IDLE, type JobState, type Jobs } from './jobs';
 import type { WorkbenchState } from './store';
 import { type LinkSource, modelKeyOf } from './share';
@@ -86,6 +90,11 @@ export interface ModelSlice {
   refreshCached(): Promise<void>;
   deleteCached(base: string): Promise<void>;
   evaluate(): Promise<void>;
+  /**
+   * Measures the loaded model on data it did not bring (the user's files or the shipped text) from
+   * now on, and measures it and the configuration again; resolves with an error message, or null.
+   */
+  measureOn(source: EvalDataSource): Promise<string | null>;
   cancelEvaluation(): void;
   cancelLoading(): void;
   dismissNotice(): void;
@@ -323,6 +332,21 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
           label: 'Measuring',
           fraction: 0,
         });
+      },
+
+      async measureOn(source) {
+        const key = get().model?.key;
+        try {
+          const summary = await deps.engine().useEvalData(source).result;
+          const model = get().model;
+          if (!model || model.key !== key) return null; // another model was opened meanwhile
+          set({ model: { ...model, summary } });
+          void get().evaluate();
+          get().prune();
+          return null;
+        } catch (e) {
+          return isAbortError(e) ? null : errorMessage(e);
+        }
       },
 
       cancelEvaluation() {

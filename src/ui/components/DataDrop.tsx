@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
-import { engine, errorMessage, isAbortError, type ModelSummary, SHIPPED_TEXT } from '../../workers/client';
-import { workbenchStore } from '../store';
+import { type ModelSummary, SHIPPED_TEXT } from '../../workers/client';
+import type { EvalDataSource } from '../model-slice';
+import { useWorkbench } from '../store';
 
 /**
  * What to measure a model on when it brought no eval.safetensors: for a language model the shipped
@@ -13,19 +14,11 @@ export function DataDrop({ summary }: { summary: ModelSummary }) {
   const hintId = useId();
   const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
   const text = summary.family === 'causal-lm';
+  const measureOn = useWorkbench((s) => s.measureOn);
 
-  const use = async (source: Parameters<ReturnType<typeof engine>['useEvalData']>[0]) => {
+  const use = async (source: EvalDataSource) => {
     setState({ busy: true, error: null });
-    try {
-      const next = await engine().useEvalData(source).result;
-      workbenchStore.setState((s) => (s.model ? { model: { ...s.model, summary: next } } : {}));
-      setState({ busy: false, error: null });
-      const store = workbenchStore.getState();
-      void store.evaluate();
-      store.prune();
-    } catch (e) {
-      setState({ busy: false, error: isAbortError(e) ? null : errorMessage(e) });
-    }
+    setState({ busy: false, error: await measureOn(source) });
   };
   const choose = (files: FileList | null) => {
     if (files && files.length > 0) void use({ kind: 'files', files: [...files] });
