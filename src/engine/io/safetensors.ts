@@ -7,6 +7,7 @@
 // Floating dtypes are decoded to Float32Array, integer dtypes to Int32Array, U8/BOOL to
 // Uint8Array; TensorEntry.dtype keeps the on-disk dtype. All multi-byte values are read and
 // written little-endian through DataView, so input views at any byteOffset work.
+import { shown } from './shown';
 
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half';
 import { duplicateKey } from './json-keys';
@@ -71,17 +72,6 @@ function isNonNegativeInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-function describe(value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    // Nesting deep enough to overflow JSON.stringify's recursion (JSON.parse reads it iteratively).
-    return Array.isArray(value) ? 'a deeply nested array' : 'a deeply nested object';
-  }
-  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
 /** Number of elements of a shape (1 for a scalar). May exceed 2^53 for absurd shapes; callers
  * compare it against real byte counts, which such a value can never equal. */
 function elementCount(shape: number[]): number {
@@ -95,7 +85,7 @@ export function tensorByteSize(dtype: DType, shape: number[]): number {
 function checkShape(name: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
     throw new SafetensorsError(
-      `tensor "${name}": shape must be an array of non-negative integers, got ${describe(shape)}`,
+      `tensor "${name}": shape must be an array of non-negative integers, got ${shown(shape)}`,
     );
   }
   return shape;
@@ -103,9 +93,7 @@ function checkShape(name: string, shape: unknown): number[] {
 
 function checkMetadata(metadata: unknown): Record<string, string> {
   if (!isPlainObject(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) {
-    throw new SafetensorsError(
-      `${METADATA_KEY} must be an object mapping strings to strings, got ${describe(metadata)}`,
-    );
+    throw new SafetensorsError(`${METADATA_KEY} must be an object mapping strings to strings, got ${shown(metadata)}`);
   }
   return { ...(metadata as Record<string, string>) };
 }
@@ -135,7 +123,7 @@ export interface SafetensorsHeader {
 
 function parseEntry(name: string, value: unknown, dataLength: number): TensorInfo {
   if (!isPlainObject(value))
-    throw new SafetensorsError(`tensor "${name}": entry must be an object, got ${describe(value)}`);
+    throw new SafetensorsError(`tensor "${name}": entry must be an object, got ${shown(value)}`);
   for (const field of ['dtype', 'shape', 'data_offsets']) {
     if (!(field in value)) throw new SafetensorsError(`tensor "${name}": missing field "${field}"`);
   }
@@ -145,11 +133,11 @@ function parseEntry(name: string, value: unknown, dataLength: number): TensorInf
     }
   }
   const { dtype, data_offsets: offsets } = value;
-  if (!isDType(dtype)) throw new SafetensorsError(`tensor "${name}": unknown dtype ${describe(dtype)}`);
+  if (!isDType(dtype)) throw new SafetensorsError(`tensor "${name}": unknown dtype ${shown(dtype)}`);
   const shape = checkShape(name, value.shape);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInt) || offsets[0] > offsets[1]) {
     throw new SafetensorsError(
-      `tensor "${name}": data_offsets must be two non-negative integers [begin, end] with begin <= end, got ${describe(offsets)}`,
+      `tensor "${name}": data_offsets must be two non-negative integers [begin, end] with begin <= end, got ${shown(offsets)}`,
     );
   }
   const [begin, end] = offsets as [number, number];
@@ -189,7 +177,7 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   } catch (err) {
     throw new SafetensorsError(`header is not valid UTF-8 JSON: ${(err as Error).message}`);
   }
-  if (!isPlainObject(header)) throw new SafetensorsError(`header must be a JSON object, got ${describe(header)}`);
+  if (!isPlainObject(header)) throw new SafetensorsError(`header must be a JSON object, got ${shown(header)}`);
   const keys = Object.keys(header);
   // A name given twice (a tensor, a field of one, a metadata key) is refused rather than guessed.
   const twice = duplicateKey(text);
@@ -284,7 +272,7 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
 // Writing
 
 function checkEntry(name: string, entry: TensorEntry): void {
-  if (!isDType(entry.dtype)) throw new SafetensorsError(`tensor "${name}": unknown dtype ${describe(entry.dtype)}`);
+  if (!isDType(entry.dtype)) throw new SafetensorsError(`tensor "${name}": unknown dtype ${shown(entry.dtype)}`);
   const shape = checkShape(name, entry.shape);
   const kind = DTYPE_ARRAY[entry.dtype];
   const { data } = entry;

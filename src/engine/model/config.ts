@@ -1,6 +1,7 @@
 // Hugging Face config.json → the typed config our forward passes use.
 // Field names and defaults follow `transformers` (GPT2Config, LlamaConfig, Qwen2Config,
 // MistralConfig, ViTConfig) so that a checkpoint written by either side reads the same on the other.
+import { shown } from '../io/shown';
 
 export type Activation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu' | 'silu';
 
@@ -95,21 +96,6 @@ function field(raw: Record<string, unknown>, name: string, fallback?: unknown): 
     return fallback;
   }
   return v;
-}
-
-/**
- * A value of the file for a message: JSON, cut short. Safe for any value JSON.parse returns —
- * JSON.stringify and String recurse, so a deeply nested array would overflow the stack.
- */
-function shown(v: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(v);
-  } catch {
-    return Array.isArray(v) ? 'a deeply nested array' : 'a deeply nested object';
-  }
-  if (text === undefined) return String(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /** The largest size a field may give: tensor dimensions are int32 everywhere the model goes. */

@@ -29,6 +29,7 @@
 // - special tokens (BOS, EOS, `<unk>`, chat markers): no bytes, as decode(ids,
 //   skip_special_tokens=True) gives them no text; other added tokens: their content's UTF-8.
 import { ReplaceDecoder, Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { shown } from '../io/shown';
 
 export interface EncodeOptions {
   /** Add the post-processor's special tokens (default true, as `transformers`' tokenizer(text)). */
@@ -101,21 +102,6 @@ export function byteLevelTokenizerJson(): object {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * A value of the file for a message: JSON, cut short. Safe for any value JSON.parse returns —
- * JSON.stringify recurses, so a deeply nested array would overflow the stack.
- */
-function shown(v: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(v);
-  } catch {
-    return Array.isArray(v) ? 'a deeply nested array' : 'a deeply nested object';
-  }
-  if (text === undefined) return String(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /** How a section is named in error messages: its "type", or what it is instead. */
