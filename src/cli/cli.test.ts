@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from './main';
+import { runCli } from './run-in-process';
 import { Progress } from './progress';
 import { parseSparsity } from './args';
 import { HELP } from './help';
@@ -73,16 +73,7 @@ function vitDir(name: string): string {
   return dir;
 }
 
-async function run(argv: string[], signal?: AbortSignal) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    signal,
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 const gpt = gptDir('gpt');
 // Token pruning is measured here on one 16-token window (one forward of batch 1): tfjs-backend-wasm

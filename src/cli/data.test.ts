@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encode as encodePng } from 'fast-png';
-import { main } from './main';
+import { runCli } from './run-in-process';
 import { HELP } from './help';
 import { serializeWeights } from '../engine/model/checkpoint';
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
@@ -63,15 +63,7 @@ function imageFolder(name: string, classes: string[]): string {
   return dir;
 }
 
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 const softmax = (row: number[]) => {
   const m = Math.max(...row);

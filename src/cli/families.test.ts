@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from './main';
+import { runCli } from './run-in-process';
 import { gatherWeightFiles, loadCheckpoint } from '../engine/model/checkpoint';
 import { parseConfig } from '../engine/model/config';
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
@@ -46,15 +46,7 @@ function llamaDir(): string {
   return dir;
 }
 
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 function reload(dir: string) {
   const files = new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));

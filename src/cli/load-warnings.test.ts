@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from './main';
+import { runCli } from './run-in-process';
 import { writeSafetensors, type TensorEntry } from '../engine/io/safetensors';
 import { INDEX_FILE, shardName, writeShardIndex } from '../engine/io/shard-index';
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
@@ -39,15 +39,7 @@ function shardedDir(name: string, edit: (shards: Record<string, Record<string, T
   return dir;
 }
 
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe('cli: the loader reports', () => {
   it('prints each warning on stderr and lists them in --json, then runs', async () => {

@@ -9,7 +9,7 @@ import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
 import { randomHostWeights, tinyGpt2, TINY_GPT2_CONFIG } from '../engine/model/tiny-models';
 import { writeSafetensors } from '../engine/io/safetensors';
 import { serveHub, type HubFixture } from './hub-fixture';
-import { main } from './main';
+import { runCli } from './run-in-process';
 import { cacheDirFor, defaultCacheDir, hubOf, isRemoteModel, MANIFEST } from './remote';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-remote-'));
@@ -39,15 +39,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe('remote models', () => {
   it('hf:org/tiny downloads through --hub into --cache, with progress in bytes; the next run uses the cache', async () => {
