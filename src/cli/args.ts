@@ -21,6 +21,7 @@ import {
   FAMILIES,
 } from '../engine/pruning/catalogue';
 import type { StructuredRecipe } from '../engine/pruning/recipe';
+import type { HandoverTool } from '../engine/export/handover';
 import { UsageError } from './errors';
 import { type Command, FILE_SOURCE, NM, OPTION_LIST, OPTIONS, offered, optionSpec, orList, takes } from './options';
 
@@ -89,7 +90,17 @@ export type ParsedCommand =
   | ({ command: 'prune'; help: false; sparsity: number } & Common & RecipeArgs & EvalArgs)
   | ({ command: 'sweep'; help: false; sparsities: number[] } & Common & RecipeArgs & EvalArgs)
   | ({ command: 'eval'; help: false } & Common & EvalArgs)
-  | ({ command: 'export'; help: false; sparsity: number; out: string; force: boolean } & Common & RecipeArgs & EvalArgs)
+  | ({
+      command: 'export';
+      help: false;
+      sparsity: number;
+      out: string;
+      force: boolean;
+      /** --recipe: the tool whose recipe file is written beside the checkpoint. */
+      handover?: HandoverTool;
+    } & Common &
+      RecipeArgs &
+      EvalArgs)
   | ({ command: 'predict'; help: false; input: PredictInput; top: number } & Common);
 
 // Every command parses every option, so one given to a command that does not take it is refused
@@ -358,6 +369,7 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         sparsity: sparsityArg(raw, r, command),
         out: required(raw, 'out', command),
         force: raw.force === true,
+        handover: read(raw, 'recipe', command) as HandoverTool | undefined,
       };
     }
     case 'sweep': {

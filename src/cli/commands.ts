@@ -30,6 +30,8 @@ import {
   RECIPE_FILE,
 } from '../engine/export/checkpoint-export';
 import type { StructuralPruning } from '../engine/export/structure';
+import { checkHandover, type HandoverFile, writeHandover } from '../engine/export/handover';
+import { choicesOf } from '../engine/pruning/recipe';
 import {
   type EvalArgs,
   type ParsedCommand,
@@ -341,6 +343,8 @@ async function pruneUnstructuredForExport(
   ctx: Context,
 ): Promise<Pruned> {
   const recipe = buildRecipe(a, a.sparsity, session, md);
+  // Refused before the pruning runs: the user learns at once that the tool cannot take the recipe.
+  if (a.handover) checkHandover(a.handover, choicesOf(recipe, familyOf(session.config.kind)), session.config);
   const pruner = new Pruner(session);
   if (session.evalSet) {
     const { report, result } = await pruner.pruneAndMeasure(recipe, runOptions(ctx));
@@ -378,6 +382,7 @@ async function pruneStructuredForExport(
   ctx: Context,
 ): Promise<Pruned> {
   const recipe = buildStructuredRecipe(a, a.sparsity, session, md);
+  if (a.handover) checkHandover(a.handover, choicesOf(recipe, familyOf(session.config.kind)), session.config);
   const pruner = new Pruner(session);
   let report: StructuredReport | null = null;
   let plan: StructuredPlan;
@@ -442,6 +447,8 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         ],
       },
     });
+    const handover = a.handover ? handoverFile(a.handover, p, session, md) : null;
+    if (handover) files.set(handover.name, new TextEncoder().encode(handover.text));
     // What we write must load back: same check as opening a model.
     loadCheckpoint({
       config: JSON.parse(new TextDecoder().decode(files.get(CONFIG_FILE)!)),
@@ -454,7 +461,12 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
     const written = [...files].map(([name, b]) => ({ name, bytes: b.length }));
     const recipeJson = JSON.parse(new TextDecoder().decode(files.get(RECIPE_FILE)!)) as ExportedRecipe;
     if (a.json) {
-      ctx.stdout.write(`${JSON.stringify({ out: a.out, files: written, recipe: recipeJson }, null, 2)}\n`);
+      const handedOver = handover
+        ? { handover: { tool: handover.tool, file: handover.name, data: handover.data } }
+        : {};
+      ctx.stdout.write(
+        `${JSON.stringify({ out: a.out, files: written, recipe: recipeJson, ...handedOver }, null, 2)}\n`,
+      );
     } else {
       if (p.report) ctx.stdout.write(reportText(p.report));
       else if (p.structure)
@@ -471,6 +483,29 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   } finally {
     session.dispose();
   }
+}
+
+/**
+ * The recipe file for the tool --recipe names, from what the export ran: the per-block sparsities
+ * its allocation asked for (or measured, when the model has no eval set) and the structure it removed.
+ */
+function handoverFile(
+  tool: NonNullable<Of<'export'>['handover']>,
+  p: Pruned,
+  session: ModelSession,
+  md: ModelDir,
+): HandoverFile {
+  const r = p.recipe;
+  const uniform = 'granularity' in r || (r.allocation ?? 'uniform') === 'uniform';
+  const target = p.report && 'targetBlockSparsity' in p.report ? p.report.targetBlockSparsity : null;
+  return writeHandover(tool, {
+    config: session.config,
+    recipe: r,
+    blockSparsity: uniform ? null : (target ?? p.blockSparsity ?? null),
+    structure: p.structure,
+    source: md.dir,
+    calibration: r.calibration ? { count: r.calibration.count, length: r.calibration.length } : null,
+  });
 }
 
 /** The dense model's prediction for one input: the next token after a text, or an image's classes. */

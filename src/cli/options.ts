@@ -23,6 +23,7 @@ import {
   SCOPES,
   STRUCTURED_SCORES,
 } from '../engine/pruning/catalogue';
+import { HANDOVERS } from '../engine/export/handover';
 
 export const COMMANDS = ['prune', 'sweep', 'eval', 'export', 'predict'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -206,6 +207,13 @@ export const OPTIONS = {
     section: 'general',
     help: 'directory to write (created; must not hold a checkpoint unless --force)',
     required: 'required',
+  },
+  recipe: {
+    kind: { type: 'choice', noun: 'recipe format', values: HANDOVERS },
+    arg: '<tool>',
+    commands: ['export'],
+    section: 'general',
+    help: `also write the recipe for a tool that prunes the full-size model on your own machines: ${HANDOVERS.map((h) => `${h.id} writes ${h.file} (${h.source})`).join('; ')}; exits 2 when the recipe cannot be expressed there`,
   },
   force: {
     kind: { type: 'flag' },
