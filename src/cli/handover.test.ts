@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { main } from './main';
+import { runCli } from './run-in-process';
 import { serializeWeights } from '../engine/model/checkpoint';
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
 import { randomHostWeights, tinyGpt2, TINY_GPT2_CONFIG } from '../engine/model/tiny-models';
@@ -35,15 +35,7 @@ function gptDir(): string {
   return dir;
 }
 
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 const gpt = gptDir();
 
