@@ -18,7 +18,8 @@ test('a sweep for a second method streams in a second curve, which survives a re
   test.setTimeout(SLOW_TEST_MS);
   const errors = collectPageErrors(page);
   await seedStorage(page, STORED_MAGNITUDE_SWEEP);
-  await page.goto('/');
+  // WASM: a sweep measures a point per sparsity, each minutes long on SwiftShader's WebGPU.
+  await page.goto('/?backend=wasm');
   await expectModelShown(page, 'ViT · Fashion-MNIST');
   const chart = page.getByRole('region', { name: 'Trade-off' });
   const legend = chart.getByRole('list', { name: 'Legend' });
@@ -47,7 +48,7 @@ test('a sweep for a second method streams in a second curve, which survives a re
   await screenshots(page, 'sweep-two-curves');
 
   // Finished sweeps are kept in the browser's storage.
-  await page.goto('/');
+  await page.goto('/?backend=wasm');
   await expectModelShown(page, 'ViT · Fashion-MNIST');
   await expect(page.getByRole('region', { name: 'Trade-off' }).locator('[data-curve="random"] circle')).toHaveCount(2);
   await expect(page.getByLabel('Method', { exact: true })).toHaveValue('random');
