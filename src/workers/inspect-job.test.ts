@@ -7,8 +7,15 @@ import { attentionMaps, predictClasses } from '../engine/eval/inspect';
 import { Pruner } from '../engine/eval/pruner';
 import { writeSafetensors } from '../engine/io/safetensors';
 import { serializeWeights } from '../engine/model/checkpoint';
-import type { VitConfig } from '../engine/model/config';
-import { randomHostWeights, tinyGpt2, tinyVit, TINY_GPT2_CONFIG, TINY_VIT_CONFIG } from '../engine/model/tiny-models';
+import { parseConfig, type VitConfig } from '../engine/model/config';
+import {
+  randomHostWeights,
+  tinyGpt2,
+  tinyVit,
+  TINY_GPT2_CONFIG,
+  TINY_LLAMA_CONFIG,
+  TINY_VIT_CONFIG,
+} from '../engine/model/tiny-models';
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
 import { ModelSession } from '../engine/session';
 import type { InspectRequest, Progress, WorkbenchRecipe } from './api';
@@ -16,6 +23,7 @@ import {
   CONTINUATION,
   defaultPrompt,
   evalInputs,
+  INSPECT_MAX_TOKENS,
   inspectInput,
   prunedFor,
   resolveInput,
@@ -108,6 +116,21 @@ describe('inputs', () => {
     expect(r.input).toEqual(Array.from(new TextEncoder().encode(long.slice(-context))));
     expect(r.shown.croppedTokens).toBe(long.length - context);
     expect(r.shown.tokens.map((t) => t.display).join('')).toBe(long.slice(-context).replace(/ /g, '␣'));
+  });
+
+  it('a long text is inspected by its last INSPECT_MAX_TOKENS tokens when the context holds more', () => {
+    const raw = { ...TINY_LLAMA_CONFIG, vocab_size: 256, max_position_embeddings: 4096 };
+    const llama = ModelSession.open({
+      config: raw,
+      weights: serializeWeights(randomHostWeights(parseConfig(raw), 2)),
+      tokenizer: byteLevelTokenizerJson(),
+    });
+    const long = 'x'.repeat(INSPECT_MAX_TOKENS + 40);
+    const r = resolveInput(llama, { kind: 'text', text: long });
+    if (r.shown.kind !== 'text') throw new Error('expected text');
+    expect(r.input).toHaveLength(INSPECT_MAX_TOKENS);
+    expect(r.shown.croppedTokens).toBe(40);
+    llama.dispose();
   });
 
   it('the default prompt is the eval text’s first line, cut after a space', () => {

@@ -32,6 +32,12 @@ export interface PrunedMasks {
 
 /** Bytes of the continuation sampled after a text input, with a fixed seed so a re-run shows the same. */
 export const CONTINUATION = { steps: 40, temperature: 0.8, seed: 1 } as const;
+/**
+ * Tokens an inspection reads at most: its views hold layers × heads × T² attention weights, which
+ * a long context (2,048 tokens of a 22-block, 32-head model: 3 G values) would not fit, and a
+ * grid of more tokens cannot be read anyway.
+ */
+export const INSPECT_MAX_TOKENS = 256;
 /** The default text prompt: the eval text's first line, at most this many bytes, cut at a space. */
 export const DEFAULT_PROMPT_BYTES = 64;
 
@@ -66,8 +72,9 @@ export function resolveInput(
   if (!tokenizer) throw new Error('this model has no tokenizer.json, so text cannot be given to it');
   const ids = tokenizer.encode(source.text);
   if (ids.length === 0) throw new Error('type some text to inspect');
-  // The model sees at most its context: the text's end is what its prediction follows.
-  const kept = ids.slice(-sequenceLength(c));
+  // The model sees at most its context, the inspection at most INSPECT_MAX_TOKENS: the text's end is
+  // what its prediction follows.
+  const kept = ids.slice(-Math.min(sequenceLength(c), INSPECT_MAX_TOKENS));
   const tokens = kept.map((id) => {
     const text = tokenizer.decode([id]);
     return { id, text, display: displayBytes(Array.from(tokenizer.tokenToBytes(id)), text) };

@@ -130,7 +130,8 @@ function Views({
     <>
       {text && input.croppedTokens > 0 && (
         <p className="card-note">
-          The model reads its last {input.tokens.length} bytes; the first {input.croppedTokens} are not shown to it.
+          The model reads the last {input.tokens.length} tokens (its context, or what an inspection shows); the first{' '}
+          {input.croppedTokens} are left out.
         </p>
       )}
       <section className="inspect-block" aria-label="Predictions">
