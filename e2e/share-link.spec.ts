@@ -11,9 +11,7 @@ test('Copy link, opened in a fresh browser context, restores the same state and 
   test.setTimeout(SLOW_TEST_MS);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const errors = collectPageErrors(page);
-  // WASM (kept in the link's address): the pruned model is measured here and again in the fresh
-  // context, each minutes long on SwiftShader's WebGPU.
-  await page.goto('/?backend=wasm');
+  await page.goto('/');
   await expectModelShown(page, 'ViT · Fashion-MNIST');
   await page.getByRole('region', { name: 'Baseline quality' }).getByRole('button', { name: 'Cancel' }).click();
   await page.getByLabel('Method', { exact: true }).selectOption('random');
