@@ -27,6 +27,7 @@ import { globalTopK, rowTopKMask } from '../src/engine/pruning/select';
 import { nmMask as nmMaskReference } from '../src/engine/pruning/nm';
 import { selectTokens } from '../src/engine/model/tokens';
 import { randomArray } from '../src/engine/model/tiny-models';
+import { median } from './lib/median';
 
 const SCALE = Number(process.env.SCALE ?? 1);
 const REFERENCE_RUNS = Number(process.env.REFERENCE_RUNS ?? 1);
@@ -36,8 +37,6 @@ const PEAK_GBS = process.env.PEAK_GBS ? Number(process.env.PEAK_GBS) : null;
 const MODELS = (process.env.MODELS ?? 'vit-fashion,gpt-bytes').split(',');
 /** Which tables: selection, matmul, forward (the pruned default models' evaluation). */
 const PARTS = (process.env.PARTS ?? 'selection,matmul,forward').split(',');
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function timeCpu<T>(op: () => T): { ms: number; result: T } {
   let result!: T;

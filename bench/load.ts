@@ -11,6 +11,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
+import { median } from './lib/median';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const DIR = process.env.DIR ?? 'data-cache/gpt2-small-shape';
@@ -37,8 +38,6 @@ function timed(model: string): Run {
   const wallS = s === undefined ? h * 60 + m : h * 3600 + m * 60 + s;
   return { wallS, peakRssMB: Number(field('Maximum resident set size \\(kbytes\\)')) / 1024 };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // The shipped model without its evaluation data, so that eval only loads it too.
 mkdirSync(SMALL, { recursive: true });

@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
+import { median } from './lib/median';
 
 const RUNS = Number(process.env.RUNS ?? 2);
 const PORT = Number(process.env.PORT ?? 4391);
@@ -139,7 +140,6 @@ try {
   await browser.close();
   if (server.pid) process.kill(-server.pid);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pick = (rs: Run[]) => ({
   seconds: median(rs.map((r) => r.seconds)),
   peakMB: median(rs.map((r) => r.peakMB)),

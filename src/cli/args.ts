@@ -347,26 +347,20 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         input: predictInput(raw),
         top: (read(raw, 'top', command) as number | undefined) ?? OPTIONS.top.default,
       };
-    case 'prune': {
+    case 'prune':
+    case 'export': {
       const r = recipeArgs(raw, command);
-      return {
-        command,
-        help: false,
+      const pruned = {
+        help: false as const,
         ...common,
         ...r,
         ...evalArgs(raw, command),
         sparsity: sparsityArg(raw, r, command),
       };
-    }
-    case 'export': {
-      const r = recipeArgs(raw, command);
+      if (command === 'prune') return { command, ...pruned };
       return {
         command,
-        help: false,
-        ...common,
-        ...r,
-        ...evalArgs(raw, command),
-        sparsity: sparsityArg(raw, r, command),
+        ...pruned,
         out: required(raw, 'out', command),
         force: raw.force === true,
         handover: read(raw, 'recipe', command) as HandoverTool | undefined,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './run-in-process';
+import { runCli, textSet, tinyGptFiles, writeFolder } from './test-support';
 import { Progress } from './progress';
 import { parseSparsity } from './args';
 import { HELP } from './help';
@@ -23,35 +23,21 @@ import {
   structuredScoreEntry,
 } from '../engine/pruning/catalogue';
 import { loadCheckpoint, serializeWeights } from '../engine/model/checkpoint';
-import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
-import { randomHostWeights, tinyGpt2, tinyVit, TINY_GPT2_CONFIG, TINY_VIT_CONFIG } from '../engine/model/tiny-models';
+import { randomHostWeights, tinyVit, TINY_GPT2_CONFIG, TINY_VIT_CONFIG } from '../engine/model/tiny-models';
 import { readSafetensors, writeSafetensors } from '../engine/io/safetensors';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const textSet = (s: string) => {
-  const bytes = new TextEncoder().encode(s);
-  return writeSafetensors({ bytes: { dtype: 'U8', shape: [bytes.length], data: bytes } });
-};
-
 function gptDir(name: string, evalText = 'And God said, Let there be light: and there was light. '.repeat(3)): string {
-  const dir = join(tmp, name);
-  mkdirSync(dir, { recursive: true });
-  const config = { ...TINY_GPT2_CONFIG, vocab_size: 256 };
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  writeFileSync(
-    join(dir, 'model.safetensors'),
-    serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9)),
+  return writeFolder(
+    join(tmp, name),
+    tinyGptFiles({
+      'generation_config.json': new TextEncoder().encode(JSON.stringify({ bos_token_id: 10 })),
+      'eval.safetensors': textSet(evalText),
+      'calib.safetensors': textSet('In the beginning God created the heaven and the earth. '.repeat(4)),
+    }),
   );
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson()));
-  writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 10 }));
-  writeFileSync(join(dir, 'eval.safetensors'), textSet(evalText));
-  writeFileSync(
-    join(dir, 'calib.safetensors'),
-    textSet('In the beginning God created the heaven and the earth. '.repeat(4)),
-  );
-  return dir;
 }
 
 function vitDir(name: string): string {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encode as encodePng } from 'fast-png';
-import { runCli } from './run-in-process';
+import { runCli, tinyGptFiles, writeFolder } from './test-support';
 import { HELP } from './help';
 import { serializeWeights } from '../engine/model/checkpoint';
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
@@ -15,7 +15,6 @@ import {
   tinyGpt2,
   tinyLlama,
   tinyVit,
-  TINY_GPT2_CONFIG,
   TINY_LLAMA_CONFIG,
   TINY_VIT_CONFIG,
 } from '../engine/model/tiny-models';
@@ -28,13 +27,9 @@ const TEXT = 'And God said, Let there be light: and there was light. And God saw
 const gptConfig = { ...tinyGpt2(), vocabSize: 256 };
 const gptHost = randomHostWeights(gptConfig, 9);
 
+/** The tiny GPT-2 whose weights are gptHost (the same seed). */
 function gptDir(name: string): string {
-  const dir = join(tmp, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...TINY_GPT2_CONFIG, vocab_size: 256 }));
-  writeFileSync(join(dir, 'model.safetensors'), serializeWeights(gptHost));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson()));
-  return dir;
+  return writeFolder(join(tmp, name), tinyGptFiles());
 }
 
 const vitConfig = tinyVit(); // 2 channels, 8×8, labels a…e

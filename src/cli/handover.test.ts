@@ -1,62 +1,32 @@
 // export --recipe: the tool's file lands next to the checkpoint and in the JSON listing; a recipe
 // the tool cannot run exits 2 before anything is pruned or written.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runCli } from './run-in-process';
-import { serializeWeights } from '../engine/model/checkpoint';
-import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
-import { randomHostWeights, tinyGpt2, TINY_GPT2_CONFIG } from '../engine/model/tiny-models';
-import { writeSafetensors } from '../engine/io/safetensors';
+import { runCli, textSet, tinyGptFiles, writeFolder } from './test-support';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-handover-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const textSet = (s: string) => {
-  const bytes = new TextEncoder().encode(s);
-  return writeSafetensors({ bytes: { dtype: 'U8', shape: [bytes.length], data: bytes } });
-};
-
 function gptDir(): string {
-  const dir = join(tmp, 'gpt');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...TINY_GPT2_CONFIG, vocab_size: 256 }));
-  writeFileSync(
-    join(dir, 'model.safetensors'),
-    serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9)),
+  return writeFolder(
+    join(tmp, 'gpt'),
+    tinyGptFiles({ 'calib.safetensors': textSet('In the beginning God created the heaven and the earth. '.repeat(4)) }),
   );
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson()));
-  writeFileSync(
-    join(dir, 'calib.safetensors'),
-    textSet('In the beginning God created the heaven and the earth. '.repeat(4)),
-  );
-  return dir;
 }
 
-const run = runCli;
-
 const gpt = gptDir();
+
+/** export of the tiny GPT-2 into `out` by `method` for `tool`, with `more` arguments. */
+const exportFor = (out: string, method: string, tool: string, ...more: string[]) =>
+  runCli(['export', '--model', gpt, '--out', out, '--method', method, '--recipe', tool, ...more]);
 
 describe('export --recipe', () => {
   it('writes recipe.yaml beside the checkpoint and lists it', async () => {
     const out = join(tmp, 'wanda');
-    const r = await run([
-      'export',
-      '--model',
-      gpt,
-      '--out',
-      out,
-      '--method',
-      'wanda',
-      '--nm',
-      '2:4',
-      '--recipe',
-      'llm-compressor',
-      '--json',
-      '--quiet',
-    ]);
+    const r = await exportFor(out, 'wanda', 'llm-compressor', '--nm', '2:4', '--json', '--quiet');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const res = JSON.parse(r.stdout);
@@ -72,52 +42,14 @@ describe('export --recipe', () => {
 
   it('exits 2 naming both choices when the tool cannot run the recipe, writing nothing', async () => {
     const out = join(tmp, 'random');
-    const r = await run([
-      'export',
-      '--model',
-      gpt,
-      '--out',
-      out,
-      '--method',
-      'random',
-      '--sparsity',
-      '0.5',
-      '--recipe',
-      'llm-compressor',
-      '--quiet',
-    ]);
+    const r = await exportFor(out, 'random', 'llm-compressor', '--sparsity', '0.5', '--quiet');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: .*Random.*llm-compressor/);
     expect(existsSync(join(out, 'config.json'))).toBe(false);
-    const t = await run([
-      'export',
-      '--model',
-      gpt,
-      '--out',
-      out,
-      '--method',
-      'wanda',
-      '--sparsity',
-      '0.5',
-      '--recipe',
-      'torch-pruning',
-      '--quiet',
-    ]);
+    const t = await exportFor(out, 'wanda', 'torch-pruning', '--sparsity', '0.5', '--quiet');
     expect(t.code).toBe(2);
     expect(t.stderr).toMatch(/Unstructured.*Torch-Pruning/);
-    const bad = await run([
-      'export',
-      '--model',
-      gpt,
-      '--out',
-      out,
-      '--method',
-      'wanda',
-      '--sparsity',
-      '0.5',
-      '--recipe',
-      'tensorrt',
-    ]);
+    const bad = await exportFor(out, 'wanda', 'tensorrt', '--sparsity', '0.5');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown recipe format "tensorrt"/);
   });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './run-in-process';
+import { runCli } from './test-support';
 import { writeSafetensors, type TensorEntry } from '../engine/io/safetensors';
 import { INDEX_FILE, shardName, writeShardIndex } from '../engine/io/shard-index';
 import { byteLevelTokenizerJson } from '../engine/model/tokenizer';

@@ -4,26 +4,18 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serializeWeights } from '../engine/model/checkpoint';
-import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
-import { randomHostWeights, tinyGpt2, TINY_GPT2_CONFIG } from '../engine/model/tiny-models';
-import { writeSafetensors } from '../engine/io/safetensors';
 import { serveHub, type HubFixture } from './hub-fixture';
-import { runCli } from './run-in-process';
+import { runCli, textSet, tinyGptFiles } from './test-support';
 import { cacheDirFor, defaultCacheDir, hubOf, isRemoteModel, MANIFEST } from './remote';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-remote-'));
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
 function tinyGptFolder(): Map<string, Uint8Array> {
-  const text = new TextEncoder().encode('And God said, Let there be light: and there was light. '.repeat(3));
-  return new Map([
-    ['config.json', json({ ...TINY_GPT2_CONFIG, vocab_size: 256 })],
-    ['model.safetensors', serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9))],
-    ['tokenizer.json', json(byteLevelTokenizerJson())],
-    ['generation_config.json', json({ bos_token_id: 10 })],
-    ['eval.safetensors', writeSafetensors({ bytes: { dtype: 'U8', shape: [text.length], data: text } })],
-  ]);
+  return tinyGptFiles({
+    'generation_config.json': json({ bos_token_id: 10 }),
+    'eval.safetensors': textSet('And God said, Let there be light: and there was light. '.repeat(3)),
+  });
 }
 
 let hub: HubFixture;

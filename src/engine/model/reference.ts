@@ -81,6 +81,10 @@ class Ref {
     private readonly masks: ReferenceMasks,
   ) {}
 
+  has(name: string): boolean {
+    return this.w.has(name);
+  }
+
   vec(name: string): Float32Array {
     const t = this.w.get(name);
     if (!t) throw new Error(`reference: missing ${name}`);
@@ -276,10 +280,23 @@ function referenceGpt2(
       h = add(h, r.linear(projS, r.maskNeurons(i, inner)));
     }
   }
-  const f = r.layerNorm(`${GPT2_PREFIX}ln_f`, h, c.layerNormEps);
-  const head = weights.has('lm_head.weight') ? r.vec('lm_head.weight') : wte;
-  const logits = f.map((row) =>
-    Array.from({ length: c.vocabSize }, (_, v) => row.reduce((s, x, e) => s + x * head[v * d + e], 0)),
+  return lmOutput(r, r.layerNorm(`${GPT2_PREFIX}ln_f`, h, c.layerNormEps), wte, c.vocabSize, attention, pruner, opts);
+}
+
+/** A language model's logits from its final hidden states: lm_head, or the embeddings when tied. */
+function lmOutput(
+  r: Ref,
+  final: Mat,
+  embedding: Float32Array,
+  vocab: number,
+  attention: number[][][][],
+  pruner: TokenPruner,
+  opts: ReferenceOptions,
+): ReferenceOutput {
+  const d = final[0]?.length ?? 0;
+  const head = r.has('lm_head.weight') ? r.vec('lm_head.weight') : embedding;
+  const logits = final.map((row) =>
+    Array.from({ length: vocab }, (_, v) => row.reduce((s, x, e) => s + x * head[v * d + e], 0)),
   );
   return { logits, attention, ...(opts.tokenKeep ? { positions: pruner.positions } : {}) };
 }
@@ -323,12 +340,15 @@ function referenceLlama(
       h = add(h, r.linear(downS, r.maskNeurons(i, inner)));
     }
   }
-  const f = r.rmsNorm(`${LLAMA_PREFIX}norm.weight`, h, c.rmsNormEps);
-  const head = c.tieWordEmbeddings ? embed : r.vec('lm_head.weight');
-  const logits = f.map((row) =>
-    Array.from({ length: c.vocabSize }, (_, v) => row.reduce((s, x, e) => s + x * head[v * d + e], 0)),
+  return lmOutput(
+    r,
+    r.rmsNorm(`${LLAMA_PREFIX}norm.weight`, h, c.rmsNormEps),
+    embed,
+    c.vocabSize,
+    attention,
+    pruner,
+    opts,
   );
-  return { logits, attention, ...(opts.tokenKeep ? { positions: pruner.positions } : {}) };
 }
 
 /** pixels: one image [C, H, W], already normalised. */

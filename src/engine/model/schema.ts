@@ -62,6 +62,21 @@ function layerNormParams(prefix: string, d: number): ParamSpec[] {
   ];
 }
 
+/** Makes block `layer`'s prunable linears, named `${blockPrefix}${name}.weight` (and `.bias`). */
+function blockLinear(c: ModelConfig, layer: number, layout: Layout) {
+  const p = blockPrefix(c, layer);
+  return (name: string, role: LinearRole, inFeatures: number, outFeatures: number, bias = true): LinearSpec => ({
+    weight: `${p}${name}.weight`,
+    bias: bias ? `${p}${name}.bias` : null,
+    layout,
+    inFeatures,
+    outFeatures,
+    layer,
+    role,
+    prunable: true,
+  });
+}
+
 // ---- GPT-2 (GPT2LMHeadModel) ----
 
 export const GPT2_PREFIX = 'transformer.';
@@ -70,17 +85,7 @@ function gpt2Linears(c: Gpt2Config): LinearSpec[] {
   const d = c.nEmbd;
   const out: LinearSpec[] = [];
   for (let i = 0; i < c.nLayer; i++) {
-    const p = `${GPT2_PREFIX}h.${i}`;
-    const lin = (name: string, role: LinearRole, inF: number, outF: number): LinearSpec => ({
-      weight: `${p}.${name}.weight`,
-      bias: `${p}.${name}.bias`,
-      layout: 'in_out',
-      inFeatures: inF,
-      outFeatures: outF,
-      layer: i,
-      role,
-      prunable: true,
-    });
+    const lin = blockLinear(c, i, 'in_out');
     out.push(
       lin('attn.c_attn', 'qkv', d, 3 * d),
       lin('attn.c_proj', 'attn_out', d, d),
@@ -135,17 +140,7 @@ function llamaLinears(c: LlamaConfig): LinearSpec[] {
   const kv = c.numKvHeads * c.headDim;
   const out: LinearSpec[] = [];
   for (let i = 0; i < c.numLayers; i++) {
-    const p = `${LLAMA_PREFIX}layers.${i}`;
-    const lin = (name: string, role: LinearRole, inF: number, outF: number, bias: boolean): LinearSpec => ({
-      weight: `${p}.${name}.weight`,
-      bias: bias ? `${p}.${name}.bias` : null,
-      layout: 'out_in',
-      inFeatures: inF,
-      outFeatures: outF,
-      layer: i,
-      role,
-      prunable: true,
-    });
+    const lin = blockLinear(c, i, 'out_in');
     out.push(
       lin('self_attn.q_proj', 'q', d, q, c.qkvBias),
       lin('self_attn.k_proj', 'k', d, kv, c.qkvBias),
@@ -204,17 +199,7 @@ function vitLinears(c: VitConfig): LinearSpec[] {
     },
   ];
   for (let i = 0; i < c.numLayers; i++) {
-    const p = `vit.encoder.layer.${i}`;
-    const lin = (name: string, role: LinearRole, inF: number, outF: number, bias = true): LinearSpec => ({
-      weight: `${p}.${name}.weight`,
-      bias: bias ? `${p}.${name}.bias` : null,
-      layout: 'out_in',
-      inFeatures: inF,
-      outFeatures: outF,
-      layer: i,
-      role,
-      prunable: true,
-    });
+    const lin = blockLinear(c, i, 'out_in');
     out.push(
       lin('attention.attention.query', 'q', d, d, c.qkvBias),
       lin('attention.attention.key', 'k', d, d, c.qkvBias),
