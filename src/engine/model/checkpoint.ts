@@ -88,8 +88,8 @@ export interface CheckpointFiles {
 /** The files of a checkpoint do not fit together (a missing shard or tensor, a shape the config
  * does not imply); the message names the file. */
 export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'CheckpointError';
   }
 }
@@ -115,7 +115,8 @@ export function gatherWeightFiles(
   return { weights, index };
 }
 
-function parseIndexJson(bytes: Uint8Array): unknown {
+/** model.safetensors.index.json's bytes as JSON, refusing a key given twice. */
+export function parseIndexJson(bytes: Uint8Array): unknown {
   let text: string;
   let json: unknown;
   try {
