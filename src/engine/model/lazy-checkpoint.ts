@@ -14,6 +14,7 @@ import {
   type HostTensor,
   type Located,
   parseIndexJson,
+  type WeightPlan,
   type WeightStorage,
 } from './checkpoint';
 import { blockPrefix } from './schema';
@@ -97,7 +98,7 @@ export class LazyCheckpoint {
   constructor(
     readonly config: ModelConfig,
     readonly tokenizer: Tokenizer | null,
-    plan: ReturnType<typeof planWeights>,
+    plan: WeightPlan,
     private readonly sources: Map<string, ByteSource>,
   ) {
     this.located = plan.weights;
