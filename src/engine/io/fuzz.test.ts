@@ -6,6 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, gatherWeightFiles, loadCheckpoint } from '../model/checkpoint';
+import { gatherWeightSources, openCheckpoint } from '../model/lazy-checkpoint';
+import { bytesSource } from './byte-source';
 import { ConfigError, parseConfig } from '../model/config';
 import {
   randomHostWeights,
@@ -678,6 +680,53 @@ describe('sharded checkpoint, fuzzed', () => {
             SafetensorsError,
             CheckpointError,
           );
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  /** What a load gives: every weight's bits, the warnings and ignored tensors, or the error's class and message. */
+  async function outcome(
+    load: () => Promise<{ weights: Map<string, { data: Float32Array }>; warnings: string[]; ignored: string[] }>,
+  ) {
+    try {
+      const { weights, warnings, ignored } = await load();
+      const bits = [...weights].map(([n, t]) => [
+        n,
+        [...new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length)],
+      ]);
+      return { bits, warnings, ignored };
+    } catch (e) {
+      return { error: (e as Error).constructor.name, message: (e as Error).message };
+    }
+  }
+
+  it('read by ranges, loads and refuses exactly as loadCheckpoint does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(mutation, { maxLength: 3 }),
+        fc.nat({ max: 1 }),
+        fc.option(edits, { freq: 3 }),
+        async (ops, which, indexEdits) => {
+          const files = new Map(shards);
+          const shard = shardName(which + 1, 2);
+          files.set(shard, mutate(files.get(shard)!, ops));
+          const idx = indexEdits ? mutateJson(index, indexEdits) : index;
+          files.set(INDEX_FILE, enc.encode(jsonText(idx)));
+          const whole = await outcome(async () => {
+            const gathered = gatherWeightFiles((n) => files.get(n));
+            if (!gathered) throw new CheckpointError('no weights');
+            return loadCheckpoint({ config: raw, ...gathered, tokenizer });
+          });
+          const ranged = await outcome(async () => {
+            const gathered = await gatherWeightSources((n) => (files.has(n) ? bytesSource(files.get(n)!) : undefined));
+            if (!gathered) throw new CheckpointError('no weights');
+            const ck = await openCheckpoint({ config: raw, ...gathered, tokenizer });
+            const weights = await ck.tensors(ck.shapes.keys());
+            return { weights, warnings: ck.warnings, ignored: ck.ignored };
+          });
+          expect(ranged).toEqual(whole);
         },
       ),
       { numRuns: 60 },

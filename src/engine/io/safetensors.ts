@@ -11,6 +11,7 @@ import { shown } from './shown';
 
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half';
 import { duplicateKey } from './json-keys';
+import type { ByteSource } from './byte-source';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 export type TensorData = Float32Array | Int32Array | Uint8Array;
@@ -155,19 +156,36 @@ function parseEntry(name: string, value: unknown, dataLength: number): TensorInf
   return { name, dtype, shape, begin, end };
 }
 
-/** Reads and checks the header without decoding any tensor. */
-export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
-  if (bytes.length < 8)
-    throw new SafetensorsError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/**
+ * The bytes a header occupies at the start of a file of `fileSize` bytes (8 + the header length),
+ * from at least the file's first 8 bytes (all of it when shorter): what a reader that does not hold
+ * the whole file reads next. Throws when the length field is absurd or runs past the file.
+ */
+export function safetensorsHeaderSize(first: Uint8Array, fileSize: number): number {
+  if (fileSize < 8) throw new SafetensorsError(`file is ${fileSize} bytes, shorter than the 8-byte header length`);
+  if (first.length < 8) throw new RangeError(`the length field needs the file's first 8 bytes, got ${first.length}`);
+  const view = new DataView(first.buffer, first.byteOffset, first.byteLength);
   const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
   if (headerLength > MAX_HEADER_BYTES)
     throw new SafetensorsError(`header length ${headerLength} is absurd (limit ${MAX_HEADER_BYTES} bytes)`);
-  if (8 + headerLength > bytes.length) {
+  if (8 + headerLength > fileSize) {
     throw new SafetensorsError(
-      `header length ${headerLength} exceeds the ${bytes.length - 8} bytes after the length field`,
+      `header length ${headerLength} exceeds the ${fileSize - 8} bytes after the length field`,
     );
   }
+  return 8 + headerLength;
+}
+
+/**
+ * Reads and checks the header without decoding any tensor. `bytes` is the file, or, for a reader
+ * that reads files by ranges, its first safetensorsHeaderSize bytes with `fileSize` the whole
+ * file's: the tensors' byte ranges are checked against the file's data buffer either way.
+ */
+export function readSafetensorsHeader(bytes: Uint8Array, fileSize = bytes.length): SafetensorsHeader {
+  const dataStart = safetensorsHeaderSize(bytes, fileSize);
+  if (bytes.length < dataStart)
+    throw new RangeError(`the header needs the file's first ${dataStart} bytes, got ${bytes.length}`);
+  const headerLength = dataStart - 8;
 
   let text: string;
   let header: unknown;
@@ -189,8 +207,7 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
     throw new SafetensorsError(`${where} names ${JSON.stringify(twice.key)} more than once${inner}`);
   }
 
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = fileSize - dataStart;
   let metadata: Record<string, string> = {};
   const tensors: TensorInfo[] = [];
   for (const name of keys) {
@@ -214,10 +231,23 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** Decodes one tensor of a file whose header readSafetensorsHeader returned. */
 export function readTensor(bytes: Uint8Array, header: SafetensorsHeader, info: TensorInfo): TensorEntry {
+  return decodeTensor(bytes, header.dataStart + info.begin, info);
+}
+
+/**
+ * Decodes the tensor `info` describes from its bytes, found at `at` in `bytes`: the whole file's
+ * bytes (readTensor), or the tensor's own, read from a range of the file. `owned`: the caller gives
+ * up `bytes`, so F32 values may be a view on them instead of a copy (a streamed tensor is then held
+ * once, not twice).
+ */
+export function decodeTensor(bytes: Uint8Array, at: number, info: TensorInfo, owned = false): TensorEntry {
   const { dtype, name } = info;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = (info.end - info.begin) / DTYPE_SIZE[dtype];
-  const at = header.dataStart + info.begin;
+  if (at < 0 || at + n * DTYPE_SIZE[dtype] > bytes.length)
+    throw new RangeError(
+      `tensor "${name}": bytes [${at}, ${at + info.end - info.begin}) lie outside the ${bytes.length} given`,
+    );
   const entry = (data: TensorData): TensorEntry => ({ dtype, shape: info.shape, data });
   switch (dtype) {
     case 'U8':
@@ -226,9 +256,11 @@ export function readTensor(bytes: Uint8Array, header: SafetensorsHeader, info: T
     case 'F64':
       return entry(fill(new Float32Array(n), (i) => view.getFloat64(at + 8 * i, true)));
     case 'F32':
-      // Aligned on a little-endian host (every one that runs this): one copy of the bytes.
-      if ((bytes.byteOffset + at) % 4 === 0 && LITTLE_ENDIAN)
-        return entry(new Float32Array(bytes.buffer, bytes.byteOffset + at, n).slice());
+      // Aligned on a little-endian host (every one that runs this): one copy of the bytes, or none.
+      if ((bytes.byteOffset + at) % 4 === 0 && LITTLE_ENDIAN) {
+        const values = new Float32Array(bytes.buffer, bytes.byteOffset + at, n);
+        return entry(owned ? values : values.slice());
+      }
       return entry(fill(new Float32Array(n), (i) => view.getFloat32(at + 4 * i, true)));
     case 'F16':
       return entry(fill(new Float32Array(n), (i) => f16ToF32(view.getUint16(at + 2 * i, true))));
@@ -393,4 +425,24 @@ export function inFile<T>(fileName: string, read: () => T): T {
 /** readSafetensors, with the file's name in front of any error message. */
 export function readSafetensorsFile(bytes: Uint8Array, fileName: string): SafetensorsFile {
   return inFile(fileName, () => readSafetensors(bytes));
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading by ranges
+
+/** A file's header, read from its source: the length field, then the header, nothing after. */
+export async function readSafetensorsHeaderFrom(source: ByteSource): Promise<SafetensorsHeader> {
+  const first = await source.read(0, Math.min(8, source.size));
+  const size = safetensorsHeaderSize(first, source.size);
+  return readSafetensorsHeader(await source.read(0, size), source.size);
+}
+
+/** One tensor of a file whose header readSafetensorsHeaderFrom returned: its bytes alone are read. */
+export async function readTensorFrom(
+  source: ByteSource,
+  header: SafetensorsHeader,
+  info: TensorInfo,
+): Promise<TensorEntry> {
+  const bytes = await source.read(header.dataStart + info.begin, info.end - info.begin);
+  return decodeTensor(bytes, 0, info, true);
 }

@@ -88,8 +88,8 @@ export interface CheckpointFiles {
 /** The files of a checkpoint do not fit together (a missing shard or tensor, a shape the config
  * does not imply); the message names the file. */
 export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'CheckpointError';
   }
 }
@@ -115,7 +115,8 @@ export function gatherWeightFiles(
   return { weights, index };
 }
 
-function parseIndexJson(bytes: Uint8Array): unknown {
+/** model.safetensors.index.json's bytes as JSON, refusing a key given twice. */
+export function parseIndexJson(bytes: Uint8Array): unknown {
   let text: string;
   let json: unknown;
   try {
@@ -153,9 +154,8 @@ export function weightFileMap(weights: CheckpointFiles['weights']): Map<string, 
 }
 
 /** A tensor as a file's header lists it. */
-interface Located {
+export interface Located {
   file: string;
-  bytes: Uint8Array;
   header: SafetensorsHeader;
   info: TensorInfo;
 }
@@ -165,49 +165,58 @@ function headerOf(file: string, bytes: Uint8Array): SafetensorsHeader {
 }
 
 /**
- * Every tensor of the weight files by its name in the files. A sharded checkpoint must agree with
- * its index: every shard it names is there, every tensor it lists is in the shard it says, and no
- * tensor is in two shards. A tensor a shard holds that the index does not list is left out (in
- * `ignored`, with a warning): the index is what says what the checkpoint is. A total_size that does
- * not add up is a warning too — it describes the shards, it is not read.
+ * The weight files whose headers a load reads, in order, given the names of those there: the one
+ * safetensors file, or every shard the index names — a missing one is refused here, by name, before
+ * any header is read.
  */
-function locateTensors(
-  files: CheckpointFiles & { weights: Map<string, Uint8Array> },
-  ignored: string[],
-  warnings: string[],
-): Map<string, Located> {
-  const located = new Map<string, Located>();
-  const { index } = files;
+export function weightFilesToRead(present: string[], index: ShardIndex | undefined): string[] {
   if (!index) {
-    if (files.weights.size !== 1)
+    if (present.length !== 1)
       throw new CheckpointError(
-        `${[...files.weights.keys()].join(', ')}: one safetensors file, or ${INDEX_FILE} with its shards, is needed`,
+        `${present.join(', ')}: one safetensors file, or ${INDEX_FILE} with its shards, is needed`,
       );
-    const [[file, bytes]] = files.weights;
-    const header = headerOf(file, bytes);
-    for (const info of header.tensors) located.set(info.name, { file, bytes, header, info });
-    return located;
+    return present;
   }
-
-  warnings.push(...index.warnings);
   const shards = shardFiles(index);
-  const missing = shards.filter((s) => !files.weights.has(s));
+  const missing = shards.filter((s) => !present.includes(s));
   if (missing.length > 0)
     throw new CheckpointError(
       `${INDEX_FILE} names ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} missing`,
     );
+  return shards;
+}
+
+/**
+ * Every tensor of the weight files by its name in the files, from the headers of the files
+ * weightFilesToRead named. A sharded checkpoint must agree with its index: every tensor it lists is
+ * in the shard it says, and no tensor is in two shards. A tensor a shard holds that the index does
+ * not list is left out (in `ignored`, with a warning): the index is what says what the checkpoint
+ * is. A total_size that does not add up is a warning too — it describes the shards, it is not read.
+ */
+function locateTensors(
+  headers: Map<string, SafetensorsHeader>,
+  index: ShardIndex | undefined,
+  ignored: string[],
+  warnings: string[],
+): Map<string, Located> {
+  const located = new Map<string, Located>();
+  if (!index) {
+    for (const [file, header] of headers)
+      for (const info of header.tensors) located.set(info.name, { file, header, info });
+    return located;
+  }
+
+  warnings.push(...index.warnings);
   const holder = new Map<string, string>(); // tensor → the shard whose header lists it
   let dataBytes = 0;
-  for (const file of shards) {
-    const bytes = files.weights.get(file)!;
-    const header = headerOf(file, bytes);
+  for (const [file, header] of headers) {
     for (const info of header.tensors) {
       const other = holder.get(info.name);
       if (other) throw new CheckpointError(`${file}: tensor "${info.name}" is also in ${other}; which one is meant?`);
       holder.set(info.name, file);
       const listed = index.weightMap.get(info.name);
       if (listed === file) {
-        located.set(info.name, { file, bytes, header, info });
+        located.set(info.name, { file, header, info });
         dataBytes += info.end - info.begin;
       } else if (listed === undefined) {
         ignored.push(info.name);
@@ -230,7 +239,7 @@ function locateTensors(
 }
 
 /** A warning for NaN or infinite values in a weight, or null when all are finite. */
-function nonFinite(file: string, name: string, data: Float32Array): string | null {
+export function nonFinite(file: string, name: string, data: Float32Array): string | null {
   let nan = 0;
   let pos = 0;
   let neg = 0;
@@ -246,14 +255,32 @@ function nonFinite(file: string, name: string, data: Float32Array): string | nul
   return `${file}: tensor "${name}" holds ${counts} among its ${data.length} values; what is computed through it may be NaN`;
 }
 
-export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
-  const files = { ...given, weights: weightFileMap(given.weights) };
-  const config = parseConfig(files.config);
+/** Where each weight of a checkpoint is, all checked against the config, before any is decoded. */
+export interface WeightPlan {
+  /** Each weight by canonical name, in the order paramSpecs lists them. */
+  weights: Map<string, Located>;
+  ignored: string[];
+  warnings: string[];
+  storage: WeightStorage;
+}
+
+/**
+ * Matches the tensors the headers list to the weights the config implies: buffers and tensors the
+ * architecture does not use are ignored, GPT2Model's prefix-less names are mapped to canonical ones,
+ * and every weight must be there, in the shape the config implies and a floating dtype. `headers`
+ * are those of the files weightFilesToRead named, in its order. Whole-file and streamed loads share
+ * it, so both accept and refuse the same files with the same messages.
+ */
+export function planWeights(
+  config: ModelConfig,
+  headers: Map<string, SafetensorsHeader>,
+  index: ShardIndex | undefined,
+): WeightPlan {
   const ignored: string[] = [];
   const warnings: string[] = [];
-  const where = files.index ? INDEX_FILE : [...files.weights.keys()].join(', ');
+  const where = index ? INDEX_FILE : [...headers.keys()].join(', ');
   const found = new Map<string, Located>(); // by canonical name
-  for (const [name, loc] of locateTensors(files, ignored, warnings)) {
+  for (const [name, loc] of locateTensors(headers, index, ignored, warnings)) {
     if (BUFFERS[config.kind]?.test(name)) {
       ignored.push(name);
       continue;
@@ -276,12 +303,12 @@ export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
       `${where}: config.json has ${layers} blocks but the weights hold only ${found.size} tensors`,
     );
 
-  const weights = new Map<string, HostTensor>();
+  const weights = new Map<string, Located>();
   const storage: WeightStorage = {
     dtypes: new Map(),
     fileNames: new Map(),
-    shards: files.index ? new Map() : null,
-    shardFiles: files.index ? shardFiles(files.index) : undefined,
+    shards: index ? new Map() : null,
+    shardFiles: index ? shardFiles(index) : undefined,
   };
   const specs = paramSpecs(config);
   if (config.kind === 'gpt2' && found.has('lm_head.weight')) {
@@ -304,34 +331,56 @@ export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
         `${file}: tensor "${info.name}" has dtype ${info.dtype}; weights must be floating point (F32, F16, BF16 or F64)`,
       );
     }
-    const data = inFile(file, () => readTensor(loc.bytes, loc.header, info)).data as Float32Array;
-    const warning = nonFinite(file, info.name, data);
-    if (warning) warnings.push(warning);
-    weights.set(spec.name, { shape: info.shape, data });
+    weights.set(spec.name, loc);
     storage.dtypes.set(spec.name, info.dtype);
     storage.fileNames.set(spec.name, info.name);
     storage.shards?.set(spec.name, file);
     found.delete(spec.name);
   }
   for (const loc of found.values()) ignored.push(loc.info.name);
+  return { weights, ignored, warnings, storage };
+}
 
-  let tokenizer: Tokenizer | null = null;
-  if (isCausalLm(config)) {
-    if (files.tokenizer === undefined) throw new CheckpointError('tokenizer.json is missing; a text model needs it');
-    try {
-      tokenizer = loadTokenizer(files.tokenizer, files.tokenizerConfig);
-    } catch (e) {
-      // Name the file when the message does not already.
-      if (e instanceof TokenizerError && !/^tokenizer(_config)?\.json\b/.test(e.message))
-        throw new TokenizerError(`tokenizer.json: ${e.message}`);
-      throw e;
-    }
-    if (tokenizer.vocabSize > config.vocabSize) {
-      throw new CheckpointError(
-        `tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`,
-      );
-    }
+/** A text model's tokenizer, checked against the config; null for an image model. */
+export function checkpointTokenizer(
+  config: ModelConfig,
+  files: Pick<CheckpointFiles, 'tokenizer' | 'tokenizerConfig'>,
+): Tokenizer | null {
+  if (!isCausalLm(config)) return null;
+  if (files.tokenizer === undefined) throw new CheckpointError('tokenizer.json is missing; a text model needs it');
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = loadTokenizer(files.tokenizer, files.tokenizerConfig);
+  } catch (e) {
+    // Name the file when the message does not already.
+    if (e instanceof TokenizerError && !/^tokenizer(_config)?\.json\b/.test(e.message))
+      throw new TokenizerError(`tokenizer.json: ${e.message}`);
+    throw e;
   }
+  if (tokenizer.vocabSize > config.vocabSize) {
+    throw new CheckpointError(
+      `tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`,
+    );
+  }
+  return tokenizer;
+}
+
+export function loadCheckpoint(given: CheckpointFiles): Checkpoint {
+  const files = weightFileMap(given.weights);
+  const config = parseConfig(given.config);
+  const headers = new Map<string, SafetensorsHeader>();
+  for (const file of weightFilesToRead([...files.keys()], given.index))
+    headers.set(file, headerOf(file, files.get(file)!));
+  const { weights: plan, ignored, warnings, storage } = planWeights(config, headers, given.index);
+
+  const weights = new Map<string, HostTensor>();
+  for (const [name, { file, header, info }] of plan) {
+    const data = inFile(file, () => readTensor(files.get(file)!, header, info)).data as Float32Array;
+    const warning = nonFinite(file, info.name, data);
+    if (warning) warnings.push(warning);
+    weights.set(name, { shape: info.shape, data });
+  }
+  const tokenizer = checkpointTokenizer(config, given);
   return { config, weights, tokenizer, ignored, warnings, storage };
 }
 
