@@ -156,6 +156,38 @@ export function lmWindowCount(tokens: number, context: number, stride = context,
   return Math.min(maxWindows, Math.floor((tokens - 1 - context) / stride) + 1);
 }
 
+// The first position window `w` scores: the targets before it were scored by the window before.
+const firstScored = (w: number, context: number, stride: number) => (w === 0 ? 0 : Math.max(0, context - stride));
+
+/**
+ * Windows [first, first + count) of `tokens` as evaluateLm cuts them: inputs and targets
+ * ([count × context] each), 1 where a target is scored, and the UTF-8 bytes of the scored targets
+ * (with `tokenBytes`; else 0).
+ */
+export function lmWindowBatch(
+  tokens: Int32Array,
+  w: { context: number; stride: number },
+  first: number,
+  count: number,
+  tokenBytes?: (id: number) => number,
+): { inp: Int32Array; tgt: Int32Array; scored: Float32Array; bytes: number } {
+  const t = w.context;
+  const inp = new Int32Array(count * t);
+  const tgt = new Int32Array(count * t);
+  const scored = new Float32Array(count * t);
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    const off = (first + i) * w.stride;
+    inp.set(tokens.subarray(off, off + t), i * t);
+    tgt.set(tokens.subarray(off + 1, off + t + 1), i * t);
+    for (let j = firstScored(first + i, t, w.stride); j < t; j++) {
+      scored[i * t + j] = 1;
+      if (tokenBytes) bytes += tokenBytes(tokens[off + j + 1]);
+    }
+  }
+  return { inp, tgt, scored, bytes };
+}
+
 /**
  * Cuts `tokens` into windows of context+1 (non-overlapping unless `stride` says otherwise) and
  * scores every next-token prediction each window adds. `bytes` is how many bytes of text the tokens
@@ -168,16 +200,22 @@ export async function evaluateLm(
   weights: Weights,
   tokens: Int32Array,
   bytes: number,
-  opts: EvalOptions & LmWindowOptions & { tokenBytes?: (id: number) => number } = {},
+  opts: EvalOptions &
+    LmWindowOptions & {
+      tokenBytes?: (id: number) => number;
+      /**
+       * The logits of the batch of windows starting at window `first` (inside a tidy), instead of the
+       * forward pass over `weights`: a model run a block at a time hands in what it computed.
+       */
+      logitsOf?: (input: tf.Tensor2D, first: number) => tf.Tensor;
+    } = {},
 ): Promise<LmMetrics> {
   const t = opts.context ?? sequenceLength(config);
   const stride = opts.stride ?? t;
   if (!(Number.isInteger(stride) && stride >= 1)) throw new Error(`evaluateLm: stride must be ≥ 1, got ${stride}`);
   const windows = lmWindowCount(tokens.length, t, stride, opts.maxWindows);
   if (windows < 1) throw new Error(`evaluateLm: need more than ${t} tokens, got ${tokens.length}`);
-  // The first position a window scores: the targets before it were scored by the window before.
-  const firstScored = (w: number) => (w === 0 ? 0 : Math.max(0, t - stride));
-  const scoredIn = (w: number) => t - firstScored(w);
+  const scoredIn = (w: number) => t - firstScored(w, t, stride);
   const batch = opts.batchSize ?? 16;
   let nll = 0;
   let correct = 0;
@@ -202,23 +240,18 @@ export async function evaluateLm(
   for (let w0 = 0; w0 < windows; w0 += batch) {
     opts.signal?.throwIfAborted();
     const m = Math.min(batch, windows - w0);
-    const inp = new Int32Array(m * t);
-    const tgt = new Int32Array(m * t);
-    const scored = new Float32Array(m * t);
-    for (let i = 0; i < m; i++) {
-      const off = (w0 + i) * stride;
-      inp.set(tokens.subarray(off, off + t), i * t);
-      tgt.set(tokens.subarray(off + 1, off + t + 1), i * t);
-      for (let j = firstScored(w0 + i); j < t; j++) {
-        scored[i * t + j] = 1;
-        if (opts.tokenBytes) coveredBytes += opts.tokenBytes(tokens[off + j + 1]);
-      }
-    }
+    const {
+      inp,
+      tgt,
+      scored,
+      bytes: batchBytes,
+    } = lmWindowBatch(tokens, { context: t, stride }, w0, m, opts.tokenBytes);
+    coveredBytes += batchBytes;
     const [lossT, hitsT, perWindowT] = tf.tidy(() => {
-      const { logits } = forward(config, weights, tf.tensor2d(inp, [m, t], 'int32'), {
-        masks: opts.masks,
-        linears: opts.linears,
-      });
+      const input = tf.tensor2d(inp, [m, t], 'int32');
+      const logits = opts.logitsOf
+        ? opts.logitsOf(input, w0)
+        : forward(config, weights, input, { masks: opts.masks, linears: opts.linears }).logits;
       const flat = tf.reshape(logits, [m * t, config.vocabSize]);
       const y = tf.tensor1d(tgt, 'int32');
       const keep = tf.tensor1d(scored, 'float32');

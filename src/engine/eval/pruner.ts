@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { HostTensor } from '../model/checkpoint';
 import { costReport } from '../model/cost';
 import type { Weights } from '../model/types';
-import type { LinearRole } from '../model/schema';
+import type { LinearRole, LinearSpec } from '../model/schema';
 import { isCausalLm, numLayers, sequenceLength, type ModelConfig } from '../model/config';
 import type { ModelSession } from '../session';
 import { type CalibrationMode, type Family, familyOf, type MethodId, needsOf } from '../pruning/catalogue';
@@ -576,18 +576,47 @@ function checkedBlockSparsity(b: number[], layers: number): number[] {
   return [...b];
 }
 
+/** What the report reads of one prunable linear's mask: weights kept, and whether the mask is 2:4. */
+export interface MaskCount {
+  kept: number;
+  is24: boolean;
+}
+
+/** Each prunable linear's mask counted (a linear without a mask keeps every weight). */
+export function countMasks(config: ModelConfig, masks: ReadonlyMap<string, Uint8Array>): Map<string, MaskCount> {
+  const out = new Map<string, MaskCount>();
+  for (const spec of prunableLinears(config)) {
+    const m = masks.get(spec.weight);
+    if (m) out.set(spec.weight, maskCount(spec, m));
+  }
+  return out;
+}
+
+/** One linear's mask counted. */
+export function maskCount(spec: LinearSpec, m: Uint8Array): MaskCount {
+  return {
+    kept: m.reduce((a, v) => a + v, 0),
+    is24: is24(
+      m,
+      spec.layout === 'in_out' ? spec.outFeatures : 1,
+      spec.inFeatures,
+      spec.layout === 'in_out' ? 1 : spec.inFeatures,
+    ),
+  };
+}
+
 /** Per block and per prunable linear, the share of weights the masks remove. */
 export function measuredSparsity(
   config: ModelConfig,
-  masks: ReadonlyMap<string, Uint8Array>,
+  masks: ReadonlyMap<string, Uint8Array> | ReadonlyMap<string, MaskCount>,
 ): { blockSparsity: number[]; layerSparsity: LayerSparsity[] } {
+  const counts = countsOf(config, masks);
   const specs = prunableLinears(config);
   const removed = new Array<number>(numLayers(config)).fill(0);
   const total = new Array<number>(numLayers(config)).fill(0);
   const layerSparsity = specs.map((spec) => {
-    const m = masks.get(spec.weight);
     const n = spec.inFeatures * spec.outFeatures;
-    const gone = m ? n - m.reduce((a, v) => a + v, 0) : 0;
+    const gone = n - (counts.get(spec.weight)?.kept ?? n);
     removed[spec.layer] += gone;
     total[spec.layer] += n;
     return { weight: spec.weight, layer: spec.layer, role: spec.role, sparsity: gone / n };
@@ -595,31 +624,36 @@ export function measuredSparsity(
   return { blockSparsity: removed.map((r, l) => r / Math.max(1, total[l])), layerSparsity };
 }
 
-function sizes(session: ModelSession, masks: Map<string, Uint8Array>): SizeReport {
-  const c = session.config;
-  const specs = prunableLinears(c);
-  const params = costReport(c).params;
+function countsOf(
+  config: ModelConfig,
+  masks: ReadonlyMap<string, Uint8Array> | ReadonlyMap<string, MaskCount>,
+): ReadonlyMap<string, MaskCount> {
+  const first = masks.values().next().value;
+  return first instanceof Uint8Array
+    ? countMasks(config, masks as ReadonlyMap<string, Uint8Array>)
+    : (masks as ReadonlyMap<string, MaskCount>);
+}
+
+/** Bytes of the model stored dense, as bitmask + values, and 2:4-compressed, from every prunable linear's count. */
+export function sizeReport(config: ModelConfig, counts: ReadonlyMap<string, MaskCount>): SizeReport {
+  const specs = prunableLinears(config);
+  const params = costReport(config).params;
   let matrices = 0;
   let sparse = 0;
   let nm: number | null = 0;
   for (const spec of specs) {
-    const m = masks.get(spec.weight)!;
-    const n = m.length;
+    const n = spec.inFeatures * spec.outFeatures;
+    const c = counts.get(spec.weight) ?? { kept: n, is24: false };
     matrices += n;
-    const nnz = m.reduce((a, v) => a + v, 0);
-    sparse += Math.ceil(n / 8) + 4 * nnz;
-    if (nm !== null)
-      nm = is24(
-        m,
-        spec.layout === 'in_out' ? spec.outFeatures : 1,
-        spec.inFeatures,
-        spec.layout === 'in_out' ? 1 : spec.inFeatures,
-      )
-        ? nm + nm24Bytes(spec.outFeatures, spec.inFeatures)
-        : null;
+    sparse += Math.ceil(n / 8) + 4 * c.kept;
+    if (nm !== null) nm = c.is24 ? nm + nm24Bytes(spec.outFeatures, spec.inFeatures) : null;
   }
   const rest = 4 * (params - matrices);
   return { dense: 4 * params, sparse: rest + sparse, nm24: nm === null ? null : rest + nm };
+}
+
+function sizes(session: ModelSession, masks: Map<string, Uint8Array>): SizeReport {
+  return sizeReport(session.config, countMasks(session.config, masks));
 }
 
 /** Every group of 4 consecutive inputs of every output has at most 2 nonzeros. */

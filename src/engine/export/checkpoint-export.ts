@@ -34,6 +34,7 @@ import {
   mainDType,
   renamedStorage,
   TORCH_DTYPE,
+  type FloatDType,
   WEIGHTS_FILE,
   writeWeightFiles,
   type Checkpoint,
@@ -52,6 +53,10 @@ import { blockMap, renameTensor, structuralKeep, type StructuralPruning } from '
 export const CONFIG_FILE = 'config.json';
 export const MASKS_FILE = 'masks.safetensors';
 export const RECIPE_FILE = 'recipe.json';
+export const MASKS_METADATA = {
+  format: 'pt',
+  content: 'pruning masks: 1 keeps the weight, 0 removes it; names and shapes as in the weights',
+};
 /** Files of a source model directory worth carrying over into an export, when present. */
 export const COPIED_FILES = [
   'tokenizer.json',
@@ -223,6 +228,94 @@ function checkStructure(config: ModelConfig, s: StructuralPruning | undefined): 
   check('neurons', s.neurons, ffnSize(config));
 }
 
+/** recipe.json's note on the source's tensors the architecture does not use (none when there are none). */
+export function unusedNote(unused: string[]): string[] {
+  if (unused.length === 0) return [];
+  const some = unused.length > 4 ? `${unused.slice(0, 4).join(', ')}, …` : unused.join(', ');
+  return [
+    `${unused.length} tensors of the source that the architecture does not use are not written (${some}); GPT-2's causal-mask buffers (attn.bias, attn.masked_bias) are rebuilt by transformers on load`,
+  ];
+}
+
+/**
+ * A GPT-2 lm_head equal to wte is the tied head: it is not written (deleted from `out`). One that
+ * differs is written, and config.json's tie_word_embeddings set to false so transformers keeps it.
+ * Returns recipe.json's note.
+ */
+export function untieOrDrop(config: ModelConfig, out: Map<string, HostTensor>, raw: Record<string, unknown>): string[] {
+  const head = out.get('lm_head.weight');
+  if (config.kind !== 'gpt2' || !head) return [];
+  if (sameValues(head.data, out.get(`${GPT2_PREFIX}wte.weight`)!.data)) {
+    out.delete('lm_head.weight');
+    return [];
+  }
+  if (raw.tie_word_embeddings === false) return [];
+  raw.tie_word_embeddings = false;
+  return [
+    'the source lm_head differs from wte: it is written, and tie_word_embeddings is set to false so transformers keeps it',
+  ];
+}
+
+/** config.json's dtype fields for weights mostly stored as `dtype`. */
+export function setTorchDtype(raw: Record<string, unknown>, main: FloatDType): void {
+  const dtype = TORCH_DTYPE[main];
+  // transformers reads a missing torch_dtype as float32; newer versions write it as "dtype".
+  if (raw.torch_dtype !== undefined || dtype !== TORCH_DTYPE.F32) raw.torch_dtype = dtype;
+  if (raw.dtype !== undefined) raw.dtype = dtype;
+}
+
+/** What recipe.json says, given what the export counted. */
+export function exportedRecipe(p: {
+  config: ModelConfig;
+  provenance: ExportProvenance;
+  date?: Date;
+  structure: ExportedRecipe['structure'];
+  blocks: ExportedBlock[];
+  /** Zero and total entries of the prunable matrices, at their source shapes. */
+  zero: number;
+  prunable: number;
+  params: ExportedRecipe['params'];
+  files: ExportedRecipe['files'];
+  notes: string[];
+}): ExportedRecipe {
+  const { config } = p;
+  const prov = p.provenance;
+  const report = prov.report ?? null;
+  return {
+    format: 'pruning-workbench/recipe',
+    formatVersion: 1,
+    engine: ENGINE,
+    date: (p.date ?? new Date()).toISOString(),
+    source: {
+      model: prov.source ?? null,
+      architecture: architectureOf(config),
+      layers: numLayers(config),
+      heads: numHeads(config),
+      ffn: ffnSize(config),
+    },
+    recipe: recipeToJson(prov.recipe ?? report?.recipe),
+    calibration: prov.calibration ?? report?.calibration ?? null,
+    structure: p.structure,
+    blocks: p.blocks,
+    sparsity: { prunable: p.prunable, zero: p.zero, fraction: p.prunable ? p.zero / p.prunable : 0 },
+    params: p.params,
+    metrics: report
+      ? {
+          metric: report.metric,
+          dense: prov.denseMetric ?? null,
+          params: report.params,
+          nonzeroParams: report.nonzeroParams,
+          denseFlops: report.denseFlops,
+          flops: report.flops,
+          bytes: report.bytes,
+          timeMs: report.timeMs,
+        }
+      : null,
+    files: p.files,
+    notes: p.notes,
+  };
+}
+
 /** Exports a (pruned) model as the files of a Hugging Face checkpoint directory, in writing order. */
 export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
   const { config, structure } = input;
@@ -282,23 +375,8 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     sourceOf.set(to, name);
   }
   const notes = [...(input.provenance?.notes ?? [])];
-  const unused = input.source?.ignored ?? [];
-  if (unused.length > 0) {
-    const some = unused.length > 4 ? `${unused.slice(0, 4).join(', ')}, …` : unused.join(', ');
-    notes.push(
-      `${unused.length} tensors of the source that the architecture does not use are not written (${some}); GPT-2's causal-mask buffers (attn.bias, attn.masked_bias) are rebuilt by transformers on load`,
-    );
-  }
-  if (config.kind === 'gpt2' && out.has('lm_head.weight')) {
-    const head = out.get('lm_head.weight')!;
-    if (sameValues(head.data, out.get(`${GPT2_PREFIX}wte.weight`)!.data)) out.delete('lm_head.weight');
-    else if (raw.tie_word_embeddings !== false) {
-      raw.tie_word_embeddings = false;
-      notes.push(
-        'the source lm_head differs from wte: it is written, and tie_word_embeddings is set to false so transformers keeps it',
-      );
-    }
-  }
+  notes.push(...unusedNote(input.source?.ignored ?? []));
+  notes.push(...untieOrDrop(config, out, raw));
   // What config.json can say of the removal is cut out (same widths in every block), the rest stays zeroed.
   const cut = uniformCut(config, structure, map);
   notes.push(...cut.notes);
@@ -310,10 +388,7 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     Object.assign(raw, cut.config);
   }
   const storage = input.source && renamedStorage(input.source.storage, sourceOf);
-  const dtype = TORCH_DTYPE[mainDType(out, storage)];
-  // transformers reads a missing torch_dtype as float32; newer versions write it as "dtype".
-  if (raw.torch_dtype !== undefined || dtype !== TORCH_DTYPE.F32) raw.torch_dtype = dtype;
-  if (raw.dtype !== undefined) raw.dtype = dtype;
+  setTorchDtype(raw, mainDType(out, storage));
   const exportedConfig = parseConfig(raw);
   let outMasks = new Map<string, HostTensor>();
   for (const [name, m] of combinedMasks) {
@@ -378,22 +453,10 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     if (name.includes('/') || name.includes('\\') || name.startsWith('.'))
       throw new ExportError(`extra file name "${name}" is not a plain file name`);
   }
-  const prov = input.provenance ?? {};
-  const report = prov.report ?? null;
-  const recipe: ExportedRecipe = {
-    format: 'pruning-workbench/recipe',
-    formatVersion: 1,
-    engine: ENGINE,
-    date: (input.date ?? new Date()).toISOString(),
-    source: {
-      model: prov.source ?? null,
-      architecture: architectureOf(config),
-      layers,
-      heads: numHeads(config),
-      ffn: ffnSize(config),
-    },
-    recipe: recipeToJson(prov.recipe ?? report?.recipe),
-    calibration: prov.calibration ?? report?.calibration ?? null,
+  const recipe = exportedRecipe({
+    config,
+    provenance: input.provenance ?? {},
+    date: input.date,
     structure: {
       removedBlocks: map.flatMap((v, l) => (v === null ? [l] : [])),
       blockMap: map,
@@ -402,23 +465,12 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
       prunedHeads: physicalHeads ? (raw.pruned_heads as Record<string, number[]>) : null,
     },
     blocks: perBlock,
-    sparsity: { prunable: prunableTotal, zero: zeroTotal, fraction: prunableTotal ? zeroTotal / prunableTotal : 0 },
+    zero: zeroTotal,
+    prunable: prunableTotal,
     params: { exported: exportedParams, nonzero },
-    metrics: report
-      ? {
-          metric: report.metric,
-          dense: prov.denseMetric ?? null,
-          params: report.params,
-          nonzeroParams: report.nonzeroParams,
-          denseFlops: report.denseFlops,
-          flops: report.flops,
-          bytes: report.bytes,
-          timeMs: report.timeMs,
-        }
-      : null,
     files: { weights: [...weightFiles.keys()], masks: MASKS_FILE, copied },
     notes,
-  };
+  });
 
   // 5. The files.
   const maskEntries = new Map<string, TensorEntry>();
@@ -431,13 +483,7 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   files.set(CONFIG_FILE, encodeJson(raw));
   for (const [name, bytes] of weightFiles) files.set(name, bytes);
-  files.set(
-    MASKS_FILE,
-    writeSafetensors(maskEntries, {
-      format: 'pt',
-      content: 'pruning masks: 1 keeps the weight, 0 removes it; names and shapes as in the weights',
-    }),
-  );
+  files.set(MASKS_FILE, writeSafetensors(maskEntries, MASKS_METADATA));
   files.set(RECIPE_FILE, encodeJson(recipe));
   for (const name of copied) files.set(name, input.extraFiles![name]);
   return files;

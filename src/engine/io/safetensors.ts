@@ -372,43 +372,79 @@ function encodeTensor(name: string, entry: TensorEntry, view: DataView, at: numb
   }
 }
 
-export function writeSafetensors(
-  tensors: Map<string, TensorEntry> | Record<string, TensorEntry>,
+/** Where each tensor of a safetensors file goes: the header bytes, and each tensor's data range. */
+export interface SafetensorsLayout {
+  /** The 8-byte length and the padded JSON header: the file's first bytes. */
+  header: Uint8Array;
+  /** Tensor name → [begin, end) of its bytes in the file (absolute, after the header). */
+  ranges: Map<string, [number, number]>;
+  /** The whole file's length. */
+  size: number;
+}
+
+/**
+ * The layout of a safetensors file of these tensors (dtype and shape each; data not needed), in the
+ * order writeSafetensors writes them, so a writer can lay the header down first and the tensors
+ * one at a time as they are made.
+ */
+export function safetensorsLayout(
+  tensors: Map<string, Pick<TensorEntry, 'dtype' | 'shape'>>,
   metadata?: Record<string, string>,
-): Uint8Array {
-  const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
+): SafetensorsLayout {
   // Sort by UTF-16 code units (not localeCompare) so the output is the same everywhere.
-  const names = [...map.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const names = [...tensors.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
   // The header is built as text rather than with JSON.stringify on an object, because JS
   // objects put integer-like keys (a tensor named "0") first, breaking the sorted order.
   const parts: string[] = [];
   if (metadata !== undefined) parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(checkMetadata(metadata))}`);
   let offset = 0;
+  const relative: [string, number, number][] = [];
   for (const name of names) {
     if (name === METADATA_KEY) throw new SafetensorsError(`tensor "${name}": the name is reserved for metadata`);
-    const entry = map.get(name)!;
-    checkEntry(name, entry);
-    const size = tensorByteSize(entry.dtype, entry.shape);
+    const entry = tensors.get(name)!;
+    if (!isDType(entry.dtype)) throw new SafetensorsError(`tensor "${name}": unknown dtype ${shown(entry.dtype)}`);
+    const size = tensorByteSize(entry.dtype, checkShape(name, entry.shape));
     const info = { dtype: entry.dtype, shape: entry.shape, data_offsets: [offset, offset + size] };
     parts.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
+    relative.push([name, offset, offset + size]);
     offset += size;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const headerLength = Math.ceil(json.length / 8) * 8; // padded with spaces, as the reference implementation does
-
-  const out = new Uint8Array(8 + headerLength + offset);
-  const view = new DataView(out.buffer);
+  const header = new Uint8Array(8 + headerLength);
+  const view = new DataView(header.buffer);
   view.setUint32(0, headerLength % 2 ** 32, true);
   view.setUint32(4, Math.floor(headerLength / 2 ** 32), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLength);
-  let at = 8 + headerLength;
-  for (const name of names) {
-    const entry = map.get(name)!;
-    encodeTensor(name, entry, view, at);
-    at += tensorByteSize(entry.dtype, entry.shape);
-  }
+  header.set(json, 8);
+  header.fill(0x20, 8 + json.length);
+  const start = header.length;
+  return {
+    header,
+    ranges: new Map(relative.map(([name, b, e]) => [name, [start + b, start + e]])),
+    size: start + offset,
+  };
+}
+
+/** One tensor's bytes as a safetensors file stores them (little-endian, in its dtype). */
+export function encodeTensorBytes(name: string, entry: TensorEntry): Uint8Array {
+  checkEntry(name, entry);
+  const out = new Uint8Array(tensorByteSize(entry.dtype, entry.shape));
+  encodeTensor(name, entry, new DataView(out.buffer), 0);
+  return out;
+}
+
+export function writeSafetensors(
+  tensors: Map<string, TensorEntry> | Record<string, TensorEntry>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
+  for (const [name, entry] of map) if (name !== METADATA_KEY) checkEntry(name, entry);
+  const layout = safetensorsLayout(map, metadata);
+  const out = new Uint8Array(layout.size);
+  out.set(layout.header, 0);
+  const view = new DataView(out.buffer);
+  for (const [name, [begin]] of layout.ranges) encodeTensor(name, map.get(name)!, view, begin);
   return out;
 }
 

@@ -415,11 +415,11 @@ function sourceShardFiles(storage: WeightStorage): string[] {
 }
 
 /** The dtype most of the weights are stored in (by values): config.json's torch_dtype. */
-export function mainDType(weights: Map<string, HostTensor>, storage?: WeightStorage): FloatDType {
+export function mainDType(weights: Map<string, { shape: number[] }>, storage?: WeightStorage): FloatDType {
   const count = new Map<FloatDType, number>();
   for (const [name, t] of weights) {
     const dtype = storage?.dtypes.get(name) ?? 'F32';
-    count.set(dtype, (count.get(dtype) ?? 0) + t.data.length);
+    count.set(dtype, (count.get(dtype) ?? 0) + t.shape.reduce((a, b) => a * b, 1));
   }
   return [...count].reduce((a, b) => (b[1] > a[1] ? b : a), ['F32', 0] as [FloatDType, number])[0];
 }
@@ -431,32 +431,68 @@ export function mainDType(weights: Map<string, HostTensor>, storage?: WeightStor
  * Shards keep the source's file names while every one still holds tensors; otherwise the ones left
  * are renumbered model-0000i-of-0000n.safetensors in their order.
  */
-export function writeWeightFiles(weights: Map<string, HostTensor>, storage?: WeightStorage): Map<string, Uint8Array> {
+/** Where an export's weights go: each file's tensors (dtype and shape, by name in the file), each
+ * weight's file and name there, and the shard index when sharded. */
+export interface WeightFileLayout {
+  /** File → tensors by name in the file, in writing order: model.safetensors, or the shards. */
+  files: Map<string, Map<string, Pick<TensorEntry, 'dtype' | 'shape'>>>;
+  /** Canonical name → its file and its name in that file. */
+  placeOf: Map<string, { file: string; name: string }>;
+  /** model.safetensors.index.json's bytes when sharded. */
+  index: Uint8Array | null;
+}
+
+/**
+ * The files weights of these shapes are written to: as the source stored them (names, dtypes,
+ * shards) when `storage` says, else F32 under canonical names in one model.safetensors. A source
+ * shard left empty is dropped and the shards renumbered.
+ */
+export function weightFileLayout(shapes: Map<string, number[]>, storage?: WeightStorage): WeightFileLayout {
   const sharded = !!storage?.shards?.size;
   const sourceShards = sharded ? sourceShardFiles(storage!) : [WEIGHTS_FILE];
-  const groups = new Map<string, Map<string, TensorEntry>>(sourceShards.map((s) => [s, new Map()]));
-  const fileNames = new Map<string, string>(); // name in the file → shard
-  for (const [name, t] of weights) {
+  const groups = new Map<string, Map<string, Pick<TensorEntry, 'dtype' | 'shape'>>>(
+    sourceShards.map((s) => [s, new Map()]),
+  );
+  const sourcePlace = new Map<string, { file: string; name: string }>();
+  for (const [name, shape] of shapes) {
     // A tensor the source did not have goes with the last shard.
     const shard = storage?.shards?.get(name) ?? sourceShards[sourceShards.length - 1];
     const fileName = storage?.fileNames.get(name) ?? name;
-    groups.get(shard)!.set(fileName, { dtype: storage?.dtypes.get(name) ?? 'F32', shape: t.shape, data: t.data });
-    fileNames.set(fileName, shard);
+    groups.get(shard)!.set(fileName, { dtype: storage?.dtypes.get(name) ?? 'F32', shape });
+    sourcePlace.set(name, { file: shard, name: fileName });
   }
   // transformers refuses safetensors files whose metadata does not name the framework.
-  if (!sharded) return new Map([[WEIGHTS_FILE, writeSafetensors(groups.get(WEIGHTS_FILE)!, { format: 'pt' })]]);
+  if (!sharded) return { files: groups, placeOf: sourcePlace, index: null };
 
   const kept = sourceShards.filter((s) => groups.get(s)!.size > 0);
   const rename = new Map(
     kept.map((s, i) => [s, kept.length === sourceShards.length ? s : shardName(i + 1, kept.length)]),
   );
-  const out = new Map<string, Uint8Array>();
-  const weightMap = new Map([...fileNames].map(([name, shard]) => [name, rename.get(shard)!]));
+  const placeOf = new Map([...sourcePlace].map(([n, p]) => [n, { file: rename.get(p.file)!, name: p.name }]));
   let totalSize = 0;
   for (const entries of groups.values())
     for (const e of entries.values()) totalSize += tensorByteSize(e.dtype, e.shape);
-  out.set(INDEX_FILE, writeShardIndex(weightMap, totalSize));
-  for (const s of kept) out.set(rename.get(s)!, writeSafetensors(groups.get(s)!, { format: 'pt' }));
+  const weightMap = new Map([...placeOf.values()].map((p) => [p.name, p.file]));
+  return {
+    files: new Map(kept.map((s) => [rename.get(s)!, groups.get(s)!])),
+    placeOf,
+    index: writeShardIndex(weightMap, totalSize),
+  };
+}
+
+/** The metadata every weight file carries: transformers refuses safetensors files that do not name the framework. */
+export const WEIGHT_FILE_METADATA = { format: 'pt' };
+
+export function writeWeightFiles(weights: Map<string, HostTensor>, storage?: WeightStorage): Map<string, Uint8Array> {
+  const layout = weightFileLayout(new Map([...weights].map(([n, t]) => [n, t.shape])), storage);
+  const out = new Map<string, Uint8Array>();
+  if (layout.index) out.set(INDEX_FILE, layout.index);
+  for (const [file, entries] of layout.files) {
+    const data = new Map<string, TensorEntry>();
+    for (const [name, place] of layout.placeOf)
+      if (place.file === file) data.set(place.name, { ...entries.get(place.name)!, data: weights.get(name)!.data });
+    out.set(file, writeSafetensors(data, WEIGHT_FILE_METADATA));
+  }
   return out;
 }
 

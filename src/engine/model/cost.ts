@@ -20,6 +20,11 @@ import { linearSpecs, paramSpecs, type LinearSpec } from './schema';
 export interface CostMasks {
   /** 0/1 per weight, row-major in the checkpoint's layout. */
   weights?: Map<string, ArrayLike<number>>;
+  /**
+   * Instead of a weight's mask, how many of its weights are kept (a model pruned a block at a time
+   * keeps counts, not masks). Read only where no structure is removed around the linear.
+   */
+  keptWeights?: ReadonlyMap<string, number>;
   heads?: number[][];
   neurons?: number[][];
   attention?: boolean[];
@@ -69,6 +74,9 @@ export interface CostReport {
 }
 
 function linearNonzero(c: ModelConfig, spec: LinearSpec, m: CostMasks): { weights: number; bias: number } {
+  const counted = m.keptWeights?.get(spec.weight);
+  if (counted !== undefined && !m.heads && !m.neurons && !m.attention && !m.mlp)
+    return { weights: counted, bias: spec.bias ? spec.outFeatures : 0 };
   const { inKeep, outKeep } = keptFeatures(c, spec, m);
   const mask = m.weights?.get(spec.weight);
   const n = spec.inFeatures;

@@ -25,30 +25,58 @@ export interface BlockStatistics {
   gram: Map<string, Float32Array>;
 }
 
+/**
+ * The model's weights as the loop reads them: all in memory, or a block at a time from a file
+ * (stream/streamed-run.ts), so that only the embeddings, the head and one block are ever held.
+ */
+export interface BlockWeightSource {
+  /** Embeddings, final norm and head: what the stages outside the blocks read. */
+  outside: Weights;
+  /** Block `layer`'s weights (a map that may hold more); `release` is called once the loop is done with them. */
+  block(layer: number): Promise<Weights>;
+  release?(layer: number, weights: Weights): void;
+}
+
+/** Every weight already in memory. */
+export const inMemory = (weights: Weights): BlockWeightSource => ({ outside: weights, block: async () => weights });
+
+/**
+ * Hidden states carried through the blocks beside the calibration inputs, batch by batch: through
+ * each block as it was (dense) or as pruned. An evaluation rides along so that a model read a block
+ * at a time is measured in the same pass. The loop replaces each entry of `hidden` with the
+ * block's output and disposes the input.
+ */
+export interface Passenger {
+  hidden: tf.Tensor[];
+  through: 'dense' | 'pruned';
+}
+
 export interface BlockLoopOptions extends StatsOptions {
   mode: CalibrationMode;
   /** Which statistics to capture. */
   capture: Pick<Capture, 'activationStats' | 'activationGram'>;
+  passengers?: Passenger[];
   /** Progress within the whole loop, 0…1. */
   onProgress?: (fraction: number) => void;
 }
 
 /**
  * Runs the loop. `onBlock` gets each block's statistics and returns the block's pruned weights by
- * name (the loop takes ownership of those tensors and disposes them at the end) or null to leave
- * the block as it is. In sequential mode the next block sees the block with those weights.
+ * name (the loop takes ownership of those tensors and disposes them once the block is done) or null
+ * to leave the block as it is. In sequential mode the next block sees the block with those weights.
  */
 export async function calibrateBlockByBlock(
   config: ModelConfig,
-  weights: Weights,
+  weights: Weights | BlockWeightSource,
   data: CalibrationData,
   onBlock: (stats: BlockStatistics) => Promise<Map<string, tf.Tensor> | null>,
   opts: BlockLoopOptions,
 ): Promise<void> {
+  const source = weights instanceof Map ? inMemory(weights) : weights;
   const stages = modelStages(config);
   const layers = numLayers(config);
-  const current: Weights = new Map(weights);
-  const made: tf.Tensor[] = [];
+  const passengers = opts.passengers ?? [];
+  let current: Weights = source.outside;
   const context = (capture?: Capture) => new ForwardContext(config, current, { masks: opts.masks, capture });
   let inputs: tf.Tensor[] = [];
   // Each block runs once for statistics and, in sequential mode, once more after pruning.
@@ -56,53 +84,72 @@ export async function calibrateBlockByBlock(
   const total = 1 + layers * passes;
   let done = 0;
   const progress = (f: number) => opts.onProgress?.((done + f) / total);
+  const carry = (layer: number, through: Passenger['through']) => {
+    for (const p of passengers) {
+      if (p.through !== through) continue;
+      p.hidden.forEach((h, i) => {
+        opts.signal?.throwIfAborted();
+        p.hidden[i] = tf.tidy(() => stages.block(context(), layer, h));
+        h.dispose();
+      });
+    }
+  };
   try {
     await forEachBatch(config, data, { ...opts, onProgress: progress }, async (b) => {
       inputs.push(tf.tidy(() => stages.embed(context(), b.input)));
     });
     done++;
     for (let layer = 0; layer < layers; layer++) {
-      const stats: BlockStatistics = {
-        layer,
-        tokens: calibrationTokens(config, data),
-        sqSum: new Map(),
-        gram: new Map(),
-      };
-      const outputs: tf.Tensor[] = [];
-      for (const [i, h] of inputs.entries()) {
-        opts.signal?.throwIfAborted();
-        const ctx = context(opts.capture);
-        const out = tf.tidy(() => {
-          const y = stages.block(ctx, layer, h);
-          return { y, sq: ctx.out.activationSqSum ?? {}, gram: ctx.out.activationGram ?? {} };
-        });
-        await accumulate(stats, out);
-        if (opts.mode === 'one-shot') outputs.push(out.y);
-        else out.y.dispose();
-        progress((i + 1) / inputs.length / passes);
-      }
-      done++;
-      const pruned = await onBlock(stats);
-      if (pruned) {
-        for (const [name, t] of pruned) {
-          current.set(name, t);
-          made.push(t);
-        }
-      }
-      if (opts.mode === 'sequential') {
+      const blockWeights = await source.block(layer);
+      current = blockWeights === source.outside ? new Map(blockWeights) : new Map([...source.outside, ...blockWeights]);
+      const made: tf.Tensor[] = [];
+      try {
+        const stats: BlockStatistics = {
+          layer,
+          tokens: calibrationTokens(config, data),
+          sqSum: new Map(),
+          gram: new Map(),
+        };
+        const outputs: tf.Tensor[] = [];
         for (const [i, h] of inputs.entries()) {
           opts.signal?.throwIfAborted();
-          outputs.push(tf.tidy(() => stages.block(context(), layer, h)));
+          const ctx = context(opts.capture);
+          const out = tf.tidy(() => {
+            const y = stages.block(ctx, layer, h);
+            return { y, sq: ctx.out.activationSqSum ?? {}, gram: ctx.out.activationGram ?? {} };
+          });
+          await accumulate(stats, out);
+          if (opts.mode === 'one-shot') outputs.push(out.y);
+          else out.y.dispose();
           progress((i + 1) / inputs.length / passes);
         }
         done++;
+        carry(layer, 'dense');
+        const pruned = await onBlock(stats);
+        if (pruned) {
+          for (const [name, t] of pruned) {
+            current.set(name, t);
+            made.push(t);
+          }
+        }
+        carry(layer, 'pruned');
+        if (opts.mode === 'sequential') {
+          for (const [i, h] of inputs.entries()) {
+            opts.signal?.throwIfAborted();
+            outputs.push(tf.tidy(() => stages.block(context(), layer, h)));
+            progress((i + 1) / inputs.length / passes);
+          }
+          done++;
+        }
+        tf.dispose(inputs);
+        inputs = outputs;
+      } finally {
+        tf.dispose(made);
+        source.release?.(layer, blockWeights);
       }
-      tf.dispose(inputs);
-      inputs = outputs;
     }
   } finally {
     tf.dispose(inputs);
-    tf.dispose(made);
   }
 }
 

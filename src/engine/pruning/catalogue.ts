@@ -742,6 +742,8 @@ export interface AllocationParameter {
 export interface AllocationEntry extends Entry<AllocationId> {
   needs: Needs;
   parameters: readonly AllocationParameter[];
+  /** Why it cannot split a model read a block at a time (it reads every block first); absent when it can. */
+  readsEveryBlock?: string;
 }
 
 export const ALLOCATIONS: readonly AllocationEntry[] = [
@@ -762,6 +764,7 @@ export const ALLOCATIONS: readonly AllocationEntry[] = [
     implements:
       'each block’s outlier ratio (% of its Wanda scores above M × their mean, on the dense model) rescaled to [0, 2λ], centred on 1 − target as keep ratio; a block at or below 0 sparsity is set to 0.01, as the reference code does',
     needs: { calibration: true, gradients: false },
+    readsEveryBlock: 'it ranks every block’s outlier ratio before it prunes one',
     parameters: [
       {
         id: 'm',
@@ -789,6 +792,7 @@ export const ALLOCATIONS: readonly AllocationEntry[] = [
     implements:
       'per-block loss-versus-sparsity curves on calibration data (the method’s scores; Wanda’s standing in for SparseGPT’s), then a greedy split in 5% steps meeting the target exactly — OBC’s per-layer database with a greedy step in place of its dynamic program',
     needs: { calibration: true, gradients: false },
+    readsEveryBlock: 'it prunes every block alone before it splits the sparsity',
     parameters: [],
   },
 ];
@@ -944,6 +948,23 @@ export function refusal(c: Choices): string | null {
   if (c.calibrationMode === 'sequential' && scope === 'global') {
     return `a ${quote(scopeEntry('global').label)} scope ranks every block’s scores at once; ${quote(calibrationModeEntry('sequential').label)} calibration prunes one block before it measures the next`;
   }
+  return null;
+}
+
+/**
+ * Why the choices cannot run on a model read a block at a time (stream/streamed-prune.ts), which
+ * holds one block and decides each block from what that block's inputs show; null when they can.
+ * Call after refusal(): it assumes the choices are valid.
+ */
+export function streamRefusal(c: Choices): string | null {
+  const g = granularityEntry(c.granularity);
+  if (!g.usesMethod) return `${quote(g.label)} ranks ${g.unit} across the whole model`;
+  const m = methodEntry(c.method ?? 'magnitude');
+  if (m.needs.gradients) return `${quote(m.label)} needs gradients through the whole model`;
+  const scope = c.granularity === 'nm' ? null : (c.scope ?? m.scopes[0]);
+  if (scope === 'global') return `a ${quote(scopeEntry('global').label)} scope ranks every block’s weights at once`;
+  const a = allocationEntry(c.allocation ?? 'uniform');
+  if (a.readsEveryBlock) return `the ${quote(a.label)} allocation cannot: ${a.readsEveryBlock}`;
   return null;
 }
 

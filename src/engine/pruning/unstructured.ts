@@ -232,11 +232,69 @@ export async function scoreAndSelect(
   return new Map(specs.map((spec, i) => [spec.weight, fromRows(rows[i], spec)]));
 }
 
+/** One block's pruning: each linear's mask, SparseGPT's new values, and the pruned weights as tensors. */
+export interface PrunedBlock {
+  masks: Map<string, Uint8Array>;
+  /** SparseGPT's reconstructed weights (already zero where masked); empty for scoring methods. */
+  replaced: Map<string, HostTensor>;
+  tensors: Map<string, tf.Tensor>;
+}
+
+/**
+ * Prunes block `stats.layer` from the statistics of the inputs its linears saw: SparseGPT
+ * reconstructs each layer from its inputs' Gram matrix; the other methods score (Wanda from the
+ * inputs' squared norms) and select within the block. `host` holds at least the block's weights.
+ */
+export async function pruneBlock(
+  config: ModelConfig,
+  host: Map<string, HostTensor>,
+  recipe: UnstructuredRecipe,
+  stats: BlockStatistics,
+): Promise<PrunedBlock> {
+  const specs = prunableLinears(config);
+  const mine = specs.filter((s) => s.layer === stats.layer);
+  const out: PrunedBlock = { masks: new Map(), replaced: new Map(), tensors: new Map() };
+  if (recipe.method === 'sparsegpt') {
+    for (const spec of mine) {
+      const w = host.get(spec.weight)!;
+      const r = sparseGpt(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, stats.gram.get(spec.weight)!, {
+        sparsity: blockSparsity(recipe, stats.layer),
+        nm: recipe.nm ?? undefined,
+      });
+      const data = fromRows(r.weights, spec);
+      out.masks.set(spec.weight, fromRows(r.mask, spec));
+      out.replaced.set(spec.weight, { shape: w.shape, data });
+      out.tensors.set(spec.weight, tf.tensor(data, w.shape));
+    }
+    return out;
+  }
+  const scores = mine.map((spec) =>
+    scoresFor(spec, host.get(spec.weight)!.data, recipe, { sqSum: stats.sqSum }, specs.indexOf(spec)),
+  );
+  const rows = await select(mine, scores, selectionPlan(mine, recipe));
+  mine.forEach((spec, i) => {
+    const mask = fromRows(rows[i], spec);
+    const w = host.get(spec.weight)!;
+    out.masks.set(spec.weight, mask);
+    out.tensors.set(
+      spec.weight,
+      tf.tensor(
+        w.data.map((v, k) => v * mask[k]),
+        w.shape,
+      ),
+    );
+  });
+  return out;
+}
+
+/** What a method's block-by-block statistics capture: Gram matrices for SparseGPT, squared norms otherwise. */
+export const blockCapture = (recipe: UnstructuredRecipe) =>
+  recipe.method === 'sparsegpt' ? { activationGram: true } : { activationStats: true };
+
 /**
  * Block by block (block-calibration.ts): each block's layers are scored or reconstructed from the
  * statistics of the inputs they see — the pruned blocks' outputs in sequential mode, the dense
- * model's in one-shot mode — and the next block sees the result. SparseGPT reconstructs each layer
- * from its inputs' Gram matrix; Wanda scores from their squared norms and selects within the block.
+ * model's in one-shot mode — and the next block sees the result.
  */
 async function pruneBlockByBlock(
   config: ModelConfig,
@@ -246,52 +304,21 @@ async function pruneBlockByBlock(
   calib: CalibrationData,
   opts: { signal?: AbortSignal; onProgress?: (f: number) => void },
 ): Promise<UnstructuredResult> {
-  const specs = prunableLinears(config);
   const masks = new Map<string, Uint8Array>();
   const replaced = new Map<string, HostTensor>();
-  const isSparseGpt = recipe.method === 'sparsegpt';
-  const pruneBlock = async (stats: BlockStatistics): Promise<Map<string, tf.Tensor>> => {
-    const mine = specs.filter((s) => s.layer === stats.layer);
-    const out = new Map<string, tf.Tensor>();
-    if (isSparseGpt) {
-      for (const spec of mine) {
-        const w = host.get(spec.weight)!;
-        const r = sparseGpt(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, stats.gram.get(spec.weight)!, {
-          sparsity: blockSparsity(recipe, stats.layer),
-          nm: recipe.nm ?? undefined,
-        });
-        const data = fromRows(r.weights, spec);
-        masks.set(spec.weight, fromRows(r.mask, spec));
-        replaced.set(spec.weight, { shape: w.shape, data });
-        out.set(spec.weight, tf.tensor(data, w.shape));
-      }
-      return out;
-    }
-    const scores = mine.map((spec) =>
-      scoresFor(spec, host.get(spec.weight)!.data, recipe, { sqSum: stats.sqSum }, specs.indexOf(spec)),
-    );
-    const rows = await select(mine, scores, selectionPlan(mine, recipe));
-    mine.forEach((spec, i) => {
-      const mask = fromRows(rows[i], spec);
-      const w = host.get(spec.weight)!;
-      masks.set(spec.weight, mask);
-      out.set(
-        spec.weight,
-        tf.tensor(
-          w.data.map((v, k) => v * mask[k]),
-          w.shape,
-        ),
-      );
-    });
-    return out;
+  const onBlock = async (stats: BlockStatistics): Promise<Map<string, tf.Tensor>> => {
+    const block = await pruneBlock(config, host, recipe, stats);
+    for (const [k, v] of block.masks) masks.set(k, v);
+    for (const [k, v] of block.replaced) replaced.set(k, v);
+    return block.tensors;
   };
-  await calibrateBlockByBlock(config, weights, calib, pruneBlock, {
+  await calibrateBlockByBlock(config, weights, calib, onBlock, {
     mode: recipe.calibrationMode ?? 'sequential',
-    capture: isSparseGpt ? { activationGram: true } : { activationStats: true },
+    capture: blockCapture(recipe),
     signal: opts.signal,
     onProgress: opts.onProgress,
   });
-  return { masks, weights: isSparseGpt ? replaced : null };
+  return { masks, weights: recipe.method === 'sparsegpt' ? replaced : null };
 }
 
 /**

@@ -1,0 +1,100 @@
+// What a run needs in memory, estimated from the checkpoint's shapes before any weight is read, so
+// that a model too big for the budget is refused with the reason and the streamed run is chosen
+// when the whole model would not fit. The factors come from measurements (bench/load.ts,
+// bench/real-sizes.ts), not from first principles: they are what the runtime really held.
+import { ffnSize, hiddenSize, isCausalLm, numLayers, type ModelConfig } from '../model/config';
+import { linearSpecs } from '../model/schema';
+import type { LazyCheckpoint } from '../model/lazy-checkpoint';
+
+/** The runtime before any model: Node (or the worker), TensorFlow.js and its WASM backend (CLI start: 181 MB). */
+export const RUNTIME_BYTES = 200e6;
+
+/**
+ * Whole-model runs hold each weight several times as f32: decoded on the host, as a tensor, and
+ * the pruning's scores, masks and pruned copy. Loading alone peaked at 3.0× the f32 bytes.
+ */
+const WHOLE_FACTOR = 5;
+
+export interface MemoryPart {
+  what: string;
+  bytes: number;
+}
+
+export interface MemoryEstimate {
+  bytes: number;
+  parts: MemoryPart[];
+}
+
+const total = (parts: MemoryPart[]): MemoryEstimate => ({ bytes: parts.reduce((a, p) => a + p.bytes, 0), parts });
+
+const f32 = (ck: LazyCheckpoint, names: string[]) =>
+  names.reduce((a, n) => a + 4 * (ck.shapes.get(n) ?? []).reduce((x, y) => x * y, 1), 0);
+
+/** Memory of a run that loads every weight. */
+export function wholeModelMemory(ck: LazyCheckpoint): MemoryEstimate {
+  return total([
+    { what: 'the runtime', bytes: RUNTIME_BYTES },
+    {
+      what: `the weights as f32, about ${WHOLE_FACTOR}× while pruning`,
+      bytes: WHOLE_FACTOR * f32(ck, [...ck.shapes.keys()]),
+    },
+  ]);
+}
+
+/** What a streamed run carries through the blocks. */
+export interface StreamLoad {
+  /** Calibration tokens (windows × length). */
+  calibrationTokens: number;
+  /** Evaluation tokens (windows × context), each carried twice (dense and pruned). */
+  evaluationTokens: number;
+  /** Tokens per evaluation batch, whose logits are computed at once. */
+  evaluationBatchTokens: number;
+  /** SparseGPT: each linear's input Gram matrix and its factors. */
+  gram: boolean;
+}
+
+/** Memory of a streamed run: the weights outside the blocks, one block, the activations carried. */
+export function streamedMemory(ck: LazyCheckpoint, load: StreamLoad): MemoryEstimate {
+  const c: ModelConfig = ck.config;
+  const widest = Math.max(...Array.from({ length: numLayers(c) }, (_, l) => f32(ck, ck.blockNames(l))));
+  const d = hiddenSize(c);
+  const parts: MemoryPart[] = [
+    { what: 'the runtime', bytes: RUNTIME_BYTES },
+    // On the host to be written out, and as tensors.
+    { what: 'embeddings, final norm and head (f32, twice)', bytes: 2 * f32(ck, ck.outsideNames()) },
+    // Decoded, as tensors, pruned, and the scores or masks.
+    { what: 'one block (f32, four times)', bytes: 4 * widest },
+    {
+      what: 'the hidden states carried (calibration; evaluation dense and pruned)',
+      bytes:
+        4 * d * (2 * load.calibrationTokens + 2 * load.evaluationTokens) + 4 * 3 * ffnSize(c) * load.calibrationTokens,
+    },
+  ];
+  if (isCausalLm(c) && load.evaluationTokens > 0)
+    parts.push({ what: 'one evaluation batch of logits', bytes: 4 * 4 * c.vocabSize * load.evaluationBatchTokens });
+  if (load.gram) {
+    const widestIn = Math.max(
+      ...linearSpecs(c)
+        .filter((s) => s.prunable)
+        .map((s) => s.inFeatures),
+    );
+    // SparseGPT's f64 Hessian, its inverse and Cholesky factor for the widest input, and the
+    // block's f32 Gram sums.
+    parts.push({
+      what: `SparseGPT's Hessians (${widestIn} inputs)`,
+      bytes: 3 * 8 * widestIn ** 2 + 4 * 4 * widestIn ** 2,
+    });
+  }
+  return total(parts);
+}
+
+/** Bytes in words: 1.2 GB, 340 MB. */
+export function formatBytes(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${Math.round(n / 1e6)} MB`;
+}
+
+/** An estimate in words, largest part first. */
+export function describeEstimate(e: MemoryEstimate): string {
+  const parts = [...e.parts].sort((a, b) => b.bytes - a.bytes).map((p) => `${p.what} ${formatBytes(p.bytes)}`);
+  return `${formatBytes(e.bytes)} (${parts.join('; ')})`;
+}

@@ -1,0 +1,299 @@
+// Pruning a causal LM larger than memory, in one pass over its file, a block at a time: the
+// embeddings and head are read once; then each block is read, calibrated on the inputs the block
+// before handed on (block-calibration.ts, sequential as the papers' reference code is), pruned
+// (SparseGPT: reconstructed), written into the export, and freed. The evaluation rides along: its
+// windows are carried through each block both as it was and as pruned, and the head turns the two
+// into the dense and the pruned metric at the end. What is kept of each block's masks is counted,
+// not held, so the memory is the head, one block and the activations, whatever the depth.
+import * as tf from '@tensorflow/tfjs';
+import type { HostTensor } from '../model/checkpoint';
+import { isCausalLm, numLayers, type CausalLmConfig } from '../model/config';
+import { modelStages } from '../model/forward';
+import { ForwardContext } from '../model/layers';
+import type { LazyCheckpoint } from '../model/lazy-checkpoint';
+import type { Weights } from '../model/types';
+import { costReport } from '../model/cost';
+import { calibrateBlockByBlock, type BlockStatistics, type Passenger } from '../pruning/block-calibration';
+import type { CalibrationData } from '../pruning/calibration';
+import { blockCapture, prunableLinears, pruneBlock, type UnstructuredRecipe } from '../pruning/unstructured';
+import { evaluateLm, lmWindowBatch, lmWindowCount, type LmMetrics } from '../eval/metrics';
+import { type MaskCount, maskCount, measuredSparsity, sizeReport } from '../eval/pruner';
+import type { ExportedBlock } from '../export/checkpoint-export';
+import { setTorchDtype, unusedNote, untieOrDrop } from '../export/checkpoint-export';
+import { mainDType } from '../model/checkpoint';
+import { StreamedExport, type OpenSink } from '../export/streamed-export';
+import { ffnSize, numHeads } from '../model/config';
+
+/** A text's evaluation windows, as ModelSession.evaluate cuts them. */
+export interface LmEvaluation {
+  tokens: Int32Array;
+  /** UTF-8 bytes of the whole text (bits per byte without tokenBytes). */
+  bytes: number;
+  context: number;
+  stride: number;
+  maxWindows?: number;
+  tokenBytes?: (id: number) => number;
+  /** Windows per batch (default 2: a batch's logits are windows × context × vocabulary floats, times four). */
+  batchSize?: number;
+}
+
+export interface StreamedPruneInput {
+  checkpoint: LazyCheckpoint;
+  /** A recipe streamRefusal (catalogue.ts) lets through: per-block decisions only. */
+  recipe: UnstructuredRecipe;
+  /** Null for methods that read no activations (magnitude, random). */
+  calibration: CalibrationData | null;
+  evaluation: LmEvaluation | null;
+  /** Where the export's weight files and masks go; none: nothing is written. */
+  exportTo?: OpenSink | null;
+  signal?: AbortSignal;
+  onProgress?: (stage: string, fraction: number) => void;
+}
+
+/** What an export written by the pass needs besides its weight files, for config.json and recipe.json. */
+export interface StreamedExportInfo {
+  /** Every weight file and masks.safetensors, with sizes, in writing order. */
+  files: { name: string; bytes: number }[];
+  /** config.json's object. */
+  config: Record<string, unknown>;
+  notes: string[];
+  blocks: ExportedBlock[];
+  zero: number;
+  prunable: number;
+  params: { exported: number; nonzero: number };
+}
+
+export interface StreamedPruneResult {
+  metric: LmMetrics | null;
+  denseMetric: LmMetrics | null;
+  /** Each prunable linear's kept weights, and whether its mask is 2:4. */
+  counts: Map<string, MaskCount>;
+  report: {
+    params: number;
+    nonzeroParams: number;
+    sparsity: number;
+    denseFlops: number;
+    flops: number;
+    bytes: ReturnType<typeof sizeReport>;
+  } & ReturnType<typeof measuredSparsity>;
+  /** The pass interleaves its stages; each is the time spent in it. */
+  timeMs: { calibration: number; prune: number; evaluate: number; total: number };
+  export: StreamedExportInfo | null;
+  /** The most blocks' weights held at once (1: the pass streamed). */
+  blocksHeld: number;
+}
+
+const toTensors = (host: Map<string, HostTensor>): Weights =>
+  new Map([...host].map(([n, t]) => [n, tf.tensor(t.data, t.shape)]));
+
+/** Runs the pass; see the top of the file. Everything it made is freed when it ends, however it ends. */
+export async function pruneStreamed(input: StreamedPruneInput): Promise<StreamedPruneResult> {
+  const { checkpoint: ck, recipe, signal } = input;
+  const config = ck.config;
+  if (!isCausalLm(config)) throw new Error('a model read a block at a time must be a causal language model');
+  const c: CausalLmConfig = config;
+  const layers = numLayers(c);
+  const specs = prunableLinears(c);
+  const stages = modelStages(c);
+  const t0 = performance.now();
+  const time = { calibration: 0, prune: 0, evaluate: 0 };
+  let stage = 'reading the embeddings and head';
+  const progress = (f: number) => input.onProgress?.(stage, f);
+  progress(0);
+
+  const outsideHost = await ck.tensors(ck.outsideNames(), signal);
+  const outside = toTensors(outsideHost);
+  const passengers: Passenger[] = [];
+  let exporter: StreamedExport | null = null;
+  let exportInfo: StreamedExportInfo | null = null;
+  let held = 0;
+  let maxHeld = 0;
+  try {
+    // The export: laid out from the shapes, the weights outside the blocks written at once.
+    if (input.exportTo) {
+      const raw: Record<string, unknown> = { ...c.raw };
+      const written = new Map(outsideHost);
+      const notes = [...unusedNote(ck.ignored), ...untieOrDrop(c, written, raw)];
+      const shapes = new Map([...ck.shapes].filter(([n]) => written.has(n) || !outsideHost.has(n)));
+      setTorchDtype(raw, mainDType(new Map([...shapes].map(([n, shape]) => [n, { shape }])), ck.storage));
+      exporter = await StreamedExport.open(
+        shapes,
+        ck.storage,
+        specs.map((s) => s.weight),
+        input.exportTo,
+      );
+      exportInfo = {
+        files: exporter.files,
+        config: raw,
+        notes,
+        blocks: [],
+        zero: 0,
+        prunable: 0,
+        params: { exported: 0, nonzero: 0 },
+      };
+      for (const [name, t] of written) await put(name, t);
+    }
+    async function put(name: string, t: HostTensor) {
+      await exporter!.put(name, t);
+      exportInfo!.params.exported += t.data.length;
+      for (let i = 0; i < t.data.length; i++) if (t.data[i] !== 0) exportInfo!.params.nonzero++;
+    }
+    outsideHost.clear(); // the tensors hold them from here on
+
+    // The evaluation's windows, embedded, twice: one copy goes through the dense blocks, one through the pruned.
+    const ev = input.evaluation;
+    const windows = ev ? lmWindowCount(ev.tokens.length, ev.context, ev.stride, ev.maxWindows) : 0;
+    const batch = ev?.batchSize ?? 2;
+    if (ev) {
+      if (windows < 1) throw new Error(`the evaluation text needs more than ${ev.context} tokens`);
+      const dense: Passenger = { hidden: [], through: 'dense' };
+      const pruned: Passenger = { hidden: [], through: 'pruned' };
+      const ctx = new ForwardContext(c, outside, {});
+      for (let w0 = 0; w0 < windows; w0 += batch) {
+        const m = Math.min(batch, windows - w0);
+        const { inp } = lmWindowBatch(ev.tokens, ev, w0, m);
+        const h = tf.tidy(() => stages.embed(ctx, tf.tensor2d(inp, [m, ev.context], 'int32')));
+        dense.hidden.push(h);
+        pruned.hidden.push(tf.clone(h));
+      }
+      passengers.push(dense, pruned);
+    }
+
+    const counts = new Map<string, MaskCount>();
+    let host: Map<string, HostTensor> | null = null;
+    let blockStart = 0;
+    const calibration: CalibrationData = input.calibration ?? {
+      kind: 'lm',
+      description: 'none',
+      count: 0,
+      length: 1,
+      windows: new Int32Array(0),
+    };
+    const onBlock = async (stats: BlockStatistics): Promise<Map<string, tf.Tensor>> => {
+      time.calibration += performance.now() - blockStart;
+      stage = `block ${stats.layer + 1}/${layers}: pruning`;
+      progress((stats.layer + 0.5) / layers);
+      const p0 = performance.now();
+      const block = await pruneBlock(c, host!, recipe, stats);
+      let zero = 0;
+      let total = 0;
+      for (const spec of specs.filter((s) => s.layer === stats.layer)) {
+        const mask = block.masks.get(spec.weight)!;
+        const count = maskCount(spec, mask);
+        counts.set(spec.weight, count);
+        zero += mask.length - count.kept;
+        total += mask.length;
+        if (exporter) {
+          const w = host!.get(spec.weight)!;
+          const kept = block.replaced.get(spec.weight) ?? {
+            shape: w.shape,
+            data: w.data.map((v, i) => (mask[i] ? v : 0)),
+          };
+          await put(spec.weight, kept);
+          await exporter.putMask(spec.weight, mask);
+        }
+      }
+      if (exporter) {
+        const masked = new Set(specs.map((s) => s.weight));
+        for (const [name, t] of host!) if (!masked.has(name)) await put(name, t);
+        exportInfo!.zero += zero;
+        exportInfo!.prunable += total;
+        exportInfo!.blocks.push({
+          sourceBlock: stats.layer,
+          block: stats.layer,
+          attention: true,
+          mlp: true,
+          heads: numHeads(c),
+          removedHeads: [],
+          neurons: ffnSize(c),
+          targetSparsity: recipe.blockSparsity?.[stats.layer] ?? recipe.sparsity,
+          sparsity: total ? zero / total : 0,
+        });
+      }
+      time.prune += performance.now() - p0;
+      stage = `block ${stats.layer + 1}/${layers}: carrying on`;
+      return block.tensors;
+    };
+    await calibrateBlockByBlock(
+      c,
+      {
+        outside,
+        block: async (layer) => {
+          stage = `block ${layer + 1}/${layers}: reading`;
+          progress(layer / layers);
+          host = await ck.block(layer, signal);
+          held++;
+          maxHeld = Math.max(maxHeld, held);
+          stage = `block ${layer + 1}/${layers}: calibrating`;
+          blockStart = performance.now();
+          return toTensors(host);
+        },
+        release: (_layer, w) => {
+          tf.dispose([...w.values()]);
+          host = null;
+          held--;
+        },
+      },
+      calibration,
+      onBlock,
+      {
+        mode: recipe.calibrationMode ?? 'sequential',
+        capture: blockCapture(recipe),
+        passengers,
+        signal,
+      },
+    );
+    await exporter?.finish();
+
+    // The head on what the blocks handed on.
+    let metric: LmMetrics | null = null;
+    let denseMetric: LmMetrics | null = null;
+    if (ev) {
+      const e0 = performance.now();
+      const ctx = new ForwardContext(c, outside, {});
+      const measure = (p: Passenger, what: string) => {
+        stage = `evaluating the ${what} model`;
+        return evaluateLm(c, outside, ev.tokens, ev.bytes, {
+          context: ev.context,
+          stride: ev.stride,
+          maxWindows: ev.maxWindows,
+          tokenBytes: ev.tokenBytes,
+          batchSize: batch,
+          signal,
+          onProgress: progress,
+          logitsOf: (_input, first) => stages.head(ctx, p.hidden[first / batch]),
+        });
+      };
+      denseMetric = await measure(passengers[0], 'dense');
+      metric = await measure(passengers[1], 'pruned');
+      time.evaluate += performance.now() - e0;
+    }
+
+    const cost = costReport(c, { keptWeights: new Map([...counts].map(([n, k]) => [n, k.kept])) });
+    const prunable = specs.reduce((a, s) => a + s.inFeatures * s.outFeatures, 0);
+    const kept = [...counts.values()].reduce((a, k) => a + k.kept, 0);
+    return {
+      metric,
+      denseMetric,
+      counts,
+      report: {
+        params: cost.params,
+        nonzeroParams: cost.nonzeroParams,
+        sparsity: 1 - kept / prunable,
+        denseFlops: cost.denseFlops,
+        flops: cost.flops,
+        bytes: sizeReport(c, counts),
+        ...measuredSparsity(c, counts),
+      },
+      timeMs: { ...time, total: performance.now() - t0 },
+      export: exportInfo,
+      blocksHeld: maxHeld,
+    };
+  } catch (e) {
+    await exporter?.abandon();
+    throw e;
+  } finally {
+    tf.dispose([...outside.values()]);
+    for (const p of passengers) tf.dispose(p.hidden);
+  }
+}
