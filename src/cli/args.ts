@@ -82,12 +82,38 @@ export interface EvalArgs {
   stride: number | undefined;
 }
 
+/** --memory-budget in bytes; undefined when not given. */
+export interface BudgetArgs {
+  memoryBudget: number | undefined;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  KIB: 2 ** 10,
+  MIB: 2 ** 20,
+  GIB: 2 ** 30,
+};
+
+/** A size as 1.2GB, 800MB, 2GiB or a plain count of bytes (K, M, G alone are decimal, as GB). */
+export function parseByteSize(value: string, name: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$/i.exec(value);
+  const unit = m ? (m[2] ?? '').toUpperCase() : '';
+  const scale = BYTE_UNITS[unit.length === 1 && unit !== 'B' ? `${unit}B` : unit];
+  if (!m || scale === undefined || !(Number(m[1]) > 0))
+    throw new UsageError(`${name}: expected a size such as 1.2GB, 800MB or 2GiB, got "${value}"`);
+  return Math.round(Number(m[1]) * scale);
+}
+
 /** predict's input: a text for a language model or an image file for a classifier. */
 export type PredictInput = { text: string } | { image: string };
 
 export type ParsedCommand =
   | { command: Command; help: true; debug: boolean }
-  | ({ command: 'prune'; help: false; sparsity: number } & Common & RecipeArgs & EvalArgs)
+  | ({ command: 'prune'; help: false; sparsity: number } & Common & RecipeArgs & EvalArgs & BudgetArgs)
   | ({ command: 'sweep'; help: false; sparsities: number[] } & Common & RecipeArgs & EvalArgs)
   | ({ command: 'eval'; help: false } & Common & EvalArgs)
   | ({
@@ -100,7 +126,8 @@ export type ParsedCommand =
       handover?: HandoverTool;
     } & Common &
       RecipeArgs &
-      EvalArgs)
+      EvalArgs &
+      BudgetArgs)
   | ({ command: 'predict'; help: false; input: PredictInput; top: number } & Common);
 
 // Every command parses every option, so one given to a command that does not take it is refused
@@ -356,6 +383,8 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         ...r,
         ...evalArgs(raw, command),
         sparsity: sparsityArg(raw, r, command),
+        memoryBudget:
+          typeof raw['memory-budget'] === 'string' ? parseByteSize(raw['memory-budget'], '--memory-budget') : undefined,
       };
       if (command === 'prune') return { command, ...pruned };
       return {

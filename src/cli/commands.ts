@@ -13,7 +13,7 @@ import {
   type StructuredReport,
 } from '../engine/eval/pruner';
 import { ModelError, type ModelSession } from '../engine/session';
-import { allocationDefaults, familyOf } from '../engine/pruning/catalogue';
+import { allocationDefaults, familyOf, streamRefusal } from '../engine/pruning/catalogue';
 import { checkRecipe, needsCalibration, resolvePruneRecipe, resolveStructuredRecipe } from '../engine/pruning/recipe';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
@@ -43,6 +43,8 @@ import {
 import { CliError, UsageError } from './errors';
 import { bytes, classTable, metricLine, nextTokenTable, pointText, reportText, summaryText } from './format';
 import {
+  type DataDir,
+  type OpenModel,
   openSession,
   readCalibrationFile,
   readDataPath,
@@ -51,6 +53,14 @@ import {
   type ModelDir,
 } from './model-dir';
 import { FILE_SOURCE, OPTIONS } from './options';
+import {
+  defaultBudget,
+  openIfTooBig,
+  refuseStreaming,
+  runStreamed,
+  type StreamOutcome,
+  type StreamRequest,
+} from './streamed';
 import { isRemoteModel, modelDirOf } from './remote';
 import type { ErrStream, Progress } from './progress';
 
@@ -74,8 +84,8 @@ type Of<C extends ParsedCommand['command']> = Extract<ParsedCommand, { command: 
 function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(
   r: R,
   a: RecipeArgs & Partial<EvalArgs>,
-  session: ModelSession,
-  md: ModelDir,
+  session: OpenModel,
+  md: DataDir,
 ): R {
   const family = familyOf(session.config.kind);
   if (!needsCalibration(r, family) && a.calib === undefined && a.calibCount === undefined) return r;
@@ -97,8 +107,8 @@ function withCalibration<R extends PruneRecipe | StructuredPruneRecipe>(
 export function buildRecipe(
   a: WeightArgs & Partial<EvalArgs>,
   sparsity: number,
-  session: ModelSession,
-  md: ModelDir,
+  session: OpenModel,
+  md: DataDir,
 ): PruneRecipe {
   const family = familyOf(session.config.kind);
   const allocation = a.allocation ?? OPTIONS.allocation.default;
@@ -144,18 +154,24 @@ export function reportJson(r: PruneReport | StructuredReport): Record<string, un
   return { ...r, recipe: recipeToJson(r.recipe) };
 }
 
-async function load(
-  a: { model: string; hub?: string; cache?: string },
-  ctx: Context,
-  e?: EvalArgs,
-): Promise<{ md: ModelDir; session: ModelSession; evalData: EvalData | null }> {
-  const dir = await modelDirOf(a.model, {
+/** The model's directory: --model itself, or where a remote model was downloaded to. */
+function modelDir(a: { model: string; hub?: string; cache?: string }, ctx: Context): Promise<string> {
+  return modelDirOf(a.model, {
     hub: a.hub,
     cache: a.cache,
     signal: ctx.signal,
     onProgress: (label, f) => ctx.progress.update(label, f),
     note: (m) => ctx.progress.note(m),
   });
+}
+
+async function load(
+  a: { model: string; hub?: string; cache?: string },
+  ctx: Context,
+  e?: EvalArgs,
+  resolved?: string,
+): Promise<{ md: ModelDir; session: ModelSession; evalData: EvalData | null }> {
+  const dir = resolved ?? (await modelDir(a, ctx));
   ctx.progress.update('loading model', 0);
   const md = readModelDir(dir);
   const session = openSession(md);
@@ -220,8 +236,49 @@ function needEvalSet(session: ModelSession, md: ModelDir): void {
     throw new CliError(`${md.dir} has no eval.safetensors: give the evaluation data with --eval <path>`);
 }
 
+/**
+ * prune or export a block at a time when the model does not fit the memory budget whole (see
+ * streamed.ts); null when it does, and the caller loads it whole.
+ */
+async function streamIfTooBig(
+  a: Of<'prune'> | Of<'export'>,
+  dir: string,
+  ctx: Context,
+  out?: (md: DataDir) => NonNullable<StreamRequest['out']>,
+): Promise<StreamOutcome | null> {
+  const streaming = await openIfTooBig(dir, a.memoryBudget ?? defaultBudget(), ctx.progress);
+  if (!streaming) return null;
+  try {
+    const model = streaming.md.checkpoint;
+    if (!prunesWeights(a))
+      refuseStreaming(streaming, streamRefusal({ family: familyOf(model.config.kind), granularity: a.granularity })!);
+    const recipe = buildRecipe(a, a.sparsity, model, streaming.md);
+    if (a.command === 'export' && a.handover)
+      checkHandover(a.handover, choicesOf(recipe, familyOf(model.config.kind)), model.config);
+    const outcome = await runStreamed(streaming, {
+      recipe,
+      evalArgs: a,
+      out: out?.(streaming.md),
+      signal: ctx.signal,
+      progress: ctx.progress,
+      stderr: ctx.stderr,
+    });
+    ctx.progress.done();
+    return outcome;
+  } finally {
+    await streaming.md.close();
+  }
+}
+
 export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
-  const { md, session } = await load(a, ctx, a);
+  const dir = await modelDir(a, ctx);
+  const streamed = await streamIfTooBig(a, dir, ctx);
+  if (streamed) {
+    const report = streamed.report!;
+    ctx.stdout.write(a.json ? `${JSON.stringify(streamedJson(report, streamed), null, 2)}\n` : reportText(report));
+    return;
+  }
+  const { md, session } = await load(a, ctx, a, dir);
   try {
     needEvalSet(session, md);
     const pruner = new Pruner(session);
@@ -413,7 +470,25 @@ async function pruneStructuredForExport(
 
 export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   checkOutDir(a.out, a.model, a.force);
-  const { md, session } = await load(a, ctx, a);
+  const dir = await modelDir(a, ctx);
+  const streamed = await streamIfTooBig(a, dir, ctx, (md) => ({
+    dir: a.out,
+    provenance: { source: isRemoteModel(a.model) ? a.model : md.dir, notes: exportNotes(a, true) },
+  }));
+  if (streamed) {
+    const { files, recipe } = streamed.written!;
+    if (a.json)
+      ctx.stdout.write(
+        `${JSON.stringify({ out: a.out, files, recipe, streamed: streamedFacts(streamed) }, null, 2)}\n`,
+      );
+    else {
+      if (streamed.report) ctx.stdout.write(reportText(streamed.report));
+      if (streamed.denseMetric) ctx.stdout.write(`${'dense'.padEnd(13)} ${metricLine(streamed.denseMetric)}\n`);
+      writtenText(a.out, files, ctx);
+    }
+    return;
+  }
+  const { md, session } = await load(a, ctx, a, dir);
   try {
     const p = prunesWeights(a)
       ? await pruneUnstructuredForExport(a, session, md, ctx)
@@ -440,11 +515,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         blockSparsity: p.blockSparsity,
         report: p.report,
         denseMetric,
-        notes: [
-          ...p.notes,
-          ...(a.calib?.source === FILE_SOURCE ? [`calibration data read from ${a.calib.path}`] : []),
-          ...(a.evalPath !== undefined && p.report ? [`measured on ${a.evalPath}`] : []),
-        ],
+        notes: [...p.notes, ...exportNotes(a, !!p.report)],
       },
     });
     const handover = a.handover ? handoverFile(a.handover, p, session, md) : null;
@@ -477,12 +548,33 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         ctx.stdout.write(
           `${'blocks'.padEnd(13)} ${removed.length} removed (${removed.join(', ')}); the checkpoint has ${recipeJson.blocks.length - removed.length}\n`,
         );
-      ctx.stdout.write(`\nwrote ${a.out}:\n`);
-      for (const f of written) ctx.stdout.write(`  ${f.name.padEnd(26)} ${bytes(f.bytes)}\n`);
+      writtenText(a.out, written, ctx);
     }
   } finally {
     session.dispose();
   }
+}
+
+/** recipe.json's notes on where the data came from. */
+function exportNotes(a: Of<'export'>, measured: boolean): string[] {
+  return [
+    ...(a.calib?.source === FILE_SOURCE ? [`calibration data read from ${a.calib.path}`] : []),
+    ...(a.evalPath !== undefined && measured ? [`measured on ${a.evalPath}`] : []),
+  ];
+}
+
+function writtenText(out: string, files: { name: string; bytes: number }[], ctx: Context): void {
+  ctx.stdout.write(`\nwrote ${out}:\n`);
+  for (const f of files) ctx.stdout.write(`  ${f.name.padEnd(26)} ${bytes(f.bytes)}\n`);
+}
+
+/** What a streamed run reports besides the report: the dense metric, the blocks held, the total time. */
+function streamedFacts(s: StreamOutcome): Record<string, unknown> {
+  return { denseMetric: s.denseMetric, blocksHeld: s.result.blocksHeld, totalMs: s.result.timeMs.total };
+}
+
+function streamedJson(report: PruneReport, s: StreamOutcome): Record<string, unknown> {
+  return { ...reportJson(report), streamed: streamedFacts(s) };
 }
 
 /**

@@ -1,6 +1,8 @@
 // A file on disk as a ByteSource: positioned reads through one open handle, so a checkpoint larger
 // than memory is read a header and a tensor at a time instead of whole.
+import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { checkRange, type ByteSource } from '../engine/io/byte-source';
 
 /** A ByteSource over an open file; `close` releases the handle (reads after it reject). */
@@ -43,5 +45,25 @@ export async function openFileSource(path: string): Promise<FileSource> {
       return out;
     },
     close: () => handle.close(),
+  };
+}
+
+/** Opens files of a directory by name as sources (undefined when absent), and closes them all at the end. */
+export function directorySources(dir: string): {
+  open: (name: string) => Promise<FileSource | undefined>;
+  closeAll: () => Promise<void>;
+} {
+  const opened: FileSource[] = [];
+  return {
+    open: async (name) => {
+      const path = join(dir, name);
+      if (!existsSync(path)) return undefined;
+      const source = await openFileSource(path);
+      opened.push(source);
+      return source;
+    },
+    closeAll: async () => {
+      await Promise.allSettled(opened.map((f) => f.close()));
+    },
   };
 }

@@ -7,6 +7,8 @@ import { ModelSession, type ModelFiles } from '../engine/session';
 import { SafetensorsError } from '../engine/io/safetensors';
 import { INDEX_FILE } from '../engine/io/shard-index';
 import { gatherWeightFiles, WEIGHTS_FILE } from '../engine/model/checkpoint';
+import { gatherWeightSources, type LazyCheckpoint, openCheckpoint } from '../engine/model/lazy-checkpoint';
+import { directorySources } from './file-source';
 import { DataSetError, parseDataSet, type DataSet, type ImageSet } from '../engine/data/datasets';
 import {
   decodeImage,
@@ -22,7 +24,7 @@ import {
   preprocessImage,
 } from '../engine/data/images';
 import { textSet } from '../engine/data/text';
-import { TokenizerError } from '../engine/model/tokenizer';
+import { type Tokenizer, TokenizerError } from '../engine/model/tokenizer';
 import { COPIED_FILES } from '../engine/export/checkpoint-export';
 import { isCausalLm, type ModelConfig, sequenceLength, type VitConfig } from '../engine/model/config';
 import { CliError } from './errors';
@@ -34,6 +36,15 @@ export interface ModelDir {
   files: ModelFiles;
   /** Files an export copies as they are (tokenizer.json, preprocessor_config.json, …). */
   extraFiles: Record<string, Uint8Array>;
+}
+
+/** What reading data for a model needs of its directory: the path, and the processor's file. */
+export type DataDir = Pick<ModelDir, 'dir' | 'extraFiles'>;
+
+/** An opened model as data reading and recipes see it, loaded whole (ModelSession) or not (LazyCheckpoint). */
+export interface OpenModel {
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer | null;
 }
 
 function readBytes(path: string): Uint8Array {
@@ -53,20 +64,17 @@ function parseJson(bytes: Uint8Array, path: string): unknown {
   }
 }
 
-export function readModelDir(dir: string): ModelDir {
+/** A model directory's files but the weights: config.json, tokenizer, data sets, files an export copies. */
+function readModelDirMeta(dir: string): {
+  files: Omit<ModelFiles, 'weights' | 'index'>;
+  extraFiles: Record<string, Uint8Array>;
+} {
   if (!existsSync(dir)) throw new CliError(`model directory ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new CliError(`${dir} is not a directory (--model takes a model directory)`);
   const path = (name: string) => join(dir, name);
   const opt = (name: string) => (existsSync(path(name)) ? readBytes(path(name)) : undefined);
   const config = opt('config.json');
   if (!config) throw new CliError(`${dir} has no config.json (is it a model directory?)`);
-  let weights: ReturnType<typeof gatherWeightFiles>;
-  try {
-    weights = gatherWeightFiles(opt);
-  } catch (e) {
-    throw e instanceof SafetensorsError ? withPath(dir, e) : e;
-  }
-  if (!weights) throw new CliError(`${dir} has no ${WEIGHTS_FILE} (nor ${INDEX_FILE})`);
   const extraFiles: Record<string, Uint8Array> = {};
   for (const name of COPIED_FILES) {
     const b = opt(name);
@@ -75,10 +83,8 @@ export function readModelDir(dir: string): ModelDir {
   const tokenizer = extraFiles['tokenizer.json'];
   const tokenizerConfig = extraFiles['tokenizer_config.json'];
   return {
-    dir,
     files: {
       config: parseJson(config, path('config.json')),
-      ...weights,
       tokenizer: tokenizer && parseJson(tokenizer, path('tokenizer.json')),
       tokenizerConfig: tokenizerConfig && parseJson(tokenizerConfig, path('tokenizer_config.json')),
       evalSet: opt('eval.safetensors'),
@@ -86,6 +92,53 @@ export function readModelDir(dir: string): ModelDir {
     },
     extraFiles,
   };
+}
+
+export function readModelDir(dir: string): ModelDir {
+  const meta = readModelDirMeta(dir);
+  const opt = (name: string) => (existsSync(join(dir, name)) ? readBytes(join(dir, name)) : undefined);
+  let weights: ReturnType<typeof gatherWeightFiles>;
+  try {
+    weights = gatherWeightFiles(opt);
+  } catch (e) {
+    throw e instanceof SafetensorsError ? withPath(dir, e) : e;
+  }
+  if (!weights) throw new CliError(`${dir} has no ${WEIGHTS_FILE} (nor ${INDEX_FILE})`);
+  return { dir, files: { ...meta.files, ...weights }, extraFiles: meta.extraFiles };
+}
+
+/** A model directory opened without reading its weights: headers checked, tensors read when asked. */
+export interface LazyModelDir extends DataDir {
+  checkpoint: LazyCheckpoint;
+  evalSet: DataSet | null;
+  calibSet: DataSet | null;
+  /** Releases the weight files. */
+  close(): Promise<void>;
+}
+
+/** Opens a model directory lazily (see LazyCheckpoint), each problem one line naming the file. */
+export async function openModelDirLazily(dir: string): Promise<LazyModelDir> {
+  const meta = readModelDirMeta(dir);
+  const files = directorySources(dir);
+  const close = files.closeAll;
+  try {
+    const sources = await gatherWeightSources(files.open);
+    if (!sources) throw new CliError(`${dir} has no ${WEIGHTS_FILE} (nor ${INDEX_FILE})`);
+    let checkpoint: LazyCheckpoint;
+    let evalSet: DataSet | null;
+    let calibSet: DataSet | null;
+    try {
+      checkpoint = await openCheckpoint({ ...meta.files, ...sources });
+      evalSet = meta.files.evalSet ? parseDataSet(meta.files.evalSet, 'eval.safetensors') : null;
+      calibSet = meta.files.calibSet ? parseDataSet(meta.files.calibSet, 'calib.safetensors') : null;
+    } catch (e) {
+      throw engineError(dir, e);
+    }
+    return { dir, extraFiles: meta.extraFiles, checkpoint, evalSet, calibSet, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 /**
@@ -104,12 +157,17 @@ export function openSession(md: ModelDir): ModelSession {
   try {
     return ModelSession.open(md.files);
   } catch (e) {
-    const msg = (e as Error).message;
-    if (e instanceof TokenizerError && !/^tokenizer(_config)?\.json/.test(msg))
-      throw new CliError(`${join(md.dir, 'tokenizer.json')}: ${msg}`);
-    if (e instanceof Error && e.constructor !== Error) throw withPath(md.dir, e);
-    throw e;
+    throw engineError(md.dir, e);
   }
+}
+
+/** An engine error on opening the model in `dir` as one line naming the file; others as they are. */
+function engineError(dir: string, e: unknown): unknown {
+  const msg = (e as Error).message;
+  if (e instanceof TokenizerError && !/^tokenizer(_config)?\.json/.test(msg))
+    return new CliError(`${join(dir, 'tokenizer.json')}: ${msg}`);
+  if (e instanceof Error && e.constructor !== Error && !(e instanceof CliError)) return withPath(dir, e);
+  return e;
 }
 
 /** What a data path is read for, in messages. */
@@ -125,7 +183,7 @@ function checkImagesFit(set: ImageSet, path: string, config: VitConfig): void {
 }
 
 /** The processor preprocessor_config.json describes (ViTImageProcessor's defaults without it). */
-export function processorOf(md: ModelDir, config: VitConfig): ImageProcessor {
+export function processorOf(md: DataDir, config: VitConfig): ImageProcessor {
   const file = md.extraFiles[PREPROCESSOR_FILE];
   const path = join(md.dir, PREPROCESSOR_FILE);
   try {
@@ -186,7 +244,7 @@ export function readImageFolder(dir: string, config: VitConfig, processor: Image
  * folder of class subfolders of images (image models), or a .safetensors data set (either). Every
  * problem is one line naming the path.
  */
-export function readDataPath(path: string, use: DataUse, config: ModelConfig, md: ModelDir): DataSet {
+export function readDataPath(path: string, use: DataUse, config: ModelConfig, md: DataDir): DataSet {
   if (!existsSync(path)) throw new CliError(`${use} file ${path} does not exist`);
   const image = config.kind === 'vit';
   if (statSync(path).isDirectory()) {
@@ -226,12 +284,12 @@ export function readDataPath(path: string, use: DataUse, config: ModelConfig, md
 }
 
 /** A calibration set from a path (see readDataPath), checked to hold at least one window of text. */
-export function readCalibrationFile(path: string, session: ModelSession, md: ModelDir): DataSet {
+export function readCalibrationFile(path: string, session: OpenModel, md: DataDir): DataSet {
   const c = session.config;
   const set = readDataPath(path, 'calibration', c, md);
   if (set.kind === 'text' && isCausalLm(c)) {
     const t = sequenceLength(c);
-    const tokens = session.checkpoint.tokenizer!.encode(new TextDecoder().decode(set.bytes)).length;
+    const tokens = session.tokenizer!.encode(new TextDecoder().decode(set.bytes)).length;
     if (tokens < t + 1)
       throw new CliError(
         `${path} is too short to calibrate on: it encodes to ${tokens} tokens, and one window needs ${t + 1}`,

@@ -215,6 +215,14 @@ export const OPTIONS = {
     section: 'general',
     help: `also write the recipe for a tool that prunes the full-size model on your own machines: ${HANDOVERS.map((h) => `${h.id} writes ${h.file} (${h.source})`).join('; ')}; exits 2 when the recipe cannot be expressed there`,
   },
+  'memory-budget': {
+    kind: { type: 'text' },
+    arg: '<size>',
+    commands: ['prune', 'export'],
+    section: 'general',
+    help: 'the most memory the run may take (1.2GB, 800MB, 2GiB): a model that does not fit whole is pruned a block at a time, read from its files and written out as it goes (unstructured and N:M pruning by a method that decides each block alone); one that fits neither way is refused with the estimate',
+    default: 'half of this machine’s memory',
+  },
   force: {
     kind: { type: 'flag' },
     commands: ['export'],

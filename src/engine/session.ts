@@ -9,6 +9,7 @@ import {
   type CheckpointFiles,
 } from './model/checkpoint';
 import { INDEX_FILE, parseShardIndex, shardFiles } from './io/shard-index';
+import type { Tokenizer } from './model/tokenizer';
 import {
   architectureOf,
   contextLength,
@@ -266,6 +267,10 @@ export class ModelSession {
 
   get config(): ModelConfig {
     return this.checkpoint.config;
+  }
+
+  get tokenizer(): Tokenizer | null {
+    return this.checkpoint.tokenizer;
   }
 
   summary(): ModelSummary {
