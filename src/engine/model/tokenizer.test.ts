@@ -3,7 +3,7 @@
 // byte-level BPE with added special tokens), with every expected id worked out by hand from the
 // vocab and merges below; and the cases where the library and `tokenizers` part ways.
 import { describe, it, expect } from 'vitest';
-import { byteLevelTokenizerJson, loadTokenizer, TokenizerError, type Tokenizer } from './tokenizer';
+import { byteLevelTokenizerJson, LONG_TEXT, loadTokenizer, TokenizerError, type Tokenizer } from './tokenizer';
 
 const utf8 = (text: string) => Array.from(new TextEncoder().encode(text));
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
@@ -293,6 +293,27 @@ describe('Llama 2 / TinyLlama-style SentencePiece BPE with byte fallback', () =>
       }
     });
   }
+
+  it('encodes a long text a line-ended piece at a time: BOS once, each line as alone', () => {
+    const tokenizer = loadTokenizer(llama());
+    const line = 'Hello world\n';
+    const lines = Math.ceil((2.5 * LONG_TEXT) / line.length);
+    const ids = tokenizer.encode(line.repeat(lines));
+    const one = tokenizer.encode(line, { addSpecialTokens: false });
+    // Pieces start after a line break; only a piece's first line gains the ▁ the normalizer prepends.
+    expect(ids[0]).toBe(1);
+    expect(ids.filter((id) => id === 1)).toHaveLength(1);
+    const body = ids.slice(1);
+    // "Hello" and "▁Hello" are one token each, so every line takes as many tokens as alone.
+    expect(body.length).toBe(one.length * lines);
+    expect(tokenizer.decode(ids.slice(1)).replaceAll(' Hello', 'Hello')).toBe(line.repeat(lines));
+  });
+
+  it('a byte-level tokenizer encodes a long text exactly as line by line', () => {
+    const tokenizer = loadTokenizer(byteJson());
+    const text = 'In the beginning God created the heaven and the earth.\n'.repeat(Math.ceil((3 * LONG_TEXT) / 56));
+    expect(tokenizer.encode(text)).toEqual(utf8(text));
+  });
 
   it('gives pieces their text with ▁ as a space, byte-fallback tokens their byte, special tokens none', () => {
     const tokenizer = loadTokenizer(llama());

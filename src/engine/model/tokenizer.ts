@@ -213,6 +213,29 @@ function parseConfig(config: unknown): Record<string, unknown> {
   return { ...config, clean_up_tokenization_spaces: config.clean_up_tokenization_spaces ?? false };
 }
 
+/**
+ * A text longer than this is encoded in pieces that end at a line break: the library's BPE slows
+ * down and takes memory with the length of the piece it merges, and a tokenizer with no
+ * pre-tokenizer split (Llama 2's Metaspace) merges the whole text as one piece — minutes and
+ * gigabytes for a few megabytes of calibration text. A piece boundary can change the token at it
+ * (a Metaspace tokenizer puts ▁ before the piece's first word), one in about ten thousand tokens.
+ */
+export const LONG_TEXT = 1 << 15;
+
+/** The text cut after the first line break past every LONG_TEXT characters (one piece when short or without breaks). */
+function linePieces(text: string): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  while (text.length - start > LONG_TEXT) {
+    const cut = text.indexOf('\n', start + LONG_TEXT);
+    if (cut < 0 || cut === text.length - 1) break;
+    pieces.push(text.slice(start, cut + 1));
+    start = cut + 1;
+  }
+  pieces.push(text.slice(start));
+  return pieces;
+}
+
 export function loadTokenizer(json: unknown, config?: unknown): Tokenizer {
   if (!isObject(json)) throw new TokenizerError('tokenizer.json must be a JSON object');
   const model = json.model;
@@ -265,10 +288,10 @@ export function loadTokenizer(json: unknown, config?: unknown): Tokenizer {
   }
   const vocabSize = idToToken.length;
 
-  function encode(text: string, opts: EncodeOptions = {}): number[] {
+  function encodeOnce(text: string, specials: boolean): number[] {
     let encoding: { ids: number[]; tokens: string[] };
     try {
-      encoding = hf.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true });
+      encoding = hf.encode(text, { add_special_tokens: specials });
     } catch (e) {
       throw new TokenizerError(`cannot encode the text: ${(e as Error).message}`);
     }
@@ -276,6 +299,22 @@ export function loadTokenizer(json: unknown, config?: unknown): Tokenizer {
     if (bad >= 0)
       throw new TokenizerError(`token ${JSON.stringify(encoding.tokens[bad])} is not in the vocab or the added tokens`);
     return encoding.ids;
+  }
+
+  function encode(text: string, opts: EncodeOptions = {}): number[] {
+    const specials = opts.addSpecialTokens ?? true;
+    const pieces = linePieces(text);
+    if (pieces.length === 1) return encodeOnce(text, specials);
+    // The first piece with the special tokens the post-processor adds, split off to go around the whole.
+    const first = encodeOnce(pieces[0], specials);
+    let lead = 0;
+    while (lead < first.length && special.has(first[lead])) lead++;
+    let tail = first.length;
+    while (tail > lead && special.has(first[tail - 1])) tail--;
+    const ids = first.slice(0, tail);
+    for (const piece of pieces.slice(1)) for (const id of encodeOnce(piece, false)) ids.push(id);
+    for (const id of first.slice(tail)) ids.push(id);
+    return ids;
   }
   // A post-processor's special tokens must exist; better found now than on the first text.
   encode('');
