@@ -60,8 +60,11 @@ export function streamedMemory(ck: LazyCheckpoint, load: StreamLoad): MemoryEsti
   const d = hiddenSize(c);
   const parts: MemoryPart[] = [
     { what: 'the runtime', bytes: RUNTIME_BYTES },
-    // On the host to be written out, and as tensors.
-    { what: 'embeddings, final norm and head (f32, twice)', bytes: 2 * f32(ck, ck.outsideNames()) },
+    // As tensors, and the largest of them on the host while it is read and written out.
+    {
+      what: 'embeddings, final norm and head (f32, and the largest twice)',
+      bytes: f32(ck, ck.outsideNames()) + Math.max(...ck.outsideNames().map((n) => f32(ck, [n]))),
+    },
     // Decoded, as tensors, pruned, and the scores or masks.
     { what: 'one block (f32, four times)', bytes: 4 * widest },
     {

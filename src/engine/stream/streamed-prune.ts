@@ -22,7 +22,7 @@ import type { ExportedBlock } from '../export/checkpoint-export';
 import { setTorchDtype, unusedNote, untieOrDrop } from '../export/checkpoint-export';
 import { mainDType } from '../model/checkpoint';
 import { StreamedExport, type OpenSink } from '../export/streamed-export';
-import { ffnSize, numHeads } from '../model/config';
+import { ffnSize, hiddenSize, numHeads } from '../model/config';
 
 /** A text's evaluation windows, as ModelSession.evaluate cuts them. */
 export interface LmEvaluation {
@@ -83,6 +83,18 @@ export interface StreamedPruneResult {
   blocksHeld: number;
 }
 
+/** The names of `weights` that `run` reads. */
+function readsOf(weights: Weights, run: (w: Weights) => tf.Tensor): Set<string> {
+  const read = new Set<string>();
+  const spy: Weights = new Map(weights);
+  spy.get = (name: string) => {
+    read.add(name);
+    return weights.get(name);
+  };
+  tf.dispose(tf.tidy(() => run(spy)));
+  return read;
+}
+
 const toTensors = (host: Map<string, HostTensor>): Weights =>
   new Map([...host].map(([n, t]) => [n, tf.tensor(t.data, t.shape)]));
 
@@ -101,20 +113,31 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
   const progress = (f: number) => input.onProgress?.(stage, f);
   progress(0);
 
-  const outsideHost = await ck.tensors(ck.outsideNames(), signal);
-  const outside = toTensors(outsideHost);
+  const outside: Weights = new Map();
   const passengers: Passenger[] = [];
   let exporter: StreamedExport | null = null;
   let exportInfo: StreamedExportInfo | null = null;
   let held = 0;
   let maxHeld = 0;
+  const put = async (name: string, t: HostTensor) => {
+    await exporter!.put(name, t);
+    exportInfo!.params.exported += t.data.length;
+    for (let i = 0; i < t.data.length; i++) if (t.data[i] !== 0) exportInfo!.params.nonzero++;
+  };
   try {
-    // The export: laid out from the shapes, the weights outside the blocks written at once.
+    // The export: laid out from the shapes before any value is read.
+    const outsideNames = ck.outsideNames();
+    let written = new Set(outsideNames);
     if (input.exportTo) {
       const raw: Record<string, unknown> = { ...c.raw };
-      const written = new Map(outsideHost);
-      const notes = [...unusedNote(ck.ignored), ...untieOrDrop(c, written, raw)];
-      const shapes = new Map([...ck.shapes].filter(([n]) => written.has(n) || !outsideHost.has(n)));
+      // A GPT-2 lm_head tied to wte is not written (untieOrDrop reads both, then lets them go).
+      const head = ck.shapes.has('lm_head.weight')
+        ? await ck.tensors(['lm_head.weight', ...outsideNames.filter((n) => n.endsWith('wte.weight'))], signal)
+        : new Map<string, HostTensor>();
+      const notes = [...unusedNote(ck.ignored), ...untieOrDrop(c, head, raw)];
+      if (ck.shapes.has('lm_head.weight') && !head.has('lm_head.weight')) written.delete('lm_head.weight');
+      head.clear();
+      const shapes = new Map([...ck.shapes].filter(([n]) => written.has(n) || !outsideNames.includes(n)));
       setTorchDtype(raw, mainDType(new Map([...shapes].map(([n, shape]) => [n, { shape }])), ck.storage));
       exporter = await StreamedExport.open(
         shapes,
@@ -131,14 +154,13 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
         prunable: 0,
         params: { exported: 0, nonzero: 0 },
       };
-      for (const [name, t] of written) await put(name, t);
+    } else written = new Set();
+    // One tensor at a time: read, made a tensor, written out, and its host copy let go.
+    for (const name of outsideNames) {
+      const t = await ck.tensor(name, signal);
+      outside.set(name, tf.tensor(t.data, t.shape));
+      if (written.has(name)) await put(name, t);
     }
-    async function put(name: string, t: HostTensor) {
-      await exporter!.put(name, t);
-      exportInfo!.params.exported += t.data.length;
-      for (let i = 0; i < t.data.length; i++) if (t.data[i] !== 0) exportInfo!.params.nonzero++;
-    }
-    outsideHost.clear(); // the tensors hold them from here on
 
     // The evaluation's windows, embedded, twice: one copy goes through the dense blocks, one through the pruned.
     const ev = input.evaluation;
@@ -159,6 +181,13 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
       passengers.push(dense, pruned);
     }
 
+    const headReads = readsOf(outside, (w) =>
+      stages.head(new ForwardContext(c, w, {}), tf.zeros([1, 1, hiddenSize(c)])),
+    );
+    const dropOutside = (name: string) => {
+      outside.get(name)!.dispose();
+      outside.delete(name);
+    };
     const counts = new Map<string, MaskCount>();
     let host: Map<string, HostTensor> | null = null;
     let blockStart = 0;
@@ -219,6 +248,9 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
       {
         outside,
         block: async (layer) => {
+          // Every input is embedded by now: what only the embedding reads (an untied model's token
+          // table, GPT-2's positions) makes room for the blocks.
+          if (layer === 0) for (const name of [...outside.keys()]) if (!headReads.has(name)) dropOutside(name);
           stage = `block ${layer + 1}/${layers}: reading`;
           progress(layer / layers);
           host = await ck.block(layer, signal);
