@@ -136,6 +136,13 @@ export async function evaluateClassifier(
   return classifierMetrics(correct, lossSum, n);
 }
 
+/**
+ * At most this many logits per evaluation batch (128 MB of f32): the loss holds a few tensors of
+ * that size at once, so GPT-2's 50,257-word vocabulary over 16 windows of 128 tokens would take
+ * 1.6 GB of the WASM heap. Small vocabularies keep batches of 16 windows.
+ */
+const LOGITS_PER_BATCH = 2 ** 25;
+
 /** How a text is cut into evaluation windows. */
 export interface LmWindowOptions {
   /** Tokens each window feeds the model (default: sequenceLength(config)). */
@@ -216,7 +223,7 @@ export async function evaluateLm(
   const windows = lmWindowCount(tokens.length, t, stride, opts.maxWindows);
   if (windows < 1) throw new Error(`evaluateLm: need more than ${t} tokens, got ${tokens.length}`);
   const scoredIn = (w: number) => t - firstScored(w, t, stride);
-  const batch = opts.batchSize ?? 16;
+  const batch = opts.batchSize ?? Math.max(1, Math.min(16, Math.floor(LOGITS_PER_BATCH / (t * config.vocabSize))));
   let nll = 0;
   let correct = 0;
   let predicted = 0;

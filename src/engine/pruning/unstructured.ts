@@ -232,58 +232,55 @@ export async function scoreAndSelect(
   return new Map(specs.map((spec, i) => [spec.weight, fromRows(rows[i], spec)]));
 }
 
-/** One block's pruning: each linear's mask, SparseGPT's new values, and the pruned weights as tensors. */
+/** One block's pruning: each linear's mask, its values after pruning, and those as tensors. */
 export interface PrunedBlock {
   masks: Map<string, Uint8Array>;
-  /** SparseGPT's reconstructed weights (already zero where masked); empty for scoring methods. */
-  replaced: Map<string, HostTensor>;
+  /** Each pruned linear's weights: SparseGPT's reconstruction, or the weights with the mask's zeros. */
+  values: Map<string, HostTensor>;
   tensors: Map<string, tf.Tensor>;
 }
 
 /**
  * Prunes block `stats.layer` from the statistics of the inputs its linears saw: SparseGPT
  * reconstructs each layer from its inputs' Gram matrix; the other methods score (Wanda from the
- * inputs' squared norms) and select within the block. `host` holds at least the block's weights.
+ * inputs' squared norms) and select within each layer. `host` holds at least the block's weights.
+ * One linear at a time, so that no more than one layer's scores are held.
  */
 export async function pruneBlock(
   config: ModelConfig,
   host: Map<string, HostTensor>,
   recipe: UnstructuredRecipe,
   stats: BlockStatistics,
+  /** Takes each linear's mask and values as it is done (then they are not kept in the result). */
+  onLinear?: (spec: LinearSpec, mask: Uint8Array, values: HostTensor) => Promise<void>,
 ): Promise<PrunedBlock> {
   const specs = prunableLinears(config);
-  const mine = specs.filter((s) => s.layer === stats.layer);
-  const out: PrunedBlock = { masks: new Map(), replaced: new Map(), tensors: new Map() };
-  if (recipe.method === 'sparsegpt') {
-    for (const spec of mine) {
-      const w = host.get(spec.weight)!;
+  const out: PrunedBlock = { masks: new Map(), values: new Map(), tensors: new Map() };
+  for (const spec of specs.filter((s) => s.layer === stats.layer)) {
+    const w = host.get(spec.weight)!;
+    let mask: Uint8Array;
+    let data: Float32Array;
+    if (recipe.method === 'sparsegpt') {
       const r = sparseGpt(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, stats.gram.get(spec.weight)!, {
         sparsity: blockSparsity(recipe, stats.layer),
         nm: recipe.nm ?? undefined,
       });
-      const data = fromRows(r.weights, spec);
-      out.masks.set(spec.weight, fromRows(r.mask, spec));
-      out.replaced.set(spec.weight, { shape: w.shape, data });
-      out.tensors.set(spec.weight, tf.tensor(data, w.shape));
+      mask = fromRows(r.mask, spec);
+      data = fromRows(r.weights, spec);
+    } else {
+      // Selection is within a layer (or a row of it) for every plan a block can have.
+      const score = scoresFor(spec, w.data, recipe, { sqSum: stats.sqSum }, specs.indexOf(spec));
+      const [rows] = await select([spec], [score], selectionPlan([spec], recipe));
+      mask = fromRows(rows, spec);
+      data = w.data.map((v, k) => (mask[k] ? v : 0));
     }
-    return out;
+    out.tensors.set(spec.weight, tf.tensor(data, w.shape));
+    if (onLinear) await onLinear(spec, mask, { shape: w.shape, data });
+    else {
+      out.masks.set(spec.weight, mask);
+      out.values.set(spec.weight, { shape: w.shape, data });
+    }
   }
-  const scores = mine.map((spec) =>
-    scoresFor(spec, host.get(spec.weight)!.data, recipe, { sqSum: stats.sqSum }, specs.indexOf(spec)),
-  );
-  const rows = await select(mine, scores, selectionPlan(mine, recipe));
-  mine.forEach((spec, i) => {
-    const mask = fromRows(rows[i], spec);
-    const w = host.get(spec.weight)!;
-    out.masks.set(spec.weight, mask);
-    out.tensors.set(
-      spec.weight,
-      tf.tensor(
-        w.data.map((v, k) => v * mask[k]),
-        w.shape,
-      ),
-    );
-  });
   return out;
 }
 
@@ -309,7 +306,7 @@ async function pruneBlockByBlock(
   const onBlock = async (stats: BlockStatistics): Promise<Map<string, tf.Tensor>> => {
     const block = await pruneBlock(config, host, recipe, stats);
     for (const [k, v] of block.masks) masks.set(k, v);
-    for (const [k, v] of block.replaced) replaced.set(k, v);
+    if (recipe.method === 'sparsegpt') for (const [k, v] of block.values) replaced.set(k, v);
     return block.tensors;
   };
   await calibrateBlockByBlock(config, weights, calib, onBlock, {

@@ -190,6 +190,7 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
     };
     const counts = new Map<string, MaskCount>();
     let host: Map<string, HostTensor> | null = null;
+    let blockTensors: Weights | null = null;
     let blockStart = 0;
     const calibration: CalibrationData = input.calibration ?? {
       kind: 'lm',
@@ -203,25 +204,22 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
       stage = `block ${stats.layer + 1}/${layers}: pruning`;
       progress((stats.layer + 0.5) / layers);
       const p0 = performance.now();
-      const block = await pruneBlock(c, host!, recipe, stats);
       let zero = 0;
       let total = 0;
-      for (const spec of specs.filter((s) => s.layer === stats.layer)) {
-        const mask = block.masks.get(spec.weight)!;
+      const block = await pruneBlock(c, host!, recipe, stats, async (spec, mask, values) => {
         const count = maskCount(spec, mask);
         counts.set(spec.weight, count);
         zero += mask.length - count.kept;
         total += mask.length;
         if (exporter) {
-          const w = host!.get(spec.weight)!;
-          const kept = block.replaced.get(spec.weight) ?? {
-            shape: w.shape,
-            data: w.data.map((v, i) => (mask[i] ? v : 0)),
-          };
-          await put(spec.weight, kept);
+          await put(spec.weight, values);
           await exporter.putMask(spec.weight, mask);
         }
-      }
+        // Written and counted: its host copy and dense tensor (nothing reads it once the block is
+        // pruned) can go before the next linear's are made.
+        host!.delete(spec.weight);
+        blockTensors?.get(spec.weight)?.dispose();
+      });
       if (exporter) {
         const masked = new Set(specs.map((s) => s.weight));
         for (const [name, t] of host!) if (!masked.has(name)) await put(name, t);
@@ -258,7 +256,8 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
           maxHeld = Math.max(maxHeld, held);
           stage = `block ${layer + 1}/${layers}: calibrating`;
           blockStart = performance.now();
-          return toTensors(host);
+          blockTensors = toTensors(host);
+          return blockTensors;
         },
         release: (_layer, w) => {
           tf.dispose([...w.values()]);
