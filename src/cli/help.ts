@@ -99,12 +99,16 @@ probabilities, with --json {"top": [{"index", "label", "prob"}, …]}.`,
 Face checkpoint that transformers loads with from_pretrained unchanged:
   config.json           the source config, every field kept (n_layer / num_hidden_layers counts
                         the blocks left when blocks are removed)
-  model.safetensors     F32 weights, pruned weights as zeros (SparseGPT's updated values)
+  model.safetensors     the weights in the source's dtypes, names and shards (or the index and
+    (or shards)         shards), pruned weights as zeros (SparseGPT's updated values)
   masks.safetensors     U8 0/1 mask of every pruned matrix, same names and shapes
   recipe.json           recipe, calibration, per-block structure and sparsity, metrics, engine
                         version, date
   tokenizer.json, tokenizer_config.json, preprocessor_config.json, generation_config.json, …
                         copied from the source when present
+
+A model that does not fit --memory-budget whole is pruned a block at a time and its files
+written as each block is done (unstructured and N:M pruning only).
 
 Structured pruning: removed blocks are left out and the blocks after them renumbered; removed
 heads, FFN neurons and sublayers are written as zero weights and biases (exactly what the pruned
