@@ -12,8 +12,8 @@
 // stderr's tail and the next one runs; the script then exits 1.
 //
 //   npm run -s bench:real-sizes      (checkpoints and text written once to data-cache/, 2.8 GB; the export 2.2 GB)
-//   ROWS=gpt2-wanda,gpt2-2:4 npm run -s bench:real-sizes     some rows only
-import { mkdirSync, writeFileSync } from 'node:fs';
+//   ROWS=gpt2-wanda,gpt2-2:4 npm run -s bench:real-sizes     some rows only (the day's file keeps the others)
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { loadKjv } from '../scripts/data/kjv';
@@ -81,7 +81,8 @@ const ROW_SPECS: RowSpec[] = [
   },
   // The same run with the whole model loaded (a budget it fits), for the memory side by side.
   { row: 'gpt2-wanda-whole', args: gpt2Prune(['--method', 'wanda', '--sparsity', '0.5'], '100GB'), bar: null },
-  { row: 'gpt2-sparsegpt', args: gpt2Prune(['--method', 'sparsegpt', '--sparsity', '0.5']), bar: null },
+  // SparseGPT's f64 Hessian and its factors for the 3,072 inputs of c_proj: more than 1.2 GB in all.
+  { row: 'gpt2-sparsegpt', args: gpt2Prune(['--method', 'sparsegpt', '--sparsity', '0.5'], '1.5GB'), bar: null },
   { row: 'gpt2-2:4', args: gpt2Prune(['--method', 'wanda', '--nm', '2:4']), bar: null },
   {
     row: 'tinyllama-wanda-export',
@@ -199,7 +200,13 @@ async function main() {
   console.log(`\n${table(rows)}\n`);
   mkdirSync('bench/results', { recursive: true });
   const out = join('bench/results', `real-sizes-${date.slice(0, 10)}.json`);
-  writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
+  // ROWS re-runs some rows: the day's other rows stay in the file, each with the date it ran.
+  const earlier: Row[] = wanted && existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')).rows : [];
+  const merged = [
+    ...earlier.filter((r) => !rows.some((x) => x.row === r.row)),
+    ...rows.map((r) => ({ ...r, date })),
+  ].sort((a, b) => ROW_SPECS.findIndex((s) => s.row === a.row) - ROW_SPECS.findIndex((s) => s.row === b.row));
+  writeFileSync(out, `${JSON.stringify({ ...summary, rows: merged }, null, 2)}\n`);
   console.log(`written ${out}`);
   const failed = rows.filter((r) => r.exitStatus !== 0 || r.reportError || r.check?.ok === false);
   if (failed.length > 0) {

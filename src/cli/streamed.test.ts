@@ -1,7 +1,7 @@
 // prune and export under --memory-budget: a model that does not fit whole is pruned a block at a
 // time, with the same report and the same files as the whole-model run; what cannot stream, or fit
 // either way, is refused with the estimate. The shipped gpt-bytes with 4 calibration and 8
-// evaluation windows needs about 217 MB whole and 209 MB a block at a time (the estimates are
+// evaluation windows needs about 240 MB whole and 209 MB a block at a time (the estimates are
 // functions of the shapes and counts alone), so a 212 MB budget streams it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ describe('a model over the memory budget', () => {
     expect(whole.code).toBe(0);
     expect(streamed.code, streamed.stderr).toBe(0);
     expect(whole.stderr).not.toMatch(/block at a time/);
-    expect(streamed.stderr).toMatch(/whole model would need about 217 MB, over the memory budget of 212 MB/);
+    expect(streamed.stderr).toMatch(/whole model would need about 240 MB, over the memory budget of 212 MB/);
     expect(streamed.stderr).toMatch(/block 4\/4: pruning/);
     const [w, s] = [JSON.parse(whole.stdout), JSON.parse(streamed.stdout)];
     expect(s.streamed.blocksHeld).toBe(1);
