@@ -9,13 +9,13 @@
 // bench/results/page-load-<date>.json.
 //
 //   npm run -s bench:page-load        (RUNS=2 by default)
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
+import { browserPid, startPreview, treeRss } from './lib/page-bench';
 import { median } from './lib/median';
 
 const RUNS = Number(process.env.RUNS ?? 2);
@@ -24,47 +24,8 @@ const DIST = process.env.DIST ?? 'dist';
 const BIG = process.env.DIR ?? 'data-cache/gpt2-small-shape';
 const SMALL = 'public/models/gpt-bytes';
 
-async function startPreview(): Promise<ChildProcess> {
-  const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort', '--outDir', DIST], {
-    stdio: 'ignore',
-    detached: true,
-  });
-  for (let i = 0; i < 120; i++) {
-    try {
-      if ((await fetch(`http://localhost:${PORT}/`)).ok) return server;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`vite preview did not answer on port ${PORT}`);
-}
-
 /** Resident memory of the browser's process tree, in bytes. */
-function browserRss(rootPid: number): number {
-  const children = new Map<number, number[]>();
-  const rss = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ppid = Number(fields[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-      rss.set(Number(d), Number(fields[21]) * 4096);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  let total = 0;
-  const stack = [rootPid];
-  while (stack.length) {
-    const p = stack.pop()!;
-    total += rss.get(p) ?? 0;
-    stack.push(...(children.get(p) ?? []));
-  }
-  return total;
-}
+const browserRss = (rootPid: number): number => treeRss(rootPid).reduce((t, p) => t + p.rss, 0);
 
 interface Run {
   seconds: number;
@@ -104,24 +65,9 @@ async function openOnce(browser: Browser, pid: number, dir: string, blocks: numb
 }
 
 const fileBytes = writeGpt2SmallShape(BIG);
-const server = await startPreview();
+const server = await startPreview(PORT, DIST);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
-// Playwright starts the browser as a child of this process.
-const parentOf = (p: number) => {
-  const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-};
-const pid = readdirSync('/proc')
-  .filter((d) => /^\d+$/.test(d))
-  .map(Number)
-  .find((p) => {
-    try {
-      return parentOf(p) === process.pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('chromium');
-    } catch {
-      return false;
-    }
-  });
-if (pid === undefined) throw new Error('cannot find the browser process');
+const pid = browserPid();
 const runs = { small: [] as Run[], big: [] as Run[] };
 try {
   for (let i = 0; i < RUNS; i++) {

@@ -28,13 +28,14 @@
 //   PRUNE_FIRST=1                        diagnostic: calibrate on "random inputs" and prune before giving
 //                                        any evaluation data (times calibration + pruning alone)
 //   DIR=public/models/gpt-bytes          another checkpoint folder (the shipped 0.8 M-parameter model: a control)
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
+import { browserPid, startPreview, treeRss } from './lib/page-bench';
 
 const PORT = Number(process.env.PORT ?? 4392);
 const DIST = process.env.DIST ?? 'dist';
@@ -61,23 +62,6 @@ const BLOCKS: number = modelConfig.n_layer ?? modelConfig.num_hidden_layers;
 const MB = 2 ** 20;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function startPreview(): Promise<ChildProcess> {
-  const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort', '--outDir', DIST], {
-    stdio: 'ignore',
-    detached: true,
-  });
-  for (let i = 0; i < 120; i++) {
-    try {
-      if ((await fetch(`http://localhost:${PORT}/`)).ok) return server;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  if (server.pid) process.kill(-server.pid);
-  throw new Error(`vite preview did not answer on port ${PORT}`);
-}
-
 // ---- Memory: every Chromium process under the browser, from /proc ----
 
 interface Rss {
@@ -98,33 +82,15 @@ function processType(pid: number): string {
 }
 
 function browserRss(rootPid: number): Rss {
-  const children = new Map<number, number[]>();
-  const rss = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ppid = Number(fields[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-      rss.set(Number(d), Number(fields[21]) * 4096);
-    } catch {
-      // the process ended while we looked
-    }
-  }
   const out: Rss = { total: 0, byType: {} };
-  const stack = [rootPid];
-  while (stack.length) {
-    const p = stack.pop()!;
-    const r = rss.get(p) ?? 0;
-    out.total += r;
+  for (const { pid, rss } of treeRss(rootPid)) {
+    out.total += rss;
     try {
-      const t = processType(p);
-      out.byType[t] = (out.byType[t] ?? 0) + r;
+      const t = processType(pid);
+      out.byType[t] = (out.byType[t] ?? 0) + rss;
     } catch {
       // gone
     }
-    stack.push(...(children.get(p) ?? []));
   }
   return out;
 }
@@ -631,29 +597,14 @@ const head = await new Promise<string>((res) => {
   git.stdout.on('data', (d) => (out += d));
   git.on('close', () => res(out.trim()));
 });
-const server = await startPreview();
+const server = await startPreview(PORT, DIST);
 let browser: Browser | null = null;
 let result: Awaited<ReturnType<typeof run>>;
 const load0 = loadavg();
 const started = performance.now();
 try {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
-  // Playwright starts the browser as a child of this process.
-  const parentOf = (p: number) => {
-    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  };
-  const pid = readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .find((p) => {
-      try {
-        return parentOf(p) === process.pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('chromium');
-      } catch {
-        return false;
-      }
-    });
-  if (pid === undefined) throw new Error('cannot find the browser process');
+  const pid = browserPid();
   result = await run(browser, pid);
 } finally {
   await browser?.close().catch(() => {});

@@ -6,8 +6,8 @@
 // into the dense and the pruned metric at the end. What is kept of each block's masks is counted,
 // not held, so the memory is the head, one block and the activations, whatever the depth.
 import * as tf from '@tensorflow/tfjs';
-import type { HostTensor } from '../model/checkpoint';
-import { isCausalLm, numLayers, type CausalLmConfig } from '../model/config';
+import { type HostTensor, mainDType } from '../model/checkpoint';
+import { ffnSize, hiddenSize, isCausalLm, numHeads, numLayers, type CausalLmConfig } from '../model/config';
 import { modelStages } from '../model/forward';
 import { ForwardContext } from '../model/layers';
 import type { LazyCheckpoint } from '../model/lazy-checkpoint';
@@ -18,11 +18,8 @@ import type { CalibrationData } from '../pruning/calibration';
 import { blockCapture, prunableLinears, pruneBlock, type UnstructuredRecipe } from '../pruning/unstructured';
 import { evaluateLm, lmWindowBatch, lmWindowCount, type LmMetrics } from '../eval/metrics';
 import { type MaskCount, maskCount, measuredSparsity, sizeReport } from '../eval/pruner';
-import type { ExportedBlock } from '../export/checkpoint-export';
-import { setTorchDtype, unusedNote, untieOrDrop } from '../export/checkpoint-export';
-import { mainDType } from '../model/checkpoint';
+import { type ExportedBlock, setTorchDtype, unusedNote, untieOrDrop } from '../export/checkpoint-export';
 import { StreamedExport, type OpenSink } from '../export/streamed-export';
-import { ffnSize, hiddenSize, numHeads } from '../model/config';
 
 /** A text's evaluation windows, as ModelSession.evaluate cuts them. */
 export interface LmEvaluation {
