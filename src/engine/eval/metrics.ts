@@ -263,7 +263,11 @@ export async function evaluateLm(
       const y = tf.tensor1d(tgt, 'int32');
       const keep = tf.tensor1d(scored, 'float32');
       // crossEntropySum's terms per position, the targets an earlier window scored left out.
-      const logp = tf.mul(tf.sum(tf.mul(tf.oneHot(y, config.vocabSize), tf.logSoftmax(flat)), 1), keep);
+      // The target's log-probability, picked by index: a one-hot of the vocabulary would add two
+      // more tensors the logits' size (200 MB each for a 1,024-token window of GPT-2).
+      const rows = tf.range(0, m * t, 1, 'int32');
+      const picked = tf.gather(tf.reshape(flat, [-1]), tf.add(tf.mul(rows, tf.scalar(config.vocabSize, 'int32')), y));
+      const logp = tf.mul(tf.sub(picked, tf.logSumExp(flat, 1)), keep);
       const loss = tf.neg(tf.sum(logp));
       const perWindow = tf.neg(tf.sum(tf.reshape(logp, [m, t]), 1));
       const hits = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(flat, -1), y), 'float32'), keep));

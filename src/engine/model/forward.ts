@@ -1,5 +1,5 @@
 // One entry point for every architecture's forward pass, composed of its stages.
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { numLayers, type ModelConfig } from './config';
 import { gpt2Stages } from './gpt2';
 import { ForwardContext } from './layers';
@@ -28,6 +28,14 @@ export function forward(
   const stages = modelStages(config);
   const ctx = new ForwardContext(config, weights, options);
   let h = stages.embed(ctx, input);
-  for (let i = 0; i < numLayers(config); i++) h = stages.block(ctx, i, h);
+  // A plain pass frees each block's intermediates as it goes: under the caller's one tidy they
+  // would all live until the end (a 1,024-token window through GPT-2 small holds ~480 MB per block,
+  // past a tab's WASM heap over 12 blocks). Captures, gates and token pruning carry tensors from
+  // block to block, so those passes keep the caller's scope.
+  const perBlock = !options.capture && !options.tokenKeep && !options.headGates && !options.neuronGates;
+  for (let i = 0; i < numLayers(config); i++) {
+    const hIn = h;
+    h = perBlock ? tf.tidy(() => stages.block(ctx, i, hIn)) : stages.block(ctx, i, hIn);
+  }
   return { logits: stages.head(ctx, h), ...ctx.out };
 }
