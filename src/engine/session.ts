@@ -66,6 +66,8 @@ export interface ModelSummary {
   labels: string[] | null;
   cost: CostReport;
   evalSet: { kind: 'images'; count: number } | { kind: 'text'; bytes: number } | null;
+  /** Whether the model brought training data to calibrate on (calib.safetensors). */
+  calibSet: boolean;
   /** Tensors in the files the architecture does not use. */
   ignoredTensors: string[];
   /** Problems the loader let pass (NaN or infinite weights, an index out of step with its shards),
@@ -297,6 +299,7 @@ export class ModelSession {
         : e.kind === 'images'
           ? { kind: 'images', count: e.count }
           : { kind: 'text', bytes: e.bytes.length },
+      calibSet: this.calibSet !== null,
       ignoredTensors: this.checkpoint.ignored,
       warnings: this.checkpoint.warnings,
     };

@@ -23,6 +23,25 @@ describe('controlsFor', () => {
     expect(c.granularity.options.map((o) => o.label)).toContain('2:4 (N:M)');
   });
 
+  it('the default calibration source is the data the model has: its training data, else held-out, else random', () => {
+    const c = controlsFor(config(), 'causal-lm', { train: false, heldOut: true });
+    expect(c.calibSource.value).toBe('held-out');
+    expect(c.calibSource.fallback).toBe('held-out');
+    expect(option(c.calibSource, 'train')).toMatchObject({
+      disabled: true,
+      reason: 'this model came without training data (calib.safetensors)',
+    });
+    expect(choiceFor(c.calibSource, 'held-out')).toBe('default');
+    const bare = controlsFor(config(), 'causal-lm', { train: false, heldOut: false });
+    expect(bare.calibSource.value).toBe('random');
+    expect(disabledIds(bare.calibSource)).toEqual(['train', 'held-out']);
+    // A source picked by name stays picked (a link says so), shown ruled out where the model lacks it.
+    expect(
+      controlsFor(config({ calibSource: 'train' }), 'causal-lm', { train: false, heldOut: true }).calibSource.value,
+    ).toBe('train');
+    expect(controlsFor(config(), 'causal-lm').calibSource.value).toBe('train');
+  });
+
   it('the global scope rules out OWL and sensitivity, with the catalogue’s reason as title and note', () => {
     const c = controlsFor(config({ scope: 'global' }), 'image-classifier');
     expect(disabledIds(c.allocation)).toEqual(['owl', 'sensitivity']);

@@ -44,6 +44,36 @@ export const CALIB_SOURCES = CALIBRATION_SOURCES.filter(
   (s): s is (typeof CALIBRATION_SOURCES)[number] & { id: CalibSourceChoice } => s.id !== 'custom',
 );
 
+/** Which calibration sets the loaded model has: training data of its own, an evaluation set. */
+export interface CalibSets {
+  train: boolean;
+  heldOut: boolean;
+}
+
+/** A model with every set: what a configuration resolves to before a model is known. */
+export const ALL_SETS: CalibSets = { train: true, heldOut: true };
+
+export const calibSetsOf = (s: { calibSet: boolean; evalSet: unknown }): CalibSets => ({
+  train: s.calibSet,
+  heldOut: s.evalSet !== null,
+});
+
+/** Why a calibration source cannot be used on a model with these sets; null when it can. */
+function calibSourceRefusal(id: CalibSourceChoice, sets: CalibSets): string | null {
+  if (id === 'train' && !sets.train) return 'this model came without training data (calib.safetensors)';
+  if (id === 'held-out' && !sets.heldOut) return 'no evaluation data is loaded to calibrate on';
+  return null;
+}
+
+/**
+ * The source a default calibration stands for: the model's training data, else its evaluation data
+ * (a user's checkpoint seldom brings calib.safetensors), else random inputs.
+ */
+export function resolveCalibSource(choice: CalibSourceChoice | 'default', sets: CalibSets): CalibSourceChoice {
+  if (choice !== 'default') return choice;
+  return sets.train ? 'train' : sets.heldOut ? 'held-out' : 'random';
+}
+
 /** OWL's parameters (outlier threshold M, spread λ): their ranges and defaults. */
 export const OWL_PARAMETERS = allocationEntry('owl').parameters;
 
@@ -264,7 +294,11 @@ const resolve = <Id extends string>(choice: Id | 'default', fallback: Id): Id =>
  * catalogue's reason) when the choices before it cannot be combined with it. Controls where no
  * choice applies are null: the page hides them.
  */
-export function controlsFor(c: ChoiceState & { calibSource: CalibSourceChoice }, family: Family): Controls {
+export function controlsFor(
+  c: ChoiceState & { calibSource: CalibSourceChoice | 'default' },
+  family: Family,
+  sets: CalibSets = ALL_SETS,
+): Controls {
   const g = granularityEntry(c.granularity);
   const reasons =
     <F extends Choosable>(f: F) =>
@@ -300,7 +334,12 @@ export function controlsFor(c: ChoiceState & { calibSource: CalibSourceChoice },
     scope,
     allocation,
     calibMode,
-    calibSource: control(CALIB_SOURCES, c.calibSource, CALIB_SOURCES[0].id, () => null),
+    calibSource: control(
+      CALIB_SOURCES,
+      resolveCalibSource(c.calibSource, sets),
+      resolveCalibSource('default', sets),
+      (id) => calibSourceRefusal(id, sets),
+    ),
     perBlock: perBlockRefusal(c, family),
   };
 }

@@ -21,7 +21,7 @@ import type {
   WorkbenchRecipe,
   WorkbenchReport,
 } from '../workers/client';
-import { familyOf, fitChoices, sentence } from './choices';
+import { ALL_SETS, type CalibSets, calibSetsOf, familyOf, fitChoices, resolveCalibSource, sentence } from './choices';
 import { IDLE, type JobState, type Jobs, mapJob } from './jobs';
 import { freeLayerSparsity, layerSparsityMismatch, meanSparsity } from './layer-sparsity';
 import {
@@ -98,9 +98,9 @@ export function amountOf(c: ShareState): number {
   return free ? meanSparsity(free) : c.sparsity;
 }
 
-/** The calibration data the configuration names. */
-export const calibrationOf = (c: ShareState): CalibrationSpec => ({
-  source: c.calibSource,
+/** The calibration data the configuration names, its default resolved on a model with `sets`. */
+export const calibrationOf = (c: ShareState, sets: CalibSets = ALL_SETS): CalibrationSpec => ({
+  source: resolveCalibSource(c.calibSource, sets),
   count: c.calibCount,
   seed: 0,
 });
@@ -110,8 +110,13 @@ export const calibrationOf = (c: ShareState): CalibrationSpec => ({
  * the catalogue (scope, score, calibration mode, OWL's parameters), so that one configuration has
  * one recipe whichever way its choices were spelled. Free per-block values replace the allocation.
  */
-export function recipeOf(c: ShareState, family: Family, amount = amountOf(c)): WorkbenchRecipe {
-  const calibration = calibrationOf(c);
+export function recipeOf(
+  c: ShareState,
+  family: Family,
+  amount = amountOf(c),
+  sets: CalibSets = ALL_SETS,
+): WorkbenchRecipe {
+  const calibration = calibrationOf(c, sets);
   const g = granularityEntry(c.granularity);
   if (g.usesMethod) {
     const nm = c.granularity === 'nm';
@@ -151,8 +156,8 @@ export function recipeOf(c: ShareState, family: Family, amount = amountOf(c)): W
  * Which curve a configuration's points belong to: one per model and recipe but for the amount the
  * sweep moves; labelled by the method (or granularity) and what differs from its defaults.
  */
-export function curveOf(c: ShareState, family: Family): { key: string; label: string } {
-  const key = `${c.model}|${JSON.stringify(recipeOf({ ...c, layerSparsity: null }, family, 0))}`;
+export function curveOf(c: ShareState, family: Family, sets: CalibSets = ALL_SETS): { key: string; label: string } {
+  const key = `${c.model}|${JSON.stringify(recipeOf({ ...c, layerSparsity: null }, family, 0, sets))}`;
   const parts = isStructured(c.granularity)
     ? [c.granularity, c.score]
     : [c.method, c.granularity === 'nm' ? '2:4' : 'default', c.allocation, c.scope, c.calibMode];
@@ -344,7 +349,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           pruning.reset();
           return;
         }
-        const recipe = recipeOf(config, model.summary.family);
+        const recipe = recipeOf(config, model.summary.family, undefined, calibSetsOf(model.summary));
         void pruning.start(
           JSON.stringify(recipe),
           (onProgress) =>
@@ -370,7 +375,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
         const model = get().model;
         const config = get().config;
         if (!model || config.granularity === 'nm') return;
-        const { key, label } = curveOf(config, model.summary.family);
+        const { key, label } = curveOf(config, model.summary.family, calibSetsOf(model.summary));
         const run = latestSweep.run + 1;
         latestSweep = { run, key };
         const values = config.granularity === 'tokens' ? amounts.map((a) => Math.min(a, 0.95)) : amounts;
@@ -386,7 +391,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           (onProgress) =>
             deps.engine().sweep(
               // A sweep moves the global sparsity through the allocation; free per-layer values are one point.
-              recipeOf({ ...config, layerSparsity: null }, model.summary.family, values[0]),
+              recipeOf({ ...config, layerSparsity: null }, model.summary.family, values[0], calibSetsOf(model.summary)),
               values,
               (report, i) => {
                 if (latestSweep.run === run)
@@ -408,7 +413,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       async exportFiles() {
         const model = get().model;
         if (!model) return null;
-        const recipe = recipeOf(get().config, model.summary.family);
+        const recipe = recipeOf(get().config, model.summary.family, undefined, calibSetsOf(model.summary));
         const outcome = await exporting.start(
           JSON.stringify(recipe),
           (onProgress) => deps.engine().exportFiles(recipe, onProgress),

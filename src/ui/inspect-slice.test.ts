@@ -31,7 +31,7 @@ function setup(inputs: EvalInputs = images) {
   } as unknown as EngineClient;
   const store = testStore({ engine: () => engine });
   store.setState({
-    model: { key: 1, summary: { kind: inputs.kind === 'text' ? 'gpt2' : 'vit' } } as LoadedModel,
+    model: { key: 1, summary: { kind: inputs.kind === 'text' ? 'gpt2' : 'vit', calibSet: true } } as LoadedModel,
     config: defaultShareState(inputs.kind === 'text' ? 'gpt-bytes' : 'vit-fashion'),
   });
   return { store, requests, jobs };

@@ -13,6 +13,7 @@ import {
   type WorkbenchReport,
 } from '../workers/client';
 import { amountOf, recipeOf } from './config-slice';
+import { calibSetsOf } from './choices';
 import { IDLE, type JobState, type Jobs, mapJob, shownOf } from './jobs';
 import { formatPercent } from './format';
 import { inputCode, parseInputCode, type InputChoice } from './share';
@@ -92,7 +93,7 @@ export function inspectionTarget(
   if (!source) return null;
   let comparison: Comparison | null = null;
   if (amountOf(s.config) > 0) {
-    const recipe = recipeOf(s.config, model.summary.family);
+    const recipe = recipeOf(s.config, model.summary.family, undefined, calibSetsOf(model.summary));
     const cur = s.current;
     const shown = shownOf(s.inspection)?.value;
     if (cur.status === 'done' && cur.key === JSON.stringify(recipe))

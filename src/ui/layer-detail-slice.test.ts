@@ -22,6 +22,7 @@ const summary = {
   kind: 'vit',
   family: 'image-classifier',
   layers: 2,
+  calibSet: true,
   cost: {
     linears: [{ layer: -1, role: 'patch' }, ...[0, 1].flatMap((layer) => roles.map((role) => ({ layer, role })))],
   },

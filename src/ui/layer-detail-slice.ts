@@ -11,6 +11,7 @@ import type {
   SensitivityResult,
 } from '../workers/client';
 import { amountOf, calibrationOf, isStructured, recipeOf } from './config-slice';
+import { ALL_SETS, type CalibSets, calibSetsOf } from './choices';
 import { IDLE, type JobState, type Jobs, mapJob } from './jobs';
 import type { ShareState } from './share';
 import type { WorkbenchState } from './store';
@@ -51,10 +52,10 @@ export function blockRoles(summary: ModelSummary, layer: number): LinearRole[] {
 }
 
 /** The scores a configuration is read by: its method's, or |w| for structured pruning (no weight scores decide it). */
-export function scoringOf(c: ShareState): SensitivityRequest {
+export function scoringOf(c: ShareState, sets: CalibSets = ALL_SETS): SensitivityRequest {
   return {
     method: isStructured(c.granularity) ? 'magnitude' : c.method,
-    calibration: calibrationOf(c),
+    calibration: calibrationOf(c, sets),
   };
 }
 
@@ -70,15 +71,16 @@ export function detailTarget(s: WorkbenchState): { key: string; request: LayerDe
   const request: LayerDetailRequest = {
     layer,
     role,
-    ...scoringOf(s.config),
-    recipe: amountOf(s.config) > 0 ? recipeOf(s.config, model.summary.family) : null,
+    ...scoringOf(s.config, calibSetsOf(model.summary)),
+    recipe:
+      amountOf(s.config) > 0 ? recipeOf(s.config, model.summary.family, undefined, calibSetsOf(model.summary)) : null,
   };
   return { key: `${model.key}|${JSON.stringify(request)}`, request };
 }
 
 /** Which sensitivity curves fit the current configuration. */
 export function sensitivityKey(s: WorkbenchState): string | null {
-  return s.model ? `${s.model.key}|${JSON.stringify(scoringOf(s.config))}` : null;
+  return s.model ? `${s.model.key}|${JSON.stringify(scoringOf(s.config, calibSetsOf(s.model.summary)))}` : null;
 }
 
 export function layerDetailSlice(deps: LayerDetailSliceDeps): StateCreator<WorkbenchState, [], [], LayerDetailSlice> {
@@ -121,10 +123,15 @@ export function layerDetailSlice(deps: LayerDetailSliceDeps): StateCreator<Workb
         const s = get();
         const key = sensitivityKey(s);
         if (!key || (s.sensitivity.status === 'running' && s.sensitivity.key === key)) return;
-        void measuring.start(key, (onProgress) => deps.engine().layerSensitivity(scoringOf(s.config), onProgress), {
-          label: 'Starting',
-          fraction: null,
-        });
+        void measuring.start(
+          key,
+          (onProgress) =>
+            deps.engine().layerSensitivity(scoringOf(s.config, calibSetsOf(s.model!.summary)), onProgress),
+          {
+            label: 'Starting',
+            fraction: null,
+          },
+        );
       },
 
       cancelSensitivity() {

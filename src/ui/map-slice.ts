@@ -5,6 +5,7 @@
 import type { StateCreator } from 'zustand/vanilla';
 import type { EngineClient, MapImportance, PrunedShares, WorkbenchRecipe, WorkbenchReport } from '../workers/client';
 import { calibrationOf } from './config-slice';
+import { calibSetsOf, resolveCalibSource } from './choices';
 import { IDLE, type JobState, type Jobs } from './jobs';
 import type { MapColour } from './model-map';
 import type { WorkbenchState } from './store';
@@ -29,7 +30,9 @@ export interface MapSliceDeps {
 
 /** Which importance the map needs now: the loaded model on the configuration's calibration set. */
 export function importanceKey(s: WorkbenchState): string | null {
-  return s.model ? `${s.model.key}|${s.config.calibSource}|${s.config.calibCount}` : null;
+  return s.model
+    ? `${s.model.key}|${resolveCalibSource(s.config.calibSource, calibSetsOf(s.model.summary))}|${s.config.calibCount}`
+    : null;
 }
 
 /** The recipe a report was measured by (the worker keeps that recipe's masks). */
@@ -70,7 +73,8 @@ export function mapSlice(deps: MapSliceDeps): StateCreator<WorkbenchState, [], [
         const key = importanceKey(get());
         const held = get().mapImportance;
         if (!key || (held.status !== 'idle' && held.status !== 'failed' && held.key === key)) return;
-        const calibration = calibrationOf(get().config);
+        const model = get().model;
+        const calibration = calibrationOf(get().config, model ? calibSetsOf(model.summary) : undefined);
         void scoring.start(key, (onProgress) => deps.engine().mapImportance(calibration, onProgress), {
           label: 'Scoring importance',
           fraction: null,

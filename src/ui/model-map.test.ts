@@ -34,6 +34,7 @@ function summaryOf(c: ModelConfig): ModelSummary {
     labels: c.kind === 'vit' ? c.labels : null,
     cost: costReport(c),
     evalSet: null,
+    calibSet: true,
     ignoredTensors: [],
   };
 }

@@ -25,6 +25,7 @@ const summary: ModelSummary = {
   labels: ['a', 'b', 'c', 'd', 'e'],
   cost: costReport(tinyVit()),
   evalSet: { kind: 'images', count: 10 },
+  calibSet: true,
   ignoredTensors: [],
 };
 const metrics: Metrics = { kind: 'classifier', accuracy: 0.5, loss: 1, count: 10 };

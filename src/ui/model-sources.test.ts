@@ -27,6 +27,7 @@ const summary: ModelSummary = {
   labels: ['a', 'b', 'c', 'd', 'e'],
   cost: costReport(tinyVit()),
   evalSet: null,
+  calibSet: true,
   ignoredTensors: [],
 };
 const digest = 'cd'.repeat(32);

@@ -178,7 +178,7 @@ describe('choices in the link, from the catalogue', () => {
       [{ method: 'obd' }, /"method" must be one of magnitude, random, wanda, sparsegpt, taylor, taylor-mean/],
       [{ scope: 'diagonal' }, /"scope" must be one of default, layer, row, global/],
       [{ calibMode: 'twice' }, /"calibMode" must be one of default, sequential, one-shot/],
-      [{ calibSource: 'custom' }, /"calibSource" must be one of train, held-out, random/],
+      [{ calibSource: 'custom' }, /"calibSource" must be one of default, train, held-out, random/],
       [{ owlM: 0 }, /"owlM" must be a number from 1 to 100/],
       [{ owlLambda: 0.6 }, /"owlLambda" must be a number from 0 to 0.5/],
       [{ owlLambda: '0.1' }, /"owlLambda"/],

@@ -37,7 +37,7 @@ export interface ShareState extends ChoiceState {
   /** OWL's outlier threshold M and spread λ (used with the OWL allocation). */
   owlM: number;
   owlLambda: number;
-  calibSource: CalibSourceChoice;
+  calibSource: CalibSourceChoice | 'default';
   calibCount: number;
   /** Global sparsity (unstructured) or the fraction of structures removed (structured). */
   sparsity: number;
@@ -71,7 +71,7 @@ export function defaultShareState(model = 'vit-fashion'): ShareState {
     allocation: 'uniform',
     owlM: OWL_DEFAULTS.m,
     owlLambda: OWL_DEFAULTS.lambda,
-    calibSource: 'train',
+    calibSource: 'default',
     calibCount: model === 'gpt-bytes' ? 32 : 128,
     calibMode: 'default',
     sparsity: 0,
@@ -152,7 +152,7 @@ export function parseFields(raw: unknown): ShareState {
     allocation: oneOf(get('allocation'), ids(ALLOCATIONS), 'allocation'),
     owlM: owlParameter(get('owlM'), 'owlM', 'm'),
     owlLambda: owlParameter(get('owlLambda'), 'owlLambda', 'lambda'),
-    calibSource: oneOf(get('calibSource'), ids(CALIB_SOURCES), 'calibSource'),
+    calibSource: oneOf(get('calibSource'), orDefault(ids(CALIB_SOURCES)), 'calibSource'),
     calibCount: num(get('calibCount'), 'calibCount', 1, 1024, true),
     calibMode: oneOf(get('calibMode'), orDefault(ids(CALIBRATION_MODES)), 'calibMode'),
     sparsity: num(get('sparsity'), 'sparsity', 0, MAX_SPARSITY),

@@ -3,7 +3,7 @@
 import { useId, type ReactNode } from 'react';
 import { calibrationModeEntry, citeShort, PAPERS } from '../../engine/pruning/catalogue';
 import type { ModelSummary } from '../../workers/client';
-import { choiceFor, type Control as ControlModel, controlsFor, OWL_PARAMETERS } from '../choices';
+import { calibSetsOf, choiceFor, type Control as ControlModel, controlsFor, OWL_PARAMETERS } from '../choices';
 import { describeEstimate, describeTimes } from '../estimate';
 import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
 import { freeLayerSparsity } from '../layer-sparsity';
@@ -123,7 +123,7 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
   const setConfig = useWorkbench((s) => s.setConfig);
   const structured = isStructured(config.granularity);
   const perLayerFree = freeLayerSparsity(config) !== null;
-  const c = controlsFor(config, summary.family);
+  const c = controlsFor(config, summary.family, calibSetsOf(summary));
   const pick =
     <K extends keyof ShareState>(key: K) =>
     (value: ShareState[K]) =>
@@ -158,7 +158,11 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
             onPick={(id) => setConfig({ calibMode: choiceFor(c.calibMode!, id) })}
           />
         )}
-        <Choice label="Calibration source" control={c.calibSource} onPick={pick('calibSource')} />
+        <Choice
+          label="Calibration source"
+          control={c.calibSource}
+          onPick={(id) => setConfig({ calibSource: choiceFor(c.calibSource, id) })}
+        />
         <Control
           label="Calibration size"
           help={`Calibration examples (${summary.family === 'image-classifier' ? 'images' : 'windows of text'}); more is steadier and slower (Wanda uses 128: ${citeShort(PAPERS.sun2024)}).`}
