@@ -24,6 +24,8 @@
 //
 // Other configurations, as a user would set them in the page:
 //   CALIB_COUNT=16 CALIB_MODE=one-shot   the calibration size typed and mode picked (defaults: the page's)
+//   WINDOW=128                           the window of text typed (tokens, for calibration and measuring;
+//                                        default: the model's context) right after the model opens
 //   SKIP_BASELINE=1                      Cancel pressed on the baseline measurement at once
 //   PRUNE_FIRST=1                        diagnostic: calibrate on "random inputs" and prune before giving
 //                                        any evaluation data (times calibration + pruning alone)
@@ -45,6 +47,8 @@ const STEP_TIMEOUT_MS = Number(process.env.STEP_TIMEOUT_S ?? 900) * 1000;
 const CALIB_COUNT = process.env.CALIB_COUNT ? Number(process.env.CALIB_COUNT) : null;
 /** The calibration mode picked in the page; unset: Wanda's default for a language model (sequential). */
 const CALIB_MODE = process.env.CALIB_MODE ?? null;
+/** The window of text typed in the page (tokens); unset: the model's context. */
+const WINDOW = process.env.WINDOW ? Number(process.env.WINDOW) : null;
 /** SKIP_BASELINE=1: cancel the dense baseline the page starts on the shipped text, and prune at once. */
 const SKIP_BASELINE = process.env.SKIP_BASELINE === '1';
 /**
@@ -405,6 +409,12 @@ async function run(browser: Browser, pid: number) {
     steps.open = { seconds: (performance.now() - t0) / 1000, peakMB: inMB(sampler.peak()) };
     notes.modelHeading = await page.getByRole('heading', { level: 2 }).first().textContent();
     console.log(`(a) open: ${steps.open.seconds.toFixed(1)} s`);
+    if (WINDOW !== null) {
+      const field = page.getByLabel('Window (tokens)');
+      await field.fill(String(WINDOW));
+      await field.press('Enter');
+    }
+    notes.window = await page.getByLabel('Window (tokens)').inputValue();
 
     if (PRUNE_FIRST) {
       // Diagnostic: calibration and pruning before any evaluation data is given, on random-token
@@ -617,11 +627,14 @@ const configuration = {
   sparsity: `${notes.sparsity} then one step to ${notes.stepTo ?? '—'}`,
   calibrationSource: PRUNE_FIRST
     ? 'random inputs (no evaluation data given yet)'
-    : 'held-out (the shipped text; the default, training data, is absent from a user checkpoint)',
+    : notes.defaultSourceOutcome === 'the prune ran on the default source'
+      ? `${notes.calibrationSourceDefault}: the page's default on a checkpoint without training data`
+      : 'held-out (the shipped text; picked after the default failed)',
+  window: notes.window,
   calibrationSize: notes.calibrationSize,
   calibrationMode: notes.calibrationMode,
 };
-const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}`;
+const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}|window ${notes.window}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}`;
 const entry = {
   date: new Date().toISOString(),
   key,
@@ -648,7 +661,10 @@ const entry = {
         `Baseline quality: "Use the shipped text" (the dense model measured on it${SKIP_BASELINE ? '; that measurement cancelled at once' : ''})`,
         `Method: ${METHOD}${CALIB_MODE ? `, Calibration mode: ${CALIB_MODE}` : ''}${CALIB_COUNT !== null ? `, Calibration size: ${CALIB_COUNT}` : ''}`,
         `Global sparsity slider: ${SPARSITY_STEPS} × ArrowRight (on the default calibration source)`,
-        'Calibration source: held-out data → (b) calibration + first pruned measurement',
+        `Window (tokens): ${notes.window}${WINDOW !== null ? ' (typed after opening)' : ' (the default)'}`,
+        notes.defaultSourceOutcome === 'the prune ran on the default source'
+          ? '(b) calibration + first pruned measurement on the default source, from the first slider step'
+          : 'Calibration source: held-out data → (b) calibration + first pruned measurement',
         'one more ArrowRight → (c) first streamed estimate (data-testid pruned-metric-estimate), then done',
       ],
   configuration,

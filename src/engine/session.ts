@@ -61,6 +61,8 @@ export interface ModelSummary {
   ffn: number;
   /** Tokens per example: context length, or patches + CLS. */
   sequence: number;
+  /** Tokens per window the evaluation text is cut into (the sequence unless set shorter); images: the sequence. */
+  evalWindow: number;
   /** Vocabulary size (text) or class names (images). */
   vocabSize: number | null;
   labels: string[] | null;
@@ -253,6 +255,11 @@ export class ModelSession {
     return Int32Array.from(this.checkpoint.tokenizer!.encode(new TextDecoder('utf-8').decode(set.bytes)));
   }
 
+  /** Tokens per evaluation window of text: the set's options', else the model's sequence. */
+  get evalWindow(): number {
+    return this.evalWindows.context ?? sequenceLength(this.config);
+  }
+
   /** Validates everything before any tensor is created, so a bad file changes nothing. */
   static open(files: ModelFiles): ModelSession {
     const checkpoint = loadCheckpoint(files);
@@ -287,6 +294,7 @@ export class ModelSession {
       hidden: hiddenSize(c),
       ffn: ffnSize(c),
       sequence: sequenceLength(c),
+      evalWindow: this.evalWindow,
       vocabSize: isCausalLm(c) ? c.vocabSize : null,
       kvHeads: numKvHeads(c),
       headDim: headDim(c),

@@ -103,6 +103,7 @@ export const calibrationOf = (c: ShareState, sets: CalibSets = ALL_SETS): Calibr
   source: resolveCalibSource(c.calibSource, sets),
   count: c.calibCount,
   seed: 0,
+  ...(c.window === null ? {} : { length: c.window }),
 });
 
 /**
@@ -332,11 +333,17 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           ...patch,
         });
         if (patch.model && patch.model !== before.model)
-          Object.assign(merged, { calibCount: defaultShareState(patch.model).calibCount, layerSparsity: null });
+          Object.assign(merged, {
+            calibCount: defaultShareState(patch.model).calibCount,
+            window: null,
+            layerSparsity: null,
+          });
         // An earlier choice that rules out a later one puts the later one back to its default.
         const config = fitChoices(merged, family(merged)).state;
         set({ config });
-        if (PRUNE_KEYS.some((k) => JSON.stringify(config[k]) !== JSON.stringify(before[k]))) pruneSoon();
+        // A new window measures the baseline again, then prunes.
+        if (config.window !== before.window && get().model) void get().applyWindow();
+        else if (PRUNE_KEYS.some((k) => JSON.stringify(config[k]) !== JSON.stringify(before[k]))) pruneSoon();
       },
 
       prune() {

@@ -30,6 +30,7 @@ function summaryOf(c: ModelConfig): ModelSummary {
     hidden: hiddenSize(c),
     ffn: ffnSize(c),
     sequence: sequenceLength(c),
+    evalWindow: sequenceLength(c),
     vocabSize: c.kind === 'gpt2' ? c.vocabSize : null,
     labels: c.kind === 'vit' ? c.labels : null,
     cost: costReport(c),

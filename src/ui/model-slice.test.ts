@@ -21,6 +21,7 @@ const summary: ModelSummary = {
   hidden: 12,
   ffn: 20,
   sequence: 5,
+  evalWindow: 5,
   vocabSize: null,
   labels: ['a', 'b', 'c', 'd', 'e'],
   cost: costReport(tinyVit()),
@@ -36,6 +37,7 @@ function fakeEngine() {
   const progress: ProgressFn[] = [];
   const prunes: WorkbenchRecipe[] = [];
   const evalData: ReturnType<typeof manualJob<ModelSummary>>[] = [];
+  const windows: { tokens: number | null; answer: ReturnType<typeof manualJob<ModelSummary>> }[] = [];
   // Only what the model slice calls; the other calls are never reached here.
   const engine: Partial<EngineClient> = {
     init: async () => ({ name: 'webgpu', adapter: 'test', fallbackReason: null }),
@@ -57,10 +59,11 @@ function fakeEngine() {
     },
     sweep: () => manualJob<number>().job,
     useEvalData: () => evalData[evalData.push(manualJob<ModelSummary>()) - 1].job,
+    useWindow: (tokens) => windows[windows.push({ tokens, answer: manualJob<ModelSummary>() }) - 1].answer.job.result,
     exportFiles: () => manualJob<never>().job,
     terminate: () => {},
   };
-  return { engine: engine as EngineClient, opens, evals, progress, prunes, evalData };
+  return { engine: engine as EngineClient, opens, evals, progress, prunes, evalData, windows };
 }
 
 describe('model slice', () => {
@@ -161,5 +164,34 @@ describe('model slice', () => {
     expect(store.getState().config.model).toBe('gpt-bytes');
     expect(f.prunes).toHaveLength(1);
     expect(f.prunes[0]).toMatchObject({ kind: 'unstructured', recipe: { sparsity: 0.4, calibration: { count: 32 } } });
+  });
+
+  it('a window of text goes to the worker, then the baseline and the configuration are measured on it', async () => {
+    const f = fakeEngine();
+    const store = testStore({ engine: () => f.engine });
+    const lm: ModelSummary = { ...summary, kind: 'gpt2', family: 'causal-lm', sequence: 128, evalWindow: 128 };
+    store.getState().setConfig({ sparsity: 0.4 });
+    void store.getState().start('gpt-bytes');
+    await tick();
+    f.opens[0].resolve({ summary: lm, files: [], ignoredFiles: [] });
+    await tick();
+    expect([f.evals.length, f.prunes.length, f.windows.length]).toEqual([1, 1, 0]);
+    store.getState().setConfig({ window: 32 });
+    await tick();
+    expect(f.windows.map((w) => w.tokens)).toEqual([32]);
+    expect([f.evals.length, f.prunes.length]).toEqual([1, 1]); // nothing measured before the worker took it
+    f.windows[0].answer.resolve({ ...lm, evalWindow: 32 });
+    await tick();
+    expect(store.getState().model?.summary.evalWindow).toBe(32);
+    expect([f.evals.length, f.prunes.length]).toEqual([2, 2]);
+    expect(f.prunes[1]).toMatchObject({ recipe: { calibration: { length: 32 } } });
+    // A window the worker refuses: a notice, and the configuration back on the window in use.
+    store.getState().setConfig({ window: 100 });
+    await tick();
+    f.windows[1].answer.reject(new Error('the evaluation text is too short'));
+    await tick();
+    expect(store.getState().notice?.message).toBe('the evaluation text is too short');
+    expect(store.getState().config.window).toBe(32);
+    expect([f.evals.length, f.prunes.length]).toEqual([2, 2]);
   });
 });

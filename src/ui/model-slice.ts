@@ -95,6 +95,12 @@ export interface ModelSlice {
    * now on, and measures it and the configuration again; resolves with an error message, or null.
    */
   measureOn(source: EvalDataSource): Promise<string | null>;
+  /**
+   * Hands the configuration's window of text to the worker, then measures the model and the
+   * configuration again on it; a window the model refuses gets a notice and the configuration
+   * goes back to the window in use.
+   */
+  applyWindow(): Promise<void>;
   cancelEvaluation(): void;
   cancelLoading(): void;
   dismissNotice(): void;
@@ -189,7 +195,6 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       // The worker has stopped any measurement of the previous model.
       measuring.reset();
       set({ model, selectedId: pickerIdOf(model) });
-      if (r.summary.evalSet) void get().evaluate();
       // The configuration names the model it was made on, and is measured on the new one.
       const source = linkSourceOf(model.source);
       const key = model.source.kind === 'default' ? model.source.id : source ? modelKeyOf(source) : null;
@@ -198,7 +203,16 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
         get().setConfig({ model: key, source });
       set({ linkFiles: null });
       if (model.source.kind === 'remote' && !model.source.fromCache) void refresh();
+      // A link's window of text goes to the worker before anything is measured.
+      if (windowPending()) return void get().applyWindow();
+      if (r.summary.evalSet) void get().evaluate();
       get().prune();
+    }
+
+    /** Whether the configuration's window of text differs from the one the worker measures on. */
+    function windowPending(): boolean {
+      const s = get().model?.summary;
+      return !!s && s.family === 'causal-lm' && s.evalWindow !== (get().config.window ?? s.sequence);
     }
 
     /** A link made on dropped files: nothing opens until they are dropped (and match). */
@@ -346,6 +360,28 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
           return null;
         } catch (e) {
           return isAbortError(e) ? null : errorMessage(e);
+        }
+      },
+
+      async applyWindow() {
+        const model = get().model;
+        if (!model || !windowPending()) return;
+        const tokens = get().config.window;
+        try {
+          const summary = await deps.engine().useWindow(tokens);
+          const now = get().model;
+          if (!now || now.key !== model.key) return;
+          set({ model: { ...now, summary } });
+          // The baseline of the old windows is not this one's.
+          measuring.reset();
+          void get().evaluate();
+          get().prune();
+        } catch (e) {
+          const inUse = get().model?.summary ?? model.summary;
+          set({
+            notice: { title: `Could not measure on windows of ${tokens} tokens`, message: errorMessage(e) },
+            config: { ...get().config, window: inUse.evalWindow === inUse.sequence ? null : inUse.evalWindow },
+          });
         }
       },
 

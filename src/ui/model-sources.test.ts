@@ -23,6 +23,7 @@ const summary: ModelSummary = {
   hidden: 12,
   ffn: 20,
   sequence: 5,
+  evalWindow: 5,
   vocabSize: null,
   labels: ['a', 'b', 'c', 'd', 'e'],
   cost: costReport(tinyVit()),

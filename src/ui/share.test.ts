@@ -22,6 +22,7 @@ describe('share link', () => {
       sparsity: 0.55,
       axis: 'bytes' as const,
       layer: 2,
+      window: 64,
     };
     const h = encodeShareState(s);
     expect(h).toMatch(/^#v1\.[A-Za-z0-9_-]+$/);
@@ -182,6 +183,8 @@ describe('choices in the link, from the catalogue', () => {
       [{ owlM: 0 }, /"owlM" must be a number from 1 to 100/],
       [{ owlLambda: 0.6 }, /"owlLambda" must be a number from 0 to 0.5/],
       [{ owlLambda: '0.1' }, /"owlLambda"/],
+      [{ window: 1 }, /"window" must be an integer from 2 to 2048/],
+      [{ window: 64.5 }, /"window" must be an integer/],
     ];
     for (const [fields, message] of bad) {
       const r = parseShareHash(link(fields));

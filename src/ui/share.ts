@@ -14,7 +14,14 @@ import {
   STRUCTURED_SCORES,
 } from '../engine/pruning/catalogue';
 import { CALIB_SOURCES, type CalibSourceChoice, type ChoiceState, fitLink, OWL_PARAMETERS } from './choices';
-import { formatHubId, HUB_PREFIX, normalizeFolderUrl, parseHubId, SourceError } from '../workers/client';
+import {
+  formatHubId,
+  HUB_PREFIX,
+  LONGEST_WINDOW,
+  normalizeFolderUrl,
+  parseHubId,
+  SourceError,
+} from '../workers/client';
 
 export const AXES = ['flops', 'params', 'bytes'] as const;
 export type Axis = (typeof AXES)[number];
@@ -39,6 +46,11 @@ export interface ShareState extends ChoiceState {
   owlLambda: number;
   calibSource: CalibSourceChoice | 'default';
   calibCount: number;
+  /**
+   * Tokens per window of text, for calibration and measurement; null: the model's sequence (its
+   * context, at most 2,048). Shorter windows measure a large model sooner, at a higher loss.
+   */
+  window: number | null;
   /** Global sparsity (unstructured) or the fraction of structures removed (structured). */
   sparsity: number;
   tokenKeep: number;
@@ -73,6 +85,7 @@ export function defaultShareState(model = 'vit-fashion'): ShareState {
     owlLambda: OWL_DEFAULTS.lambda,
     calibSource: 'default',
     calibCount: model === 'gpt-bytes' ? 32 : 128,
+    window: null,
     calibMode: 'default',
     sparsity: 0,
     tokenKeep: 1,
@@ -97,6 +110,7 @@ const KEYS: (keyof ShareState)[] = [
   'owlLambda',
   'calibSource',
   'calibCount',
+  'window',
   'calibMode',
   'sparsity',
   'tokenKeep',
@@ -142,6 +156,7 @@ export function parseFields(raw: unknown): ShareState {
   } else if (typeof model !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model))
     throw new LinkError('"model" must be a model id (letters, digits, ".", "_", "-")');
   const layer = get('layer');
+  const window = get('window');
   return {
     model: model as string,
     source,
@@ -154,6 +169,7 @@ export function parseFields(raw: unknown): ShareState {
     owlLambda: owlParameter(get('owlLambda'), 'owlLambda', 'lambda'),
     calibSource: oneOf(get('calibSource'), orDefault(ids(CALIB_SOURCES)), 'calibSource'),
     calibCount: num(get('calibCount'), 'calibCount', 1, 1024, true),
+    window: window === null ? null : num(window, 'window', 2, LONGEST_WINDOW, true),
     calibMode: oneOf(get('calibMode'), orDefault(ids(CALIBRATION_MODES)), 'calibMode'),
     sparsity: num(get('sparsity'), 'sparsity', 0, MAX_SPARSITY),
     tokenKeep: num(get('tokenKeep'), 'tokenKeep', 0.05, 1),

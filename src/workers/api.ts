@@ -173,6 +173,9 @@ export const SHIPPED_TEXT = {
   description: '16 KB of the King James Bible (public domain), held out from gpt-bytes’ training',
 };
 
+/** The longest window of text a model is measured on (the page may ask for shorter ones). */
+export { DEFAULT_WINDOW as LONGEST_WINDOW } from '../engine/model/config';
+
 /**
  * Every long call takes a progress callback (wrap it with comlink's `proxy`) and a job id chosen by
  * the caller; `cancel(jobId)` aborts it, and the call then rejects with an error named "AbortError".
@@ -209,6 +212,12 @@ export interface EngineApi {
    * model's summary with its new eval set. A refused set changes nothing.
    */
   useEvalData(source: EvalDataSource, onProgress?: ProgressFn, jobId?: number): Promise<ModelSummary>;
+  /**
+   * Cuts the evaluation text into windows of `tokens` (null: the model's sequence) from now on, for
+   * this model and any text given to it later; answers the summary. Jobs on the model stop first. A
+   * window the model or the text cannot hold is refused and changes nothing.
+   */
+  useWindow(tokens: number | null): Promise<ModelSummary>;
   /**
    * Prunes a copy of the loaded model by the recipe and measures it. A new prune cancels the one
    * still running (its call rejects with an AbortError): stale values are dropped, never queued.

@@ -40,7 +40,7 @@ export type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type { DeviceEvent, PartialMetrics } from './api';
 import type { DeviceEvent } from './api';
 import type { ModelSummary } from './api';
-export { SHIPPED_TEXT } from './api';
+export { LONGEST_WINDOW, SHIPPED_TEXT } from './api';
 import type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type {
   Histogram,
@@ -118,6 +118,8 @@ export interface EngineClient {
     source: { kind: 'files'; files: readonly (File | DroppedFile)[] } | { kind: 'shipped-text' },
     onProgress?: ProgressFn,
   ): Job<ModelSummary>;
+  /** Cuts the evaluation text into windows of `tokens` (null: the model's sequence); resolves with the summary. */
+  useWindow(tokens: number | null): Promise<ModelSummary>;
   /** Prunes and measures; starting a new prune cancels the previous one (its result rejects as cancelled). */
   prune(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<WorkbenchReport>;
   /** Streams one report per amount to `onPoint`; resolves with the number of points measured. */
@@ -232,6 +234,7 @@ export function createEngineClient(
         ) as Promise<ModelSummary>;
       }, onProgress);
     },
+    useWindow: (tokens) => remote.useWindow(tokens) as Promise<ModelSummary>,
     prune: (recipe, onProgress) =>
       pruneSlot(() => start((p, jobId) => remote.prune(recipe, p, jobId) as Promise<WorkbenchReport>, onProgress)),
     sweep: (base, amounts, onPoint, onProgress) =>

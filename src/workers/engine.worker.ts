@@ -7,6 +7,7 @@ import {
   ModelError,
   modelFilesOf,
   ModelSession,
+  type EvalSetOptions,
   type ModelFiles,
 } from '../engine/session';
 import { remoteBaseUrl, remoteName } from '../engine/hub';
@@ -15,7 +16,7 @@ import { exportCheckpoint } from '../engine/export/checkpoint-export';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { StructuredPlan } from '../engine/pruning/structured/recipe';
 import type { PartialMetrics } from '../engine/eval/metrics';
-import { sequenceLength } from '../engine/model/config';
+import { isCausalLm, sequenceLength } from '../engine/model/config';
 import type {
   BackendInfo,
   DroppedFile,
@@ -66,6 +67,8 @@ let lastDenseViews: DenseViews | null = null;
 /** The masks the layer detail pruned for itself, reused as the reader steps through a block's linears. */
 let lastDetailed: PrunedMasks | null = null;
 let backend: Promise<BackendInfo> | null = null;
+/** Tokens per evaluation window of text the page asked for (null: the model's sequence); reset by a new model. */
+let evalWindow: number | null = null;
 const jobs = new JobRegistry();
 
 /** Runs an API call, turning whatever it throws into an Error that crosses comlink intact. */
@@ -91,6 +94,7 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
     signal.throwIfAborted();
   }
   adopt(next, files);
+  evalWindow = null;
   return next;
 }
 
@@ -295,7 +299,7 @@ const api: EngineApi = {
             : `Measuring bits per byte on ${formatBytes(set.bytes)} of text`;
         const report = throttle(onProgress);
         report({ label, fraction: 0 });
-        const batchSize = evalBatchSize(summary.sequence);
+        const batchSize = evalBatchSize(summary.evalWindow);
         return s.evaluate({ signal, batchSize, onProgress: (fraction) => report({ label, fraction }) });
       }),
     );
@@ -322,11 +326,35 @@ const api: EngineApi = {
         // Measurements and prunes of the old set stop; its cached calibration (held-out) goes too.
         await stopModelJobs();
         if (s !== session) throw new Error('another model was opened meanwhile');
-        s.useEvalSet(set);
+        s.useEvalSet(set, windowOptions());
         adopt(s, sessionFiles!, { keepSession: true });
         return s.summary();
       }),
     );
+  },
+
+  useWindow(tokens) {
+    return guarded(async () => {
+      const s = session;
+      if (!s) throw new Error('no model is loaded');
+      if (tokens !== null && !isCausalLm(s.config)) throw new Error('windows of text apply to language models only');
+      const most = sequenceLength(s.config);
+      if (tokens !== null && !(Number.isInteger(tokens) && tokens >= 2 && tokens <= most))
+        throw new Error(`a window is a whole number of tokens from 2 to the model's ${most}, not ${tokens}`);
+      const before = evalWindow;
+      evalWindow = tokens;
+      try {
+        // Checked before anything stops: a text too short for one window changes nothing.
+        if (s.evalSet) s.useEvalSet(null, windowOptions());
+      } catch (e) {
+        evalWindow = before;
+        throw e;
+      }
+      await stopModelJobs();
+      if (s !== session) throw new Error('another model was opened meanwhile');
+      adopt(s, sessionFiles!, { keepSession: true });
+      return s.summary();
+    });
   },
 
   prune(recipe, onProgress = () => {}, jobId) {
@@ -483,6 +511,11 @@ const api: EngineApi = {
   },
 };
 
+/** The evaluation windows the page asked for, as the session takes them. */
+function windowOptions(): EvalSetOptions {
+  return evalWindow === null ? {} : { context: evalWindow };
+}
+
 /**
  * Prunes and measures one recipe with the current model's pruner, handing back the masks with the
  * report. The current configuration's (not a sweep point's) become `lastPruned`, which the export and
@@ -499,7 +532,7 @@ async function measure(
   const p = pruner;
   if (!s || !p) throw new Error('no model is loaded');
   const evaluation = {
-    batchSize: evalBatchSize(sequenceLength(s.config)),
+    batchSize: evalBatchSize(s.evalWindow),
     onPartial: onEstimate && ((e: PartialMetrics) => e.seen < e.total && onEstimate(e)),
   };
   const opts = {

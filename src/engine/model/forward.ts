@@ -28,14 +28,15 @@ export function forward(
   const stages = modelStages(config);
   const ctx = new ForwardContext(config, weights, options);
   let h = stages.embed(ctx, input);
-  // A plain pass frees each block's intermediates as it goes: under the caller's one tidy they
-  // would all live until the end (a 1,024-token window through GPT-2 small holds ~480 MB per block,
-  // past a tab's WASM heap over 12 blocks). Captures, gates and token pruning carry tensors from
-  // block to block, so those passes keep the caller's scope.
-  const perBlock = !options.capture && !options.tokenKeep && !options.headGates && !options.neuronGates;
+  // Each block's intermediates are freed as it ends, but for its output and what it captured:
+  // under the caller's one tidy they would all live until the end (a 1,024-token window through
+  // GPT-2 small holds ~480 MB per block, past a tab's WASM heap over 12 blocks). Token pruning
+  // reads the block before's attention, so that pass keeps the caller's scope. (A gradient tape
+  // keeps what its backward pass needs whatever the scope.)
   for (let i = 0; i < numLayers(config); i++) {
     const hIn = h;
-    h = perBlock ? tf.tidy(() => stages.block(ctx, i, hIn)) : stages.block(ctx, i, hIn);
+    if (options.tokenKeep) h = stages.block(ctx, i, hIn);
+    else h = tf.tidy(() => ({ h: stages.block(ctx, i, hIn), out: ctx.out as tf.TensorContainer })).h as tf.Tensor;
   }
   return { logits: stages.head(ctx, h), ...ctx.out };
 }

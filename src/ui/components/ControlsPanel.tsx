@@ -1,6 +1,6 @@
 // The pruning controls, every list and tooltip from the catalogue (../choices.ts), and the pruned
 // model's metric, cost and times as the worker measures them.
-import { useId, type ReactNode } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import { calibrationModeEntry, citeShort, PAPERS } from '../../engine/pruning/catalogue';
 import type { ModelSummary } from '../../workers/client';
 import { calibSetsOf, choiceFor, type Control as ControlModel, controlsFor, OWL_PARAMETERS } from '../choices';
@@ -82,6 +82,47 @@ function Choice<Id extends string>({
             </option>
           ))}
         </select>
+      )}
+    </Control>
+  );
+}
+
+/**
+ * Tokens per window of text, for calibration and measurement. Typed values apply on Enter or when
+ * the field is left, so that typing "256" does not measure on windows of 2 and 25 tokens first.
+ */
+function WindowControl({ summary }: { summary: ModelSummary }) {
+  const chosen = useWorkbench((s) => s.config.window);
+  const setConfig = useWorkbench((s) => s.setConfig);
+  const value = chosen ?? summary.sequence;
+  const [typed, setTyped] = useState<string | null>(null);
+  const apply = () => {
+    if (typed === null) return;
+    setTyped(null);
+    const v = Number(typed);
+    if (Number.isInteger(v) && v >= 2 && v <= summary.sequence)
+      setConfig({ window: v === summary.sequence ? null : v });
+  };
+  return (
+    <Control
+      label="Window (tokens)"
+      help={`Tokens per window of text, for calibration and for measuring (2 to ${summary.sequence}; the model's ${summary.sequence} by default). Shorter windows measure a large model sooner and its first estimate comes sooner, at a higher loss: the model sees less context.`}
+    >
+      {({ id, describedBy }) => (
+        <input
+          id={id}
+          aria-describedby={describedBy}
+          type="number"
+          min={2}
+          max={summary.sequence}
+          step={1}
+          value={typed ?? value}
+          onChange={(e) => setTyped(e.target.value)}
+          onBlur={apply}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') apply();
+          }}
+        />
       )}
     </Control>
   );
@@ -183,6 +224,7 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
             />
           )}
         </Control>
+        {summary.family === 'causal-lm' && <WindowControl summary={summary} />}
       </div>
       <Control label={structured ? 'Share removed' : 'Global sparsity'} help={SPARSITY_HELP}>
         {({ id, describedBy }) => (
