@@ -1,5 +1,6 @@
 // A checkpoint that brings no evaluation data: a language model is offered the shipped public-domain
-// text and is measured on it; an image model is told it needs images.
+// text and is measured on it, calibrates on it by default, and is measured again on the shorter
+// windows of text a person types; an image model is told it needs images.
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import {
@@ -7,6 +8,7 @@ import {
   EVAL_TIMEOUT_MS,
   expectModelShown,
   metricPanel,
+  numberAfter,
   screenshots,
   SLOW_TEST_MS,
 } from './helpers';
@@ -31,7 +33,23 @@ test('a language model without eval data is measured on the shipped text', async
   await metric.getByRole('button', { name: 'Use the shipped text' }).click();
   await expect(metric).toContainText(/Bits per byte\s*\d/, { timeout: EVAL_TIMEOUT_MS });
   await expect(metric).not.toContainText('No eval.safetensors');
+  await expect(metric).toContainText('windows of 128 tokens');
   await screenshots(page, 'own-data-measured');
+  const full = numberAfter((await metric.textContent()) ?? '', 'Bits per byte');
+
+  // No calib.safetensors came with the files: the default calibration is the text just given.
+  const source = page.getByLabel('Calibration source');
+  await expect(source).toHaveValue('held-out');
+  await expect(source.getByRole('option', { name: 'training data' })).toBeDisabled();
+
+  // Shorter windows: the model is measured again, with less context, so a higher loss.
+  const windowField = page.getByLabel('Window (tokens)');
+  await expect(windowField).toHaveValue('128');
+  await windowField.fill('32');
+  await windowField.press('Enter');
+  await expect(metric).toContainText('windows of 32 tokens');
+  await expect(metric).toContainText(/Bits per byte\s*\d/, { timeout: EVAL_TIMEOUT_MS });
+  expect(numberAfter((await metric.textContent()) ?? '', 'Bits per byte')).toBeGreaterThan(full);
   expect(errors).toEqual([]);
 });
 

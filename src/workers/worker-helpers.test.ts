@@ -40,6 +40,14 @@ describe('errors', () => {
     expect(toTransferable(new TypeError('x'))).toMatchObject({ name: 'TypeError', message: 'x' });
     expect(toTransferable(Object.assign(new Error('stop'), { name: 'AbortError' })).name).toBe('AbortError');
     expect(toTransferable('oops')).toMatchObject({ name: 'EngineError', message: 'oops' });
+    // WebAssembly's heap exhausted: said as such, with what needs less.
+    for (const raw of ['memory access out of bounds', 'Aborted(). Build with -sASSERTIONS for more info.']) {
+      const e = toTransferable(new Error(raw));
+      expect(e.name).toBe('OutOfMemoryError');
+      expect(e.message).toMatch(
+        /^the engine ran out of memory \(WebAssembly holds at most 4 GB; it said ".+"\)\. Shorter windows/,
+      );
+    }
   });
 });
 

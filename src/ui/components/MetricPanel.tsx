@@ -14,7 +14,7 @@ export function MetricPanel({ summary }: { summary: ModelSummary }) {
     ? null
     : set.kind === 'images'
       ? `${formatInteger(set.count)} eval images`
-      : `${formatInteger(set.bytes)} bytes of eval text`;
+      : `${formatInteger(set.bytes)} bytes of eval text, windows of ${formatInteger(summary.evalWindow)} tokens`;
 
   return (
     <section className="card metric-panel" aria-labelledby="metric-title" aria-busy={evaluation.status === 'running'}>
