@@ -533,6 +533,8 @@ async function measure(
   if (!s || !p) throw new Error('no model is loaded');
   const evaluation = {
     batchSize: evalBatchSize(s.evalWindow),
+    // The first estimate after one window: a large model's batch takes long.
+    firstBatchSize: 1,
     onPartial: onEstimate && ((e: PartialMetrics) => e.seen < e.total && onEstimate(e)),
   };
   const opts = {

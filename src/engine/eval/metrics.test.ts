@@ -113,6 +113,16 @@ describe('metrics', () => {
       expect(p.metric.bitsPerByte).toBeCloseTo(alone.bitsPerByte, 10);
       expect(p.stderr).toBeGreaterThan(0);
     }
+    // A first batch of one window: the first estimate a batch sooner, the same result.
+    const sooner: PartialMetrics[] = [];
+    const again = await evaluateLm(c, w, tokens, tokens.length, {
+      batchSize: 2,
+      firstBatchSize: 1,
+      onPartial: (p) => sooner.push(p),
+    });
+    expect(sooner.map((p) => p.seen)).toEqual([1, 3, 5]);
+    expect(again.loss).toBeCloseTo(full.loss, 6);
+    expect(again.tokens).toBe(full.tokens);
   });
 
   it('RunningMean: the finite-population-corrected standard error of the mean', () => {

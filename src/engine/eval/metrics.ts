@@ -53,6 +53,11 @@ export interface EvalOptions {
   tokenKeep?: number[];
   tokenScoring?: TokenScoring;
   batchSize?: number;
+  /**
+   * Windows in the first batch of a language model's evaluation (at most batchSize): one window
+   * gives the first estimate of a large model a batch sooner.
+   */
+  firstBatchSize?: number;
   /** Called after each batch with the fraction done; return value ignored. */
   onProgress?: (fraction: number) => void;
   /** Called after each batch with the metric over the examples seen so far (after onProgress). */
@@ -244,9 +249,9 @@ export async function evaluateLm(
       tokens: predicted,
     };
   };
-  for (let w0 = 0; w0 < windows; w0 += batch) {
+  for (let w0 = 0, m = 0; w0 < windows; w0 += m) {
     opts.signal?.throwIfAborted();
-    const m = Math.min(batch, windows - w0);
+    m = Math.min(w0 === 0 ? Math.min(batch, opts.firstBatchSize ?? batch) : batch, windows - w0);
     const {
       inp,
       tgt,

@@ -114,7 +114,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (stage: string, fraction: number) => void;
   /** How the pruned model is measured: examples per batch, and the running metric after each batch. */
-  evaluation?: Pick<EvalOptions, 'batchSize' | 'onPartial'>;
+  evaluation?: Pick<EvalOptions, 'batchSize' | 'firstBatchSize' | 'onPartial'>;
 }
 
 /**
