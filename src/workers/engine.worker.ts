@@ -38,7 +38,8 @@ import { deleteCachedModel, listCachedModels, openModelCache, readCachedModel, s
 import { weightsDigest } from './digest';
 import { toModelFiles } from './files';
 import { JobRegistry } from './jobs';
-import { evalBatchSize, formatBytes, modelBaseUrl } from './helpers';
+import { evalBatchSize, flopsPerToken, formatBytes, modelBaseUrl } from './helpers';
+import { costReport } from '../engine/model/cost';
 import { parseDataSet, type DataSet } from '../engine/data/datasets';
 import { userDataSet } from '../engine/data/user-data';
 import { evalInputs, inspectInput, type DenseViews, type PrunedMasks } from './inspect-job';
@@ -299,7 +300,7 @@ const api: EngineApi = {
             : `Measuring bits per byte on ${formatBytes(set.bytes)} of text`;
         const report = throttle(onProgress);
         report({ label, fraction: 0 });
-        const batchSize = evalBatchSize(summary.evalWindow);
+        const batchSize = evalBatchSize(summary.evalWindow, flopsPerToken(summary.cost));
         return s.evaluate({ signal, batchSize, onProgress: (fraction) => report({ label, fraction }) });
       }),
     );
@@ -532,7 +533,7 @@ async function measure(
   const p = pruner;
   if (!s || !p) throw new Error('no model is loaded');
   const evaluation = {
-    batchSize: evalBatchSize(s.evalWindow),
+    batchSize: evalBatchSize(s.evalWindow, flopsPerToken(costReport(s.config))),
     // The first estimate after one window: a large model's batch takes long.
     firstBatchSize: 1,
     onPartial: onEstimate && ((e: PartialMetrics) => e.seen < e.total && onEstimate(e)),

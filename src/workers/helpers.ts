@@ -19,11 +19,19 @@ export function formatBytes(n: number): string {
   return `${v.toPrecision(3)} ${units[u]}`;
 }
 
+/** FLOPs a batch of evaluation holds at most: a few seconds of WASM on one core. */
+export const BATCH_FLOPS = 25e9;
+
 /**
- * Examples per evaluation batch: about `tokens` tokens each. Small batches keep progress and Cancel
- * responsive on slow adapters (SwiftShader runs a 250-image ViT batch in ~30 s) at no cost in
- * throughput there; the engine checks for cancellation between batches.
+ * Examples per evaluation batch: about `tokens` tokens each, fewer for a model whose tokens cost
+ * more than BATCH_FLOPS / tokens (GPT-2 small: ~90 tokens, so one window a batch). Small batches
+ * keep progress, estimates and Cancel responsive on slow adapters (SwiftShader runs a 250-image ViT
+ * batch in ~30 s) at no cost in throughput there; the engine checks for cancellation between batches.
  */
-export function evalBatchSize(tokensPerExample: number, tokens = 1024): number {
-  return Math.max(1, Math.floor(tokens / Math.max(1, tokensPerExample)));
+export function evalBatchSize(tokensPerExample: number, flopsPerToken = 0, tokens = 1024): number {
+  const held = flopsPerToken > 0 ? Math.min(tokens, BATCH_FLOPS / flopsPerToken) : tokens;
+  return Math.max(1, Math.floor(held / Math.max(1, tokensPerExample)));
 }
+
+/** A model's dense FLOPs per token, from its cost report. */
+export const flopsPerToken = (cost: { denseFlops: number; tokens: number }) => cost.denseFlops / cost.tokens;

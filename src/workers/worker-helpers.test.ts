@@ -60,6 +60,10 @@ describe('helpers', () => {
     expect(evalBatchSize(17)).toBe(60);
     expect(evalBatchSize(128)).toBe(8);
     expect(evalBatchSize(4096)).toBe(1);
+    // A costly model's batch holds fewer tokens: GPT-2 small's ~0.28 GFLOP a token, one window of 128.
+    expect(evalBatchSize(128, 0.28e9)).toBe(1);
+    expect(evalBatchSize(16, 0.28e9)).toBe(5);
+    expect(evalBatchSize(128, 2e6)).toBe(8);
   });
   it('throttle passes label changes and the end, drops tiny steps', () => {
     const seen: Progress[] = [];
