@@ -62,15 +62,70 @@ export function topKMask(scores: ArrayLike<number>, keep: number): Uint8Array {
  */
 export function rowTopKMask(scores: ArrayLike<number>, rows: number, cols: number, keepPerRow: number): Uint8Array {
   if (scores.length !== rows * cols) throw new Error(`rowTopKMask: ${scores.length} scores for ${rows}×${cols}`);
+  if (!Number.isInteger(keepPerRow) || keepPerRow < 0 || keepPerRow > cols)
+    throw new Error(`keepPerRow must be an integer in [0, ${cols}], got ${keepPerRow}`);
   const mask = new Uint8Array(rows * cols);
-  const idx = new Array<number>(cols);
+  // Per row, the threshold selected from its numbers (f64: exact for any input), then one pass in
+  // index order keeps what beats it and the first of its ties: the order `better` defines, without
+  // sorting indices by a comparator (16 s for GPT-2 small's 85 M weights).
+  const numbers = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    for (let c = 0; c < cols; c++) idx[c] = base + c;
-    idx.sort((a, b) => better(scores, a, b));
-    for (let c = 0; c < keepPerRow; c++) mask[idx[c]] = 1;
+    let count = 0;
+    for (let c = 0; c < cols; c++) {
+      const s = scores[base + c];
+      if (!Number.isNaN(s)) numbers[count++] = s;
+    }
+    const keepNumbers = Math.min(keepPerRow, count);
+    let nanLeft = keepPerRow - keepNumbers;
+    if (keepNumbers === 0 && nanLeft === 0) continue;
+    const threshold = keepNumbers > 0 ? kthSmallest(numbers, count, count - keepNumbers) : Infinity;
+    let above = 0;
+    for (let c = 0; c < cols; c++) if (scores[base + c] > threshold) above++;
+    let tiesLeft = keepNumbers - above;
+    for (let c = 0; c < cols; c++) {
+      const s = scores[base + c];
+      if (s > threshold) mask[base + c] = 1;
+      else if (s === threshold && tiesLeft > 0) {
+        mask[base + c] = 1;
+        tiesLeft--;
+      } else if (nanLeft > 0 && Number.isNaN(s)) {
+        mask[base + c] = 1;
+        nanLeft--;
+      }
+    }
   }
   return mask;
+}
+
+/**
+ * The k-th smallest (from 0) of a[0..n), by Hoare's selection with a median-of-three pivot; a is
+ * reordered. No NaN in a.
+ */
+function kthSmallest(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (hi > lo) {
+    const x = a[lo];
+    const y = a[(lo + hi) >> 1];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[lo];
 }
 
 /** How many of n entries a sparsity in [0, 1] keeps: round((1 − s) · n). */

@@ -1,6 +1,7 @@
 // Exact tests of the unstructured and semi-structured building blocks.
+import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { globalTopK, keepCount, rowTopKMask, topKMask } from './select';
+import { better, globalTopK, keepCount, rowTopKMask, topKMask } from './select';
 import { nmMask } from './nm';
 import { wandaScores } from './wanda';
 import { magnitudeScores } from './magnitude';
@@ -50,6 +51,30 @@ describe('selection', () => {
     const s = randomArray(6 * 10, 3);
     const m = rowTopKMask(s, 6, 10, 4);
     for (let r = 0; r < 6; r++) expect(sum(m.subarray(r * 10, r * 10 + 10))).toBe(4);
+  });
+
+  it('row-wise selection is the order `better` defines: higher first, ties by position, NaN last', () => {
+    // Scores from a small set (many ties), with NaN, ±0 and ±Infinity, against sorting indices.
+    const value = fc.constantFrom(0, -0, 1, 2, 2.5, -1, Number.NaN, Infinity, -Infinity, 1e-30, 3.4e38);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(value, { minLength: 48, maxLength: 48 }),
+        fc.nat(),
+        (rows, cols, pool, k) => {
+          const scores = Float32Array.from({ length: rows * cols }, (_, i) => pool[i % pool.length]);
+          const keep = k % (cols + 1);
+          const expected = new Uint8Array(rows * cols);
+          for (let r = 0; r < rows; r++) {
+            const idx = Array.from({ length: cols }, (_, c) => r * cols + c).sort((a, b) => better(scores, a, b));
+            for (const i of idx.slice(0, keep)) expected[i] = 1;
+          }
+          expect(rowTopKMask(scores, rows, cols, keep)).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('N:M masks hold exactly N of every M, for 2:4, 4:8 and 1:3', () => {
