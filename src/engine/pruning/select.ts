@@ -108,8 +108,7 @@ function kthSmallest(a: Float64Array, n: number, k: number): number {
   while (hi > lo) {
     const x = a[lo];
     const y = a[(lo + hi) >> 1];
-    const z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), a[hi])); // the median of three
     let i = lo;
     let j = hi;
     while (i <= j) {
