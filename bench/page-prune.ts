@@ -2,10 +2,10 @@
 // pruned and measured in the page on the WASM backend, as a user does it: the files chosen in the
 // page's file picker; the shipped King James text taken when the page offers it to a text model
 // that brought no data (the dense baseline is then measured on it); Wanda picked as the method,
-// the slider moved to 50% by keyboard, and — the page's default calibration source, the training
-// data, being absent from a user's checkpoint — the held-out text chosen as calibration source;
-// then one more slider step. Times: (a) files handed to the picker → the model's blocks on
-// screen; (b) calibration + the first pruned measurement, from choosing the calibration source to
+// the slider moved to 50% by keyboard, calibrating on the page's default source (on a checkpoint
+// without training data, the held-out text; were it to fail, the held-out text is picked); then
+// one more slider step. Times: (a) files handed to the picker → the model's blocks on screen;
+// (b) calibration + the first pruned measurement, from the slider (or the source picked) to
 // the pruned metric shown (with its first streamed estimate); (c) after calibration, one slider
 // step (ArrowRight) → the first streamed estimate shown (the page's "≈ … estimate on k of n
 // windows of text", data-testid pruned-metric-estimate), and → the measurement done. Memory: the
