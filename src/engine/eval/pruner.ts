@@ -25,6 +25,7 @@ import {
   type CalibrationSpec,
 } from '../pruning/calibration';
 import { toRows } from '../pruning/layout';
+import { maskedValues } from '../pruning/masked';
 import { wandaScores } from '../pruning/wanda';
 import {
   collectStats,
@@ -295,7 +296,7 @@ export class Pruner {
     const masked = new Map<string, Float32Array>();
     for (const [name, mask] of res.masks) {
       const t = res.weights?.get(name) ?? this.host(name);
-      const data = t.data.map((v, i) => v * mask[i]);
+      const data = maskedValues(t.data, mask);
       const tensor = tf.tensor(data, t.shape);
       made.push(tensor);
       masked.set(name, data);

@@ -47,6 +47,7 @@ import { uniformCut } from './uniform-cut';
 import { GPT2_PREFIX, linearSpecs } from '../model/schema';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../eval/pruner';
 import type { CalibrationSpec } from '../pruning/calibration';
+import { maskedValues } from '../pruning/masked';
 import { writeSafetensors, type TensorEntry } from '../io/safetensors';
 import { blockMap, renameTensor, structuralKeep, type StructuralPruning } from './structure';
 
@@ -204,9 +205,7 @@ function applyKeep(t: HostTensor, keep: ArrayLike<number> | null): HostTensor {
   if (!keep) return t;
   if (keep.length !== t.data.length)
     throw new ExportError(`mask of ${keep.length} entries for a tensor of ${t.data.length}`);
-  const data = new Float32Array(t.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = keep[i] ? t.data[i] : 0;
-  return { shape: t.shape, data };
+  return { shape: t.shape, data: maskedValues(t.data, keep) };
 }
 
 function checkStructure(config: ModelConfig, s: StructuralPruning | undefined): void {

@@ -13,6 +13,7 @@ import type { Weights } from '../model/types';
 import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { calibrateBlockByBlock, collectActivationStats, type BlockStatistics } from './block-calibration';
 import { collectGradients, type CalibrationData } from './calibration';
+import { maskedValues } from './masked';
 import { fromRows, toRows } from './layout';
 import { magnitudeScores } from './magnitude';
 import { nmMask } from './nm';
@@ -272,7 +273,7 @@ export async function pruneBlock(
       const score = scoresFor(spec, w.data, recipe, { sqSum: stats.sqSum }, specs.indexOf(spec));
       const [rows] = await select([spec], [score], selectionPlan([spec], recipe));
       mask = fromRows(rows, spec);
-      data = w.data.map((v, k) => (mask[k] ? v : 0));
+      data = maskedValues(w.data, mask);
     }
     out.tensors.set(spec.weight, tf.tensor(data, w.shape));
     if (onLinear) await onLinear(spec, mask, { shape: w.shape, data });
