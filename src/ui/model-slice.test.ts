@@ -194,4 +194,27 @@ describe('model slice', () => {
     expect(store.getState().config.window).toBe(32);
     expect([f.evals.length, f.prunes.length]).toEqual([2, 2]);
   });
+
+  it('a window answered after the user cancelled a measurement does not start it again', async () => {
+    const f = fakeEngine();
+    const store = testStore({ engine: () => f.engine });
+    const lm: ModelSummary = { ...summary, kind: 'gpt2', family: 'causal-lm', sequence: 128, evalWindow: 128 };
+    void store.getState().start('gpt-bytes');
+    await tick();
+    f.opens[0].resolve({ summary: { ...lm, evalSet: null }, files: [], ignoredFiles: [] });
+    await tick();
+    store.getState().setConfig({ window: 32 });
+    await tick();
+    // Text given while the worker still answers the window: it is measured, and Cancel pressed.
+    void store.getState().measureOn({ kind: 'shipped-text' });
+    f.evalData[0].resolve({ ...lm, evalWindow: 32 });
+    await tick();
+    expect(f.evals).toHaveLength(1);
+    store.getState().cancelEvaluation();
+    await tick();
+    f.windows[0].answer.resolve({ ...lm, evalWindow: 32 });
+    await tick();
+    expect(f.evals).toHaveLength(1);
+    expect(store.getState().evaluation.status).toBe('cancelled');
+  });
 });

@@ -152,6 +152,8 @@ export interface ModelSliceDeps {
 
 export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [], [], ModelSlice> {
   let modelKey = 0;
+  /** Counts measurements started and cancelled: a window that arrives after either measures nothing again. */
+  let measureTurns = 0;
   let started = false;
 
   return (set, get) => {
@@ -342,6 +344,7 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       async evaluate() {
         const model = get().model;
         if (!model?.summary.evalSet) return;
+        measureTurns++;
         await measuring.start(String(model.key), (onProgress) => deps.engine().evaluate(onProgress), {
           label: 'Measuring',
           fraction: 0,
@@ -367,14 +370,18 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
         const model = get().model;
         if (!model || !windowPending()) return;
         const tokens = get().config.window;
+        const turn = measureTurns;
         try {
           const summary = await deps.engine().useWindow(tokens);
           const now = get().model;
           if (!now || now.key !== model.key) return;
           set({ model: { ...now, summary } });
-          // The baseline of the old windows is not this one's.
-          measuring.reset();
-          void get().evaluate();
+          // The baseline of the old windows is not this one's. A measurement started meanwhile
+          // (on data given since: the worker took the window first) or cancelled stays as it is.
+          if (turn === measureTurns) {
+            measuring.reset();
+            void get().evaluate();
+          }
           get().prune();
         } catch (e) {
           const inUse = get().model?.summary ?? model.summary;
@@ -386,6 +393,7 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       },
 
       cancelEvaluation() {
+        measureTurns++;
         measuring.cancel();
       },
 
