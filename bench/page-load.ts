@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
-import { browserPid, startPreview, treeRss } from './lib/page-bench';
+import { browserPid, openDefaultPage, startPreview, treeRss } from './lib/page-bench';
 import { median } from './lib/median';
 
 const RUNS = Number(process.env.RUNS ?? 2);
@@ -36,11 +36,7 @@ interface Run {
 async function openOnce(browser: Browser, pid: number, dir: string, blocks: number): Promise<Run> {
   const page = await browser.newPage();
   try {
-    await page.goto(`http://localhost:${PORT}/?backend=wasm`);
-    await page
-      .getByRole('group', { name: /^Block \d+$/ })
-      .first()
-      .waitFor({ timeout: 300_000 });
+    await openDefaultPage(page, PORT);
     await page.waitForTimeout(1000);
     const idle = browserRss(pid);
     let peak = idle;

@@ -37,7 +37,7 @@ import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
-import { browserPid, startPreview, treeRss } from './lib/page-bench';
+import { browserPid, openDefaultPage, startPreview, treeRss } from './lib/page-bench';
 
 const PORT = Number(process.env.PORT ?? 4392);
 const DIST = process.env.DIST ?? 'dist';
@@ -381,11 +381,7 @@ async function run(browser: Browser, pid: number) {
 
   try {
     // The idle page with the default model, its baseline measured.
-    await page.goto(`http://localhost:${PORT}/?backend=wasm`);
-    await page
-      .getByRole('group', { name: /^Block \d+$/ })
-      .first()
-      .waitFor({ timeout: 300_000 });
+    await openDefaultPage(page, PORT);
     await page
       .getByRole('region', { name: 'Baseline quality' })
       .getByText(/Accuracy\s*\d/)

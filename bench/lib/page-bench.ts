@@ -2,6 +2,7 @@
 // the browser's processes read from /proc (Playwright starts Chromium as a child of this process).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Page } from '@playwright/test';
 
 /** Serves `dist` on `port` in its own process group; resolves once it answers. */
 export async function startPreview(port: number, dist: string): Promise<ChildProcess> {
@@ -41,6 +42,15 @@ function processTable(): { children: Map<number, number[]>; rss: Map<number, num
 }
 
 /** The Chromium process this process started (the browser Playwright launched). */
+/** The page on WASM with its default model open: its first block on screen. */
+export async function openDefaultPage(page: Page, port: number): Promise<void> {
+  await page.goto(`http://localhost:${port}/?backend=wasm`);
+  await page
+    .getByRole('group', { name: /^Block \d+$/ })
+    .first()
+    .waitFor({ timeout: 300_000 });
+}
+
 export function browserPid(): number {
   const pid = (processTable().children.get(process.pid) ?? []).find((p) => {
     try {

@@ -153,6 +153,10 @@ export function recipeOf(
   };
 }
 
+/** recipeOf on the loaded model: its family, and the calibration sets it has for a default source. */
+export const recipeFor = (c: ShareState, summary: ModelSummary, amount = amountOf(c)): WorkbenchRecipe =>
+  recipeOf(c, summary.family, amount, calibSetsOf(summary));
+
 /**
  * Which curve a configuration's points belong to: one per model and recipe but for the amount the
  * sweep moves; labelled by the method (or granularity) and what differs from its defaults.
@@ -356,7 +360,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           pruning.reset();
           return;
         }
-        const recipe = recipeOf(config, model.summary.family, undefined, calibSetsOf(model.summary));
+        const recipe = recipeFor(config, model.summary);
         void pruning.start(
           JSON.stringify(recipe),
           (onProgress) =>
@@ -398,7 +402,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
           (onProgress) =>
             deps.engine().sweep(
               // A sweep moves the global sparsity through the allocation; free per-layer values are one point.
-              recipeOf({ ...config, layerSparsity: null }, model.summary.family, values[0], calibSetsOf(model.summary)),
+              recipeFor({ ...config, layerSparsity: null }, model.summary, values[0]),
               values,
               (report, i) => {
                 if (latestSweep.run === run)
@@ -420,7 +424,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       async exportFiles() {
         const model = get().model;
         if (!model) return null;
-        const recipe = recipeOf(get().config, model.summary.family, undefined, calibSetsOf(model.summary));
+        const recipe = recipeFor(get().config, model.summary);
         const outcome = await exporting.start(
           JSON.stringify(recipe),
           (onProgress) => deps.engine().exportFiles(recipe, onProgress),

@@ -12,8 +12,7 @@ import {
   type WorkbenchRecipe,
   type WorkbenchReport,
 } from '../workers/client';
-import { amountOf, recipeOf } from './config-slice';
-import { calibSetsOf } from './choices';
+import { amountOf, recipeFor } from './config-slice';
 import { IDLE, type JobState, type Jobs, mapJob, shownOf } from './jobs';
 import { formatPercent } from './format';
 import { inputCode, parseInputCode, type InputChoice } from './share';
@@ -93,7 +92,7 @@ export function inspectionTarget(
   if (!source) return null;
   let comparison: Comparison | null = null;
   if (amountOf(s.config) > 0) {
-    const recipe = recipeOf(s.config, model.summary.family, undefined, calibSetsOf(model.summary));
+    const recipe = recipeFor(s.config, model.summary);
     const cur = s.current;
     const shown = shownOf(s.inspection)?.value;
     if (cur.status === 'done' && cur.key === JSON.stringify(recipe))

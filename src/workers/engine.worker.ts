@@ -300,7 +300,7 @@ const api: EngineApi = {
             : `Measuring bits per byte on ${formatBytes(set.bytes)} of text`;
         const report = throttle(onProgress);
         report({ label, fraction: 0 });
-        const batchSize = evalBatchSize(summary.evalWindow, flopsPerToken(summary.cost));
+        const batchSize = evaluationBatch(s);
         return s.evaluate({ signal, batchSize, onProgress: (fraction) => report({ label, fraction }) });
       }),
     );
@@ -512,6 +512,11 @@ const api: EngineApi = {
   },
 };
 
+/** Windows of text (or images) per evaluation batch of the session's model, by tokens and FLOPs. */
+function evaluationBatch(s: ModelSession): number {
+  return evalBatchSize(s.evalWindow, flopsPerToken(costReport(s.config)));
+}
+
 /** The evaluation windows the page asked for, as the session takes them. */
 function windowOptions(): EvalSetOptions {
   return evalWindow === null ? {} : { context: evalWindow };
@@ -533,7 +538,7 @@ async function measure(
   const p = pruner;
   if (!s || !p) throw new Error('no model is loaded');
   const evaluation = {
-    batchSize: evalBatchSize(s.evalWindow, flopsPerToken(costReport(s.config))),
+    batchSize: evaluationBatch(s),
     // The first estimate after one window: a large model's batch takes long.
     firstBatchSize: 1,
     onPartial: onEstimate && ((e: PartialMetrics) => e.seen < e.total && onEstimate(e)),

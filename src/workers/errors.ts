@@ -7,7 +7,7 @@
 const OUT_OF_MEMORY = /^Aborted\(|memory access out of bounds|out of memory|Array buffer allocation failed/i;
 
 /** The engine's words for running out of memory, with what needs less. */
-export function outOfMemoryMessage(raw: string): string {
+function outOfMemoryMessage(raw: string): string {
   return `the engine ran out of memory (WebAssembly holds at most 4 GB; it said "${raw}"). Shorter windows of text, fewer calibration examples or a smaller model need less, and the command line prunes a model a block at a time (--memory-budget). Reload the page to start the engine again: the configuration is kept.`;
 }
 
