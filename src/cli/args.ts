@@ -23,6 +23,7 @@ import {
 import type { StructuredRecipe } from '../engine/pruning/recipe';
 import type { HandoverTool } from '../engine/export/handover';
 import { UsageError } from './errors';
+import { parseSize } from '../engine/stream/memory';
 import { type Command, FILE_SOURCE, NM, OPTION_LIST, OPTIONS, offered, optionSpec, orList, takes } from './options';
 
 /** A calibration source --calib names by its id. */
@@ -87,25 +88,11 @@ export interface BudgetArgs {
   memoryBudget: number | undefined;
 }
 
-const BYTE_UNITS: Record<string, number> = {
-  '': 1,
-  B: 1,
-  KB: 1e3,
-  MB: 1e6,
-  GB: 1e9,
-  KIB: 2 ** 10,
-  MIB: 2 ** 20,
-  GIB: 2 ** 30,
-};
-
-/** A size as 1.2GB, 800MB, 2GiB or a plain count of bytes (K, M, G alone are decimal, as GB). */
+/** parseSize, its refusal said as a usage error of the option `name`. */
 export function parseByteSize(value: string, name: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$/i.exec(value);
-  const unit = m ? (m[2] ?? '').toUpperCase() : '';
-  const scale = BYTE_UNITS[unit.length === 1 && unit !== 'B' ? `${unit}B` : unit];
-  if (!m || scale === undefined || !(Number(m[1]) > 0))
-    throw new UsageError(`${name}: expected a size such as 1.2GB, 800MB or 2GiB, got "${value}"`);
-  return Math.round(Number(m[1]) * scale);
+  const n = parseSize(value);
+  if (n === null) throw new UsageError(`${name}: expected a size such as 1.2GB, 800MB or 2GiB, got "${value}"`);
+  return n;
 }
 
 /** predict's input: a text for a language model or an image file for a classifier. */

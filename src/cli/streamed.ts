@@ -21,13 +21,8 @@ import {
 } from '../engine/stream/memory';
 import { pruneStreamed, type LmEvaluation, type StreamedPruneResult } from '../engine/stream/streamed-prune';
 import type { ByteSink, OpenSink } from '../engine/export/streamed-export';
-import {
-  CONFIG_FILE,
-  exportedRecipe,
-  type ExportedRecipe,
-  type ExportProvenance,
-  RECIPE_FILE,
-} from '../engine/export/checkpoint-export';
+import type { ExportedRecipe, ExportProvenance } from '../engine/export/checkpoint-export';
+import { streamedReport, streamedSmallFiles } from '../engine/stream/streamed-outcome';
 import { openCheckpoint, gatherWeightSources } from '../engine/model/lazy-checkpoint';
 import type { DataSet } from '../engine/data/datasets';
 import { CliError } from './errors';
@@ -137,23 +132,7 @@ export async function runStreamed(s: Streaming, req: StreamRequest): Promise<Str
     throw e;
   }
   for (const w of ck.warnings) req.stderr.write(`warning: ${w}\n`);
-  const report: PruneReport | null = result.metric
-    ? {
-        recipe: req.recipe,
-        calibration: calibration?.description ?? null,
-        metric: result.metric,
-        ...result.report,
-        targetBlockSparsity: req.recipe.nm ? null : result.report.blockSparsity.map(() => req.recipe.sparsity),
-        outlierRatios: null,
-        calibrationMode: req.recipe.calibration ? (req.recipe.calibrationMode ?? null) : null,
-        timeMs: {
-          calibration: result.timeMs.calibration,
-          prune: result.timeMs.prune,
-          evaluate: result.timeMs.evaluate,
-        },
-        kernels: null,
-      }
-    : null;
+  const report = streamedReport(req.recipe, calibration, result);
   const outcome: StreamOutcome = { report, denseMetric: result.denseMetric, result };
   if (req.out && result.export) outcome.written = await writeSmallFiles(md, req.out, result, report);
   return outcome;
@@ -167,33 +146,13 @@ async function writeSmallFiles(
   report: PruneReport | null,
 ): Promise<NonNullable<StreamOutcome['written']>> {
   const x = result.export!;
-  const encode = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
-  const recipe = exportedRecipe({
-    config: md.checkpoint.config,
-    provenance: { ...out.provenance, report, denseMetric: result.denseMetric },
-    structure: {
-      removedBlocks: [],
-      blockMap: x.blocks.map((b) => b.block),
-      heads: 'zeroed',
-      neurons: 'zeroed',
-      prunedHeads: null,
-    },
-    blocks: x.blocks,
-    zero: x.zero,
-    prunable: x.prunable,
-    params: x.params,
-    files: {
-      weights: x.files.filter((f) => f.name !== 'masks.safetensors').map((f) => f.name),
-      masks: 'masks.safetensors',
-      copied: Object.keys(md.extraFiles),
-    },
-    notes: [...x.notes, ...(out.provenance.notes ?? []), 'pruned a block at a time within the memory budget'],
-  });
-  const small = new Map<string, Uint8Array>([
-    [CONFIG_FILE, encode(x.config)],
-    [RECIPE_FILE, encode(recipe)],
-    ...Object.entries(md.extraFiles),
-  ]);
+  const { files: small, recipe } = streamedSmallFiles(
+    md.checkpoint.config,
+    out.provenance,
+    result,
+    report,
+    md.extraFiles,
+  );
   for (const [name, bytes] of small) writeFileSync(join(out.dir, name), bytes);
   // What we write must load back: its headers and config checked as opening a model checks them.
   const files = directorySources(out.dir);

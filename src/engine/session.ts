@@ -21,6 +21,7 @@ import {
   numKvHeads,
   numLayers,
   sequenceLength,
+  type CausalLmConfig,
   type ModelConfig,
 } from './model/config';
 import { type Family, familyOf } from './pruning/catalogue';
@@ -75,6 +76,60 @@ export interface ModelSummary {
   /** Problems the loader let pass (NaN or infinite weights, an index out of step with its shards),
    * each naming its file; absent when there are none. */
   warnings?: string[];
+  /** Present when the model is too big to hold whole in this runtime's memory budget: it is read
+   * from its files a block at a time for each measurement, prune and export, and the views that
+   * need every weight at once are not offered. */
+  streamed?: StreamedInfo;
+}
+
+/** Why and how a model is read a block at a time. */
+export interface StreamedInfo {
+  /** The budget it did not fit, in bytes. */
+  budget: number;
+  /** What holding it whole was estimated to need. */
+  whole: number;
+  /** What a pass a block at a time is estimated to need (the shipped evaluation windows' share included). */
+  blockAtATime: number;
+}
+
+/** What a model's summary says beyond its config. */
+export type SummaryParts = Pick<
+  ModelSummary,
+  'evalWindow' | 'calibSet' | 'tiedHead' | 'ignoredTensors' | 'warnings' | 'streamed'
+> & {
+  evalSet: DataSet | null;
+};
+
+/** The summary of a model of config `c`, whether it is held whole or read a block at a time. */
+export function summarize(c: ModelConfig, parts: SummaryParts): ModelSummary {
+  const e = parts.evalSet;
+  return {
+    architecture: architectureOf(c),
+    kind: c.kind,
+    family: familyOf(c.kind),
+    layers: numLayers(c),
+    heads: numHeads(c),
+    hidden: hiddenSize(c),
+    ffn: ffnSize(c),
+    sequence: sequenceLength(c),
+    evalWindow: parts.evalWindow,
+    vocabSize: isCausalLm(c) ? c.vocabSize : null,
+    kvHeads: numKvHeads(c),
+    headDim: headDim(c),
+    positions: c.kind === 'llama' ? 'rotary' : 'learned',
+    tiedHead: parts.tiedHead,
+    labels: c.kind === 'vit' ? c.labels : null,
+    cost: costReport(c),
+    evalSet: !e
+      ? null
+      : e.kind === 'images'
+        ? { kind: 'images', count: e.count }
+        : { kind: 'text', bytes: e.bytes.length },
+    calibSet: parts.calibSet,
+    ignoredTensors: parts.ignoredTensors,
+    warnings: parts.warnings,
+    ...(parts.streamed && { streamed: parts.streamed }),
+  };
 }
 
 export class ModelError extends Error {}
@@ -233,15 +288,7 @@ export class ModelSession {
     let covered: { windows: number } | { images: number };
     if (next.kind === 'text' && isCausalLm(c)) {
       tokens = next === this.evalData && this.evalTokenCache ? this.evalTokenCache : this.encode(next);
-      const t = opts.context ?? sequenceLength(c);
-      if (opts.context !== undefined && !(Number.isInteger(t) && t >= 1 && t <= contextLength(c)))
-        throw new ModelError(`a window of ${t} tokens does not fit the model's context of ${contextLength(c)}`);
-      const windows = lmWindowCount(tokens.length, t, opts.stride ?? t, opts.maxWindows);
-      if (windows < 1)
-        throw new ModelError(
-          `${name} is too short: it encodes to ${tokens.length} tokens, and one window needs ${t + 1}`,
-        );
-      covered = { windows };
+      covered = { windows: evalWindowCount(c, tokens.length, opts, name) };
     } else {
       covered = { images: Math.min(opts.maxImages ?? Infinity, next.kind === 'images' ? next.count : 0) };
     }
@@ -283,34 +330,14 @@ export class ModelSession {
   }
 
   summary(): ModelSummary {
-    const c = this.config;
-    const e = this.evalSet;
-    return {
-      architecture: architectureOf(c),
-      kind: c.kind,
-      family: familyOf(c.kind),
-      layers: numLayers(c),
-      heads: numHeads(c),
-      hidden: hiddenSize(c),
-      ffn: ffnSize(c),
-      sequence: sequenceLength(c),
+    return summarize(this.config, {
+      evalSet: this.evalSet,
       evalWindow: this.evalWindow,
-      vocabSize: isCausalLm(c) ? c.vocabSize : null,
-      kvHeads: numKvHeads(c),
-      headDim: headDim(c),
-      positions: c.kind === 'llama' ? 'rotary' : 'learned',
-      tiedHead: isCausalLm(c) ? !this.checkpoint.weights.has('lm_head.weight') : null,
-      labels: c.kind === 'vit' ? c.labels : null,
-      cost: costReport(c),
-      evalSet: !e
-        ? null
-        : e.kind === 'images'
-          ? { kind: 'images', count: e.count }
-          : { kind: 'text', bytes: e.bytes.length },
       calibSet: this.calibSet !== null,
+      tiedHead: isCausalLm(this.config) ? !this.checkpoint.weights.has('lm_head.weight') : null,
       ignoredTensors: this.checkpoint.ignored,
       warnings: this.checkpoint.warnings,
-    };
+    });
   }
 
   /** The model's metric on its shipped evaluation set. */
@@ -352,7 +379,22 @@ export class ModelSession {
   }
 }
 
-function checkDataFits(c: ModelConfig, set: DataSet, name: string): void {
+/**
+ * The evaluation windows a text of `tokens` tokens is cut into under `opts`; refuses a window the
+ * model cannot hold and a text too short for one window.
+ */
+export function evalWindowCount(c: CausalLmConfig, tokens: number, opts: EvalSetOptions, name: string): number {
+  const t = opts.context ?? sequenceLength(c);
+  if (opts.context !== undefined && !(Number.isInteger(t) && t >= 1 && t <= contextLength(c)))
+    throw new ModelError(`a window of ${t} tokens does not fit the model's context of ${contextLength(c)}`);
+  const windows = lmWindowCount(tokens, t, opts.stride ?? t, opts.maxWindows);
+  if (windows < 1)
+    throw new ModelError(`${name} is too short: it encodes to ${tokens} tokens, and one window needs ${t + 1}`);
+  return windows;
+}
+
+/** Refuses a data set of the wrong kind or shape for the model, naming it `name`. */
+export function checkDataFits(c: ModelConfig, set: DataSet, name: string): void {
   if (c.kind === 'vit') {
     if (set.kind !== 'images') throw new ModelError(`${name} holds text, but the model classifies images`);
     const [ch, h, w] = set.shape;

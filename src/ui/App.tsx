@@ -13,6 +13,7 @@ import { ControlsPanel } from './components/ControlsPanel';
 import { LinkNotice, ShareBar } from './components/ShareBar';
 import { TradeoffChart } from './components/TradeoffChart';
 import { InspectPanel } from './components/InspectPanel';
+import { StreamedNotice } from './components/StreamedNotice';
 import { encodeShareState } from './share';
 import type { BackendName } from '../workers/client';
 import { useWorkbench, workbenchStore } from './store';
@@ -43,7 +44,8 @@ export function App() {
       workbenchStore.getState().setConfig({ model: fromQuery });
       id = fromQuery;
     }
-    void workbenchStore.getState().start(id, backendFromUrl(), new URLSearchParams(window.location.search).get('hub'));
+    const query = new URLSearchParams(window.location.search);
+    void workbenchStore.getState().start(id, backendFromUrl(), query.get('hub'), query.get('memory-budget'));
     workbenchStore.getState().watchDevice();
   }, []);
 
@@ -83,9 +85,15 @@ export function App() {
             <div className="column main-column">
               <ModelOverview model={model} />
               <TradeoffChart summary={model.summary} />
-              <InspectPanel />
-              <ModelMap summary={model.summary} />
-              {config.layer !== null && <LayerDetail summary={model.summary} />}
+              {model.summary.streamed ? (
+                <StreamedNotice streamed={model.summary.streamed} />
+              ) : (
+                <>
+                  <InspectPanel />
+                  <ModelMap summary={model.summary} />
+                  {config.layer !== null && <LayerDetail summary={model.summary} />}
+                </>
+              )}
             </div>
             <div className="column side-column">
               <ControlsPanel summary={model.summary} />

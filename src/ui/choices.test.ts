@@ -23,6 +23,20 @@ describe('controlsFor', () => {
     expect(c.granularity.options.map((o) => o.label)).toContain('2:4 (N:M)');
   });
 
+  it('a model read a block at a time rules out what ranks across the whole model, saying so', () => {
+    const whole = controlsFor(config(), 'causal-lm');
+    const streamed = controlsFor(config(), 'causal-lm', undefined, true);
+    expect(disabledIds(whole.granularity)).toEqual([]);
+    expect(disabledIds(streamed.granularity)).toEqual(['heads', 'neurons', 'blocks', 'sublayers', 'tokens']);
+    expect(disabledIds(streamed.method)).toEqual(['taylor', 'taylor-mean']);
+    expect(option(streamed.method, 'taylor')?.reason).toBe(
+      'read a block at a time: “Taylor” needs gradients through the whole model',
+    );
+    expect(disabledIds(streamed.scope)).toEqual(['global']);
+    expect(disabledIds(streamed.allocation)).toEqual(['owl', 'sensitivity']);
+    expect(option(streamed.granularity, 'nm')?.disabled).toBe(false);
+  });
+
   it('the default calibration source is the data the model has: its training data, else held-out, else random', () => {
     const c = controlsFor(config(), 'causal-lm', { train: false, heldOut: true });
     expect(c.calibSource.value).toBe('held-out');

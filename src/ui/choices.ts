@@ -25,6 +25,7 @@ import {
   type MethodId,
   type Paper,
   refusal,
+  streamRefusal,
   SCOPES,
   type Scope,
   STRUCTURED_SCORES,
@@ -298,12 +299,18 @@ export function controlsFor(
   c: ChoiceState & { calibSource: CalibSourceChoice | 'default' },
   family: Family,
   sets: CalibSets = ALL_SETS,
+  /** The model is read a block at a time: what needs the whole model at once is ruled out too. */
+  streamed = false,
 ): Controls {
   const g = granularityEntry(c.granularity);
+  const streamReason = <F extends Field>(f: F, id: ChoiceState[F]) => {
+    const why = streamed ? streamRefusal(choicesOf({ ...c, [f]: id }, family, f)) : null;
+    return why && `read a block at a time: ${why}`;
+  };
   const reasons =
     <F extends Choosable>(f: F) =>
     (id: string) =>
-      refusalOf(c, family, f, id as ChoiceState[F]);
+      refusalOf(c, family, f, id as ChoiceState[F]) ?? streamReason(f, id as ChoiceState[F]);
 
   const method = g.usesMethod ? control(METHODS, c.method, NONE.method, reasons('method')) : null;
 
@@ -328,7 +335,9 @@ export function controlsFor(
       : null;
 
   return {
-    granularity: control(GRANULARITIES, c.granularity, GRANULARITIES[0].id, () => null),
+    granularity: control(GRANULARITIES, c.granularity, GRANULARITIES[0].id, (id) =>
+      streamReason('granularity', id as ChoiceState['granularity']),
+    ),
     method,
     score,
     scope,

@@ -78,7 +78,12 @@ export interface ModelSlice {
    * for one made on files, waits for them), else `initialId` (default: vit-fashion), on the
    * `backend` asked for; ids resolve against `hub` (default DEFAULT_HUB).
    */
-  start(initialId?: string | null, backend?: BackendName | null, hub?: string | null): Promise<void>;
+  start(
+    initialId?: string | null,
+    backend?: BackendName | null,
+    hub?: string | null,
+    memoryBudget?: string | null,
+  ): Promise<void>;
   selectModel(id: string): Promise<void>;
   openFiles(files: readonly File[]): Promise<void>;
   /**
@@ -242,9 +247,17 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       cached: [],
       linkFiles: null,
 
-      async start(initialId, backend, hub) {
+      async start(initialId, backend, hub, memoryBudget) {
         if (started) return;
         started = true;
+        if (memoryBudget)
+          // Before any model is opened: it decides whether a model from files is read a block at a time.
+          await deps
+            .engine()
+            .useMemoryBudget(memoryBudget)
+            .catch((e) =>
+              set({ notice: { title: 'The memory budget in the page URL was not used', message: errorMessage(e) } }),
+            );
         if (hub) {
           try {
             set({ hub: normalizeHub(hub) });

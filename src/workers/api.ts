@@ -94,11 +94,8 @@ export type EvalInputs =
     }
   | { kind: 'text'; prompt: string /** The model's context, in tokens. */; context: number };
 
-/** One file of an export. */
-export interface ExportedFile {
-  name: string;
-  bytes: Uint8Array;
-}
+/** One file of an export: its bytes, or (a model read a block at a time) a File in the browser's storage. */
+export type ExportedFile = { name: string; bytes: Uint8Array } | { name: string; blob: Blob };
 
 export type { Metrics, ModelSummary };
 export type { ClassifierMetrics, LmMetrics } from '../engine/eval/metrics';
@@ -142,6 +139,12 @@ export type ProgressFn = (progress: Progress) => void;
 export interface DroppedFile {
   name: string;
   bytes: Uint8Array;
+}
+
+/** A file the user chose or dropped, as the File: the worker reads what it needs, by ranges. */
+export interface PickedFile {
+  name: string;
+  blob: Blob;
 }
 
 export interface OpenResult {
@@ -194,7 +197,12 @@ export interface EngineApi {
    * With `expectDigest` (a share link's), files whose digest (OpenResult.digest) differs are refused
    * before anything changes.
    */
-  openFiles(files: DroppedFile[], onProgress?: ProgressFn, jobId?: number, expectDigest?: string): Promise<OpenResult>;
+  openFiles(
+    files: (DroppedFile | PickedFile)[],
+    onProgress?: ProgressFn,
+    jobId?: number,
+    expectDigest?: string,
+  ): Promise<OpenResult>;
   /**
    * Opens a model from a hub id (resolved against `hub`) or a folder URL: from the browser's cache
    * when it holds it, else downloaded (progress in bytes; cancelling stops the download) and then
@@ -267,6 +275,12 @@ export interface EngineApi {
   layerDetail(request: LayerDetailRequest, onProgress?: ProgressFn, jobId?: number): Promise<LayerDetail>;
   /** Every block's sensitivity curve for a method and calibration set; computed once, then answered at once. */
   layerSensitivity(request: SensitivityRequest, onProgress?: ProgressFn, jobId?: number): Promise<SensitivityResult>;
+  /**
+   * The memory a model may take whole before it is read a block at a time, as a size ("800MB",
+   * "2GiB"; null: the tab's default, 4.5 GB); applies to models opened from files later. A size
+   * that is none is refused and changes nothing.
+   */
+  useMemoryBudget(size: string | null): Promise<void>;
   /** Aborts a running job; unknown or finished ids are ignored. */
   cancel(jobId: number): void;
   /** The loaded model's summary, or null when none is loaded. */

@@ -6,6 +6,7 @@ import type {
   BackendName,
   CachedModel,
   DroppedFile,
+  PickedFile,
   RemoteRef,
   EngineApi,
   EvalInputs,
@@ -103,13 +104,15 @@ export function errorMessage(e: unknown): string {
 export interface EngineClient {
   init(preferred?: BackendName): Promise<BackendInfo>;
   openDefault(id: string, onProgress?: ProgressFn): Job<OpenResult>;
-  /** Reads the files (off the UI's critical path: File.arrayBuffer is async) and hands them over. */
+  /** Hands the files over; the worker reads them (a model too big for the tab whole, by ranges). */
   openFiles(files: readonly (File | DroppedFile)[], onProgress?: ProgressFn, expectDigest?: string): Job<OpenResult>;
   /** A hub model (resolved against `hub`) or a folder URL: from the browser's cache, else downloaded. */
   openRemote(source: RemoteRef, hub: string, onProgress?: ProgressFn): Job<OpenResult>;
   cachedModels(): Promise<CachedModel[]>;
   deleteCachedModel(base: string): Promise<void>;
   evaluate(onProgress?: ProgressFn): Job<Metrics>;
+  /** The memory a model opened from files later may take whole, as a size such as "800MB" (null: the tab's default). */
+  useMemoryBudget(size: string | null): Promise<void>;
   /**
    * Measures the model on the user's files (read here, paths from a chosen folder kept) or on the
    * shipped text from now on; resolves with the model's summary, its new eval set in it.
@@ -199,18 +202,15 @@ export function createEngineClient(
     deleteCachedModel: (base) => remote.deleteCachedModel(base),
     openFiles(files, onProgress, expectDigest) {
       return start(async (p, jobId) => {
-        const dropped = await Promise.all(
-          files.map(
-            async (f): Promise<DroppedFile> =>
-              f instanceof Blob ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : f,
-          ),
-        );
-        const buffers = dropped
-          .map((f) => f.bytes.buffer)
+        // Files go over as Files: the worker reads what it needs, by ranges for a model too big whole.
+        const given = files.map((f): DroppedFile | PickedFile => (f instanceof Blob ? { name: f.name, blob: f } : f));
+        const buffers = given
+          .flatMap((f) => ('bytes' in f ? [f.bytes.buffer] : []))
           .filter((b, i, all) => b instanceof ArrayBuffer && all.indexOf(b) === i) as ArrayBuffer[];
-        return remote.openFiles(Comlink.transfer(dropped, buffers), p, jobId, expectDigest);
+        return remote.openFiles(Comlink.transfer(given, buffers), p, jobId, expectDigest);
       }, onProgress);
     },
+    useMemoryBudget: (size) => remote.useMemoryBudget(size),
     evaluate: (onProgress) => start((p, jobId) => remote.evaluate(p, jobId) as Promise<Metrics>, onProgress),
     useEvalData(source, onProgress) {
       return start(async (p, jobId) => {

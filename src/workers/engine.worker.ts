@@ -12,14 +12,13 @@ import {
 } from '../engine/session';
 import { remoteBaseUrl, remoteName } from '../engine/hub';
 import { Pruner, type PruneReport, type StructuredReport } from '../engine/eval/pruner';
-import { exportCheckpoint } from '../engine/export/checkpoint-export';
+import { COPIED_FILES, exportCheckpoint } from '../engine/export/checkpoint-export';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { StructuredPlan } from '../engine/pruning/structured/recipe';
 import type { PartialMetrics } from '../engine/eval/metrics';
 import { isCausalLm, sequenceLength } from '../engine/model/config';
 import type {
   BackendInfo,
-  DroppedFile,
   EngineApi,
   ExportedFile,
   OpenResult,
@@ -36,9 +35,13 @@ import { toTransferable } from './errors';
 import { downloadProgress, throttle, trackedFetch } from './fetch';
 import { deleteCachedModel, listCachedModels, openModelCache, readCachedModel, saveModel } from './cache';
 import { weightsDigest } from './digest';
-import { toModelFiles } from './files';
+import { givenFile, readWeights, toModelFiles, type LazyModelFiles } from './files';
 import { JobRegistry } from './jobs';
-import { evalBatchSize, flopsPerToken, formatBytes, modelBaseUrl } from './helpers';
+import { evalBatchSize, flopsPerToken, formatBytes, modelBaseUrl, TAB_MEMORY_BUDGET } from './helpers';
+import { openCheckpoint } from '../engine/model/lazy-checkpoint';
+import { PAGE_WHOLE_FACTOR, parseSize, wholeModelMemory } from '../engine/stream/memory';
+import { StreamedSession } from '../engine/stream/streamed-session';
+import { opfsExport } from './opfs';
 import { costReport } from '../engine/model/cost';
 import { parseDataSet, type DataSet } from '../engine/data/datasets';
 import { userDataSet } from '../engine/data/user-data';
@@ -56,6 +59,12 @@ interface Measured {
 }
 
 let session: ModelSession | null = null;
+/** A model too big for the tab whole, read from its files a block at a time (then `session` is null). */
+let streamed: StreamedSession | null = null;
+/** Files an export copies beside the weights (tokenizer.json, ...), from the model's files. */
+let copiedFiles: Record<string, Uint8Array> = {};
+/** What a model may take whole before it is read a block at a time. */
+let memoryBudget = TAB_MEMORY_BUDGET;
 /** The files the session was built from: after a lost GPU device the model is uploaded again from them. */
 let sessionFiles: ModelFiles | null = null;
 let pruner: Pruner | null = null;
@@ -99,6 +108,28 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
   return next;
 }
 
+/** Makes a model read a block at a time the loaded one, retiring the old model. */
+async function installStreamed(next: StreamedSession): Promise<void> {
+  await stopModelJobs();
+  session?.dispose();
+  session = null;
+  sessionFiles = null;
+  pruner = null;
+  lastPruned = lastInspected = lastDenseViews = lastDetailed = null;
+  streamed = next;
+  evalWindow = null;
+}
+
+/** The loaded model held whole; what a call that needs every weight says of a model read a block at a time. */
+function wholeSession(what: string): ModelSession {
+  if (session) return session;
+  if (streamed)
+    throw new Error(
+      `${what} needs every weight in memory, and this model is read from its files a block at a time (${formatBytes(streamed.whole.bytes)} whole, over this tab's ${formatBytes(streamed.budget)})`,
+    );
+  throw new Error('no model is loaded');
+}
+
 /** Cancels every job that uses the loaded model and waits until all have stopped. */
 async function stopModelJobs(): Promise<void> {
   const usesModel = [
@@ -121,6 +152,7 @@ async function stopModelJobs(): Promise<void> {
 function adopt(next: ModelSession, files: ModelFiles, opts: { keepSession?: boolean } = {}): void {
   if (!opts.keepSession) session?.dispose();
   session = next;
+  streamed = null;
   sessionFiles = files;
   pruner = new Pruner(next);
   lastPruned = null;
@@ -164,10 +196,35 @@ async function newest<T>(
   return guarded(() =>
     jobs.run(kind, jobId, async (signal) => {
       await api.init();
-      if (!pruner) throw new Error('no model is loaded');
-      return fn(pruner, signal);
+      wholeSession(VIEWS[kind] ?? 'this');
+      return fn(pruner!, signal);
     }),
   );
+}
+
+/** What each call on the whole model is, in words, for the message when the model is read a block at a time. */
+const VIEWS: Record<string, string> = {
+  inspect: 'Inspecting an input',
+  'map-importance': 'The model map',
+  'pruned-shares': 'The model map',
+  'layer-detail': 'The layer detail',
+  sensitivity: 'The sensitivity allocation',
+};
+
+/** A prune of a model read a block at a time: one pass over its files. */
+async function measureStreamed(
+  s: StreamedSession,
+  recipe: WorkbenchRecipe,
+  signal: AbortSignal,
+  onProgress: ProgressFn,
+): Promise<PruneReport> {
+  if (recipe.kind !== 'unstructured')
+    throw new Error('a model read a block at a time is pruned by weights (unstructured or N:M) only');
+  return s.prune(recipe.recipe, {
+    signal,
+    batchSize: evalBatchSize(s.evalWindow, flopsPerToken(costReport(s.config))),
+    onProgress: (stage, fraction) => onProgress({ label: stageLabel(stage), fraction }),
+  });
 }
 
 const api: EngineApi = {
@@ -200,6 +257,7 @@ const api: EngineApi = {
         );
         const files = await fetchModelFiles(url, fetchImpl);
         const s = await install(files, signal, report);
+        copiedFiles = {};
         const used = [
           'config.json',
           'model.safetensors',
@@ -217,17 +275,30 @@ const api: EngineApi = {
     );
   },
 
-  openFiles(dropped: DroppedFile[], onProgress = () => {}, jobId, expectDigest) {
+  openFiles(dropped, onProgress = () => {}, jobId, expectDigest) {
     return guarded(() =>
       jobs.run('open', jobId, async (signal) => {
-        const { modelFiles, used, ignored } = toModelFiles(dropped);
+        const { modelFiles, used, ignored, copied } = await toModelFiles(dropped.map(givenFile));
         const digest = await weightsDigest(modelFiles.weights);
         if (expectDigest && digest !== expectDigest)
           throw new Error(
             'These files are not the model the link was made with: their weights differ (the safetensors headers do not match). Drop the files of that model, or pick another model.',
           );
-        const s = await install(modelFiles, signal, throttle(onProgress));
-        return { summary: s.summary(), files: used, ignoredFiles: ignored, digest };
+        const report = throttle(onProgress);
+        // The headers first: a model too big for the tab whole is read a block at a time.
+        const lazy = await openCheckpoint(modelFiles);
+        const whole = wholeModelMemory(lazy, PAGE_WHOLE_FACTOR);
+        if (whole.bytes > memoryBudget) {
+          await api.init();
+          const next = StreamedSession.open(lazy, modelFiles, memoryBudget, whole);
+          signal.throwIfAborted();
+          await installStreamed(next);
+        } else {
+          report({ label: 'Reading the weights', fraction: null });
+          await install(await readWeights(modelFiles as LazyModelFiles), signal, report);
+        }
+        copiedFiles = copied;
+        return { summary: api.summary()!, files: used, ignoredFiles: ignored, digest };
       }),
     );
   },
@@ -258,6 +329,7 @@ const api: EngineApi = {
         const files = modelFilesOf(folder);
         const digest = await weightsDigest(files.weights);
         const s = await install(files, signal, throttle(onProgress));
+        copiedFiles = Object.fromEntries(COPIED_FILES.flatMap((n) => (folder.has(n) ? [[n, folder.get(n)!]] : [])));
         if (cache && !fromCache) {
           // A full cache (quota) leaves the model open, only not kept.
           await saveModel(cache, { base, name, source }, folder).catch(() =>
@@ -289,7 +361,7 @@ const api: EngineApi = {
     return guarded(() =>
       jobs.run('evaluate', jobId, async (signal) => {
         await api.init();
-        const s = session;
+        const s = session ?? streamed;
         if (!s) throw new Error('no model is loaded');
         const summary = s.summary();
         const set = summary.evalSet;
@@ -301,6 +373,12 @@ const api: EngineApi = {
         const report = throttle(onProgress);
         report({ label, fraction: 0 });
         const batchSize = evaluationBatch(s);
+        if (s instanceof StreamedSession)
+          return s.evaluate({
+            signal,
+            batchSize,
+            onProgress: (stage, fraction) => report({ label: `${label}: ${stage}`, fraction }),
+          });
         return s.evaluate({ signal, batchSize, onProgress: (fraction) => report({ label, fraction }) });
       }),
     );
@@ -309,7 +387,7 @@ const api: EngineApi = {
   useEvalData(source, onProgress = () => {}, jobId) {
     return guarded(() =>
       jobs.run('eval-data', jobId, async (signal) => {
-        const s = session;
+        const s = session ?? streamed;
         if (!s) throw new Error('no model is loaded');
         const report = throttle(onProgress);
         let set: DataSet;
@@ -326,9 +404,9 @@ const api: EngineApi = {
         signal.throwIfAborted();
         // Measurements and prunes of the old set stop; its cached calibration (held-out) goes too.
         await stopModelJobs();
-        if (s !== session) throw new Error('another model was opened meanwhile');
+        if (s !== (session ?? streamed)) throw new Error('another model was opened meanwhile');
         s.useEvalSet(set, windowOptions());
-        adopt(s, sessionFiles!, { keepSession: true });
+        if (s instanceof ModelSession) adopt(s, sessionFiles!, { keepSession: true });
         return s.summary();
       }),
     );
@@ -336,7 +414,7 @@ const api: EngineApi = {
 
   useWindow(tokens) {
     return guarded(async () => {
-      const s = session;
+      const s = session ?? streamed;
       if (!s) throw new Error('no model is loaded');
       if (tokens !== null && !isCausalLm(s.config)) throw new Error('windows of text apply to language models only');
       const most = sequenceLength(s.config);
@@ -352,13 +430,19 @@ const api: EngineApi = {
         throw e;
       }
       await stopModelJobs();
-      if (s !== session) throw new Error('another model was opened meanwhile');
-      adopt(s, sessionFiles!, { keepSession: true });
+      if (s !== (session ?? streamed)) throw new Error('another model was opened meanwhile');
+      if (s instanceof ModelSession) adopt(s, sessionFiles!, { keepSession: true });
       return s.summary();
     });
   },
 
   prune(recipe, onProgress = () => {}, jobId) {
+    const s = streamed;
+    if (s)
+      return guarded(async () => {
+        await jobs.cancelKind('prune');
+        return jobs.run('prune', jobId, (signal) => measureStreamed(s, recipe, signal, throttle(onProgress)));
+      });
     return newest('prune', jobId, async (_, signal) => {
       // Every estimate goes to the page (one per eval batch); other progress is throttled.
       const estimate = (e: PartialMetrics) =>
@@ -382,11 +466,13 @@ const api: EngineApi = {
               ? { kind: 'unstructured', recipe: { ...base.recipe, sparsity: amount } }
               : { kind: 'structured', recipe: { ...base.recipe, amount } };
           const label = `Point ${i + 1} of ${amounts.length}`;
-          const m = await measure(r, signal, (p) =>
-            report({ label: `${label}: ${p.label}`, fraction: (i + (p.fraction ?? 0)) / amounts.length }),
-          );
+          const pointProgress: ProgressFn = (p) =>
+            report({ label: `${label}: ${p.label}`, fraction: (i + (p.fraction ?? 0)) / amounts.length });
+          const point = streamed
+            ? await measureStreamed(streamed, r, signal, pointProgress)
+            : (await measure(r, signal, pointProgress)).report;
           signal.throwIfAborted();
-          await onPoint(m.report, i);
+          await onPoint(point, i);
           i++;
         }
         report({ label: 'Sweep done', fraction: 1 });
@@ -399,6 +485,7 @@ const api: EngineApi = {
     return guarded(() =>
       jobs.run('export', jobId, async (signal) => {
         await api.init();
+        if (streamed) return exportStreamed(streamed, recipe, signal, throttle(onProgress));
         const s = session;
         if (!s) throw new Error('no model is loaded');
         if (recipe.kind === 'structured') {
@@ -422,6 +509,7 @@ const api: EngineApi = {
           weights: s.checkpoint.weights,
           masks: m.result?.masks ?? null,
           replaced: m.result?.weights ?? null,
+          extraFiles: copiedFiles,
           structure: plan
             ? {
                 heads: plan.masks.heads,
@@ -460,10 +548,7 @@ const api: EngineApi = {
   },
 
   evalInputs(count) {
-    return guarded(async () => {
-      if (!session) throw new Error('no model is loaded');
-      return evalInputs(session, count);
-    });
+    return guarded(async () => evalInputs(wholeSession('Inspecting an input'), count));
   },
 
   mapImportance(calibration, onProgress = () => {}, jobId) {
@@ -503,17 +588,25 @@ const api: EngineApi = {
     return deviceWatch.loseDevice();
   },
 
+  useMemoryBudget(size) {
+    return guarded(async () => {
+      const bytes = size === null ? TAB_MEMORY_BUDGET : parseSize(size);
+      if (bytes === null) throw new Error(`expected a size such as 1.2GB, 800MB or 2GiB, got "${size}"`);
+      memoryBudget = bytes;
+    });
+  },
+
   cancel(jobId) {
     jobs.cancel(jobId);
   },
 
   summary() {
-    return session?.summary() ?? null;
+    return (session ?? streamed)?.summary() ?? null;
   },
 };
 
 /** Windows of text (or images) per evaluation batch of the session's model, by tokens and FLOPs. */
-function evaluationBatch(s: ModelSession): number {
+function evaluationBatch(s: ModelSession | StreamedSession): number {
   return evalBatchSize(s.evalWindow, flopsPerToken(costReport(s.config)));
 }
 
@@ -556,6 +649,32 @@ async function measure(
   }
   const { report, plan } = await p.pruneAndMeasureStructured(recipe.recipe, opts);
   return { key, session: s, report: report as StructuredReport, plan };
+}
+
+/** The export of a model read a block at a time: one pass, written into the browser's file store. */
+async function exportStreamed(
+  s: StreamedSession,
+  recipe: WorkbenchRecipe,
+  signal: AbortSignal,
+  onProgress: ProgressFn,
+): Promise<ExportedFile[]> {
+  if (recipe.kind !== 'unstructured')
+    throw new Error('a model read a block at a time is pruned by weights (unstructured or N:M) only');
+  const store = await opfsExport();
+  try {
+    await s.export(recipe.recipe, {
+      sink: store.open,
+      provenance: { recipe: recipe.recipe, notes: [] },
+      copied: copiedFiles,
+      signal,
+      batchSize: evaluationBatch(s),
+      onProgress: (stage, fraction) => onProgress({ label: `Exporting: ${stage}`, fraction }),
+    });
+    return (await store.files()).map((blob) => ({ name: blob.name, blob }));
+  } catch (e) {
+    await store.discard();
+    throw e;
+  }
 }
 
 function stageLabel(stage: string): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { toModelFiles, sortFiles } from './files';
+import { givenFile, readWeights, toModelFiles, sortFiles } from './files';
 
-const f = (name: string, text = '{}') => ({ name, bytes: new TextEncoder().encode(text) });
+const f = (name: string, text = '{}') => givenFile({ name, bytes: new TextEncoder().encode(text) });
 
 describe('dropped files', () => {
   it('are sorted by their Hugging Face names; the rest is ignored', () => {
@@ -21,20 +21,27 @@ describe('dropped files', () => {
     );
     expect(sortFiles([f('config.json'), f('a.safetensors'), f('b.safetensors')]).byRole.weights).toBeUndefined();
   });
-  it('name what is missing, duplicated or unreadable', () => {
-    expect(() => toModelFiles([f('model.safetensors')])).toThrow(/config\.json is missing/);
-    expect(() => toModelFiles([f('notes.txt')])).toThrow(/config\.json and model\.safetensors are missing/);
-    expect(() => toModelFiles([f('config.json'), f('config.json'), f('model.safetensors')])).toThrow(
+  it('name what is missing, duplicated or unreadable', async () => {
+    await expect(toModelFiles([f('model.safetensors')])).rejects.toThrow(/config\.json is missing/);
+    await expect(toModelFiles([f('notes.txt')])).rejects.toThrow(/config\.json and model\.safetensors are missing/);
+    await expect(toModelFiles([f('config.json'), f('config.json'), f('model.safetensors')])).rejects.toThrow(
       /config\.json was given twice/,
     );
-    expect(() => toModelFiles([f('config.json', '{oops'), f('model.safetensors')])).toThrow(
+    await expect(toModelFiles([f('config.json', '{oops'), f('model.safetensors')])).rejects.toThrow(
       /^config\.json is not valid JSON/,
     );
   });
-  it('become ModelFiles', () => {
-    const r = toModelFiles([f('config.json', '{"a":1}'), f('model.safetensors', 'xx'), f('generation_config.json')]);
+  it('become ModelFiles, the weights read only when asked', async () => {
+    const r = await toModelFiles([
+      f('config.json', '{"a":1}'),
+      f('model.safetensors', 'xx'),
+      f('generation_config.json'),
+    ]);
     expect(r.modelFiles.config).toEqual({ a: 1 });
-    expect(r.modelFiles.weights).toEqual(new Map([['model.safetensors', new TextEncoder().encode('xx')]]));
+    expect([...r.modelFiles.weights.keys()]).toEqual(['model.safetensors']);
+    expect((await readWeights(r.modelFiles)).weights).toEqual(
+      new Map([['model.safetensors', new TextEncoder().encode('xx')]]),
+    );
     expect(r.modelFiles.tokenizer).toBeUndefined();
     expect(r.used).toEqual(['config.json', 'model.safetensors']);
     expect(r.ignored).toEqual(['generation_config.json']);

@@ -35,3 +35,10 @@ export function evalBatchSize(tokensPerExample: number, flopsPerToken = 0, token
 
 /** A model's dense FLOPs per token, from its cost report. */
 export const flopsPerToken = (cost: { denseFlops: number; tokens: number }) => cost.denseFlops / cost.tokens;
+
+/**
+ * The memory a tab may use for a model before the worker reads it a block at a time: what GPT-2
+ * small whole took in Chromium with room to spare (4.87 GB peak over every process), below which
+ * WebAssembly's 4 GB heap and an ordinary machine's memory both hold. `?memory-budget=` changes it.
+ */
+export const TAB_MEMORY_BUDGET = 4.5e9;

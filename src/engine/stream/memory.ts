@@ -17,6 +17,13 @@ export const RUNTIME_BYTES = 200e6;
  */
 const WHOLE_FACTOR = 12;
 
+/**
+ * The same in the page's worker, which keeps fewer copies: GPT-2 small (497 MB of f32) opened,
+ * pruned by Wanda and measured held 3.80 GB over the idle page, 7.6× (bench/page-prune.ts,
+ * 2026-11-30).
+ */
+export const PAGE_WHOLE_FACTOR = 7.7;
+
 export interface MemoryPart {
   what: string;
   bytes: number;
@@ -32,13 +39,13 @@ const total = (parts: MemoryPart[]): MemoryEstimate => ({ bytes: parts.reduce((a
 const f32 = (ck: LazyCheckpoint, names: string[]) =>
   names.reduce((a, n) => a + 4 * (ck.shapes.get(n) ?? []).reduce((x, y) => x * y, 1), 0);
 
-/** Memory of a run that loads every weight. */
-export function wholeModelMemory(ck: LazyCheckpoint): MemoryEstimate {
+/** Memory of a run that loads every weight (`factor`: the f32 copies the runtime holds while pruning). */
+export function wholeModelMemory(ck: LazyCheckpoint, factor = WHOLE_FACTOR): MemoryEstimate {
   return total([
     { what: 'the runtime', bytes: RUNTIME_BYTES },
     {
-      what: `the weights as f32, about ${WHOLE_FACTOR}× while pruning`,
-      bytes: WHOLE_FACTOR * f32(ck, [...ck.shapes.keys()]),
+      what: `the weights as f32, about ${factor}× while pruning`,
+      bytes: factor * f32(ck, [...ck.shapes.keys()]),
     },
   ]);
 }
@@ -93,6 +100,26 @@ export function streamedMemory(ck: LazyCheckpoint, load: StreamLoad): MemoryEsti
     });
   }
   return total(parts);
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  KIB: 2 ** 10,
+  MIB: 2 ** 20,
+  GIB: 2 ** 30,
+};
+
+/** A size as 1.2GB, 800MB, 2GiB or a plain count of bytes (K, M, G alone are decimal, as GB); null when it is none. */
+export function parseSize(value: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$/i.exec(value);
+  const unit = m ? (m[2] ?? '').toUpperCase() : '';
+  const scale = BYTE_UNITS[unit.length === 1 && unit !== 'B' ? `${unit}B` : unit];
+  if (!m || scale === undefined || !(Number(m[1]) > 0)) return null;
+  return Math.round(Number(m[1]) * scale);
 }
 
 /** Bytes in words: 1.2 GB, 340 MB. */

@@ -36,8 +36,12 @@ export interface LmEvaluation {
 
 export interface StreamedPruneInput {
   checkpoint: LazyCheckpoint;
-  /** A recipe streamRefusal (catalogue.ts) lets through: per-block decisions only. */
-  recipe: UnstructuredRecipe;
+  /** A recipe streamRefusal (catalogue.ts) lets through: per-block decisions only; null: the model is
+   * only measured, as it is. */
+  recipe: UnstructuredRecipe | null;
+  /** Whether the evaluation is carried through the dense blocks too (default true; the pruned
+   * model alone when the caller knows the dense metric already). */
+  measureDense?: boolean;
   /** Null for methods that read no activations (magnitude, random). */
   calibration: CalibrationData | null;
   evaluation: LmEvaluation | null;
@@ -100,6 +104,7 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
   const { checkpoint: ck, recipe, signal } = input;
   const config = ck.config;
   if (!isCausalLm(config)) throw new Error('a model read a block at a time must be a causal language model');
+  if (!recipe && input.exportTo) throw new Error('an export needs a recipe');
   const c: CausalLmConfig = config;
   const layers = numLayers(c);
   const specs = prunableLinears(c);
@@ -165,17 +170,15 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
     const batch = ev?.batchSize ?? 2;
     if (ev) {
       if (windows < 1) throw new Error(`the evaluation text needs more than ${ev.context} tokens`);
-      const dense: Passenger = { hidden: [], through: 'dense' };
-      const pruned: Passenger = { hidden: [], through: 'pruned' };
+      if (recipe === null || input.measureDense !== false) passengers.push({ hidden: [], through: 'dense' });
+      if (recipe !== null) passengers.push({ hidden: [], through: 'pruned' });
       const ctx = new ForwardContext(c, outside, {});
       for (let w0 = 0; w0 < windows; w0 += batch) {
         const m = Math.min(batch, windows - w0);
         const { inp } = lmWindowBatch(ev.tokens, ev, w0, m);
         const h = tf.tidy(() => stages.embed(ctx, tf.tensor2d(inp, [m, ev.context], 'int32')));
-        dense.hidden.push(h);
-        pruned.hidden.push(tf.clone(h));
+        for (const [i, p] of passengers.entries()) p.hidden.push(i === 0 ? h : tf.clone(h));
       }
-      passengers.push(dense, pruned);
     }
 
     const headReads = readsOf(outside, (w) =>
@@ -196,8 +199,9 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
       length: 1,
       windows: new Int32Array(0),
     };
-    const onBlock = async (stats: BlockStatistics): Promise<Map<string, tf.Tensor>> => {
+    const onBlock = async (stats: BlockStatistics): Promise<Map<string, tf.Tensor> | null> => {
       time.calibration += performance.now() - blockStart;
+      if (recipe === null) return null;
       stage = `block ${stats.layer + 1}/${layers}: pruning`;
       progress((stats.layer + 0.5) / layers);
       const p0 = performance.now();
@@ -265,8 +269,8 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
       calibration,
       onBlock,
       {
-        mode: recipe.calibrationMode ?? 'sequential',
-        capture: blockCapture(recipe),
+        mode: recipe ? (recipe.calibrationMode ?? 'sequential') : 'one-shot',
+        capture: recipe ? blockCapture(recipe) : {},
         passengers,
         signal,
       },
@@ -292,8 +296,10 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
           logitsOf: (_input, first) => stages.head(ctx, p.hidden[first / batch]),
         });
       };
-      denseMetric = await measure(passengers[0], 'dense');
-      metric = await measure(passengers[1], 'pruned');
+      const dense = passengers.find((p) => p.through === 'dense');
+      const pruned = passengers.find((p) => p.through === 'pruned');
+      if (dense) denseMetric = await measure(dense, 'dense');
+      if (pruned) metric = await measure(pruned, 'pruned');
       time.evaluate += performance.now() - e0;
     }
 

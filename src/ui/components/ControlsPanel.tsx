@@ -164,7 +164,7 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
   const setConfig = useWorkbench((s) => s.setConfig);
   const structured = isStructured(config.granularity);
   const perLayerFree = freeLayerSparsity(config) !== null;
-  const c = controlsFor(config, summary.family, calibSetsOf(summary));
+  const c = controlsFor(config, summary.family, calibSetsOf(summary), !!summary.streamed);
   const pick =
     <K extends keyof ShareState>(key: K) =>
     (value: ShareState[K]) =>

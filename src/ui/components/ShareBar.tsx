@@ -25,9 +25,13 @@ export function ShareBar() {
     const files = await exportFiles();
     if (!files) return;
     for (const f of files) {
-      const blob = new Blob([f.bytes as BlobPart], {
-        type: f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
-      });
+      // A model read a block at a time exports into the browser's storage: its files are on disk already.
+      const blob =
+        'blob' in f
+          ? f.blob
+          : new Blob([f.bytes as BlobPart], {
+              type: f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+            });
       const a = document.createElement('a');
       a.href = URL.createObjectURL(blob);
       a.download = f.name;
