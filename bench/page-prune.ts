@@ -29,14 +29,21 @@
 //   SKIP_BASELINE=1                      Cancel pressed on the baseline measurement at once
 //   PRUNE_FIRST=1                        diagnostic: calibrate on "random inputs" and prune before giving
 //                                        any evaluation data (times calibration + pruning alone)
-//   DIR=public/models/gpt-bytes          another checkpoint folder (the shipped 0.8 M-parameter model: a control)
+//   DIR=public/models/gpt-bytes          another checkpoint folder (the shipped 0.8 M-parameter model: a control;
+//                                        data-cache/tinyllama-shape: TinyLlama-1.1B's shape, written once, which
+//                                        the page reads a block at a time)
+//   EXPORT=1                             (e) Export pressed after the slider step, timed until every file
+//                                        is downloaded
+//   SKIP_STEP=1                          no slider step (c): a model read a block at a time makes each
+//                                        step a whole pass, (b) again
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from '@playwright/test';
+import { type Browser, chromium, type Download, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
+import { writeTinyLlamaShape } from './lib/tinyllama-shape';
 import { browserPid, openDefaultPage, startPreview, treeRss } from './lib/page-bench';
 
 const PORT = Number(process.env.PORT ?? 4392);
@@ -58,8 +65,28 @@ const SKIP_BASELINE = process.env.SKIP_BASELINE === '1';
 const PRUNE_FIRST = process.env.PRUNE_FIRST === '1';
 const METHOD = process.env.METHOD ?? 'wanda';
 const SPARSITY_STEPS = 10; // ArrowRight presses: 5% each → 50%
+const EXPORT = process.env.EXPORT === '1';
+const SKIP_STEP = process.env.SKIP_STEP === '1';
 const SHOTS = 'test-results/page-prune';
-const fileBytes = writeGpt2SmallShape(DIR);
+/** The benchmark's own checkpoints, written once; any other folder is taken as it is. */
+const WRITERS: Record<string, (dir: string) => number> = {
+  'data-cache/gpt2-small-shape': writeGpt2SmallShape,
+  'data-cache/tinyllama-shape': (dir) => writeTinyLlamaShape(dir),
+};
+/**
+ * What a user picks of a model folder: config, weights (one file, or the index and its shards),
+ * tokenizer; not its data (the flow gives the shipped text).
+ */
+const MODEL_FILES = readdirSync(DIR).filter(
+  (f) =>
+    f === 'config.json' ||
+    (f.endsWith('.safetensors') && f.startsWith('model')) ||
+    f === 'model.safetensors.index.json' ||
+    f.startsWith('tokenizer'),
+);
+const fileBytes =
+  WRITERS[DIR]?.(DIR) ??
+  MODEL_FILES.filter((f) => f.startsWith('model')).reduce((a, f) => a + statSync(join(DIR, f)).size, 0);
 const modelConfig = JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8'));
 const BLOCKS: number = modelConfig.n_layer ?? modelConfig.num_hidden_layers;
 
@@ -147,6 +174,9 @@ interface PageState {
   inspect: string | null;
   alerts: string[];
   status: string | null;
+  exportLabel: string | null;
+  exportBusy: boolean;
+  exportFailed: string | null;
 }
 
 /**
@@ -177,6 +207,9 @@ const READ_PAGE = `(() => {
     inspect: text(document.querySelector('.inspect-status')),
     alerts: [...document.querySelectorAll('[role="alert"]')].map((a) => text(a) ?? ''),
     status: text(document.querySelector('section[aria-label="Status"]')),
+    exportLabel: text(document.querySelector('.share-bar .measuring-label')),
+    exportBusy: !!document.querySelector('.share-bar .measuring'),
+    exportFailed: text(document.querySelector('.share-bar .error-text')),
   };
 })()`;
 
@@ -379,6 +412,58 @@ async function run(browser: Browser, pid: number) {
       .evaluate((e: HTMLSelectElement) => `${e.value} (${e.selectedOptions[0]?.textContent})`);
   };
 
+  /** (c) One slider step → the first estimate, and → the measurement done. */
+  const sliderStep = async () => {
+    sampler.reset();
+    const slider = page.getByRole('slider', { name: 'Global sparsity' });
+    await slider.focus();
+    const t0 = performance.now();
+    await page.keyboard.press('ArrowRight');
+    notes.stepTo = await slider.inputValue();
+    const stepRun = ownRun();
+    const step = await watch('slider-step', t0, stepRun.done, { everyMs: 50, failed: stepRun.failed });
+    steps.sliderStep = {
+      seconds: step.seconds,
+      firstEstimateSeconds: step.firstEstimate?.s ?? null,
+      firstEstimate: step.firstEstimate?.text ?? null,
+      peakMB: inMB(sampler.peak()),
+      metric: step.state.metric,
+      workerTimesMs: step.state.times,
+      timeline: step.timeline,
+    };
+    console.log(
+      `(c) slider step: first estimate ${step.firstEstimate ? `${step.firstEstimate.s.toFixed(2)} s` : 'never shown'}, done ${step.seconds.toFixed(1)} s`,
+    );
+  };
+
+  /** (e) Export → every file downloaded (the page saves them one by one). */
+  const exportAll = async () => {
+    sampler.reset();
+    const downloads: Download[] = [];
+    page.on('download', (d) => downloads.push(d));
+    const t0 = performance.now();
+    await page.getByRole('button', { name: 'Export pruned checkpoint' }).click();
+    const exporting = page.getByRole('region', { name: 'Share and export' });
+    const done = await watch('export', t0, (s) => downloads.length > 0 && !s.exportBusy, {
+      everyMs: 500,
+      failed: (s) => s.exportFailed,
+      label: (s) => s.exportLabel,
+    });
+    // The page hands every file to the browser at once; the last ones' events may trail.
+    await page.waitForTimeout(2000);
+    const saved = await Promise.all(
+      downloads.map(async (d) => ({ name: d.suggestedFilename(), path: await d.path() })),
+    );
+    steps.export = {
+      seconds: done.seconds,
+      peakMB: inMB(sampler.peak()),
+      files: saved.map((f) => ({ name: f.name, bytes: f.path ? statSync(f.path).size : null })),
+      timeline: done.timeline,
+    };
+    notes.exportNote = (await exporting.textContent())?.replace(/\s+/g, ' ').trim();
+    console.log(`(e) export: ${done.seconds.toFixed(1)} s, ${saved.length} files`);
+  };
+
   try {
     // The idle page with the default model, its baseline measured.
     await openDefaultPage(page, PORT);
@@ -396,13 +481,23 @@ async function run(browser: Browser, pid: number) {
     // (a) Open: the files through the picker → the twelve blocks on screen.
     sampler.reset();
     let t0 = performance.now();
-    const files = ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => resolve(join(DIR, f)));
+    const files = MODEL_FILES.map((f) => resolve(join(DIR, f)));
     await page.getByLabel('Choose files…').setInputFiles(files);
     const alertsBefore = new Set((await readPage(page)).alerts);
     const newAlert = (s: PageState) => s.alerts.find((a) => a.length > 0 && !alertsBefore.has(a)) ?? null;
     await watch('open', t0, (s) => /Your checkpoint/.test(s.status ?? ''), { everyMs: 200, failed: newAlert });
-    await page.getByRole('group', { name: `Block ${BLOCKS}` }).waitFor({ timeout: 60_000 });
+    // The model map's last block, or the card of a model read a block at a time.
+    await page
+      .getByRole('group', { name: `Block ${BLOCKS}` })
+      .or(page.getByRole('region', { name: 'Read a block at a time' }))
+      .waitFor({ timeout: 60_000 });
     steps.open = { seconds: (performance.now() - t0) / 1000, peakMB: inMB(sampler.peak()) };
+    notes.files = MODEL_FILES;
+    notes.streamed = await page
+      .getByRole('region', { name: 'Read a block at a time' })
+      .textContent({ timeout: 1000 })
+      .then((t) => t?.replace(/\s+/g, ' ').trim() ?? null)
+      .catch(() => null);
     notes.modelHeading = await page.getByRole('heading', { level: 2 }).first().textContent();
     console.log(`(a) open: ${steps.open.seconds.toFixed(1)} s`);
     if (WINDOW !== null) {
@@ -525,7 +620,10 @@ async function run(browser: Browser, pid: number) {
       t0 = performance.now();
       await source.selectOption('held-out');
     }
-    const firstRun = ownRun();
+    // On the default source the run began with the slider (it may be done already); else with the pick.
+    const firstRun = onTrain.state.failed
+      ? ownRun()
+      : { done: (st: PageState) => !!st.times && !st.busy, failed: (st: PageState) => st.failed };
     const first = await watch('calibrate-and-measure', t0, firstRun.done, { everyMs: 200, failed: firstRun.failed });
     steps.calibrateAndMeasure = {
       seconds: first.seconds,
@@ -541,25 +639,8 @@ async function run(browser: Browser, pid: number) {
     );
 
     // (c) One slider step → the first estimate, and → the measurement done.
-    sampler.reset();
-    await slider.focus();
-    t0 = performance.now();
-    await page.keyboard.press('ArrowRight');
-    notes.stepTo = await slider.inputValue();
-    const stepRun = ownRun();
-    const step = await watch('slider-step', t0, stepRun.done, { everyMs: 50, failed: stepRun.failed });
-    steps.sliderStep = {
-      seconds: step.seconds,
-      firstEstimateSeconds: step.firstEstimate?.s ?? null,
-      firstEstimate: step.firstEstimate?.text ?? null,
-      peakMB: inMB(sampler.peak()),
-      metric: step.state.metric,
-      workerTimesMs: step.state.times,
-      timeline: step.timeline,
-    };
-    console.log(
-      `(c) slider step: first estimate ${step.firstEstimate ? `${step.firstEstimate.s.toFixed(2)} s` : 'never shown'}, done ${step.seconds.toFixed(1)} s`,
-    );
+    if (!SKIP_STEP) await sliderStep();
+    if (EXPORT) await exportAll();
     notes.inspectPanel = (
       await page
         .locator('.inspect-status')
@@ -630,7 +711,7 @@ const configuration = {
   calibrationSize: notes.calibrationSize,
   calibrationMode: notes.calibrationMode,
 };
-const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}|window ${notes.window}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}`;
+const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}|window ${notes.window}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}${EXPORT ? '|export' : ''}`;
 const entry = {
   date: new Date().toISOString(),
   key,
@@ -647,13 +728,13 @@ const entry = {
   flow: PRUNE_FIRST
     ? [
         'open /?backend=wasm (default model, baseline measured), idle RSS sampled',
-        'Choose files… ← config.json, model.safetensors, tokenizer.json',
+        `Choose files… ← ${MODEL_FILES.join(', ')}`,
         `Method: ${METHOD}${CALIB_MODE ? `, Calibration mode: ${CALIB_MODE}` : ''}${CALIB_COUNT !== null ? `, Calibration size: ${CALIB_COUNT}` : ''}, Calibration source: random inputs`,
         `Global sparsity slider: ${SPARSITY_STEPS} × ArrowRight → calibration and pruning, until the page shows the outcome`,
       ]
     : [
         'open /?backend=wasm (default model, baseline measured), idle RSS sampled',
-        'Choose files… ← config.json, model.safetensors, tokenizer.json',
+        `Choose files… ← ${MODEL_FILES.join(', ')}`,
         `Baseline quality: "Use the shipped text" (the dense model measured on it${SKIP_BASELINE ? '; that measurement cancelled at once' : ''})`,
         `Method: ${METHOD}${CALIB_MODE ? `, Calibration mode: ${CALIB_MODE}` : ''}${CALIB_COUNT !== null ? `, Calibration size: ${CALIB_COUNT}` : ''}`,
         `Global sparsity slider: ${SPARSITY_STEPS} × ArrowRight (on the default calibration source)`,
@@ -661,7 +742,10 @@ const entry = {
         notes.defaultSourceOutcome === 'the prune ran on the default source'
           ? '(b) calibration + first pruned measurement on the default source, from the first slider step'
           : 'Calibration source: held-out data → (b) calibration + first pruned measurement',
-        'one more ArrowRight → (c) first streamed estimate (data-testid pruned-metric-estimate), then done',
+        ...(SKIP_STEP
+          ? []
+          : ['one more ArrowRight → (c) first streamed estimate (data-testid pruned-metric-estimate), then done']),
+        ...(EXPORT ? ['Export pruned checkpoint → (e) every file downloaded'] : []),
       ],
   configuration,
   notes,
@@ -699,6 +783,7 @@ const rows: [string, string][] = [
         ] as [string, string],
       ]
     : []),
+  ...(EXPORT ? [['(e) export → every file downloaded', cell('export', 'export', seconds(1))] as [string, string]] : []),
   ['(d) peak RSS, all Chromium processes', `${entry.peakMB.totalMB} MB`],
   ['    over the idle page (default model)', `${entry.peakOverIdleMB} MB (idle ${entry.idleMB.totalMB} MB)`],
   ['    renderer (tab + worker) over idle', `${entry.rendererPeakOverIdleMB} MB`],

@@ -95,14 +95,17 @@ export function parseByteSize(value: string, name: string): number {
   return n;
 }
 
+const budgetArg = (raw: Record<string, unknown>): number | undefined =>
+  typeof raw['memory-budget'] === 'string' ? parseByteSize(raw['memory-budget'], '--memory-budget') : undefined;
+
 /** predict's input: a text for a language model or an image file for a classifier. */
 export type PredictInput = { text: string } | { image: string };
 
 export type ParsedCommand =
   | { command: Command; help: true; debug: boolean }
   | ({ command: 'prune'; help: false; sparsity: number } & Common & RecipeArgs & EvalArgs & BudgetArgs)
-  | ({ command: 'sweep'; help: false; sparsities: number[] } & Common & RecipeArgs & EvalArgs)
-  | ({ command: 'eval'; help: false } & Common & EvalArgs)
+  | ({ command: 'sweep'; help: false; sparsities: number[] } & Common & RecipeArgs & EvalArgs & BudgetArgs)
+  | ({ command: 'eval'; help: false } & Common & EvalArgs & BudgetArgs)
   | ({
       command: 'export';
       help: false;
@@ -352,7 +355,7 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
   };
   switch (command) {
     case 'eval':
-      return { command, help: false, ...common, ...evalArgs(raw, command) };
+      return { command, help: false, ...common, ...evalArgs(raw, command), memoryBudget: budgetArg(raw) };
     case 'predict':
       return {
         command,
@@ -370,8 +373,7 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         ...r,
         ...evalArgs(raw, command),
         sparsity: sparsityArg(raw, r, command),
-        memoryBudget:
-          typeof raw['memory-budget'] === 'string' ? parseByteSize(raw['memory-budget'], '--memory-budget') : undefined,
+        memoryBudget: budgetArg(raw),
       };
       if (command === 'prune') return { command, ...pruned };
       return {
@@ -396,6 +398,7 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         ...common,
         ...r,
         ...evalArgs(raw, command),
+        memoryBudget: budgetArg(raw),
         sparsities: list.map((s) => parseSparsity(s, '--sparsities', unit)),
       };
     }

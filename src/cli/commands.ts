@@ -12,7 +12,8 @@ import {
   type StructuredPruneRecipe,
   type StructuredReport,
 } from '../engine/eval/pruner';
-import { ModelError, type ModelSession } from '../engine/session';
+import { ModelError, type ModelSession, type ModelSummary, summarize } from '../engine/session';
+import { lmWindowCount, type Metrics } from '../engine/eval/metrics';
 import { allocationDefaults, familyOf, streamRefusal } from '../engine/pruning/catalogue';
 import { checkRecipe, needsCalibration, resolvePruneRecipe, resolveStructuredRecipe } from '../engine/pruning/recipe';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
@@ -58,6 +59,7 @@ import {
   openIfTooBig,
   refuseStreaming,
   runStreamed,
+  type Streaming,
   type StreamOutcome,
   type StreamRequest,
 } from './streamed';
@@ -292,8 +294,47 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
   }
 }
 
+/** A sweep a block at a time: one pass over the files per point, the dense model measured in the first. */
+async function sweepStreamed(a: Of<'sweep'>, streaming: Streaming, ctx: Context): Promise<void> {
+  const model = streaming.md.checkpoint;
+  if (!prunesWeights(a))
+    refuseStreaming(streaming, streamRefusal({ family: familyOf(model.config.kind), granularity: a.granularity })!);
+  const n = a.sparsities.length;
+  let denseMetric: StreamOutcome['denseMetric'] = null;
+  for (const [i, sparsity] of a.sparsities.entries()) {
+    ctx.signal.throwIfAborted();
+    ctx.progress.prefix = `[${i + 1}/${n}] `;
+    const outcome = await runStreamed(streaming, {
+      recipe: buildRecipe(a, sparsity, model, streaming.md),
+      measureDense: denseMetric === null,
+      evalArgs: a,
+      signal: ctx.signal,
+      progress: ctx.progress,
+      stderr: ctx.stderr,
+    });
+    denseMetric ??= outcome.denseMetric;
+    ctx.progress.done();
+    const report = outcome.report!;
+    ctx.stdout.write(
+      a.json
+        ? `${JSON.stringify({ ...streamedJson(report, outcome), streamed: { ...streamedFacts(outcome), denseMetric } })}\n`
+        : `${pointText(report)}\n`,
+    );
+  }
+}
+
 export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
-  const { md, session } = await load(a, ctx, a);
+  const dir = await modelDir(a, ctx);
+  const streaming = await openIfTooBig(dir, a.memoryBudget ?? defaultBudget(), ctx.progress);
+  if (streaming) {
+    try {
+      await sweepStreamed(a, streaming, ctx);
+    } finally {
+      await streaming.md.close();
+    }
+    return;
+  }
+  const { md, session } = await load(a, ctx, a, dir);
   try {
     needEvalSet(session, md);
     const pruner = new Pruner(session);
@@ -326,15 +367,62 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
   }
 }
 
+/** eval a block at a time: the summary from the headers, the metric from one pass over the files. */
+async function measureStreamed(
+  a: Of<'eval'>,
+  streaming: Streaming,
+  ctx: Context,
+): Promise<{ summary: ModelSummary; metric: Metrics | null; evalData: EvalData | null; evaluateMs: number }> {
+  const { md } = streaming;
+  const ck = md.checkpoint;
+  const t0 = performance.now();
+  const outcome = await runStreamed(streaming, {
+    recipe: null,
+    evalArgs: a,
+    signal: ctx.signal,
+    progress: ctx.progress,
+    stderr: ctx.stderr,
+  });
+  const ev = outcome.evaluation;
+  const windows = ev ? lmWindowCount(ev.tokens.length, ev.context, ev.stride, ev.maxWindows) : 0;
+  const summary = summarize(ck.config, {
+    evalSet: null,
+    evalWindow: ev?.context ?? sequenceLength(ck.config),
+    calibSet: md.calibSet !== null,
+    tiedHead: !ck.shapes.has('lm_head.weight'),
+    ignoredTensors: ck.ignored,
+    warnings: ck.warnings,
+  });
+  return {
+    summary: { ...summary, evalSet: ev && { kind: 'text', bytes: ev.bytes } },
+    metric: outcome.denseMetric,
+    evalData:
+      ev && a.evalPath !== undefined ? { path: a.evalPath, context: ev.context, stride: ev.stride, windows } : null,
+    evaluateMs: performance.now() - t0,
+  };
+}
+
 export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
-  const { session, evalData } = await load(a, ctx, a);
+  const dir = await modelDir(a, ctx);
+  const streaming = await openIfTooBig(dir, a.memoryBudget ?? defaultBudget(), ctx.progress);
+  let loaded: Awaited<ReturnType<typeof load>> | null = null;
   try {
-    const summary = session.summary();
-    const t0 = performance.now();
-    const metric = session.evalSet
-      ? await session.evaluate({ signal: ctx.signal, onProgress: (f) => ctx.progress.update('evaluating', f) })
-      : null;
-    const evaluateMs = performance.now() - t0;
+    let summary: ModelSummary;
+    let metric: Metrics | null;
+    let evalData: EvalData | null;
+    let evaluateMs: number;
+    if (streaming) ({ summary, metric, evalData, evaluateMs } = await measureStreamed(a, streaming, ctx));
+    else {
+      loaded = await load(a, ctx, a, dir);
+      const { session } = loaded;
+      evalData = loaded.evalData;
+      summary = session.summary();
+      const t0 = performance.now();
+      metric = session.evalSet
+        ? await session.evaluate({ signal: ctx.signal, onProgress: (f) => ctx.progress.update('evaluating', f) })
+        : null;
+      evaluateMs = performance.now() - t0;
+    }
     ctx.progress.done();
     if (a.json) {
       const { blocks: _b, linears: _l, ...cost } = summary.cost;
@@ -366,7 +454,8 @@ export async function runEval(a: Of<'eval'>, ctx: Context): Promise<void> {
       ctx.stdout.write(summaryText(a.model, summary, metric));
     }
   } finally {
-    session.dispose();
+    loaded?.session.dispose();
+    await streaming?.md.close();
   }
 }
 

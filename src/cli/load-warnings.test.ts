@@ -68,7 +68,9 @@ describe('cli: the loader reports', () => {
     rmSync(join(missing, S2));
     let r = await run(['eval', '--model', missing]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`\nerror: ${missing}: model.safetensors.index.json names ${S2}, which is missing\n`);
+    expect(r.stderr.split('\n')).toContain(
+      `error: ${missing}: model.safetensors.index.json names ${S2}, which is missing`,
+    );
 
     const twice = shardedDir('twice', (shards) => {
       shards[S2]['transformer.h.0.ln_1.weight'] = shards[S1]['transformer.h.0.ln_1.weight'];

@@ -218,9 +218,9 @@ export const OPTIONS = {
   'memory-budget': {
     kind: { type: 'text' },
     arg: '<size>',
-    commands: ['prune', 'export'],
+    commands: ['eval', 'prune', 'sweep', 'export'],
     section: 'general',
-    help: 'the most memory the run may take (1.2GB, 800MB, 2GiB): a model that does not fit whole is pruned a block at a time, read from its files and written out as it goes (unstructured and N:M pruning by a method that decides each block alone); one that fits neither way is refused with the estimate',
+    help: 'the most memory the run may take (1.2GB, 800MB, 2GiB): a model that does not fit whole is measured and pruned a block at a time, read from its files and written out as it goes (unstructured and N:M pruning by a method that decides each block alone; a sweep makes one pass per point); one that fits neither way is refused with the estimate',
     default: 'half of this machine’s memory',
   },
   force: {

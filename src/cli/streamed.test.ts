@@ -1,6 +1,6 @@
-// prune and export under --memory-budget: a model that does not fit whole is pruned a block at a
-// time, with the same report and the same files as the whole-model run; what cannot stream, or fit
-// either way, is refused with the estimate. The shipped gpt-bytes with 4 calibration and 8
+// eval, prune, sweep and export under --memory-budget: a model that does not fit whole is measured
+// and pruned a block at a time, with the same report and the same files as the whole-model run; what
+// cannot stream, or fit either way, is refused with the estimate. The shipped gpt-bytes with 4 calibration and 8
 // evaluation windows needs about 240 MB whole and 209 MB a block at a time (the estimates are
 // functions of the shapes and counts alone), so a 212 MB budget streams it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -98,9 +98,41 @@ describe('--memory-budget', () => {
       expect(() => parseByteSize(bad, 'x'), bad).toThrow(/expected a size/);
   });
 
-  it('is refused on commands that load the whole model anyway', async () => {
-    const r = await runCli(['eval', '--model', MODEL, '--memory-budget', '1GB']);
+  it('is refused on predict, which reads one input through the whole model', async () => {
+    const r = await runCli(['predict', '--model', MODEL, '--text', 'In the', '--memory-budget', '1GB']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--memory-budget does not apply to eval/);
+    expect(r.stderr).toMatch(/--memory-budget does not apply to predict/);
+  });
+});
+
+describe('eval and sweep over the memory budget', () => {
+  it('eval measures a block at a time what the whole model measures', async () => {
+    const args = ['eval', '--model', MODEL, '--eval-count', '8', '--json'];
+    const [whole, streamed] = [await runCli(args), await runCli([...args, ...STREAMS])];
+    expect(streamed.code, streamed.stderr).toBe(0);
+    expect(streamed.stderr).toMatch(/over the memory budget of 212 MB; reading it a block at a time/);
+    const [w, s] = [JSON.parse(whole.stdout), JSON.parse(streamed.stdout)];
+    expect(s.metric.bitsPerByte).toBeCloseTo(w.metric.bitsPerByte, 5);
+    for (const key of ['architecture', 'layers', 'cost', 'ignoredTensors']) expect(s[key], key).toEqual(w[key]);
+  });
+
+  it('sweep makes one pass per point, the dense model measured once, each point as the whole model’s', async () => {
+    const args = ['sweep', '--model', MODEL, '--method', 'wanda', '--sparsities', '0.3,0.6', ...SMALL, '--json'];
+    const [whole, streamed] = [await runCli(args), await runCli([...args, ...STREAMS])];
+    expect(streamed.code, streamed.stderr).toBe(0);
+    const lines = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+    const [w, s] = [lines(whole.stdout), lines(streamed.stdout)];
+    expect(s.map((p) => p.recipe.sparsity)).toEqual([0.3, 0.6]);
+    for (const [i, p] of s.entries()) {
+      expect(p.metric.bitsPerByte).toBeCloseTo(w[i].metric.bitsPerByte, 5);
+      expect(p.blockSparsity).toEqual(w[i].blockSparsity);
+    }
+    expect(s[1].streamed.denseMetric).toEqual(s[0].streamed.denseMetric);
+    expect(streamed.stderr).toMatch(/\[1\/2\] evaluating the dense model/);
+    expect(streamed.stderr).not.toMatch(/\[2\/2\] evaluating the dense model/);
   });
 });

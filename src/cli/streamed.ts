@@ -1,5 +1,5 @@
-// prune and export on a model that does not fit the memory budget whole: opened without reading
-// its weights, pruned a block at a time (engine/stream/streamed-prune.ts), the export written into
+// eval, prune, sweep and export on a model that does not fit the memory budget whole: opened without
+// reading its weights, measured and pruned a block at a time (engine/stream/streamed-prune.ts), the export written into
 // --out as each block is done. The run says on stderr why it streams and what it expects to hold;
 // a recipe that cannot stream, or a model that does not fit even so, is refused with the estimate.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ export async function openIfTooBig(dir: string, budget: number, progress: Progre
     return null;
   }
   progress.note(
-    `note: the whole model would need about ${formatBytes(whole.bytes)}, over the memory budget of ${formatBytes(budget)}; pruning it a block at a time`,
+    `note: the whole model would need about ${formatBytes(whole.bytes)}, over the memory budget of ${formatBytes(budget)}; reading it a block at a time`,
   );
   return { md, whole, budget };
 }
@@ -59,7 +59,10 @@ export interface Streaming {
 
 /** What the streamed run was asked for besides the recipe. */
 export interface StreamRequest {
-  recipe: PruneRecipe;
+  /** null: the model is only measured (eval). */
+  recipe: PruneRecipe | null;
+  /** Whether the dense model is measured too (default true; a sweep's later points know it). */
+  measureDense?: boolean;
   evalArgs: EvalArgs;
   /** export: where the checkpoint goes (checked by the caller), and what recipe.json records. */
   out?: { dir: string; provenance: ExportProvenance };
@@ -73,6 +76,8 @@ export interface StreamOutcome {
   report: PruneReport | null;
   denseMetric: StreamedPruneResult['denseMetric'];
   result: StreamedPruneResult;
+  /** What the model was measured on; null when nothing was. */
+  evaluation: LmEvaluation | null;
   /** export: the files written with their sizes, and recipe.json. */
   written?: { files: { name: string; bytes: number }[]; recipe: ExportedRecipe };
 }
@@ -92,21 +97,21 @@ export async function runStreamed(s: Streaming, req: StreamRequest): Promise<Str
   const c = ck.config;
   const tooBig = tooBigText(s);
   if (!isCausalLm(c)) refuseStreaming(s, 'only language models are');
-  const why = streamRefusal(choicesOf(req.recipe, familyOf(c.kind)));
+  const why = req.recipe && streamRefusal(choicesOf(req.recipe, familyOf(c.kind)));
   if (why) refuseStreaming(s, why);
 
   const evaluation = lmEvaluation(c, md, req.evalArgs);
   if (!evaluation && !req.out)
     throw new CliError(`${md.dir} has no eval.safetensors: give the evaluation data with --eval <path>`);
   if (!evaluation) req.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
-  const calibration = req.recipe.calibration
+  const calibration = req.recipe?.calibration
     ? makeCalibration(c, req.recipe.calibration, { train: md.calibSet, heldOut: md.evalSet, tokenizer: ck.tokenizer })
     : null;
   const streamed = streamedMemory(ck, {
     calibrationTokens: calibration ? calibrationTokensOf(calibration) : 0,
     evaluationTokens: evaluation ? evaluationWindows(evaluation) * evaluation.context : 0,
     evaluationBatchTokens: evaluation ? (evaluation.batchSize ?? 2) * evaluation.context : 0,
-    gram: req.recipe.method === 'sparsegpt',
+    gram: req.recipe?.method === 'sparsegpt',
   });
   if (streamed.bytes > budget)
     throw new CliError(
@@ -120,6 +125,7 @@ export async function runStreamed(s: Streaming, req: StreamRequest): Promise<Str
     result = await pruneStreamed({
       checkpoint: ck,
       recipe: req.recipe,
+      measureDense: req.measureDense,
       calibration,
       evaluation,
       exportTo: sinks?.open ?? null,
@@ -132,8 +138,8 @@ export async function runStreamed(s: Streaming, req: StreamRequest): Promise<Str
     throw e;
   }
   for (const w of ck.warnings) req.stderr.write(`warning: ${w}\n`);
-  const report = streamedReport(req.recipe, calibration, result);
-  const outcome: StreamOutcome = { report, denseMetric: result.denseMetric, result };
+  const report = req.recipe && streamedReport(req.recipe, calibration, result);
+  const outcome: StreamOutcome = { report, denseMetric: result.denseMetric, result, evaluation };
   if (req.out && result.export) outcome.written = await writeSmallFiles(md, req.out, result, report);
   return outcome;
 }

@@ -34,7 +34,7 @@ import { DeviceWatch } from './device-loss';
 import { toTransferable } from './errors';
 import { downloadProgress, throttle, trackedFetch } from './fetch';
 import { deleteCachedModel, listCachedModels, openModelCache, readCachedModel, saveModel } from './cache';
-import { weightsDigest } from './digest';
+import { weightSources, weightsDigest } from './digest';
 import { givenFile, readWeights, toModelFiles, type LazyModelFiles } from './files';
 import { JobRegistry } from './jobs';
 import { evalBatchSize, flopsPerToken, formatBytes, modelBaseUrl, TAB_MEMORY_BUDGET } from './helpers';
@@ -106,6 +106,30 @@ async function install(files: ModelFiles, signal: AbortSignal, onProgress: Progr
   adopt(next, files);
   evalWindow = null;
   return next;
+}
+
+/**
+ * Opens the model whole when the page's estimate of it fits the memory budget, else keeps it to be
+ * read a block at a time; the headers are read first, so a model too big is never read whole.
+ */
+async function installFitting(
+  files: LazyModelFiles,
+  signal: AbortSignal,
+  report: ProgressFn,
+  /** The same files with their weights in memory already (downloaded), so they are not copied. */
+  read?: ModelFiles,
+): Promise<void> {
+  const lazy = await openCheckpoint(files);
+  const whole = wholeModelMemory(lazy, PAGE_WHOLE_FACTOR);
+  if (whole.bytes <= memoryBudget) {
+    report({ label: 'Reading the weights', fraction: null });
+    await install(read ?? (await readWeights(files)), signal, report);
+    return;
+  }
+  await api.init();
+  const next = StreamedSession.open(lazy, files, memoryBudget, whole);
+  signal.throwIfAborted();
+  await installStreamed(next);
 }
 
 /** Makes a model read a block at a time the loaded one, retiring the old model. */
@@ -284,19 +308,7 @@ const api: EngineApi = {
           throw new Error(
             'These files are not the model the link was made with: their weights differ (the safetensors headers do not match). Drop the files of that model, or pick another model.',
           );
-        const report = throttle(onProgress);
-        // The headers first: a model too big for the tab whole is read a block at a time.
-        const lazy = await openCheckpoint(modelFiles);
-        const whole = wholeModelMemory(lazy, PAGE_WHOLE_FACTOR);
-        if (whole.bytes > memoryBudget) {
-          await api.init();
-          const next = StreamedSession.open(lazy, modelFiles, memoryBudget, whole);
-          signal.throwIfAborted();
-          await installStreamed(next);
-        } else {
-          report({ label: 'Reading the weights', fraction: null });
-          await install(await readWeights(modelFiles as LazyModelFiles), signal, report);
-        }
+        await installFitting(modelFiles, signal, throttle(onProgress));
         copiedFiles = copied;
         return { summary: api.summary()!, files: used, ignoredFiles: ignored, digest };
       }),
@@ -327,8 +339,9 @@ const api: EngineApi = {
         }
         signal.throwIfAborted();
         const files = modelFilesOf(folder);
-        const digest = await weightsDigest(files.weights);
-        const s = await install(files, signal, throttle(onProgress));
+        const weights = weightSources(files.weights);
+        const digest = await weightsDigest(weights);
+        await installFitting({ ...files, weights }, signal, throttle(onProgress), files);
         copiedFiles = Object.fromEntries(COPIED_FILES.flatMap((n) => (folder.has(n) ? [[n, folder.get(n)!]] : [])));
         if (cache && !fromCache) {
           // A full cache (quota) leaves the model open, only not kept.
@@ -337,7 +350,7 @@ const api: EngineApi = {
           );
         }
         return {
-          summary: s.summary(),
+          summary: api.summary()!,
           files: [...folder.keys()],
           ignoredFiles: [],
           digest,
