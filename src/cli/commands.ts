@@ -14,6 +14,7 @@ import {
 } from '../engine/eval/pruner';
 import { ModelError, type ModelSession, type ModelSummary, summarize } from '../engine/session';
 import { lmWindowCount, type Metrics } from '../engine/eval/metrics';
+import { KeptStatistics } from '../engine/stream/kept-statistics';
 import { allocationDefaults, familyOf, streamRefusal } from '../engine/pruning/catalogue';
 import { checkRecipe, needsCalibration, resolvePruneRecipe, resolveStructuredRecipe } from '../engine/pruning/recipe';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
@@ -301,12 +302,15 @@ async function sweepStreamed(a: Of<'sweep'>, streaming: Streaming, ctx: Context)
     refuseStreaming(streaming, streamRefusal({ family: familyOf(model.config.kind), granularity: a.granularity })!);
   const n = a.sparsities.length;
   let denseMetric: StreamOutcome['denseMetric'] = null;
+  // One-shot statistics do not depend on the sparsity: the points after the first calibrate nothing.
+  const kept = new KeptStatistics(numLayers(model.config));
   for (const [i, sparsity] of a.sparsities.entries()) {
     ctx.signal.throwIfAborted();
     ctx.progress.prefix = `[${i + 1}/${n}] `;
     const outcome = await runStreamed(streaming, {
       recipe: buildRecipe(a, sparsity, model, streaming.md),
       measureDense: denseMetric === null,
+      kept,
       evalArgs: a,
       signal: ctx.signal,
       progress: ctx.progress,

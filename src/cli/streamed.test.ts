@@ -134,5 +134,34 @@ describe('eval and sweep over the memory budget', () => {
     expect(s[1].streamed.denseMetric).toEqual(s[0].streamed.denseMetric);
     expect(streamed.stderr).toMatch(/\[1\/2\] evaluating the dense model/);
     expect(streamed.stderr).not.toMatch(/\[2\/2\] evaluating the dense model/);
+    // Sequential calibration depends on the sparsity: every point calibrates.
+    expect(streamed.stderr).toMatch(/\[2\/2\] block 1\/4: calibrating/);
+  });
+
+  it('sweep one-shot calibrates for the first point only', async () => {
+    const args = [
+      'sweep',
+      '--model',
+      MODEL,
+      '--method',
+      'wanda',
+      '--calib-mode',
+      'one-shot',
+      '--sparsities',
+      '0.3,0.6',
+    ];
+    const [whole, streamed] = await Promise.all(
+      [[], STREAMS].map((more) => runCli([...args, ...SMALL, '--json', ...more])),
+    );
+    expect(streamed.code, streamed.stderr).toBe(0);
+    expect(streamed.stderr).toMatch(/\[1\/2\] block 1\/4: calibrating/);
+    expect(streamed.stderr).not.toMatch(/\[2\/2\] block \d\/4: calibrating/);
+    const lines = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+    const [w, s] = [lines(whole.stdout), lines(streamed.stdout)];
+    for (const [i, p] of s.entries()) expect(p.metric.bitsPerByte).toBeCloseTo(w[i].metric.bitsPerByte, 5);
   });
 });

@@ -20,6 +20,7 @@ import {
   type MemoryEstimate,
 } from '../engine/stream/memory';
 import { pruneStreamed, type LmEvaluation, type StreamedPruneResult } from '../engine/stream/streamed-prune';
+import type { KeptStatistics } from '../engine/stream/kept-statistics';
 import type { ByteSink, OpenSink } from '../engine/export/streamed-export';
 import type { ExportedRecipe, ExportProvenance } from '../engine/export/checkpoint-export';
 import { streamedReport, streamedSmallFiles } from '../engine/stream/streamed-outcome';
@@ -63,6 +64,8 @@ export interface StreamRequest {
   recipe: PruneRecipe | null;
   /** Whether the dense model is measured too (default true; a sweep's later points know it). */
   measureDense?: boolean;
+  /** One-shot statistics kept between a sweep's points. */
+  kept?: KeptStatistics;
   evalArgs: EvalArgs;
   /** export: where the checkpoint goes (checked by the caller), and what recipe.json records. */
   out?: { dir: string; provenance: ExportProvenance };
@@ -126,6 +129,7 @@ export async function runStreamed(s: Streaming, req: StreamRequest): Promise<Str
       checkpoint: ck,
       recipe: req.recipe,
       measureDense: req.measureDense,
+      statistics: req.kept?.forPass(req.recipe, calibration),
       calibration,
       evaluation,
       exportTo: sinks?.open ?? null,

@@ -20,6 +20,7 @@ import { evaluateLm, lmWindowBatch, lmWindowCount, type LmMetrics } from '../eva
 import { type MaskCount, maskCount, measuredSparsity, sizeReport } from '../eval/pruner';
 import { type ExportedBlock, setTorchDtype, unusedNote, untieOrDrop } from '../export/checkpoint-export';
 import { StreamedExport, type OpenSink } from '../export/streamed-export';
+import type { StatisticsUse } from './kept-statistics';
 
 /** A text's evaluation windows, as ModelSession.evaluate cuts them. */
 export interface LmEvaluation {
@@ -45,6 +46,8 @@ export interface StreamedPruneInput {
   /** Null for methods that read no activations (magnitude, random). */
   calibration: CalibrationData | null;
   evaluation: LmEvaluation | null;
+  /** One-shot statistics kept from an earlier pass, or a listener for this pass's (kept-statistics.ts). */
+  statistics?: StatisticsUse;
   /** Where the export's weight files and masks go; none: nothing is written. */
   exportTo?: OpenSink | null;
   signal?: AbortSignal;
@@ -192,16 +195,14 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
     let host: Map<string, HostTensor> | null = null;
     let blockTensors: Weights | null = null;
     let blockStart = 0;
-    const calibration: CalibrationData = input.calibration ?? {
-      kind: 'lm',
-      description: 'none',
-      count: 0,
-      length: 1,
-      windows: new Int32Array(0),
-    };
-    const onBlock = async (stats: BlockStatistics): Promise<Map<string, tf.Tensor> | null> => {
+    const keptStats = input.statistics?.kept;
+    const none: CalibrationData = { kind: 'lm', description: 'none', count: 0, length: 1, windows: new Int32Array(0) };
+    const calibration: CalibrationData = (!keptStats && input.calibration) || none;
+    const onBlock = async (gathered: BlockStatistics): Promise<Map<string, tf.Tensor> | null> => {
       time.calibration += performance.now() - blockStart;
       if (recipe === null) return null;
+      const stats = keptStats?.[gathered.layer] ?? gathered;
+      if (!keptStats) input.statistics?.gathered?.(stats);
       stage = `block ${stats.layer + 1}/${layers}: pruning`;
       progress((stats.layer + 0.5) / layers);
       const p0 = performance.now();
@@ -255,7 +256,8 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
           host = await ck.block(layer, signal);
           held++;
           maxHeld = Math.max(maxHeld, held);
-          stage = `block ${layer + 1}/${layers}: calibrating`;
+          stage = `block ${layer + 1}/${layers}: ${calibration.count > 0 ? 'calibrating' : recipe ? 'pruning' : 'measuring'}`;
+          progress((layer + 0.1) / layers);
           blockStart = performance.now();
           blockTensors = toTensors(host);
           return blockTensors;
@@ -269,8 +271,8 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
       calibration,
       onBlock,
       {
-        mode: recipe ? (recipe.calibrationMode ?? 'sequential') : 'one-shot',
-        capture: recipe ? blockCapture(recipe) : {},
+        mode: recipe && !keptStats ? (recipe.calibrationMode ?? 'sequential') : 'one-shot',
+        capture: recipe && !keptStats ? blockCapture(recipe) : {},
         passengers,
         signal,
       },

@@ -91,6 +91,32 @@ describe('a model read a block at a time', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('keeps one-shot statistics: a second sparsity calibrates nothing and prunes as the whole model', async () => {
+    const oneShot = (sparsity: number): PruneRecipe => ({ ...WANDA, sparsity, calibrationMode: 'one-shot' });
+    const w = whole();
+    const pruner = new Pruner(w);
+    const s = await streamed();
+    await s.evaluate();
+    const first: string[] = [];
+    await s.prune(oneShot(0.4), { onProgress: (stage) => first.push(stage) });
+    const second: string[] = [];
+    const r = await s.prune(oneShot(0.6), { onProgress: (stage) => second.push(stage) });
+    expect(first.some((st) => st.endsWith('calibrating'))).toBe(true);
+    expect(second.some((st) => st.endsWith('calibrating'))).toBe(false);
+    const { report } = await pruner.pruneAndMeasure(oneShot(0.6));
+    expect(r.blockSparsity).toEqual(report.blockSparsity);
+    expect(bpb(r.metric)).toBeCloseTo(bpb(report.metric), 5);
+    // Another calibration set is gathered anew.
+    const third: string[] = [];
+    await s.prune(
+      { ...oneShot(0.5), calibration: { ...WANDA.calibration!, seed: 2 } },
+      {
+        onProgress: (stage) => third.push(stage),
+      },
+    );
+    expect(third.some((st) => st.endsWith('calibrating'))).toBe(true);
+  });
+
   it('exports weights, masks, config, recipe and the copied files, measured', async () => {
     const s = await streamed();
     const dense = await s.evaluate();

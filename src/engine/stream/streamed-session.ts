@@ -1,13 +1,14 @@
 // A language model too big to hold whole, as the page's worker keeps it: its files opened by ranges
 // (LazyCheckpoint), its data sets, and nothing else in memory between calls. Each measurement,
 // prune and export is one pass over the files a block at a time (streamed-prune.ts); the dense
-// metric is measured once per evaluation set and window, so a prune carries only the pruned model.
+// metric is measured once per evaluation set and window, so a prune carries only the pruned model,
+// and one-shot calibration statistics are kept, so a slider step calibrates nothing.
 import { checkChoices, familyOf, streamRefusal } from '../pruning/catalogue';
 import { choicesOf } from '../pruning/recipe';
 import { makeCalibration, type CalibrationData } from '../pruning/calibration';
 import type { PruneRecipe, PruneReport } from '../eval/pruner';
 import type { LmMetrics } from '../eval/metrics';
-import { isCausalLm, sequenceLength, type CausalLmConfig } from '../model/config';
+import { isCausalLm, numLayers, sequenceLength, type CausalLmConfig } from '../model/config';
 import type { LazyCheckpoint } from '../model/lazy-checkpoint';
 import { parseDataSet, type DataSet } from '../data/datasets';
 import type { ExportProvenance } from '../export/checkpoint-export';
@@ -23,6 +24,7 @@ import {
 import { describeEstimate, formatBytes, streamedMemory, type MemoryEstimate } from './memory';
 import { pruneStreamed, type LmEvaluation, type StreamedPruneResult } from './streamed-prune';
 import { streamedReport, streamedSmallFiles } from './streamed-outcome';
+import { KeptStatistics } from './kept-statistics';
 
 export interface StreamedRunOptions {
   signal?: AbortSignal;
@@ -48,6 +50,8 @@ export class StreamedSession {
   /** The pass running: one at a time, so the memory is one pass's and a prune after a measurement
    * reuses its dense metric. */
   private busy: Promise<unknown> = Promise.resolve();
+  /** One-shot statistics of the last calibration, so a slider step does not calibrate again. */
+  private readonly kept: KeptStatistics;
 
   private constructor(
     readonly checkpoint: LazyCheckpoint,
@@ -59,6 +63,7 @@ export class StreamedSession {
     readonly whole: MemoryEstimate,
   ) {
     this.evalData = evalSet;
+    this.kept = new KeptStatistics(numLayers(config));
   }
 
   /**
@@ -107,6 +112,8 @@ export class StreamedSession {
     this.evalOptions = opts;
     this.evalTokens = tokens;
     this.dense = null;
+    // Calibration on the held-out text reads the new one.
+    this.kept.clear();
     return { windows };
   }
 
@@ -209,6 +216,7 @@ export class StreamedSession {
       calibration,
       evaluation,
       measureDense: this.dense === null,
+      statistics: this.kept.forPass(recipe, calibration),
       exportTo: sink,
       signal: opts.signal,
       onProgress: opts.onProgress,
