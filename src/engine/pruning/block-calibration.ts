@@ -58,6 +58,8 @@ export interface BlockLoopOptions extends StatsOptions {
   passengers?: Passenger[];
   /** Progress within the whole loop, 0…1. */
   onProgress?: (fraction: number) => void;
+  /** Adds the time spent carrying the passengers, in ms (what of the loop is their evaluation). */
+  timing?: { carryMs: number };
 }
 
 /**
@@ -85,6 +87,11 @@ export async function calibrateBlockByBlock(
   let done = 0;
   const progress = (f: number) => opts.onProgress?.((done + f) / total);
   const carry = (layer: number, through: Passenger['through']) => {
+    const t0 = performance.now();
+    carryEach(layer, through);
+    if (opts.timing) opts.timing.carryMs += performance.now() - t0;
+  };
+  const carryEach = (layer: number, through: Passenger['through']) => {
     for (const p of passengers) {
       if (p.through !== through) continue;
       p.hidden.forEach((h, i) => {
