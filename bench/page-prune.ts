@@ -34,13 +34,23 @@
 //                                        the page reads a block at a time)
 //   EXPORT=1                             (e) Export pressed after the slider step, timed until every file
 //                                        is downloaded
+//   EXPORT_ONLY=1                        (e) alone: Export at 50% right after opening, no evaluation data
 //   SKIP_STEP=1                          no slider step (c): a model read a block at a time makes each
 //                                        step a whole pass, (b) again
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Download, type Page } from '@playwright/test';
+import { type BrowserContext, chromium, type Download, type Page } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
 import { writeTinyLlamaShape } from './lib/tinyllama-shape';
@@ -65,7 +75,9 @@ const SKIP_BASELINE = process.env.SKIP_BASELINE === '1';
 const PRUNE_FIRST = process.env.PRUNE_FIRST === '1';
 const METHOD = process.env.METHOD ?? 'wanda';
 const SPARSITY_STEPS = 10; // ArrowRight presses: 5% each → 50%
-const EXPORT = process.env.EXPORT === '1';
+/** EXPORT_ONLY=1: right after opening (no evaluation data given), Export: the pass that calibrates, prunes and writes. */
+const EXPORT_ONLY = process.env.EXPORT_ONLY === '1';
+const EXPORT = process.env.EXPORT === '1' || EXPORT_ONLY;
 const SKIP_STEP = process.env.SKIP_STEP === '1';
 const SHOTS = 'test-results/page-prune';
 /** The benchmark's own checkpoints, written once; any other folder is taken as it is. */
@@ -254,8 +266,8 @@ interface Step {
   [k: string]: unknown;
 }
 
-async function run(browser: Browser, pid: number) {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+async function run(context: BrowserContext, pid: number) {
+  const page = await context.newPage();
   const consoleErrors: string[] = [];
   const keep = (m: string) => consoleErrors.length < 50 && consoleErrors.push(m.slice(0, 500));
   page.on('console', (m) => {
@@ -535,6 +547,15 @@ async function run(browser: Browser, pid: number) {
       return { idle, overall: sampler.overall, steps, notes, failures, consoleErrors };
     }
 
+    if (EXPORT_ONLY) {
+      await pickMethod();
+      const slider = page.getByRole('slider', { name: 'Global sparsity' });
+      await slider.fill('0.5');
+      notes.sparsity = await slider.inputValue();
+      await exportAll();
+      return { idle, overall: sampler.overall, steps, notes, failures, consoleErrors };
+    }
+
     // The page offers the shipped text; the dense baseline is measured on it.
     const metric = page.getByRole('region', { name: 'Baseline quality' });
     notes.offer = (await metric.textContent())?.replace(/\s+/g, ' ').trim();
@@ -685,16 +706,24 @@ const head = await new Promise<string>((res) => {
   git.on('close', () => res(out.trim()));
 });
 const server = await startPreview(PORT, DIST);
-let browser: Browser | null = null;
+let context: BrowserContext | null = null;
+const profile = mkdtempSync(join(tmpdir(), 'page-prune-profile-'));
 let result: Awaited<ReturnType<typeof run>>;
 const load0 = loadavg();
 const started = performance.now();
 try {
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
+  // A profile on disk: an ephemeral context's storage quota is too small for a large export.
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    args: chromiumArgs,
+    viewport: { width: 1440, height: 900 },
+    acceptDownloads: true,
+  });
   const pid = browserPid();
-  result = await run(browser, pid);
+  result = await run(context, pid);
 } finally {
-  await browser?.close().catch(() => {});
+  await context?.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
   if (server.pid) process.kill(-server.pid);
 }
 
@@ -711,7 +740,7 @@ const configuration = {
   calibrationSize: notes.calibrationSize,
   calibrationMode: notes.calibrationMode,
 };
-const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}|window ${notes.window}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}${EXPORT ? '|export' : ''}`;
+const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}|window ${notes.window}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}${EXPORT_ONLY ? '|export only' : EXPORT ? '|export' : ''}`;
 const entry = {
   date: new Date().toISOString(),
   key,
@@ -725,28 +754,35 @@ const entry = {
   backend: notes.backend ?? 'wasm',
   model: DIR,
   fileMB: fileBytes / 1e6,
-  flow: PRUNE_FIRST
+  flow: EXPORT_ONLY
     ? [
         'open /?backend=wasm (default model, baseline measured), idle RSS sampled',
         `Choose files… ← ${MODEL_FILES.join(', ')}`,
-        `Method: ${METHOD}${CALIB_MODE ? `, Calibration mode: ${CALIB_MODE}` : ''}${CALIB_COUNT !== null ? `, Calibration size: ${CALIB_COUNT}` : ''}, Calibration source: random inputs`,
-        `Global sparsity slider: ${SPARSITY_STEPS} × ArrowRight → calibration and pruning, until the page shows the outcome`,
+        `Method: ${METHOD}${CALIB_MODE ? `, Calibration mode: ${CALIB_MODE}` : ''}${CALIB_COUNT !== null ? `, Calibration size: ${CALIB_COUNT}` : ''}; Global sparsity 50%; no evaluation data given`,
+        'Export pruned checkpoint → (e) every file downloaded (calibrated on the default source, unmeasured)',
       ]
-    : [
-        'open /?backend=wasm (default model, baseline measured), idle RSS sampled',
-        `Choose files… ← ${MODEL_FILES.join(', ')}`,
-        `Baseline quality: "Use the shipped text" (the dense model measured on it${SKIP_BASELINE ? '; that measurement cancelled at once' : ''})`,
-        `Method: ${METHOD}${CALIB_MODE ? `, Calibration mode: ${CALIB_MODE}` : ''}${CALIB_COUNT !== null ? `, Calibration size: ${CALIB_COUNT}` : ''}`,
-        `Global sparsity slider: ${SPARSITY_STEPS} × ArrowRight (on the default calibration source)`,
-        `Window (tokens): ${notes.window}${WINDOW !== null ? ' (typed after opening)' : ' (the default)'}`,
-        notes.defaultSourceOutcome === 'the prune ran on the default source'
-          ? '(b) calibration + first pruned measurement on the default source, from the first slider step'
-          : 'Calibration source: held-out data → (b) calibration + first pruned measurement',
-        ...(SKIP_STEP
-          ? []
-          : ['one more ArrowRight → (c) first streamed estimate (data-testid pruned-metric-estimate), then done']),
-        ...(EXPORT ? ['Export pruned checkpoint → (e) every file downloaded'] : []),
-      ],
+    : PRUNE_FIRST
+      ? [
+          'open /?backend=wasm (default model, baseline measured), idle RSS sampled',
+          `Choose files… ← ${MODEL_FILES.join(', ')}`,
+          `Method: ${METHOD}${CALIB_MODE ? `, Calibration mode: ${CALIB_MODE}` : ''}${CALIB_COUNT !== null ? `, Calibration size: ${CALIB_COUNT}` : ''}, Calibration source: random inputs`,
+          `Global sparsity slider: ${SPARSITY_STEPS} × ArrowRight → calibration and pruning, until the page shows the outcome`,
+        ]
+      : [
+          'open /?backend=wasm (default model, baseline measured), idle RSS sampled',
+          `Choose files… ← ${MODEL_FILES.join(', ')}`,
+          `Baseline quality: "Use the shipped text" (the dense model measured on it${SKIP_BASELINE ? '; that measurement cancelled at once' : ''})`,
+          `Method: ${METHOD}${CALIB_MODE ? `, Calibration mode: ${CALIB_MODE}` : ''}${CALIB_COUNT !== null ? `, Calibration size: ${CALIB_COUNT}` : ''}`,
+          `Global sparsity slider: ${SPARSITY_STEPS} × ArrowRight (on the default calibration source)`,
+          `Window (tokens): ${notes.window}${WINDOW !== null ? ' (typed after opening)' : ' (the default)'}`,
+          notes.defaultSourceOutcome === 'the prune ran on the default source'
+            ? '(b) calibration + first pruned measurement on the default source, from the first slider step'
+            : 'Calibration source: held-out data → (b) calibration + first pruned measurement',
+          ...(SKIP_STEP
+            ? []
+            : ['one more ArrowRight → (c) first streamed estimate (data-testid pruned-metric-estimate), then done']),
+          ...(EXPORT ? ['Export pruned checkpoint → (e) every file downloaded'] : []),
+        ],
   configuration,
   notes,
   idleMB: inMB(idle),

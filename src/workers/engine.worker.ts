@@ -674,6 +674,14 @@ async function exportStreamed(
   if (recipe.kind !== 'unstructured')
     throw new Error('a model read a block at a time is pruned by weights (unstructured or N:M) only');
   const store = await opfsExport();
+  // Checked before the pass, with the old export gone: a full store would fail it at the end.
+  const needed = s.exportBytes();
+  const free = await store.free();
+  const full = () =>
+    new Error(
+      `the export needs about ${formatBytes(needed)} of this browser's storage for the page, and ${formatBytes(free)} is free: free some disk space (a private window's storage is small), or export on the command line (npm run cli -- export --memory-budget …)`,
+    );
+  if (needed > free) throw full();
   try {
     await s.export(recipe.recipe, {
       sink: store.open,
@@ -686,7 +694,7 @@ async function exportStreamed(
     return (await store.files()).map((blob) => ({ name: blob.name, blob }));
   } catch (e) {
     await store.discard();
-    throw e;
+    throw (e as Error)?.name === 'QuotaExceededError' ? full() : e;
   }
 }
 

@@ -17,7 +17,13 @@ type SyncFileHandle = FileSystemFileHandle & { createSyncAccessHandle(): Promise
 const FOLDER = 'export';
 
 /** A folder emptied for a new export, with the sinks that write into it and the files written. */
-export async function opfsExport(): Promise<{ open: OpenSink; files(): Promise<File[]>; discard(): Promise<void> }> {
+export async function opfsExport(): Promise<{
+  open: OpenSink;
+  files(): Promise<File[]>;
+  discard(): Promise<void>;
+  /** Bytes the page may still store (the browser's quota less what it holds). */
+  free(): Promise<number>;
+}> {
   if (!navigator.storage?.getDirectory)
     throw new Error('this browser has no origin-private file system to write a large export into');
   const root = await navigator.storage.getDirectory();
@@ -45,5 +51,9 @@ export async function opfsExport(): Promise<{ open: OpenSink; files(): Promise<F
     open,
     files: () => Promise.all(names.map(async (n) => (await dir.getFileHandle(n)).getFile())),
     discard: () => root.removeEntry(FOLDER, { recursive: true }).catch(() => {}),
+    free: async () => {
+      const { quota, usage } = await navigator.storage.estimate();
+      return quota === undefined ? Number.POSITIVE_INFINITY : quota - (usage ?? 0);
+    },
   };
 }

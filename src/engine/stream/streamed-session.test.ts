@@ -131,6 +131,10 @@ describe('a model read a block at a time', () => {
       ['config.json', 'masks.safetensors', 'model.safetensors', 'recipe.json', 'tokenizer.json'].sort(),
     );
     for (const f of listed) expect(sinks.written.get(f.name)!.length, f.name).toBe(f.bytes);
+    // What the page checks the browser's storage for: the weight files and masks, less their headers.
+    const stored = listed.filter((f) => f.name.endsWith('.safetensors')).reduce((a, f) => a + f.bytes, 0);
+    expect(s.exportBytes()).toBeLessThanOrEqual(stored);
+    expect(s.exportBytes()).toBeGreaterThan(stored - 20_000);
     expect(sinks.written.get('tokenizer.json')).toEqual(tokenizerBytes);
     const recipe = JSON.parse(new TextDecoder().decode(sinks.written.get('recipe.json')!));
     expect(recipe.notes).toContain('pruned a block at a time within the memory budget');

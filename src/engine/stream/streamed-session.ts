@@ -25,6 +25,8 @@ import { describeEstimate, formatBytes, streamedMemory, type MemoryEstimate } fr
 import { pruneStreamed, type LmEvaluation, type StreamedPruneResult } from './streamed-prune';
 import { streamedReport, streamedSmallFiles } from './streamed-outcome';
 import { KeptStatistics } from './kept-statistics';
+import { tensorByteSize } from '../io/safetensors';
+import { prunableLinears } from '../pruning/unstructured';
 
 export interface StreamedRunOptions {
   signal?: AbortSignal;
@@ -137,6 +139,15 @@ export class StreamedSession {
     });
     this.busy = run.catch(() => {});
     return run;
+  }
+
+  /** Bytes an export writes: the weights in their stored dtypes, and a byte of mask per prunable weight. */
+  exportBytes(): number {
+    const ck = this.checkpoint;
+    let bytes = 0;
+    for (const [name, shape] of ck.shapes) bytes += tensorByteSize(ck.storage.dtypes.get(name) ?? 'F32', shape);
+    for (const spec of prunableLinears(this.config)) bytes += spec.inFeatures * spec.outFeatures;
+    return bytes;
   }
 
   /** The dense model's metric on the evaluation set: one pass over the files. */
