@@ -730,12 +730,14 @@ try {
 const { idle, overall, steps, notes, failures, consoleErrors } = result;
 const configuration = {
   method: METHOD,
-  sparsity: `${notes.sparsity} then one step to ${notes.stepTo ?? '—'}`,
+  sparsity: notes.stepTo ? `${notes.sparsity} then one step to ${notes.stepTo}` : notes.sparsity,
   calibrationSource: PRUNE_FIRST
     ? 'random inputs (no evaluation data given yet)'
-    : notes.defaultSourceOutcome === 'the prune ran on the default source'
-      ? `${notes.calibrationSourceDefault}: the page's default on a checkpoint without training data`
-      : 'held-out (the shipped text; picked after the default failed)',
+    : EXPORT_ONLY
+      ? `${notes.calibrationSourceDefault}: the page's default on a checkpoint without data`
+      : notes.defaultSourceOutcome === 'the prune ran on the default source'
+        ? `${notes.calibrationSourceDefault}: the page's default on a checkpoint without training data`
+        : 'held-out (the shipped text; picked after the default failed)',
   window: notes.window,
   calibrationSize: notes.calibrationSize,
   calibrationMode: notes.calibrationMode,
