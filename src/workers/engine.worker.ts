@@ -11,7 +11,7 @@ import {
   type ModelFiles,
 } from '../engine/session';
 import { remoteBaseUrl, remoteName } from '../engine/hub';
-import { Pruner, type PruneReport, type StructuredReport } from '../engine/eval/pruner';
+import { Pruner, type PruneRecipe, type PruneReport, type StructuredReport } from '../engine/eval/pruner';
 import { COPIED_FILES, exportCheckpoint } from '../engine/export/checkpoint-export';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { StructuredPlan } from '../engine/pruning/structured/recipe';
@@ -242,13 +242,18 @@ async function measureStreamed(
   signal: AbortSignal,
   onProgress: ProgressFn,
 ): Promise<PruneReport> {
-  if (recipe.kind !== 'unstructured')
-    throw new Error('a model read a block at a time is pruned by weights (unstructured or N:M) only');
-  return s.prune(recipe.recipe, {
+  return s.prune(weightRecipe(recipe), {
     signal,
-    batchSize: evalBatchSize(s.evalWindow, flopsPerToken(costReport(s.config))),
+    batchSize: evaluationBatch(s),
     onProgress: (stage, fraction) => onProgress({ label: stageLabel(stage), fraction }),
   });
+}
+
+/** The recipe a model read a block at a time can take: by weights, not by structure. */
+function weightRecipe(recipe: WorkbenchRecipe): PruneRecipe {
+  if (recipe.kind !== 'unstructured')
+    throw new Error('a model read a block at a time is pruned by weights (unstructured or N:M) only');
+  return recipe.recipe;
 }
 
 const api: EngineApi = {
@@ -671,8 +676,7 @@ async function exportStreamed(
   signal: AbortSignal,
   onProgress: ProgressFn,
 ): Promise<ExportedFile[]> {
-  if (recipe.kind !== 'unstructured')
-    throw new Error('a model read a block at a time is pruned by weights (unstructured or N:M) only');
+  const pruneRecipe = weightRecipe(recipe);
   const store = await opfsExport();
   // Checked before the pass, with the old export gone: a full store would fail it at the end.
   const needed = s.exportBytes();
@@ -683,9 +687,9 @@ async function exportStreamed(
     );
   if (needed > free) throw full();
   try {
-    await s.export(recipe.recipe, {
+    await s.export(pruneRecipe, {
       sink: store.open,
-      provenance: { recipe: recipe.recipe, notes: [] },
+      provenance: { recipe: pruneRecipe, notes: [] },
       copied: copiedFiles,
       signal,
       batchSize: evaluationBatch(s),
