@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { expect, test, type Download } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { readSafetensors } from '../src/engine/io/safetensors';
-import { EVAL_TIMEOUT_MS, expectModelShown, SLOW_TEST_MS, VIEWPORTS } from './helpers';
+import { EVAL_TIMEOUT_MS, expectModelShown, exportedFiles, SLOW_TEST_MS, VIEWPORTS } from './helpers';
 
 test.use({ viewport: VIEWPORTS[0] });
 
@@ -17,12 +17,7 @@ test('Export downloads the pruned checkpoint: model.safetensors with the expecte
   for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight');
   await expect(page.getByTestId('pruned-metric')).toHaveText(/^\d+(\.\d+)?%$/, { timeout: EVAL_TIMEOUT_MS });
 
-  const downloads: Download[] = [];
-  page.on('download', (d) => downloads.push(d));
-  await page.getByRole('button', { name: 'Export pruned checkpoint' }).click();
-  await expect.poll(() => downloads.length, { timeout: EVAL_TIMEOUT_MS }).toBe(4);
-  const byName = new Map<string, Buffer>();
-  for (const d of downloads) byName.set(d.suggestedFilename(), readFileSync((await d.path())!));
+  const byName = await exportedFiles(page, 4);
   expect([...byName.keys()].sort()).toEqual(['config.json', 'masks.safetensors', 'model.safetensors', 'recipe.json']);
 
   const source = readSafetensors(new Uint8Array(readFileSync('public/models/vit-fashion/model.safetensors')));

@@ -1,6 +1,7 @@
 // Shared steps of the workbench's browser tests: the page is used as a person would (roles,
 // labels, visible text); screenshots go to test-results/screens/.
-import { expect, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { type Download, expect, type Page } from '@playwright/test';
 
 // Measuring a model's baseline runs the whole eval set through TensorFlow.js on WebGPU, which here
 // is SwiftShader on a busy 2-core CPU: minutes, not seconds. Tests that wait for a metric get
@@ -86,4 +87,15 @@ export async function seedStorage(page: Page, stored: unknown): Promise<void> {
       sessionStorage.setItem('seeded', '1');
     }
   }, JSON.stringify(stored));
+}
+
+/** Presses Export and waits for its `count` downloads: each file's bytes by its name. */
+export async function exportedFiles(page: Page, count: number): Promise<Map<string, Buffer>> {
+  const downloads: Download[] = [];
+  page.on('download', (d) => downloads.push(d));
+  await page.getByRole('button', { name: 'Export pruned checkpoint' }).click();
+  await expect.poll(() => downloads.length, { timeout: EVAL_TIMEOUT_MS }).toBe(count);
+  const byName = new Map<string, Buffer>();
+  for (const d of downloads) byName.set(d.suggestedFilename(), readFileSync((await d.path())!));
+  return byName;
 }

@@ -4,12 +4,13 @@
 // rank across the model, prunes it from the slider and exports it through the browser's storage.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test, type Download } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { readSafetensors } from '../src/engine/io/safetensors';
 import {
   collectPageErrors,
   EVAL_TIMEOUT_MS,
   expectModelShown,
+  exportedFiles,
   metricPanel,
   numberAfter,
   screenshots,
@@ -52,12 +53,7 @@ test('a model too big for the tab is measured, pruned and exported a block at a 
   await expect(pruned).toHaveText(/^\d+\.\d+$/, { timeout: EVAL_TIMEOUT_MS });
   expect(Number(await pruned.textContent())).toBeGreaterThan(1.712);
 
-  const downloads: Download[] = [];
-  page.on('download', (d) => downloads.push(d));
-  await page.getByRole('button', { name: 'Export pruned checkpoint' }).click();
-  await expect.poll(() => downloads.length, { timeout: EVAL_TIMEOUT_MS }).toBe(6);
-  const byName = new Map<string, Buffer>();
-  for (const d of downloads) byName.set(d.suggestedFilename(), readFileSync((await d.path())!));
+  const byName = await exportedFiles(page, 6);
   expect([...byName.keys()].sort()).toEqual([
     'config.json',
     'masks.safetensors',

@@ -299,7 +299,7 @@ export class ModelSession {
   }
 
   private encode(set: DataSet & { kind: 'text' }): Int32Array {
-    return Int32Array.from(this.checkpoint.tokenizer!.encode(new TextDecoder('utf-8').decode(set.bytes)));
+    return encodeText(this.checkpoint.tokenizer!, set);
   }
 
   /** Tokens per evaluation window of text: the set's options', else the model's sequence. */
@@ -391,6 +391,11 @@ export function evalWindowCount(c: CausalLmConfig, tokens: number, opts: EvalSet
   if (windows < 1)
     throw new ModelError(`${name} is too short: it encodes to ${tokens} tokens, and one window needs ${t + 1}`);
   return windows;
+}
+
+/** A text set's tokens (its bytes read as UTF-8). */
+export function encodeText(tokenizer: Pick<Tokenizer, 'encode'>, set: { bytes: Uint8Array }): Int32Array {
+  return Int32Array.from(tokenizer.encode(new TextDecoder('utf-8').decode(set.bytes)));
 }
 
 /** Refuses a data set of the wrong kind or shape for the model, naming it `name`. */

@@ -132,6 +132,14 @@ async function installFitting(
   await installStreamed(next);
 }
 
+/** Drops the masks and views kept of the model before. */
+function forgetMasks(): void {
+  lastPruned = null;
+  lastInspected = null;
+  lastDenseViews = null;
+  lastDetailed = null;
+}
+
 /** Makes a model read a block at a time the loaded one, retiring the old model. */
 async function installStreamed(next: StreamedSession): Promise<void> {
   await stopModelJobs();
@@ -139,7 +147,7 @@ async function installStreamed(next: StreamedSession): Promise<void> {
   session = null;
   sessionFiles = null;
   pruner = null;
-  lastPruned = lastInspected = lastDenseViews = lastDetailed = null;
+  forgetMasks();
   streamed = next;
   evalWindow = null;
 }
@@ -179,10 +187,7 @@ function adopt(next: ModelSession, files: ModelFiles, opts: { keepSession?: bool
   streamed = null;
   sessionFiles = files;
   pruner = new Pruner(next);
-  lastPruned = null;
-  lastInspected = null;
-  lastDenseViews = null;
-  lastDetailed = null;
+  forgetMasks();
 }
 
 /**

@@ -15,6 +15,7 @@ import type { ExportProvenance } from '../export/checkpoint-export';
 import type { OpenSink } from '../export/streamed-export';
 import {
   checkDataFits,
+  encodeText,
   evalWindowCount,
   ModelError,
   summarize,
@@ -286,6 +287,6 @@ export class StreamedSession {
   }
 
   private encode(set: DataSet & { kind: 'text' }): Int32Array {
-    return Int32Array.from(this.checkpoint.tokenizer!.encode(new TextDecoder('utf-8').decode(set.bytes)));
+    return encodeText(this.checkpoint.tokenizer!, set);
   }
 }
