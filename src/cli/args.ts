@@ -14,13 +14,14 @@ import {
   type GranularityId,
   granularityEntry,
   type MethodId,
+  type QuantizerId,
   refusal,
   type Scope,
   type StructuredGranularity,
   type StructuredScoreId,
   FAMILIES,
 } from '../engine/pruning/catalogue';
-import type { StructuredRecipe } from '../engine/pruning/recipe';
+import { type Quantization, resolveQuantization, type StructuredRecipe } from '../engine/pruning/recipe';
 import type { HandoverTool } from '../engine/export/handover';
 import { UsageError } from './errors';
 import { parseSize } from '../engine/stream/memory';
@@ -50,6 +51,8 @@ export interface WeightArgs extends CalibArgs {
   /** The allocation's parameters given (--owl-m, --owl-lambda), by the catalogue's parameter ids. */
   allocationParameters: Record<string, number>;
   calibrationMode: CalibrationMode | undefined;
+  /** --bits and its grid, null without --bits. */
+  quant: Quantization | null;
 }
 
 /** A structured granularity: the amount removed is the command's --sparsity / --sparsities. */
@@ -184,10 +187,11 @@ function parseNumber(s: string, option: string, min: number, max: number): numbe
   return v;
 }
 
-function parseInteger(s: string, option: string, min: number): number {
+function parseInteger(s: string, option: string, min: number, max = Infinity): number {
   if (!/^\d+$/.test(s.trim())) throw new UsageError(`${option}: "${s}" is not a whole number`);
   const v = Number(s);
   if (!Number.isSafeInteger(v) || v < min) throw new UsageError(`${option}: must be at least ${min}, got ${s}`);
+  if (v > max) throw new UsageError(`${option}: must be at most ${max}, got ${s}`);
   return v;
 }
 
@@ -208,7 +212,7 @@ function read(raw: Raw, name: string, command: Command): string | number | undef
   const kind = optionSpec(name).kind;
   switch (kind.type) {
     case 'integer':
-      return parseInteger(value, `--${name}`, kind.min);
+      return parseInteger(value, `--${name}`, kind.min, kind.max);
     case 'number':
       return parseNumber(value, `--${name}`, kind.min, kind.max);
     case 'choice': {
@@ -253,6 +257,23 @@ function calibArgs(raw: Raw, command: Command): CalibArgs {
   };
 }
 
+/** --bits and the grid's options; the others without --bits are refused. */
+function quantArgs(raw: Raw, command: Command): Quantization | null {
+  const bits = read(raw, 'bits', command) as number | undefined;
+  if (bits === undefined) {
+    const stray = (['group-size', 'quantizer', 'act-order', 'symmetric'] as const).find((n) => raw[n] !== undefined);
+    if (stray) throw new UsageError(`--${stray} sets how weights are quantized: give --bits too`);
+    return null;
+  }
+  return resolveQuantization({
+    bits,
+    groupSize: read(raw, 'group-size', command) as number | undefined,
+    quantizer: read(raw, 'quantizer', command) as QuantizerId | undefined,
+    actOrder: raw['act-order'] === true,
+    symmetric: raw.symmetric === true,
+  });
+}
+
 function recipeArgs(raw: Raw, command: Command): RecipeArgs {
   const granularity = (read(raw, 'granularity', command) ??
     (raw.nm === undefined ? OPTIONS.granularity.default : NM)) as GranularityId;
@@ -263,7 +284,16 @@ function recipeArgs(raw: Raw, command: Command): RecipeArgs {
   const allocation = read(raw, 'allocation', command) as AllocationId | undefined;
   const calibrationMode = read(raw, 'calib-mode', command) as CalibrationMode | undefined;
   const score = read(raw, 'score', command) as StructuredScoreId | undefined;
-  refuseWhateverTheModel({ granularity, method, scope, allocation, calibrationMode, score });
+  const quant = quantArgs(raw, command);
+  refuseWhateverTheModel({
+    granularity,
+    method,
+    scope,
+    allocation,
+    calibrationMode,
+    score,
+    ...(quant ? { quantizer: quant.quantizer, actOrder: quant.actOrder } : {}),
+  });
   for (const [name, o] of OPTION_LIST) {
     if (raw[name] === undefined) continue;
     if (o.granularities && !o.granularities.includes(granularity))
@@ -297,6 +327,7 @@ function recipeArgs(raw: Raw, command: Command): RecipeArgs {
     allocation,
     allocationParameters,
     calibrationMode,
+    quant,
     ...calib,
   };
 }

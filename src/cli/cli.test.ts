@@ -641,7 +641,7 @@ describe('cli', () => {
         expect(entry, `${command}: ${e.id}`).toContain(e.summary.split(' ').slice(0, 3).join(' '));
         if (e.paper) expect(entry, `${command}: ${e.id}`).toContain(`(${citeShort(e.paper)})`);
       }
-      for (const p of ALLOCATIONS.flatMap((a) => a.parameters.map((p) => `--${a.id}-${p.id}`)))
+      for (const p of ALLOCATIONS.flatMap((a) => a.parameters.map((p) => `--${p.option ?? `${a.id}-${p.id}`}`)))
         expect(r.stdout, `${command}: ${p}`).toMatch(new RegExp(`^  ${literal(p)} `, 'm'));
       // Aligned columns within a terminal's width.
       expect(Math.max(...r.stdout.split('\n').map((l) => l.length)), command).toBeLessThanOrEqual(100);

@@ -123,7 +123,9 @@ export function buildRecipe(
     nm: a.nm,
     allocation,
     ...(allocation === 'owl' ? { owl: { m: parameters.m, lambda: parameters.lambda } } : {}),
+    ...(allocation === 'evopress' ? { evopress: { steps: parameters.steps } } : {}),
     calibrationMode: a.calibrationMode,
+    quant: a.quant,
     seed: a.seed ?? OPTIONS.seed.default,
   };
   checkRecipe(given, family);

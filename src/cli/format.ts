@@ -3,6 +3,7 @@ import type { Metrics } from '../engine/eval/metrics';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
 import { allocationDefaults, allocationEntry, calibrationModeEntry } from '../engine/pruning/catalogue';
 import type { ModelSummary } from '../engine/session';
+import type { Quantization } from '../engine/pruning/recipe';
 import { OPTIONS } from './options';
 
 const pct = (v: number, digits = 1) => `${(100 * v).toFixed(digits)}%`;
@@ -41,7 +42,8 @@ const isStructured = (r: PruneRecipe | StructuredPruneRecipe): r is StructuredPr
 /** The allocation and its parameters as the catalogue names them: "owl allocation (M 5, λ 0.08)". */
 function allocationText(r: PruneRecipe): string {
   const a = allocationEntry(r.allocation ?? OPTIONS.allocation.default);
-  const values: Record<string, number> = { ...allocationDefaults(a.id), ...(a.id === 'owl' ? r.owl : {}) };
+  const given = a.id === 'owl' ? r.owl : a.id === 'evopress' ? r.evopress : {};
+  const values: Record<string, number> = { ...allocationDefaults(a.id), ...given };
   const params = a.parameters.map((p) => `${p.label} ${values[p.id]}`);
   return `${a.id} allocation${params.length ? ` (${params.join(', ')})` : ''}`;
 }
@@ -60,7 +62,18 @@ export function recipeLine(r: PruneRecipe | StructuredPruneRecipe): string {
   if (r.nm) parts.push(`${r.nm.n}:${r.nm.m}`);
   else parts.push(`${r.scope} scope`, allocationText(r));
   if (r.method === 'random') parts.push(`seed ${r.seed}`);
+  if (r.quant) parts.push(quantText(r.quant));
   return parts.join(' · ');
+}
+
+/** "4-bit gptq, groups of 128, zero points, act-order". */
+export function quantText(q: Quantization): string {
+  return [
+    `${q.bits}-bit ${q.quantizer}`,
+    q.groupSize > 0 ? `groups of ${q.groupSize}` : 'per channel',
+    q.symmetric ? 'symmetric' : 'zero points',
+    ...(q.actOrder ? ['act-order'] : []),
+  ].join(', ');
 }
 
 const row = (label: string, value: string) => `${label.padEnd(13)} ${value}`;
@@ -103,7 +116,7 @@ export function reportText(r: PruneReport | StructuredReport): string {
       'size',
       structured
         ? `dense ${bytes(r.bytes.dense)} · with the removed structures cut out ${bytes(r.bytes.sparse)}`
-        : `dense ${bytes(r.bytes.dense)} · sparse ${bytes(r.bytes.sparse)}${r.bytes.nm24 === null ? '' : ` · 2:4 ${bytes(r.bytes.nm24)}`}`,
+        : `as stored ${bytes(r.bytes.stored)} · dense ${bytes(r.bytes.dense)} · sparse ${bytes(r.bytes.sparse)}${r.bytes.nm24 === null ? '' : ` · 2:4 ${bytes(r.bytes.nm24)}`} (f32)`,
     ),
     ...blockRows(r),
     row(
@@ -119,7 +132,7 @@ export function pointText(r: PruneReport | StructuredReport): string {
   if ('structure' in r) {
     return `${r.recipe.granularity} ${pct(r.recipe.amount).padStart(6)}  ${metricLine(r.metric)}  ·  FLOPs ${pct(r.flops / r.denseFlops)}  ·  parameters ${pct(r.nonzeroParams / r.params)}`;
   }
-  return `sparsity ${pct(r.sparsity).padStart(6)}  ${metricLine(r.metric)}  ·  FLOPs ${pct(r.flops / r.denseFlops)}`;
+  return `sparsity ${pct(r.sparsity).padStart(6)}  ${metricLine(r.metric)}  ·  FLOPs ${pct(r.flops / r.denseFlops)}  ·  ${bytes(r.bytes.stored)} as stored`;
 }
 
 export function summaryText(dir: string, s: ModelSummary, metric: Metrics | null): string {

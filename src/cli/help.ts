@@ -120,7 +120,15 @@ exported.`,
 const WIDTH = 100;
 /** Where an option's help starts; its values' ids start two further in. */
 const TEXT_COLUMN = 26;
-const SECTIONS: readonly Section[] = ['general', 'granularity', 'weights', 'structured', 'calibration', 'evaluation'];
+const SECTIONS: readonly Section[] = [
+  'general',
+  'granularity',
+  'weights',
+  'quantization',
+  'structured',
+  'calibration',
+  'evaluation',
+];
 
 /** Keeps a citation on one line: the wrapper breaks at plain spaces only. */
 const NBSP = '\u00a0';
@@ -213,6 +221,8 @@ function sectionTitle(s: Section, command: Command): string {
       return 'What is removed';
     case 'weights':
       return `Weight pruning (--granularity ${orList(gs.filter((g) => g.usesMethod).map((g) => g.id))})`;
+    case 'quantization':
+      return 'Quantization of the kept weights (with --bits)';
     case 'structured':
       return `Structured pruning (--granularity ${orList(gs.filter((g) => !g.usesMethod).map((g) => g.id))})`;
     case 'calibration':

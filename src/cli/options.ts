@@ -20,6 +20,8 @@ import {
   type GranularityId,
   METHODS,
   type Paper,
+  QUANT_BIT_RANGE,
+  QUANTIZERS,
   SCOPES,
   STRUCTURED_SCORES,
 } from '../engine/pruning/catalogue';
@@ -29,6 +31,9 @@ export const COMMANDS = ['prune', 'sweep', 'eval', 'export', 'predict'] as const
 export type Command = (typeof COMMANDS)[number];
 
 const RECIPE_COMMANDS: readonly Command[] = ['prune', 'sweep', 'export'];
+
+/** The granularities whose kept weights can be quantized: those a method scores one by one. */
+const WEIGHT_GRANULARITIES = GRANULARITIES.filter((g) => g.usesMethod).map((g) => g.id);
 
 /** The commands that measure the model on an evaluation set. */
 const EVAL_COMMANDS: readonly Command[] = ['prune', 'sweep', 'eval', 'export'];
@@ -68,11 +73,18 @@ export type OptionKind =
   | { type: 'flag' }
   | { type: 'text' }
   | Choice
-  | { type: 'integer'; min: number }
+  | { type: 'integer'; min: number; max?: number }
   | { type: 'number'; min: number; max: number };
 
 /** The groups of --help. */
-export type Section = 'general' | 'granularity' | 'weights' | 'structured' | 'calibration' | 'evaluation';
+export type Section =
+  | 'general'
+  | 'granularity'
+  | 'weights'
+  | 'quantization'
+  | 'structured'
+  | 'calibration'
+  | 'evaluation';
 
 export interface OptionSpec {
   kind: OptionKind;
@@ -144,10 +156,10 @@ const calibModeHelp = () => {
 const allocationParameterOptions = Object.fromEntries(
   ALLOCATIONS.flatMap((a) =>
     a.parameters.map((p): [string, OptionSpec] => [
-      `${a.id}-${p.id}`,
+      p.option ?? `${a.id}-${p.id}`,
       {
-        kind: { type: 'number', min: p.min, max: p.max },
-        arg: `<${p.label}>`,
+        kind: p.integer ? { type: 'integer', min: p.min, max: p.max } : { type: 'number', min: p.min, max: p.max },
+        arg: `<${p.integer ? 'n' : p.label}>`,
         commands: RECIPE_COMMANDS,
         section: 'weights',
         allocation: a.id,
@@ -287,6 +299,46 @@ export const OPTIONS = {
     default: 'uniform' as AllocationId,
   },
   ...allocationParameterOptions,
+  bits: {
+    kind: { type: 'integer', min: QUANT_BIT_RANGE.min, max: QUANT_BIT_RANGE.max },
+    arg: '<n>',
+    commands: RECIPE_COMMANDS,
+    section: 'quantization',
+    granularities: WEIGHT_GRANULARITIES,
+    help: `quantize the kept weights to n bits, ${QUANT_BIT_RANGE.min} ≤ n ≤ ${QUANT_BIT_RANGE.max} (8, 4 and 3 as the papers report); joined with any --method and --sparsity or --nm`,
+  },
+  'group-size': {
+    kind: { type: 'integer', min: 0 },
+    arg: '<g>',
+    commands: RECIPE_COMMANDS,
+    section: 'quantization',
+    granularities: WEIGHT_GRANULARITIES,
+    help: 'input columns sharing one scale and zero point (128, 64, 32); 0 is one per output row. With --bits',
+    default: 0,
+  },
+  quantizer: {
+    kind: { type: 'choice', noun: 'quantizer', values: QUANTIZERS },
+    arg: '<name>',
+    commands: RECIPE_COMMANDS,
+    section: 'quantization',
+    granularities: WEIGHT_GRANULARITIES,
+    help: 'how the kept weights are put on the grid: with --method sparsegpt, gptq quantizes in SparseGPT’s own column sweep. With --bits',
+    default: 'gptq',
+  },
+  'act-order': {
+    kind: { type: 'flag' },
+    commands: RECIPE_COMMANDS,
+    section: 'quantization',
+    granularities: WEIGHT_GRANULARITIES,
+    help: 'GPTQ visits the columns by decreasing Hessian diagonal (its act-order). With --bits and --quantizer gptq',
+  },
+  symmetric: {
+    kind: { type: 'flag' },
+    commands: RECIPE_COMMANDS,
+    section: 'quantization',
+    granularities: WEIGHT_GRANULARITIES,
+    help: 'a grid symmetric around zero (no zero points stored); default: each group’s own zero point. With --bits',
+  },
   'calib-mode': {
     kind: { type: 'choice', noun: 'calibration mode', values: CALIBRATION_MODES },
     arg: '<mode>',

@@ -66,7 +66,7 @@ describe('layerDetail', () => {
     // Held masks are used as they are (here: a hand-made one), not pruned again.
     const held = {
       ...pruned!,
-      result: { masks: new Map(pruned!.result!.masks).set(detail.weight, new Uint8Array(240).fill(1)), weights: null },
+      result: { masks: new Map(pruned!.result!.masks).set(detail.weight, new Uint8Array(240).fill(1)), weights: null, quantized: null },
     };
     const again = await layerDetail(pruner, request('ffn_in', recipe), [held], live(), quiet);
     expect(again.pruned).toBeNull();

@@ -9,7 +9,16 @@ import type { Weights } from '../model/types';
 import type { LinearRole, LinearSpec } from '../model/schema';
 import { isCausalLm, numLayers, sequenceLength, type ModelConfig } from '../model/config';
 import type { ModelSession } from '../session';
-import { type CalibrationMode, type Family, familyOf, type MethodId, needsOf } from '../pruning/catalogue';
+import {
+  allocationDefaults,
+  type CalibrationMode,
+  type Family,
+  familyOf,
+  type MethodId,
+  needsOf,
+} from '../pruning/catalogue';
+import { evoPressSearch, type EvoPressState } from '../pruning/evopress';
+import { DenseDivergence } from './divergence';
 import {
   outlierRatio,
   owlAllocation,
@@ -41,6 +50,7 @@ import { evaluateLmLastPosition, type LastPositionMetrics } from './last-positio
 import type { LinearChoice, LinearPath, SparseLayer } from '../gpu/sparse-linears';
 import { tfjsWebGpu } from '../gpu/tfjs-device';
 import { nm24Bytes } from '../gpu/nm24';
+import type { QuantSettings } from '../quant/types';
 
 import {
   checkRecipe,
@@ -66,10 +76,17 @@ export interface LayerSparsity {
 export interface SizeReport {
   /** f32, every parameter stored. */
   dense: number;
-  /** Prunable matrices as a bitmask plus their nonzero values; everything else dense. */
+  /** Prunable matrices as a bitmask plus their nonzero f32 values; everything else dense. */
   sparse: number;
   /** Prunable matrices 2:4-compressed (gpu/nm24.ts: kept values + 2-bit indices), or null when the mask is not 2:4. */
   nm24: number | null;
+  /**
+   * The model as stored: each prunable matrix in the smallest of dense, bitmask + kept values and
+   * (where its mask is 2:4) 2:4 with its indices, its values at the quantization's bits with a
+   * f16 scale (and a zero point at the same bits) per row and group; everything else f32. What the
+   * page's size axis plots.
+   */
+  stored: number;
 }
 
 export interface PruneReport {
@@ -111,9 +128,21 @@ export type StructuredReport = Omit<PruneReport, 'recipe'> & {
   structure: string;
 };
 
+/** A searched allocation's best split so far (EvoPress), after each generation. */
+export interface SearchProgress {
+  generation: number;
+  generations: number;
+  /** The best split's fitness: mean KL divergence from the dense model's predictions (nats per token). */
+  fitness: number;
+  blockSparsity: number[];
+  evaluations: number;
+}
+
 export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (stage: string, fraction: number) => void;
+  /** Hears a searched allocation's best split after each generation. */
+  onSearch?: (p: SearchProgress) => void;
   /** How the pruned model is measured: examples per batch, and the running metric after each batch. */
   evaluation?: Pick<EvalOptions, 'batchSize' | 'firstBatchSize' | 'onPartial'>;
 }
@@ -136,11 +165,24 @@ export interface BlockSplit {
   outlierRatios: number[] | null;
 }
 
+/** Offspring per EvoPress generation: a quarter of the reference's 64, for a search in a browser tab. */
+const EVOPRESS_OFFSPRING = 16;
+
+/** Prunable weights of each block. */
+function blockParams(c: ModelConfig): number[] {
+  return Array.from({ length: numLayers(c) }, (_, l) =>
+    prunableLinears(c)
+      .filter((s) => s.layer === l)
+      .reduce((a, s) => a + s.inFeatures * s.outFeatures, 0),
+  );
+}
+
 export class Pruner {
   private readonly calibCache = new Map<string, CalibrationData>();
   private readonly statsCache = new Map<string, PruningStats>();
   private readonly ratiosCache = new Map<string, number[]>();
   private readonly curvesCache = new Map<string, SensitivityCurve[]>();
+  private readonly searchStates = new Map<string, EvoPressState>();
   private readonly denseLastPosition = new Map<string, LastPositionMetrics>();
 
   constructor(readonly session: ModelSession) {}
@@ -187,18 +229,14 @@ export class Pruner {
     if (r.allocation === 'uniform')
       return { blockSparsity: uniformAllocation(layers, r.sparsity), outlierRatios: null };
     if (!calib) throw new Error(`the ${r.allocation} allocation needs calibration data`);
+    if (r.allocation === 'evopress') return { blockSparsity: await this.evoPress(r, calib, opts), outlierRatios: null };
     if (r.allocation === 'owl') {
       const { m, lambda } = r.owl!;
       const outlierRatios = await this.outlierRatios(r, m, calib, opts);
       return { blockSparsity: owlAllocation(outlierRatios, r.sparsity, lambda), outlierRatios };
     }
     const curves = await this.sensitivity(r, calib, opts);
-    const params = Array.from({ length: layers }, (_, l) =>
-      prunableLinears(c)
-        .filter((s) => s.layer === l)
-        .reduce((a, s) => a + s.inFeatures * s.outFeatures, 0),
-    );
-    return { blockSparsity: sensitivityAllocation(curves, params, r.sparsity), outlierRatios: null };
+    return { blockSparsity: sensitivityAllocation(curves, blockParams(c), r.sparsity), outlierRatios: null };
   }
 
   /** OWL's per-block outlier ratios: % of the block's Wanda scores on the dense model above M × their mean. */
@@ -235,13 +273,8 @@ export class Pruner {
    */
   async sensitivity(r: PruneRecipe, calib: CalibrationData, opts: RunOptions = {}): Promise<SensitivityCurve[]> {
     const c = this.session.config;
-    const method: MethodId = r.method === 'sparsegpt' ? 'wanda' : r.method;
-    const base = resolvePruneRecipe(
-      { method, sparsity: 0, scope: r.nm ? undefined : r.scope, calibration: r.calibration, seed: r.seed },
-      this.family,
-    );
-    const one = { ...base, calibrationMode: base.calibrationMode && ('one-shot' as const) };
-    const key = `${method}|${one.scope}|${JSON.stringify(this.calibSpec(r))}`;
+    const one = this.oneShotStandIn(r);
+    const key = `${one.method}|${one.scope}|${JSON.stringify(this.calibSpec(r))}`;
     return this.cached(this.curvesCache, key, async () => {
       const layers = numLayers(c);
       const grid = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -267,6 +300,78 @@ export class Pruner {
       }
       return curves;
     });
+  }
+
+  /**
+   * EvoPress's split (pruning/evopress.ts): candidates are pruned by the recipe's scores on the
+   * dense model's statistics (one-shot; Wanda's for SparseGPT, as the sensitivity allocation does)
+   * and scored by the KL divergence of their predictions from the dense model's on the first
+   * calibration windows. The search's state is kept per recipe and calibration: asking for more
+   * steps, or again after a cancel, continues it instead of starting over.
+   */
+  async evoPress(r: ResolvedPruneRecipe, calib: CalibrationData, opts: RunOptions = {}): Promise<number[]> {
+    const c = this.session.config;
+    const one = this.oneShotStandIn(r);
+    const steps = r.evopress?.steps ?? allocationDefaults('evopress').steps;
+    const key = JSON.stringify([one.method, one.scope, r.sparsity, r.seed, this.calibSpec(r)]);
+    const kept = this.searchStates.get(key);
+    const state = kept && kept.generation <= steps ? kept : undefined;
+    const stats = await this.stats(one, calib, opts);
+    const divergence = new DenseDivergence(c, this.session.weights, calib);
+    const count = calib.count;
+    try {
+      const result = await evoPressSearch(
+        { unitParams: blockParams(c), target: r.sparsity },
+        async (blockSparsity, windows, signal) => {
+          const res = await pruneUnstructured(
+            c,
+            this.session.checkpoint.weights,
+            { ...one, sparsity: r.sparsity, blockSparsity },
+            calib,
+            stats,
+            { signal, weights: this.session.weights },
+          );
+          return this.withPruned(res, (w) => divergence.mean(w, windows, signal));
+        },
+        {
+          generations: steps,
+          offspring: EVOPRESS_OFFSPRING,
+          selection: [
+            { windows: Math.max(1, Math.round(count / 8)), survivors: 4 },
+            { windows: Math.max(1, Math.round(count / 2)), survivors: 2 },
+            { windows: count, survivors: 1 },
+          ],
+          seed: r.seed,
+          state,
+          signal: opts.signal,
+          onProgress: (p) => {
+            this.searchStates.set(key, p.state);
+            opts.onProgress?.('EvoPress search', p.generation / p.generations);
+            opts.onSearch?.({
+              generation: p.generation,
+              generations: p.generations,
+              fitness: p.best.fitness,
+              blockSparsity: p.best.sparsities,
+              evaluations: p.evaluations,
+            });
+          },
+        },
+      );
+      this.searchStates.set(key, result.state);
+      return result.sparsities;
+    } finally {
+      divergence.dispose();
+    }
+  }
+
+  /** A weight recipe's scores from the dense model in one pass (SparseGPT's by Wanda's): what an allocation compares splits with. */
+  private oneShotStandIn(r: PruneRecipe): ResolvedPruneRecipe {
+    const method: MethodId = r.method === 'sparsegpt' ? 'wanda' : r.method;
+    const base = resolvePruneRecipe(
+      { method, sparsity: 0, scope: r.nm ? undefined : r.scope, calibration: r.calibration, seed: r.seed },
+      this.family,
+    );
+    return { ...base, calibrationMode: base.calibrationMode && ('one-shot' as const) };
   }
 
   /** The cache's value for key, computed and kept on first use. */
@@ -429,7 +534,7 @@ export class Pruner {
       sparsity: 1 - kept / prunable,
       denseFlops: cost.denseFlops,
       flops: cost.flops,
-      bytes: sizes(this.session, p.result.masks),
+      bytes: sizes(this.session, p.result.masks, p.recipe.quant ?? null),
       ...measuredSparsity(this.session.config, p.result.masks),
       targetBlockSparsity: r.nm || p.recipe.scope === 'global' ? null : p.split.blockSparsity,
       outlierRatios: p.split.outlierRatios,
@@ -531,7 +636,7 @@ export class Pruner {
       denseFlops: cost.denseFlops,
       flops: cost.flops,
       // Removed structures leave smaller dense matrices: no index overhead, no 2:4 format.
-      bytes: { dense: 4 * cost.params, sparse: 4 * cost.nonzeroParams, nm24: null },
+      bytes: { dense: 4 * cost.params, sparse: 4 * cost.nonzeroParams, nm24: null, stored: 4 * cost.nonzeroParams },
       blockSparsity: cost.blocks.map((b) => 1 - b.nonzero / Math.max(1, b.params)),
       layerSparsity: blockLinears.map((x) => ({
         weight: x.weight,
@@ -636,25 +741,50 @@ function countsOf(
 }
 
 /** Bytes of the model stored dense, as bitmask + values, and 2:4-compressed, from every prunable linear's count. */
-export function sizeReport(config: ModelConfig, counts: ReadonlyMap<string, MaskCount>): SizeReport {
+export function sizeReport(
+  config: ModelConfig,
+  counts: ReadonlyMap<string, MaskCount>,
+  quant: QuantSettings | null = null,
+): SizeReport {
   const specs = prunableLinears(config);
   const params = costReport(config).params;
   let matrices = 0;
   let sparse = 0;
   let nm: number | null = 0;
+  let stored = 0;
   for (const spec of specs) {
     const n = spec.inFeatures * spec.outFeatures;
     const c = counts.get(spec.weight) ?? { kept: n, is24: false };
     matrices += n;
     sparse += Math.ceil(n / 8) + 4 * c.kept;
     if (nm !== null) nm = c.is24 ? nm + nm24Bytes(spec.outFeatures, spec.inFeatures) : null;
+    stored += storedMatrixBytes(spec, c, quant);
   }
   const rest = 4 * (params - matrices);
-  return { dense: 4 * params, sparse: rest + sparse, nm24: nm === null ? null : rest + nm };
+  return { dense: 4 * params, sparse: rest + sparse, nm24: nm === null ? null : rest + nm, stored: rest + stored };
 }
 
-function sizes(session: ModelSession, masks: Map<string, Uint8Array>): SizeReport {
-  return sizeReport(session.config, countMasks(session.config, masks));
+/** One prunable matrix as stored (SizeReport.stored): the smallest layout, its values at the bits. */
+export function storedMatrixBytes(spec: LinearSpec, c: MaskCount, quant: QuantSettings | null): number {
+  const n = spec.inFeatures * spec.outFeatures;
+  const bits = quant?.bits ?? 32;
+  const values = (count: number) => Math.ceil((count * bits) / 8);
+  const layouts = [values(n), Math.ceil(n / 8) + values(c.kept)];
+  if (c.is24) {
+    // nm24.ts's indices, beside its kept values at the bits (it stores 2 f32 values per group of 4).
+    const groups = spec.outFeatures * Math.ceil(spec.inFeatures / 4);
+    layouts.push(nm24Bytes(spec.outFeatures, spec.inFeatures) - 8 * groups + values(2 * groups));
+  }
+  const grid = quant
+    ? spec.outFeatures *
+      (quant.groupSize > 0 ? Math.ceil(spec.inFeatures / quant.groupSize) : 1) *
+      (2 + (quant.symmetric ? 0 : quant.bits / 8))
+    : 0;
+  return Math.min(...layouts) + Math.ceil(grid);
+}
+
+function sizes(session: ModelSession, masks: Map<string, Uint8Array>, quant: QuantSettings | null): SizeReport {
+  return sizeReport(session.config, countMasks(session.config, masks), quant);
 }
 
 /** Every group of 4 consecutive inputs of every output has at most 2 nonzeros. */

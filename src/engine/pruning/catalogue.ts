@@ -246,6 +246,20 @@ export const PAPERS = {
     venue: 'ACL',
     arxiv: '2311.09755',
   },
+  frantar2023gptq: {
+    authors: ['Elias Frantar', 'Saleh Ashkboos', 'Torsten Hoefler', 'Dan Alistarh'],
+    title: 'GPTQ: Accurate Post-Training Quantization for Generative Pre-trained Transformers',
+    year: 2023,
+    venue: 'ICLR',
+    arxiv: '2210.17323',
+  },
+  sieberling2025: {
+    authors: ['Oliver Sieberling', 'Denis Kuznedelev', 'Eldar Kurtic', 'Dan Alistarh'],
+    title: 'EvoPress: Accurate Dynamic Model Compression via Evolutionary Search',
+    year: 2025,
+    venue: 'ICML',
+    arxiv: '2410.14649',
+  },
   blalock2020: {
     authors: ['Davis Blalock', 'Jose Javier Gonzalez Ortiz', 'Jonathan Frankle', 'John Guttag'],
     title: 'What is the State of Neural Network Pruning?',
@@ -728,11 +742,15 @@ export const STRUCTURED_SCORES: readonly StructuredScoreEntry[] = [
 
 // ---- Layer-wise allocation: how a target sparsity is split over the blocks ----
 
-export type AllocationId = 'uniform' | 'owl' | 'sensitivity';
+export type AllocationId = 'uniform' | 'owl' | 'sensitivity' | 'evopress';
 
 export interface AllocationParameter {
   id: string;
   label: string;
+  /** The CLI's option where it is not --<allocation>-<id>. */
+  option?: string;
+  /** Takes whole numbers only. */
+  integer?: boolean;
   default: number;
   min: number;
   max: number;
@@ -795,7 +813,71 @@ export const ALLOCATIONS: readonly AllocationEntry[] = [
     readsEveryBlock: 'it prunes every block alone before it splits the sparsity',
     parameters: [],
   },
+  {
+    id: 'evopress',
+    label: 'EvoPress',
+    summary:
+      'An evolutionary search over per-block sparsities at a fixed total: offspring move sparsity between blocks, and those whose predictions stay closest to the dense model’s survive.',
+    paper: PAPERS.sieberling2025,
+    implements:
+      'EvoPress’s level-switch mutation (1–3 swaps of one level between two blocks, each level the same number of weights in every block, so the total stays at the target) and multi-step selection (16 offspring scored on ⅛ of the calibration windows, 4 survivors on ½, 2 on all with the parent competing) from the uniform split; the fitness is the mean KL divergence from the dense model’s predictions; candidates are pruned by the method’s scores on the dense model’s statistics (Wanda’s standing in for SparseGPT’s), and the split found is then pruned by the recipe as any allocation’s',
+    needs: { calibration: true, gradients: false },
+    readsEveryBlock: 'it measures the whole model’s predictions for every candidate split',
+    parameters: [
+      {
+        id: 'steps',
+        label: 'search steps',
+        option: 'search-steps',
+        integer: true,
+        default: 50,
+        min: 1,
+        max: 5000,
+        summary: 'Generations of mutation and selection; the search streams its best split after each.',
+      },
+    ],
+  },
 ];
+
+// ---- Quantization: the kept weights put on a grid of a few bits ----
+
+export type QuantizerId = 'rtn' | 'gptq';
+
+export interface QuantizerEntry extends Entry<QuantizerId> {
+  needs: Needs;
+  /** It can visit columns by decreasing Hessian diagonal (GPTQ's act-order). */
+  actOrder: boolean;
+}
+
+export const QUANTIZERS: readonly QuantizerEntry[] = [
+  {
+    id: 'rtn',
+    label: 'round to nearest',
+    summary:
+      'Each kept weight rounded to the nearest point of its group’s grid: the baseline GPTQ is measured against.',
+    paper: null,
+    implements:
+      'GPTQ’s quantizer (min/max grid per output row or group of input columns, with a zero point or symmetric) applied to every kept weight at once; pruned weights stay exactly 0',
+    needs: { calibration: false, gradients: false },
+    actOrder: false,
+  },
+  {
+    id: 'gptq',
+    label: 'GPTQ',
+    summary:
+      'Quantizes one input column at a time and feeds each rounding error into the columns not yet quantized, from the layer’s calibration Hessian.',
+    paper: PAPERS.frantar2023gptq,
+    implements:
+      'fasterquant: H = 2XXᵀ + 1% mean-diagonal damping, lazy blocks of 128 columns, group parameters found when the sweep reaches a group, act-order as an option; joined with SparseGPT in the same column sweep (the SparseGPT paper’s joint mode), and after any other method’s mask on the kept weights (the two-step baseline); block by block on the quantized blocks’ outputs',
+    needs: { calibration: true, gradients: false },
+    actOrder: true,
+  },
+];
+
+/** The bit widths the page offers (the CLI takes 2…8). */
+export const QUANT_BITS = [8, 4, 3] as const;
+/** The group sizes the page offers; 0 is one scale per output row (per channel). */
+export const QUANT_GROUP_SIZES = [0, 128, 64, 32] as const;
+export const QUANT_BIT_RANGE = { min: 2, max: 8 } as const;
 
 // ---- Lookups ----
 
@@ -813,6 +895,7 @@ export const allocationEntry = byId(ALLOCATIONS, 'allocation');
 export const scopeEntry = byId(SCOPES, 'scope');
 export const calibrationSourceEntry = byId(CALIBRATION_SOURCES, 'calibration source');
 export const calibrationModeEntry = byId(CALIBRATION_MODES, 'calibration mode');
+export const quantizerEntry = byId(QUANTIZERS, 'quantizer');
 
 export const ids = <T extends { id: string }>(list: readonly T[]): T['id'][] => list.map((e) => e.id);
 
@@ -876,6 +959,10 @@ export interface Choices {
   score?: StructuredScoreId;
   /** Each block's sparsity set explicitly (the page's free per-layer sliders). */
   perBlock?: boolean;
+  /** The kept weights quantized by this quantizer (none: kept at full precision). */
+  quantizer?: QuantizerId;
+  /** GPTQ's act-order asked for. */
+  actOrder?: boolean;
 }
 
 const quote = (label: string) => `“${label}”`;
@@ -913,6 +1000,8 @@ export function refusal(c: Choices): string | null {
     if (c.calibrationMode !== undefined)
       return `the calibration mode applies to Wanda and SparseGPT; ${quote(g.label)} has none`;
     if (c.perBlock) return `per-block sparsity applies to weight pruning; ${quote(g.label)} removes ${g.unit} instead`;
+    if (c.quantizer !== undefined)
+      return `quantization (${quote(quantizerEntry(c.quantizer).label)}) applies to the weights a method keeps; ${quote(g.label)} removes ${g.unit} instead`;
     return null;
   }
   if (c.score !== undefined) return `${quote(g.label)} scores weights by the method; a structured score does not apply`;
@@ -948,6 +1037,17 @@ export function refusal(c: Choices): string | null {
   if (c.calibrationMode === 'sequential' && scope === 'global') {
     return `a ${quote(scopeEntry('global').label)} scope ranks every block’s scores at once; ${quote(calibrationModeEntry('sequential').label)} calibration prunes one block before it measures the next`;
   }
+  return quantRefusal(c, m);
+}
+
+/** Why the quantization choices cannot go with the method; null when they can. */
+function quantRefusal(c: Choices, m: MethodEntry): string | null {
+  if (!c.actOrder) return null;
+  if (c.quantizer === undefined) return 'act-order orders the columns GPTQ quantizes; there is no quantization';
+  const q = quantizerEntry(c.quantizer);
+  if (!q.actOrder) return `act-order orders GPTQ’s columns; ${quote(q.label)} has no order`;
+  if (m.id === 'sparsegpt')
+    return `${quote(m.label)} chooses its mask block by block of columns in their input order; act-order would permute them`;
   return null;
 }
 
@@ -981,6 +1081,7 @@ export function needsOf(c: Choices): Needs {
   if (g.usesMethod) {
     parts.push(methodEntry(c.method ?? 'magnitude').needs);
     if (c.allocation && !c.perBlock) parts.push(allocationEntry(c.allocation).needs);
+    if (c.quantizer) parts.push(quantizerEntry(c.quantizer).needs);
   } else {
     const structured = c.granularity as StructuredGranularity;
     const all = scoresFor(structured, c.family);

@@ -2,6 +2,7 @@
 // (heads, FFN neurons, blocks, sublayers, tokens), and the one check of a recipe against the
 // catalogue. The Pruner refuses what this refuses, the CLI exits 2 on it, and the page disables it.
 import type { CalibrationSpec } from './calibration';
+import type { QuantSettings } from '../quant/types';
 import {
   type AllocationId,
   allocationDefaults,
@@ -13,8 +14,11 @@ import {
   type Family,
   granularityEntry,
   needsOf,
+  QUANT_BIT_RANGE,
+  RecipeError,
   scoresFor,
   type MethodId,
+  type QuantizerId,
   type Scope,
   type StructuredGranularity,
   type StructuredScoreId,
@@ -31,6 +35,10 @@ export interface PruneRecipe {
   allocation?: AllocationId;
   /** OWL's outlier threshold M and spread λ (allocation 'owl'; defaults 5 and 0.08). */
   owl?: { m: number; lambda: number };
+  /** EvoPress's search steps, its generations (allocation 'evopress'; the catalogue's default). */
+  evopress?: { steps: number };
+  /** The kept weights put on a grid of a few bits after (or, with SparseGPT and GPTQ, while) pruning. */
+  quant?: Quantization | null;
   /**
    * An explicit sparsity per block (the page's per-layer sliders): replaces the global value. Only
    * for per-layer or per-row selection under the uniform allocation.
@@ -40,6 +48,22 @@ export interface PruneRecipe {
   /** How each block's statistics are gathered (default: the method's for the family, from the catalogue). */
   calibrationMode?: CalibrationMode;
   seed?: number;
+}
+
+/** How the kept weights are quantized: the grid (bits, groups, symmetry, act-order) and by what. */
+export interface Quantization extends QuantSettings {
+  quantizer: QuantizerId;
+}
+
+/** A quantization with the defaults filled in: a grid with zero points, per channel, no act-order. */
+export function resolveQuantization(q: Partial<Quantization> & { bits: number }): Quantization {
+  return {
+    bits: q.bits,
+    groupSize: q.groupSize ?? 0,
+    symmetric: q.symmetric ?? false,
+    actOrder: q.actOrder ?? false,
+    quantizer: q.quantizer ?? 'gptq',
+  };
 }
 
 export interface StructuredRecipe {
@@ -68,12 +92,25 @@ export function choicesOf(r: PruneRecipe | StructuredRecipe, family: Family): Ch
     allocation: r.allocation,
     calibrationMode: r.calibrationMode,
     perBlock: r.blockSparsity !== undefined,
+    ...(r.quant ? { quantizer: r.quant.quantizer, actOrder: r.quant.actOrder } : {}),
   };
 }
 
 /** Throws the catalogue's RecipeError, naming both choices, when the recipe cannot be honoured. */
 export function checkRecipe(r: PruneRecipe | StructuredRecipe, family: Family): void {
   checkChoices(choicesOf(r, family));
+  if ('method' in r && r.quant) checkQuantization(r.quant);
+}
+
+/** Refuses bits and group sizes the quantizers cannot honour. */
+export function checkQuantization(q: Partial<Quantization>): void {
+  const { min, max } = QUANT_BIT_RANGE;
+  if (q.bits !== undefined && !(Number.isInteger(q.bits) && q.bits >= min && q.bits <= max))
+    throw new RecipeError(`bits must be a whole number from ${min} to ${max}, got ${q.bits}`);
+  if (q.groupSize !== undefined && !(Number.isInteger(q.groupSize) && q.groupSize >= 0))
+    throw new RecipeError(
+      `the group size must be a whole number of input columns (0: per channel), got ${q.groupSize}`,
+    );
 }
 
 /** A weight-pruning recipe with every default the catalogue gives filled in: what actually runs. */
@@ -95,6 +132,10 @@ export function resolvePruneRecipe(r: PruneRecipe, family: Family): ResolvedPrun
     scope,
     allocation,
     ...(allocation === 'owl' ? { owl: r.owl ?? (allocationDefaults('owl') as { m: number; lambda: number }) } : {}),
+    ...(allocation === 'evopress'
+      ? { evopress: r.evopress ?? (allocationDefaults('evopress') as { steps: number }) }
+      : {}),
+    quant: r.quant ? resolveQuantization(r.quant) : null,
     calibrationMode: r.calibrationMode ?? defaultCalibrationMode(r.method, family, scope) ?? undefined,
     seed: r.seed ?? 0,
   };

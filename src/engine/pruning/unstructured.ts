@@ -20,6 +20,10 @@ import { nmMask } from './nm';
 import { randomScores } from './random';
 import { globalTopK, keepCount, rowTopKMask, topKMask } from './select';
 import { sparseGpt } from './sparsegpt';
+import type { Quantization } from './recipe';
+import type { QuantizedLinear } from '../quant/types';
+import { gptq } from '../quant/gptq';
+import { rtnQuantize } from '../quant/rtn';
 import { meanGradientScores, taylorScores } from './taylor';
 import { wandaScores } from './wanda';
 
@@ -35,13 +39,17 @@ export interface UnstructuredRecipe {
   /** For methods that read activations (Wanda, SparseGPT): block by block, or from the dense model. */
   calibrationMode?: CalibrationMode;
   seed?: number;
+  /** The kept weights quantized: GPTQ in the same column sweep as SparseGPT, or after the mask. */
+  quant?: Quantization | null;
 }
 
 export interface UnstructuredResult {
   /** 0/1 per weight in the checkpoint's layout, for every prunable linear layer. */
   masks: Map<string, Uint8Array>;
-  /** Replacement values (SparseGPT's reconstruction), or null when only masking. */
+  /** Replacement values (SparseGPT's reconstruction, the dequantized weights), or null when only masking. */
   weights: Map<string, HostTensor> | null;
+  /** Each quantized linear's codes and grid, as [out, in] rows; null without quantization. */
+  quantized: Map<string, QuantizedLinear> | null;
 }
 
 /** Statistics of the dense model, reused across the points of a sweep and the steps of a slider. */
@@ -59,6 +67,9 @@ export function prunableLinears(config: ModelConfig): LinearSpec[] {
 /** Whether a method's statistics depend on the blocks pruned before (then none are collected up front). */
 const sequential = (recipe: UnstructuredRecipe) =>
   recipe.method === 'sparsegpt' || (recipe.method === 'wanda' && recipe.calibrationMode === 'sequential');
+
+/** GPTQ reads each layer's input Gram matrix, so it runs block by block whatever chose the mask. */
+const gptqPass = (recipe: UnstructuredRecipe) => recipe.quant?.quantizer === 'gptq';
 
 /** What a method needs measured on the dense model before it can score (nothing when it goes block by block). */
 export async function collectStats(
@@ -236,16 +247,20 @@ export async function scoreAndSelect(
 /** One block's pruning: each linear's mask, its values after pruning, and those as tensors. */
 export interface PrunedBlock {
   masks: Map<string, Uint8Array>;
-  /** Each pruned linear's weights: SparseGPT's reconstruction, or the weights with the mask's zeros. */
+  /** Each pruned linear's weights: SparseGPT's reconstruction, the dequantized weights, or the weights with the mask's zeros. */
   values: Map<string, HostTensor>;
   tensors: Map<string, tf.Tensor>;
+  /** Each quantized linear's codes and grid (none without quantization). */
+  quantized: Map<string, QuantizedLinear>;
 }
 
 /**
  * Prunes block `stats.layer` from the statistics of the inputs its linears saw: SparseGPT
- * reconstructs each layer from its inputs' Gram matrix; the other methods score (Wanda from the
- * inputs' squared norms) and select within each layer. `host` holds at least the block's weights.
- * One linear at a time, so that no more than one layer's scores are held.
+ * reconstructs each layer from its inputs' Gram matrix (quantizing the kept weights in the same
+ * sweep under GPTQ); the other methods score (Wanda from the inputs' squared norms) and select
+ * within each layer, or take the mask `fixed` gives, and GPTQ then quantizes the kept weights from
+ * the Gram matrix. Round to nearest quantizes the kept weights last. `host` holds at least the
+ * block's weights. One linear at a time, so that no more than one layer's scores are held.
  */
 export async function pruneBlock(
   config: ModelConfig,
@@ -253,41 +268,74 @@ export async function pruneBlock(
   recipe: UnstructuredRecipe,
   stats: BlockStatistics,
   /** Takes each linear's mask and values as it is done (then they are not kept in the result). */
-  onLinear?: (spec: LinearSpec, mask: Uint8Array, values: HostTensor) => Promise<void>,
+  onLinear?: (
+    spec: LinearSpec,
+    mask: Uint8Array,
+    values: HostTensor,
+    quantized: QuantizedLinear | null,
+  ) => Promise<void>,
+  /** Masks chosen before the pass (a one-shot method's under GPTQ), by weight name. */
+  fixed?: Map<string, Uint8Array>,
 ): Promise<PrunedBlock> {
   const specs = prunableLinears(config);
-  const out: PrunedBlock = { masks: new Map(), values: new Map(), tensors: new Map() };
+  const out: PrunedBlock = { masks: new Map(), values: new Map(), tensors: new Map(), quantized: new Map() };
+  const q = recipe.quant ?? null;
   for (const spec of specs.filter((s) => s.layer === stats.layer)) {
     const w = host.get(spec.weight)!;
+    const gram = () => {
+      const g = stats.gram.get(spec.weight);
+      if (!g) throw new Error(`${recipe.method}: no input Gram matrix for ${spec.weight}`);
+      return g;
+    };
+    // Masks and values in the checkpoint's layout; SparseGPT and the quantizers work on [out, in] rows.
     let mask: Uint8Array;
     let data: Float32Array;
+    let quantized: QuantizedLinear | null = null;
     if (recipe.method === 'sparsegpt') {
-      const r = sparseGpt(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, stats.gram.get(spec.weight)!, {
+      const r = sparseGpt(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, gram(), {
         sparsity: blockSparsity(recipe, stats.layer),
         nm: recipe.nm ?? undefined,
+        quant: q?.quantizer === 'gptq' ? q : undefined,
       });
       mask = fromRows(r.mask, spec);
       data = fromRows(r.weights, spec);
+      quantized = r.quantized;
     } else {
-      // Selection is within a layer (or a row of it) for every plan a block can have.
-      const score = scoresFor(spec, w.data, recipe, { sqSum: stats.sqSum }, specs.indexOf(spec));
-      const [rows] = await select([spec], [score], selectionPlan([spec], recipe));
-      mask = fromRows(rows, spec);
-      data = maskedValues(w.data, mask);
+      const given = fixed?.get(spec.weight);
+      if (given) mask = given;
+      else {
+        // Selection is within a layer (or a row of it) for every plan a block can have.
+        const score = scoresFor(spec, w.data, recipe, { sqSum: stats.sqSum }, specs.indexOf(spec));
+        const [rows] = await select([spec], [score], selectionPlan([spec], recipe));
+        mask = fromRows(rows, spec);
+      }
+      if (q?.quantizer === 'gptq') {
+        const qz = gptq(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, gram(), q, toRows(mask, spec));
+        data = fromRows(qz.weights, spec);
+        quantized = qz;
+      } else data = maskedValues(w.data, mask);
+    }
+    if (q?.quantizer === 'rtn') {
+      const qz = rtnQuantize(toRows(data, spec), spec.outFeatures, spec.inFeatures, q, toRows(mask, spec));
+      data = fromRows(qz.weights, spec);
+      quantized = qz;
     }
     out.tensors.set(spec.weight, tf.tensor(data, w.shape));
-    if (onLinear) await onLinear(spec, mask, { shape: w.shape, data });
+    if (onLinear) await onLinear(spec, mask, { shape: w.shape, data }, quantized);
     else {
       out.masks.set(spec.weight, mask);
       out.values.set(spec.weight, { shape: w.shape, data });
+      if (quantized) out.quantized.set(spec.weight, quantized);
     }
   }
   return out;
 }
 
-/** What a method's block-by-block statistics capture: Gram matrices for SparseGPT, squared norms otherwise. */
-export const blockCapture = (recipe: UnstructuredRecipe) =>
-  recipe.method === 'sparsegpt' ? { activationGram: true } : { activationStats: true };
+/** What a method's block-by-block statistics capture: Gram matrices for SparseGPT and GPTQ, squared norms for Wanda. */
+export const blockCapture = (recipe: UnstructuredRecipe) => ({
+  activationGram: recipe.method === 'sparsegpt' || gptqPass(recipe),
+  activationStats: recipe.method === 'wanda',
+});
 
 /**
  * Block by block (block-calibration.ts): each block's layers are scored or reconstructed from the
@@ -300,14 +348,17 @@ async function pruneBlockByBlock(
   weights: Weights,
   recipe: UnstructuredRecipe,
   calib: CalibrationData,
+  fixed: Map<string, Uint8Array> | undefined,
   opts: { signal?: AbortSignal; onProgress?: (f: number) => void },
 ): Promise<UnstructuredResult> {
   const masks = new Map<string, Uint8Array>();
   const replaced = new Map<string, HostTensor>();
+  const quantized = new Map<string, QuantizedLinear>();
   const onBlock = async (stats: BlockStatistics): Promise<Map<string, tf.Tensor>> => {
-    const block = await pruneBlock(config, host, recipe, stats);
+    const block = await pruneBlock(config, host, recipe, stats, undefined, fixed);
     for (const [k, v] of block.masks) masks.set(k, v);
-    if (recipe.method === 'sparsegpt') for (const [k, v] of block.values) replaced.set(k, v);
+    if (replacesValues(recipe)) for (const [k, v] of block.values) replaced.set(k, v);
+    for (const [k, v] of block.quantized) quantized.set(k, v);
     return block.tensors;
   };
   await calibrateBlockByBlock(config, weights, calib, onBlock, {
@@ -316,12 +367,17 @@ async function pruneBlockByBlock(
     signal: opts.signal,
     onProgress: opts.onProgress,
   });
-  return { masks, weights: recipe.method === 'sparsegpt' ? replaced : null };
+  return { masks, weights: replacesValues(recipe) ? replaced : null, quantized: recipe.quant ? quantized : null };
 }
+
+/** Whether the result's values differ from the masked weights (SparseGPT's update, quantization). */
+const replacesValues = (recipe: UnstructuredRecipe) => recipe.method === 'sparsegpt' || !!recipe.quant;
 
 /**
  * Prunes by the recipe; `stats` is collectStats(...) of this recipe. The block-by-block path runs
  * the model: on `opts.weights`, its tensors when the caller has them (else uploaded from `host`).
+ * Under GPTQ a method that selects from the dense model's statistics chooses its masks first, and
+ * the pass then quantizes the kept weights block by block.
  */
 export async function pruneUnstructured(
   config: ModelConfig,
@@ -333,14 +389,27 @@ export async function pruneUnstructured(
 ): Promise<UnstructuredResult> {
   if (!(recipe.sparsity >= 0 && recipe.sparsity < 1))
     throw new Error(`sparsity must be in [0, 1), got ${recipe.sparsity}`);
-  if (recipe.method === 'sparsegpt' || sequential(recipe)) {
-    if (!calib) throw new Error(`${recipe.method} needs calibration data`);
+  if (sequential(recipe) || gptqPass(recipe)) {
+    if (!calib) throw new Error(`${gptqPass(recipe) ? 'GPTQ' : recipe.method} needs calibration data`);
+    const fixed = sequential(recipe) ? undefined : await scoreAndSelect(config, host, recipe, stats);
     const weights = opts.weights ?? new Map([...host].map(([n, t]) => [n, tf.tensor(t.data, t.shape)]));
     try {
-      return await pruneBlockByBlock(config, host, weights, recipe, calib, opts);
+      return await pruneBlockByBlock(config, host, weights, recipe, calib, fixed, opts);
     } finally {
       if (!opts.weights) tf.dispose([...weights.values()]);
     }
   }
-  return { masks: await scoreAndSelect(config, host, recipe, stats), weights: null };
+  const masks = await scoreAndSelect(config, host, recipe, stats);
+  if (!recipe.quant) return { masks, weights: null, quantized: null };
+  // Round to nearest, layer by layer, on the kept weights.
+  const weights = new Map<string, HostTensor>();
+  const quantized = new Map<string, QuantizedLinear>();
+  for (const spec of prunableLinears(config)) {
+    const w = host.get(spec.weight)!;
+    const mask = toRows(masks.get(spec.weight)!, spec);
+    const qz = rtnQuantize(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, recipe.quant, mask);
+    weights.set(spec.weight, { shape: w.shape, data: fromRows(qz.weights, spec) });
+    quantized.set(spec.weight, qz);
+  }
+  return { masks, weights, quantized };
 }

@@ -5,7 +5,7 @@
 // per linear, every block) are too large to keep.
 import type { BlockStatistics } from '../pruning/block-calibration';
 import type { CalibrationData } from '../pruning/calibration';
-import type { UnstructuredRecipe } from '../pruning/unstructured';
+import { blockCapture, type UnstructuredRecipe } from '../pruning/unstructured';
 
 /** What a pass over the blocks takes and gives of kept statistics (see pruneStreamed). */
 export interface StatisticsUse {
@@ -32,6 +32,7 @@ export class KeptStatistics {
   /** The use a pass of `recipe` calibrated on `calibration` makes of what is kept. */
   forPass(recipe: UnstructuredRecipe | null, calibration: CalibrationData | null): StatisticsUse {
     if (!recipe || !calibration || (recipe.calibrationMode ?? 'sequential') !== 'one-shot') return {};
+    if (blockCapture(recipe).activationGram) return {}; // GPTQ reads the Gram matrices, never kept
     const held = this.data;
     if (held && sameWindows(held, calibration) && this.stats.length === this.layers) return { kept: this.stats };
     const gathered: BlockStatistics[] = [];

@@ -324,7 +324,7 @@ export async function pruneStreamed(input: StreamedPruneInput): Promise<Streamed
         sparsity: 1 - kept / prunable,
         denseFlops: cost.denseFlops,
         flops: cost.flops,
-        bytes: sizeReport(c, counts),
+        bytes: sizeReport(c, counts, recipe?.quant ?? null),
         ...measuredSparsity(c, counts),
       },
       timeMs: { ...time, total: performance.now() - t0 },

@@ -4,7 +4,7 @@
 // metric is measured once per evaluation set and window, so a prune carries only the pruned model,
 // and one-shot calibration statistics are kept, so a slider step calibrates nothing.
 import { checkChoices, familyOf, streamRefusal } from '../pruning/catalogue';
-import { choicesOf } from '../pruning/recipe';
+import { choicesOf, resolvePruneRecipe } from '../pruning/recipe';
 import { makeCalibration, type CalibrationData } from '../pruning/calibration';
 import type { PruneRecipe, PruneReport } from '../eval/pruner';
 import type { LmMetrics } from '../eval/metrics';
@@ -27,7 +27,7 @@ import { pruneStreamed, type LmEvaluation, type StreamedPruneResult } from './st
 import { streamedReport, streamedSmallFiles } from './streamed-outcome';
 import { KeptStatistics } from './kept-statistics';
 import { tensorByteSize } from '../io/safetensors';
-import { prunableLinears } from '../pruning/unstructured';
+import { blockCapture, prunableLinears } from '../pruning/unstructured';
 
 export interface StreamedRunOptions {
   signal?: AbortSignal;
@@ -273,7 +273,7 @@ export class StreamedSession {
       calibrationTokens: calibration?.kind === 'lm' ? calibration.count * calibration.length : 0,
       evaluationTokens: (windows * (evaluation?.context ?? 0) * carried) / 2,
       evaluationBatchTokens: evaluation ? (evaluation.batchSize ?? 2) * evaluation.context : 0,
-      gram: recipe?.method === 'sparsegpt',
+      gram: recipe !== null && blockCapture(resolvePruneRecipe(recipe, familyOf(this.config.kind))).activationGram,
     });
   }
 

@@ -15,6 +15,7 @@ import { numLayers, type ModelConfig } from '../../model/config';
 import { forward } from '../../model/forward';
 import type { ModelMasks, Weights } from '../../model/types';
 import { type CalibrationData, defaultBatchSize, forEachBatch } from '../calibration';
+import { klSum, logProbs } from '../../eval/divergence';
 
 export type SublayerKind = 'attention' | 'mlp';
 
@@ -56,13 +57,6 @@ function withRemoved(base: ModelMasks | undefined, layers: number, removed: Subl
   return { ...base, attention, mlp };
 }
 
-/** Σ over rows of KL(softmax(ref) ‖ softmax(logits)); refLogP holds log-probabilities [rows, C]. */
-function klSum(refLogP: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-  const classes = refLogP.shape[1]!;
-  const logP = tf.logSoftmax(tf.reshape(logits, [-1, classes]));
-  return tf.sum(tf.mul(tf.exp(refLogP), tf.sub(refLogP, logP))) as tf.Scalar;
-}
-
 export async function finerCut(
   config: ModelConfig,
   weights: Weights,
@@ -94,10 +88,7 @@ export async function finerCut(
     let rows = 0;
     // The reference is the starting model's own output, not the labels.
     await forEachBatch(config, data, { batchSize: opts.batchSize, signal: opts.signal }, async (b) => {
-      const refLogP = tf.tidy(() => {
-        const logits = forward(config, weights, b.input, { masks: opts.masks }).logits;
-        return tf.logSoftmax(tf.reshape(logits, [-1, logits.shape[logits.rank - 1]!]));
-      });
+      const refLogP = logProbs(config, weights, b.input, opts.masks);
       rows += refLogP.shape[0]!;
       done++;
       try {
