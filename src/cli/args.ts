@@ -23,6 +23,7 @@ import {
 } from '../engine/pruning/catalogue';
 import { type Quantization, resolveQuantization, type StructuredRecipe } from '../engine/pruning/recipe';
 import type { HandoverTool } from '../engine/export/handover';
+import type { PackedFormat } from '../engine/export/gptq-checkpoint';
 import { UsageError } from './errors';
 import { parseSize } from '../engine/stream/memory';
 import { type Command, FILE_SOURCE, NM, OPTION_LIST, OPTIONS, offered, optionSpec, orList, takes } from './options';
@@ -117,6 +118,8 @@ export type ParsedCommand =
       force: boolean;
       /** --recipe: the tool whose recipe file is written beside the checkpoint. */
       handover?: HandoverTool;
+      /** --packed: the quantized linears also packed in this layout. */
+      packed?: PackedFormat;
     } & Common &
       RecipeArgs &
       EvalArgs &
@@ -255,6 +258,14 @@ function calibArgs(raw: Raw, command: Command): CalibArgs {
     calibCount: read(raw, 'calib-count', command) as number | undefined,
     seed: read(raw, 'seed', command) as number | undefined,
   };
+}
+
+/** --packed, which needs quantized weights to pack. */
+function packedArg(raw: Raw, r: RecipeArgs, command: Command): PackedFormat | undefined {
+  const packed = read(raw, 'packed', command) as PackedFormat | undefined;
+  if (packed && !(prunesWeights(r) && r.quant))
+    throw new UsageError(`--packed ${packed} packs quantized weights: give --bits too`);
+  return packed;
 }
 
 /** --bits and the grid's options; the others without --bits are refused. */
@@ -413,6 +424,7 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         out: required(raw, 'out', command),
         force: raw.force === true,
         handover: read(raw, 'recipe', command) as HandoverTool | undefined,
+        packed: packedArg(raw, r, command),
       };
     }
     case 'sweep': {

@@ -31,6 +31,7 @@ import {
   type ExportedRecipe,
   RECIPE_FILE,
 } from '../engine/export/checkpoint-export';
+import { packGptqCheckpoint } from '../engine/export/gptq-checkpoint';
 import type { StructuralPruning } from '../engine/export/structure';
 import { checkHandover, type HandoverFile, writeHandover } from '../engine/export/handover';
 import { choicesOf } from '../engine/pruning/recipe';
@@ -260,6 +261,8 @@ async function streamIfTooBig(
     const recipe = buildRecipe(a, a.sparsity, model, streaming.md);
     if (a.command === 'export' && a.handover)
       checkHandover(a.handover, choicesOf(recipe, familyOf(model.config.kind)), model.config);
+    if (a.command === 'export' && a.packed)
+      refuseStreaming(streaming, `--packed ${a.packed} packs the whole model’s quantized linears at once`);
     const outcome = await runStreamed(streaming, {
       recipe,
       evalArgs: a,
@@ -480,6 +483,7 @@ function checkOutDir(out: string, model: string, force: boolean): void {
 interface Pruned {
   masks: Map<string, Uint8Array> | null;
   replaced: UnstructuredResult['weights'] | null;
+  quantized?: UnstructuredResult['quantized'];
   structure?: StructuralPruning;
   recipe: PruneRecipe | StructuredPruneRecipe;
   calibration: string | null;
@@ -503,6 +507,7 @@ async function pruneUnstructuredForExport(
     return {
       masks: result.masks,
       replaced: result.weights,
+      quantized: result.quantized,
       recipe,
       calibration: report.calibration,
       blockSparsity: report.blockSparsity,
@@ -515,6 +520,7 @@ async function pruneUnstructuredForExport(
   return {
     masks: p.result.masks,
     replaced: p.result.weights,
+    quantized: p.result.quantized,
     recipe: p.recipe,
     calibration: p.calibration,
     blockSparsity: measuredSparsity(session.config, p.result.masks).blockSparsity,
@@ -595,7 +601,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         })
       : null;
     ctx.progress.update('writing', 0);
-    const files = exportCheckpoint({
+    let files = exportCheckpoint({
       config: session.config,
       weights: session.checkpoint.weights,
       source: session.checkpoint,
@@ -621,6 +627,8 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
       ...gatherWeightFiles((name) => files.get(name))!,
       tokenizer: md.files.tokenizer,
     });
+    const quant = 'method' in p.recipe ? p.recipe.quant : null;
+    if (a.packed && p.quantized && quant) files = packGptqCheckpoint(files, session.config, p.quantized, quant);
     mkdirSync(a.out, { recursive: true });
     for (const [name, b] of files) writeFileSync(join(a.out, name), b);
     ctx.progress.done();

@@ -26,6 +26,7 @@ import {
   STRUCTURED_SCORES,
 } from '../engine/pruning/catalogue';
 import { HANDOVERS } from '../engine/export/handover';
+import { PACKED_FORMATS } from '../engine/export/gptq-checkpoint';
 
 export const COMMANDS = ['prune', 'sweep', 'eval', 'export', 'predict'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -226,6 +227,14 @@ export const OPTIONS = {
     commands: ['export'],
     section: 'general',
     help: `also write the recipe for a tool that prunes the full-size model on your own machines: ${HANDOVERS.map((h) => `${h.id} writes ${h.file} (${h.source})`).join('; ')}; exits 2 when the recipe cannot be expressed there`,
+  },
+  packed: {
+    kind: { type: 'choice', noun: 'packed format', values: PACKED_FORMATS },
+    arg: '<format>',
+    commands: ['export'],
+    section: 'quantization',
+    granularities: WEIGHT_GRANULARITIES,
+    help: 'also pack the quantized block linears in a layout a quantized loader runs as it is: gptq writes qweight, qzeros, scales and g_idx and quantization_config (default: the dequantized values in the source dtype). With --bits',
   },
   'memory-budget': {
     kind: { type: 'text' },

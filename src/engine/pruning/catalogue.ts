@@ -829,7 +829,7 @@ export const ALLOCATIONS: readonly AllocationEntry[] = [
         label: 'search steps',
         option: 'search-steps',
         integer: true,
-        default: 50,
+        default: 20,
         min: 1,
         max: 5000,
         summary: 'Generations of mutation and selection; the search streams its best split after each.',

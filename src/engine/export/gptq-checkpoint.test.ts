@@ -1,0 +1,110 @@
+// A pruned, quantized export repacked in the GPTQ format: read back through the format's unpacking,
+// every linear gives the engine's dequantized values (up to the f16 scales a loader computes with),
+// the pruned weights stay exact zeros, and the other tensors and files are the dense export's.
+import { describe, expect, it } from 'vitest';
+import { serializeWeights } from '../model/checkpoint';
+import { parseConfig } from '../model/config';
+import { randomHostWeights, TINY_GPT2_CONFIG } from '../model/tiny-models';
+import { readSafetensors } from '../io/safetensors';
+import { prunableLinears, pruneUnstructured } from '../pruning/unstructured';
+import { resolveQuantization } from '../pruning/recipe';
+import { toRows } from '../pruning/layout';
+import { exportCheckpoint, ExportError } from './checkpoint-export';
+import { packGptqCheckpoint, QUANTIZE_CONFIG_FILE } from './gptq-checkpoint';
+import { unpackGptq } from './gptq-format';
+
+const raw = { ...TINY_GPT2_CONFIG, vocab_size: 256, n_layer: 3 };
+const config = parseConfig(raw);
+const host = randomHostWeights(config, 9);
+const quant = resolveQuantization({ bits: 4, groupSize: 8, quantizer: 'rtn' });
+const text = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b));
+
+async function exported() {
+  const r = await pruneUnstructured(config, host, { method: 'magnitude', sparsity: 0.5, quant }, null, {});
+  const files = exportCheckpoint({
+    config,
+    weights: host,
+    masks: r.masks,
+    replaced: r.weights,
+    provenance: { recipe: { method: 'magnitude', sparsity: 0.5, quant } },
+  });
+  return { r, files };
+}
+
+describe('the GPTQ-packed export', () => {
+  it('unpacks to the engine’s dequantized weights, pruned entries exactly 0', async () => {
+    const { r, files } = await exported();
+    const packed = packGptqCheckpoint(files, config, r.quantized!, quant);
+    const tensors = readSafetensors(packed.get('model.safetensors')!).tensors;
+    for (const spec of prunableLinears(config)) {
+      expect(tensors.has(spec.weight)).toBe(false);
+      const u = unpackGptq(spec, tensors, { bits: 4, format: 'gptq_v2' });
+      const q = r.quantized!.get(spec.weight)!;
+      expect(u.codes).toEqual(q.codes);
+      expect(u.groupIndex).toEqual(q.groupIndex);
+      const engine = toRows(r.weights!.get(spec.weight)!.data, spec);
+      for (let i = 0; i < engine.length; i++) {
+        if (!q.mask[i]) expect(u.weights[i]).toBe(0);
+        else expect(Math.abs(u.weights[i] - engine[i])).toBeLessThanOrEqual(Math.abs(engine[i]) * 2 ** -10 + 1e-12);
+      }
+    }
+    // Everything else is the dense export's, byte for byte.
+    const before = readSafetensors(files.get('model.safetensors')!).tensors;
+    for (const [name, t] of before)
+      if (!name.endsWith('.weight') || !tensors.has(name.replace(/weight$/, 'qweight')))
+        expect(tensors.get(name)).toEqual(t);
+    expect(packed.get('masks.safetensors')).toBe(files.get('masks.safetensors'));
+  });
+
+  it('declares quantization_config in config.json and quantize_config.json, and says so in recipe.json', async () => {
+    const { r, files } = await exported();
+    const packed = packGptqCheckpoint(files, config, r.quantized!, quant);
+    const cfg = text(packed.get('config.json')!);
+    expect(cfg.quantization_config).toMatchObject({
+      quant_method: 'gptq',
+      bits: 4,
+      group_size: 8,
+      desc_act: false,
+      sym: false,
+      format: 'gptq_v2',
+      checkpoint_format: 'gptq_v2',
+      block_name_to_quantize: 'transformer.h',
+    });
+    expect(text(packed.get(QUANTIZE_CONFIG_FILE)!)).toEqual(cfg.quantization_config);
+    expect(cfg.n_layer).toBe(3);
+    expect(text(packed.get('recipe.json')!).notes.at(-1)).toMatch(
+      /packed in the GPTQ format \(gptq_v2, 4 bits, groups of 8\)/,
+    );
+  });
+
+  it('refuses a model whose linears are not all quantized', async () => {
+    const { r, files } = await exported();
+    const some = new Map([...r.quantized!].slice(1));
+    expect(() => packGptqCheckpoint(files, config, some, quant)).toThrow(ExportError);
+    expect(() => packGptqCheckpoint(files, config, some, quant)).toThrow(/every block linear quantized/);
+  });
+
+  it('keeps a source without the "transformer." prefix in its own names', async () => {
+    const r = await pruneUnstructured(config, host, { method: 'magnitude', sparsity: 0.5, quant }, null, {});
+    const plain = new Map([...host].map(([n, t]) => [n.replace(/^transformer\./, ''), t]));
+    const bytes = serializeWeights(plain);
+    const storage = {
+      dtypes: new Map(),
+      fileNames: new Map([...host.keys()].map((n) => [n, n.replace(/^transformer\./, '')])),
+      shards: null,
+    };
+    expect(readSafetensors(bytes).tensors.has('h.0.attn.c_attn.weight')).toBe(true);
+    const files = exportCheckpoint({
+      config,
+      weights: host,
+      source: { storage, ignored: [] },
+      masks: r.masks,
+      replaced: r.weights,
+    });
+    const tensors = readSafetensors(
+      packGptqCheckpoint(files, config, r.quantized!, quant).get('model.safetensors')!,
+    ).tensors;
+    expect(tensors.has('h.0.attn.c_attn.qweight')).toBe(true);
+    expect(tensors.has('h.0.attn.c_attn.weight')).toBe(false);
+  });
+});
