@@ -17,7 +17,7 @@ import { writeSafetensors } from '../io/safetensors';
 import { shardName } from '../io/shard-index';
 import type { OpenSink } from '../export/streamed-export';
 import { pruneStreamed, type LmEvaluation } from './streamed-prune';
-import { resolvePruneRecipe } from '../pruning/recipe';
+import { resolvePruneRecipe, resolveQuantization } from '../pruning/recipe';
 
 const text = (s: string) => {
   const bytes = new TextEncoder().encode(s);
@@ -62,6 +62,20 @@ const RECIPES: [string, Omit<PruneRecipe, 'calibration'>][] = [
   ['wanda 2:4', { method: 'wanda', sparsity: 0.5, nm: { n: 2, m: 4 } }],
   ['sparsegpt', { method: 'sparsegpt', sparsity: 0.5 }],
   ['magnitude', { method: 'magnitude', sparsity: 0.3 }],
+  ['sparsegpt + GPTQ 4-bit', { method: 'sparsegpt', sparsity: 0.5, quant: resolveQuantization({ bits: 4 }) }],
+  [
+    'wanda (one-shot) + GPTQ 3-bit in groups',
+    {
+      method: 'wanda',
+      sparsity: 0.5,
+      calibrationMode: 'one-shot',
+      quant: resolveQuantization({ bits: 3, groupSize: 8 }),
+    },
+  ],
+  [
+    'magnitude + RTN 8-bit',
+    { method: 'magnitude', sparsity: 0.3, quant: resolveQuantization({ bits: 8, quantizer: 'rtn' }) },
+  ],
 ];
 
 describe.each(Object.entries(FAMILIES))('%s', (_, family) => {

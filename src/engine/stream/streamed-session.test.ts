@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { ModelError, ModelSession } from '../session';
 import { Pruner, type PruneRecipe } from '../eval/pruner';
+import { resolveQuantization } from '../pruning/recipe';
 import { gatherWeightFiles, writeWeightFiles } from '../model/checkpoint';
 import { parseConfig } from '../model/config';
 import { openCheckpoint, gatherWeightSources } from '../model/lazy-checkpoint';
@@ -115,6 +116,19 @@ describe('a model read a block at a time', () => {
       },
     );
     expect(third.some((st) => st.endsWith('calibrating'))).toBe(true);
+    // GPTQ reads the Gram matrices, which are never kept: on the windows held it calibrates again, and
+    // prunes as the whole model does.
+    const gptq: PruneRecipe = {
+      ...oneShot(0.6),
+      calibration: { ...WANDA.calibration!, seed: 2 },
+      quant: resolveQuantization({ bits: 4 }),
+    };
+    const fourth: string[] = [];
+    const q = await s.prune(gptq, { onProgress: (stage) => fourth.push(stage) });
+    expect(fourth.some((st) => st.endsWith('calibrating'))).toBe(true);
+    const wholeQ = (await pruner.pruneAndMeasure(gptq)).report;
+    expect(q.bytes.stored).toBe(wholeQ.bytes.stored);
+    expect(bpb(q.metric)).toBeCloseTo(bpb(wholeQ.metric), 5);
   });
 
   it('exports weights, masks, config, recipe and the copied files, measured', async () => {
