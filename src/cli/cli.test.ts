@@ -437,9 +437,76 @@ describe('cli', () => {
     expect(recipe.recipe).toMatchObject({ granularity: 'blocks', amount: 0.5, score: 'angular-window' });
   });
 
+  it('--bits quantizes the kept weights: the recipe says how, the size as stored counts the bits', async () => {
+    const args = ['prune', '--model', gpt, '--method', 'sparsegpt', '--sparsity', '0.5', '--calib-count', '2'];
+    const plain = JSON.parse((await run([...args, '--json'])).stdout);
+    const r = await run([...args, '--bits', '4', '--group-size', '8', '--symmetric', '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.recipe.quant).toEqual({ bits: 4, groupSize: 8, symmetric: true, actOrder: false, quantizer: 'gptq' });
+    expect(report.bytes.stored).toBeLessThan(plain.bytes.stored);
+    expect(report.bytes.dense).toBe(plain.bytes.dense);
+    const text = await run([...args, '--bits', '3', '--quantizer', 'rtn']);
+    expect(text.stdout).toMatch(/^recipe .* · 3-bit rtn, per channel, zero points$/m);
+    expect(text.stdout).toMatch(/^size +as stored [\d.]+ KiB · dense/m);
+  });
+
   it('bad arguments: exit 2 with one "error:" line', async () => {
     const cases: [string[], RegExp][] = [
       [[], /Usage:/],
+      [
+        ['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--group-size', '32'],
+        /^error: --group-size sets how weights are quantized: give --bits too/,
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--bits', '9'],
+        /^error: --bits: must be at most 8/,
+      ],
+      [
+        [
+          'prune',
+          '--model',
+          gpt,
+          '--method',
+          'wanda',
+          '--sparsity',
+          '0.5',
+          '--bits',
+          '4',
+          '--quantizer',
+          'rtn',
+          '--act-order',
+        ],
+        /^error: act-order orders GPTQ’s columns; “round to nearest” has no order/,
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'sparsegpt', '--sparsity', '0.5', '--bits', '4', '--act-order'],
+        /^error: “SparseGPT” chooses its mask block by block of columns in their input order/,
+      ],
+      [
+        ['prune', '--model', gpt, '--granularity', 'heads', '--sparsity', '0.5', '--bits', '4'],
+        /^error: quantization \(“GPTQ”\) applies to the weights a method keeps; “Attention heads” removes the heads instead/,
+      ],
+      [
+        [
+          'export',
+          '--model',
+          gpt,
+          '--method',
+          'wanda',
+          '--sparsity',
+          '0.5',
+          '--out',
+          join(tmp, 'never'),
+          '--packed',
+          'gptq',
+        ],
+        /^error: --packed gptq packs quantized weights: give --bits too/,
+      ],
+      [
+        ['prune', '--model', gpt, '--method', 'wanda', '--sparsity', '0.5', '--search-steps', '3'],
+        /^error: --search-steps applies to --allocation evopress only/,
+      ],
       [['frobnicate'], /^error: unknown command "frobnicate"/],
       [
         ['prune', '--model', gpt, '--method', 'magic', '--sparsity', '0.5'],
