@@ -4,6 +4,7 @@
 // below with its uint32 arithmetic; qzeros with v1's −1 offset; scales as f16; g_idx under
 // act-order; pack → unpack round trips; dequantized values as a loader computes them; GPT-2's Conv1D
 // layout; refusals; config.json's quantization_config.
+import { Mulberry32 } from '../pruning/random';
 import { describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16 } from '../io/half';
 import { readSafetensors, writeSafetensors, type TensorEntry } from '../io/safetensors';
@@ -84,17 +85,11 @@ function quantized(b: Build): QuantizedLinear {
 const byName = (ts: GptqTensor[]) => new Map(ts.map((t) => [t.name.slice(t.name.lastIndexOf('.') + 1), t]));
 const asSource = (ts: GptqTensor[]) => new Map(ts.map((t) => [t.name, t]));
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers in [0, 1). */
+const rng = (seed: number) => {
+  const g = new Mulberry32(seed);
+  return () => g.next();
+};
 
 // ---- AutoGPTQ's QuantLinear.pack, read line by line (numpy uint32 words; `>>> 0` keeps them unsigned) ----
 

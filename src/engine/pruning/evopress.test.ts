@@ -12,10 +12,10 @@ import {
   levelBounds,
   levelSparsities,
   levelSwitchMutation,
-  Mulberry32,
   paramsPerLevel,
   selectionFromTokens,
 } from './evopress';
+import { Mulberry32 } from './random';
 
 const sum = (xs: readonly number[]) => xs.reduce((a, v) => a + v, 0);
 const removed = (p: EvoPressProblem, s: readonly number[]) => sum(s.map((v, u) => v * p.unitParams[u]));

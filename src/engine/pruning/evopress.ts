@@ -19,6 +19,8 @@
 // kept, not measured again; its --max_level and --max_total_deviation caps (off by default there)
 // are not offered; the depth-pruning and quantization searches are not here.
 
+import { Mulberry32 } from './random';
+
 /** What is split: each unit's parameter count and the model's target sparsity. */
 export interface EvoPressProblem {
   /** Prunable parameters of each unit (positive integers); the units may differ in size. */
@@ -200,27 +202,6 @@ function sparsityAt(target: number, n: number, d: number, l: number): number {
 export function levelSparsities(problem: EvoPressProblem, levels: readonly number[]): number[] {
   const d = paramsPerLevel(problem);
   return levels.map((l, u) => sparsityAt(problem.target, problem.unitParams[u], d, l));
-}
-
-/** mulberry32, as random.ts uses, with its state exposed so that a search can be resumed. */
-export class Mulberry32 {
-  constructor(public state: number) {
-    this.state = state >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Uniform integer in [a, b], both included (Python's random.randint). */
-  int(a: number, b: number): number {
-    return a + Math.floor(this.next() * (b - a + 1));
-  }
 }
 
 /**

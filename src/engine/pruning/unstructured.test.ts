@@ -1,4 +1,5 @@
 // Exact tests of the unstructured and semi-structured building blocks.
+import { calibration, gaussJordanInverse, gramOf, outputError } from './layer-test-support';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { better, globalTopK, keepCount, rowTopKMask, topKMask } from './select';
@@ -147,65 +148,6 @@ describe('scores', () => {
 
 // ---- SparseGPT ----
 
-/** Gauss–Jordan inverse (no Cholesky), for the explicit-inverse reference. */
-function gaussJordanInverse(a: number[][]): number[][] {
-  const n = a.length;
-  const m = a.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r;
-    [m[c], m[p]] = [m[p], m[c]];
-    const pv = m[c][c];
-    for (let j = 0; j < 2 * n; j++) m[c][j] /= pv;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r][c];
-      for (let j = 0; j < 2 * n; j++) m[r][j] -= f * m[c][j];
-    }
-  }
-  return m.map((row) => row.slice(n));
-}
-
-/** Correlated calibration inputs with features of very different scales. */
-function calibration(tokens: number, inF: number, seed: number): Float32Array {
-  const z = randomArray(tokens * inF, seed);
-  const x = new Float32Array(tokens * inF);
-  for (let t = 0; t < tokens; t++) {
-    for (let j = 0; j < inF; j++) {
-      const mix = z[t * inF + j] + 0.8 * z[t * inF + ((j + 1) % inF)] + 0.5 * z[t * inF + ((j + 3) % inF)];
-      x[t * inF + j] = mix * (1 + (j % 5));
-    }
-  }
-  return x;
-}
-
-function gramOf(x: Float32Array, tokens: number, inF: number): Float64Array {
-  const g = new Float64Array(inF * inF);
-  for (let t = 0; t < tokens; t++)
-    for (let i = 0; i < inF; i++) for (let j = 0; j < inF; j++) g[i * inF + j] += x[t * inF + i] * x[t * inF + j];
-  return g;
-}
-
-/** ‖WX − ŴX‖² over the calibration tokens, W as [out, in] rows. */
-function reconstructionError(
-  w: Float32Array,
-  wHat: Float32Array,
-  x: Float32Array,
-  out: number,
-  inF: number,
-  tokens: number,
-): number {
-  let e = 0;
-  for (let t = 0; t < tokens; t++) {
-    for (let o = 0; o < out; o++) {
-      let d = 0;
-      for (let j = 0; j < inF; j++) d += (w[o * inF + j] - wHat[o * inF + j]) * x[t * inF + j];
-      e += d * d;
-    }
-  }
-  return e;
-}
-
 describe('SparseGPT', () => {
   const out = 12;
   const inF = 24;
@@ -225,7 +167,7 @@ describe('SparseGPT', () => {
     sg.weights.forEach((v, i) => {
       if (sg.mask[i] === 0) expect(v).toBe(0);
     });
-    const err = (wh: Float32Array) => reconstructionError(w, wh, x, out, inF, tokens);
+    const err = (wh: Float32Array) => outputError(w, wh, x, out, inF);
     expect(err(sg.weights)).toBeLessThan(err(wan));
     expect(err(wan)).toBeLessThan(err(mag));
 

@@ -1,6 +1,7 @@
 // Exact tests of GPTQ's grid (Frantar, Ashkboos, Hoefler & Alistarh, "GPTQ: Accurate Post-Training
 // Quantization for Generative Pre-trained Transformers", ICLR 2023, arXiv:2210.17323) and of round
 // to nearest on it, against hand-computed values and a direct reading of the reference quantizer.
+import { torchRound } from '../pruning/layer-test-support';
 import { describe, expect, it } from 'vitest';
 import { randomArray } from '../model/tiny-models';
 import { dequant, findParams, quantCode, roundHalfEven, setParams } from './grid';
@@ -41,14 +42,6 @@ function readParams(values: number[], bits: number, symmetric: boolean): { scale
   if (xmin === 0 && xmax === 0) [xmin, xmax] = [-1, 1];
   const scale = f32((xmax - xmin) / maxq);
   return { scale, zero: symmetric ? (maxq + 1) / 2 : torchRound(-xmin / scale) + 0 }; // + 0: no −0 code
-}
-
-function torchRound(x: number): number {
-  const f = Math.floor(x);
-  const diff = x - f;
-  if (diff < 0.5) return f;
-  if (diff > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 /**
