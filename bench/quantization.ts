@@ -9,7 +9,9 @@
 //
 //   npm run -s bench:quantization                       every row (GPT-2 small's take most of an hour)
 //   MODELS=gpt-bytes,vit-fashion npm run -s bench:quantization
-import { mkdirSync, writeFileSync } from 'node:fs';
+//   MODELS=gpt2-small-shape RECIPES='GPTQ 4-bit,SparseGPT 50%' npm run -s bench:quantization
+// A run's rows replace the same rows of the day's file; the others stay.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { loadKjv } from '../scripts/data/kjv';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
@@ -106,6 +108,7 @@ async function main() {
   const date = new Date().toISOString();
   const wanted = process.env.MODELS?.split(',');
   const models = MODELS.filter((m) => !wanted || wanted.includes(m.id));
+  const recipes = process.env.RECIPES?.split(',');
   if (models.some((m) => m.id === 'gpt2-small-shape')) {
     const kjv = loadKjv();
     mkdirSync('data-cache', { recursive: true });
@@ -116,8 +119,8 @@ async function main() {
   const loadStart = loadavg();
   const results: Result[] = [];
   for (const m of models) {
-    for (const r of RECIPES) results.push(await row(m, r.id, r.args));
-    if (m.id === 'gpt-bytes')
+    for (const r of RECIPES.filter((x) => !recipes || recipes.includes(x.id))) results.push(await row(m, r.id, r.args));
+    if (m.id === 'gpt-bytes' && !recipes)
       for (const a of ALLOCATIONS)
         results.push(
           await row(m, `Wanda 50%, ${a} allocation`, ['--method', 'wanda', '--sparsity', '0.5', '--allocation', a]),
@@ -135,7 +138,10 @@ async function main() {
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/quantization-${date.slice(0, 10)}.json`;
   const machine = { cpus: cpus().length, loadavgStart: loadStart, loadavgEnd: loadavg() };
-  writeFileSync(file, `${JSON.stringify({ date, machine, results }, null, 2)}\n`);
+  const same = (a: Result, b: Result) => a.model === b.model && a.recipe === b.recipe;
+  const before: Result[] = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).results : [];
+  const kept = before.filter((b) => !results.some((r) => same(r, b)));
+  writeFileSync(file, `${JSON.stringify({ date, machine, results: [...kept, ...results] }, null, 2)}\n`);
   console.error(`written: ${file}`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }

@@ -14,7 +14,7 @@
 // magnitude). One sweep serves all of them, so the three agree wherever their settings coincide.
 import type { QuantizedLinear, QuantSettings } from '../quant/types';
 import { checkSettings, dequant, findParams, groupCount, maxCode, quantCode } from '../quant/grid';
-import { spdInverse, upperCholesky } from './linalg';
+import { inverseUpperCholesky } from './linalg';
 import { topKMask } from './select';
 
 export interface SparseGptOptions {
@@ -155,7 +155,7 @@ export function obsSweep(
   for (let i = 0; i < n; i++) meanDiag += h[i * n + i] / n;
   const damp = (opts.dampening ?? 0.01) * meanDiag;
   for (let i = 0; i < n; i++) h[i * n + i] += damp;
-  const u = upperCholesky(spdInverse(h, n), n); // H⁻¹ = UᵀU
+  const u = inverseUpperCholesky(h, n); // H⁻¹ = UᵀU
 
   // The mask in visit order; columns before `decided` have their final mask.
   const mask = new Uint8Array(out * n);
