@@ -310,7 +310,10 @@ export async function pruneBlock(
         mask = fromRows(rows, spec);
       }
       if (q?.quantizer === 'gptq') {
-        const qz = gptq(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, gram(), q, toRows(mask, spec));
+        // The two-step baseline: GPTQ on the pruned layer (its removed weights already 0), the mask
+        // held; only the drift its updates give removed weights is fed back, not their values.
+        const pruned = toRows(maskedValues(w.data, mask), spec);
+        const qz = gptq(pruned, spec.outFeatures, spec.inFeatures, gram(), q, toRows(mask, spec));
         data = fromRows(qz.weights, spec);
         quantized = qz;
       } else data = maskedValues(w.data, mask);
