@@ -2,8 +2,8 @@
 // the choices before them rule out with the catalogue's reason, and resetting what an earlier
 // choice rules out.
 import { describe, expect, it } from 'vitest';
-import { METHODS, refusal } from '../engine/pruning/catalogue';
-import { choiceFor, choicesOf, type Control, controlsFor, fitChoices } from './choices';
+import { describeEntry, METHODS, QUANTIZERS, refusal } from '../engine/pruning/catalogue';
+import { choiceFor, choicesOf, type Control, controlsFor, fitChoices, sentence } from './choices';
 import { defaultShareState, type ShareState } from './share';
 
 const config = (patch: Partial<ShareState> = {}): ShareState => ({ ...defaultShareState(), ...patch });
@@ -33,7 +33,7 @@ describe('controlsFor', () => {
       'read a block at a time: “Taylor” needs gradients through the whole model',
     );
     expect(disabledIds(streamed.scope)).toEqual(['global']);
-    expect(disabledIds(streamed.allocation)).toEqual(['owl', 'sensitivity']);
+    expect(disabledIds(streamed.allocation)).toEqual(['owl', 'sensitivity', 'evopress']);
     expect(option(streamed.granularity, 'nm')?.disabled).toBe(false);
   });
 
@@ -56,9 +56,9 @@ describe('controlsFor', () => {
     expect(controlsFor(config(), 'causal-lm').calibSource.value).toBe('train');
   });
 
-  it('the global scope rules out OWL and sensitivity, with the catalogue’s reason as title and note', () => {
+  it('the global scope rules out the per-block allocations, with the catalogue’s reason as title and note', () => {
     const c = controlsFor(config({ scope: 'global' }), 'image-classifier');
-    expect(disabledIds(c.allocation)).toEqual(['owl', 'sensitivity']);
+    expect(disabledIds(c.allocation)).toEqual(['owl', 'sensitivity', 'evopress']);
     const owl = option(c.allocation, 'owl')!;
     expect(owl.reason).toBe(
       refusal({
@@ -115,15 +115,91 @@ describe('controlsFor', () => {
     expect(controlsFor(config({ granularity: 'sublayers' }), 'causal-lm').score?.value).toBe('finercut');
   });
 
-  it('per-block values set by hand rule out OWL and sensitivity', () => {
+  it('per-block values set by hand rule out the allocations that split the sparsity', () => {
     const c = controlsFor(config({ layerSparsity: [0.1, 0.2, 0.3, 0.4] }), 'image-classifier');
-    expect(disabledIds(c.allocation)).toEqual(['owl', 'sensitivity']);
+    expect(disabledIds(c.allocation)).toEqual(['owl', 'sensitivity', 'evopress']);
     expect(option(c.allocation, 'owl')?.reason).toMatch(/set by hand replace the allocation/);
     expect(c.perBlock).toBeNull();
   });
 });
 
+describe('quantization controls', () => {
+  it('show for weight pruning only, their options from the catalogue, the quantizer’s paper in its title', () => {
+    for (const granularity of ['unstructured', 'nm'] as const) {
+      const q = controlsFor(config({ granularity }), 'causal-lm').quant!;
+      expect(q.bits.options.map((o) => o.id)).toEqual(['off', '8', '4', '3']);
+      expect(q.bits.value).toBe('off');
+      expect(q.groupSize.options.map((o) => o.label)).toEqual([
+        'per channel',
+        '128 columns',
+        '64 columns',
+        '32 columns',
+      ]);
+      expect(q.quantizer.options.map((o) => o.id)).toEqual(QUANTIZERS.map((e) => e.id));
+    }
+    const q = controlsFor(config({ bits: 4 }), 'causal-lm').quant!;
+    expect(option(q.quantizer, 'gptq')?.title).toBe(describeEntry(QUANTIZERS.find((e) => e.id === 'gptq')!));
+    expect(option(q.quantizer, 'gptq')?.title).toContain('Frantar et al., ICLR 2023');
+    expect(q.bits.value).toBe('4');
+    for (const granularity of ['heads', 'neurons', 'blocks', 'sublayers', 'tokens'] as const)
+      expect(controlsFor(config({ granularity }), 'causal-lm').quant).toBeNull();
+  });
+
+  it('without bits the grid’s settings wait, and act-order is ruled out with the catalogue’s reason', () => {
+    const off = controlsFor(config(), 'causal-lm').quant!;
+    expect(off.off).toBe(true);
+    expect(off.symmetric).toMatchObject({ checked: false, disabled: true });
+    const why = refusal({ family: 'causal-lm', granularity: 'unstructured', method: 'magnitude', actOrder: true });
+    expect(why).toMatch(/there is no quantization/);
+    expect(off.actOrder).toMatchObject({ checked: false, disabled: true, reason: sentence(why!) });
+    const on = controlsFor(config({ bits: 3 }), 'causal-lm').quant!;
+    expect(on.off).toBe(false);
+    expect(on.symmetric.disabled).toBe(false);
+  });
+
+  it('act-order is GPTQ’s and not SparseGPT’s: disabled with the catalogue’s reason for each', () => {
+    const cases = [
+      [{ bits: 4, quantizer: 'rtn' }, 'magnitude'],
+      [{ bits: 4, quantizer: 'gptq' }, 'sparsegpt'],
+    ] as const;
+    for (const [quant, method] of cases) {
+      const q = controlsFor(config({ ...quant, method }), 'causal-lm').quant!;
+      const why = refusal({
+        family: 'causal-lm',
+        granularity: 'unstructured',
+        method,
+        quantizer: quant.quantizer,
+        actOrder: true,
+      });
+      expect(why, method).not.toBeNull();
+      expect(q.actOrder).toMatchObject({ disabled: true, reason: sentence(why!) });
+    }
+    expect(
+      controlsFor(config({ bits: 4, quantizer: 'gptq', method: 'wanda' }), 'causal-lm').quant!.actOrder,
+    ).toMatchObject({ disabled: false, reason: null });
+    // Chosen, it stays choosable (the page can turn it off).
+    expect(
+      controlsFor(config({ bits: 4, quantizer: 'gptq', actOrder: true }), 'causal-lm').quant!.actOrder,
+    ).toMatchObject({ checked: true, disabled: false });
+  });
+});
+
 describe('fitChoices', () => {
+  it('puts back quantization choices an earlier one rules out', () => {
+    const gptq = config({ bits: 4, quantizer: 'gptq', actOrder: true });
+    expect(fitChoices(gptq, 'causal-lm')).toEqual({ state: gptq, reasons: [] });
+    // Round to nearest has no column order; bits off have no columns to order; heads keep no weights to quantize.
+    expect(fitChoices({ ...gptq, quantizer: 'rtn' }, 'causal-lm').state).toMatchObject({ bits: 4, actOrder: false });
+    expect(fitChoices({ ...gptq, bits: null }, 'causal-lm').state.actOrder).toBe(false);
+    expect(fitChoices({ ...gptq, method: 'sparsegpt' }, 'causal-lm').state).toMatchObject({
+      method: 'sparsegpt',
+      actOrder: false,
+    });
+    const heads = fitChoices({ ...config({ bits: 8 }), granularity: 'heads' }, 'causal-lm');
+    expect(heads.state.bits).toBeNull();
+    expect(heads.reasons[0]).toMatch(/applies to the weights a method keeps/);
+  });
+
   it('puts back to the default, in the controls’ order, what the choices before it rule out', () => {
     const { state, reasons } = fitChoices(
       config({ method: 'sparsegpt', scope: 'global', allocation: 'owl', calibMode: 'one-shot' }),

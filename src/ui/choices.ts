@@ -6,6 +6,7 @@
 import {
   ALLOCATIONS,
   type AllocationId,
+  type AllocationParameter,
   allocationEntry,
   CALIBRATION_MODES,
   CALIBRATION_SOURCES,
@@ -13,6 +14,7 @@ import {
   type CalibrationSourceId,
   type Choices,
   citeLong,
+  citeShort,
   defaultCalibrationMode,
   defaultScope,
   describeEntry,
@@ -24,6 +26,11 @@ import {
   METHODS,
   type MethodId,
   type Paper,
+  PAPERS,
+  QUANT_BITS,
+  QUANT_GROUP_SIZES,
+  QUANTIZERS,
+  type QuantizerId,
   refusal,
   streamRefusal,
   SCOPES,
@@ -75,8 +82,14 @@ export function resolveCalibSource(choice: CalibSourceChoice | 'default', sets: 
   return sets.train ? 'train' : sets.heldOut ? 'held-out' : 'random';
 }
 
-/** OWL's parameters (outlier threshold M, spread λ): their ranges and defaults. */
-export const OWL_PARAMETERS = allocationEntry('owl').parameters;
+/** An allocation's parameters as the catalogue lists them (OWL's M and λ, EvoPress's search steps). */
+export const allocationParameters = (id: AllocationId): readonly AllocationParameter[] =>
+  allocationEntry(id).parameters;
+
+/** The bit widths the page offers (QUANT_BITS); null keeps the weights at 32-bit floats. */
+export type QuantBits = (typeof QUANT_BITS)[number];
+/** The group sizes the page offers (QUANT_GROUP_SIZES); 0 is one scale per output row. */
+export type QuantGroupSize = (typeof QUANT_GROUP_SIZES)[number];
 
 /** What of the configuration the catalogue reads. */
 export interface ChoiceState {
@@ -88,6 +101,12 @@ export interface ChoiceState {
   calibMode: CalibModeChoice;
   /** Each block's sparsity set by hand, or null (see perBlockRefusal for when it applies). */
   layerSparsity: number[] | null;
+  /** Bits per kept weight, or null: no quantization. */
+  bits: QuantBits | null;
+  /** What puts the kept weights on the grid (read only with bits). */
+  quantizer: QuantizerId;
+  /** GPTQ's act-order. */
+  actOrder: boolean;
 }
 
 /** The model families the catalogue's entries name. */
@@ -103,7 +122,17 @@ export function familyOf(c: ChoiceState): Family {
 }
 
 /** The controls, in the order each is read against the ones before it. */
-const ORDER = ['granularity', 'method', 'score', 'scope', 'allocation', 'calibMode'] as const;
+const ORDER = [
+  'granularity',
+  'method',
+  'score',
+  'scope',
+  'allocation',
+  'calibMode',
+  'bits',
+  'quantizer',
+  'actOrder',
+] as const;
 type Field = (typeof ORDER)[number];
 type Choosable = Exclude<Field, 'granularity'>;
 const CHOOSABLE = ORDER.filter((f): f is Choosable => f !== 'granularity');
@@ -115,6 +144,9 @@ const NONE = {
   scope: 'default',
   allocation: 'uniform',
   calibMode: 'default',
+  bits: null,
+  quantizer: QUANTIZERS[0].id,
+  actOrder: false,
 } as const satisfies { [F in Choosable]: ChoiceState[F] };
 
 /** The catalogue's choice one control of the configuration makes. */
@@ -137,11 +169,18 @@ function part(f: Field, c: ChoiceState, family: Family): Partial<Choices> {
       };
     case 'calibMode':
       return c.calibMode !== 'default' ? { calibrationMode: c.calibMode } : {};
+    // Bits quantize by the chosen quantizer; the quantizer is read again at its own control, so
+    // that its options are weighed with the bits before them.
+    case 'bits':
+    case 'quantizer':
+      return c.bits !== null ? { quantizer: c.quantizer } : {};
+    case 'actOrder':
+      return c.actOrder ? { actOrder: true } : {};
   }
 }
 
 /** The catalogue's choices the configuration makes with its controls up to `through`. */
-export function choicesOf(c: ChoiceState, family: Family, through: Field = 'calibMode'): Choices {
+export function choicesOf(c: ChoiceState, family: Family, through: Field = ORDER[ORDER.length - 1]): Choices {
   const upTo = ORDER.slice(0, ORDER.indexOf(through) + 1);
   return Object.assign({ family, granularity: c.granularity }, ...upTo.map((f) => part(f, c, family)));
 }
@@ -176,7 +215,8 @@ export function fitChoices<T extends ChoiceState>(c: T, family: Family): { state
 /**
  * Whether the page shows a control for the choices before it: the method for weight pruning, the
  * score for structured pruning, the scope where one applies, the allocation where the granularity
- * leaves a choice of split, the calibration mode for methods that have one.
+ * leaves a choice of split, the calibration mode for methods that have one, the quantization where
+ * the weights a method keeps are stored.
  */
 function shown(f: Choosable, c: ChoiceState, family: Family): boolean {
   const g = granularityEntry(c.granularity);
@@ -193,6 +233,11 @@ function shown(f: Choosable, c: ChoiceState, family: Family): boolean {
       );
     case 'calibMode':
       return g.usesMethod && defaultCalibrationMode(c.method, family) !== null;
+    // The grid's controls show together, wherever some bit width can be chosen.
+    case 'bits':
+    case 'quantizer':
+    case 'actOrder':
+      return QUANT_BITS.some((b) => refusalOf(c, family, 'bits', b) === null);
   }
 }
 
@@ -262,7 +307,53 @@ export interface Controls {
   calibSource: Control<CalibSourceChoice>;
   /** Why the per-layer sliders cannot be unlocked; null when they can. */
   perBlock: string | null;
+  /** The kept weights' grid; null where no weights are kept by a method (structured pruning). */
+  quant: QuantControls | null;
 }
+
+/** A checkbox's state: on or off, and why it cannot be turned on. */
+export interface Toggle {
+  checked: boolean;
+  disabled: boolean;
+  /** Why it is disabled, as a sentence; null when it is not. */
+  reason: string | null;
+  help: string;
+}
+
+/** The grid's settings beside the catalogue's choices: they rule nothing out. */
+export interface QuantGrid {
+  groupSize: QuantGroupSize;
+  symmetric: boolean;
+}
+
+/** 'off' or the bits, as the select's values. */
+export type BitsId = 'off' | `${QuantBits}`;
+export type GroupSizeId = `${QuantGroupSize}`;
+
+export interface QuantControls {
+  bits: Control<BitsId>;
+  groupSize: Control<GroupSizeId>;
+  quantizer: Control<QuantizerId>;
+  actOrder: Toggle;
+  symmetric: Toggle;
+  /** No bits chosen: the grid's settings wait for them. */
+  off: boolean;
+}
+
+/** The bits of a select's value. */
+export const bitsOf = (id: BitsId): QuantBits | null => (id === 'off' ? null : (Number(id) as QuantBits));
+export const bitsId = (bits: QuantBits | null): BitsId => (bits === null ? 'off' : `${bits}`);
+
+/** "per channel", "128 columns". */
+export const groupSizeLabel = (g: number): string => (g === 0 ? 'per channel' : `${g} columns`);
+
+const GPTQ_CITE = citeShort(PAPERS.frantar2023gptq);
+const BITS_HELP = `Bits per kept weight: each is stored as an integer code on its group's grid, scale · (code − zero), with a 16-bit scale per output row and group. Off keeps 32-bit floats. Pruned weights stay exactly 0 and are not stored (${GPTQ_CITE}).`;
+const GROUP_HELP = `Input columns that share one scale and zero point: per channel is one per output row; smaller groups follow the weights more closely and store more scales (GPTQ's groups, ${GPTQ_CITE}).`;
+const SYMMETRIC_HELP =
+  'A grid symmetric around 0: the zero point is fixed at the middle code and not stored. Off: each group has its own zero point, fitted to its smallest and largest weight.';
+const ACT_ORDER_HELP = `GPTQ's act-order: the columns are quantized by decreasing Hessian diagonal, the inputs that carry the most first, while the errors of the others can still be repaired (${GPTQ_CITE}).`;
+const NO_BITS = 'no quantization: choose the bits first';
 
 /** "Wanda: … "Title" (Sun et al., ICLR 2024; arXiv:…). Implemented: …". */
 function entryHelp(e: Described<string>): string {
@@ -271,6 +362,22 @@ function entryHelp(e: Described<string>): string {
 
 /** A reason of the catalogue's as a sentence of its own. */
 export const sentence = (s: string) => `${s.charAt(0).toUpperCase()}${s.slice(1)}.`;
+
+/** A control over plain values (bits, group sizes): one help for all, an option ruled out with its reason. */
+function valueControl<Id extends string>(
+  options: readonly { id: Id; label: string }[],
+  value: Id,
+  fallback: Id,
+  help: string,
+  reasonOf: (id: Id) => string | null,
+): Control<Id> {
+  const all = options.map((o): ControlOption<Id> => {
+    const reason = reasonOf(o.id);
+    return { ...o, title: reason ?? o.label, disabled: reason !== null, reason };
+  });
+  const notes = [...new Set(all.flatMap((o) => (o.reason ? [sentence(o.reason)] : [])))];
+  return { value, fallback, options: all, help, notes };
+}
 
 function control<Id extends string>(
   entries: readonly Described<Id>[],
@@ -296,7 +403,7 @@ const resolve = <Id extends string>(choice: Id | 'default', fallback: Id): Id =>
  * choice applies are null: the page hides them.
  */
 export function controlsFor(
-  c: ChoiceState & { calibSource: CalibSourceChoice | 'default' },
+  c: ChoiceState & QuantGrid & { calibSource: CalibSourceChoice | 'default' },
   family: Family,
   sets: CalibSets = ALL_SETS,
   /** The model is read a block at a time: what needs the whole model at once is ruled out too. */
@@ -307,10 +414,12 @@ export function controlsFor(
     const why = streamed ? streamRefusal(choicesOf({ ...c, [f]: id }, family, f)) : null;
     return why && `read a block at a time: ${why}`;
   };
+  const reasonFor = <F extends Choosable>(f: F, value: ChoiceState[F]) =>
+    refusalOf(c, family, f, value) ?? streamReason(f, value);
   const reasons =
     <F extends Choosable>(f: F) =>
     (id: string) =>
-      refusalOf(c, family, f, id as ChoiceState[F]) ?? streamReason(f, id as ChoiceState[F]);
+      reasonFor(f, id as ChoiceState[F]);
 
   const method = g.usesMethod ? control(METHODS, c.method, NONE.method, reasons('method')) : null;
 
@@ -334,6 +443,8 @@ export function controlsFor(
       ? control(CALIBRATION_MODES, resolve(c.calibMode, modeFallback), modeFallback, reasons('calibMode'))
       : null;
 
+  const quant = shown('bits', c, family) ? quantControls(c, reasonFor) : null;
+
   return {
     granularity: control(GRANULARITIES, c.granularity, GRANULARITIES[0].id, (id) =>
       streamReason('granularity', id as ChoiceState['granularity']),
@@ -350,6 +461,51 @@ export function controlsFor(
       (id) => calibSourceRefusal(id, sets),
     ),
     perBlock: perBlockRefusal(c, family),
+    quant,
+  };
+}
+
+/** The quantization controls: bits and quantizer weighed against the choices before them, act-order after both. */
+function quantControls(
+  c: ChoiceState & QuantGrid,
+  reasonFor: <F extends Choosable>(f: F, value: ChoiceState[F]) => string | null,
+): QuantControls {
+  const off = c.bits === null;
+  const bitOptions = [
+    { id: 'off' as const, label: 'off' },
+    ...QUANT_BITS.map((b) => ({ id: `${b}` as const, label: `${b}-bit` })),
+  ];
+  const bits = valueControl<BitsId>(bitOptions, bitsId(c.bits), 'off', BITS_HELP, (id) => {
+    const b = bitsOf(id);
+    return b === null ? null : reasonFor('bits', b);
+  });
+  // The group size is the grid's, not the catalogue's: nothing rules one out but the bits being off.
+  const groupSize = valueControl<GroupSizeId>(
+    QUANT_GROUP_SIZES.map((g) => ({ id: `${g}` as const, label: groupSizeLabel(g) })),
+    `${c.groupSize}` as GroupSizeId,
+    '0',
+    GROUP_HELP,
+    () => null,
+  );
+  const quantizer = control(QUANTIZERS, c.quantizer, NONE.quantizer, (id) => reasonFor('quantizer', id));
+  const actReason = c.actOrder ? null : reasonFor('actOrder', true);
+  return {
+    bits,
+    groupSize,
+    quantizer,
+    actOrder: {
+      checked: c.actOrder,
+      disabled: actReason !== null,
+      reason: actReason && sentence(actReason),
+      help: ACT_ORDER_HELP,
+    },
+    symmetric: {
+      checked: c.symmetric,
+      disabled: off,
+      reason: off ? sentence(NO_BITS) : null,
+      help: SYMMETRIC_HELP,
+    },
+    off,
   };
 }
 

@@ -2,10 +2,15 @@
 // wins, Cancel, the debounced prune on a slider step, the link over the browser's storage.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkRecipe } from '../engine/pruning/recipe';
-import { abortError, type EngineClient, type WorkbenchRecipe, type WorkbenchReport } from '../workers/client';
-import { paretoFront } from './components/TradeoffChart';
+import {
+  abortError,
+  type EngineClient,
+  type ProgressFn,
+  type WorkbenchRecipe,
+  type WorkbenchReport,
+} from '../workers/client';
 import { defaultShareState, encodeShareState, type ShareState } from './share';
-import { amountOf, curveOf, type LoadedModel, recipeOf, STORAGE_KEY } from './store';
+import { amountOf, curveOf, densePoint, type LoadedModel, pointOf, recipeOf, restoredOf, STORAGE_KEY } from './store';
 import { disposeTestStores, flush, manualJob, memoryStorage, testStore } from './test-store';
 
 afterEach(disposeTestStores);
@@ -15,22 +20,25 @@ const report = (accuracy: number) =>
     metric: { kind: 'classifier', accuracy, loss: 0, count: 1 },
     flops: 10,
     nonzeroParams: 5,
-    bytes: { dense: 40, sparse: 20, nm24: null },
+    bytes: { dense: 40, sparse: 20, nm24: null, stored: 12 },
+    recipe: { method: 'magnitude', sparsity: 0.5, quant: null },
   }) as unknown as WorkbenchReport;
 const vit = { key: 1, summary: { kind: 'vit', family: 'image-classifier', layers: 4 } } as unknown as LoadedModel;
 
 function pruningStore() {
   const jobs: ReturnType<typeof manualJob<WorkbenchReport>>[] = [];
   const asked: WorkbenchRecipe[] = [];
+  const progress: ProgressFn[] = [];
   const engine = {
-    prune: (r: WorkbenchRecipe) => {
+    prune: (r: WorkbenchRecipe, onProgress: ProgressFn) => {
       asked.push(r);
+      progress.push(onProgress);
       return jobs[jobs.push(manualJob<WorkbenchReport>()) - 1].job;
     },
   } as unknown as EngineClient;
   const store = testStore({ engine: () => engine });
   store.setState({ model: vit });
-  return { store, jobs, asked };
+  return { store, jobs, asked, progress };
 }
 
 describe('recipes', () => {
@@ -78,6 +86,26 @@ describe('recipes', () => {
     expect(amountOf(tokens)).toBe(0.25);
   });
 
+  it('carry the quantization and the allocation’s parameters; structured pruning quantizes nothing', () => {
+    const c = { ...defaultShareState('gpt-bytes'), method: 'wanda' as const, sparsity: 0.5 };
+    const q = { ...c, bits: 4 as const, groupSize: 128 as const, quantizer: 'gptq' as const, actOrder: true };
+    expect(recipeOf(q, 'causal-lm').recipe).toMatchObject({
+      method: 'wanda',
+      quant: { bits: 4, groupSize: 128, symmetric: false, actOrder: true, quantizer: 'gptq' },
+    });
+    expect(() => checkRecipe(recipeOf(q, 'causal-lm').recipe, 'causal-lm')).not.toThrow();
+    // Unquantized, the recipe is as before quantization came to the page (the curves' keys stay).
+    expect(recipeOf(c, 'causal-lm').recipe).not.toHaveProperty('quant');
+    expect(recipeOf({ ...q, granularity: 'nm' }, 'causal-lm').recipe).toMatchObject({ quant: { bits: 4 } });
+    expect(recipeOf({ ...q, granularity: 'heads' }, 'causal-lm').recipe).not.toHaveProperty('quant');
+    expect(recipeOf({ ...c, allocation: 'evopress', evoSteps: 80 }, 'causal-lm').recipe).toMatchObject({
+      allocation: 'evopress',
+      evopress: { steps: 80 },
+    });
+    expect(recipeOf({ ...c, allocation: 'evopress' }, 'causal-lm').recipe).not.toHaveProperty('owl');
+    expect(recipeOf({ ...c, allocation: 'sensitivity' }, 'causal-lm').recipe).not.toHaveProperty('sensitivity');
+  });
+
   it('explicit per-layer values send the uniform allocation', () => {
     const c = { ...defaultShareState(), allocation: 'owl' as const, layerSparsity: [0.2, 0.4, 0.6, 0.8] };
     expect(recipeOf(c, 'image-classifier')).toMatchObject({
@@ -123,6 +151,12 @@ describe('recipes', () => {
     );
     expect(curveOf({ ...c, granularity: 'nm' }, 'image-classifier').label).toBe('wanda · 2:4');
     expect(curveOf({ ...c, granularity: 'heads', score: 'entropy' }, 'image-classifier').label).toBe('heads · entropy');
+    const q = { ...c, bits: 4 as const, groupSize: 128 as const };
+    expect(curveOf(q, 'image-classifier').label).toBe('wanda · 4-bit g128');
+    expect(curveOf({ ...q, bits: 3 }, 'image-classifier').key).not.toBe(curveOf(q, 'image-classifier').key);
+    expect(
+      curveOf({ ...q, groupSize: 0, quantizer: 'gptq', symmetric: true, actOrder: true }, 'image-classifier').label,
+    ).toBe('wanda · 4-bit gptq sym act-order');
   });
 });
 
@@ -231,7 +265,7 @@ describe('configuration slice', () => {
       label: 'taylor',
       model: 'vit-fashion',
       status: 'done',
-      points: [{ amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 }],
+      points: [{ amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1, bits: 32 }],
     };
     storage.setItem(
       STORAGE_KEY,
@@ -251,9 +285,66 @@ describe('configuration slice', () => {
     expect(c.getState().linkMessage).toMatch(/default configuration/);
   });
 
-  it('the Pareto front keeps the undominated points', () => {
-    const p = (flops: number, metric: number) => ({ amount: 0, metric, flops, params: 0, bytes: 0 });
-    const front = paretoFront([p(1, 0.5), p(2, 0.4), p(3, 0.9), p(4, 0.8)], 'flops', true);
-    expect(front.map((x) => x.flops)).toEqual([1, 3]);
+  it('a quantization alone is measured, at 0% sparsity; unquantized 0% is the dense model', () => {
+    const { store, asked } = pruningStore();
+    store.setState({ config: defaultShareState() });
+    store.getState().prune();
+    expect(asked).toHaveLength(0);
+    store.setState({ config: { ...defaultShareState(), bits: 4 } });
+    store.getState().prune();
+    expect(asked[0]).toMatchObject({ recipe: { sparsity: 0, quant: { bits: 4, quantizer: 'rtn' } } });
+  });
+
+  it('shows the search’s best split while it runs, and keeps the last with the result', async () => {
+    const { store, jobs, progress } = pruningStore();
+    store.setState({ config: { ...defaultShareState(), method: 'wanda', allocation: 'evopress', sparsity: 0.5 } });
+    store.getState().prune();
+    const search = {
+      generation: 3,
+      generations: 20,
+      fitness: 0.012,
+      blockSparsity: [0.4, 0.6, 0.5, 0.5],
+      evaluations: 24,
+    };
+    progress[0]({ label: 'Searching', fraction: 0.15, search });
+    const searching = store.getState().current;
+    expect(searching.status === 'running' && searching.progress.search).toEqual(search);
+    progress[0]({ label: 'Evaluating', fraction: 0.5 });
+    const measuring = store.getState().current;
+    expect(measuring.status === 'running' && measuring.progress).not.toHaveProperty('search');
+    jobs[0].resolve(report(0.7));
+    await flush();
+    const done = store.getState().current;
+    expect(done.status === 'done' && done.value.search).toEqual(search);
+  });
+});
+
+describe('points', () => {
+  it('take the size as stored and the bits of the report; the dense model is 32-bit', () => {
+    const quantized = {
+      ...report(0.7),
+      recipe: { method: 'magnitude', quant: { bits: 4 } },
+    } as unknown as WorkbenchReport;
+    expect(pointOf(quantized, 0.5)).toEqual({ amount: 0.5, metric: 0.7, flops: 10, params: 5, bytes: 12, bits: 4 });
+    expect(pointOf(report(0.7), 0.5)).toMatchObject({ bytes: 12, bits: 32 });
+    const summary = { cost: { flops: 100, params: 50 } } as unknown as LoadedModel['summary'];
+    expect(densePoint(summary, { kind: 'classifier', accuracy: 0.9 } as never)).toEqual({
+      amount: 0,
+      metric: 0.9,
+      flops: 100,
+      params: 50,
+      bytes: 200,
+      bits: 32,
+    });
+  });
+
+  it('kept before quantization came to the page are 32-bit', () => {
+    const old = { amount: 0.3, metric: 0.8, flops: 1, params: 1, bytes: 4 };
+    const { curves } = restoredOf({
+      curves: [
+        { key: 'k', label: 'magnitude', model: 'vit-fashion', status: 'done', points: [old, { ...old, bits: 4 }] },
+      ],
+    });
+    expect(curves?.[0].points.map((p) => p.bits)).toEqual([32, 4]);
   });
 });

@@ -18,15 +18,18 @@ import type {
   ExportedFile,
   Metrics,
   ModelSummary,
+  PruneRecipe,
   WorkbenchRecipe,
   WorkbenchReport,
 } from '../workers/client';
+import type { SearchProgress } from '../workers/api';
 import { ALL_SETS, type CalibSets, calibSetsOf, familyOf, fitChoices, resolveCalibSource, sentence } from './choices';
 import { IDLE, type JobState, type Jobs, mapJob } from './jobs';
 import { freeLayerSparsity, layerSparsityMismatch, meanSparsity } from './layer-sparsity';
 import {
   defaultShareState,
   encodeShareState,
+  parameterFields,
   parseFields,
   parseShareHash,
   type ShareState,
@@ -40,8 +43,14 @@ export interface ChartPoint {
   metric: number;
   flops: number;
   params: number;
+  /** The model as stored (SizeReport.stored): its kept weights at their bits, with masks and scales. */
   bytes: number;
+  /** Bits of the kept weights: 32 unquantized. */
+  bits: number;
 }
+
+/** The bits of a point whose weights are not quantized. */
+export const FULL_BITS = 32;
 
 export interface Curve {
   key: string;
@@ -55,6 +64,8 @@ export interface Curve {
 export interface Measured {
   report: WorkbenchReport;
   point: ChartPoint;
+  /** Where a searched allocation (EvoPress) ended: its last generation's best split; none for others. */
+  search?: SearchProgress | null;
 }
 
 export interface ConfigSlice {
@@ -98,6 +109,21 @@ export function amountOf(c: ShareState): number {
   return free ? meanSparsity(free) : c.sparsity;
 }
 
+/** The configuration's quantization as the recipe takes it; null when the weights stay 32-bit or no method keeps them. */
+export function quantOf(c: ShareState): PruneRecipe['quant'] {
+  if (c.bits === null || isStructured(c.granularity)) return null;
+  return {
+    bits: c.bits,
+    groupSize: c.groupSize,
+    symmetric: c.symmetric,
+    actOrder: c.actOrder,
+    quantizer: c.quantizer,
+  };
+}
+
+/** Whether the configuration changes the model at all: something pruned, or the weights quantized. */
+export const changesModel = (c: ShareState): boolean => amountOf(c) > 0 || quantOf(c) !== null;
+
 /** The calibration data the configuration names, its default resolved on a model with `sets`. */
 export const calibrationOf = (c: ShareState, sets: CalibSets = ALL_SETS): CalibrationSpec => ({
   source: resolveCalibSource(c.calibSource, sets),
@@ -124,6 +150,9 @@ export function recipeOf(
     const free = freeLayerSparsity(c);
     const allocation = nm || free ? 'uniform' : c.allocation;
     const mode = c.calibMode === 'default' ? defaultCalibrationMode(c.method, family) : c.calibMode;
+    // The allocation's parameters go under its id ({ owl: { m, lambda } }, { evopress: { steps } }).
+    const params = parameterFields(allocation);
+    const quant = quantOf(c);
     return {
       kind: 'unstructured',
       recipe: {
@@ -132,9 +161,12 @@ export function recipeOf(
         ...(nm ? {} : { scope: c.scope === 'default' ? defaultScope(c.method) : c.scope }),
         nm: nm ? { n: 2, m: 4 } : null,
         allocation,
-        ...(allocation === 'owl' ? { owl: { m: c.owlM, lambda: c.owlLambda } } : {}),
+        ...(params.length
+          ? { [allocation]: Object.fromEntries(params.map(({ parameter, field }) => [parameter.id, c[field]])) }
+          : {}),
         ...(free ? { blockSparsity: free } : {}),
         ...(mode ? { calibrationMode: mode } : {}),
+        ...(quant ? { quant } : {}),
         calibration,
         seed: 0,
       },
@@ -165,11 +197,30 @@ export function curveOf(c: ShareState, family: Family, sets: CalibSets = ALL_SET
   const key = `${c.model}|${JSON.stringify(recipeOf({ ...c, layerSparsity: null }, family, 0, sets))}`;
   const parts = isStructured(c.granularity)
     ? [c.granularity, c.score]
-    : [c.method, c.granularity === 'nm' ? '2:4' : 'default', c.allocation, c.scope, c.calibMode];
+    : [c.method, c.granularity === 'nm' ? '2:4' : 'default', c.allocation, c.scope, c.calibMode, quantLabel(c)];
   return { key, label: parts.filter((p) => p !== 'default' && p !== 'uniform').join(' · ') };
 }
 
+/** "4-bit g128", with what differs from the grid's defaults ("3-bit gptq sym act-order"); 'default' unquantized. */
+export function quantLabel(c: ShareState): string {
+  const q = quantOf(c);
+  if (!q) return 'default';
+  const d = defaultShareState();
+  return [
+    `${q.bits}-bit${q.groupSize ? ` g${q.groupSize}` : ''}`,
+    q.quantizer !== d.quantizer ? q.quantizer : '',
+    q.symmetric ? 'sym' : '',
+    q.actOrder ? 'act-order' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
 export const metricValue = (m: Metrics): number => (m.kind === 'classifier' ? m.accuracy : m.bitsPerByte);
+
+/** The bits a report's weights were stored at (32 where they were not quantized). */
+export const bitsOfReport = (r: WorkbenchReport): number =>
+  ('quant' in r.recipe ? r.recipe.quant?.bits : null) ?? FULL_BITS;
 
 export function pointOf(r: WorkbenchReport, amount: number): ChartPoint {
   return {
@@ -177,11 +228,12 @@ export function pointOf(r: WorkbenchReport, amount: number): ChartPoint {
     metric: metricValue(r.metric),
     flops: r.flops,
     params: r.nonzeroParams,
-    bytes: r.bytes.nm24 ?? r.bytes.sparse,
+    bytes: r.bytes.stored,
+    bits: bitsOfReport(r),
   };
 }
 
-/** The dense model as a point: the baseline metric and the summary's costs. */
+/** The dense model as a point: the baseline metric and the summary's costs (every parameter a 32-bit float). */
 export function densePoint(summary: ModelSummary, metrics: Metrics): ChartPoint {
   return {
     amount: 0,
@@ -189,6 +241,7 @@ export function densePoint(summary: ModelSummary, metrics: Metrics): ChartPoint 
     flops: summary.cost.flops,
     params: summary.cost.params,
     bytes: 4 * summary.cost.params,
+    bits: FULL_BITS,
   };
 }
 
@@ -232,13 +285,16 @@ function validCurves(raw: unknown): Curve[] {
       label: c.label,
       model: c.model,
       status: 'done' as const,
-      points: c.points.filter(
-        (p) =>
-          p &&
-          ['amount', 'metric', 'flops', 'params', 'bytes'].every((k) =>
-            finite((p as unknown as Record<string, unknown>)[k]),
-          ),
-      ),
+      points: c.points
+        .filter(
+          (p) =>
+            p &&
+            ['amount', 'metric', 'flops', 'params', 'bytes'].every((k) =>
+              finite((p as unknown as Record<string, unknown>)[k]),
+            ),
+        )
+        // Points kept before quantization came to the page were all 32-bit.
+        .map((p) => ({ ...p, bits: finite(p.bits) ? p.bits : FULL_BITS })),
     }))
     .filter((c) => c.points.length > 0);
 }
@@ -257,12 +313,18 @@ const PRUNE_KEYS: (keyof ShareState)[] = [
   'allocation',
   'owlM',
   'owlLambda',
+  'evoSteps',
   'calibSource',
   'calibCount',
   'calibMode',
   'sparsity',
   'tokenKeep',
   'layerSparsity',
+  'bits',
+  'groupSize',
+  'quantizer',
+  'actOrder',
+  'symmetric',
 ];
 
 export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState, [], [], ConfigSlice> {
@@ -356,11 +418,14 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
         fitToModel();
         const config = get().config;
         const amount = amountOf(config);
-        if (amount === 0) {
+        // Unpruned and unquantized, the model is the dense one: nothing to measure.
+        if (!changesModel(config)) {
           pruning.reset();
           return;
         }
         const recipe = recipeFor(config, model.summary);
+        // The search's last best split, kept for the report it leads to.
+        let search: SearchProgress | null = null;
         void pruning.start(
           JSON.stringify(recipe),
           (onProgress) =>
@@ -370,9 +435,10 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
                 const before = get().current;
                 const estimate =
                   progress.estimate ?? (before.status === 'running' ? before.progress.estimate : undefined);
+                search = progress.search ?? search;
                 onProgress({ ...progress, estimate });
               }),
-              (report) => ({ report, point: pointOf(report, amount) }),
+              (report) => ({ report, point: pointOf(report, amount), search }),
             ),
           { label: 'Pruning', fraction: null },
         );

@@ -48,7 +48,7 @@ const curve = {
   label: 'magnitude',
   model: 'vit-fashion',
   status: 'done' as const,
-  points: [{ amount: 0.3, metric: 0.8, flops: 1, params: 1, bytes: 1 }],
+  points: [{ amount: 0.3, metric: 0.8, flops: 1, params: 1, bytes: 1, bits: 32 }],
 };
 
 describe('device slice', () => {

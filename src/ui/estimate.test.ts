@@ -1,7 +1,7 @@
 // The running estimate in words, and the store keeping the latest one while a prune is measured.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineClient, Job, Progress, WorkbenchRecipe } from '../workers/client';
-import { describeEstimate, describeTimes, formatDuration } from './estimate';
+import { describeEstimate, describeSearch, describeTimes, formatDuration } from './estimate';
 import { defaultShareState } from './share';
 import type { LoadedModel } from './store';
 import { disposeTestStores, testStore } from './test-store';
@@ -38,6 +38,17 @@ describe('estimate wording', () => {
       basis: 'estimate on 8 of 128 windows of text',
     });
     expect(describeEstimate('causal-lm', { metric, seen: 1, total: 128, stderr: Number.NaN }).value).toBe('≈ 1.731');
+  });
+
+  it('a search’s best split so far: its KL and how far the search is', () => {
+    expect(
+      describeSearch({ generation: 7, generations: 20, fitness: 0.04567, blockSparsity: [0.5], evaluations: 1234 }),
+    ).toBe(
+      'EvoPress search, generation 7 of 20: best split so far at KL 0.0457 nats per token from the dense model (1,234 splits measured)',
+    );
+    expect(
+      describeSearch({ generation: 0, generations: 20, fitness: 0.1, blockSparsity: [0.5], evaluations: 1 }),
+    ).toMatch(/generation 0 of 20: .*\(1 split measured\)$/);
   });
 
   it('durations in ms below a second, else seconds', () => {

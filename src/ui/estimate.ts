@@ -1,8 +1,10 @@
 // How the page words a running estimate of the pruned model's metric (the metric over the eval
-// examples measured so far, see PartialMetrics) and the time a prune took.
+// examples measured so far, see PartialMetrics), a searched allocation's best split so far, and the
+// time a prune took.
 import type { Family } from '../engine/pruning/catalogue';
+import type { SearchProgress } from '../workers/api';
 import type { PartialMetrics, WorkbenchReport } from '../workers/client';
-import { formatInteger, formatPercent, formatValue, metricDisplay } from './format';
+import { formatCountOf, formatInteger, formatPercent, formatValue, metricDisplay } from './format';
 import { metricValue } from './config-slice';
 
 /** "≈ 88.3% ± 2.9%", "estimate on 120 of 1,000 images"; the spread is left out while undefined. */
@@ -26,4 +28,9 @@ export function formatDuration(ms: number): string {
 /** "calibration 1.2 s · pruning 22 ms · measuring 1.9 s". */
 export function describeTimes(t: WorkbenchReport['timeMs']): string {
   return `calibration ${formatDuration(t.calibration)} · pruning ${formatDuration(t.prune)} · measuring ${formatDuration(t.evaluate)}`;
+}
+
+/** The progress line of a search: "EvoPress search, generation 12 of 50: best split so far KL 0.0123 …". */
+export function describeSearch(p: SearchProgress): string {
+  return `EvoPress search, generation ${formatInteger(p.generation)} of ${formatInteger(p.generations)}: best split so far at KL ${formatValue(p.fitness, 3)} nats per token from the dense model (${formatCountOf(p.evaluations, 'split')} measured)`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatCount, formatFlops, formatPercent, formatValue } from './format';
+import { formatBytes, formatCount, formatCountOf, formatFlops, formatPercent, formatValue } from './format';
 
 describe('format', () => {
   it('counts with three significant digits and an SI prefix', () => {
@@ -21,5 +21,7 @@ describe('format', () => {
     expect(formatValue(7.99123)).toBe('7.99');
     expect(formatValue(255.4)).toBe('255');
     expect(formatValue(12345.6)).toBe('12,346');
+    expect(formatCountOf(1, 'split')).toBe('1 split');
+    expect(formatCountOf(1234, 'split')).toBe('1,234 splits');
   });
 });

@@ -39,6 +39,11 @@ export function formatInteger(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** A count and its noun, plural but for one: (1, 'split') → "1 split", (1234, 'split') → "1,234 splits". */
+export function formatCountOf(n: number, noun: string): string {
+  return `${formatInteger(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** A plain quantity to `digits` significant digits, without exponent notation: 7.9912 → "7.99". */
 export function formatValue(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return String(x);

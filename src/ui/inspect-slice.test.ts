@@ -86,7 +86,7 @@ describe('inspect', () => {
       current: {
         status: 'done',
         key: JSON.stringify(recipe),
-        value: { report, point: { amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1 } },
+        value: { report, point: { amount: 0.5, metric: 0.8, flops: 1, params: 1, bytes: 1, bits: 32 } },
       },
     });
     store.getState().inspect();

@@ -12,7 +12,7 @@ import {
   type WorkbenchRecipe,
   type WorkbenchReport,
 } from '../workers/client';
-import { amountOf, recipeFor } from './config-slice';
+import { changesModel, recipeFor } from './config-slice';
 import { IDLE, type JobState, type Jobs, mapJob, shownOf } from './jobs';
 import { formatPercent } from './format';
 import { inputCode, parseInputCode, type InputChoice } from './share';
@@ -75,13 +75,13 @@ export function inputFits(choice: InputChoice, inputs: EvalInputs): boolean {
 export function comparisonLabel(recipe: WorkbenchRecipe, report: WorkbenchReport): string {
   if ('structure' in report) return report.structure;
   const r = recipe.kind === 'unstructured' ? recipe.recipe : null;
-  return `${r?.method ?? ''}${r?.nm ? ` ${r.nm.n}:${r.nm.m}` : ''} · ${formatPercent(report.sparsity, 0)} of the block weights pruned`;
+  return `${r?.method ?? ''}${r?.nm ? ` ${r.nm.n}:${r.nm.m}` : ''} · ${formatPercent(report.sparsity, 0)} of the block weights pruned${r?.quant ? ` · ${r.quant.bits}-bit` : ''}`;
 }
 
 /**
  * What to inspect now: the selected input, compared with the current configuration once its report
  * is in; while a new configuration is being measured, with the one already compared (its masks are
- * still in the worker, so nothing is pruned twice); at sparsity 0, with nothing.
+ * still in the worker, so nothing is pruned twice); at sparsity 0 unquantized, with nothing.
  */
 export function inspectionTarget(
   s: WorkbenchState,
@@ -91,7 +91,7 @@ export function inspectionTarget(
   const source = inspectSource(parseInputCode(s.config.input), s.pickerInputs.inputs);
   if (!source) return null;
   let comparison: Comparison | null = null;
-  if (amountOf(s.config) > 0) {
+  if (changesModel(s.config)) {
     const recipe = recipeFor(s.config, model.summary);
     const cur = s.current;
     const shown = shownOf(s.inspection)?.value;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { keptText, thresholdMarkers, thresholdText } from './layer-detail-format';
+import type { QuantizationGrid } from '../workers/api';
+import {
+  keptText,
+  quantGridCaption,
+  quantPointText,
+  quantSharesText,
+  thresholdMarkers,
+  thresholdText,
+} from './layer-detail-format';
 
 describe('threshold words and marks', () => {
   it('says what each kind of threshold means', () => {
@@ -44,5 +52,37 @@ describe('threshold words and marks', () => {
   it('counts kept and removed', () => {
     expect(keptText(8192, 8192)).toBe('8,192 kept · 8,192 removed (50.0%)');
     expect(keptText(0, 0)).toBe('0 kept · 0 removed (0.0%)');
+  });
+});
+
+describe('quantization grid words', () => {
+  const grid: QuantizationGrid = {
+    bits: 3,
+    symmetric: false,
+    groupSize: 64,
+    groups: 8,
+    row: 17,
+    group: 2,
+    scale: 0.01234,
+    zero: 3,
+    points: [0, 1, 2, 3, 4, 5, 6, 7].map((c) => 0.01234 * (c - 3)),
+    shares: [0.05, 0.1, 0.2, 0.3, 0.2, 0.1, 0.05, 0],
+  };
+
+  it('names the row and group drawn, the scale and the zero point', () => {
+    expect(quantGridCaption(grid)).toBe(
+      '3-bit grid of output row 18, group 3 of 8 (64 columns): the largest scale, 0.0123; zero point 3',
+    );
+    expect(quantGridCaption({ ...grid, groups: 1, group: 0, groupSize: 0, symmetric: true })).toBe(
+      '3-bit grid of output row 18 (one scale per row): the largest scale, 0.0123; symmetric',
+    );
+    expect(quantPointText(grid, 0)).toBe('code 0: -0.037, 5.0% of the kept weights');
+  });
+
+  it('lists the share at each code where the codes fit, not for 8 bits', () => {
+    expect(quantSharesText(grid)).toBe(
+      '0: 5.0% · 1: 10.0% · 2: 20.0% · 3: 30.0% · 4: 20.0% · 5: 10.0% · 6: 5.0% · 7: 0.0%',
+    );
+    expect(quantSharesText({ ...grid, bits: 8, shares: new Array(256).fill(1 / 256) })).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 // Words, marks and colours of the layer detail view: names of a block's linears, the threshold in a
-// sentence, and the lines the score histogram draws for it.
+// sentence, the lines the score histogram draws for it, and the quantization grid in words.
+import type { QuantizationGrid } from '../workers/api';
 import type { LayerThreshold } from '../workers/client';
 import { formatInteger, formatPercent, formatValue } from './format';
 import type { LinearRole } from './layer-detail-slice';
@@ -70,4 +71,28 @@ export function thresholdMarkers(t: LayerThreshold): Marker[] {
 /** "8,192 kept · 8,192 removed (50.0%)". */
 export function keptText(kept: number, removed: number): string {
   return `${formatInteger(kept)} kept · ${formatInteger(removed)} removed (${formatPercent(removed / Math.max(1, kept + removed))})`;
+}
+
+/** Codes the page lists one by one under the weight histogram: 4 bits at most, beyond that they do not fit. */
+export const LISTED_CODES = 16;
+
+/** "4-bit grid of output row 18, group 3 of 6 (the largest scale, 0.0123; zero point 7)". */
+export function quantGridCaption(q: QuantizationGrid): string {
+  const where =
+    q.groups > 1
+      ? `output row ${formatInteger(q.row + 1)}, group ${formatInteger(q.group + 1)} of ${formatInteger(q.groups)} (${formatInteger(q.groupSize)} columns)`
+      : `output row ${formatInteger(q.row + 1)} (one scale per row)`;
+  const zero = q.symmetric ? 'symmetric' : `zero point ${formatInteger(q.zero)}`;
+  return `${q.bits}-bit grid of ${where}: the largest scale, ${formatValue(q.scale, 3)}; ${zero}`;
+}
+
+/** "code 3: −0.0123, 4.5% of the kept weights". */
+export function quantPointText(q: QuantizationGrid, code: number): string {
+  return `code ${code}: ${formatValue(q.points[code], 3)}, ${formatPercent(q.shares[code])} of the kept weights`;
+}
+
+/** "0: 1.2% · 1: 3.4% · …" for grids of up to LISTED_CODES codes; null for finer grids. */
+export function quantSharesText(q: QuantizationGrid): string | null {
+  if (q.shares.length > LISTED_CODES) return null;
+  return q.shares.map((share, code) => `${code}: ${formatPercent(share)}`).join(' · ');
 }

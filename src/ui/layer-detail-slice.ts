@@ -10,7 +10,7 @@ import type {
   SensitivityRequest,
   SensitivityResult,
 } from '../workers/client';
-import { amountOf, calibrationOf, isStructured, recipeFor } from './config-slice';
+import { calibrationOf, changesModel, isStructured, recipeFor } from './config-slice';
 import { ALL_SETS, type CalibSets, calibSetsOf } from './choices';
 import { IDLE, type JobState, type Jobs, mapJob } from './jobs';
 import type { ShareState } from './share';
@@ -72,7 +72,7 @@ export function detailTarget(s: WorkbenchState): { key: string; request: LayerDe
     layer,
     role,
     ...scoringOf(s.config, calibSetsOf(model.summary)),
-    recipe: amountOf(s.config) > 0 ? recipeFor(s.config, model.summary) : null,
+    recipe: changesModel(s.config) ? recipeFor(s.config, model.summary) : null,
   };
   return { key: `${model.key}|${JSON.stringify(request)}`, request };
 }

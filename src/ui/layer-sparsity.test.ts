@@ -9,6 +9,7 @@ import {
   layerSparsityMismatch,
   outliersText,
   reachedText,
+  searchText,
   shownLayerSparsity,
   unlockedValues,
 } from './layer-sparsity';
@@ -76,6 +77,17 @@ describe('per-layer sparsity rules', () => {
     expect(reachedText({ reached: 0.4, target: 0.4812, outliers: null })).toBe('target 48.1%, reached 40.0%');
     expect(blockFacts(report, 4)).toBeNull();
     expect(blockFacts(null, 3)).toBeNull();
+  });
+
+  it('a split EvoPress found says how far its search went and what it reached', () => {
+    const report = { recipe: { allocation: 'evopress' }, blockSparsity: [0.4, 0.6] } as unknown as WorkbenchReport;
+    const search = { generation: 20, generations: 20, fitness: 0.01234, blockSparsity: [0.4, 0.6], evaluations: 160 };
+    expect(searchText(report, search)).toBe(
+      'Split found by EvoPress after 20 of 20 generations (160 splits measured): KL 0.0123 nats per token from the dense model’s predictions on the calibration windows.',
+    );
+    expect(searchText(report, null)).toBeNull();
+    expect(searchText({ ...report, recipe: { allocation: 'owl' } } as unknown as WorkbenchReport, search)).toBeNull();
+    expect(searchText(null, search)).toBeNull();
   });
 
   it('values that do not fit the model are named in a message', () => {

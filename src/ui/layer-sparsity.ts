@@ -1,9 +1,11 @@
 // Per-block sparsity, pure: when free per-block sparsities apply to a configuration, what the
 // sliders show while locked, whether a link's values fit the loaded model, and what a measured
-// report says of each block (reached, asked, OWL's outlier ratio), in words.
+// report says of each block (reached, asked, OWL's outlier ratio) and of the split (EvoPress's
+// search), in words.
+import type { SearchProgress } from '../workers/api';
 import type { WorkbenchReport } from '../workers/client';
 import { familyOf, perBlockRefusal } from './choices';
-import { formatPercent } from './format';
+import { formatCountOf, formatInteger, formatPercent, formatValue } from './format';
 import { MAX_SPARSITY, type ShareState } from './share';
 
 /**
@@ -77,3 +79,12 @@ export const outliersText = (ratio: number): string => `outliers ${ratio.toFixed
 /** What the outlier ratio is, for a tooltip. */
 export const OUTLIERS_HELP =
   'OWL’s outlier ratio: the share of the block’s Wanda scores (|w|·‖x‖) above M × their mean, on the dense model. Blocks with more outliers are pruned less.';
+
+/**
+ * What a searched split says of itself, once its report is in: "Split found by EvoPress after 50
+ * generations: KL 0.0123 …"; null when the report's allocation searched nothing.
+ */
+export function searchText(report: WorkbenchReport | null, search: SearchProgress | null | undefined): string | null {
+  if (!report || 'structure' in report || report.recipe.allocation !== 'evopress' || !search) return null;
+  return `Split found by EvoPress after ${formatInteger(search.generation)} of ${formatInteger(search.generations)} generations (${formatCountOf(search.evaluations, 'split')} measured): KL ${formatValue(search.fitness, 3)} nats per token from the dense model’s predictions on the calibration windows.`;
+}

@@ -1,17 +1,30 @@
 // The share link: strict parsing against the catalogue, the new fields, old links opening the same
 // configuration, refused combinations with the catalogue's reason, and the inspected input.
 import { describe, expect, it } from 'vitest';
-import { ALLOCATIONS, CALIBRATION_MODES, GRANULARITIES, METHODS, SCOPES } from '../engine/pruning/catalogue';
+import {
+  ALLOCATIONS,
+  allocationEntry,
+  CALIBRATION_MODES,
+  GRANULARITIES,
+  METHODS,
+  QUANT_BITS,
+  QUANT_GROUP_SIZES,
+  QUANTIZERS,
+  SCOPES,
+} from '../engine/pruning/catalogue';
 import { recipeOf } from './config-slice';
 import {
+  ALLOCATION_PARAMETER_FIELDS,
   defaultShareState,
   DRAWN_SIZE,
   encodeShareState,
   inputCode,
   MAX_INPUT_TEXT,
   MAX_LAYERS,
+  parameterFields,
   parseInputCode,
   parseShareHash,
+  type ShareState,
 } from './share';
 
 describe('share link', () => {
@@ -258,5 +271,96 @@ describe('choices in the link, from the catalogue', () => {
       sparsity: 0.25,
       layer: 1,
     });
+  });
+});
+
+describe('quantization and EvoPress in the link', () => {
+  const link = (fields: Record<string, unknown>) =>
+    `#v1.${btoa(JSON.stringify({ model: 'gpt-bytes', ...fields })).replace(/=+$/, '')}`;
+
+  it('round-trips the bits, the grid, the quantizer, act-order, the search steps and the chart’s colouring', () => {
+    const s: ShareState = {
+      ...defaultShareState('gpt-bytes'),
+      method: 'wanda',
+      sparsity: 0.5,
+      allocation: 'evopress',
+      evoSteps: 120,
+      bits: 3,
+      groupSize: 64,
+      quantizer: 'gptq',
+      actOrder: true,
+      symmetric: true,
+      chartColor: 'bits',
+      axis: 'bytes',
+    };
+    expect(parseShareHash(encodeShareState(s))).toEqual({ kind: 'ok', state: s });
+    for (const bits of QUANT_BITS)
+      for (const groupSize of QUANT_GROUP_SIZES)
+        for (const q of QUANTIZERS) {
+          const one = { ...defaultShareState('gpt-bytes'), bits, groupSize, quantizer: q.id };
+          expect(parseShareHash(encodeShareState(one))).toEqual({ kind: 'ok', state: one });
+        }
+    // Unquantized is the default, and stays out of the link.
+    expect(defaultShareState()).toMatchObject({ bits: null, groupSize: 0, actOrder: false, symmetric: false });
+    expect(JSON.parse(atob(encodeShareState(defaultShareState('gpt-bytes')).slice(4)))).toEqual({ model: 'gpt-bytes' });
+  });
+
+  it('old links without the fields open unquantized, with the catalogue’s search steps', () => {
+    const r = parseShareHash(link({ method: 'wanda', sparsity: 0.5 }));
+    expect(r).toEqual({ kind: 'ok', state: { ...defaultShareState('gpt-bytes'), method: 'wanda', sparsity: 0.5 } });
+    const steps = allocationEntry('evopress').parameters.find((p) => p.id === 'steps')!;
+    expect(r.kind === 'ok' && r.state).toMatchObject({ bits: null, evoSteps: steps.default, chartColor: 'curve' });
+    expect(r.kind === 'ok' && recipeOf(r.state, 'causal-lm').recipe).not.toHaveProperty('quant');
+  });
+
+  it('refuses corrupt values, naming the field and what it may be', () => {
+    const steps = allocationEntry('evopress').parameters.find((p) => p.id === 'steps')!;
+    const stepsRange = new RegExp(`"evoSteps" must be an integer from ${steps.min} to ${steps.max}`);
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ bits: 5 }, /"bits" must be null or one of 8, 4, 3/],
+      [{ bits: '4' }, /"bits" must be null or one of 8, 4, 3/],
+      [{ bits: 2 }, /"bits"/],
+      [{ groupSize: 100 }, /"groupSize" must be one of 0, 128, 64, 32/],
+      [{ groupSize: null }, /"groupSize" must be one of/],
+      [{ quantizer: 'awq' }, /"quantizer" must be one of rtn, gptq/],
+      [{ actOrder: 'yes' }, /"actOrder" must be true or false/],
+      [{ symmetric: 1 }, /"symmetric" must be true or false/],
+      [{ evoSteps: steps.min - 1 }, stepsRange],
+      [{ evoSteps: steps.min + 0.5 }, /"evoSteps" must be an integer/],
+      [{ evoSteps: steps.max + 1 }, stepsRange],
+      [{ evoSteps: '20' }, stepsRange],
+      [{ chartColor: 'red' }, /"chartColor" must be one of curve, bits/],
+    ];
+    for (const [fields, message] of bad) {
+      const r = parseShareHash(link(fields));
+      expect(r.kind === 'error' && r.message, JSON.stringify(fields)).toMatch(message);
+    }
+  });
+
+  it('a quantization the catalogue refuses gets its reason; where no bits apply they are ignored', () => {
+    const refused: [Record<string, unknown>, RegExp][] = [
+      [{ bits: 4, quantizer: 'rtn', actOrder: true }, /cannot be combined: act-order orders GPTQ’s columns/],
+      [{ actOrder: true }, /cannot be combined: act-order .* there is no quantization/],
+      [{ method: 'sparsegpt', bits: 4, quantizer: 'gptq', actOrder: true }, /“SparseGPT” chooses its mask/],
+    ];
+    for (const [fields, message] of refused) {
+      const r = parseShareHash(link(fields));
+      expect(r.kind === 'error' && r.message, JSON.stringify(fields)).toMatch(message);
+    }
+    const heads = parseShareHash(link({ granularity: 'heads', bits: 4 }));
+    expect(heads.kind === 'ok' && heads.state.bits).toBeNull();
+  });
+
+  it('every allocation parameter of the catalogue has a field of the state', () => {
+    for (const a of ALLOCATIONS) {
+      const fields = parameterFields(a.id);
+      expect(fields.map((f) => f.parameter.id)).toEqual(a.parameters.map((p) => p.id));
+      for (const { parameter, field } of fields) expect(defaultShareState()[field]).toBe(parameter.default);
+    }
+    expect(Object.keys(ALLOCATION_PARAMETER_FIELDS).sort()).toEqual(
+      ALLOCATIONS.filter((a) => a.parameters.length > 0)
+        .map((a) => a.id)
+        .sort(),
+    );
   });
 });

@@ -5,15 +5,26 @@
 // is ever rendered as HTML.
 import {
   ALLOCATIONS,
-  allocationDefaults,
+  type AllocationId,
+  type AllocationParameter,
   CALIBRATION_MODES,
   GRANULARITIES,
   ids,
   METHODS,
+  QUANT_BITS,
+  QUANT_GROUP_SIZES,
+  QUANTIZERS,
   SCOPES,
   STRUCTURED_SCORES,
 } from '../engine/pruning/catalogue';
-import { CALIB_SOURCES, type CalibSourceChoice, type ChoiceState, fitLink, OWL_PARAMETERS } from './choices';
+import {
+  allocationParameters,
+  CALIB_SOURCES,
+  type CalibSourceChoice,
+  type ChoiceState,
+  fitLink,
+  type QuantGrid,
+} from './choices';
 import {
   formatHubId,
   HUB_PREFIX,
@@ -25,6 +36,9 @@ import {
 
 export const AXES = ['flops', 'params', 'bytes'] as const;
 export type Axis = (typeof AXES)[number];
+/** What the chart's points are coloured by: their curve, or the bits their weights are stored at. */
+export const CHART_COLORS = ['curve', 'bits'] as const;
+export type ChartColor = (typeof CHART_COLORS)[number];
 
 /**
  * Where the model of a link comes from when it is not one the page ships: a hub id (resolved
@@ -36,7 +50,7 @@ export type LinkSource =
   | { kind: 'url'; url: string }
   | { kind: 'files'; files: string[]; digest: string };
 
-export interface ShareState extends ChoiceState {
+export interface ShareState extends ChoiceState, QuantGrid {
   /** A shipped model's id; with a `source`, the key modelKeyOf gives it (curves are kept per model by it). */
   model: string;
   /** null: `model` is one of the models the page ships. */
@@ -44,6 +58,8 @@ export interface ShareState extends ChoiceState {
   /** OWL's outlier threshold M and spread λ (used with the OWL allocation). */
   owlM: number;
   owlLambda: number;
+  /** EvoPress's search steps, its generations (used with the EvoPress allocation). */
+  evoSteps: number;
   calibSource: CalibSourceChoice | 'default';
   calibCount: number;
   /**
@@ -55,6 +71,7 @@ export interface ShareState extends ChoiceState {
   sparsity: number;
   tokenKeep: number;
   axis: Axis;
+  chartColor: ChartColor;
   /** The selected block, or null. */
   layer: number | null;
   /** The inspected input, as an input code (see parseInputCode); '' is the model's default input. */
@@ -70,7 +87,38 @@ export interface ShareState extends ChoiceState {
 export const LINK_VERSION = 2;
 export const MAX_SPARSITY = 0.95;
 
-const OWL_DEFAULTS = allocationDefaults('owl');
+/**
+ * The field of the state that holds each allocation parameter the catalogue lists, by allocation
+ * and parameter id: the controls, the recipe and the link all go through it.
+ */
+export const ALLOCATION_PARAMETER_FIELDS = {
+  owl: { m: 'owlM', lambda: 'owlLambda' },
+  evopress: { steps: 'evoSteps' },
+} as const satisfies Partial<Record<AllocationId, Record<string, keyof ShareState>>>;
+
+type ParameterFields = typeof ALLOCATION_PARAMETER_FIELDS;
+/** A field of the state that holds an allocation parameter. */
+export type ParameterField = {
+  [A in keyof ParameterFields]: ParameterFields[A][keyof ParameterFields[A]];
+}[keyof ParameterFields];
+
+/** An allocation's parameters (from the catalogue), each with the field of the state that holds it. */
+export function parameterFields(allocation: AllocationId): { parameter: AllocationParameter; field: ParameterField }[] {
+  const fields: Record<string, ParameterField> | undefined =
+    ALLOCATION_PARAMETER_FIELDS[allocation as keyof ParameterFields];
+  return allocationParameters(allocation).map((parameter) => {
+    const field = fields?.[parameter.id];
+    if (!field) throw new Error(`the page keeps no field for ${allocation}'s parameter "${parameter.id}"`);
+    return { parameter, field };
+  });
+}
+
+/** Every allocation parameter's field with its catalogue entry. */
+const PARAMETERS = ALLOCATIONS.flatMap((a) => parameterFields(a.id));
+const PARAMETER_DEFAULTS = Object.fromEntries(PARAMETERS.map((p) => [p.field, p.parameter.default])) as Record<
+  ParameterField,
+  number
+>;
 
 export function defaultShareState(model = 'vit-fashion'): ShareState {
   return {
@@ -81,8 +129,7 @@ export function defaultShareState(model = 'vit-fashion'): ShareState {
     score: 'default',
     scope: 'default',
     allocation: 'uniform',
-    owlM: OWL_DEFAULTS.m,
-    owlLambda: OWL_DEFAULTS.lambda,
+    ...PARAMETER_DEFAULTS,
     calibSource: 'default',
     calibCount: model === 'gpt-bytes' ? 32 : 128,
     window: null,
@@ -90,9 +137,15 @@ export function defaultShareState(model = 'vit-fashion'): ShareState {
     sparsity: 0,
     tokenKeep: 1,
     axis: 'flops',
+    chartColor: 'curve',
     layer: null,
     input: '',
     layerSparsity: null,
+    bits: null,
+    groupSize: 0,
+    quantizer: QUANTIZERS[0].id,
+    actOrder: false,
+    symmetric: false,
   };
 }
 
@@ -108,6 +161,7 @@ const KEYS: (keyof ShareState)[] = [
   'allocation',
   'owlM',
   'owlLambda',
+  'evoSteps',
   'calibSource',
   'calibCount',
   'window',
@@ -115,9 +169,15 @@ const KEYS: (keyof ShareState)[] = [
   'sparsity',
   'tokenKeep',
   'axis',
+  'chartColor',
   'layer',
   'input',
   'layerSparsity',
+  'bits',
+  'groupSize',
+  'quantizer',
+  'actOrder',
+  'symmetric',
 ];
 
 function oneOf<T extends string>(v: unknown, options: readonly T[], name: string): T {
@@ -133,10 +193,17 @@ function num(v: unknown, name: string, min: number, max: number, integer = false
   return v;
 }
 
-/** An OWL parameter within the catalogue's range. */
-function owlParameter(v: unknown, name: string, id: string): number {
-  const p = OWL_PARAMETERS.find((x) => x.id === id)!;
-  return num(v, name, p.min, p.max);
+function bool(v: unknown, name: string): boolean {
+  if (typeof v !== 'boolean') throw new LinkError(`"${name}" must be true or false`);
+  return v;
+}
+
+/** One of a list of numbers; null too where `orNull`. */
+function numberOf<T extends number>(v: unknown, options: readonly T[], name: string, orNull: boolean): T | null {
+  if (orNull && v === null) return null;
+  if (typeof v !== 'number' || !(options as readonly number[]).includes(v))
+    throw new LinkError(`"${name}" must be ${orNull ? 'null or ' : ''}one of ${options.join(', ')}`);
+  return v as T;
 }
 
 const orDefault = <T extends string>(list: readonly T[]) => ['default', ...list] as ('default' | T)[];
@@ -165,8 +232,10 @@ export function parseFields(raw: unknown): ShareState {
     score: oneOf(get('score'), orDefault([...new Set(ids(STRUCTURED_SCORES))]), 'score'),
     scope: oneOf(get('scope'), orDefault(ids(SCOPES)), 'scope'),
     allocation: oneOf(get('allocation'), ids(ALLOCATIONS), 'allocation'),
-    owlM: owlParameter(get('owlM'), 'owlM', 'm'),
-    owlLambda: owlParameter(get('owlLambda'), 'owlLambda', 'lambda'),
+    // Each allocation parameter within the catalogue's range (whole numbers where it says so).
+    ...(Object.fromEntries(
+      PARAMETERS.map(({ parameter: p, field }) => [field, num(get(field), field, p.min, p.max, p.integer)]),
+    ) as Record<ParameterField, number>),
     calibSource: oneOf(get('calibSource'), orDefault(ids(CALIB_SOURCES)), 'calibSource'),
     calibCount: num(get('calibCount'), 'calibCount', 1, 1024, true),
     window: window === null ? null : num(window, 'window', 2, LONGEST_WINDOW, true),
@@ -174,9 +243,15 @@ export function parseFields(raw: unknown): ShareState {
     sparsity: num(get('sparsity'), 'sparsity', 0, MAX_SPARSITY),
     tokenKeep: num(get('tokenKeep'), 'tokenKeep', 0.05, 1),
     axis: oneOf(get('axis'), AXES, 'axis'),
+    chartColor: oneOf(get('chartColor'), CHART_COLORS, 'chartColor'),
     layer: layer === null ? null : num(layer, 'layer', 0, 255, true),
     input: inputField(get('input')),
     layerSparsity: layerSparsityField(get('layerSparsity')),
+    bits: numberOf(get('bits'), QUANT_BITS, 'bits', true),
+    groupSize: numberOf(get('groupSize'), QUANT_GROUP_SIZES, 'groupSize', false)!,
+    quantizer: oneOf(get('quantizer'), ids(QUANTIZERS), 'quantizer'),
+    actOrder: bool(get('actOrder'), 'actOrder'),
+    symmetric: bool(get('symmetric'), 'symmetric'),
   };
 }
 

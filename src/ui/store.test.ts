@@ -10,7 +10,7 @@ import { disposeTestStores, memoryStorage, testStore } from './test-store';
 afterEach(disposeTestStores);
 
 const engine = () => ({}) as EngineClient;
-const point = { amount: 0.3, metric: 0.8, flops: 1, params: 2, bytes: 3 };
+const point = { amount: 0.3, metric: 0.8, flops: 1, params: 2, bytes: 3, bits: 32 };
 const curve = { key: 'k', label: 'wanda', model: 'vit-fashion', points: [point], status: 'done' };
 
 function stored(value: unknown) {

@@ -2,7 +2,13 @@
 // interface (wrapped by ./client.ts); src/workers/engine.worker.ts implements it.
 import type { Metrics, PartialMetrics } from '../engine/eval/metrics';
 import type { ModelSummary } from '../engine/session';
-import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
+import type {
+  PruneRecipe,
+  PruneReport,
+  SearchProgress,
+  StructuredPruneRecipe,
+  StructuredReport,
+} from '../engine/eval/pruner';
 import type { MapImportance, PrunedShares } from '../engine/eval/map-importance';
 import type { CalibrationSpec } from '../engine/pruning/calibration';
 import type { AttentionMaps, ClassPredictions, NextTokenPredictions, Saliency } from '../engine/eval/inspect';
@@ -13,7 +19,7 @@ import type { MethodId } from '../engine/pruning/catalogue';
 import type { RemoteRef } from '../engine/hub';
 import type { CachedModel } from './cache';
 
-export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport };
+export type { PruneRecipe, PruneReport, SearchProgress, StructuredPruneRecipe, StructuredReport };
 export type { CalibrationSpec, MapImportance, PrunedShares };
 
 /** What to prune: an unstructured / N:M recipe, or a structured one (heads, neurons, blocks, sublayers, tokens). */
@@ -122,6 +128,8 @@ export interface Progress {
   fraction: number | null;
   /** While a prune measures: the metric over the eval examples done so far (see PartialMetrics). */
   estimate?: PartialMetrics;
+  /** While a searched allocation (EvoPress) runs: its best split after the latest generation. */
+  search?: SearchProgress;
 }
 
 export type { PartialMetrics };
@@ -317,6 +325,32 @@ export interface LayerDetail extends LayerDetailData {
   notes: string[];
   /** Share of the block's prunable weights the mask removes. */
   blockSparsity: number;
+  /** The grid the kept weights are stored on, when the configuration quantizes them; else null. */
+  quantization: QuantizationGrid | null;
+}
+
+/**
+ * A quantized linear's grid as the weight histogram draws it: the points of one output row and
+ * group (the one with the largest scale, so its points span the widest range), and how the kept
+ * weights of the whole linear spread over the codes.
+ */
+export interface QuantizationGrid {
+  bits: number;
+  symmetric: boolean;
+  /** Input columns per group; 0: one group per output row (per channel). */
+  groupSize: number;
+  /** Groups per output row. */
+  groups: number;
+  /** The row and group drawn: the largest scale of the linear. */
+  row: number;
+  group: number;
+  scale: number;
+  /** Its zero point, a code. */
+  zero: number;
+  /** scale · (code − zero) for each code 0 … 2^bits − 1, ascending. */
+  points: number[];
+  /** Share of the linear's kept weights at each code (all rows and groups), by code; sums to 1. */
+  shares: number[];
 }
 
 export interface SensitivityRequest {

@@ -11,7 +11,13 @@ import {
   type ModelFiles,
 } from '../engine/session';
 import { remoteBaseUrl, remoteName } from '../engine/hub';
-import { Pruner, type PruneRecipe, type PruneReport, type StructuredReport } from '../engine/eval/pruner';
+import {
+  Pruner,
+  type PruneRecipe,
+  type PruneReport,
+  type SearchProgress,
+  type StructuredReport,
+} from '../engine/eval/pruner';
 import { COPIED_FILES, exportCheckpoint } from '../engine/export/checkpoint-export';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { StructuredPlan } from '../engine/pruning/structured/recipe';
@@ -663,6 +669,13 @@ async function measure(
     signal,
     evaluation,
     onProgress: (stage: string, fraction: number) => onProgress({ label: stageLabel(stage), fraction }),
+    // A searched allocation's best split so far goes to the page with each generation.
+    onSearch: (search: SearchProgress) =>
+      onProgress({
+        label: `EvoPress search: generation ${search.generation} of ${search.generations}, KL ${search.fitness.toFixed(4)}`,
+        fraction: search.generation / search.generations,
+        search,
+      }),
   };
   onProgress({ label: 'Pruning', fraction: null });
   const key = JSON.stringify(recipe);

@@ -10,7 +10,7 @@ import { keepCount } from '../engine/pruning/select';
 import { ModelSession } from '../engine/session';
 import type { LayerDetailRequest, Progress, WorkbenchRecipe } from './api';
 import { prunedFor } from './inspect-job';
-import { layerDetail, layerSensitivity } from './layer-detail-job';
+import { layerDetail, layerSensitivity, quantizationGrid } from './layer-detail-job';
 
 const vit = tinyVit(); // d = 12, 3 heads of 4, FFN 20, 2 blocks
 const per = vit.numChannels * vit.imageSize * vit.imageSize;
@@ -66,7 +66,11 @@ describe('layerDetail', () => {
     // Held masks are used as they are (here: a hand-made one), not pruned again.
     const held = {
       ...pruned!,
-      result: { masks: new Map(pruned!.result!.masks).set(detail.weight, new Uint8Array(240).fill(1)), weights: null, quantized: null },
+      result: {
+        masks: new Map(pruned!.result!.masks).set(detail.weight, new Uint8Array(240).fill(1)),
+        weights: null,
+        quantized: null,
+      },
     };
     const again = await layerDetail(pruner, request('ffn_in', recipe), [held], live(), quiet);
     expect(again.pruned).toBeNull();
@@ -108,6 +112,59 @@ describe('layerDetail', () => {
     const out = (await layerDetail(pruner, request('attn_out', recipe), known, live(), quiet)).detail;
     for (const h of removed) for (let o = 0; o < 12; o++) expect(out.mask.data[o * 12 + 4 * h]).toBe(0);
     expect(out.notes[0]).toMatch(/attention heads/);
+  });
+
+  it('gives a quantized linear’s grid: the largest scale’s row and group, its points, the kept weights per code', async () => {
+    const quant = { bits: 3, groupSize: 4, symmetric: false, actOrder: false, quantizer: 'rtn' as const };
+    const recipe: WorkbenchRecipe = {
+      kind: 'unstructured',
+      recipe: { method: 'magnitude', sparsity: 0.5, nm: null, quant, calibration, seed: 0 },
+    };
+    const { detail, pruned } = await layerDetail(pruner, request('ffn_in', recipe), [], live(), quiet);
+    const q = pruned!.result!.quantized!.get(detail.weight)!;
+    const grid = detail.quantization!;
+    // ffn_in: 20 outputs × 12 inputs, groups of 4 columns: 3 per row.
+    expect(grid).toMatchObject({ bits: 3, symmetric: false, groupSize: 4, groups: 3 });
+    const largest = Math.max(...q.scales);
+    expect(grid.scale).toBe(largest);
+    expect(q.scales[grid.row * 3 + grid.group]).toBe(largest);
+    expect(grid.zero).toBe(q.zeros[grid.row * 3 + grid.group]);
+    expect(grid.points).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((c) => largest * (c - grid.zero)));
+    // The dequantized weights of that row and group are points of its grid.
+    for (let c = 0; c < 12; c++) {
+      const k = grid.row * 12 + c;
+      if (q.groupIndex[c] === grid.group && q.mask[k])
+        expect(Math.min(...grid.points.map((p) => Math.abs(p - q.weights[k])))).toBeLessThan(1e-6 * largest);
+    }
+    // Shares count the kept weights only: 120 of the 240.
+    expect(grid.shares).toHaveLength(8);
+    expect(grid.shares.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 12);
+    const kept = [...q.mask].filter((v) => v).length;
+    expect(kept).toBe(detail.kept);
+    expect(grid.shares[q.codes[q.mask.indexOf(1)]]).toBeGreaterThanOrEqual(1 / kept);
+    expect(detail.notes.join(' ')).toMatch(/stored as 3-bit codes/);
+    // Unquantized, there is no grid.
+    const plain = await layerDetail(pruner, request('ffn_in', unstructured('magnitude', 0.5)), [], live(), quiet);
+    expect(plain.detail.quantization).toBeNull();
+  });
+
+  it('counts codes of kept weights only, and takes the first of equal largest scales', () => {
+    const grid = quantizationGrid(
+      {
+        weights: new Float32Array(4),
+        codes: Uint8Array.from([0, 3, 3, 1]),
+        mask: Uint8Array.from([1, 1, 0, 1]),
+        scales: Float32Array.from([0.5, 2, 2]),
+        zeros: Float32Array.from([1, 2, 1]),
+        groupIndex: Int32Array.from([0, 1]),
+        groups: 1,
+        bits: 2,
+        symmetric: false,
+      },
+      0,
+    );
+    expect(grid).toMatchObject({ row: 1, group: 0, scale: 2, zero: 2, points: [-4, -2, 0, 2] });
+    expect(grid.shares).toEqual([1 / 3, 1 / 3, 0, 1 / 3]);
   });
 
   it('shows the dense model as all kept', async () => {

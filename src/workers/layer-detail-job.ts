@@ -1,7 +1,8 @@
 // The worker's side of the layer detail view: one block linear's scores under the method the page
 // shows, its mask under the page's configuration (the masks the worker holds when they match,
-// else pruned now without measuring), and what the two say together; and the blocks' sensitivity
-// curves, computed once per method and calibration set (the Pruner caches them).
+// else pruned now without measuring), and what the two say together; the grid its kept weights
+// are stored on when the configuration quantizes them; and the blocks' sensitivity curves,
+// computed once per method and calibration set (the Pruner caches them).
 import { Importance } from '../engine/eval/importance';
 import { layerDetailData, structuralWeightMask } from '../engine/eval/layer-detail';
 import type { Pruner, RunOptions } from '../engine/eval/pruner';
@@ -16,10 +17,12 @@ import {
   methodEntry,
 } from '../engine/pruning/catalogue';
 import { prunableLinears } from '../engine/pruning/unstructured';
+import type { QuantizedLinear } from '../engine/quant/types';
 import type {
   LayerDetail,
   LayerDetailRequest,
   ProgressFn,
+  QuantizationGrid,
   SensitivityRequest,
   SensitivityResult,
   WorkbenchRecipe,
@@ -47,6 +50,48 @@ function maskOf(pruner: Pruner, spec: LinearSpec, pruned: PrunedMasks | null): U
   if (pruned.result) return pruned.result.masks.get(spec.weight) ?? null;
   const s = pruner.session;
   return structuralWeightMask(s.config, s.checkpoint.weights, spec, pruned.plan?.masks ?? {});
+}
+
+/**
+ * The grid of the row and group with the largest scale (the widest, so its points cover the weights
+ * the histogram shows), and the share of the linear's kept weights at each code.
+ */
+export function quantizationGrid(q: QuantizedLinear, groupSize: number): QuantizationGrid {
+  let at = 0;
+  for (let i = 1; i < q.scales.length; i++) if (q.scales[i] > q.scales[at]) at = i;
+  const scale = q.scales[at];
+  const zero = q.zeros[at];
+  const codes = 2 ** q.bits;
+  const counts = new Array<number>(codes).fill(0);
+  let kept = 0;
+  for (let i = 0; i < q.codes.length; i++) {
+    if (!q.mask[i]) continue;
+    counts[q.codes[i]]++;
+    kept++;
+  }
+  return {
+    bits: q.bits,
+    symmetric: q.symmetric,
+    groupSize,
+    groups: q.groups,
+    row: Math.floor(at / q.groups),
+    group: at % q.groups,
+    scale,
+    zero,
+    points: counts.map((_, code) => scale * (code - zero)),
+    shares: counts.map((n) => (kept ? n / kept : 0)),
+  };
+}
+
+/** The linear's grid when the configuration quantized it; null otherwise. */
+function quantizationOf(
+  spec: LinearSpec,
+  recipe: WorkbenchRecipe | null,
+  pruned: PrunedMasks | null,
+): QuantizationGrid | null {
+  const q = pruned?.result?.quantized?.get(spec.weight);
+  if (!q || recipe?.kind !== 'unstructured' || !recipe.recipe.quant) return null;
+  return quantizationGrid(q, recipe.recipe.quant.groupSize);
 }
 
 /** Within what the weights competed for the mask: the whole layer (or all layers), or each output row. */
@@ -92,6 +137,10 @@ function notesFor(pruner: Pruner, recipe: WorkbenchRecipe | null, method: Method
     notes.push(`The scores shown are ${methodEntry(method).label}'s; the mask is ${methodEntry(r.method).label}'s.`);
   if (!r.nm && r.allocation && r.allocation !== 'uniform')
     notes.push(`The ${allocationEntry(r.allocation).label} allocation gives each block its own sparsity.`);
+  if (r.quant)
+    notes.push(
+      `The kept weights are stored as ${r.quant.bits}-bit codes; the weight histogram shows the dense model's weights under the grid of the row and group with the largest scale.`,
+    );
   return notes;
 }
 
@@ -145,6 +194,7 @@ export async function layerDetail(
     scoreName: methodEntry(method).scoreName,
     notes: notesFor(pruner, request.recipe, method),
     blockSparsity: blockRemoved / blockWeights,
+    quantization: quantizationOf(spec, request.recipe, pruned),
   };
   return { detail, pruned: pruned && !known.includes(pruned) ? pruned : null };
 }

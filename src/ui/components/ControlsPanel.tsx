@@ -1,28 +1,39 @@
 // The pruning controls, every list and tooltip from the catalogue (../choices.ts), and the pruned
 // model's metric, cost and times as the worker measures them.
 import { useId, useState, type ReactNode } from 'react';
-import { calibrationModeEntry, citeShort, PAPERS } from '../../engine/pruning/catalogue';
+import {
+  type AllocationParameter,
+  allocationEntry,
+  calibrationModeEntry,
+  citeShort,
+  PAPERS,
+} from '../../engine/pruning/catalogue';
 import type { ModelSummary } from '../../workers/client';
-import { calibSetsOf, choiceFor, type Control as ControlModel, controlsFor, OWL_PARAMETERS } from '../choices';
-import { describeEstimate, describeTimes } from '../estimate';
+import {
+  bitsOf,
+  calibSetsOf,
+  choiceFor,
+  type Control as ControlModel,
+  controlsFor,
+  type QuantControls,
+  type QuantGroupSize,
+  type Toggle,
+} from '../choices';
+import { describeEstimate, describeSearch, describeTimes } from '../estimate';
 import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
 import { freeLayerSparsity } from '../layer-sparsity';
-import { MAX_SPARSITY, type ShareState } from '../share';
-import { amountOf, isStructured, metricValue, useWorkbench } from '../store';
+import { MAX_SPARSITY, type ParameterField, parameterFields, type ShareState } from '../share';
+import { changesModel, isStructured, metricValue, quantOf, useWorkbench } from '../store';
 import { JobProgress } from './JobProgress';
 import { KernelChoices } from './KernelChoices';
 import { LayerSliders } from './LayerSliders';
 
 const SPARSITY_HELP =
   'Global sparsity: the share of block weights (or of the chosen structures) removed. Arrow keys move it by 5%; every change re-prunes and re-measures, cancelling the run for a stale value (Zhu & Gupta, 2017, "To prune, or not to prune").';
+const SIZE_HELP =
+  'The model as stored: each pruned matrix in the smallest of dense, a bitmask with the kept values, and 2:4 with its indices; quantized values at their bits with their scales and zero points; everything else 32-bit floats.';
 const TOKEN_HELP =
   'Token keep ratio: the share of tokens each block from block 2 on keeps, ranked by the chosen score; the weights are unchanged.';
-const OWL_HELP: Record<string, string> = Object.fromEntries(
-  OWL_PARAMETERS.map((p) => [
-    p.id,
-    `OWL's ${p.label}: ${p.summary} From ${p.min} to ${p.max}; ${p.default} by default.`,
-  ]),
-);
 
 function Control({
   label,
@@ -62,10 +73,13 @@ function Choice<Id extends string>({
   label,
   control,
   onPick,
+  disabled = false,
 }: {
   label: string;
   control: ControlModel<Id>;
   onPick: (id: Id) => void;
+  /** The whole control waits for an earlier one (the grid's settings for the bits). */
+  disabled?: boolean;
 }) {
   return (
     <Control label={label} help={control.help} notes={control.notes}>
@@ -73,6 +87,7 @@ function Choice<Id extends string>({
         <select
           id={id}
           aria-describedby={describedBy}
+          disabled={disabled}
           value={control.value}
           onChange={(e) => onPick(e.target.value as Id)}
         >
@@ -128,13 +143,26 @@ function WindowControl({ summary }: { summary: ModelSummary }) {
   );
 }
 
-/** One of OWL's parameters, within the catalogue's range. */
-function OwlParameter({ id: paramId, value, onSet }: { id: string; value: number; onSet: (v: number) => void }) {
-  const p = OWL_PARAMETERS.find((x) => x.id === paramId)!;
-  // Whole steps over a wide range (M), hundredths over a narrow one (λ).
-  const step = p.max - p.min > 1 ? 1 : 0.01;
+/** One of an allocation's parameters (OWL's M and λ, EvoPress's search steps), within the catalogue's range. */
+function AllocationParameterInput({
+  owner,
+  parameter: p,
+  value,
+  onSet,
+}: {
+  /** The allocation's label: "OWL", "EvoPress". */
+  owner: string;
+  parameter: AllocationParameter;
+  value: number;
+  onSet: (v: number) => void;
+}) {
+  // Whole steps for whole numbers and wide ranges (M, search steps), hundredths over a narrow one (λ).
+  const step = p.integer || p.max - p.min > 1 ? 1 : 0.01;
   return (
-    <Control label={`OWL ${p.label}`} help={OWL_HELP[p.id]}>
+    <Control
+      label={`${owner} ${p.label}`}
+      help={`${owner}'s ${p.label}: ${p.summary} From ${p.min} to ${p.max}; ${p.default} by default.`}
+    >
       {({ id, describedBy }) => (
         <input
           id={id}
@@ -146,11 +174,65 @@ function OwlParameter({ id: paramId, value, onSet }: { id: string; value: number
           value={value}
           onChange={(e) => {
             const v = Number(e.target.value);
-            if (e.target.value !== '' && Number.isFinite(v) && v >= p.min && v <= p.max) onSet(v);
+            if (
+              e.target.value !== '' &&
+              Number.isFinite(v) &&
+              v >= p.min &&
+              v <= p.max &&
+              (!p.integer || Number.isInteger(v))
+            )
+              onSet(v);
           }}
         />
       )}
     </Control>
+  );
+}
+
+/** A checkbox with its help, disabled with the reason it cannot be turned on. */
+function Check({ label, toggle, onSet }: { label: string; toggle: Toggle; onSet: (v: boolean) => void }) {
+  return (
+    <Control label={label} help={toggle.help} notes={toggle.reason ? [toggle.reason] : []}>
+      {({ id, describedBy }) => (
+        <input
+          id={id}
+          className="control-check"
+          aria-describedby={describedBy}
+          type="checkbox"
+          checked={toggle.checked}
+          disabled={toggle.disabled}
+          onChange={(e) => onSet(e.target.checked)}
+        />
+      )}
+    </Control>
+  );
+}
+
+/** Bits, group size, quantizer, act-order and symmetry; the grid's settings wait for the bits. */
+function QuantizationControls({ q, setConfig }: { q: QuantControls; setConfig: (patch: Partial<ShareState>) => void }) {
+  return (
+    <fieldset className="control-group">
+      <legend>Quantization</legend>
+      <div className="control-grid">
+        <Choice label="Bits" control={q.bits} onPick={(id) => setConfig({ bits: bitsOf(id) })} />
+        <Choice
+          label="Group size"
+          control={q.groupSize}
+          disabled={q.off}
+          onPick={(id) => setConfig({ groupSize: Number(id) as QuantGroupSize })}
+        />
+        <Choice
+          label="Quantizer"
+          control={q.quantizer}
+          disabled={q.off}
+          onPick={(quantizer) => setConfig({ quantizer })}
+        />
+        <div className="control-checks">
+          <Check label="Symmetric" toggle={q.symmetric} onSet={(symmetric) => setConfig({ symmetric })} />
+          <Check label="Act-order" toggle={q.actOrder} onSet={(actOrder) => setConfig({ actOrder })} />
+        </div>
+      </div>
+    </fieldset>
   );
 }
 
@@ -186,12 +268,16 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
           <Choice label="Scope" control={c.scope} onPick={(id) => setConfig({ scope: choiceFor(c.scope!, id) })} />
         )}
         {c.allocation && <Choice label="Allocation" control={c.allocation} onPick={pick('allocation')} />}
-        {c.allocation && config.allocation === 'owl' && (
-          <>
-            <OwlParameter id="m" value={config.owlM} onSet={pick('owlM')} />
-            <OwlParameter id="lambda" value={config.owlLambda} onSet={pick('owlLambda')} />
-          </>
-        )}
+        {c.allocation &&
+          parameterFields(config.allocation).map(({ parameter, field }) => (
+            <AllocationParameterInput
+              key={field}
+              owner={allocationEntry(config.allocation).label}
+              parameter={parameter}
+              value={config[field]}
+              onSet={pick<ParameterField>(field)}
+            />
+          ))}
         {c.calibMode && (
           <Choice
             label="Calibration mode"
@@ -226,6 +312,7 @@ export function ControlsPanel({ summary }: { summary: ModelSummary }) {
         </Control>
         {summary.family === 'causal-lm' && <WindowControl summary={summary} />}
       </div>
+      {c.quant && <QuantizationControls q={c.quant} setConfig={setConfig} />}
       <Control label={structured ? 'Share removed' : 'Global sparsity'} help={SPARSITY_HELP}>
         {({ id, describedBy }) => (
           <div className="slider-row">
@@ -288,6 +375,7 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
     current.status === 'running' && current.progress.estimate
       ? describeEstimate(summary.family, current.progress.estimate)
       : null;
+  const quant = quantOf(config);
 
   return (
     <section className="pruned" aria-label="Pruned model" aria-busy={current.status === 'running'}>
@@ -295,7 +383,7 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
         <div className="figure main">
           <dt>{metricName} (pruned)</dt>
           <dd data-testid="pruned-metric">
-            {report ? fmt(metricValue(report.metric)) : amountOf(config) === 0 && dense ? fmt(metricValue(dense)) : '—'}
+            {report ? fmt(metricValue(report.metric)) : !changesModel(config) && dense ? fmt(metricValue(dense)) : '—'}
           </dd>
         </div>
         <div className="figure">
@@ -307,8 +395,10 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
           <dd>{formatFlops(report ? report.flops : summary.cost.flops)}</dd>
         </div>
         <div className="figure">
-          <dt>Size</dt>
-          <dd>{formatBytes(report ? (report.bytes.nm24 ?? report.bytes.sparse) : 4 * summary.cost.params)}</dd>
+          <dt>Size{report && quant ? ` (${quant.bits}-bit)` : ''}</dt>
+          <dd data-testid="pruned-size" title={SIZE_HELP}>
+            {formatBytes(report ? report.bytes.stored : 4 * summary.cost.params)}
+          </dd>
         </div>
       </dl>
       {current.status === 'running' && (
@@ -320,7 +410,12 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
           )}
           <JobProgress
             name="Pruning progress"
-            progress={current.progress}
+            // A search's line says how far it is and what its best split so far reaches.
+            progress={
+              current.progress.search
+                ? { ...current.progress, label: describeSearch(current.progress.search) }
+                : current.progress
+            }
             onCancel={cancelPrune}
             className="job-progress"
           />
@@ -354,7 +449,11 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
         </p>
       )}
       {report?.kernels && <KernelChoices choices={report.kernels} />}
-      {amountOf(config) === 0 && <p className="note">At 0% the model is the dense one; move the slider to prune.</p>}
+      {!changesModel(config) && (
+        <p className="note">
+          At 0% the model is the dense one; move the slider to prune, or choose the bits to quantize.
+        </p>
+      )}
     </section>
   );
 }

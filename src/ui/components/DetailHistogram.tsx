@@ -26,12 +26,15 @@ export function DetailHistogram({
   markers,
   label,
   frame = WIDE,
+  grid = null,
 }: {
   histogram: Histogram;
   xTitle: string;
   markers: Marker[];
   label: string;
   frame?: Frame;
+  /** Points of a quantization grid, drawn as ticks along the axis (those within the histogram's range). */
+  grid?: { points: number[]; title: (code: number) => string } | null;
 }) {
   const { width: W, height: H, margin: M } = frame;
   const { edges, kept, removed, zeros } = histogram;
@@ -86,6 +89,24 @@ export function DetailHistogram({
             </g>
           );
         })}
+        {grid && (
+          <g className="quant-grid" data-testid="quant-grid">
+            {grid.points.map((v, code) =>
+              v < lo || v > hi ? null : (
+                <line
+                  key={code}
+                  className="quant-grid-tick"
+                  x1={x(v)}
+                  x2={x(v)}
+                  y1={H - M.bottom}
+                  y2={H - M.bottom - 8}
+                >
+                  <title>{grid.title(code)}</title>
+                </line>
+              ),
+            )}
+          </g>
+        )}
         {markers
           .filter((m) => m.style === 'band' && m.to !== undefined)
           .map((m) => (
@@ -131,8 +152,8 @@ export function KeptRemovedItems() {
   );
 }
 
-/** The histogram's colours and lines, named. */
-export function HistogramLegend({ markers }: { markers: Marker[] }) {
+/** The histogram's colours and lines, named; `grid` names the quantization grid's ticks. */
+export function HistogramLegend({ markers, grid = null }: { markers: Marker[]; grid?: string | null }) {
   return (
     <ul className="chart-legend" aria-label="Legend">
       <KeptRemovedItems />
@@ -142,6 +163,12 @@ export function HistogramLegend({ markers }: { markers: Marker[] }) {
           {m.label}
         </li>
       ))}
+      {grid && (
+        <li>
+          <span className="swatch quant-grid-swatch" aria-hidden="true" />
+          {grid}
+        </li>
+      )}
     </ul>
   );
 }

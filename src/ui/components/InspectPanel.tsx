@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { InspectResult, InspectView } from '../../workers/client';
 import { attentionShade } from '../heat';
-import { amountOf, type Inspection, inspectionTarget, type JobState, shownOf, useWorkbench } from '../store';
+import { changesModel, type Inspection, inspectionTarget, type JobState, shownOf, useWorkbench } from '../store';
 import { AttentionGrid, AttentionTable, type HeadRef } from './AttentionGrid';
 import { HeatLegend } from './HeatLegend';
 import { InputPicker } from './InputPicker';
@@ -19,7 +19,7 @@ export function InspectPanel() {
   const code = useWorkbench((s) => s.config.input);
   const inspection = useWorkbench((s) => s.inspection);
   const targetKey = useWorkbench((s) => inspectionTarget(s)?.key ?? null);
-  const dense = useWorkbench((s) => amountOf(s.config) === 0);
+  const dense = useWorkbench((s) => !changesModel(s.config));
   const pruning = useWorkbench((s) => s.current.status === 'running');
   const loadPickerInputs = useWorkbench((s) => s.loadPickerInputs);
   const inspect = useWorkbench((s) => s.inspect);
@@ -43,7 +43,7 @@ export function InspectPanel() {
   const current = useWorkbench((s) => (s.current.status === 'done' ? s.current.key : null));
   const stale = comparing !== null && comparison !== null && current !== JSON.stringify(comparison.recipe);
   const placeholder = dense
-    ? 'Prune the model (the sparsity slider) to see the same views after pruning.'
+    ? 'Prune the model (the sparsity slider) or quantize it (the bits) to see the same views after it.'
     : pruning
       ? 'The pruned model is being measured; its views appear here when its report is in.'
       : 'The pruned model’s views appear here once the configuration is measured.';

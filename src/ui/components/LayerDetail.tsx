@@ -2,7 +2,16 @@
 import { useEffect, useRef } from 'react';
 import type { LayerDetail as Detail, ModelSummary } from '../../workers/client';
 import { formatPercent, formatValue } from '../format';
-import { keptText, ROLE_NAMES, thresholdMarkers, thresholdText, type Marker } from '../layer-detail-format';
+import {
+  keptText,
+  quantGridCaption,
+  quantPointText,
+  quantSharesText,
+  ROLE_NAMES,
+  thresholdMarkers,
+  thresholdText,
+  type Marker,
+} from '../layer-detail-format';
 import { blockFacts, OUTLIERS_HELP, outliersText, reachedText } from '../layer-sparsity';
 import { blockRoles, detailTarget, sensitivityKey, shownOf, useWorkbench, workbenchStore } from '../store';
 import { DetailHistogram, HistogramLegend, NARROW } from './DetailHistogram';
@@ -168,6 +177,8 @@ function DetailBody({
   const weightLegend: Marker[] =
     t === null ? [] : [{ value: t, label: `threshold ±${formatValue(t, 4)}`, style: 'threshold' }];
   const name = `${ROLE_NAMES[detail.role]} of block ${detail.layer + 1}`;
+  const q = detail.quantization;
+  const shares = q && quantSharesText(q);
   return (
     <div className={stale ? 'detail-body stale' : 'detail-body'} aria-busy={stale}>
       <dl className="figures detail-figures">
@@ -221,15 +232,23 @@ function DetailBody({
           />
         </figure>
         <figure className="chart detail-chart">
-          <figcaption>Weights w</figcaption>
+          <figcaption>Weights w{q && ` · ${quantGridCaption(q)}`}</figcaption>
           <DetailHistogram
             frame={NARROW}
             histogram={detail.weights}
             xTitle="Weight w"
             markers={weightMarkers}
-            label={`Histogram of the weights of the ${name}, kept and removed`}
+            label={`Histogram of the weights of the ${name}, kept and removed${q ? `, with the ${quantGridCaption(q)}` : ''}`}
+            grid={q && { points: q.points, title: (code) => quantPointText(q, code) }}
           />
-          <HistogramLegend markers={weightLegend} />
+          <HistogramLegend markers={weightLegend} grid={q && `${q.bits}-bit grid points (${q.points.length})`} />
+          {q && (
+            <p className="card-note quant-shares" data-testid="quant-shares">
+              {shares
+                ? `Kept weights at each code, all rows and groups: ${shares}.`
+                : `${q.points.length} codes: too many to list; hover a tick for its share of the kept weights.`}
+            </p>
+          )}
         </figure>
       </div>
     </div>

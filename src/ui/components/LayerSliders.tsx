@@ -10,6 +10,7 @@ import {
   OUTLIERS_HELP,
   outliersText,
   reachedText,
+  searchText,
   shownLayerSparsity,
   unlockedValues,
 } from '../layer-sparsity';
@@ -22,15 +23,17 @@ const HELP = `Per-layer sparsity: locked, every block follows the global slider 
 /**
  * One sparsity slider per block, locked to the global sparsity and allocation or free. Free values
  * go into the share link; every change re-prunes through the store, as the global slider does.
- * Each block shows what the measured masks removed (and what was asked, where that differs), and
- * under OWL its outlier ratio.
+ * Each block shows what the measured masks removed (and what was asked, where that differs), under
+ * OWL its outlier ratio, and under EvoPress what the search that found the split reached.
  */
 export function LayerSliders({ summary, refused }: { summary: ModelSummary; refused: string | null }) {
   const config = useWorkbench((s) => s.config);
   const setConfig = useWorkbench((s) => s.setConfig);
-  const report = useWorkbench((s) => (s.current.status === 'done' ? s.current.value.report : null));
+  const measured = useWorkbench((s) => (s.current.status === 'done' ? s.current.value : null));
+  const report = measured?.report ?? null;
   const id = useId();
   const locked = config.layerSparsity === null;
+  const searched = locked ? searchText(report, measured?.search) : null;
   const shown = shownLayerSparsity(config, summary.layers, report);
   const facts = blockFacts(report, summary.layers);
   const set = (layer: number, value: number) =>
@@ -62,6 +65,11 @@ export function LayerSliders({ summary, refused }: { summary: ModelSummary; refu
       <p className="hint" id={`${id}-help`} role="tooltip">
         {HELP}
       </p>
+      {searched && (
+        <p className="note" data-testid="search-result">
+          {searched}
+        </p>
+      )}
       <ol className="layer-slider-list">
         {shown.map((v, layer) => {
           const fact = facts?.[layer];

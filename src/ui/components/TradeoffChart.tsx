@@ -2,8 +2,10 @@ import { extent, line, scaleLinear, schemeTableau10 } from 'd3';
 import { useMemo, useState } from 'react';
 import type { ModelSummary } from '../../workers/client';
 import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
-import { densePoint, useWorkbench, type ChartPoint } from '../store';
+import type { ChartColor } from '../share';
+import { densePoint, FULL_BITS, useWorkbench, type ChartPoint } from '../store';
 import { AXES, DEFAULT_SWEEP_LABEL, type Axis } from '../share-labels';
+import { bitsColor, bitsLabel, bitsPresent, paretoFront } from '../tradeoff';
 import { ProgressBar } from './ProgressBar';
 
 const W = 640;
@@ -11,6 +13,7 @@ const H = 300;
 const M = { top: 14, right: 34, bottom: 42, left: 58 };
 
 const AXIS_NAMES: Record<Axis, string> = { flops: 'FLOPs', params: 'Nonzero parameters', bytes: 'Size (bytes)' };
+const COLOR_NAMES: Record<ChartColor, string> = { curve: 'curve', bits: 'bits' };
 const axisFormat = (a: Axis) => (a === 'flops' ? formatFlops : a === 'bytes' ? formatBytes : formatCount);
 
 interface Series {
@@ -21,18 +24,10 @@ interface Series {
   running: boolean;
 }
 
-/** The Pareto front: points no other point beats on both cost (lower) and metric. */
-export function paretoFront(points: ChartPoint[], axis: Axis, higherIsBetter: boolean): ChartPoint[] {
-  const better = (a: number, b: number) => (higherIsBetter ? a > b : a < b);
-  const sorted = [...points].sort(
-    (a, b) => a[axis] - b[axis] || (higherIsBetter ? b.metric - a.metric : a.metric - b.metric),
-  );
-  const front: ChartPoint[] = [];
-  for (const p of sorted) if (front.length === 0 || better(p.metric, front[front.length - 1].metric)) front.push(p);
-  return front;
-}
-
-/** Metric against cost, one curve per method, the current configuration and the Pareto front; a table as its text alternative. */
+/**
+ * Metric against cost, one curve per method, the current configuration and the Pareto front over
+ * every point; the points coloured by their curve or by their bits; a table as its text alternative.
+ */
 export function TradeoffChart({ summary }: { summary: ModelSummary }) {
   const config = useWorkbench((s) => s.config);
   const curves = useWorkbench((s) => s.curves);
@@ -46,6 +41,8 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
   const [focused, setFocused] = useState<string | null>(null);
   const [table, setTable] = useState(false);
   const axis = config.axis;
+  const byBits = config.chartColor === 'bits';
+  const fillOf = (s: Series, p: ChartPoint) => (byBits ? bitsColor(p.bits) : s.color);
   const { name: metricName, higherIsBetter: higher, format: fmtMetric } = metricDisplay(summary.family);
   const fmtX = axisFormat(axis);
 
@@ -83,7 +80,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
     .x((p) => x(p[axis]))
     .y((p) => y(p.metric));
   const describe = (label: string, p: ChartPoint) =>
-    `${label}: ${formatPercent(p.amount, 0)} removed, ${metricName.toLowerCase()} ${fmtMetric(p.metric)}, ${AXIS_NAMES[axis]} ${fmtX(p[axis])}`;
+    `${label}: ${formatPercent(p.amount, 0)} removed${p.bits < FULL_BITS ? `, ${bitsLabel(p.bits)}` : ''}, ${metricName.toLowerCase()} ${fmtMetric(p.metric)}, ${AXIS_NAMES[axis]} ${fmtX(p[axis])}`;
 
   return (
     <section className="card chart-card" aria-labelledby="chart-title">
@@ -95,6 +92,18 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
             {AXES.map((a) => (
               <option key={a} value={a}>
                 {AXIS_NAMES[a]}
+              </option>
+            ))}
+          </select>
+          <label htmlFor="chart-color">Colour by</label>
+          <select
+            id="chart-color"
+            value={config.chartColor}
+            onChange={(e) => setConfig({ chartColor: e.target.value as ChartColor })}
+          >
+            {(Object.keys(COLOR_NAMES) as ChartColor[]).map((c) => (
+              <option key={c} value={c}>
+                {COLOR_NAMES[c]}
               </option>
             ))}
           </select>
@@ -151,6 +160,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
               <th scope="col">Removed</th>
               <th scope="col">{metricName}</th>
               <th scope="col">{AXIS_NAMES[axis]}</th>
+              <th scope="col">Bits</th>
               <th scope="col">Pareto</th>
             </tr>
           </thead>
@@ -165,6 +175,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
                 <td>{formatPercent(p.amount, 0)}</td>
                 <td>{fmtMetric(p.metric)}</td>
                 <td>{fmtX(p[axis])}</td>
+                <td>{p.bits}</td>
                 <td>{front.includes(p) ? 'yes' : ''}</td>
               </tr>
             ))}
@@ -216,7 +227,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
                     cx={x(p[axis])}
                     cy={y(p.metric)}
                     r={5}
-                    fill={s.color}
+                    fill={fillOf(s, p)}
                     tabIndex={0}
                     className="point"
                     data-testid="sweep-point"
@@ -239,6 +250,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
                 width={10}
                 height={10}
                 className="dense-point"
+                style={byBits ? { fill: bitsColor(dense.bits) } : undefined}
                 tabIndex={0}
                 aria-label={describe('dense', dense)}
                 onFocus={() => setFocused(describe('dense', dense))}
@@ -256,6 +268,8 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
                 cy={y(currentPoint.metric)}
                 r={8}
                 className="current-point"
+                // Coloured by bits, the ring holds the point's colour.
+                style={byBits ? { fill: bitsColor(currentPoint.bits) } : undefined}
                 tabIndex={0}
                 data-testid="current-point"
                 aria-label={describe('current configuration', currentPoint)}
@@ -283,6 +297,13 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
                   {s.running && ' (running)'}
                 </li>
               ))}
+              {byBits &&
+                bitsPresent(all).map((b) => (
+                  <li key={`bits-${b}`}>
+                    <span className="swatch dot" style={{ background: bitsColor(b) }} />
+                    {bitsLabel(b)}
+                  </li>
+                ))}
               <li>
                 <span className="swatch square" />
                 dense model
