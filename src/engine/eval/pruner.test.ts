@@ -1,7 +1,7 @@
 // Prune-and-measure on a tiny GPT-2 session: reports, allocations, sweeps and cancellation.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { Pruner, type PruneRecipe } from './pruner';
+import { Pruner, type PruneRecipe, type SearchProgress } from './pruner';
 import { ModelSession } from '../session';
 import { serializeWeights } from '../model/checkpoint';
 import { byteLevelTokenizerJson } from '../model/tokenizer';
@@ -58,6 +58,46 @@ describe('Pruner', () => {
       expect(mean, allocation).toBeCloseTo(0.5, 2); // the tiny model's blocks are of equal size
       expect(r.sparsity, allocation).toBeCloseTo(0.5, 1);
     }
+  });
+
+  it('EvoPress streams its best split each generation, keeps the total, and resumes a cancelled search', async () => {
+    const recipe: PruneRecipe = {
+      method: 'wanda',
+      sparsity: 0.5,
+      allocation: 'evopress',
+      evopress: { steps: 4 },
+      calibration: { ...calibration, count: 8 },
+    };
+    const heard: SearchProgress[] = [];
+    const whole = await new Pruner(session).measure(recipe, { onSearch: (p) => heard.push(p) });
+    expect(heard.map((p) => p.generation)).toEqual([0, 1, 2, 3, 4]);
+    // The parent competes: the best split's divergence never rises.
+    for (let i = 1; i < heard.length; i++) expect(heard[i].fitness).toBeLessThanOrEqual(heard[i - 1].fitness);
+    expect(whole.targetBlockSparsity).toEqual(heard.at(-1)!.blockSparsity);
+    // Equal blocks: the split keeps the total (what each row then keeps is rounded to whole weights).
+    const split = whole.targetBlockSparsity!;
+    expect(split.reduce((a, v) => a + v, 0) / split.length).toBeCloseTo(0.5, 9);
+    expect(split.some((v) => v !== 0.5)).toBe(true);
+
+    // Cancelled after its second generation, the search goes on from there when asked again.
+    const pruner = new Pruner(session);
+    const stop = new AbortController();
+    const first: SearchProgress[] = [];
+    await expect(
+      pruner.measure(recipe, {
+        signal: stop.signal,
+        onSearch: (p) => {
+          first.push(p);
+          if (p.generation === 2) stop.abort();
+        },
+      }),
+    ).rejects.toThrow();
+    const rest: SearchProgress[] = [];
+    const resumed = await pruner.measure(recipe, { onSearch: (p) => rest.push(p) });
+    expect(rest[0].generation).toBeGreaterThanOrEqual(2);
+    expect(rest.at(-1)!.evaluations).toBe(heard.at(-1)!.evaluations);
+    expect(resumed.targetBlockSparsity).toEqual(whole.targetBlockSparsity);
+    expect(resumed.metric).toEqual(whole.metric);
   });
 
   it('an explicit per-block sparsity replaces the global value; the reported sparsity is the one reached', async () => {

@@ -227,6 +227,15 @@ function checkStructure(config: ModelConfig, s: StructuralPruning | undefined): 
   check('neurons', s.neurons, ffnSize(config));
 }
 
+/** recipe.json's note on what a quantized export's block linears hold (none without quantization). */
+export function quantizedNote(recipe: ExportProvenance['recipe']): string[] {
+  const q = (recipe as PruneRecipe | undefined)?.quant;
+  if (!q) return [];
+  return [
+    `the block linears hold the dequantized values of their ${q.bits}-bit grid (${q.quantizer}, ${q.groupSize > 0 ? `groups of ${q.groupSize} input columns` : 'one scale per output row'}, ${q.symmetric ? 'symmetric' : 'with zero points'}${q.actOrder ? ', act-order' : ''}: recipe.quant), in the checkpoint's dtype, which may round them off the grid; the codes, scales and zero points are written with --packed gptq`,
+  ];
+}
+
 /** recipe.json's note on the source's tensors the architecture does not use (none when there are none). */
 export function unusedNote(unused: string[]): string[] {
   if (unused.length === 0) return [];
@@ -374,6 +383,7 @@ export function exportCheckpoint(input: ExportInput): Map<string, Uint8Array> {
     sourceOf.set(to, name);
   }
   const notes = [...(input.provenance?.notes ?? [])];
+  notes.push(...quantizedNote(input.provenance?.recipe));
   notes.push(...unusedNote(input.source?.ignored ?? []));
   notes.push(...untieOrDrop(config, out, raw));
   // What config.json can say of the removal is cut out (same widths in every block), the rest stays zeroed.

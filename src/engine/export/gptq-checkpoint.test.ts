@@ -72,9 +72,11 @@ describe('the GPTQ-packed export', () => {
     });
     expect(text(packed.get(QUANTIZE_CONFIG_FILE)!)).toEqual(cfg.quantization_config);
     expect(cfg.n_layer).toBe(3);
-    expect(text(packed.get('recipe.json')!).notes.at(-1)).toMatch(
-      /packed in the GPTQ format \(gptq_v2, 4 bits, groups of 8\)/,
+    const notes = text(packed.get('recipe.json')!).notes as string[];
+    expect(notes[0]).toMatch(
+      /^the block linears hold the dequantized values of their 4-bit grid \(rtn, groups of 8 input columns, with zero points: recipe.quant\)/,
     );
+    expect(notes.at(-1)).toMatch(/packed in the GPTQ format \(gptq_v2, 4 bits, groups of 8\)/);
   });
 
   it('refuses a model whose linears are not all quantized', async () => {

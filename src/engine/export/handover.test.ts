@@ -283,6 +283,15 @@ describe('llm-compressor recipe', () => {
       ],
       [tinyLlama(), { method: 'magnitude', sparsity: 0.5, allocation: 'owl' }, /one sparsity.*OWL.*Magnitude/],
       [tinyVit(), { method: 'sparsegpt', sparsity: 0.5 }, /language models.*image model/],
+      [
+        tinyLlama(),
+        {
+          method: 'sparsegpt',
+          sparsity: 0.5,
+          quant: { bits: 4, groupSize: 128, symmetric: false, actOrder: false, quantizer: 'gptq' },
+        },
+        /prunes only: the quantization \(“GPTQ”\) would be lost/,
+      ],
     ];
     for (const [config, r, why] of cases) {
       const recipe = resolvePruneRecipe(r, familyOf(config.kind));

@@ -27,6 +27,7 @@ import {
   type Choices,
   granularityEntry,
   methodEntry,
+  quantizerEntry,
   type MethodId,
   RecipeError,
   scopeEntry,
@@ -138,6 +139,8 @@ export function handoverRefusal(tool: HandoverTool, c: Choices, config?: ModelCo
       return `${quote(g.label)} removes ${g.unit}; llm-compressor’s pruning modifiers sparsify weights (hand it over with --recipe torch-pruning)`;
     if (c.family !== 'causal-lm')
       return `llm-compressor’s oneshot calibrates language models; an image model’s weight pruning has no ${h.label} recipe`;
+    if (c.quantizer)
+      return `the ${h.label} recipe written here prunes only: the quantization (${quote(quantizerEntry(c.quantizer).label)}) would be lost (hand over the recipe without --bits, or export the quantized model with --packed gptq)`;
     const method = methodEntry(c.method ?? 'magnitude');
     const m = LLMC_MODIFIER[method.id];
     if ('none' in m) return `${quote(method.label)} cannot be handed over: ${m.none}`;

@@ -10,6 +10,7 @@ import {
   exportedRecipe,
   type ExportedRecipe,
   type ExportProvenance,
+  quantizedNote,
   RECIPE_FILE,
 } from '../export/checkpoint-export';
 import type { StreamedPruneResult } from './streamed-prune';
@@ -69,7 +70,12 @@ export function streamedSmallFiles(
       masks: 'masks.safetensors',
       copied: Object.keys(copied),
     },
-    notes: [...x.notes, ...(provenance.notes ?? []), 'pruned a block at a time within the memory budget'],
+    notes: [
+      ...x.notes,
+      ...(provenance.notes ?? []),
+      ...quantizedNote(provenance.recipe ?? report?.recipe),
+      'pruned a block at a time within the memory budget',
+    ],
   });
   return {
     files: new Map<string, Uint8Array>([
