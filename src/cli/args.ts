@@ -16,6 +16,7 @@ import {
   type MethodId,
   type QuantizerId,
   refusal,
+  type SearchUnit,
   type Scope,
   type StructuredGranularity,
   type StructuredScoreId,
@@ -54,6 +55,8 @@ export interface WeightArgs extends CalibArgs {
   calibrationMode: CalibrationMode | undefined;
   /** --bits and its grid, null without --bits. */
   quant: Quantization | null;
+  /** --search-units: what EvoPress splits over. */
+  searchUnits: SearchUnit | undefined;
 }
 
 /** A structured granularity: the amount removed is the command's --sparsity / --sparsities. */
@@ -339,6 +342,7 @@ function recipeArgs(raw: Raw, command: Command): RecipeArgs {
     allocationParameters,
     calibrationMode,
     quant,
+    searchUnits: read(raw, 'search-units', command) as SearchUnit | undefined,
     ...calib,
   };
 }

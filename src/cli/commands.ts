@@ -124,7 +124,9 @@ export function buildRecipe(
     nm: a.nm,
     allocation,
     ...(allocation === 'owl' ? { owl: { m: parameters.m, lambda: parameters.lambda } } : {}),
-    ...(allocation === 'evopress' ? { evopress: { steps: parameters.steps } } : {}),
+    ...(allocation === 'evopress'
+      ? { evopress: { steps: parameters.steps, units: a.searchUnits ?? OPTIONS['search-units'].default } }
+      : {}),
     calibrationMode: a.calibrationMode,
     quant: a.quant,
     seed: a.seed ?? OPTIONS.seed.default,

@@ -45,6 +45,7 @@ function allocationText(r: PruneRecipe): string {
   const given = a.id === 'owl' ? r.owl : a.id === 'evopress' ? r.evopress : {};
   const values: Record<string, number> = { ...allocationDefaults(a.id), ...given };
   const params = a.parameters.map((p) => `${p.label} ${values[p.id]}`);
+  if (a.id === 'evopress' && r.evopress?.units) params.push(`over ${r.evopress.units}`);
   return `${a.id} allocation${params.length ? ` (${params.join(', ')})` : ''}`;
 }
 

@@ -22,6 +22,7 @@ import {
   type Paper,
   QUANT_BIT_RANGE,
   QUANTIZERS,
+  SEARCH_UNITS,
   SCOPES,
   STRUCTURED_SCORES,
 } from '../engine/pruning/catalogue';
@@ -308,6 +309,15 @@ export const OPTIONS = {
     default: 'uniform' as AllocationId,
   },
   ...allocationParameterOptions,
+  'search-units': {
+    kind: { type: 'choice', noun: 'search unit', values: SEARCH_UNITS },
+    arg: '<units>',
+    commands: RECIPE_COMMANDS,
+    section: 'weights',
+    allocation: 'evopress',
+    help: 'what EvoPress splits the sparsity over. With --allocation evopress',
+    default: SEARCH_UNITS[0].id,
+  },
   bits: {
     kind: { type: 'integer', min: QUANT_BIT_RANGE.min, max: QUANT_BIT_RANGE.max },
     arg: '<n>',

@@ -100,6 +100,35 @@ describe('Pruner', () => {
     expect(resumed.metric).toEqual(whole.metric);
   });
 
+  it('EvoPress over linears prunes each linear at its own sparsity, the total kept', async () => {
+    const recipe: PruneRecipe = {
+      method: 'magnitude',
+      sparsity: 0.5,
+      scope: 'layer',
+      allocation: 'evopress',
+      evopress: { steps: 3, units: 'linears' },
+      calibration,
+    };
+    const r = await new Pruner(session).measure(recipe);
+    const specs = prunableLinears(session.config);
+    const shares = r.layerSparsity.map((l) => l.sparsity);
+    // Linears of one block differ: the split is not per block.
+    const apart = specs.some((s, i) =>
+      specs.some((o, j) => o.layer === s.layer && Math.abs(shares[i] - shares[j]) > 0.02),
+    );
+    expect(apart).toBe(true);
+    // Per-layer selection keeps whole counts, so the total is the target within one weight a linear.
+    const removed = specs.reduce((a, s, i) => a + shares[i] * s.inFeatures * s.outFeatures, 0);
+    expect(Math.abs(removed - prunable / 2)).toBeLessThanOrEqual(specs.length);
+    // Each block's target is the weighted mean of its linears'.
+    r.targetBlockSparsity!.forEach((t, l) => {
+      const mine = specs.flatMap((s, i) => (s.layer === l ? [i] : []));
+      const size = mine.reduce((a, i) => a + specs[i].inFeatures * specs[i].outFeatures, 0);
+      const mean = mine.reduce((a, i) => a + shares[i] * specs[i].inFeatures * specs[i].outFeatures, 0) / size;
+      expect(t).toBeCloseTo(mean, 2);
+    });
+  });
+
   it('an explicit per-block sparsity replaces the global value; the reported sparsity is the one reached', async () => {
     const pruner = new Pruner(session);
     for (const method of ['magnitude', 'wanda'] as const) {

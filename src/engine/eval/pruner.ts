@@ -161,6 +161,8 @@ export const DEFAULT_CALIBRATION: Record<Family, CalibrationSpec> = {
 /** What an allocation decided: each block's sparsity, and what it decided from. */
 export interface BlockSplit {
   blockSparsity: number[];
+  /** Each prunable linear's own sparsity, when the allocation split over linears (EvoPress per linear). */
+  linearSparsity?: number[];
   /** OWL's per-block outlier ratios; null for other allocations. */
   outlierRatios: number[] | null;
 }
@@ -229,7 +231,7 @@ export class Pruner {
     if (r.allocation === 'uniform')
       return { blockSparsity: uniformAllocation(layers, r.sparsity), outlierRatios: null };
     if (!calib) throw new Error(`the ${r.allocation} allocation needs calibration data`);
-    if (r.allocation === 'evopress') return { blockSparsity: await this.evoPress(r, calib, opts), outlierRatios: null };
+    if (r.allocation === 'evopress') return { ...(await this.evoPress(r, calib, opts)), outlierRatios: null };
     if (r.allocation === 'owl') {
       const { m, lambda } = r.owl!;
       const outlierRatios = await this.outlierRatios(r, m, calib, opts);
@@ -309,11 +311,27 @@ export class Pruner {
    * calibration windows. The search's state is kept per recipe and calibration: asking for more
    * steps, or again after a cancel, continues it instead of starting over.
    */
-  async evoPress(r: ResolvedPruneRecipe, calib: CalibrationData, opts: RunOptions = {}): Promise<number[]> {
+  async evoPress(
+    r: ResolvedPruneRecipe,
+    calib: CalibrationData,
+    opts: RunOptions = {},
+  ): Promise<Pick<BlockSplit, 'blockSparsity' | 'linearSparsity'>> {
     const c = this.session.config;
     const one = this.oneShotStandIn(r);
     const steps = r.evopress?.steps ?? allocationDefaults('evopress').steps;
-    const key = JSON.stringify([one.method, one.scope, r.sparsity, r.seed, this.calibSpec(r)]);
+    const perLinear = r.evopress?.units === 'linears';
+    const specs = prunableLinears(c);
+    const unitParams = perLinear ? specs.map((s) => s.inFeatures * s.outFeatures) : blockParams(c);
+    // A split over linears, as each block's weighted mean: what the report and the sliders show.
+    const split = (sparsities: number[]) => {
+      if (!perLinear) return { blockSparsity: sparsities };
+      const removed = blockParams(c).map(() => 0);
+      specs.forEach((s, i) => {
+        removed[s.layer] += sparsities[i] * unitParams[i];
+      });
+      return { blockSparsity: blockParams(c).map((p, l) => removed[l] / p), linearSparsity: sparsities };
+    };
+    const key = JSON.stringify([one.method, one.scope, r.sparsity, r.seed, r.evopress?.units, this.calibSpec(r)]);
     const kept = this.searchStates.get(key);
     const state = kept && kept.generation <= steps ? kept : undefined;
     const stats = await this.stats(one, calib, opts);
@@ -321,12 +339,12 @@ export class Pruner {
     const count = calib.count;
     try {
       const result = await evoPressSearch(
-        { unitParams: blockParams(c), target: r.sparsity },
-        async (blockSparsity, windows, signal) => {
+        { unitParams, target: r.sparsity },
+        async (sparsities, windows, signal) => {
           const res = await pruneUnstructured(
             c,
             this.session.checkpoint.weights,
-            { ...one, sparsity: r.sparsity, blockSparsity },
+            { ...one, sparsity: r.sparsity, ...split(sparsities) },
             calib,
             stats,
             { signal, weights: this.session.weights },
@@ -351,14 +369,14 @@ export class Pruner {
               generation: p.generation,
               generations: p.generations,
               fitness: p.best.fitness,
-              blockSparsity: p.best.sparsities,
+              blockSparsity: split(p.best.sparsities).blockSparsity,
               evaluations: p.evaluations,
             });
           },
         },
       );
       this.searchStates.set(key, result.state);
-      return result.sparsities;
+      return split(result.sparsities);
     } finally {
       divergence.dispose();
     }
@@ -492,7 +510,7 @@ export class Pruner {
     const result = await pruneUnstructured(
       c,
       this.session.checkpoint.weights,
-      { ...recipe, blockSparsity: split.blockSparsity },
+      { ...recipe, blockSparsity: split.blockSparsity, linearSparsity: split.linearSparsity },
       calib,
       stats,
       { signal: opts.signal, weights: this.session.weights, onProgress: (f) => opts.onProgress?.('pruning', f) },

@@ -879,6 +879,30 @@ export const QUANT_BITS = [8, 4, 3] as const;
 export const QUANT_GROUP_SIZES = [0, 128, 64, 32] as const;
 export const QUANT_BIT_RANGE = { min: 2, max: 8 } as const;
 
+// ---- What a searched allocation splits over ----
+
+export type SearchUnit = 'blocks' | 'linears';
+
+export interface SearchUnitEntry extends Entry<SearchUnit> {}
+
+export const SEARCH_UNITS: readonly SearchUnitEntry[] = [
+  {
+    id: 'blocks',
+    label: 'blocks',
+    summary: 'One sparsity per transformer block, shared by its linears: few units, a short search.',
+    paper: PAPERS.sieberling2025,
+    implements: 'the search over per-block levels, each block’s linears pruned at its sparsity',
+  },
+  {
+    id: 'linears',
+    label: 'linears',
+    summary: 'One sparsity per linear layer: attention and FFN projections apart, as the paper’s unstructured search.',
+    paper: PAPERS.sieberling2025,
+    implements:
+      'the paper’s per-layer search for unstructured sparsity: a level moves the same number of weights in every linear',
+  },
+];
+
 // ---- Lookups ----
 
 function byId<T extends { id: string }>(list: readonly T[], what: string) {
@@ -896,6 +920,7 @@ export const scopeEntry = byId(SCOPES, 'scope');
 export const calibrationSourceEntry = byId(CALIBRATION_SOURCES, 'calibration source');
 export const calibrationModeEntry = byId(CALIBRATION_MODES, 'calibration mode');
 export const quantizerEntry = byId(QUANTIZERS, 'quantizer');
+export const searchUnitEntry = byId(SEARCH_UNITS, 'search unit');
 
 export const ids = <T extends { id: string }>(list: readonly T[]): T['id'][] => list.map((e) => e.id);
 

@@ -16,9 +16,11 @@ import {
   needsOf,
   QUANT_BIT_RANGE,
   RecipeError,
+  searchUnitEntry,
   scoresFor,
   type MethodId,
   type QuantizerId,
+  type SearchUnit,
   type Scope,
   type StructuredGranularity,
   type StructuredScoreId,
@@ -35,8 +37,8 @@ export interface PruneRecipe {
   allocation?: AllocationId;
   /** OWL's outlier threshold M and spread λ (allocation 'owl'; defaults 5 and 0.08). */
   owl?: { m: number; lambda: number };
-  /** EvoPress's search steps, its generations (allocation 'evopress'; the catalogue's default). */
-  evopress?: { steps: number };
+  /** EvoPress's search steps (its generations) and what it splits over (allocation 'evopress'; default blocks). */
+  evopress?: { steps: number; units?: SearchUnit };
   /** The kept weights put on a grid of a few bits after (or, with SparseGPT and GPTQ, while) pruning. */
   quant?: Quantization | null;
   /**
@@ -100,6 +102,7 @@ export function choicesOf(r: PruneRecipe | StructuredRecipe, family: Family): Ch
 export function checkRecipe(r: PruneRecipe | StructuredRecipe, family: Family): void {
   checkChoices(choicesOf(r, family));
   if ('method' in r && r.quant) checkQuantization(r.quant);
+  if ('method' in r && r.evopress?.units) searchUnitEntry(r.evopress.units);
 }
 
 /** Refuses bits and group sizes the quantizers cannot honour. */
@@ -133,7 +136,13 @@ export function resolvePruneRecipe(r: PruneRecipe, family: Family): ResolvedPrun
     allocation,
     ...(allocation === 'owl' ? { owl: r.owl ?? (allocationDefaults('owl') as { m: number; lambda: number }) } : {}),
     ...(allocation === 'evopress'
-      ? { evopress: r.evopress ?? (allocationDefaults('evopress') as { steps: number }) }
+      ? {
+          evopress: {
+            units: 'blocks' as const,
+            ...(allocationDefaults('evopress') as { steps: number }),
+            ...r.evopress,
+          },
+        }
       : {}),
     quant: r.quant ? resolveQuantization(r.quant) : null,
     calibrationMode: r.calibrationMode ?? defaultCalibrationMode(r.method, family, scope) ?? undefined,

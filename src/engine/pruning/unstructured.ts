@@ -36,6 +36,8 @@ export interface UnstructuredRecipe {
   nm?: { n: number; m: number } | null;
   /** Sparsity of each block (from a layer-wise allocation); default: `sparsity` everywhere. */
   blockSparsity?: number[];
+  /** Sparsity of each prunable linear, in prunableLinears' order (EvoPress per linear); replaces blockSparsity. */
+  linearSparsity?: number[];
   /** For methods that read activations (Wanda, SparseGPT): block by block, or from the dense model. */
   calibrationMode?: CalibrationMode;
   seed?: number;
@@ -118,8 +120,13 @@ function scoresFor(
   }
 }
 
-function blockSparsity(recipe: UnstructuredRecipe, layer: number): number {
-  return recipe.blockSparsity?.[layer] ?? recipe.sparsity;
+/** The sparsity a linear is pruned at: its own, its block's, or the target. */
+function linearSparsity(recipe: UnstructuredRecipe, spec: LinearSpec, config: ModelConfig): number {
+  if (recipe.linearSparsity) {
+    const i = prunableLinears(config).findIndex((s) => s.weight === spec.weight);
+    return recipe.linearSparsity[i];
+  }
+  return recipe.blockSparsity?.[spec.layer] ?? recipe.sparsity;
 }
 
 interface Scored {
@@ -170,7 +177,7 @@ export type SelectionPlan =
   | { kind: 'layer' | 'row'; keep: number[] }
   | { kind: 'nm'; n: number; m: number };
 
-function selectionPlan(specs: LinearSpec[], recipe: UnstructuredRecipe): SelectionPlan {
+function selectionPlan(config: ModelConfig, specs: LinearSpec[], recipe: UnstructuredRecipe): SelectionPlan {
   if (recipe.nm) return { kind: 'nm', n: recipe.nm.n, m: recipe.nm.m };
   const scope = recipe.scope ?? defaultScope(recipe.method);
   if (scope === 'global')
@@ -182,7 +189,7 @@ function selectionPlan(specs: LinearSpec[], recipe: UnstructuredRecipe): Selecti
       ),
     };
   const group = (s: LinearSpec) => (scope === 'row' ? s.inFeatures : s.outFeatures * s.inFeatures);
-  return { kind: scope, keep: specs.map((s) => keepCount(group(s), blockSparsity(recipe, s.layer))) };
+  return { kind: scope, keep: specs.map((s) => keepCount(group(s), linearSparsity(recipe, s, config))) };
 }
 
 /** The selection on the CPU: one mask per layer, as [out, in] rows (gpu-select.ts is its GPU twin). */
@@ -240,7 +247,7 @@ export async function scoreAndSelect(
   stats: PruningStats,
 ): Promise<Map<string, Uint8Array>> {
   const specs = prunableLinears(config);
-  const rows = await select(specs, layerScores(specs, host, recipe, stats), selectionPlan(specs, recipe));
+  const rows = await select(specs, layerScores(specs, host, recipe, stats), selectionPlan(config, specs, recipe));
   return new Map(specs.map((spec, i) => [spec.weight, fromRows(rows[i], spec)]));
 }
 
@@ -293,7 +300,7 @@ export async function pruneBlock(
     let quantized: QuantizedLinear | null = null;
     if (recipe.method === 'sparsegpt') {
       const r = sparseGpt(toRows(w.data, spec), spec.outFeatures, spec.inFeatures, gram(), {
-        sparsity: blockSparsity(recipe, stats.layer),
+        sparsity: linearSparsity(recipe, spec, config),
         nm: recipe.nm ?? undefined,
         quant: q?.quantizer === 'gptq' ? q : undefined,
       });
@@ -306,7 +313,7 @@ export async function pruneBlock(
       else {
         // Selection is within a layer (or a row of it) for every plan a block can have.
         const score = scoresFor(spec, w.data, recipe, { sqSum: stats.sqSum }, specs.indexOf(spec));
-        const [rows] = await select([spec], [score], selectionPlan([spec], recipe));
+        const [rows] = await select([spec], [score], selectionPlan(config, [spec], recipe));
         mask = fromRows(rows, spec);
       }
       if (q?.quantizer === 'gptq') {
