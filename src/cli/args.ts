@@ -271,11 +271,17 @@ function packedArg(raw: Raw, r: RecipeArgs, command: Command): PackedFormat | un
   return packed;
 }
 
+/** The options that shape the quantization grid, which mean nothing without --bits: the quantization
+ * section less --bits itself and --packed (refused on its own terms by packedArg). */
+const GRID_OPTIONS = OPTION_LIST.filter(
+  ([name, o]) => o.section === 'quantization' && name !== 'bits' && name !== 'packed',
+).map(([name]) => name);
+
 /** --bits and the grid's options; the others without --bits are refused. */
 function quantArgs(raw: Raw, command: Command): Quantization | null {
   const bits = read(raw, 'bits', command) as number | undefined;
   if (bits === undefined) {
-    const stray = (['group-size', 'quantizer', 'act-order', 'symmetric'] as const).find((n) => raw[n] !== undefined);
+    const stray = GRID_OPTIONS.find((n) => raw[n] !== undefined);
     if (stray) throw new UsageError(`--${stray} sets how weights are quantized: give --bits too`);
     return null;
   }

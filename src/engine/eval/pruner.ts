@@ -321,15 +321,16 @@ export class Pruner {
     const steps = r.evopress?.steps ?? allocationDefaults('evopress').steps;
     const perLinear = r.evopress?.units === 'linears';
     const specs = prunableLinears(c);
-    const unitParams = perLinear ? specs.map((s) => s.inFeatures * s.outFeatures) : blockParams(c);
+    const perBlock = blockParams(c);
+    const unitParams = perLinear ? specs.map((s) => s.inFeatures * s.outFeatures) : perBlock;
     // A split over linears, as each block's weighted mean: what the report and the sliders show.
     const split = (sparsities: number[]) => {
       if (!perLinear) return { blockSparsity: sparsities };
-      const removed = blockParams(c).map(() => 0);
+      const removed = perBlock.map(() => 0);
       specs.forEach((s, i) => {
         removed[s.layer] += sparsities[i] * unitParams[i];
       });
-      return { blockSparsity: blockParams(c).map((p, l) => removed[l] / p), linearSparsity: sparsities };
+      return { blockSparsity: perBlock.map((p, l) => removed[l] / p), linearSparsity: sparsities };
     };
     const key = JSON.stringify([one.method, one.scope, r.sparsity, r.seed, r.evopress?.units, this.calibSpec(r)]);
     const kept = this.searchStates.get(key);

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { serializeWeights } from '../model/checkpoint';
 import { parseConfig } from '../model/config';
 import { randomHostWeights, TINY_GPT2_CONFIG } from '../model/tiny-models';
-import { readSafetensors } from '../io/safetensors';
+import { readSafetensors, readSafetensorsHeader, type TensorEntry } from '../io/safetensors';
+import { INDEX_FILE, parseShardIndex, shardName } from '../io/shard-index';
 import { prunableLinears, pruneUnstructured } from '../pruning/unstructured';
 import { resolveQuantization } from '../pruning/recipe';
 import { toRows } from '../pruning/layout';
@@ -31,23 +32,31 @@ async function exported() {
   return { r, files };
 }
 
+type Pruned = Awaited<ReturnType<typeof exported>>['r'];
+
+/** Every linear, unpacked from the tensors `tensorsOf` gives for it, is the engine's dequantized matrix. */
+function expectEngineWeights(r: Pruned, tensorsOf: (weight: string) => Map<string, TensorEntry>) {
+  for (const spec of prunableLinears(config)) {
+    const tensors = tensorsOf(spec.weight);
+    expect(tensors.has(spec.weight)).toBe(false);
+    const u = unpackGptq(spec, tensors, { bits: 4, format: 'gptq_v2' });
+    const q = r.quantized!.get(spec.weight)!;
+    expect(u.codes).toEqual(q.codes);
+    expect(u.groupIndex).toEqual(q.groupIndex);
+    const engine = toRows(r.weights!.get(spec.weight)!.data, spec);
+    for (let i = 0; i < engine.length; i++) {
+      if (!q.mask[i]) expect(u.weights[i]).toBe(0);
+      else expect(Math.abs(u.weights[i] - engine[i])).toBeLessThanOrEqual(Math.abs(engine[i]) * 2 ** -10 + 1e-12);
+    }
+  }
+}
+
 describe('the GPTQ-packed export', () => {
   it('unpacks to the engine’s dequantized weights, pruned entries exactly 0', async () => {
     const { r, files } = await exported();
     const packed = packGptqCheckpoint(files, config, r.quantized!, quant);
     const tensors = readSafetensors(packed.get('model.safetensors')!).tensors;
-    for (const spec of prunableLinears(config)) {
-      expect(tensors.has(spec.weight)).toBe(false);
-      const u = unpackGptq(spec, tensors, { bits: 4, format: 'gptq_v2' });
-      const q = r.quantized!.get(spec.weight)!;
-      expect(u.codes).toEqual(q.codes);
-      expect(u.groupIndex).toEqual(q.groupIndex);
-      const engine = toRows(r.weights!.get(spec.weight)!.data, spec);
-      for (let i = 0; i < engine.length; i++) {
-        if (!q.mask[i]) expect(u.weights[i]).toBe(0);
-        else expect(Math.abs(u.weights[i] - engine[i])).toBeLessThanOrEqual(Math.abs(engine[i]) * 2 ** -10 + 1e-12);
-      }
-    }
+    expectEngineWeights(r, () => tensors);
     // Everything else is the dense export's, byte for byte.
     const before = readSafetensors(files.get('model.safetensors')!).tensors;
     for (const [name, t] of before)
@@ -108,5 +117,49 @@ describe('the GPTQ-packed export', () => {
     ).tensors;
     expect(tensors.has('h.0.attn.c_attn.qweight')).toBe(true);
     expect(tensors.has('h.0.attn.c_attn.weight')).toBe(false);
+  });
+
+  it('packs a sharded export shard by shard, with an index whose total_size is the bytes stored', async () => {
+    const r = await pruneUnstructured(config, host, { method: 'magnitude', sparsity: 0.5, quant }, null, {});
+    // Block 0 in the first shard, everything else in the second: each shard holds linears to pack.
+    const [a, b] = [shardName(1, 2), shardName(2, 2)];
+    const storage = {
+      dtypes: new Map(),
+      fileNames: new Map(),
+      shards: new Map([...host.keys()].map((n) => [n, n.startsWith('transformer.h.0.') ? a : b])),
+    };
+    const files = exportCheckpoint({
+      config,
+      weights: host,
+      source: { storage, ignored: [] },
+      masks: r.masks,
+      replaced: r.weights,
+    });
+    expect([...files.keys()].filter((f) => f.startsWith('model'))).toEqual([INDEX_FILE, a, b]);
+    const packed = packGptqCheckpoint(files, config, r.quantized!, quant);
+    expect([...packed.keys()].filter((f) => f.startsWith('model'))).toEqual([INDEX_FILE, a, b]);
+
+    const index = parseShardIndex(text(packed.get(INDEX_FILE)!));
+    const shardTensors = new Map([a, b].map((f) => [f, readSafetensors(packed.get(f)!).tensors]));
+    // Each linear is read from the shard the index names for its qweight.
+    expectEngineWeights(r, (weight) => {
+      const shard = index.weightMap.get(weight.replace(/weight$/, 'qweight'))!;
+      expect(shard).toBe(weight.startsWith('transformer.h.0.') ? a : b);
+      return shardTensors.get(shard)!;
+    });
+
+    // The index lists exactly the tensors stored, where they are, and their bytes in total_size.
+    const stored = new Map<string, string>();
+    let bytes = 0;
+    for (const f of [a, b]) {
+      for (const t of readSafetensorsHeader(packed.get(f)!).tensors) {
+        stored.set(t.name, f);
+        bytes += t.end - t.begin;
+      }
+    }
+    expect(index.weightMap).toEqual(stored);
+    expect(index.totalSize).toBe(bytes);
+    // Packing shrinks the linears, so the source index's size is not carried over.
+    expect(bytes).toBeLessThan(parseShardIndex(text(files.get(INDEX_FILE)!)).totalSize!);
   });
 });

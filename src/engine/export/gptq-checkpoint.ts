@@ -55,6 +55,8 @@ export function packGptqCheckpoint(
   const out = new Map(files);
   const index = files.has(INDEX_FILE) ? parseShardIndex(parse(files.get(INDEX_FILE)!)) : null;
   const packed = new Set<string>();
+  // The index's total_size: the tensor bytes of every weight file as written.
+  let totalSize = 0;
   for (const file of weightFiles) {
     const read = readSafetensorsFile(files.get(file)!, file);
     const tensors = new Map<string, TensorEntry>();
@@ -73,18 +75,12 @@ export function packGptqCheckpoint(
       index?.weightMap.delete(name);
       packed.add(spec.weight);
     }
+    for (const e of tensors.values()) totalSize += tensorByteSize(e.dtype, e.shape);
     out.set(file, writeSafetensors(tensors, WEIGHT_FILE_METADATA));
   }
   if (packed.size !== specs.length)
     throw new ExportError(`the weight files hold ${packed.size} of the ${specs.length} block linears to pack`);
-  if (index) {
-    let total = 0;
-    for (const file of weightFiles) {
-      for (const e of readSafetensorsFile(out.get(file)!, file).tensors.values())
-        total += tensorByteSize(e.dtype, e.shape);
-    }
-    out.set(INDEX_FILE, writeShardIndex(index.weightMap, total));
-  }
+  if (index) out.set(INDEX_FILE, writeShardIndex(index.weightMap, totalSize));
   const q = gptqQuantizationConfig(settings, { format, blockNameToQuantize: blockName });
   const cfg = parse(files.get(CONFIG_FILE)!);
   cfg.quantization_config = q;

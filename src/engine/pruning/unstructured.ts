@@ -120,12 +120,22 @@ function scoresFor(
   }
 }
 
+// Each prunable linear's place in prunableLinears(config), which a per-linear split is indexed by.
+// Every linear of a pass looks itself up, so the map is built once per config.
+const linearIndices = new WeakMap<ModelConfig, Map<string, number>>();
+
+function linearIndex(config: ModelConfig, weight: string): number {
+  let index = linearIndices.get(config);
+  if (!index) {
+    index = new Map(prunableLinears(config).map((s, i) => [s.weight, i]));
+    linearIndices.set(config, index);
+  }
+  return index.get(weight) ?? -1;
+}
+
 /** The sparsity a linear is pruned at: its own, its block's, or the target. */
 function linearSparsity(recipe: UnstructuredRecipe, spec: LinearSpec, config: ModelConfig): number {
-  if (recipe.linearSparsity) {
-    const i = prunableLinears(config).findIndex((s) => s.weight === spec.weight);
-    return recipe.linearSparsity[i];
-  }
+  if (recipe.linearSparsity) return recipe.linearSparsity[linearIndex(config, spec.weight)];
   return recipe.blockSparsity?.[spec.layer] ?? recipe.sparsity;
 }
 
