@@ -5,7 +5,7 @@
 // relative cost only, never GPU speed claims.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installFastWasmMatMul } from '../../src/engine/backends/wasm-matmul';
+import { installWasmKernels } from '../../src/engine/backends/wasm-kernels';
 import { registerNodeTfjsWebGpu } from '../../src/engine/gpu/node-tfjs-webgpu';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu';
@@ -15,7 +15,7 @@ export async function useBackend(backend: BackendName): Promise<string | null> {
   if (backend === 'webgpu' && !(await registerNodeTfjsWebGpu())) return null;
   if (!(await tf.setBackend(backend))) return null;
   await tf.ready();
-  if (backend === 'wasm') installFastWasmMatMul();
+  if (backend === 'wasm') installWasmKernels();
   if (backend !== 'webgpu') return `${backend} (${process.arch}, 1 thread)`;
   const info = (
     tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string; description?: string } }

@@ -2,14 +2,14 @@
 // backend here) with the transposed-matmul fix, reading results in a way that lets signals through.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { installFastWasmMatMul } from './wasm-matmul';
+import { installWasmKernels } from './wasm-kernels';
 
 let yielding = false;
 
 export async function useWasm(): Promise<void> {
   if (!(await tf.setBackend('wasm'))) throw new Error('could not start the TensorFlow.js WASM backend');
   await tf.ready();
-  installFastWasmMatMul();
+  installWasmKernels();
   yieldOnRead();
 }
 

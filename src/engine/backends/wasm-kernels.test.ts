@@ -1,0 +1,251 @@
+// The WASM backend's replaced kernels against plain-TypeScript readings of what each op means, on
+// random shapes (fast-check) and the awkward ones: batches broadcast either way, transposes, empty
+// dimensions, whole and partial runs, indices at the ends of their range.
+import * as tf from '@tensorflow/tfjs';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useWasm } from './node-wasm';
+
+let previous = '';
+beforeAll(async () => {
+  previous = tf.getBackend();
+  await useWasm();
+});
+afterAll(async () => {
+  if (previous) await tf.setBackend(previous);
+});
+
+const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+const random = (shape: number[], seed: number) => {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: size(shape) }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+};
+
+/** Row-major strides of a shape. */
+const stridesOf = (shape: number[]) => shape.map((_, i) => size(shape.slice(i + 1)));
+
+/** a · b over the last two axes, the batch axes broadcast, in float64. */
+function referenceMatMul(a: Float32Array, as: number[], b: Float32Array, bs: number[], ta: boolean, tb: boolean) {
+  const [ra, ca] = as.slice(-2) as [number, number];
+  const [rb, cb] = bs.slice(-2) as [number, number];
+  const [m, k] = ta ? [ca, ra] : [ra, ca];
+  const n = tb ? rb : cb;
+  const oa = as.slice(0, -2);
+  const ob = bs.slice(0, -2);
+  const rank = Math.max(oa.length, ob.length);
+  const pa = [...Array(rank - oa.length).fill(1), ...oa];
+  const pb = [...Array(rank - ob.length).fill(1), ...ob];
+  const outer = pa.map((d, i) => Math.max(d, pb[i]!));
+  const out = new Float32Array(size(outer) * m * n);
+  const sa = stridesOf(pa);
+  const sb = stridesOf(pb);
+  for (let o = 0; o < size(outer); o++) {
+    let ia = 0;
+    let ib = 0;
+    let rest = o;
+    for (let d = rank - 1; d >= 0; d--) {
+      const at = rest % outer[d]!;
+      rest = Math.floor(rest / outer[d]!);
+      ia += (pa[d] === 1 ? 0 : at) * sa[d]!;
+      ib += (pb[d] === 1 ? 0 : at) * sb[d]!;
+    }
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) {
+          const x = a[ia * ra * ca + (ta ? p * ca + i : i * ca + p)]!;
+          const y = b[ib * rb * cb + (tb ? j * cb + p : p * cb + j)]!;
+          sum += x * y;
+        }
+        out[(o * m + i) * n + j] = sum;
+      }
+  }
+  return { out, shape: [...outer, m, n] };
+}
+
+function checkMatMul(as: number[], bs: number[], ta: boolean, tb: boolean, seed: number) {
+  const a = random(as, seed);
+  const b = random(bs, seed + 1);
+  const want = referenceMatMul(a, as, b, bs, ta, tb);
+  const got = tf.tidy(() => tf.matMul(tf.tensor(a, as), tf.tensor(b, bs), ta, tb));
+  expect(got.shape).toEqual(want.shape);
+  const values = got.dataSync();
+  got.dispose();
+  for (let i = 0; i < values.length; i++) expect(Math.abs(values[i]! - want.out[i]!)).toBeLessThan(1e-4);
+}
+
+describe('BatchMatMul on WASM', () => {
+  it.each([
+    ['one product', [5, 7], [7, 4]],
+    ['a batch times one matrix (folded into rows)', [3, 5, 7], [7, 4]],
+    ['rank 4 times one matrix', [2, 3, 5, 7], [7, 4]],
+    ['a true batch, slice by slice', [6, 5, 7], [6, 7, 4]],
+    ['heads × windows', [2, 3, 5, 7], [2, 3, 7, 4]],
+    ['one a shared by every slice of b', [5, 7], [3, 7, 4]],
+    ['a batch of 1 against a batch', [1, 5, 7], [3, 7, 4]],
+    ['broadcast over unequal batch axes (the fallback)', [2, 1, 5, 7], [1, 3, 7, 4]],
+  ])('%s, each transpose', (_, as, bs) => {
+    for (const ta of [false, true])
+      for (const tb of [false, true]) {
+        const sa = ta ? [...as.slice(0, -2), as.at(-1)!, as.at(-2)!] : as;
+        const sb = tb ? [...bs.slice(0, -2), bs.at(-1)!, bs.at(-2)!] : bs;
+        checkMatMul(sa, sb, ta, tb, 7);
+      }
+  });
+
+  it('empty dimensions', () => {
+    checkMatMul([3, 0, 7], [3, 7, 4], false, false, 1);
+    checkMatMul([3, 5, 7], [3, 7, 0], false, false, 2);
+    checkMatMul([0, 5, 7], [0, 7, 4], false, false, 3);
+    checkMatMul([3, 5, 0], [3, 0, 4], false, false, 4);
+    checkMatMul([5, 0], [0, 4], false, false, 5);
+  });
+
+  it('refuses inner dimensions that differ', () => {
+    expect(() => tf.matMul(tf.zeros([2, 5, 7]), tf.zeros([2, 6, 4]))).toThrow(/inner shapes 7 and 6/);
+  });
+
+  it('random batched shapes', () => {
+    const dim = fc.integer({ min: 1, max: 9 });
+    fc.assert(
+      fc.property(
+        fc.array(dim, { maxLength: 2 }),
+        dim,
+        dim,
+        dim,
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        (outer, m, k, n, ta, tb, shareB) => {
+          const as = [...outer, ...(ta ? [k, m] : [m, k])];
+          const bs = [...(shareB ? [] : outer), ...(tb ? [n, k] : [k, n])];
+          checkMatMul(as, bs, ta, tb, m * 31 + n);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('leaves no tensor behind', () => {
+    const before = tf.memory().numTensors;
+    checkMatMul([2, 3, 7, 5], [2, 3, 4, 7], true, true, 5);
+    checkMatMul([4, 5, 7], [4, 7], false, true, 6);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/** x[begin : begin + size] by index arithmetic. */
+function referenceSlice(x: Float32Array, shape: number[], begin: number[], sz: number[]) {
+  const out = new Float32Array(size(sz));
+  const s = stridesOf(shape);
+  for (let o = 0; o < out.length; o++) {
+    let rest = o;
+    let at = 0;
+    for (let d = sz.length - 1; d >= 0; d--) {
+      at += (begin[d]! + (rest % sz[d]!)) * s[d]!;
+      rest = Math.floor(rest / sz[d]!);
+    }
+    out[o] = x[at]!;
+  }
+  return out;
+}
+
+describe('Slice and SplitV on WASM', () => {
+  it('random slices of ranks 1 to 5', () => {
+    const box = fc
+      .array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 5 })
+      .chain((shape) =>
+        fc.tuple(
+          fc.constant(shape),
+          fc.tuple(
+            ...shape.map((d) =>
+              fc
+                .integer({ min: 0, max: d - 1 })
+                .chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 0, max: d - b }))),
+            ),
+          ),
+        ),
+      );
+    fc.assert(
+      fc.property(box, ([shape, ranges]) => {
+        const x = random(shape, shape.length);
+        const begin = ranges.map(([b]) => b);
+        const sz = ranges.map(([, s]) => s);
+        const got = tf.tidy(() => tf.slice(tf.tensor(x, shape), begin, sz));
+        expect(got.shape).toEqual(sz);
+        expect(Array.from(got.dataSync())).toEqual(Array.from(referenceSlice(x, shape, begin, sz)));
+        got.dispose();
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a whole tensor', () => {
+    const x = random([2, 3, 4], 9);
+    expect(Array.from(tf.slice(tf.tensor(x, [2, 3, 4]), [0, 0, 0], [2, 3, 4]).dataSync())).toEqual(Array.from(x));
+  });
+
+  it('splits q | k | v and unequal parts on every axis', () => {
+    const shape = [2, 5, 12];
+    const x = random(shape, 4);
+    for (let axis = 0; axis < 3; axis++) {
+      const whole = shape[axis]!;
+      for (const parts of [whole % 2 === 0 ? 2 : 1, [1, whole - 1]]) {
+        const got = tf.split(tf.tensor(x, shape), parts, axis);
+        const sizes = typeof parts === 'number' ? Array(parts).fill(whole / parts) : parts;
+        let at = 0;
+        got.forEach((t, i) => {
+          const begin = [0, 0, 0];
+          begin[axis] = at;
+          const sz = shape.slice();
+          sz[axis] = sizes[i]!;
+          expect(Array.from(t.dataSync())).toEqual(Array.from(referenceSlice(x, shape, begin, sz)));
+          at += sizes[i]!;
+        });
+        tf.dispose(got);
+      }
+    }
+  });
+});
+
+describe('GatherV2 on WASM', () => {
+  it('random gathers along every axis', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        fc.array(fc.nat(), { minLength: 0, maxLength: 7 }),
+        fc.boolean(),
+        (shape, axisSeed, picks, twoD) => {
+          const axis = axisSeed % shape.length;
+          const dim = shape[axis]!;
+          const idx = picks.map((p) => p % dim);
+          const idxShape = twoD && idx.length % 2 === 0 && idx.length > 0 ? [2, idx.length / 2] : [idx.length];
+          const x = random(shape, 3);
+          const got = tf.tidy(() => tf.gather(tf.tensor(x, shape), tf.tensor(idx, idxShape, 'int32'), axis));
+          const outer = size(shape.slice(0, axis));
+          const run = size(shape.slice(axis + 1));
+          const want: number[] = [];
+          for (let o = 0; o < outer; o++)
+            for (const j of idx) for (let r = 0; r < run; r++) want.push(x[(o * dim + j) * run + r]!);
+          expect(got.shape).toEqual([...shape.slice(0, axis), ...idxShape, ...shape.slice(axis + 1)]);
+          expect(Array.from(got.dataSync())).toEqual(want);
+          got.dispose();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('int32 values, and an index out of range refused', () => {
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+    expect(Array.from(tf.gather(x, tf.tensor1d([2, 0], 'int32')).dataSync())).toEqual([5, 6, 1, 2]);
+    const before = tf.memory().numTensors;
+    expect(() => tf.gather(x, tf.tensor1d([3], 'int32'))).toThrow(/index value 3/);
+    expect(() => tf.gather(x, tf.tensor1d([-1], 'int32'))).toThrow(/index value -1/);
+    expect(tf.memory().numTensors).toBe(before + 2);
+  });
+});
