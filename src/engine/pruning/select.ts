@@ -23,16 +23,17 @@ export function globalTopK(groups: ArrayLike<number>[], keep: number): Uint8Arra
   if (!Number.isInteger(keep) || keep < 0 || keep > total)
     throw new Error(`keep must be an integer in [0, ${total}], got ${keep}`);
   const masks = groups.map((g) => new Uint8Array(g.length));
-  const numbers = new Float32Array(total);
+  // f32 scores selected in f32 (half the memory for a whole model's weights), any other in f64: exact either way.
+  const numbers = groups.every((g) => g instanceof Float32Array) ? new Float32Array(total) : new Float64Array(total);
   let count = 0;
   for (const g of groups) for (let i = 0; i < g.length; i++) if (!Number.isNaN(g[i])) numbers[count++] = g[i];
-  const sorted = numbers.subarray(0, count).sort(); // ascending
   const keepNumbers = Math.min(keep, count);
   let nanLeft = keep - keepNumbers;
-  // The threshold is the keepNumbers-th best number; all better ones are kept, then ties in order.
-  const threshold = keepNumbers > 0 ? sorted[count - keepNumbers] : Infinity;
+  // The threshold is the keepNumbers-th best number, selected rather than sorted for; all better
+  // ones are kept, then ties in order.
+  const threshold = keepNumbers > 0 ? kthSmallest(numbers, count, count - keepNumbers) : Infinity;
   let above = 0;
-  for (let i = count - 1; i >= 0 && sorted[i] > threshold; i--) above++;
+  for (let i = 0; i < count; i++) if (numbers[i] > threshold) above++;
   let tiesLeft = keepNumbers - above;
   groups.forEach((g, gi) => {
     const m = masks[gi];
@@ -102,7 +103,7 @@ export function rowTopKMask(scores: ArrayLike<number>, rows: number, cols: numbe
  * The k-th smallest (from 0) of a[0..n), by Hoare's selection with a median-of-three pivot; a is
  * reordered. No NaN in a.
  */
-function kthSmallest(a: Float64Array, n: number, k: number): number {
+function kthSmallest(a: Float32Array | Float64Array, n: number, k: number): number {
   let lo = 0;
   let hi = n - 1;
   while (hi > lo) {
