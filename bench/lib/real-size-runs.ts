@@ -1,7 +1,7 @@
-// What bench/real-sizes.ts measures with: a CLI run as its own process under /usr/bin/time (wall
-// time, peak resident memory, exit status, stdout, the stderr's tail), and a check of an exported
-// checkpoint read a header and a tensor at a time (dtype of every tensor, sharding, zeros of every
-// pruned projection); and the rows' table, markdown for the README.
+// What bench/real-sizes.ts measures with: a CLI run (or any command) as its own process under
+// /usr/bin/time (wall time, peak resident memory, CPU share, exit status, stdout, the stderr's
+// tail), and a check of an exported checkpoint read a header and a tensor at a time (dtype of every
+// tensor, sharding, zeros of every pruned projection); and the rows' table, markdown for the README.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,21 +24,27 @@ export interface TimedRun {
   wallS: number;
   /** Peak resident set size, bytes (GNU time's "Maximum resident set size", KiB × 1024). */
   peakRssBytes: number | null;
+  /** User + system CPU time over wall time, % (100 = one core busy the whole run). */
+  cpuPercent: number | null;
   stdout: string;
   stderrTail: string;
 }
 
-/**
- * Runs `npx tsx src/cli/main.ts ARGS` under `/usr/bin/time -v`, its report written to a file of its
- * own so that the CLI's stderr (progress) passes through to ours as it comes.
- */
+/** Runs `npx tsx src/cli/main.ts ARGS` under `/usr/bin/time -v` (see timedCommand). */
 export function timedCli(args: string[]): Promise<TimedRun> {
+  return timedCommand(['npx', 'tsx', 'src/cli/main.ts', ...args]);
+}
+
+/**
+ * Runs `argv` under `/usr/bin/time -v`, its report written to a file of its own so that the
+ * command's stderr (progress) passes through to ours as it comes.
+ */
+export function timedCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<TimedRun> {
   const tmp = mkdtempSync(join(tmpdir(), 'real-sizes-'));
   const report = join(tmp, 'time.txt');
-  const argv = ['npx', 'tsx', 'src/cli/main.ts', ...args];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-v', '-o', report, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-v', '-o', report, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => {
@@ -61,6 +67,7 @@ export function timedCli(args: string[]): Promise<TimedRun> {
         wallS = s === undefined ? h * 60 + m : h * 3600 + m * 60 + s;
       }
       const rss = field('Maximum resident set size \\(kbytes\\)');
+      const cpu = field('Percent of CPU this job got');
       const status = field('Exit status');
       const killed = /Command terminated by signal (\d+)/.exec(text)?.[0] ?? signal ?? null;
       resolve({
@@ -69,6 +76,7 @@ export function timedCli(args: string[]): Promise<TimedRun> {
         signal: killed,
         wallS,
         peakRssBytes: rss !== undefined ? Number(rss) * 1024 : null,
+        cpuPercent: cpu !== undefined && /^\d+%$/.test(cpu) ? Number(cpu.slice(0, -1)) : null,
         stdout,
         stderrTail: stderr,
       });
@@ -267,13 +275,21 @@ export function resultCell(r: Row): string {
   return parts.join('; ');
 }
 
+/** A markdown table: `align` per column, 'l' or 'r'; a '|' inside a cell is escaped. */
+export function markdownTable(header: string[], align: ('l' | 'r')[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
+  const rule = `|${align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
 export function table(rows: Row[]): string {
-  const lines = ['| row | wall | peak RSS | bar | met? | result |', '|---|---:|---:|---|---|---|'];
-  for (const r of rows) {
-    const bar = r.bar ? `≤ ${duration(r.bar.wallS)}, ≤ ${memory(r.bar.peakRssMB)}` : '—';
-    const rss = r.peakRssMB === null ? '?' : memory(r.peakRssMB);
-    const cells = [r.row, duration(r.wallS), rss, bar, metCell(r), resultCell(r)];
-    lines.push(`| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`);
-  }
-  return lines.join('\n');
+  return markdownTable(
+    ['row', 'wall', 'peak RSS', 'bar', 'met?', 'result'],
+    ['l', 'r', 'r', 'l', 'l', 'l'],
+    rows.map((r) => {
+      const bar = r.bar ? `≤ ${duration(r.bar.wallS)}, ≤ ${memory(r.bar.peakRssMB)}` : '—';
+      const rss = r.peakRssMB === null ? '?' : memory(r.peakRssMB);
+      return [r.row, duration(r.wallS), rss, bar, metCell(r), resultCell(r)];
+    }),
+  );
 }
