@@ -25,6 +25,11 @@ test('on a software WebGPU adapter the page offers WASM and keeps the configurat
   await status.getByRole('button', { name: 'Use WASM (faster here)' }).click();
   await expect(page).toHaveURL(/backend=wasm/);
   await expect(status.locator('.backend-name')).toHaveText('wasm');
+  // Served cross-origin isolated (vite preview's headers), WASM runs threaded: the status bar gives
+  // the thread count, and the threaded start did not fail.
+  const threads = status.locator('.backend-threads');
+  await expect(threads).toHaveText(/·\s*\d+ threads?$/);
+  expect(await threads.getAttribute('title')).not.toMatch(/failed/);
   await expect(status.getByRole('button', { name: /Use WASM/ })).toHaveCount(0);
   await expectModelShown(page, 'ViT · Fashion-MNIST');
   await expect(page.getByLabel('Method', { exact: true })).toHaveValue('wanda');

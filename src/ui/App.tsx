@@ -16,6 +16,7 @@ import { InspectPanel } from './components/InspectPanel';
 import { StreamedNotice } from './components/StreamedNotice';
 import { encodeShareState } from './share';
 import type { BackendName } from '../workers/client';
+import { threadsFromQuery } from '../workers/wasm-threads';
 import { useWorkbench, workbenchStore } from './store';
 
 /** The model named in the page's URL (?model=gpt-bytes), if any. */
@@ -23,7 +24,10 @@ function modelFromUrl(): string | null {
   return new URLSearchParams(window.location.search).get('model');
 }
 
-/** ?backend=wasm or ?backend=cpu runs the engine on that TensorFlow.js backend instead of WebGPU. */
+/**
+ * ?backend=wasm or ?backend=cpu runs the engine on that TensorFlow.js backend instead of WebGPU;
+ * ?threads=N runs WASM on N threads (default: the machine's cores, at most 8).
+ */
 function backendFromUrl(): BackendName | null {
   const b = new URLSearchParams(window.location.search).get('backend');
   return b === 'cpu' || b === 'wasm' || b === 'webgpu' ? b : null;
@@ -45,7 +49,15 @@ export function App() {
       id = fromQuery;
     }
     const query = new URLSearchParams(window.location.search);
-    void workbenchStore.getState().start(id, backendFromUrl(), query.get('hub'), query.get('memory-budget'));
+    void workbenchStore
+      .getState()
+      .start(
+        id,
+        backendFromUrl(),
+        query.get('hub'),
+        query.get('memory-budget'),
+        threadsFromQuery(window.location.search),
+      );
     workbenchStore.getState().watchDevice();
   }, []);
 

@@ -76,13 +76,15 @@ export interface ModelSlice {
   /**
    * Starts the worker and opens the model: the configuration's source (a link's hub or URL model;
    * for one made on files, waits for them), else `initialId` (default: vit-fashion), on the
-   * `backend` asked for; ids resolve against `hub` (default DEFAULT_HUB).
+   * `backend` asked for (on WASM, on `threads` threads: default, the machine's cores); ids resolve
+   * against `hub` (default DEFAULT_HUB).
    */
   start(
     initialId?: string | null,
     backend?: BackendName | null,
     hub?: string | null,
     memoryBudget?: string | null,
+    threads?: number | null,
   ): Promise<void>;
   selectModel(id: string): Promise<void>;
   openFiles(files: readonly File[]): Promise<void>;
@@ -247,7 +249,7 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       cached: [],
       linkFiles: null,
 
-      async start(initialId, backend, hub, memoryBudget) {
+      async start(initialId, backend, hub, memoryBudget, threads) {
         if (started) return;
         started = true;
         if (memoryBudget)
@@ -269,7 +271,7 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
         const id = initialId || DEFAULT_MODEL_ID;
         deps
           .engine()
-          .init(backend ?? undefined)
+          .init(backend ?? undefined, threads)
           .then(
             (backend) => set({ backend }),
             (e) => set({ backendError: errorMessage(e) }),

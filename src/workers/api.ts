@@ -118,6 +118,10 @@ export interface BackendInfo {
   softwareAdapter?: boolean;
   /** Why WebGPU was not used, when it was not. */
   fallbackReason: string | null;
+  /** On WASM: the threads XNNPACK computes on (1: the single-threaded build). */
+  threads?: number;
+  /** On WASM: why fewer threads than the machine's cores (at most 8), in words fit to show; else null. */
+  threadsReason?: string | null;
 }
 
 /** What a long call reports while it runs. */
@@ -196,8 +200,9 @@ export interface EngineApi {
   /**
    * Chooses the backend: 'webgpu' (the default) when an adapter is available, else 'cpu'. The
    * first call decides; later calls return the same answer. The other calls run it first.
+   * `threads`: the WASM backend's thread count (the page's `?threads=N`); unset, the machine's cores.
    */
-  init(preferred?: BackendName): Promise<BackendInfo>;
+  init(preferred?: BackendName, threads?: number | null): Promise<BackendInfo>;
   /** Opens public/models/<id>/. */
   openDefault(id: string, onProgress?: ProgressFn, jobId?: number): Promise<OpenResult>;
   /**

@@ -44,9 +44,9 @@ async function startWebGpu(): Promise<{ adapter: string | null; software: boolea
 /**
  * The `preferred` backend, falling back in the order WebGPU → WASM → CPU when one cannot start.
  * A software WebGPU adapter (SwiftShader) is used when WebGPU is preferred; the page tells the user
- * that WASM is faster there.
+ * that WASM is faster there. `threads`: the WASM backend's thread count asked by the page (`?threads=`).
  */
-export async function chooseBackend(preferred: BackendName = 'webgpu'): Promise<BackendInfo> {
+export async function chooseBackend(preferred: BackendName = 'webgpu', threads?: number | null): Promise<BackendInfo> {
   let reason = `the ${preferred === 'cpu' ? 'CPU' : 'WASM'} backend was asked for`;
   if (preferred === 'webgpu') {
     const gpu = await startWebGpu();
@@ -55,10 +55,16 @@ export async function chooseBackend(preferred: BackendName = 'webgpu'): Promise<
     reason = gpu.reason;
   }
   if (preferred !== 'cpu') {
-    const wasmFailure = await startWasm();
-    if (wasmFailure === null)
-      return { name: 'wasm', adapter: null, fallbackReason: preferred === 'wasm' ? null : reason };
-    reason = `${reason}; ${wasmFailure}`;
+    const wasm = await startWasm(threads);
+    if (!('failure' in wasm))
+      return {
+        name: 'wasm',
+        adapter: null,
+        threads: wasm.threads,
+        threadsReason: wasm.threadsReason,
+        fallbackReason: preferred === 'wasm' ? null : reason,
+      };
+    reason = `${reason}; ${wasm.failure}`;
   }
   if (!(await tf.setBackend('cpu')))
     throw new Error('none of the WebGPU, WASM and CPU backends of TensorFlow.js could start');

@@ -102,7 +102,7 @@ export function errorMessage(e: unknown): string {
 }
 
 export interface EngineClient {
-  init(preferred?: BackendName): Promise<BackendInfo>;
+  init(preferred?: BackendName, threads?: number | null): Promise<BackendInfo>;
   openDefault(id: string, onProgress?: ProgressFn): Job<OpenResult>;
   /** Hands the files over; the worker reads them (a model too big for the tab whole, by ranges). */
   openFiles(files: readonly (File | DroppedFile)[], onProgress?: ProgressFn, expectDigest?: string): Job<OpenResult>;
@@ -195,7 +195,7 @@ export function createEngineClient(
   }
 
   return {
-    init: (preferred) => remote.init(preferred),
+    init: (preferred, threads) => remote.init(preferred, threads),
     openDefault: (id, onProgress) => start((p, jobId) => remote.openDefault(id, p, jobId), onProgress),
     openRemote: (source, hub, onProgress) => start((p, jobId) => remote.openRemote(source, hub, p, jobId), onProgress),
     cachedModels: () => remote.cachedModels(),

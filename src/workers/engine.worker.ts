@@ -268,8 +268,8 @@ function weightRecipe(recipe: WorkbenchRecipe): PruneRecipe {
 }
 
 const api: EngineApi = {
-  init(preferred) {
-    backend ??= chooseBackend(preferred).then(
+  init(preferred, threads) {
+    backend ??= chooseBackend(preferred, threads).then(
       (info) => {
         deviceWatch.watchActive();
         return info;

@@ -2,7 +2,8 @@
 import { installFastWasmMatMul } from './wasm-matmul';
 import { installFastWasmIndexing } from './wasm-indexing';
 
-export function installWasmKernels(): void {
-  installFastWasmMatMul();
+/** `threads`: what the backend computes on (1 unless the threaded build started), which sets the product kernel's per-call trade-off. */
+export function installWasmKernels({ threads = 1 }: { threads?: number } = {}): void {
+  installFastWasmMatMul({ threads });
   installFastWasmIndexing();
 }

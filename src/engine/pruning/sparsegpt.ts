@@ -136,7 +136,7 @@ export function obsSweep(
     throw new Error('sparsegpt: act-order cannot be combined with N:M — N:M groups run along the original columns');
 
   let w: Float64Array = Float64Array.from(rows);
-  let h = new Float64Array(n * n); // 2·XXᵀ (a loop: TypedArray.from with a map was a third of the sweep)
+  let h: Float64Array = new Float64Array(n * n); // 2·XXᵀ (a loop: TypedArray.from with a map was a third of the sweep)
   for (let k = 0; k < h.length; k++) h[k] = 2 * gram[k];
   // Inputs that never fire carry no information: zero their weights, keep H invertible.
   for (let i = 0; i < n; i++) {

@@ -1,3 +1,4 @@
+import { backendThreads } from '../backend-format';
 import { useWorkbench } from '../store';
 import { DeviceStatus } from './DeviceStatus';
 import { ProgressBar } from './ProgressBar';
@@ -16,6 +17,7 @@ export function StatusBar() {
   const backend = useWorkbench((s) => s.backend);
   const backendError = useWorkbench((s) => s.backendError);
   const cancelLoading = useWorkbench((s) => s.cancelLoading);
+  const threads = backend ? backendThreads(backend) : null;
 
   const measuring = useWorkbench((s) => s.evaluation.status === 'running');
   const loading = opening.status === 'running' ? opening : null;
@@ -48,6 +50,12 @@ export function StatusBar() {
           {backend ? (
             <>
               <strong className={`backend-name backend-${backend.name}`}>{backend.name}</strong>
+              {threads && (
+                <span className="backend-detail backend-threads" title={threads.title}>
+                  {' '}
+                  · {threads.text}
+                </span>
+              )}
               {backend.adapter && <span className="backend-detail"> · {backend.adapter}</span>}
               {backend.fallbackReason && (
                 <span className="backend-detail" title={backend.fallbackReason}>
