@@ -237,6 +237,9 @@ async function newest<T>(
   );
 }
 
+/** View jobs about the last result, which a new prune makes stale. */
+const SUPERSEDED_BY_PRUNE = ['inspect', 'pruned-shares'];
+
 /** What each call on the whole model is, in words, for the message when the model is read a block at a time. */
 const VIEWS: Record<string, string> = {
   inspect: 'Inspecting an input',
@@ -472,7 +475,12 @@ const api: EngineApi = {
         await jobs.cancelKind('prune');
         return jobs.run('prune', jobId, (signal) => measureStreamed(s, recipe, signal, throttle(onProgress)));
       });
+    // The slider's job first: the views about the last result (inspecting the input on the pruned
+    // model takes 0.5–0.8 s on gpt-bytes) would hold the worker's thread, and the page asks for them
+    // again once the new result is in.
+    const views = Promise.all(SUPERSEDED_BY_PRUNE.map((k) => jobs.cancelKind(k)));
     return newest('prune', jobId, async (_, signal) => {
+      await views;
       // Every estimate goes to the page (one per eval batch); other progress is throttled.
       const estimate = (e: PartialMetrics) =>
         onProgress({ label: stageLabel('evaluating'), fraction: e.seen / e.total, estimate: e });

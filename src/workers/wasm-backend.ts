@@ -11,6 +11,7 @@ import threadedSimdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wa
 import threadedFactory from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 import threadedFactorySource from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?raw';
 import { installWasmKernels } from '../engine/backends/wasm-kernels';
+import { yieldOnRead } from '../engine/backends/wasm-reads';
 import { planThreads } from './wasm-threads';
 
 /** The WASM backend running, on how many threads and why not more; or why it could not start. */
@@ -85,6 +86,18 @@ async function startThreaded(threads: number): Promise<string | null> {
   }
 }
 
+/** One task of this worker's event loop (a message to itself: no timer clamping), so that requests queued meanwhile are received. */
+function nextTask(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
 let starting: Promise<WasmStart> | null = null;
 
 /**
@@ -120,6 +133,7 @@ async function start(asked?: number | null): Promise<WasmStart> {
         await tf.ready();
         const threads = getThreadsCount();
         installWasmKernels({ threads });
+        yieldOnRead(nextTask);
         return {
           threads,
           threadsReason: threads === plan.threads ? plan.reason : `the WASM build gave ${threads} of ${plan.threads}`,
@@ -133,6 +147,7 @@ async function start(asked?: number | null): Promise<WasmStart> {
     if (!(await tf.setBackend('wasm'))) return { failure: 'the WASM backend of TensorFlow.js failed to start' };
     await tf.ready();
     installWasmKernels();
+    yieldOnRead(nextTask);
     // Not getThreadsCount(): a threaded start given up on may still finish and overwrite it.
     return { threads: 1, threadsReason: plan.reason };
   } catch (e) {
