@@ -1,5 +1,5 @@
 // The configuration slice with a fake worker: recipes filled in from the catalogue, the newest prune
-// wins, Cancel, the debounced prune on a slider step, the link over the browser's storage.
+// wins, Cancel, the throttled prune on a slider step, the link over the browser's storage.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkRecipe } from '../engine/pruning/recipe';
 import {
@@ -189,18 +189,23 @@ describe('configuration slice', () => {
     expect(store.getState().current.status).toBe('idle');
   });
 
-  it('a burst of slider steps is one prune, 120 ms after the last', () => {
+  it('a slider step prunes at once; the steps within 120 ms of it are one prune at the end of them', () => {
     vi.useFakeTimers();
     try {
       const { store, asked } = pruningStore();
-      for (const sparsity of [0.05, 0.1, 0.15]) {
-        store.getState().setConfig({ sparsity });
+      store.getState().setConfig({ sparsity: 0.05 });
+      for (const sparsity of [0.1, 0.15]) {
         vi.advanceTimersByTime(50);
+        store.getState().setConfig({ sparsity });
       }
-      expect(asked).toHaveLength(0);
-      vi.advanceTimersByTime(70);
       expect(asked).toHaveLength(1);
-      expect(asked[0]).toMatchObject({ recipe: { sparsity: 0.15 } });
+      expect(asked[0]).toMatchObject({ recipe: { sparsity: 0.05 } });
+      vi.advanceTimersByTime(20);
+      expect(asked).toHaveLength(2);
+      expect(asked[1]).toMatchObject({ recipe: { sparsity: 0.15 } });
+      // The window after that last prune passes with nothing asked: no call.
+      vi.runAllTimers();
+      expect(asked).toHaveLength(2);
       // Changing nothing that is pruned (the chart's axis) prunes nothing, per-layer values or not.
       store.getState().setConfig({ axis: 'bytes' });
       vi.runAllTimers();
@@ -208,7 +213,7 @@ describe('configuration slice', () => {
       vi.runAllTimers();
       store.getState().setConfig({ axis: 'params' });
       vi.runAllTimers();
-      expect(asked).toHaveLength(2);
+      expect(asked).toHaveLength(3);
     } finally {
       vi.useRealTimers();
     }
@@ -219,7 +224,6 @@ describe('configuration slice', () => {
     try {
       const { store, jobs, asked } = pruningStore();
       store.getState().setConfig({ sparsity: 0.5 });
-      store.getState().prune();
       store.getState().setConfig({ sparsity: 0.6 });
       store.getState().dispose();
       expect(vi.getTimerCount()).toBe(0);

@@ -341,8 +341,9 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       () => get().exporting,
       (exporting) => set({ exporting }),
     );
-    // Coalesces a burst of slider steps; a prune still running is cancelled by the next one.
-    const pruneSoon = deps.jobs.debounce(120, () => get().prune());
+    // A slider step prunes at once; a drag's burst of steps prunes every 120 ms, its last step last.
+    // A prune still running is cancelled by the next one.
+    const pruneSoon = deps.jobs.throttle(120, () => get().prune());
     /** The newest sweep: a curve whose sweep a newer one of the same curve replaced belongs to that one. */
     let latestSweep = { run: 0, key: '' };
 

@@ -58,8 +58,12 @@ export function mapJob<A, B>(job: Job<A>, f: (value: A) => B): Job<B> {
 export interface Jobs {
   /** A slot whose state is read and written through `read` and `write` (a field of the store). */
   slot<T>(read: () => JobState<T>, write: (state: JobState<T>) => void): JobSlot<T>;
-  /** A call that waits `ms` after the last request for it (a burst of slider steps is one call). */
-  debounce(ms: number, fn: () => void): () => void;
+  /**
+   * A call made at once when none was made in the last `ms`; requests within `ms` of it are one more
+   * call at the end of that time, so a slider step answers without waiting and a drag's burst of
+   * steps is a call per `ms` with its last step last.
+   */
+  throttle(ms: number, fn: () => void): () => void;
   /** Cancels every job and clears every timer; slots and timers then start nothing. */
   dispose(): void;
 }
@@ -141,20 +145,28 @@ export function createJobs(): Jobs {
       };
     },
 
-    debounce(ms, fn) {
+    throttle(ms, fn) {
       let timer: ReturnType<typeof setTimeout> | null = null;
+      let pending = false;
       const clear = () => {
         if (timer) clearTimeout(timer);
         timer = null;
+        pending = false;
       };
       stops.push(clear);
-      return () => {
-        if (disposed) return;
-        clear();
+      const call = () => {
+        fn();
         timer = setTimeout(() => {
           timer = null;
-          fn();
+          if (!pending) return;
+          pending = false;
+          call();
         }, ms);
+      };
+      return () => {
+        if (disposed) return;
+        if (timer) pending = true;
+        else call();
       };
     },
 

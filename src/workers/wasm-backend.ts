@@ -98,11 +98,17 @@ function nextTask(): Promise<void> {
   });
 }
 
+/** The engine's own kernels for `threads`, and reads that let the worker receive requests meanwhile. */
+function prepare(threads: number): void {
+  installWasmKernels({ threads });
+  yieldOnRead(nextTask);
+}
+
 let starting: Promise<WasmStart> | null = null;
 
 /**
  * Starts the WASM backend (once per worker; later calls return the first answer). `asked`: a thread
- * count forced by the page (`?threads=N`), else as many as the machine's cores (at most 8).
+ * count forced by the page (`?threads=N`), else planThreads' choice (one per physical core, at most 8).
  */
 export async function startWasm(asked?: number | null): Promise<WasmStart> {
   const again = starting !== null;
@@ -132,8 +138,7 @@ async function start(asked?: number | null): Promise<WasmStart> {
       if (failure === null) {
         await tf.ready();
         const threads = getThreadsCount();
-        installWasmKernels({ threads });
-        yieldOnRead(nextTask);
+        prepare(threads);
         return {
           threads,
           threadsReason: threads === plan.threads ? plan.reason : `the WASM build gave ${threads} of ${plan.threads}`,
@@ -146,8 +151,7 @@ async function start(asked?: number | null): Promise<WasmStart> {
     setThreadsCount(1);
     if (!(await tf.setBackend('wasm'))) return { failure: 'the WASM backend of TensorFlow.js failed to start' };
     await tf.ready();
-    installWasmKernels();
-    yieldOnRead(nextTask);
+    prepare(1);
     // Not getThreadsCount(): a threaded start given up on may still finish and overwrite it.
     return { threads: 1, threadsReason: plan.reason };
   } catch (e) {

@@ -83,6 +83,13 @@ export function installFastWasmMatMul({ threads = 1 }: { threads?: number } = {}
       };
       const as = (t: tf.TensorInfo, shape: number[]) =>
         keep(reshape.kernelFunc({ inputs: { x: t }, backend, attrs: { shape } }) as tf.TensorInfo);
+      // The stock kernel on operands already laid out (transposes done above).
+      const plain = (x: tf.TensorInfo, y: tf.TensorInfo) =>
+        original.kernelFunc({
+          inputs: { a: x, b: y },
+          backend,
+          attrs: { ...attrs, transposeA: false, transposeB: false },
+        }) as tf.TensorInfo;
       const a = transposeA ? swapLast(inputs.a!) : inputs.a!;
       const bm = transposeB ? swapLast(inputs.b!) : inputs.b!;
       const [m, k] = a.shape.slice(-2) as [number, number];
@@ -100,20 +107,11 @@ export function installFastWasmMatMul({ threads = 1 }: { threads?: number } = {}
         result = backend.makeOutput([...tf.backend_util.assertAndGetBroadcastShape(outerA, outerB), m, n], 'float32');
         backend.typedArrayFromHeap(result).fill(0);
       } else if (a.dtype !== 'float32' || bm.dtype !== 'float32') {
-        result = original.kernelFunc({
-          inputs: { a, b: bm },
-          backend,
-          attrs: { ...attrs, transposeA: false, transposeB: false },
-        }) as tf.TensorInfo;
+        result = plain(a, bm);
       } else if (batchB === 1 && outerB.length <= outerA.length) {
         // Every slice of a times the one b: the slices' rows stacked are one product.
         const rows = outerA.reduce((x, y) => x * y, 1) * m;
-        const out = original.kernelFunc({
-          inputs: { a: as(a, [1, rows, k]), b: as(bm, [1, k, n]) },
-          backend,
-          attrs: { ...attrs, transposeA: false, transposeB: false },
-        }) as tf.TensorInfo;
-        made.push(out);
+        const out = keep(plain(as(a, [1, rows, k]), as(bm, [1, k, n])));
         result = reshape.kernelFunc({
           inputs: { x: out },
           backend,
@@ -122,11 +120,7 @@ export function installFastWasmMatMul({ threads = 1 }: { threads?: number } = {}
       } else if (m * k * n >= minSliceWork || !sameBatch(outerA, outerB)) {
         result = slicewise(backend, product, a, bm, m, k, n);
       } else {
-        result = original.kernelFunc({
-          inputs: { a, b: bm },
-          backend,
-          attrs: { ...attrs, transposeA: false, transposeB: false },
-        }) as tf.TensorInfo;
+        result = plain(a, bm);
       }
       for (const t of made) backend.disposeData(t.dataId);
       return result;

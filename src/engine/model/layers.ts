@@ -26,6 +26,8 @@ export class ForwardContext {
   private positions: tf.Tensor | null = null;
   /** Tokens each block keeps (tokenCounts for this sequence length); null without token pruning. */
   private counts: number[] | null = null;
+  /** The causal mask of the last length asked, shared by the blocks of one pass. */
+  private mask: tf.Tensor2D | null = null;
   private readonly scoring: TokenScoring;
 
   constructor(
@@ -177,7 +179,7 @@ export class ForwardContext {
     }
     // Scaling q rather than the scores: the same product, over T·dh values instead of T².
     let scores = tf.matMul(tf.mul(qh, 1 / Math.sqrt(dh)), kh, false, true);
-    if (opts.causal) scores = tf.add(scores, causalMask(t));
+    if (opts.causal) scores = tf.add(scores, this.causalMask(t));
     if (opts.slidingWindow && t > 1) {
       // By original positions (token pruning keeps them): key j is hidden from query i when pᵢ − pⱼ ≥ window.
       const p = tf.cast(this.currentPositions(b, t), 'float32'); // [B or 1, T]
@@ -205,6 +207,19 @@ export class ForwardContext {
   }
 
   /** Each token's original position, [B, T] under token pruning, else [1, T]. */
+  /**
+   * [T, T]: 0 where key j ≤ query i, −1e9 above the diagonal, written directly (bandPart is a dozen
+   * ops) and once per pass and length rather than per block. A block run in its own tidy disposes it;
+   * the next block then writes it again.
+   */
+  private causalMask(t: number): tf.Tensor2D {
+    if (this.mask && !this.mask.isDisposed && this.mask.shape[0] === t) return this.mask;
+    const m = new Float32Array(t * t);
+    for (let i = 0; i < t; i++) m.fill(-1e9, i * t + i + 1, (i + 1) * t);
+    this.mask = tf.tensor2d(m, [t, t]);
+    return this.mask;
+  }
+
   private currentPositions(b: number, t: number): tf.Tensor {
     if (this.positions && this.positions.shape[0] === b && this.positions.shape[1] === t) return this.positions;
     return tf.reshape(tf.range(0, t, 1, 'int32'), [1, t]);
@@ -258,13 +273,6 @@ function gatherRows(x: tf.Tensor, idx: tf.Tensor2D): tf.Tensor {
   const offsets = tf.reshape(tf.range(0, b * t, t, 'int32'), [b, 1]);
   const flat = tf.reshape(tf.add(idx, offsets), [-1]);
   return tf.reshape(tf.gather(tf.reshape(x, [b * t, ...rest]), flat, 0), [b, idx.shape[1], ...rest]);
-}
-
-/** [T, T]: 0 where key j ≤ query i, −1e9 above the diagonal (written directly: bandPart is a dozen ops). */
-function causalMask(t: number): tf.Tensor2D {
-  const m = new Float32Array(t * t);
-  for (let i = 0; i < t; i++) m.fill(-1e9, i * t + i + 1, (i + 1) * t);
-  return tf.tensor2d(m, [t, t]);
 }
 
 const GELU_LINEAR = 2 * Math.sqrt(2 / Math.PI);
