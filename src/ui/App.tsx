@@ -19,6 +19,9 @@ import type { BackendName } from '../workers/client';
 import { threadsFromQuery } from '../workers/wasm-threads';
 import { useWorkbench, workbenchStore } from './store';
 
+/** How long the configuration stays unchanged before the address bar takes its link. */
+const LINK_SETTLE_MS = 250;
+
 /** The model named in the page's URL (?model=gpt-bytes), if any. */
 function modelFromUrl(): string | null {
   return new URLSearchParams(window.location.search).get('model');
@@ -61,13 +64,23 @@ export function App() {
     workbenchStore.getState().watchDevice();
   }, []);
 
-  // The address bar always holds the share link of what is shown.
+  // The address bar holds the share link of what is shown, written once a burst of slider steps
+  // has settled (or as the page is left): Chromium's replaceState takes 20–30 ms of the main thread,
+  // which each step would otherwise pay before its estimate is drawn.
   useEffect(() => {
-    const url = new URL(window.location.href);
-    const hash = encodeShareState(config);
-    if (url.hash === hash || workbenchStore.getState().linkMessage) return;
-    url.hash = hash;
-    window.history.replaceState(null, '', url);
+    const write = () => {
+      const url = new URL(window.location.href);
+      const hash = encodeShareState(config);
+      if (url.hash === hash || workbenchStore.getState().linkMessage) return;
+      url.hash = hash;
+      window.history.replaceState(null, '', url);
+    };
+    const timer = setTimeout(write, LINK_SETTLE_MS);
+    window.addEventListener('pagehide', write);
+    return () => {
+      clearTimeout(timer);
+      window.removeEventListener('pagehide', write);
+    };
   }, [config]);
 
   // Keep ?model= in step with the loaded default model, so a reload or a shared link opens it.

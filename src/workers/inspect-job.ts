@@ -168,15 +168,16 @@ async function views(
   step: (label: string) => void,
 ): Promise<InspectView> {
   const c = session.config;
+  const stoppable = { ...opts, signal };
   step('attention maps');
-  const attention = await attentionMaps(c, weights, input, opts);
+  const attention = await attentionMaps(c, weights, input, stoppable);
   signal.throwIfAborted();
   step('saliency');
-  const sal = await saliency(c, weights, input, opts);
+  const sal = await saliency(c, weights, input, stoppable);
   signal.throwIfAborted();
   step(isCausalLm(c) ? 'next-byte predictions and a sampled continuation' : 'class probabilities');
   const preds = await predictions(c, weights, input, {
-    ...opts,
+    ...stoppable,
     tokenizer: session.checkpoint.tokenizer,
     ...(isCausalLm(c) ? { continuation: CONTINUATION } : {}),
   });

@@ -14,6 +14,8 @@ export interface GenerateOptions {
   /** Per-block token keep ratios (dynamic token pruning); the last position is always kept. */
   tokenKeep?: number[];
   tokenScoring?: TokenScoring;
+  /** Checked before each step: a page that moved on need not wait for the rest of the steps. */
+  signal?: AbortSignal;
 }
 
 export async function generate(
@@ -34,6 +36,7 @@ export async function generate(
   };
   const ids = prompt.slice();
   for (let s = 0; s < opts.steps; s++) {
+    opts.signal?.throwIfAborted();
     const window = ids.slice(-sequenceLength(config));
     const probsT = tf.tidy(() => {
       const { logits } = forward(config, weights, tf.tensor2d(window, [1, window.length], 'int32'), {

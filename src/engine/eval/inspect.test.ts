@@ -403,6 +403,27 @@ describe('predictions', () => {
     expect(byId.get(3)?.display).toBe('⇥');
   });
 
+  it('a continuation stops at the first step after its signal is aborted', async () => {
+    const controller = new AbortController();
+    let reads = 0;
+    // Aborted at the third step's check: the sampler stops there instead of running all ten.
+    const signal = new Proxy(controller.signal, {
+      get: (target, key) => {
+        if (key === 'throwIfAborted')
+          return () => {
+            if (++reads === 3) controller.abort();
+            target.throwIfAborted();
+          };
+        const v = Reflect.get(target, key, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    await expect(predictNext(gpt2, gpt2Weights, ids, { continuation: { steps: 10, seed: 1 }, signal })).rejects.toThrow(
+      /abort/i,
+    );
+    expect(reads).toBe(3);
+  });
+
   it('GPT-2: the seeded continuation is generate.ts’s, also through the token-pruning path', async () => {
     const c = { steps: 6, temperature: 0.9, seed: 42 };
     const direct = await generate(gpt2, gpt2Weights, ids, c);

@@ -30,6 +30,8 @@ export type InspectInput = ArrayLike<number>;
 
 export interface InspectOptions {
   masks?: ModelMasks;
+  /** Checked between the passes a view makes (a sampled continuation's steps, saliency's two passes). */
+  signal?: AbortSignal;
   /** Per-block token keep ratios (ForwardOptions.tokenKeep). */
   tokenKeep?: number[];
   tokenScoring?: TokenScoring;
@@ -265,6 +267,7 @@ export async function saliency(
   opts: SaliencyOptions = {},
 ): Promise<Saliency> {
   const cap = await capturedRolloutInputs(config, weights, input, opts);
+  opts.signal?.throwIfAborted();
   const rolloutRow = rollout(cap.meanAttention, cap.positions, cap.tokens, config.kind === 'vit' ? 'first' : 'last');
   const target = opts.target ?? cap.predicted;
   const grad = opts.tokenKeep?.some((r) => r < 1)
@@ -656,6 +659,7 @@ export async function predictNext(
       masks: opts.masks,
       tokenKeep: opts.tokenKeep,
       tokenScoring: opts.tokenScoring,
+      signal: opts.signal,
     });
     const text = opts.tokenizer
       ? opts.tokenizer.decode(sampled)

@@ -23,17 +23,11 @@ export function globalTopK(groups: ArrayLike<number>[], keep: number): Uint8Arra
   if (!Number.isInteger(keep) || keep < 0 || keep > total)
     throw new Error(`keep must be an integer in [0, ${total}], got ${keep}`);
   const masks = groups.map((g) => new Uint8Array(g.length));
-  // f32 scores selected in f32 (half the memory for a whole model's weights), any other in f64: exact either way.
-  const numbers = groups.every((g) => g instanceof Float32Array) ? new Float32Array(total) : new Float64Array(total);
-  let count = 0;
-  for (const g of groups) for (let i = 0; i < g.length; i++) if (!Number.isNaN(g[i])) numbers[count++] = g[i];
+  const { threshold, above, count } = groups.every((g) => g instanceof Float32Array)
+    ? thresholdByHistogram(groups as Float32Array[], keep)
+    : thresholdBySelection(groups, keep);
   const keepNumbers = Math.min(keep, count);
   let nanLeft = keep - keepNumbers;
-  // The threshold is the keepNumbers-th best number, selected rather than sorted for; all better
-  // ones are kept, then ties in order.
-  const threshold = keepNumbers > 0 ? kthSmallest(numbers, count, count - keepNumbers) : Infinity;
-  let above = 0;
-  for (let i = 0; i < count; i++) if (numbers[i] > threshold) above++;
   let tiesLeft = keepNumbers - above;
   groups.forEach((g, gi) => {
     const m = masks[gi];
@@ -50,6 +44,77 @@ export function globalTopK(groups: ArrayLike<number>[], keep: number): Uint8Arra
     }
   });
   return masks;
+}
+
+/** The keep-th best number (Infinity for none), how many numbers beat it, and how many numbers there are. */
+interface Threshold {
+  threshold: number;
+  above: number;
+  count: number;
+}
+
+/** The threshold selected from a copy of every number (f32 scores in f32, others in f64: exact either way). */
+function thresholdBySelection(groups: ArrayLike<number>[], keep: number): Threshold {
+  const total = groups.reduce((a, g) => a + g.length, 0);
+  const numbers = groups.every((g) => g instanceof Float32Array) ? new Float32Array(total) : new Float64Array(total);
+  let count = 0;
+  for (const g of groups) for (let i = 0; i < g.length; i++) if (!Number.isNaN(g[i])) numbers[count++] = g[i];
+  const keepNumbers = Math.min(keep, count);
+  const threshold = keepNumbers > 0 ? kthSmallest(numbers, count, count - keepNumbers) : Infinity;
+  let above = 0;
+  for (let i = 0; i < count; i++) if (numbers[i] > threshold) above++;
+  return { threshold, above, count };
+}
+
+const BUCKET_SHIFT = 16;
+
+/** An f32's bits as an unsigned key in the numbers' order (−0 as +0, which compare equal); −1 for NaN. */
+function orderKey(bits: number): number {
+  if ((bits & 0x7fffffff) > 0x7f800000) return -1;
+  if (bits === 0x80000000 || bits === 0) return 0x80000000;
+  return bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+}
+
+const bitsOf = (g: Float32Array) => new Uint32Array(g.buffer, g.byteOffset, g.length);
+
+/**
+ * The threshold of f32 scores by a histogram of 65,536 buckets of their order-preserving bit pattern
+ * (the sign, the exponent and 7 bits of the mantissa): one pass counts, a second gathers the bucket
+ * that holds the threshold, and the selection runs among that bucket's numbers only, where
+ * quickselect over a copy of them all makes several passes.
+ */
+function thresholdByHistogram(groups: Float32Array[], keep: number): Threshold {
+  const counts = new Uint32Array(1 << (32 - BUCKET_SHIFT));
+  let count = 0;
+  for (const g of groups) {
+    const bits = bitsOf(g);
+    for (let i = 0; i < bits.length; i++) {
+      const key = orderKey(bits[i]);
+      if (key < 0) continue;
+      counts[key >>> BUCKET_SHIFT]++;
+      count++;
+    }
+  }
+  const keepNumbers = Math.min(keep, count);
+  if (keepNumbers === 0) return { threshold: Infinity, above: 0, count };
+  // The (count − keepNumbers)-th smallest number lies in the bucket where the running count passes it.
+  const k = count - keepNumbers;
+  let below = 0;
+  let bucket = 0;
+  while (below + counts[bucket] <= k) below += counts[bucket++];
+  const inBucket = new Float32Array(counts[bucket]);
+  let n = 0;
+  for (const g of groups) {
+    const bits = bitsOf(g);
+    for (let i = 0; i < bits.length; i++) {
+      const key = orderKey(bits[i]);
+      if (key >= 0 && key >>> BUCKET_SHIFT === bucket) inBucket[n++] = g[i];
+    }
+  }
+  const threshold = kthSmallest(inBucket, n, k - below);
+  let above = count - below - n;
+  for (let i = 0; i < n; i++) if (inBucket[i] > threshold) above++;
+  return { threshold, above, count };
 }
 
 /** Keeps exactly `keep` of one tensor's scores. */

@@ -78,6 +78,51 @@ describe('selection', () => {
     );
   });
 
+  it('the global f32 selection (by histogram) is the order `better` defines over the groups concatenated', () => {
+    // Values that share a histogram bucket (1 and 1 + 2⁻²⁰), straddle the sign, are subnormal, ±0,
+    // ±Infinity and NaN; groups of several sizes; any keep count.
+    const value = fc.oneof(
+      fc.constantFrom(
+        0,
+        -0,
+        1,
+        1 + 2 ** -20,
+        -1,
+        -1 - 2 ** -20,
+        Number.NaN,
+        Infinity,
+        -Infinity,
+        1e-45,
+        -1e-45,
+        3.4e38,
+      ),
+      fc.float({ noNaN: false }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(value, { maxLength: 30 }), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        (pools, k) => {
+          const groups = pools.map((p) => Float32Array.from(p));
+          const all = Float32Array.from(groups.flatMap((g) => [...g]));
+          const keep = k % (all.length + 1);
+          const idx = Array.from(all, (_, i) => i).sort((a, b) => better(all, a, b));
+          const expected = new Uint8Array(all.length);
+          for (const i of idx.slice(0, keep)) expected[i] = 1;
+          const masks = globalTopK(groups, keep);
+          expect(Uint8Array.from(masks.flatMap((m) => [...m]))).toEqual(expected);
+          // The f64 path (selection over a copy) agrees.
+          const wide = globalTopK(
+            groups.map((g) => Float64Array.from(g)),
+            keep,
+          );
+          expect(wide).toEqual(masks);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('N:M masks hold exactly N of every M, for 2:4, 4:8 and 1:3', () => {
     for (const [n, mm] of [
       [2, 4],
