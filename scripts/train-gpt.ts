@@ -16,8 +16,9 @@ import { evaluateLm } from '../src/engine/eval/metrics';
 import { crossEntropySum } from '../src/engine/model/loss';
 import { generate } from '../src/engine/eval/generate';
 import { writeSafetensors } from '../src/engine/io/safetensors';
+import { learningRate } from '../src/engine/recovery/schedule';
 import { loadKjv } from './data/kjv';
-import { elapsed, learningRate, rng, toVariables, Trainer, useWasm, writeModelDir } from './lib/train';
+import { elapsed, rng, toVariables, Trainer, useWasm, writeModelDir } from './lib/train';
 import { previousTraining, trainCommand, writeGptCard } from './lib/model-card';
 
 const SEED = Number(process.env.SEED ?? 1);
@@ -92,7 +93,7 @@ export async function main() {
         tgt[b * t + j] = train[off + j + 1];
       }
     }
-    const loss = trainer.step(learningRate(step, STEPS, PEAK_LR, 100), () => {
+    const loss = trainer.step(learningRate(step, { peak: PEAK_LR, steps: STEPS, warmup: 100, floor: 0.1 }), () => {
       const { logits } = forward(config, vars, tf.tensor2d(inp, [BATCH, t], 'int32'), { oneHotEmbedding: true });
       const flat = tf.reshape(logits, [BATCH * t, config.vocabSize]);
       return tf.div(crossEntropySum(flat, tf.tensor1d(tgt, 'int32'), config.vocabSize), BATCH * t);

@@ -12,8 +12,9 @@ import { evaluateClassifier } from '../src/engine/eval/metrics';
 import { crossEntropySum } from '../src/engine/model/loss';
 import { pixelsToInput } from '../src/engine/model/preprocess';
 import { writeSafetensors } from '../src/engine/io/safetensors';
+import { learningRate } from '../src/engine/recovery/schedule';
 import { FASHION_LABELS, loadFashionMnist } from './data/fashion-mnist';
-import { elapsed, learningRate, rng, shuffled, toVariables, Trainer, useWasm, writeModelDir } from './lib/train';
+import { elapsed, rng, shuffled, toVariables, Trainer, useWasm, writeModelDir } from './lib/train';
 import { previousTraining, trainCommand, writeVitCard } from './lib/model-card';
 import { loadCheckpoint } from '../src/engine/model/checkpoint';
 import { toTfWeights } from '../src/engine/model/weights';
@@ -100,7 +101,7 @@ export async function main() {
     const flips = Array.from(idx, () => random() < 0.5);
     const pixels = gatherBatch(train.images, idx, flips);
     const labels = Int32Array.from(idx, (i) => train.labels[i]);
-    const loss = trainer.step(learningRate(step, total, PEAK_LR, 200), () => {
+    const loss = trainer.step(learningRate(step, { peak: PEAK_LR, steps: total, warmup: 200, floor: 0.1 }), () => {
       const { logits } = forward(config, vars, pixelsToInput(config, pixels, BATCH));
       return tf.div(crossEntropySum(logits, tf.tensor1d(labels, 'int32'), 10), BATCH);
     });

@@ -1,23 +1,19 @@
-// What both training scripts share: a seeded generator, the learning-rate schedule, an Adam step
-// on a Map of variables, and writing a model directory as a Hugging Face checkpoint.
+// What both training scripts share: a seeded generator, an Adam step on a Map of variables, and
+// writing a model directory as a Hugging Face checkpoint. The learning-rate schedule is the
+// engine's (src/engine/recovery/schedule.ts), which recovery after pruning uses too.
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 export { useWasm } from '../../src/engine/backends/node-wasm';
 import { serializeWeights } from '../../src/engine/model/checkpoint';
 import { toHostWeights } from '../../src/engine/model/weights';
+import { Mulberry32 } from '../../src/engine/pruning/random';
 import type { Weights } from '../../src/engine/model/types';
 
-/** mulberry32: small, fast, and the same sequence on every machine for a seed. */
+/** The engine's mulberry32 as a function: the same sequence on every machine for a seed. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Mulberry32(seed);
+  return () => g.next();
 }
 
 export function shuffled(n: number, random: () => number): Uint32Array {
@@ -28,13 +24,6 @@ export function shuffled(n: number, random: () => number): Uint32Array {
     [idx[i], idx[j]] = [idx[j], idx[i]];
   }
   return idx;
-}
-
-/** Linear warm-up, then cosine decay to 10% of the peak. */
-export function learningRate(step: number, total: number, peak: number, warmup: number): number {
-  if (step < warmup) return (peak * (step + 1)) / warmup;
-  const progress = (step - warmup) / Math.max(1, total - warmup);
-  return peak * (0.1 + 0.45 * (1 + Math.cos(Math.PI * progress)));
 }
 
 export function toVariables(weights: Weights): Map<string, tf.Variable> {

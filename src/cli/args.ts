@@ -27,7 +27,19 @@ import type { HandoverTool } from '../engine/export/handover';
 import type { PackedFormat } from '../engine/export/gptq-checkpoint';
 import { UsageError } from './errors';
 import { parseSize } from '../engine/stream/memory';
-import { type Command, FILE_SOURCE, NM, OPTION_LIST, OPTIONS, offered, optionSpec, orList, takes } from './options';
+import type { RecoveryModeId } from '../engine/recovery/modes';
+import {
+  type Command,
+  FILE_SOURCE,
+  NM,
+  OPTION_LIST,
+  OPTIONS,
+  offered,
+  optionSpec,
+  orList,
+  RECOVERY_FILE,
+  takes,
+} from './options';
 
 /** A calibration source --calib names by its id. */
 type NamedSource = Exclude<CalibrationSourceId, typeof FILE_SOURCE>;
@@ -95,6 +107,21 @@ export interface BudgetArgs {
   memoryBudget: number | undefined;
 }
 
+/** --recover and its settings (commands.ts fills in the defaults); null without --recover. */
+export interface RecoveryArgs {
+  recovery: {
+    mode: RecoveryModeId;
+    steps: number | undefined;
+    learningRate: number | undefined;
+    data: { source: 'calibration' | 'train' } | { source: typeof RECOVERY_FILE; path: string } | undefined;
+    batchSize: number | undefined;
+    evalEvery: number | undefined;
+    rank: number | undefined;
+    alpha: number | undefined;
+    temperature: number | undefined;
+  } | null;
+}
+
 /** parseSize, its refusal said as a usage error of the option `name`. */
 export function parseByteSize(value: string, name: string): number {
   const n = parseSize(value);
@@ -110,8 +137,12 @@ export type PredictInput = { text: string } | { image: string };
 
 export type ParsedCommand =
   | { command: Command; help: true; debug: boolean }
-  | ({ command: 'prune'; help: false; sparsity: number } & Common & RecipeArgs & EvalArgs & BudgetArgs)
-  | ({ command: 'sweep'; help: false; sparsities: number[] } & Common & RecipeArgs & EvalArgs & BudgetArgs)
+  | ({ command: 'prune'; help: false; sparsity: number } & Common & RecipeArgs & EvalArgs & BudgetArgs & RecoveryArgs)
+  | ({ command: 'sweep'; help: false; sparsities: number[] } & Common &
+      RecipeArgs &
+      EvalArgs &
+      BudgetArgs &
+      RecoveryArgs)
   | ({ command: 'eval'; help: false } & Common & EvalArgs & BudgetArgs)
   | ({
       command: 'export';
@@ -126,7 +157,8 @@ export type ParsedCommand =
     } & Common &
       RecipeArgs &
       EvalArgs &
-      BudgetArgs)
+      BudgetArgs &
+      RecoveryArgs)
   | ({ command: 'predict'; help: false; input: PredictInput; top: number } & Common);
 
 // Every command parses every option, so one given to a command that does not take it is refused
@@ -368,6 +400,52 @@ function sparsityArg(raw: Raw, r: RecipeArgs, command: Command): number {
   return parseSparsity(required(raw, 'sparsity', command), '--sparsity', granularityEntry(r.granularity).unit);
 }
 
+/** The recovery section's options but --recover: they mean nothing without it. */
+const RECOVERY_SETTINGS = OPTION_LIST.filter(([name, o]) => o.section === 'recovery' && name !== 'recover').map(
+  ([name]) => name,
+);
+
+function recoveryArgs(raw: Raw, command: Command, r: RecipeArgs): RecoveryArgs {
+  const mode = read(raw, 'recover', command) as RecoveryModeId | undefined;
+  if (mode === undefined) {
+    const stray = RECOVERY_SETTINGS.find((n) => raw[n] !== undefined);
+    if (stray) throw new UsageError(`--${stray} sets how the pruned model is recovered: give --recover too`);
+    return { recovery: null };
+  }
+  if (prunesWeights(r) && r.quant)
+    throw new UsageError('--recover with --bits: training would move the quantized weights off their grid');
+  const only = (name: string, m: RecoveryModeId, what: string) => {
+    if (raw[name] !== undefined && mode !== m && !(m === 'distill' && mode === 'lora'))
+      throw new UsageError(`--${name} is ${what}: it applies to --recover ${m} only`);
+  };
+  only('lora-rank', 'lora', 'the adapters’ rank');
+  only('lora-alpha', 'lora', 'the adapters’ scale');
+  if (raw['distill-temperature'] !== undefined && mode !== 'distill')
+    throw new UsageError(
+      '--distill-temperature softens the dense model’s outputs: it applies to --recover distill only',
+    );
+  const data = read(raw, 'recover-data', command) as string | undefined;
+  const named = OPTIONS['recover-data'].kind.values.find((d) => d.id === data);
+  return {
+    recovery: {
+      mode,
+      steps: read(raw, 'recover-steps', command) as number | undefined,
+      learningRate: read(raw, 'recover-lr', command) as number | undefined,
+      data:
+        data === undefined
+          ? undefined
+          : named
+            ? { source: named.id as 'calibration' | 'train' }
+            : { source: RECOVERY_FILE, path: data },
+      batchSize: read(raw, 'recover-batch', command) as number | undefined,
+      evalEvery: read(raw, 'recover-eval-every', command) as number | undefined,
+      rank: read(raw, 'lora-rank', command) as number | undefined,
+      alpha: read(raw, 'lora-alpha', command) as number | undefined,
+      temperature: read(raw, 'distill-temperature', command) as number | undefined,
+    },
+  };
+}
+
 function evalArgs(raw: Raw, command: Command): EvalArgs {
   return {
     evalPath: read(raw, 'eval', command) as string | undefined,
@@ -426,6 +504,7 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         ...evalArgs(raw, command),
         sparsity: sparsityArg(raw, r, command),
         memoryBudget: budgetArg(raw),
+        ...recoveryArgs(raw, command, r),
       };
       if (command === 'prune') return { command, ...pruned };
       return {
@@ -452,6 +531,7 @@ export function parseCommand(command: Command, argv: string[]): ParsedCommand {
         ...r,
         ...evalArgs(raw, command),
         memoryBudget: budgetArg(raw),
+        ...recoveryArgs(raw, command, r),
         sparsities: list.map((s) => parseSparsity(s, '--sparsities', unit)),
       };
     }

@@ -40,11 +40,29 @@ import {
   type ParsedCommand,
   prunesWeights,
   type RecipeArgs,
+  type RecoveryArgs,
   type StructuredArgs,
   type WeightArgs,
 } from './args';
+import {
+  type PrunedModel,
+  type Recovered,
+  type RecoveryDataSource,
+  type RecoveryRequest,
+  recoverPruned,
+} from '../engine/eval/recovery';
+import { exportPeftAdapter } from '../engine/export/peft';
 import { CliError, UsageError } from './errors';
-import { bytes, classTable, metricLine, nextTokenTable, pointText, reportText, summaryText } from './format';
+import {
+  bytes,
+  classTable,
+  metricLine,
+  nextTokenTable,
+  pointText,
+  recoveryText,
+  reportText,
+  summaryText,
+} from './format';
 import {
   type DataDir,
   type OpenModel,
@@ -55,7 +73,7 @@ import {
   readModelDir,
   type ModelDir,
 } from './model-dir';
-import { FILE_SOURCE, OPTIONS } from './options';
+import { FILE_SOURCE, OPTIONS, RECOVERY_FILE } from './options';
 import {
   defaultBudget,
   openIfTooBig,
@@ -257,6 +275,7 @@ async function streamIfTooBig(
   const streaming = await openIfTooBig(dir, a.memoryBudget ?? defaultBudget(), ctx.progress);
   if (!streaming) return null;
   try {
+    refuseStreamedRecovery(a, streaming);
     const model = streaming.md.checkpoint;
     if (!prunesWeights(a))
       refuseStreaming(streaming, streamRefusal({ family: familyOf(model.config.kind), granularity: a.granularity })!);
@@ -280,6 +299,78 @@ async function streamIfTooBig(
   }
 }
 
+/** The recovery a command asked for, its data read; null without --recover. */
+function recoveryRequest(a: RecoveryArgs & RecipeArgs, session: ModelSession, md: DataDir): RecoveryRequest | null {
+  const r = a.recovery;
+  if (!r) return null;
+  const data: RecoveryDataSource =
+    r.data?.source === RECOVERY_FILE
+      ? { source: 'custom', set: readDataPath(r.data.path, 'recovery', session.config, md), name: r.data.path }
+      : { source: (r.data?.source ?? OPTIONS['recover-data'].default) as 'calibration' | 'train' };
+  return {
+    mode: r.mode,
+    steps: r.steps ?? OPTIONS['recover-steps'].default,
+    learningRate: r.learningRate,
+    batchSize: r.batchSize ?? OPTIONS['recover-batch'].default,
+    seed: a.seed ?? OPTIONS.seed.default,
+    evalEvery: r.evalEvery ?? OPTIONS['recover-eval-every'].default,
+    rank: r.rank,
+    alpha: r.alpha,
+    temperature: r.temperature,
+    data,
+  };
+}
+
+/** Recovery of one pruned model, its loss on the progress line; Ctrl-C keeps the best weights measured. */
+function recoverWith(
+  pruner: Pruner,
+  pruned: PrunedModel,
+  recipe: PruneRecipe | StructuredPruneRecipe,
+  request: RecoveryRequest,
+  ctx: Context,
+): Promise<Recovered> {
+  if (!pruner.session.evalSet)
+    throw new CliError('recovery is measured on the eval set, and this model has none: give --eval');
+  return recoverPruned(pruner, pruned, recipe, request, {
+    signal: ctx.signal,
+    onProgress: (p) => {
+      if (p.kind === 'loss') ctx.progress.update(`recovering (loss ${p.loss.toFixed(4)})`, p.step / p.steps);
+    },
+  });
+}
+
+/** One pruned (and, with --recover, recovered) point: the report, and the recovery's when there was one. */
+async function measurePoint(
+  pruner: Pruner,
+  a: RecipeArgs & RecoveryArgs & Partial<EvalArgs>,
+  sparsity: number,
+  request: RecoveryRequest | null,
+  md: ModelDir,
+  ctx: Context,
+): Promise<{ report: PruneReport | StructuredReport; recovered: Recovered | null }> {
+  const session = pruner.session;
+  if (prunesWeights(a)) {
+    const recipe = buildRecipe(a, sparsity, session, md);
+    const { report, result } = await pruner.pruneAndMeasure(recipe, runOptions(ctx));
+    return { report, recovered: request && (await recoverWith(pruner, { result }, recipe, request, ctx)) };
+  }
+  const recipe = buildStructuredRecipe(a, sparsity, session, md);
+  const { report, plan } = await pruner.pruneAndMeasureStructured(recipe, runOptions(ctx));
+  return { report, recovered: request && (await recoverWith(pruner, { plan }, recipe, request, ctx)) };
+}
+
+/** A point's JSON: the report, and its recovery (settings, the metric before and after, the curves). */
+const pointJson = (report: PruneReport | StructuredReport, recovered: Recovered | null) => ({
+  ...reportJson(report),
+  ...(recovered ? { recovery: recovered.report } : {}),
+});
+
+/** --recover needs the whole model in memory: a model read a block at a time cannot be trained. */
+function refuseStreamedRecovery(a: RecoveryArgs, streaming: Streaming): void {
+  if (a.recovery)
+    refuseStreaming(streaming, `--recover ${a.recovery.mode} trains the whole model at once; raise --memory-budget`);
+}
+
 export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
   const dir = await modelDir(a, ctx);
   const streamed = await streamIfTooBig(a, dir, ctx);
@@ -292,11 +383,13 @@ export async function runPrune(a: Of<'prune'>, ctx: Context): Promise<void> {
   try {
     needEvalSet(session, md);
     const pruner = new Pruner(session);
-    const report = prunesWeights(a)
-      ? await pruner.measure(buildRecipe(a, a.sparsity, session, md), runOptions(ctx))
-      : await pruner.measureStructured(buildStructuredRecipe(a, a.sparsity, session, md), runOptions(ctx));
+    const { report, recovered } = await measurePoint(pruner, a, a.sparsity, recoveryRequest(a, session, md), md, ctx);
     ctx.progress.done();
-    ctx.stdout.write(a.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : reportText(report));
+    ctx.stdout.write(
+      a.json
+        ? `${JSON.stringify(pointJson(report, recovered), null, 2)}\n`
+        : reportText(report) + (recovered ? recoveryText(recovered.report) : ''),
+    );
   } finally {
     session.dispose();
   }
@@ -339,6 +432,7 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
   const streaming = await openIfTooBig(dir, a.memoryBudget ?? defaultBudget(), ctx.progress);
   if (streaming) {
     try {
+      refuseStreamedRecovery(a, streaming);
       await sweepStreamed(a, streaming, ctx);
     } finally {
       await streaming.md.close();
@@ -350,12 +444,26 @@ export async function runSweep(a: Of<'sweep'>, ctx: Context): Promise<void> {
     needEvalSet(session, md);
     const pruner = new Pruner(session);
     const n = a.sparsities.length;
-    const print = (report: PruneReport | StructuredReport) => {
+    const print = (report: PruneReport | StructuredReport, recovered: Recovered | null = null) => {
       ctx.progress.done();
-      ctx.stdout.write(a.json ? `${JSON.stringify(reportJson(report))}\n` : `${pointText(report)}\n`);
+      const recoveredText = recovered
+        ? `  →  recovered ${metricLine(recovered.report.after)}${recovered.report.aborted ? ' (cancelled)' : ''}`
+        : '';
+      ctx.stdout.write(
+        a.json ? `${JSON.stringify(pointJson(report, recovered))}\n` : `${pointText(report)}${recoveredText}\n`,
+      );
     };
     ctx.progress.prefix = `[1/${n}] `;
-    if (prunesWeights(a)) {
+    const request = recoveryRequest(a, session, md);
+    if (request) {
+      // Each point pruned, measured and recovered from the dense model; the Pruner keeps the statistics.
+      for (const [i, sparsity] of a.sparsities.entries()) {
+        ctx.signal.throwIfAborted();
+        ctx.progress.prefix = `[${i + 1}/${n}] `;
+        const { report, recovered } = await measurePoint(pruner, a, sparsity, request, md, ctx);
+        print(report, recovered);
+      }
+    } else if (prunesWeights(a)) {
       const { sparsity: _, ...base } = buildRecipe(a, 0, session, md);
       let i = 0;
       for await (const report of pruner.sweep(base, a.sparsities, runOptions(ctx))) {
@@ -483,6 +591,9 @@ function checkOutDir(out: string, model: string, force: boolean): void {
 
 /** What an export writes besides the source: the pruning, its provenance, what was measured. */
 interface Pruned {
+  pruner: Pruner;
+  /** What recovery trains from. */
+  model: PrunedModel;
   masks: Map<string, Uint8Array> | null;
   replaced: UnstructuredResult['weights'] | null;
   quantized?: UnstructuredResult['quantized'];
@@ -507,6 +618,8 @@ async function pruneUnstructuredForExport(
   if (session.evalSet) {
     const { report, result } = await pruner.pruneAndMeasure(recipe, runOptions(ctx));
     return {
+      pruner,
+      model: { result },
       masks: result.masks,
       replaced: result.weights,
       quantized: result.quantized,
@@ -520,6 +633,8 @@ async function pruneUnstructuredForExport(
   ctx.progress.note(`note: ${md.dir} has no eval.safetensors; the export is not measured`);
   const p = await pruner.prune(recipe, runOptions(ctx));
   return {
+    pruner,
+    model: { result: p.result },
     masks: p.result.masks,
     replaced: p.result.weights,
     quantized: p.result.quantized,
@@ -561,6 +676,8 @@ async function pruneStructuredForExport(
   }
   const { heads, neurons, attention, mlp } = plan.masks;
   return {
+    pruner,
+    model: { plan },
     masks: null,
     replaced: null,
     structure: { heads, neurons, attention, mlp },
@@ -596,6 +713,8 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
     const p = prunesWeights(a)
       ? await pruneUnstructuredForExport(a, session, md, ctx)
       : await pruneStructuredForExport(a, session, md, ctx);
+    const request = recoveryRequest(a, session, md);
+    const recovered = request && (await recoverWith(p.pruner, p.model, p.recipe, request, ctx));
     const denseMetric = p.report
       ? await session.evaluate({
           signal: ctx.signal,
@@ -608,7 +727,7 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
       weights: session.checkpoint.weights,
       source: session.checkpoint,
       masks: p.masks,
-      replaced: p.replaced,
+      replaced: recovered?.weights ?? p.replaced,
       structure: p.structure,
       extraFiles: md.extraFiles,
       provenance: {
@@ -618,7 +737,8 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         blockSparsity: p.blockSparsity,
         report: p.report,
         denseMetric,
-        notes: [...p.notes, ...exportNotes(a, !!p.report)],
+        recovery: recovered?.report ?? null,
+        notes: [...p.notes, ...exportNotes(a, !!p.report), ...recoveryNotes(recovered)],
       },
     });
     const handover = a.handover ? handoverFile(a.handover, p, session, md) : null;
@@ -631,8 +751,18 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
     });
     const quant = 'method' in p.recipe ? p.recipe.quant : null;
     if (a.packed && p.quantized && quant) files = packGptqCheckpoint(files, session.config, p.quantized, quant);
+    const adapter = recovered?.adapters
+      ? exportPeftAdapter(session.config, recovered.adapters, isRemoteModel(a.model) ? a.model : null)
+      : null;
     mkdirSync(a.out, { recursive: true });
     for (const [name, b] of files) writeFileSync(join(a.out, name), b);
+    if (adapter) {
+      mkdirSync(join(a.out, ADAPTER_DIR), { recursive: true });
+      for (const [name, b] of adapter) {
+        writeFileSync(join(a.out, ADAPTER_DIR, name), b);
+        files.set(`${ADAPTER_DIR}/${name}`, b);
+      }
+    }
     ctx.progress.done();
     const written = [...files].map(([name, b]) => ({ name, bytes: b.length }));
     const recipeJson = JSON.parse(new TextDecoder().decode(files.get(RECIPE_FILE)!)) as ExportedRecipe;
@@ -645,7 +775,8 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
       );
     } else {
       if (p.report) ctx.stdout.write(reportText(p.report));
-      else if (p.structure)
+      if (recovered) ctx.stdout.write(recoveryText(recovered.report));
+      if (!p.report && p.structure)
         ctx.stdout.write(`${'structure'.padEnd(13)} ${p.notes[0].replace(/^structured pruning: /, '')}\n`);
       if (denseMetric) ctx.stdout.write(`${'dense'.padEnd(13)} ${metricLine(denseMetric)}\n`);
       const removed = recipeJson.structure.removedBlocks;
@@ -658,6 +789,23 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   } finally {
     session.dispose();
   }
+}
+
+/** The folder of an export that holds a LoRA recovery's adapter in PEFT's format. */
+const ADAPTER_DIR = 'adapter';
+
+/** recipe.json's notes on a recovery: what the weights are, and how the adapter relates to them. */
+function recoveryNotes(recovered: Recovered | null): string[] {
+  if (!recovered) return [];
+  const r = recovered.report;
+  const notes = [
+    `recovered: ${r.recovery.mode}, ${r.stepsDone} steps on ${r.data}${r.aborted ? ` (cancelled; the weights of step ${r.step}, the best measured)` : ''}; the weights stored are the recovered ones, and every weight the recipe removed is still 0`,
+  ];
+  if (recovered.adapters)
+    notes.push(
+      `${ADAPTER_DIR}/ holds the LoRA adapter in PEFT's format, for the pruned model before recovery (this recipe exported without --recover). The weights stored here are that model with the adapter merged and the mask applied again: merging with PEFT (merge_and_unload) instead adds the low-rank update to the pruned weights too, so they are no longer 0.`,
+    );
+  return notes;
 }
 
 /** recipe.json's notes on where the data came from. */

@@ -3,6 +3,8 @@ import type { Metrics } from '../engine/eval/metrics';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../engine/eval/pruner';
 import { allocationDefaults, allocationEntry, calibrationModeEntry } from '../engine/pruning/catalogue';
 import type { ModelSummary } from '../engine/session';
+import type { RecoveryReport } from '../engine/eval/recovery';
+import { recoveryModeEntry } from '../engine/recovery/modes';
 import type { Quantization } from '../engine/pruning/recipe';
 import { OPTIONS } from './options';
 
@@ -182,4 +184,28 @@ export function classTable(top: { index: number; label: string; prob: number }[]
       `${String(i + 1).padStart(4)}  ${percent(t.prob).padStart(9)}  ${String(t.index).padStart(5)}  ${t.label}`,
   );
   return `rank       prob  index  label\n${rows.join('\n')}\n`;
+}
+
+/** What a recovery did: the metric before and after, the mode, steps and data, the loss at its ends. */
+export function recoveryText(r: RecoveryReport): string {
+  const c = r.recovery;
+  const mode = recoveryModeEntry(c.mode).label;
+  const first = r.lossCurve[0]?.value;
+  const last = r.lossCurve.at(-1)?.value;
+  const stopped = r.aborted
+    ? ` (cancelled after ${r.stepsDone}; the weights of step ${r.step}, the best measured)`
+    : '';
+  const lines = [
+    row(
+      'recovery',
+      `${mode}, ${r.stepsDone} of ${c.steps} steps${stopped}, lr ${c.learningRate}, batch ${c.batchSize}${c.rank ? `, rank ${c.rank}, alpha ${c.alpha}` : ''} on ${r.data}`,
+    ),
+    row('before', metricLine(r.before)),
+    row('after', metricLine(r.after)),
+    ...(first !== undefined && last !== undefined
+      ? [row('train loss', `${first.toFixed(4)} → ${last.toFixed(4)}`)]
+      : []),
+    row('time', seconds(r.timeMs)),
+  ];
+  return `${lines.join('\n')}\n`;
 }

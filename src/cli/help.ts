@@ -127,6 +127,7 @@ const SECTIONS: readonly Section[] = [
   'quantization',
   'structured',
   'calibration',
+  'recovery',
   'evaluation',
 ];
 
@@ -227,6 +228,8 @@ function sectionTitle(s: Section, command: Command): string {
       return `Structured pruning (--granularity ${orList(gs.filter((g) => !g.usesMethod).map((g) => g.id))})`;
     case 'calibration':
       return `Calibration (read by ${calibrationReaders()})`;
+    case 'recovery':
+      return 'Recovery after pruning (with --recover)';
     case 'evaluation':
       return 'Evaluation (what the metric is measured on)';
   }

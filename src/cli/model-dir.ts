@@ -171,7 +171,7 @@ function engineError(dir: string, e: unknown): unknown {
 }
 
 /** What a data path is read for, in messages. */
-export type DataUse = 'calibration' | 'evaluation';
+export type DataUse = 'calibration' | 'evaluation' | 'recovery';
 
 function checkImagesFit(set: ImageSet, path: string, config: VitConfig): void {
   const [c, h, w] = set.shape;

@@ -27,6 +27,7 @@ import {
   STRUCTURED_SCORES,
 } from '../engine/pruning/catalogue';
 import { HANDOVERS } from '../engine/export/handover';
+import { RECOVERY_DATA, RECOVERY_MODES } from '../engine/recovery/modes';
 import { PACKED_FORMATS } from '../engine/export/gptq-checkpoint';
 
 export const COMMANDS = ['prune', 'sweep', 'eval', 'export', 'predict'] as const;
@@ -47,6 +48,9 @@ export const NM: GranularityId = 'nm';
 
 /** The calibration source --calib reads from a file the user names (any value not a source id). */
 export const FILE_SOURCE = 'custom' satisfies CalibrationSourceId;
+
+/** The recovery data --recover-data reads from a file the user names (any value not a source id). */
+export const RECOVERY_FILE = 'custom';
 
 /** A value of a fixed set: a catalogue entry, as --help describes it. */
 export interface OptionValue {
@@ -86,6 +90,7 @@ export type Section =
   | 'quantization'
   | 'structured'
   | 'calibration'
+  | 'recovery'
   | 'evaluation';
 
 export interface OptionSpec {
@@ -418,6 +423,86 @@ export const OPTIONS = {
     section: 'calibration',
     help: 'seed of the calibration sample and of the random method',
     default: 0,
+  },
+  recover: {
+    kind: { type: 'choice', noun: 'recovery mode', values: RECOVERY_MODES },
+    arg: '<mode>',
+    commands: RECIPE_COMMANDS,
+    section: 'recovery',
+    help: 'after pruning, train what is kept (what was removed stays removed) and report the metric before and after',
+  },
+  'recover-steps': {
+    kind: { type: 'integer', min: 1 },
+    arg: '<n>',
+    commands: RECIPE_COMMANDS,
+    section: 'recovery',
+    help: 'optimizer updates (Adam, linear warm-up over a tenth of them, then cosine decay to 0)',
+    default: 100,
+  },
+  'recover-lr': {
+    kind: { type: 'number', min: 1e-8, max: 1 },
+    arg: '<x>',
+    commands: RECIPE_COMMANDS,
+    section: 'recovery',
+    help: 'the peak learning rate',
+    default: RECOVERY_MODES.map((m) => `${m.defaultLearningRate} for ${m.id}`).join(', '),
+  },
+  'recover-data': {
+    kind: {
+      type: 'choice',
+      noun: 'recovery data',
+      values: RECOVERY_DATA.filter((d) => d.id !== RECOVERY_FILE),
+      file: {
+        value: RECOVERY_DATA.find((d) => d.id === RECOVERY_FILE)!,
+        detail:
+          'A UTF-8 text file (text models), a folder of images (one subfolder per class, named by its label) or a .safetensors data set, read as for --calib.',
+      },
+    },
+    arg: '<source>',
+    commands: RECIPE_COMMANDS,
+    section: 'recovery',
+    help: 'what the recovery trains on',
+    default: 'train',
+  },
+  'recover-batch': {
+    kind: { type: 'integer', min: 1 },
+    arg: '<n>',
+    commands: RECIPE_COMMANDS,
+    section: 'recovery',
+    help: 'examples per update: windows of the context (text) or images',
+    default: 8,
+  },
+  'recover-eval-every': {
+    kind: { type: 'integer', min: 0 },
+    arg: '<n>',
+    commands: RECIPE_COMMANDS,
+    section: 'recovery',
+    help: 'measure the eval set every n updates as well (0: before and after only); a cancelled run (Ctrl-C) keeps the best measured weights',
+    default: 0,
+  },
+  'lora-rank': {
+    kind: { type: 'integer', min: 1 },
+    arg: '<r>',
+    commands: RECIPE_COMMANDS,
+    section: 'recovery',
+    help: 'with --recover lora: the adapters’ rank',
+    default: 8,
+  },
+  'lora-alpha': {
+    kind: { type: 'number', min: 1e-6, max: 1e6 },
+    arg: '<a>',
+    commands: RECIPE_COMMANDS,
+    section: 'recovery',
+    help: 'with --recover lora: the update is scaled by alpha / rank (PEFT’s lora_alpha)',
+    default: 'twice the rank',
+  },
+  'distill-temperature': {
+    kind: { type: 'number', min: 1e-3, max: 100 },
+    arg: '<t>',
+    commands: RECIPE_COMMANDS,
+    section: 'recovery',
+    help: 'with --recover distill: the temperature both distributions are softened by',
+    default: 2,
   },
   eval: {
     kind: { type: 'text' },

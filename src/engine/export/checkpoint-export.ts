@@ -46,6 +46,7 @@ import { cutUnits } from './heads';
 import { uniformCut } from './uniform-cut';
 import { GPT2_PREFIX, linearSpecs } from '../model/schema';
 import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport } from '../eval/pruner';
+import type { RecoveryReport } from '../eval/recovery';
 import type { CalibrationSpec } from '../pruning/calibration';
 import { maskedValues } from '../pruning/masked';
 import { writeSafetensors, type TensorEntry } from '../io/safetensors';
@@ -98,6 +99,8 @@ export interface ExportProvenance {
   report?: PruneReport | StructuredReport | null;
   /** The dense model's metric, for comparison. */
   denseMetric?: unknown;
+  /** The recovery the exported weights come from (eval/recovery.ts), when there was one. */
+  recovery?: RecoveryReport | null;
   notes?: string[];
 }
 
@@ -168,6 +171,8 @@ export interface ExportedRecipe {
     bytes: PruneReport['bytes'];
     timeMs: PruneReport['timeMs'];
   } | null;
+  /** Training after pruning: its mode and settings, the data, the metric before and after, the curves. */
+  recovery: RecoveryReport | null;
   /** weights: model.safetensors, or the index and then the shards. */
   files: { weights: string[]; masks: string; copied: string[] };
   notes: string[];
@@ -319,6 +324,7 @@ export function exportedRecipe(p: {
           timeMs: report.timeMs,
         }
       : null,
+    recovery: prov.recovery ?? null,
     files: p.files,
     notes: p.notes,
   };
