@@ -52,6 +52,8 @@ import {
   recoverPruned,
 } from '../engine/eval/recovery';
 import { exportPeftAdapter } from '../engine/export/peft';
+import { recoveryMemory, WASM_HEAP_BYTES } from '../engine/recovery/memory';
+import { costReport } from '../engine/model/cost';
 import { CliError, UsageError } from './errors';
 import {
   bytes,
@@ -321,6 +323,24 @@ function recoveryRequest(a: RecoveryArgs & RecipeArgs, session: ModelSession, md
   };
 }
 
+/** Refuses, before any pruning, a recovery the model cannot be measured by or the WASM heap cannot hold. */
+function checkRecovery(s: ModelSession, a: Partial<EvalArgs>, request: RecoveryRequest | null): void {
+  if (!request) return;
+  if (!s.evalSet) throw new CliError('recovery is measured on the eval set, and this model has none: give --eval');
+  const shape = {
+    cost: costReport(s.config, {}),
+    family: familyOf(s.config.kind),
+    vocabSize: isCausalLm(s.config) ? s.config.vocabSize : null,
+  };
+  // The training windows are the calibration's: --seq-len, else the model's context.
+  const window = isCausalLm(s.config) ? (a.seqLen ?? sequenceLength(s.config)) : 0;
+  const needs = recoveryMemory(shape, request.mode, request.batchSize, window);
+  if (needs > WASM_HEAP_BYTES)
+    throw new CliError(
+      `--recover ${request.mode} on this model needs about ${bytes(needs)} at a batch of ${request.batchSize}, past the ${bytes(WASM_HEAP_BYTES)} the WASM backend's heap holds`,
+    );
+}
+
 /** Recovery of one pruned model, its loss on the progress line; Ctrl-C keeps the best weights measured. */
 function recoverWith(
   pruner: Pruner,
@@ -329,8 +349,6 @@ function recoverWith(
   request: RecoveryRequest,
   ctx: Context,
 ): Promise<Recovered> {
-  if (!pruner.session.evalSet)
-    throw new CliError('recovery is measured on the eval set, and this model has none: give --eval');
   return recoverPruned(pruner, pruned, recipe, request, {
     signal: ctx.signal,
     onProgress: (p) => {
@@ -349,6 +367,7 @@ async function measurePoint(
   ctx: Context,
 ): Promise<{ report: PruneReport | StructuredReport; recovered: Recovered | null }> {
   const session = pruner.session;
+  checkRecovery(session, a, request);
   if (prunesWeights(a)) {
     const recipe = buildRecipe(a, sparsity, session, md);
     const { report, result } = await pruner.pruneAndMeasure(recipe, runOptions(ctx));
@@ -710,10 +729,11 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
   }
   const { md, session } = await load(a, ctx, a, dir);
   try {
+    const request = recoveryRequest(a, session, md);
+    checkRecovery(session, a, request);
     const p = prunesWeights(a)
       ? await pruneUnstructuredForExport(a, session, md, ctx)
       : await pruneStructuredForExport(a, session, md, ctx);
-    const request = recoveryRequest(a, session, md);
     const recovered = request && (await recoverWith(p.pruner, p.model, p.recipe, request, ctx));
     const denseMetric = p.report
       ? await session.evaluate({

@@ -10,6 +10,7 @@ import { ModelPicker } from './components/ModelPicker';
 import { NoticeBanner } from './components/NoticeBanner';
 import { StatusBar } from './components/StatusBar';
 import { ControlsPanel } from './components/ControlsPanel';
+import { RecoverPanel } from './components/RecoverPanel';
 import { LinkNotice, ShareBar } from './components/ShareBar';
 import { TradeoffChart } from './components/TradeoffChart';
 import { InspectPanel } from './components/InspectPanel';
@@ -18,9 +19,6 @@ import { encodeShareState } from './share';
 import type { BackendName } from '../workers/client';
 import { threadsFromQuery } from '../workers/wasm-threads';
 import { useWorkbench, workbenchStore } from './store';
-
-/** How long the configuration stays unchanged before the address bar takes its link. */
-const LINK_SETTLE_MS = 250;
 
 /** The model named in the page's URL (?model=gpt-bytes), if any. */
 function modelFromUrl(): string | null {
@@ -64,23 +62,13 @@ export function App() {
     workbenchStore.getState().watchDevice();
   }, []);
 
-  // The address bar holds the share link of what is shown, written once a burst of slider steps
-  // has settled (or as the page is left): Chromium's replaceState takes 20–30 ms of the main thread,
-  // which each step would otherwise pay before its estimate is drawn.
+  // The address bar always holds the share link of what is shown: at once, since a reload reads it.
   useEffect(() => {
-    const write = () => {
-      const url = new URL(window.location.href);
-      const hash = encodeShareState(config);
-      if (url.hash === hash || workbenchStore.getState().linkMessage) return;
-      url.hash = hash;
-      window.history.replaceState(null, '', url);
-    };
-    const timer = setTimeout(write, LINK_SETTLE_MS);
-    window.addEventListener('pagehide', write);
-    return () => {
-      clearTimeout(timer);
-      window.removeEventListener('pagehide', write);
-    };
+    const url = new URL(window.location.href);
+    const hash = encodeShareState(config);
+    if (url.hash === hash || workbenchStore.getState().linkMessage) return;
+    url.hash = hash;
+    window.history.replaceState(null, '', url);
   }, [config]);
 
   // Keep ?model= in step with the loaded default model, so a reload or a shared link opens it.
@@ -122,6 +110,7 @@ export function App() {
             </div>
             <div className="column side-column">
               <ControlsPanel summary={model.summary} />
+              <RecoverPanel summary={model.summary} />
               <ShareBar />
               <MetricPanel summary={model.summary} />
               <CostPanel summary={model.summary} />

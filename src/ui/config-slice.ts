@@ -36,6 +36,7 @@ import {
   validateShareState,
 } from './share';
 import type { WorkbenchState } from './store';
+import { recoveryRequestOf } from './recovery';
 
 export interface ChartPoint {
   /** Sparsity, or the share of structures / tokens removed. */
@@ -382,7 +383,8 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
 
       init(hash) {
         const link = parseShareHash(hash);
-        if (link.kind === 'ok') set({ config: link.state });
+        if (link.kind === 'ok')
+          set({ config: link.state, ...(link.state.recovery ? { recoveryDraft: link.state.recovery } : {}) });
         else if (link.kind === 'error')
           set({
             config: defaultShareState(),
@@ -406,17 +408,23 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
             layerSparsity: null,
           });
         // An earlier choice that rules out a later one puts the later one back to its default.
-        const config = fitChoices(merged, family(merged)).state;
+        const fitted = fitChoices(merged, family(merged)).state;
+        // A recovery was of the pruned model the configuration named: another one has none yet.
+        const prunes = PRUNE_KEYS.some((k) => JSON.stringify(fitted[k]) !== JSON.stringify(before[k]));
+        const config =
+          (prunes || fitted.model !== before.model) && !('recovery' in patch) ? { ...fitted, recovery: null } : fitted;
         set({ config });
         // A new window measures the baseline again, then prunes.
         if (config.window !== before.window && get().model) void get().applyWindow();
-        else if (PRUNE_KEYS.some((k) => JSON.stringify(config[k]) !== JSON.stringify(before[k]))) pruneSoon();
+        else if (prunes) pruneSoon();
       },
 
       prune() {
         const model = get().model;
         if (!model) return;
         fitToModel();
+        // The recovery shown was of the result this prune replaces.
+        get().dropRecovery();
         const config = get().config;
         const amount = amountOf(config);
         // Unpruned and unquantized, the model is the dense one: nothing to measure.
@@ -427,7 +435,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
         const recipe = recipeFor(config, model.summary);
         // The search's last best split, kept for the report it leads to.
         let search: SearchProgress | null = null;
-        void pruning.start(
+        const pruned = pruning.start(
           JSON.stringify(recipe),
           (onProgress) =>
             mapJob(
@@ -443,6 +451,11 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
             ),
           { label: 'Pruning', fraction: null },
         );
+        // A configuration with a recovery (a link's, a reload's) shows the recovered model: train it again.
+        void pruned.then((outcome) => {
+          const recovery = get().config.recovery;
+          if (outcome.status === 'done' && recovery) void get().recover(recovery);
+        });
       },
 
       cancelPrune() {
@@ -491,10 +504,12 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       async exportFiles() {
         const model = get().model;
         if (!model) return null;
-        const recipe = recipeFor(get().config, model.summary);
+        const config = get().config;
+        const recipe = recipeFor(config, model.summary);
+        const recovery = config.recovery && recoveryRequestOf(config.recovery, recipe);
         const outcome = await exporting.start(
           JSON.stringify(recipe),
-          (onProgress) => deps.engine().exportFiles(recipe, onProgress),
+          (onProgress) => deps.engine().exportFiles(recipe, onProgress, recovery),
           { label: 'Preparing the export', fraction: null },
         );
         if (outcome.status !== 'done') return null;
@@ -513,7 +528,7 @@ export function configSlice(deps: ConfigSliceDeps): StateCreator<WorkbenchState,
       },
 
       clearCurves() {
-        set({ curves: get().curves.filter((c) => c.status === 'running') });
+        set({ curves: get().curves.filter((c) => c.status === 'running'), recoveredPoints: [] });
       },
 
       dismissLinkMessage() {

@@ -72,6 +72,10 @@ export interface ModelSlice {
    * dropped meanwhile must have the link's digest.
    */
   linkFiles: { files: string[]; digest: string } | null;
+  /** The memory budget the page URL asked for (?memory-budget=), in bytes; null: the tab's default. */
+  memoryBudget: number | null;
+  /** Whether the loaded model is measured on data the user gave (files, not the shipped text): a recovery may train on it. */
+  ownData: boolean;
 
   /**
    * Starts the worker and opens the model: the configuration's source (a link's hub or URL model;
@@ -203,7 +207,7 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       const model: LoadedModel = { key: ++modelKey, summary: r.summary, ignoredFiles: r.ignoredFiles, ...describe(r) };
       // The worker has stopped any measurement of the previous model.
       measuring.reset();
-      set({ model, selectedId: pickerIdOf(model) });
+      set({ model, selectedId: pickerIdOf(model), ownData: false });
       // The configuration names the model it was made on, and is measured on the new one.
       const source = linkSourceOf(model.source);
       const key = model.source.kind === 'default' ? model.source.id : source ? modelKeyOf(source) : null;
@@ -248,6 +252,8 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
       hub: DEFAULT_HUB,
       cached: [],
       linkFiles: null,
+      memoryBudget: null,
+      ownData: false,
 
       async start(initialId, backend, hub, memoryBudget, threads) {
         if (started) return;
@@ -257,6 +263,7 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
           await deps
             .engine()
             .useMemoryBudget(memoryBudget)
+            .then((bytes) => set({ memoryBudget: bytes }))
             .catch((e) =>
               set({ notice: { title: 'The memory budget in the page URL was not used', message: errorMessage(e) } }),
             );
@@ -372,7 +379,7 @@ export function modelSlice(deps: ModelSliceDeps): StateCreator<WorkbenchState, [
           const summary = await deps.engine().useEvalData(source).result;
           const model = get().model;
           if (!model || model.key !== key) return null; // another model was opened meanwhile
-          set({ model: { ...model, summary } });
+          set({ model: { ...model, summary }, ownData: source.kind === 'files' });
           void get().evaluate();
           get().prune();
           return null;

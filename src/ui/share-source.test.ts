@@ -47,7 +47,7 @@ describe('model source in the link', () => {
       expect(r.kind, JSON.stringify(state)).toBe('error');
       expect(r.kind === 'error' && r.message).toMatch(message);
     }
-    expect(parseShareHash(`#v3.${b64({ model: 'vit-fashion' })}`)).toMatchObject({
+    expect(parseShareHash(`#v4.${b64({ model: 'vit-fashion' })}`)).toMatchObject({
       kind: 'error',
       message: expect.stringMatching(/newer version/),
     });

@@ -33,6 +33,7 @@ import {
   parseHubId,
   SourceError,
 } from '../workers/client';
+import { RECOVERY_MODES, type RecoveryModeId, recoveryModeEntry } from '../engine/recovery/modes';
 
 export const AXES = ['flops', 'params', 'bytes'] as const;
 export type Axis = (typeof AXES)[number];
@@ -78,13 +79,58 @@ export interface ShareState extends ChoiceState, QuantGrid {
   input: string;
   /** Sparsity per block, set by the per-layer sliders; null: locked to the global sparsity and allocation. */
   layerSparsity: number[] | null;
+  /** The training after pruning that the shown result had (opening the link runs it again); null: none. */
+  recovery: RecoveryChoice | null;
+}
+
+/** Where a recovery's training examples come from: the calibration data, the training split, the user's data. */
+export const RECOVERY_DATA = ['calibration', 'train', 'custom'] as const;
+export type RecoveryDataChoice = (typeof RECOVERY_DATA)[number];
+
+/** A recovery as the link holds it: every setting that decides its result, the seed included. */
+export interface RecoveryChoice {
+  mode: RecoveryModeId;
+  steps: number;
+  learningRate: number;
+  /** Updates of linear warm-up before the cosine decay. */
+  warmupSteps: number;
+  batchSize: number;
+  data: RecoveryDataChoice;
+  /** LoRA's rank r and alpha (used in LoRA mode). */
+  rank: number;
+  alpha: number;
+  /** Distillation's temperature (used in distillation mode). */
+  temperature: number;
+  /** Seeds the batch order and LoRA's initialisation. */
+  seed: number;
+}
+
+export const MAX_RECOVERY_STEPS = 10_000;
+/** The share of the steps spent warming up, by default. */
+export const WARMUP_SHARE = 0.1;
+
+/** A mode's defaults: 100 steps with 10% warm-up, batches of 8, the mode's learning rate (LoRA's is larger). */
+export function defaultRecoveryChoice(mode: RecoveryModeId = 'finetune', steps = 100): RecoveryChoice {
+  return {
+    mode,
+    steps,
+    learningRate: recoveryModeEntry(mode).defaultLearningRate,
+    warmupSteps: Math.round(steps * WARMUP_SHARE),
+    batchSize: 8,
+    data: 'calibration',
+    rank: 8,
+    alpha: 16,
+    temperature: 2,
+    seed: 0,
+  };
 }
 
 /**
- * The newest link format this page reads. v2 added `source`; a link without one is still written
- * as v1, which every earlier page reads, and one with a source as v2, which they refuse as newer.
+ * The newest link format this page reads. v2 added `source`, v3 `recovery`; a link is written at the
+ * oldest version that holds it (v1 without either, which every earlier page reads), so a page
+ * before a field refuses a link that needs it as newer instead of dropping it.
  */
-export const LINK_VERSION = 2;
+export const LINK_VERSION = 3;
 export const MAX_SPARSITY = 0.95;
 
 /**
@@ -146,6 +192,7 @@ export function defaultShareState(model = 'vit-fashion'): ShareState {
     quantizer: QUANTIZERS[0].id,
     actOrder: false,
     symmetric: false,
+    recovery: null,
   };
 }
 
@@ -178,6 +225,7 @@ const KEYS: (keyof ShareState)[] = [
   'quantizer',
   'actOrder',
   'symmetric',
+  'recovery',
 ];
 
 function oneOf<T extends string>(v: unknown, options: readonly T[], name: string): T {
@@ -252,6 +300,33 @@ export function parseFields(raw: unknown): ShareState {
     quantizer: oneOf(get('quantizer'), ids(QUANTIZERS), 'quantizer'),
     actOrder: bool(get('actOrder'), 'actOrder'),
     symmetric: bool(get('symmetric'), 'symmetric'),
+    recovery: get('recovery') === null ? null : checkRecoveryChoice(get('recovery')),
+  };
+}
+
+/** A recovery's fields, each checked (the link's and the form's); one left out takes its mode's default. */
+export function checkRecoveryChoice(v: unknown): RecoveryChoice {
+  if (typeof v !== 'object' || Array.isArray(v)) throw new LinkError('"recovery" must be null or an object');
+  const o = v as Record<string, unknown>;
+  const extra = Object.keys(o).find((k) => !(k in defaultRecoveryChoice()));
+  if (extra) throw new LinkError(`unknown field "recovery.${extra.slice(0, 40)}"`);
+  const mode = oneOf(o.mode ?? 'finetune', ids(RECOVERY_MODES), 'recovery.mode');
+  const steps = num(o.steps ?? 100, 'recovery.steps', 1, MAX_RECOVERY_STEPS, true);
+  const d = defaultRecoveryChoice(mode, steps);
+  const get = <K extends keyof RecoveryChoice>(k: K) => (k in o ? o[k] : d[k]);
+  const learningRate = num(get('learningRate'), 'recovery.learningRate', 0, 1);
+  if (learningRate === 0) throw new LinkError('"recovery.learningRate" must be above 0');
+  return {
+    mode,
+    steps,
+    learningRate,
+    warmupSteps: num(get('warmupSteps'), 'recovery.warmupSteps', 0, steps, true),
+    batchSize: num(get('batchSize'), 'recovery.batchSize', 1, 256, true),
+    data: oneOf(get('data'), RECOVERY_DATA, 'recovery.data'),
+    rank: num(get('rank'), 'recovery.rank', 1, 256, true),
+    alpha: num(get('alpha'), 'recovery.alpha', 0.01, 1024),
+    temperature: num(get('temperature'), 'recovery.temperature', 0.1, 100),
+    seed: num(get('seed'), 'recovery.seed', 0, 2 ** 31 - 1, true),
   };
 }
 
@@ -434,13 +509,13 @@ function fromBase64Url(text: string): Uint8Array {
 
 /**
  * "#v1.<base64url of the JSON of the fields that differ from the defaults>" (model always); "#v2."
- * when the model has a source.
+ * when the model has a source; "#v3." with a recovery.
  */
 export function encodeShareState(s: ShareState): string {
   const d = defaultShareState(s.model);
   const diff: Record<string, unknown> = { model: s.model };
   for (const k of KEYS) if (s[k] !== d[k]) diff[k] = s[k];
-  const version = s.source ? LINK_VERSION : 1;
+  const version = s.recovery ? 3 : s.source ? 2 : 1;
   return `#v${version}.${toBase64Url(new TextEncoder().encode(JSON.stringify(diff)))}`;
 }
 
@@ -452,7 +527,8 @@ export function parseShareHash(hash: string): ParsedLink {
   if (!h) return { kind: 'none' };
   if (h.length > 4096) return { kind: 'error', message: 'The link is too long to be a workbench link.' };
   const m = /^v(\d{1,6})\.(.*)$/s.exec(h);
-  if (!m) return { kind: 'error', message: 'The link is not a workbench link (it should start with #v1. or #v2.).' };
+  if (!m)
+    return { kind: 'error', message: 'The link is not a workbench link (it should start with #v1., #v2. or #v3.).' };
   const version = Number(m[1]);
   if (version > LINK_VERSION)
     return {

@@ -23,6 +23,7 @@ import { inspectSlice, type InspectSlice } from './inspect-slice';
 import { deviceSlice, type DeviceSlice } from './device-slice';
 import { layerDetailSlice, type LayerDetailSlice } from './layer-detail-slice';
 import { mapSlice, type MapSlice } from './map-slice';
+import { recoverySlice, type RecoverySlice } from './recovery-slice';
 import { createJobs } from './jobs';
 
 export type WorkbenchState = ModelSlice &
@@ -30,7 +31,8 @@ export type WorkbenchState = ModelSlice &
   InspectSlice &
   DeviceSlice &
   LayerDetailSlice &
-  MapSlice & {
+  MapSlice &
+  RecoverySlice & {
     /** Cancels every job the store started and clears its timers; it then starts nothing (tests, a closed page). */
     dispose(): void;
   };
@@ -94,6 +96,7 @@ export function createWorkbenchStore(deps: StoreDeps): StoreApi<WorkbenchState> 
         ...deviceSlice(sliceDeps)(...a),
         ...layerDetailSlice(sliceDeps)(...a),
         ...mapSlice(sliceDeps)(...a),
+        ...recoverySlice(sliceDeps)(...a),
         dispose: jobs.dispose,
       }),
       {
@@ -124,4 +127,6 @@ export * from './inspect-slice';
 export * from './device-slice';
 export * from './layer-detail-slice';
 export * from './map-slice';
+export * from './recovery-slice';
+export * from './recovery';
 export * from './jobs';

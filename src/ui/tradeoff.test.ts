@@ -2,7 +2,7 @@
 // colouring by bits.
 import { describe, expect, it } from 'vitest';
 import type { ChartPoint } from './config-slice';
-import { bitsColor, bitsLabel, bitsPresent, paretoFront } from './tradeoff';
+import { arrowBetween, bitsColor, bitsLabel, bitsPresent, paretoFront } from './tradeoff';
 
 const p = (bytes: number, metric: number, bits = 32, flops = 0): ChartPoint => ({
   amount: 0,
@@ -61,5 +61,22 @@ describe('colouring by bits', () => {
     expect(new Set([32, 8, 4, 3].map(bitsColor)).size).toBe(4);
     expect(bitsLabel(32)).toBe('32-bit float');
     expect(bitsLabel(4)).toBe('4-bit');
+  });
+});
+
+describe('the arrow from a pruned point to its recovered one', () => {
+  it('runs along the line between them, clear of both markers, its head at the recovered end', () => {
+    const a = arrowBetween({ x: 0, y: 100 }, { x: 0, y: 0 }, 6, 7, 6)!;
+    // Straight up: the line leaves the pruned marker's 6 px, the head ends 7 px short of the recovered one.
+    expect([a.x1, a.y1, a.x2, a.y2]).toEqual([0, 94, 0, 13]);
+    expect(a.head).toBe('M0,7L3,13L-3,13Z');
+    const d = arrowBetween({ x: 0, y: 0 }, { x: 30, y: 40 }, 5, 5, 0)!;
+    // Along (0.6, 0.8): 5 px in from each end.
+    expect([d.x1, d.y1, d.x2, d.y2]).toEqual([3, 4, 27, 36]);
+  });
+
+  it('is left out when the points are too close for one', () => {
+    expect(arrowBetween({ x: 10, y: 10 }, { x: 10, y: 25 }, 6, 7, 6)).toBeNull();
+    expect(arrowBetween({ x: 10, y: 10 }, { x: 10, y: 10 }, 0, 0, 0)).toBeNull();
   });
 });

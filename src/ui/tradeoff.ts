@@ -41,3 +41,46 @@ export function bitsPresent(points: readonly ChartPoint[]): number[] {
 
 /** "32-bit float", "4-bit". */
 export const bitsLabel = (bits: number): string => (bits === FULL_BITS ? '32-bit float' : `${bits}-bit`);
+
+/** A straight arrow between two markers: its line and its head, a triangle at the far end. */
+export interface Arrow {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  /** The head as an SVG path. */
+  head: string;
+}
+
+/**
+ * The arrow from the marker at `from` to the one at `to` (chart coordinates), leaving `gapFrom` and
+ * `gapTo` clear around them so that it touches neither; null when they are too close for one.
+ */
+export function arrowBetween(
+  from: { x: number; y: number },
+  to: { x: number; y: number },
+  gapFrom: number,
+  gapTo: number,
+  headSize = 6,
+): Arrow | null {
+  const dx = to.x - from.x;
+  const dy = to.y - from.y;
+  const length = Math.hypot(dx, dy);
+  if (length <= gapFrom + gapTo + headSize) return null;
+  const ux = dx / length;
+  const uy = dy / length;
+  const x2 = to.x - ux * gapTo;
+  const y2 = to.y - uy * gapTo;
+  const bx = x2 - ux * headSize;
+  const by = y2 - uy * headSize;
+  const px = (-uy * headSize) / 2;
+  const py = (ux * headSize) / 2;
+  const r = (v: number) => Math.round(v * 100) / 100;
+  return {
+    x1: r(from.x + ux * gapFrom),
+    y1: r(from.y + uy * gapFrom),
+    x2: r(bx),
+    y2: r(by),
+    head: `M${r(x2)},${r(y2)}L${r(bx + px)},${r(by + py)}L${r(bx - px)},${r(by - py)}Z`,
+  };
+}

@@ -18,6 +18,9 @@ import type { SensitivityCurve } from '../engine/pruning/allocation';
 import type { MethodId } from '../engine/pruning/catalogue';
 import type { RemoteRef } from '../engine/hub';
 import type { CachedModel } from './cache';
+import type { RecoveryReport, RecoveryRequest } from '../engine/eval/recovery';
+import type { CurvePoint, RecoveryProgress } from '../engine/recovery/recover';
+import type { RecoveryModeId } from '../engine/recovery/modes';
 
 export type { PruneRecipe, PruneReport, SearchProgress, StructuredPruneRecipe, StructuredReport };
 export type { CalibrationSpec, MapImportance, PrunedShares };
@@ -134,6 +137,8 @@ export interface Progress {
   estimate?: PartialMetrics;
   /** While a searched allocation (EvoPress) runs: its best split after the latest generation. */
   search?: SearchProgress;
+  /** While a recovery runs: the training loss or the held-out metric just reported. */
+  recovery?: RecoveryProgress;
 }
 
 export type { PartialMetrics };
@@ -252,8 +257,25 @@ export interface EngineApi {
     onProgress?: ProgressFn,
     jobId?: number,
   ): Promise<number>;
-  /** The files of the pruned checkpoint: config.json, model.safetensors, masks.safetensors, recipe.json. */
-  exportFiles(recipe: WorkbenchRecipe, onProgress?: ProgressFn, jobId?: number): Promise<ExportedFile[]>;
+  /**
+   * The files of the pruned checkpoint: config.json, model.safetensors, masks.safetensors, recipe.json.
+   * Given `recovery`, the weights of that recovery of the recipe (it must be the last one run, finished
+   * or cancelled) with its report in recipe.json, and after LoRA the PEFT adapter (adapter_config.json,
+   * adapter_model.safetensors).
+   */
+  exportFiles(
+    recipe: WorkbenchRecipe,
+    onProgress?: ProgressFn,
+    jobId?: number,
+    recovery?: RecoverRequest | null,
+  ): Promise<ExportedFile[]>;
+  /**
+   * Trains what the recipe's pruned model kept (the last measured configuration's masks when it is
+   * that recipe, else pruned and measured first), streaming the loss and the held-out metric as
+   * Progress.recovery. Cancel ends it with the best weights measured so far (`aborted`); a new prune
+   * or recovery cancels it and its answer is dropped.
+   */
+  recover(request: RecoverRequest, onProgress?: ProgressFn, jobId?: number): Promise<RecoveryResult>;
   /**
    * Attention maps, saliency and predictions of one input on the dense model and, given a recipe, the
    * pruned one (the masks of the last measured configuration when it is that recipe; else pruned
@@ -291,9 +313,9 @@ export interface EngineApi {
   /**
    * The memory a model may take whole before it is read a block at a time, as a size ("800MB",
    * "2GiB"; null: the tab's default, 4.5 GB); applies to models opened from files later. A size
-   * that is none is refused and changes nothing.
+   * that is none is refused and changes nothing. Answers the budget in bytes.
    */
-  useMemoryBudget(size: string | null): Promise<void>;
+  useMemoryBudget(size: string | null): Promise<number>;
   /** Aborts a running job; unknown or finished ids are ignored. */
   cancel(jobId: number): void;
   /** The loaded model's summary, or null when none is loaded. */
@@ -369,4 +391,24 @@ export interface SensitivityResult {
   /** The calibration data the loss was measured on, in words. */
   calibration: string;
   curves: SensitivityCurve[];
+}
+
+// ---- Recovery after pruning ----
+
+export type { CurvePoint, RecoveryModeId, RecoveryProgress, RecoveryReport };
+
+/** Where the training examples come from: the recipe's calibration data, the model's training split, the user's data. */
+export type RecoveryData = 'calibration' | 'train' | 'custom';
+
+export interface RecoverRequest {
+  /** The pruned configuration the run starts from. */
+  recipe: WorkbenchRecipe;
+  /** The engine's request, the user's data named rather than sent (the worker holds it). */
+  recovery: Omit<RecoveryRequest, 'data'> & { data: RecoveryData };
+}
+
+export interface RecoveryResult {
+  report: RecoveryReport;
+  /** LoRA: the linears adapted; empty for the other modes. */
+  adapted: string[];
 }

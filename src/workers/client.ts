@@ -19,6 +19,8 @@ import type {
   ProgressFn,
   WorkbenchRecipe,
   WorkbenchReport,
+  RecoverRequest,
+  RecoveryResult,
 } from './api';
 
 export type {
@@ -39,9 +41,20 @@ export type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport 
 export type { BlockCost, ClassifierMetrics, CostReport, LinearCost, LmMetrics, ModelSummary } from './api';
 export type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type { DeviceEvent, PartialMetrics } from './api';
+export type {
+  CurvePoint,
+  RecoverRequest,
+  RecoveryData,
+  RecoveryModeId,
+  RecoveryProgress,
+  RecoveryReport,
+  RecoveryResult,
+} from './api';
 import type { DeviceEvent } from './api';
 import type { ModelSummary } from './api';
 export { LONGEST_WINDOW, SHIPPED_TEXT } from './api';
+export { TAB_MEMORY_BUDGET } from './helpers';
+export { largestFittingBatch, recoveryMemory } from '../engine/recovery/memory';
 import type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type {
   Histogram,
@@ -112,7 +125,7 @@ export interface EngineClient {
   deleteCachedModel(base: string): Promise<void>;
   evaluate(onProgress?: ProgressFn): Job<Metrics>;
   /** The memory a model opened from files later may take whole, as a size such as "800MB" (null: the tab's default). */
-  useMemoryBudget(size: string | null): Promise<void>;
+  useMemoryBudget(size: string | null): Promise<number>;
   /**
    * Measures the model on the user's files (read here, paths from a chosen folder kept) or on the
    * shipped text from now on; resolves with the model's summary, its new eval set in it.
@@ -132,7 +145,14 @@ export interface EngineClient {
     onPoint: (report: WorkbenchReport, index: number) => void,
     onProgress?: ProgressFn,
   ): Job<number>;
-  exportFiles(recipe: WorkbenchRecipe, onProgress?: ProgressFn): Job<ExportedFile[]>;
+  /** The checkpoint's files; given `recovery`, those of that recovery (the last one run) of the recipe. */
+  exportFiles(recipe: WorkbenchRecipe, onProgress?: ProgressFn, recovery?: RecoverRequest | null): Job<ExportedFile[]>;
+  /**
+   * Trains what the pruned configuration kept, its loss and metric streamed in Progress.recovery;
+   * cancelled, it resolves with the best weights measured so far (report.aborted). A new recovery
+   * or prune cancels it (its result then rejects as cancelled).
+   */
+  recover(request: RecoverRequest, onProgress?: ProgressFn): Job<RecoveryResult>;
   /** Inspects one input; starting a new inspect cancels the previous one (its result rejects as cancelled). */
   inspect(request: InspectRequest, onProgress?: ProgressFn): Job<InspectResult>;
   evalInputs(count: number): Promise<EvalInputs>;
@@ -173,6 +193,7 @@ export function createEngineClient(
   const sharesSlot = newestOnly<PrunedShares>();
   const detailSlot = newestOnly<LayerDetail>();
   const sensitivitySlot = newestOnly<SensitivityResult>();
+  const recoverySlot = newestOnly<RecoveryResult>();
 
   function start<T>(
     call: (onProgress: ProgressFn | undefined, id: number) => Promise<T>,
@@ -239,8 +260,10 @@ export function createEngineClient(
       pruneSlot(() => start((p, jobId) => remote.prune(recipe, p, jobId) as Promise<WorkbenchReport>, onProgress)),
     sweep: (base, amounts, onPoint, onProgress) =>
       start((p, jobId) => remote.sweep(base, amounts, Comlink.proxy(onPoint), p, jobId), onProgress),
-    exportFiles: (recipe, onProgress) =>
-      start((p, jobId) => remote.exportFiles(recipe, p, jobId) as Promise<ExportedFile[]>, onProgress),
+    exportFiles: (recipe, onProgress, recovery) =>
+      start((p, jobId) => remote.exportFiles(recipe, p, jobId, recovery) as Promise<ExportedFile[]>, onProgress),
+    recover: (request, onProgress) =>
+      recoverySlot(() => start((p, jobId) => remote.recover(request, p, jobId) as Promise<RecoveryResult>, onProgress)),
     inspect: (request, onProgress) =>
       inspectSlot(() => start((p, jobId) => remote.inspect(request, p, jobId) as Promise<InspectResult>, onProgress)),
     evalInputs: (count) => remote.evalInputs(count) as Promise<EvalInputs>,

@@ -54,6 +54,8 @@ import { userDataSet } from '../engine/data/user-data';
 import { evalInputs, inspectInput, type DenseViews, type PrunedMasks } from './inspect-job';
 import { importanceFor, prunedSharesFor } from './map-job';
 import { layerDetail, layerSensitivity } from './layer-detail-job';
+import { type HeldRecovery, type OwnData, recoveredExport, recoveryKey, runRecovery } from './recovery-job';
+import { abortError } from '../engine/abort';
 
 /** A measured configuration with its masks (SparseGPT's weights too), for an export or the views. */
 interface Measured {
@@ -82,6 +84,14 @@ let lastInspected: PrunedMasks | null = null;
 let lastDenseViews: DenseViews | null = null;
 /** The masks the layer detail pruned for itself, reused as the reader steps through a block's linears. */
 let lastDetailed: PrunedMasks | null = null;
+/** The last recovery of the last measured configuration (finished or cancelled), for an export of it. */
+let lastRecovered: HeldRecovery | null = null;
+/** Data the user gave the loaded model to be measured on, which a recovery may train on. */
+let ownData: OwnData | null = null;
+/** Counts prunes: a recovery that a prune started meanwhile made stale is dropped, not kept. */
+let pruneTurn = 0;
+/** The loaded model's name where it has one a PEFT adapter can point at (a shipped id, a hub id, a URL). */
+let modelName: string | null = null;
 let backend: Promise<BackendInfo> | null = null;
 /** Tokens per evaluation window of text the page asked for (null: the model's sequence); reset by a new model. */
 let evalWindow: number | null = null;
@@ -144,6 +154,7 @@ function forgetMasks(): void {
   lastInspected = null;
   lastDenseViews = null;
   lastDetailed = null;
+  lastRecovered = null;
 }
 
 /** Makes a model read a block at a time the loaded one, retiring the old model. */
@@ -154,6 +165,7 @@ async function installStreamed(next: StreamedSession): Promise<void> {
   sessionFiles = null;
   pruner = null;
   forgetMasks();
+  ownData = null;
   streamed = next;
   evalWindow = null;
 }
@@ -180,6 +192,7 @@ async function stopModelJobs(): Promise<void> {
     'pruned-shares',
     'layer-detail',
     'sensitivity',
+    'recover',
   ];
   while (usesModel.reduce((n, k) => n + jobs.running(k), 0) > 0) {
     await Promise.all(usesModel.map((k) => jobs.cancelKind(k)));
@@ -188,7 +201,10 @@ async function stopModelJobs(): Promise<void> {
 
 /** Makes `next` the loaded model, with a fresh pruner (no caches of the old one), retiring the old one. */
 function adopt(next: ModelSession, files: ModelFiles, opts: { keepSession?: boolean } = {}): void {
-  if (!opts.keepSession) session?.dispose();
+  if (!opts.keepSession) {
+    session?.dispose();
+    ownData = null;
+  }
   session = next;
   streamed = null;
   sessionFiles = files;
@@ -237,8 +253,8 @@ async function newest<T>(
   );
 }
 
-/** View jobs about the last result, which a new prune makes stale. */
-const SUPERSEDED_BY_PRUNE = ['inspect', 'pruned-shares'];
+/** Jobs about the last result (views of it, its recovery), which a new prune makes stale. */
+const SUPERSEDED_BY_PRUNE = ['inspect', 'pruned-shares', 'recover'];
 
 /** What each call on the whole model is, in words, for the message when the model is read a block at a time. */
 const VIEWS: Record<string, string> = {
@@ -247,6 +263,7 @@ const VIEWS: Record<string, string> = {
   'pruned-shares': 'The model map',
   'layer-detail': 'The layer detail',
   sensitivity: 'The sensitivity allocation',
+  recover: 'Recovery after pruning',
 };
 
 /** A prune of a model read a block at a time: one pass over its files. */
@@ -301,6 +318,7 @@ const api: EngineApi = {
         const files = await fetchModelFiles(url, fetchImpl);
         const s = await install(files, signal, report);
         copiedFiles = {};
+        modelName = id;
         const used = [
           'config.json',
           'model.safetensors',
@@ -329,6 +347,7 @@ const api: EngineApi = {
           );
         await installFitting(modelFiles, signal, throttle(onProgress));
         copiedFiles = copied;
+        modelName = null;
         return { summary: api.summary()!, files: used, ignoredFiles: ignored, digest };
       }),
     );
@@ -362,6 +381,7 @@ const api: EngineApi = {
         const digest = await weightsDigest(weights);
         await installFitting({ ...files, weights }, signal, throttle(onProgress), files);
         copiedFiles = Object.fromEntries(COPIED_FILES.flatMap((n) => (folder.has(n) ? [[n, folder.get(n)!]] : [])));
+        modelName = source.kind === 'hub' ? source.id : base;
         if (cache && !fromCache) {
           // A full cache (quota) leaves the model open, only not kept.
           await saveModel(cache, { base, name, source }, folder).catch(() =>
@@ -439,6 +459,10 @@ const api: EngineApi = {
         if (s !== (session ?? streamed)) throw new Error('another model was opened meanwhile');
         s.useEvalSet(set, windowOptions());
         if (s instanceof ModelSession) adopt(s, sessionFiles!, { keepSession: true });
+        ownData =
+          source.kind === 'files'
+            ? { set, name: `your ${source.files.length === 1 ? source.files[0].name : `${source.files.length} files`}` }
+            : null;
         return s.summary();
       }),
     );
@@ -478,6 +502,7 @@ const api: EngineApi = {
     // The slider's job first: the views about the last result (inspecting the input on the pruned
     // model takes 0.5–0.8 s on gpt-bytes) would hold the worker's thread, and the page asks for them
     // again once the new result is in.
+    pruneTurn++;
     const views = Promise.all(SUPERSEDED_BY_PRUNE.map((k) => jobs.cancelKind(k)));
     return newest('prune', jobId, async (_, signal) => {
       await views;
@@ -486,6 +511,7 @@ const api: EngineApi = {
         onProgress({ label: stageLabel('evaluating'), fraction: e.seen / e.total, estimate: e });
       const measured = await measure(recipe, signal, throttle(onProgress), estimate);
       lastPruned = measured;
+      lastRecovered = null;
       return measured.report;
     });
   },
@@ -518,11 +544,14 @@ const api: EngineApi = {
     );
   },
 
-  exportFiles(recipe, onProgress = () => {}, jobId) {
+  exportFiles(recipe, onProgress = () => {}, jobId, recovery) {
     return guarded(() =>
       jobs.run('export', jobId, async (signal) => {
         await api.init();
-        if (streamed) return exportStreamed(streamed, recipe, signal, throttle(onProgress));
+        if (streamed) {
+          if (recovery) wholeSession('Exporting a recovered model');
+          return exportStreamed(streamed, recipe, signal, throttle(onProgress));
+        }
         const s = session;
         if (!s) throw new Error('no model is loaded');
         if (recipe.kind === 'structured') {
@@ -533,19 +562,27 @@ const api: EngineApi = {
             );
         }
         const key = JSON.stringify(recipe);
+        const held = lastRecovered;
+        // A recovered configuration exports the weights its run ended with, never the pruned ones in their place.
+        if (recovery && (!held || held.key !== recoveryKey(recovery) || JSON.stringify(recovery.recipe) !== key))
+          throw new Error(
+            'the recovery in this configuration has not run to its end here: press Recover, and export once it has finished (or been cancelled)',
+          );
         const m =
           lastPruned && lastPruned.key === key && lastPruned.session === s
             ? lastPruned
             : await measure(recipe, signal, throttle(onProgress));
+        if (m !== lastPruned) lastRecovered = null;
         lastPruned = m;
         signal.throwIfAborted();
         onProgress({ label: 'Writing the checkpoint', fraction: null });
         const plan = m.plan;
+        const recovered = recovery && held ? recoveredExport(s.config, held, modelName) : null;
         const files = exportCheckpoint({
           config: s.config,
           weights: s.checkpoint.weights,
           masks: m.result?.masks ?? null,
-          replaced: m.result?.weights ?? null,
+          replaced: recovered?.replaced ?? m.result?.weights ?? null,
           extraFiles: copiedFiles,
           structure: plan
             ? {
@@ -560,10 +597,12 @@ const api: EngineApi = {
             calibration: m.report.calibration,
             blockSparsity: m.report.blockSparsity,
             report: m.report,
-            notes: [],
+            recovery: recovered?.recovery ?? null,
+            notes: recovered && recovered.files.size > 0 && m.result ? [PEFT_ON_MASKS] : [],
           },
         });
-        return [...files].map(([name, bytes]): ExportedFile => ({ name, bytes }));
+        // The adapter's files are separate downloads beside the checkpoint's: their names are PEFT's own.
+        return [...files, ...(recovered?.files ?? [])].map(([name, bytes]): ExportedFile => ({ name, bytes }));
       }),
     );
   },
@@ -613,6 +652,28 @@ const api: EngineApi = {
     });
   },
 
+  recover(request, onProgress = () => {}, jobId) {
+    return newest('recover', jobId, async (p, signal) => {
+      const s = session!;
+      const turn = pruneTurn;
+      const key = JSON.stringify(request.recipe);
+      const base =
+        lastPruned && lastPruned.key === key && lastPruned.session === s
+          ? lastPruned
+          : await measure(request.recipe, signal, throttle(onProgress));
+      if (base !== lastPruned) {
+        lastPruned = base;
+        lastRecovered = null;
+      }
+      // Every loss and metric goes to the page: they are the points of its curves.
+      const { recovered, answer } = await runRecovery(p, base, request, ownData, signal, onProgress);
+      // A prune started meanwhile stopped this run early: what it kept is not the page's any more.
+      if (turn !== pruneTurn || lastPruned !== base) throw abortError();
+      lastRecovered = { key: recoveryKey(request), recovered };
+      return answer;
+    });
+  },
+
   layerSensitivity(request, onProgress = () => {}, jobId) {
     return newest('sensitivity', jobId, (p, signal) => layerSensitivity(p, request, signal, throttle(onProgress)));
   },
@@ -630,6 +691,7 @@ const api: EngineApi = {
       const bytes = size === null ? TAB_MEMORY_BUDGET : parseSize(size);
       if (bytes === null) throw new Error(`expected a size such as 1.2GB, 800MB or 2GiB, got "${size}"`);
       memoryBudget = bytes;
+      return bytes;
     });
   },
 
@@ -727,6 +789,10 @@ async function exportStreamed(
     throw (e as Error)?.name === 'QuotaExceededError' ? full() : e;
   }
 }
+
+/** Why the adapter on the pruned base is not quite the merged model (see engine/export/peft.ts). */
+const PEFT_ON_MASKS =
+  'adapter_config.json and adapter_model.safetensors are the LoRA adapter in PEFT’s format; model.safetensors is the merged, masked model. PEFT adds the adapter unmasked, so on this checkpoint’s pruned linears it differs where weights were removed: the merged checkpoint is the exact one.';
 
 function stageLabel(stage: string): string {
   return stage.charAt(0).toUpperCase() + stage.slice(1);

@@ -8,6 +8,7 @@ export function ShareBar() {
   const shareUrl = useWorkbench((s) => s.shareUrl);
   const exportFiles = useWorkbench((s) => s.exportFiles);
   const exporting = useWorkbench((s) => s.exporting);
+  const recovery = useWorkbench((s) => s.config.recovery);
   const [copied, setCopied] = useState<string | null>(null);
 
   async function copy() {
@@ -53,9 +54,9 @@ export function ShareBar() {
           className="button small"
           disabled={exporting.status === 'running'}
           onClick={() => void download()}
-          title="config.json + model.safetensors (Hugging Face) + masks.safetensors + recipe.json"
+          title={`config.json + model.safetensors (Hugging Face) + masks.safetensors + recipe.json${recovery ? `, with the recovered weights${recovery.mode === 'lora' ? ' + adapter_config.json and adapter_model.safetensors (PEFT)' : ''}` : ''}`}
         >
-          Export pruned checkpoint
+          {recovery ? 'Export recovered checkpoint' : 'Export pruned checkpoint'}
         </button>
         <span className="card-note" role="status">
           {copied}

@@ -5,7 +5,7 @@ import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } f
 import type { ChartColor } from '../share';
 import { densePoint, FULL_BITS, useWorkbench, type ChartPoint } from '../store';
 import { AXES, DEFAULT_SWEEP_LABEL, type Axis } from '../share-labels';
-import { bitsColor, bitsLabel, bitsPresent, paretoFront } from '../tradeoff';
+import { arrowBetween, bitsColor, bitsLabel, bitsPresent, paretoFront } from '../tradeoff';
 import { ProgressBar } from './ProgressBar';
 
 const W = 640;
@@ -38,6 +38,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
   const cancelSweep = useWorkbench((s) => s.cancelSweep);
   const clearCurves = useWorkbench((s) => s.clearCurves);
   const evaluation = useWorkbench((s) => s.evaluation);
+  const recoveredPoints = useWorkbench((s) => s.recoveredPoints);
   const [focused, setFocused] = useState<string | null>(null);
   const [table, setTable] = useState(false);
   const axis = config.axis;
@@ -61,7 +62,13 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
     [curves, config.model, axis],
   );
   const currentPoint = current.status === 'done' ? current.value.point : null;
-  const all = [...series.flatMap((s) => s.points), ...(dense ? [dense] : []), ...(currentPoint ? [currentPoint] : [])];
+  const recovered = recoveredPoints.filter((r) => r.model === config.model);
+  const all = [
+    ...series.flatMap((s) => s.points),
+    ...(dense ? [dense] : []),
+    ...(currentPoint ? [currentPoint] : []),
+    ...recovered.flatMap((r) => [r.pruned, r.recovered]),
+  ];
   const front = paretoFront(all, axis, higher);
 
   const [x0, x1] = extent(all, (p) => p[axis]) as [number | undefined, number | undefined];
@@ -168,6 +175,10 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
             {[
               ...(dense ? [{ label: 'dense', p: dense }] : []),
               ...(currentPoint ? [{ label: 'current', p: currentPoint }] : []),
+              ...recovered.flatMap((r) => [
+                { label: `pruned, before ${r.label}`, p: r.pruned },
+                { label: `recovered: ${r.label}`, p: r.recovered },
+              ]),
               ...series.flatMap((s) => s.points.map((p) => ({ label: s.label, p }))),
             ].map(({ label, p }, i) => (
               <tr key={i}>
@@ -186,7 +197,7 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
           <svg
             viewBox={`0 0 ${W} ${H}`}
             role="img"
-            aria-label={`${metricName} against ${AXIS_NAMES[axis]}: ${series.length} curve(s)${currentPoint ? ', current configuration marked' : ''}`}
+            aria-label={`${metricName} against ${AXIS_NAMES[axis]}: ${series.length} curve(s)${currentPoint ? ', current configuration marked' : ''}${recovered.length ? `, ${recovered.length} recovered point(s) with arrows from their pruned ones` : ''}`}
           >
             <g className="axis">
               {x.ticks(5).map((t) => (
@@ -242,6 +253,41 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
                 ))}
               </g>
             ))}
+            {recovered.map((r) => {
+              const from = { x: x(r.pruned[axis]), y: y(r.pruned.metric) };
+              const to = { x: x(r.recovered[axis]), y: y(r.recovered.metric) };
+              const arrow = arrowBetween(from, to, 6, 7);
+              const what = describe(`recovered (${r.label})`, r.recovered);
+              return (
+                <g key={r.key} className="recovery" data-testid="recovery-arrow">
+                  <circle cx={from.x} cy={from.y} r={4} className="recovery-from" />
+                  {arrow && (
+                    <g className="recovery-arrow">
+                      <line x1={arrow.x1} y1={arrow.y1} x2={arrow.x2} y2={arrow.y2} />
+                      <path d={arrow.head} />
+                    </g>
+                  )}
+                  {/* biome-ignore lint/a11y/noStaticElementInteractions: a point takes focus and hover to show its values; the table view lists them as text */}
+                  <rect
+                    x={to.x - 5}
+                    y={to.y - 5}
+                    width={10}
+                    height={10}
+                    transform={`rotate(45 ${to.x} ${to.y})`}
+                    className="recovered-point"
+                    tabIndex={0}
+                    data-testid="recovered-point"
+                    aria-label={`${what}; pruned: ${fmtMetric(r.pruned.metric)}`}
+                    onFocus={() => setFocused(`${what}; pruned: ${fmtMetric(r.pruned.metric)}`)}
+                    onMouseEnter={() => setFocused(`${what}; pruned: ${fmtMetric(r.pruned.metric)}`)}
+                    onBlur={() => setFocused(null)}
+                    onMouseLeave={() => setFocused(null)}
+                  >
+                    <title>{what}</title>
+                  </rect>
+                </g>
+              );
+            })}
             {dense && (
               // biome-ignore lint/a11y/noStaticElementInteractions: a point takes focus and hover to show its values; the table view lists them as text
               <rect
@@ -316,6 +362,12 @@ export function TradeoffChart({ summary }: { summary: ModelSummary }) {
                 <span className="swatch dashed" />
                 Pareto front
               </li>
+              {recovered.length > 0 && (
+                <li>
+                  <span className="swatch diamond" />
+                  recovered (arrow from the pruned point)
+                </li>
+              )}
             </ul>
           </figcaption>
         </figure>
