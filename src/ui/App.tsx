@@ -15,7 +15,7 @@ import { LinkNotice, ShareBar } from './components/ShareBar';
 import { TradeoffChart } from './components/TradeoffChart';
 import { InspectPanel } from './components/InspectPanel';
 import { StreamedNotice } from './components/StreamedNotice';
-import { encodeShareState } from './share';
+import { encodeShareState, type ShareState } from './share';
 import type { BackendName } from '../workers/client';
 import { threadsFromQuery } from '../workers/wasm-threads';
 import { useWorkbench, workbenchStore } from './store';
@@ -34,11 +34,20 @@ function backendFromUrl(): BackendName | null {
   return b === 'cpu' || b === 'wasm' || b === 'webgpu' ? b : null;
 }
 
+/** Puts the share link of `config` in the address bar (unless a link's problem is being shown). */
+function showLink(config: ShareState): void {
+  const url = new URL(window.location.href);
+  const hash = encodeShareState(config);
+  if (url.hash === hash || workbenchStore.getState().linkMessage) return;
+  url.hash = hash;
+  window.history.replaceState(null, '', url);
+}
+
 export function App() {
   const model = useWorkbench((s) => s.model);
   const opening = useWorkbench((s) => (s.opening.status === 'running' ? s.opening.progress.label : null));
 
-  const config = useWorkbench((s) => s.config);
+  const detailOpen = useWorkbench((s) => s.config.layer !== null);
 
   useEffect(() => {
     // The link's hash wins, then ?model=, then what this browser kept.
@@ -60,16 +69,14 @@ export function App() {
         threadsFromQuery(window.location.search),
       );
     workbenchStore.getState().watchDevice();
+    // The address bar always holds the share link of what is shown, written at once (a reload reads
+    // it) from a store subscription rather than an effect on the config, which would render the
+    // whole page again at every slider step.
+    showLink(workbenchStore.getState().config);
+    return workbenchStore.subscribe((s, before) => {
+      if (s.config !== before.config) showLink(s.config);
+    });
   }, []);
-
-  // The address bar always holds the share link of what is shown: at once, since a reload reads it.
-  useEffect(() => {
-    const url = new URL(window.location.href);
-    const hash = encodeShareState(config);
-    if (url.hash === hash || workbenchStore.getState().linkMessage) return;
-    url.hash = hash;
-    window.history.replaceState(null, '', url);
-  }, [config]);
 
   // Keep ?model= in step with the loaded default model, so a reload or a shared link opens it.
   const sourceId = model?.source.kind === 'default' ? model.source.id : null;
@@ -104,7 +111,7 @@ export function App() {
                 <>
                   <InspectPanel />
                   <ModelMap summary={model.summary} />
-                  {config.layer !== null && <LayerDetail summary={model.summary} />}
+                  {detailOpen && <LayerDetail summary={model.summary} />}
                 </>
               )}
             </div>

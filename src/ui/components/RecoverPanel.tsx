@@ -125,7 +125,7 @@ export function RecoverPanel({ summary }: { summary: ModelSummary }) {
   const live = useWorkbench((s) => s.recoveryLive);
   const recover = useWorkbench((s) => s.recover);
   const cancel = useWorkbench((s) => s.cancelRecovery);
-  const current = useWorkbench((s) => s.current);
+  const pruned = useWorkbench((s) => s.current.status === 'done');
   // The windows a language model trains on: the configuration's, else its context.
   const tokens = useWorkbench((s) => s.config.window) ?? summary.sequence;
   const ownData = useWorkbench((s) => s.ownData);
@@ -134,7 +134,6 @@ export function RecoverPanel({ summary }: { summary: ModelSummary }) {
   const { name: metricName, format: fmt } = metricDisplay(summary.family);
   const problem = choiceProblem(draft) ?? dataRefusal(draft.data, summary, ownData);
   const note = memoryNote(summary, draft, budget, tokens);
-  const pruned = current.status === 'done';
   const running = recovery.status === 'running';
   const run = recovery.status === 'done' ? recovery.value : null;
 
