@@ -5,27 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { Pruner } from '../engine/eval/pruner';
 import { exportCheckpoint } from '../engine/export/checkpoint-export';
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from '../engine/export/peft';
-import { writeSafetensors } from '../engine/io/safetensors';
-import { serializeWeights } from '../engine/model/checkpoint';
-import { randomHostWeights, TINY_GPT2_CONFIG, tinyGpt2 } from '../engine/model/tiny-models';
-import { byteLevelTokenizerJson } from '../engine/model/tokenizer';
-import { ModelSession } from '../engine/session';
+import { verseSession } from '../engine/eval/test-session';
 import type { Progress, RecoverRequest } from './api';
 import { dataSourceOf, recoveredExport, recoveryKey, runRecovery } from './recovery-job';
 
-const config = { ...TINY_GPT2_CONFIG, vocab_size: 256 };
-const text = (s: string) => {
-  const bytes = new TextEncoder().encode(s);
-  return writeSafetensors({ bytes: { dtype: 'U8', shape: [bytes.length], data: bytes } });
-};
-const verse = 'In the beginning God created the heaven and the earth. ';
-const session = ModelSession.open({
-  config,
-  weights: serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9)),
-  tokenizer: byteLevelTokenizerJson(),
-  evalSet: text(verse.repeat(3)),
-  calibSet: text(verse.repeat(6)),
-});
+const session = verseSession();
 const recipe = { method: 'magnitude' as const, sparsity: 0.6, nm: null, seed: 0 };
 const request = (over: Partial<RecoverRequest['recovery']> = {}): RecoverRequest => ({
   recipe: { kind: 'unstructured', recipe },

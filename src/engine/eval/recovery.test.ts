@@ -2,28 +2,11 @@
 // LoRA touches only its linears, a cancelled run keeps what it had, and a bad request is refused.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { writeSafetensors } from '../io/safetensors';
-import { serializeWeights } from '../model/checkpoint';
-import { randomHostWeights, TINY_GPT2_CONFIG, tinyGpt2 } from '../model/tiny-models';
-import { byteLevelTokenizerJson } from '../model/tokenizer';
-import { ModelSession } from '../session';
 import { Pruner } from './pruner';
+import { verseSession } from './test-session';
 import { headlineOf, type RecoveryRequest, recoverPruned, resolveRecovery } from './recovery';
 
-const config = { ...TINY_GPT2_CONFIG, vocab_size: 256 };
-const text = (s: string) => {
-  const bytes = new TextEncoder().encode(s);
-  return writeSafetensors({ bytes: { dtype: 'U8', shape: [bytes.length], data: bytes } });
-};
-const verse = 'In the beginning God created the heaven and the earth. ';
-const session = ModelSession.open({
-  config,
-  weights: serializeWeights(randomHostWeights({ ...tinyGpt2(), vocabSize: 256 }, 9)),
-  tokenizer: byteLevelTokenizerJson(),
-  // Held out and trained on the same text: a short run must win back what pruning cost.
-  evalSet: text(verse.repeat(3)),
-  calibSet: text(verse.repeat(6)),
-});
+const session = verseSession();
 const recipe = { method: 'magnitude' as const, sparsity: 0.6 };
 const request = (over: Partial<RecoveryRequest>): RecoveryRequest => ({
   mode: 'finetune',
