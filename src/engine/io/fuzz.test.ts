@@ -351,6 +351,8 @@ describe('safetensors reader, fuzzed', () => {
     const place = fc.constantFrom('header', 'entry', 'dtype', 'shape', 'offsets', 'metadata', 'metadata value');
     fc.assert(
       fc.property(fc.integer({ min: 1, max: DEPTH }), fc.boolean(), place, (depth, objects, where) => {
+        // `[]` as a shape is a scalar's, which a 4-byte tensor may have: not a nesting at all.
+        fc.pre(!(where === 'shape' && !objects && depth === 1));
         const deep = nested(depth, objects);
         const entry = (d: string, s: string, o: string) => `{"dtype":${d},"shape":${s},"data_offsets":${o}}`;
         const header = {
