@@ -42,7 +42,8 @@
 // The day's file keeps the rows and runs of the models and points a run did not measure.
 // Needs /usr/bin/python3 with torch, numpy and OpenBLAS (../shared/peer/README.md).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg } from 'node:os';
+import { runEnvironment } from './lib/environment';
 import { join } from 'node:path';
 import { readSafetensors } from '../src/engine/io/safetensors';
 import { loadTokenizer } from '../src/engine/model/tokenizer';
@@ -484,11 +485,7 @@ async function main() {
   const earlier = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : { rows: [], runs: [], models: [] };
   const summary = {
     date,
-    node: process.version,
-    cpus: cpus().length,
-    totalMemMB: totalmem() / MB,
-    loadavgStart,
-    loadavgEnd,
+    ...runEnvironment(loadavgStart),
     reps,
     peer: { python: PYTHON, script: PEER_SCRIPT, threads: 1 },
     models: [...(earlier.models as { id: string }[]).filter((x) => !prepared.some((m) => m.id === x.id)), ...prepared],

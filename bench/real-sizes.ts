@@ -14,7 +14,8 @@
 //   npm run -s bench:real-sizes      (checkpoints and text written once to data-cache/, 2.8 GB; the export 2.2 GB)
 //   ROWS=gpt2-wanda,gpt2-2:4 npm run -s bench:real-sizes     some rows only (the day's file keeps the others)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
+import { runEnvironment } from './lib/environment';
 import { join } from 'node:path';
 import { loadKjv } from '../scripts/data/kjv';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
@@ -185,11 +186,7 @@ async function main() {
 
   const summary = {
     date,
-    node: process.version,
-    cpus: cpus().length,
-    totalMemMB: totalmem() / MB,
-    loadavgStart,
-    loadavgEnd: loadavg(),
+    ...runEnvironment(loadavgStart),
     checkpoints: {
       gpt2SmallShape: { dir: GPT2, fileBytes: gpt2Bytes },
       tinyllamaShape: { dir: TINYLLAMA, fileBytes: tinyBytes },

@@ -50,6 +50,7 @@ import {
   type RecoveryDataSource,
   type RecoveryRequest,
   recoverPruned,
+  recoveryNotes,
 } from '../engine/eval/recovery';
 import { exportPeftAdapter } from '../engine/export/peft';
 import { recoveryMemory, WASM_HEAP_BYTES } from '../engine/recovery/memory';
@@ -758,7 +759,11 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
         report: p.report,
         denseMetric,
         recovery: recovered?.report ?? null,
-        notes: [...p.notes, ...exportNotes(a, !!p.report), ...recoveryNotes(recovered)],
+        notes: [
+          ...p.notes,
+          ...exportNotes(a, !!p.report),
+          ...(recovered ? recoveryNotes(recovered, `${ADAPTER_DIR}/`) : []),
+        ],
       },
     });
     const handover = a.handover ? handoverFile(a.handover, p, session, md) : null;
@@ -813,20 +818,6 @@ export async function runExport(a: Of<'export'>, ctx: Context): Promise<void> {
 
 /** The folder of an export that holds a LoRA recovery's adapter in PEFT's format. */
 const ADAPTER_DIR = 'adapter';
-
-/** recipe.json's notes on a recovery: what the weights are, and how the adapter relates to them. */
-function recoveryNotes(recovered: Recovered | null): string[] {
-  if (!recovered) return [];
-  const r = recovered.report;
-  const notes = [
-    `recovered: ${r.recovery.mode}, ${r.stepsDone} steps on ${r.data}${r.aborted ? ` (cancelled; the weights of step ${r.step}, the best measured)` : ''}; the weights stored are the recovered ones, and every weight the recipe removed is still 0`,
-  ];
-  if (recovered.adapters)
-    notes.push(
-      `${ADAPTER_DIR}/ holds the LoRA adapter in PEFT's format, for the pruned model before recovery (this recipe exported without --recover). The weights stored here are that model with the adapter merged and the mask applied again: merging with PEFT (merge_and_unload) instead adds the low-rank update to the pruned weights too, so they are no longer 0.`,
-    );
-  return notes;
-}
 
 /** recipe.json's notes on where the data came from. */
 function exportNotes(a: Of<'export'>, measured: boolean): string[] {

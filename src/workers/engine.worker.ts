@@ -22,6 +22,7 @@ import { COPIED_FILES, exportCheckpoint } from '../engine/export/checkpoint-expo
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
 import type { StructuredPlan } from '../engine/pruning/structured/recipe';
 import type { PartialMetrics } from '../engine/eval/metrics';
+import { recoveryNotes } from '../engine/eval/recovery';
 import { isCausalLm, sequenceLength } from '../engine/model/config';
 import type {
   BackendInfo,
@@ -598,7 +599,11 @@ const api: EngineApi = {
             blockSparsity: m.report.blockSparsity,
             report: m.report,
             recovery: recovered?.recovery ?? null,
-            notes: recovered && recovered.files.size > 0 && m.result ? [PEFT_ON_MASKS] : [],
+            // The adapter's files are separate downloads, under PEFT's own names.
+            notes:
+              recovered && held
+                ? recoveryNotes(held.recovered, 'adapter_config.json with adapter_model.safetensors')
+                : [],
           },
         });
         // The adapter's files are separate downloads beside the checkpoint's: their names are PEFT's own.
@@ -789,10 +794,6 @@ async function exportStreamed(
     throw (e as Error)?.name === 'QuotaExceededError' ? full() : e;
   }
 }
-
-/** Why the adapter on the pruned base is not quite the merged model (see engine/export/peft.ts). */
-const PEFT_ON_MASKS =
-  'adapter_config.json and adapter_model.safetensors are the LoRA adapter in PEFT’s format; model.safetensors is the merged, masked model. PEFT adds the adapter unmasked, so on this checkpoint’s pruned linears it differs where weights were removed: the merged checkpoint is the exact one.';
 
 function stageLabel(stage: string): string {
   return stage.charAt(0).toUpperCase() + stage.slice(1);

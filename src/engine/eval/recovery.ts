@@ -252,3 +252,19 @@ export async function recoverPruned(
   }
   return run(s.weights, pruned.plan.masks);
 }
+
+/**
+ * recipe.json's notes on a recovery: what the stored weights are and, after LoRA, how the adapter
+ * (its PEFT files at `adapterAt`) relates to them. The CLI and the page export both write these.
+ */
+export function recoveryNotes(recovered: Recovered, adapterAt: string): string[] {
+  const r = recovered.report;
+  const notes = [
+    `recovered: ${r.recovery.mode}, ${r.stepsDone} steps on ${r.data}${r.aborted ? ` (cancelled; the weights of step ${r.step}, the best measured)` : ''}; the weights stored are the recovered ones, and every weight the recipe removed is still 0`,
+  ];
+  if (recovered.adapters)
+    notes.push(
+      `${adapterAt} holds the LoRA adapter in PEFT's format, for the pruned model before recovery (this recipe exported without recovering). The weights stored here are that model with the adapter merged and the mask applied again: merging with PEFT (merge_and_unload) instead adds the low-rank update to the pruned weights too, so they are no longer 0.`,
+    );
+  return notes;
+}
