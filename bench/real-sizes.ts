@@ -85,6 +85,23 @@ const ROW_SPECS: RowSpec[] = [
   // SparseGPT's f64 Hessian and its factors for the 3,072 inputs of c_proj: more than 1.5 GB in all.
   { row: 'gpt2-sparsegpt', args: gpt2Prune(['--method', 'sparsegpt', '--sparsity', '0.5'], '1.6GB'), bar: null },
   { row: 'gpt2-2:4', args: gpt2Prune(['--method', 'wanda', '--nm', '2:4']), bar: null },
+  // LoRA after magnitude 50%: the recovery mode that fits a tab at this size (recovery/memory.ts),
+  // its time per update (the JSON's recovery.msPerStep) and peak memory, the model loaded whole.
+  {
+    row: 'gpt2-lora',
+    args: [
+      ...gpt2Prune(['--method', 'magnitude', '--sparsity', '0.5'], '100GB'),
+      '--recover',
+      'lora',
+      '--recover-data',
+      'calibration',
+      '--recover-steps',
+      '20',
+      '--recover-batch',
+      '4',
+    ],
+    bar: null,
+  },
   {
     row: 'tinyllama-wanda-export',
     args: [

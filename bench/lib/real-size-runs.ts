@@ -204,6 +204,8 @@ export interface Row {
   sparsity: number | null;
   /** The CLI's own timings (calibration, prune, evaluate …), ms. */
   timeMs: Record<string, number> | null;
+  /** With --recover: its updates, their mean time and the whole run's (evaluations included), ms. */
+  recovery?: { stepsDone: number | null; msPerStep: number | null; timeMs: number | null } | null;
   check?: ExportCheck | null;
   /** Exit 0, but stdout was not the JSON report. */
   reportError?: string;
@@ -215,7 +217,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 /** The metric, sparsity and timings of a prune report, or of an export's recipe. */
-export function reportFields(report: unknown): Pick<Row, 'metric' | 'sparsity' | 'timeMs'> {
+export function reportFields(report: unknown): Pick<Row, 'metric' | 'sparsity' | 'timeMs' | 'recovery'> {
   const json = isObject(report) ? report : {};
   const recipe = isObject(json.recipe) ? json.recipe : {};
   const metrics = isObject(recipe.metrics) ? recipe.metrics : {};
@@ -226,6 +228,13 @@ export function reportFields(report: unknown): Pick<Row, 'metric' | 'sparsity' |
     metric: metric ? { bitsPerByte: num(metric.bitsPerByte), loss: num(metric.loss) } : null,
     sparsity,
     timeMs: timeMs as Record<string, number> | null,
+    recovery: isObject(json.recovery)
+      ? {
+          stepsDone: num(json.recovery.stepsDone),
+          msPerStep: num(json.recovery.msPerStep),
+          timeMs: num(json.recovery.timeMs),
+        }
+      : null,
   };
 }
 

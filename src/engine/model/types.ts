@@ -12,7 +12,7 @@ export type Weights = Map<string, tf.Tensor>;
  * the physically smaller model.
  */
 export interface ModelMasks {
-  /** Per-weight 0/1 masks, same shape as the checkpoint tensor of that name. */
+  /** Per-weight masks (0/1, or bool: true where kept), same shape as the checkpoint tensor of that name. */
   weights?: Map<string, tf.Tensor>;
   /** [layer][head] 0/1: a removed head contributes nothing to its attention output. */
   heads?: number[][];

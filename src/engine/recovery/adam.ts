@@ -25,7 +25,7 @@ export class MaskedAdam {
   private readonly epsilon: number;
 
   /**
-   * `initial` are taken over (masked first where a mask is given); `masks[i]`, 0/1 of the shape of
+   * `initial` are taken over (masked first where a mask is given); `masks[i]` (bool, or 0/1) of the shape of
    * parameter i or undefined for none, stay the caller's.
    */
   constructor(
@@ -64,7 +64,7 @@ export class MaskedAdam {
     const next = tf.tidy(() =>
       this.current.map((p, i) => {
         const mask = this.masks[i];
-        const g = mask ? tf.mul(grads[i], mask) : grads[i];
+        const g = mask ? applyMask(grads[i], mask) : grads[i];
         const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         const mHat = tf.div(m, 1 - beta1 ** t);

@@ -8,7 +8,7 @@ import { linearSpecs } from '../model/schema';
 import { maxAbsDiff, randomArray, randomHostWeights, tinyGpt2, tinyLlama, tinyVit } from '../model/tiny-models';
 import type { LinearOverride, Weights } from '../model/types';
 import { toTfWeights } from '../model/weights';
-import { disposeLora, disposeMerged, initLora, type LoraAdapters, loraTargets, mergeLora } from './lora';
+import { disposeLora, disposeMerged, initLora, type LoraAdapters, loraLinears, loraTargets, mergeLora } from './lora';
 
 /** B filled with seeded values, so the update is not zero. */
 function withRandomB(adapters: LoraAdapters, seed: number): void {
@@ -159,4 +159,50 @@ describe('LoRA', () => {
     disposeLora(adapters);
     tf.dispose([mask, ...weights.values()]);
   });
+
+  for (const [name, config, weight] of [
+    ['GPT-2 (Conv1D, stored [in, out])', tinyGpt2(), 'transformer.h.0.mlp.c_proj.weight'],
+    ['Llama (nn.Linear, stored [out, in])', tinyLlama(), 'model.layers.0.mlp.down_proj.weight'],
+  ] as const) {
+    it(`trains through a product equal to the masked merge's, with its gradients: ${name}`, async () => {
+      const weights = toTfWeights(randomHostWeights(config, 6));
+      const w = weights.get(weight)!;
+      const mask = tf.tensor(
+        Uint8Array.from(randomArray(w.size, 12), (v) => (v > 0 ? 1 : 0)),
+        w.shape,
+        'bool',
+      );
+      const masks = new Map([[weight, mask]]);
+      const settings = { rank: 3, alpha: 7, targets: [weight] };
+      const adapters = initLora(loraTargets(config, settings), settings, 4);
+      withRandomB(adapters, 21);
+      const spec = linearSpecs(config).find((s) => s.weight === weight)!;
+      const pair = adapters.layers.get(weight)!;
+      const x0 = tf.tensor2d(randomArray(5 * spec.inFeatures, 14), [5, spec.inFeatures]);
+      const probe = tf.tensor2d(randomArray(5 * spec.outFeatures, 13), [5, spec.outFeatures]);
+      const adapted = (a: tf.Tensor, b: tf.Tensor) => ({ ...adapters, layers: new Map([[weight, { a, b }]]) });
+      // The reference: the merged weight's product, differentiated by the tape through every op.
+      const viaMerge = (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => {
+        const merged = mergeLora(config, weights, adapted(a, b), masks).get(weight)!;
+        return tf.matMul(x as tf.Tensor2D, merged as tf.Tensor2D, false, spec.layout === 'out_in');
+      };
+      const viaLinears = (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) =>
+        loraLinears(config, weights, adapted(a, b), masks).matmul(weight, x as tf.Tensor2D)!;
+      const before = tf.memory().numTensors;
+      const loss = (product: typeof viaMerge) => (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(product(x, a, b), probe));
+      const expected = tf.grads(loss(viaMerge))([x0, pair.a, pair.b]);
+      const got = tf.grads(loss(viaLinears))([x0, pair.a, pair.b]);
+      const [y1, y2] = tf.tidy(() => [viaMerge(x0, pair.a, pair.b), viaLinears(x0, pair.a, pair.b)]);
+      expect(maxAbsDiff(await y2.data(), await y1.data())).toBeLessThan(1e-5);
+      for (let i = 0; i < 3; i++) {
+        expect(got[i].shape).toEqual(expected[i].shape);
+        expect(maxAbsDiff(await got[i].data(), await expected[i].data())).toBeLessThan(1e-5);
+      }
+      tf.dispose([...expected, ...got, y1, y2]);
+      expect(tf.memory().numTensors).toBe(before);
+      disposeLora(adapters);
+      tf.dispose([mask, probe, x0, ...weights.values()]);
+    });
+  }
 });

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { HostTensor } from '../model/checkpoint';
 import type { ModelConfig } from '../model/config';
 import { type LinearSpec, linearSpecs } from '../model/schema';
-import type { ModelMasks, Weights } from '../model/types';
+import type { LinearOverride, ModelMasks, Weights } from '../model/types';
 import { Mulberry32 } from '../pruning/random';
 import { applyMask } from './mask';
 
@@ -97,10 +97,25 @@ export function loraDelta(spec: LinearSpec, pair: LoraPair<tf.Tensor>, scale: nu
   });
 }
 
+/** mask ⊙ (W + s·B·A), or W + s·B·A without a mask, in W's layout. */
+function mergedWeight(
+  spec: LinearSpec,
+  w: tf.Tensor,
+  mask: tf.Tensor | undefined,
+  scale: number,
+  pair: LoraPair<tf.Tensor>,
+) {
+  return tf.tidy(() => {
+    const merged = tf.add(w, loraDelta(spec, pair, scale));
+    return mask ? applyMask(merged, mask) : merged;
+  });
+}
+
 /**
  * The weights with every adapter merged in: mask ⊙ (W + (alpha / r)·B·A) for an adapted linear with a
- * per-weight mask, W + (alpha / r)·B·A without one; every other tensor is `base`'s own. Differentiable
- * in A and B, so training runs on exactly what this returns. The new tensors are the caller's.
+ * per-weight mask, W + (alpha / r)·B·A without one; every other tensor is `base`'s own. What the
+ * model computes, for evaluations and the export (training runs the same through loraLinears).
+ * The new tensors are the caller's.
  */
 export function mergeLora(
   config: ModelConfig,
@@ -115,16 +130,73 @@ export function mergeLora(
     if (!pair) continue;
     const w = base.get(spec.weight);
     if (!w) throw new LoraError(`LoRA: the model has no tensor "${spec.weight}"`);
-    const mask = weightMasks?.get(spec.weight);
-    out.set(
-      spec.weight,
-      tf.tidy(() => {
-        const merged = tf.add(w, loraDelta(spec, pair, scale));
-        return mask ? applyMask(merged, mask) : merged;
-      }),
-    );
+    out.set(spec.weight, mergedWeight(spec, w, weightMasks?.get(spec.weight), scale, pair));
   }
   return out;
+}
+
+/**
+ * The adapted linears' products for a forward pass over the frozen `base`: y = x·(mask ⊙ (W + s·B·A))
+ * in W's layout, what mergeLora's weights compute, differentiable in x, A and B. Each product
+ * writes its gradient out so that the tape keeps x, A and B of it and nothing the size of W: the
+ * merged matrix is made again in the backward pass, used and freed, and so is W's gradient
+ * G = mask ⊙ ∂L/∂W, from which dA = s·Bᵀ·G and dB = s·G·Aᵀ ([out, in]; for [in, out], G is Δᵀ's
+ * gradient: dA = s·(G·B)ᵀ, dB = s·(A·G)ᵀ, so that nothing full-size is transposed). Automatic
+ * differentiation of the merge would keep B·A, its scaled copy, the sum and the masked sum of every
+ * linear until the backward pass ends: at GPT-2 small's size, copies of the model's linears that
+ * ran LoRA out of the WASM heap.
+ */
+export function loraLinears(
+  config: ModelConfig,
+  base: Weights,
+  adapters: LoraAdapters,
+  weightMasks?: Map<string, tf.Tensor>,
+): LinearOverride {
+  const scale = adapters.alpha / adapters.rank;
+  const products = new Map<string, (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
+  for (const spec of linearSpecs(config)) {
+    if (!adapters.layers.has(spec.weight)) continue;
+    const w = base.get(spec.weight);
+    if (!w) throw new LoraError(`LoRA: the model has no tensor "${spec.weight}"`);
+    products.set(spec.weight, adaptedProduct(spec, w, weightMasks?.get(spec.weight), scale));
+  }
+  return {
+    matmul(weight, x) {
+      const product = products.get(weight);
+      const pair = adapters.layers.get(weight);
+      return product && pair ? (product(x, pair.a, pair.b) as tf.Tensor2D) : null;
+    },
+  };
+}
+
+function adaptedProduct(
+  spec: LinearSpec,
+  w: tf.Tensor,
+  mask: tf.Tensor | undefined,
+  scale: number,
+): (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor {
+  const outIn = spec.layout === 'out_in';
+  const f = (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x, a, b]);
+    return {
+      value: tf.matMul(x, mergedWeight(spec, w, mask, scale, { a, b }), false, outIn),
+      gradFunc: (dy: tf.Tensor, [x, a, b]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const dx = tf.matMul(dy, mergedWeight(spec, w, mask, scale, { a, b }), false, !outIn);
+          const dw = outIn ? tf.matMul(dy, x, true, false) : tf.matMul(x, dy, true, false);
+          const g = mask ? applyMask(dw, mask) : dw;
+          const [da, db] = outIn
+            ? [tf.matMul(b, g, true, false), tf.matMul(g, a, false, true)]
+            : [tf.transpose(tf.matMul(g, b)), tf.transpose(tf.matMul(a, g))];
+          return [dx, tf.mul(da, scale), tf.mul(db, scale)];
+        }),
+    };
+  };
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (
+    x: tf.Tensor,
+    a: tf.Tensor,
+    b: tf.Tensor,
+  ) => tf.Tensor;
 }
 
 /** The tensors mergeLora made (those of the adapted linears), to free them. */

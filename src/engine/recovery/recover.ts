@@ -13,7 +13,7 @@ import { isAbortError } from '../abort';
 import { type ModelConfig, outputClasses } from '../model/config';
 import { forward } from '../model/forward';
 import { crossEntropySum } from '../model/loss';
-import type { ModelMasks, Weights } from '../model/types';
+import type { LinearOverride, ModelMasks, Weights } from '../model/types';
 import { batchTensors } from '../pruning/calibration';
 import { type AdamOptions, MaskedAdam } from './adam';
 import { applyMask } from './mask';
@@ -25,6 +25,7 @@ import {
   initLora,
   type LoraAdapters,
   type LoraSettings,
+  loraLinears,
   loraTargets,
   mergeLora,
 } from './lora';
@@ -104,6 +105,8 @@ export interface RecoveryResult {
   /** Updates behind the returned weights: the best evaluated step when aborted, else stepsDone. */
   step: number;
   aborted: boolean;
+  /** Wall-clock milliseconds per update (the forward and backward pass, the optimizer's step), evaluations left out. */
+  msPerStep: number | null;
 }
 
 export class RecoveryError extends Error {}
@@ -135,8 +138,16 @@ const distillOf = (mode: RecoveryMode): DistillSettings | null =>
 interface Trainables {
   initial: tf.Tensor[];
   masks: (tf.Tensor | undefined)[];
+  /**
+   * Whether the token embedding is trained: its gradient then needs the one-hot product (see
+   * ForwardOptions.oneHotEmbedding); a frozen one is gathered, which at GPT-2's vocabulary saves a
+   * [tokens, 50,257] one-hot and its product with the table at every pass.
+   */
+  trainsEmbedding: boolean;
   /** The model's weights for these parameters (LoRA: merged, new tensors that `release` frees). */
   weightsOf(params: readonly tf.Tensor[]): Weights;
+  /** What a training pass runs: the weights, and the products computed another way (LoRA's adapters). */
+  trainingPass(params: readonly tf.Tensor[]): { weights: Weights; linears?: LinearOverride };
   /** Frees what weightsOf made. */
   release(weights: Weights): void;
   adaptersOf(params: readonly tf.Tensor[]): LoraAdapters | null;
@@ -146,17 +157,20 @@ interface Trainables {
 /** Every weight trained, starting from the pruned ones (masked by the optimizer). */
 function allWeights(weights: Weights, weightMasks: Map<string, tf.Tensor> | undefined): Trainables {
   const names = [...weights.keys()];
+  const weightsOf = (params: readonly tf.Tensor[]): Weights => new Map(names.map((n, i) => [n, params[i]]));
   return {
     initial: names.map((n) => tf.clone(weights.get(n)!)),
     masks: names.map((n) => weightMasks?.get(n)),
-    weightsOf: (params) => new Map(names.map((n, i) => [n, params[i]])),
+    trainsEmbedding: true,
+    weightsOf,
+    trainingPass: (params) => ({ weights: weightsOf(params) }),
     release: () => {},
     adaptersOf: () => null,
     dispose: () => {},
   };
 }
 
-/** LoRA adapters trained over the pruned weights, masked once and frozen. */
+/** LoRA adapters trained over the pruned weights, frozen. */
 function loraAdapters(
   config: ModelConfig,
   weights: Weights,
@@ -166,10 +180,16 @@ function loraAdapters(
 ): Trainables {
   const targets = loraTargets(config, settings, masks);
   const weightMasks = masks?.weights;
+  const adapted = new Set(targets.map((s) => s.weight));
+  // An adapted linear is masked as it is merged; only a pruned tensor left without an adapter needs
+  // a masked copy of its own (the others are the caller's, read as they are).
   const base: Weights = new Map();
+  const copies: tf.Tensor[] = [];
   for (const [name, w] of weights) {
-    const mask = weightMasks?.get(name);
-    base.set(name, mask ? applyMask(w, mask) : tf.clone(w));
+    const mask = adapted.has(name) ? undefined : weightMasks?.get(name);
+    const t = mask ? applyMask(w, mask) : w;
+    if (mask) copies.push(t);
+    base.set(name, t);
   }
   const fresh = initLora(targets, settings, seed);
   const adaptersOf = (params: readonly tf.Tensor[]): LoraAdapters => ({
@@ -180,10 +200,12 @@ function loraAdapters(
   return {
     initial: [...fresh.layers.values()].flatMap(({ a, b }) => [a, b]),
     masks: targets.flatMap(() => [undefined, undefined]),
+    trainsEmbedding: false,
     weightsOf: (params) => mergeLora(config, base, adaptersOf(params), weightMasks),
+    trainingPass: (params) => ({ weights: base, linears: loraLinears(config, base, adaptersOf(params), weightMasks) }),
     release: (merged) => disposeMerged(merged, fresh),
     adaptersOf,
-    dispose: () => tf.dispose([...base.values()]),
+    dispose: () => tf.dispose(copies),
   };
 }
 
@@ -205,7 +227,13 @@ function objective(
   if (!distill && !targets)
     throw new RecoveryError('training on the task loss needs labelled examples; distillation needs none');
   return (...params) => {
-    const out = forward(config, trainables.weightsOf(params), x, { masks: structure, oneHotEmbedding: true, capture });
+    const pass = trainables.trainingPass(params);
+    const out = forward(config, pass.weights, x, {
+      masks: structure,
+      linears: pass.linears,
+      oneHotEmbedding: trainables.trainsEmbedding,
+      capture,
+    });
     if (distill && teacher) {
       const kl = distillationLoss(out.logits, teacher.logits, distill.temperature);
       if (hiddenWeight === 0) return kl;
@@ -256,6 +284,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
 
   let metricBefore: number | null = null;
   let lastMeasured = -1;
+  let trainingMs = 0;
   try {
     if (evaluate) {
       metricBefore = await measure(0);
@@ -263,6 +292,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
     }
     for (let step = 0; step < settings.steps; step++) {
       input.signal?.throwIfAborted();
+      const stepStarted = performance.now();
       const batch = input.batches(step);
       const { value, grads } = tf.tidy(() => {
         const { input: x, targets } = batchTensors(config, batch, 0, batch.count);
@@ -275,6 +305,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
       adam.update(grads, learningRate(step, schedule));
       const loss = (await value.data())[0];
       value.dispose();
+      trainingMs += performance.now() - stepStarted;
       const done = step + 1;
       lossCurve.push({ step: done, value: loss });
       if (input.afterStep) {
@@ -333,6 +364,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryResult> {
     stepsDone,
     step: kept ? kept.step : stepsDone,
     aborted,
+    msPerStep: stepsDone > 0 ? trainingMs / stepsDone : null,
   };
   best.dispose();
   adam.dispose();
