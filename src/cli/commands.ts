@@ -54,7 +54,6 @@ import {
 } from '../engine/eval/recovery';
 import { exportPeftAdapter } from '../engine/export/peft';
 import { recoveryMemory, WASM_HEAP_BYTES } from '../engine/recovery/memory';
-import { costReport } from '../engine/model/cost';
 import { CliError, UsageError } from './errors';
 import {
   bytes,
@@ -328,14 +327,10 @@ function recoveryRequest(a: RecoveryArgs & RecipeArgs, session: ModelSession, md
 function checkRecovery(s: ModelSession, a: Partial<EvalArgs>, request: RecoveryRequest | null): void {
   if (!request) return;
   if (!s.evalSet) throw new CliError('recovery is measured on the eval set, and this model has none: give --eval');
-  const shape = {
-    cost: costReport(s.config, {}),
-    family: familyOf(s.config.kind),
-    vocabSize: isCausalLm(s.config) ? s.config.vocabSize : null,
-  };
-  // The training windows are the calibration's: --seq-len, else the model's context.
-  const window = isCausalLm(s.config) ? (a.seqLen ?? sequenceLength(s.config)) : 0;
-  const needs = recoveryMemory(shape, request.mode, request.batchSize, window);
+  const summary = s.summary();
+  // Tokens an example: a language model trains on the calibration's windows (--seq-len, else its context).
+  const tokens = isCausalLm(s.config) ? (a.seqLen ?? sequenceLength(s.config)) : summary.sequence;
+  const needs = recoveryMemory(summary, request.mode, request.batchSize, tokens);
   if (needs > WASM_HEAP_BYTES)
     throw new CliError(
       `--recover ${request.mode} on this model needs about ${bytes(needs)} at a batch of ${request.batchSize}, past the ${bytes(WASM_HEAP_BYTES)} the WASM backend's heap holds`,

@@ -76,9 +76,10 @@ export const memoryBudgetOf = (summary: ModelSummary, asked: number | null): num
   summary.streamed?.budget ?? asked ?? TAB_MEMORY_BUDGET;
 
 /**
- * What the run needs in memory when it is over the budget, and what fits instead: at a size where
- * only LoRA does, that LoRA is the mode, at which batch; null when it fits. (At GPT-2 small's size
- * none fits yet: see src/engine/recovery/memory.ts.)
+ * What the run needs in memory when it is over the budget, and what fits instead: a smaller batch
+ * of the same mode, another mode (at GPT-2 small's size only LoRA fits), or, when nothing fits at a
+ * language model's windows, the longest window a mode fits at a batch of 1 (activations grow with
+ * the tokens a step). Null when it fits. The counts: src/engine/recovery/memory.ts.
  */
 export function memoryNote(summary: ModelSummary, c: RecoveryChoice, budget: number, window: number): string | null {
   const asked = recoveryMemory(summary, c.mode, c.batchSize, window);
@@ -89,10 +90,22 @@ export function memoryNote(summary: ModelSummary, c: RecoveryChoice, budget: num
     m,
     batch: largestFittingBatch(summary, m.id, window, budget, c.batchSize),
   })).filter((f) => f.batch > 0);
-  if (fitting.length === 0) return `${over} No mode fits at this size.`;
+  if (fitting.length === 0) return `${over} ${shorterWindowNote(summary, budget, window)}`;
   const same = fitting.find((f) => f.m.id === c.mode);
   if (same) return `${over} A batch of ${same.batch} fits.`;
   const best = fitting[0];
   const needs = formatBytes(recoveryMemory(summary, best.m.id, best.batch, window));
   return `${over} ${best.m.label} is the mode that fits a tab (a batch of ${best.batch}: about ${needs}). ${best.m.summary}`;
+}
+
+/** The longest window (a power of two below `window`, 16 at least) a mode fits on at a batch of 1. */
+function shorterWindowNote(summary: ModelSummary, budget: number, window: number): string {
+  if (summary.family === 'causal-lm')
+    for (let w = 2 ** Math.floor(Math.log2(window - 1)); w >= 16; w /= 2)
+      for (const m of RECOVERY_MODES) {
+        const needs = recoveryMemory(summary, m.id, 1, w);
+        if (needs <= budget)
+          return `${m.label} is the mode that fits a tab, on windows of ${w} tokens at a batch of 1 (about ${formatBytes(needs)}): set Window (tokens) to ${w}. ${m.summary}`;
+      }
+  return 'No mode fits at this size.';
 }
