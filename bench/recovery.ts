@@ -53,6 +53,16 @@ async function main() {
   const started = new Date().toISOString();
   const loadavgStart = loadavg();
   const rows: Row[] = [];
+  mkdirSync('bench/results', { recursive: true });
+  const out = join('bench/results', `recovery-${started.slice(0, 10)}.json`);
+  // Each row is written as it is measured: a long run stopped part-way keeps what it measured.
+  const save = (row: Row) => {
+    const earlier: Row[] = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')).rows : [];
+    const merged = [...earlier.filter((r) => key(r) !== key(row)), row].sort((a, b) =>
+      key(a).localeCompare(key(b), 'en', { numeric: true }),
+    );
+    writeFileSync(out, `${JSON.stringify({ ...runEnvironment(loadavgStart), rows: merged }, null, 2)}\n`);
+  };
   for (const backend of BACKENDS) {
     const device = await useBackend(backend);
     if (!device) {
@@ -91,6 +101,7 @@ async function main() {
             date: new Date().toISOString(),
           };
           rows.push(row);
+          save(row);
           console.error(
             `${model} ${mode} ${steps} steps on ${device}: ${row.before.toFixed(4)} → ${row.after.toFixed(4)}, ` +
               `${row.msPerStep?.toFixed(1)} ms per update, ${row.runS.toFixed(1)} s in all`,
@@ -106,13 +117,6 @@ async function main() {
     console.log(
       `| ${r.model} | ${r.backend} | ${r.mode} | ${r.steps} | ${r.before.toFixed(4)} | ${r.after.toFixed(4)} | ${r.msPerStep?.toFixed(1)} |`,
     );
-  mkdirSync('bench/results', { recursive: true });
-  const out = join('bench/results', `recovery-${started.slice(0, 10)}.json`);
-  const earlier: Row[] = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')).rows : [];
-  const merged = [...earlier.filter((r) => !rows.some((x) => key(x) === key(r))), ...rows].sort((a, b) =>
-    key(a).localeCompare(key(b), 'en', { numeric: true }),
-  );
-  writeFileSync(out, `${JSON.stringify({ ...runEnvironment(loadavgStart), rows: merged }, null, 2)}\n`);
   console.log(`written ${out}`);
 }
 
