@@ -19,8 +19,6 @@ import {
   type StructuredReport,
 } from '../engine/eval/pruner';
 import { COPIED_FILES, exportCheckpoint } from '../engine/export/checkpoint-export';
-import type { UnstructuredResult } from '../engine/pruning/unstructured';
-import type { StructuredPlan } from '../engine/pruning/structured/recipe';
 import type { PartialMetrics } from '../engine/eval/metrics';
 import { recoveryNotes } from '../engine/eval/recovery';
 import { isCausalLm, sequenceLength } from '../engine/model/config';
@@ -52,20 +50,20 @@ import { opfsExport } from './opfs';
 import { costReport } from '../engine/model/cost';
 import { parseDataSet, type DataSet } from '../engine/data/datasets';
 import { userDataSet } from '../engine/data/user-data';
-import { evalInputs, inspectInput, type DenseViews, type PrunedMasks } from './inspect-job';
+import { evalInputs, inspectInput, prunedFor, type DenseViews, type PrunedMasks } from './inspect-job';
 import { importanceFor, prunedSharesFor } from './map-job';
 import { layerDetail, layerSensitivity } from './layer-detail-job';
 import { type HeldRecovery, type OwnData, recoveredExport, recoveryKey, runRecovery } from './recovery-job';
 import { abortError } from '../engine/abort';
 
 /** A measured configuration with its masks (SparseGPT's weights too), for an export or the views. */
-interface Measured {
-  key: string;
-  session: ModelSession;
+interface Measured extends PrunedMasks {
   report: WorkbenchReport;
-  result?: UnstructuredResult;
-  plan?: StructuredPlan;
 }
+
+/** recipe.json's word on an export made before the page had measured its configuration. */
+const UNMEASURED_NOTE =
+  'Exported before the page had measured this configuration: "metrics" is empty (the command line\'s export measures it).';
 
 let session: ModelSession | null = null;
 /** A model too big for the tab whole, read from its files a block at a time (then `session` is null). */
@@ -569,12 +567,11 @@ const api: EngineApi = {
           throw new Error(
             'the recovery in this configuration has not run to its end here: press Recover, and export once it has finished (or been cancelled)',
           );
-        const m =
-          lastPruned && lastPruned.key === key && lastPruned.session === s
-            ? lastPruned
-            : await measure(recipe, signal, throttle(onProgress));
-        if (m !== lastPruned) lastRecovered = null;
-        lastPruned = m;
+        // Masks, not a measurement: an export asked for while the page still measures this
+        // configuration (minutes for a large model on WASM) writes the files now, without the metric.
+        const measured = lastPruned && lastPruned.key === key && lastPruned.session === s ? lastPruned : null;
+        onProgress({ label: 'Pruning', fraction: null });
+        const m = measured ?? (await prunedFor(pruner!, recipe, [lastInspected, lastDetailed], signal));
         signal.throwIfAborted();
         onProgress({ label: 'Writing the checkpoint', fraction: null });
         const plan = m.plan;
@@ -594,16 +591,18 @@ const api: EngineApi = {
               }
             : undefined,
           provenance: {
-            recipe: m.report.recipe,
-            calibration: m.report.calibration,
-            blockSparsity: m.report.blockSparsity,
-            report: m.report,
+            recipe: measured?.report.recipe ?? m.pruned?.recipe ?? recipe.recipe,
+            calibration: measured?.report.calibration ?? m.pruned?.calibration ?? null,
+            blockSparsity: measured?.report.blockSparsity ?? m.pruned?.blockSparsity,
+            report: measured?.report ?? null,
             recovery: recovered?.recovery ?? null,
-            // The adapter's files are separate downloads, under PEFT's own names.
-            notes:
-              recovered && held
+            notes: [
+              ...(measured ? [] : [UNMEASURED_NOTE]),
+              // The adapter's files are separate downloads, under PEFT's own names.
+              ...(recovered && held
                 ? recoveryNotes(held.recovered, 'adapter_config.json with adapter_model.safetensors')
-                : [],
+                : []),
+            ],
           },
         });
         // The adapter's files are separate downloads beside the checkpoint's: their names are PEFT's own.

@@ -302,5 +302,20 @@ describe('inspectInput', () => {
     const kept = [...m.result!.masks.values()].reduce((a, mask) => a + mask.reduce((x, v) => x + v, 0), 0);
     const total = [...m.result!.masks.values()].reduce((a, mask) => a + mask.length, 0);
     expect(kept / total).toBeCloseTo(0.5, 2);
+    // What recipe.json records of a configuration exported before it was measured: the measured path's words.
+    const measured = await gptPruner.pruneAndMeasure(recipe.recipe);
+    expect(m.pruned).toEqual({
+      recipe: measured.report.recipe,
+      calibration: measured.report.calibration,
+      blockSparsity: expect.any(Array),
+    });
+  });
+
+  it('prunedFor resolves structured recipes as the measured path does', async () => {
+    const recipe: WorkbenchRecipe = { kind: 'structured', recipe: { granularity: 'heads', amount: 0.5 } };
+    const m = await prunedFor(vitPruner, recipe, [], live());
+    const measured = await vitPruner.pruneAndMeasureStructured(recipe.recipe);
+    expect(m.pruned).toEqual({ recipe: measured.report.recipe, calibration: measured.report.calibration });
+    expect(m.plan!.masks.heads).toEqual(measured.plan.masks.heads);
   });
 });

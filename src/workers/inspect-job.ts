@@ -8,7 +8,12 @@ import type { ModelSession } from '../engine/session';
 import { isCausalLm, sequenceLength } from '../engine/model/config';
 import type { Weights } from '../engine/model/types';
 import type { UnstructuredResult } from '../engine/pruning/unstructured';
-import { needsCalibration } from '../engine/pruning/recipe';
+import {
+  needsCalibration,
+  resolveStructuredRecipe,
+  type PruneRecipe,
+  type StructuredRecipe,
+} from '../engine/pruning/recipe';
 import { planStructured, type StructuredPlan } from '../engine/pruning/structured/recipe';
 import type {
   EvalInputs,
@@ -28,6 +33,8 @@ export interface PrunedMasks {
   session: ModelSession;
   result?: UnstructuredResult;
   plan?: StructuredPlan;
+  /** What was pruned, every default filled in, and the calibration in words: what recipe.json records. */
+  pruned?: { recipe: PruneRecipe | StructuredRecipe; calibration: string | null; blockSparsity?: number[] };
 }
 
 /** Bytes of the continuation sampled after a text input, with a fixed seed so a re-run shows the same. */
@@ -135,13 +142,14 @@ export async function prunedFor(
   const match = known.find((k) => k && k.key === key && k.session === session);
   if (match) return match;
   if (recipe.kind === 'unstructured') {
-    const { result } = await pruner.prune(recipe.recipe, { signal });
-    return { key, session, result };
+    const p = await pruner.prune(recipe.recipe, { signal });
+    const pruned = { recipe: p.recipe, calibration: p.calibration, blockSparsity: p.split.blockSparsity };
+    return { key, session, result: p.result, pruned };
   }
-  const r = recipe.recipe;
+  const r = resolveStructuredRecipe(recipe.recipe, pruner.family);
   const calib = needsCalibration(r, pruner.family) ? await pruner.calibration(pruner.calibSpec(r)) : null;
   const plan = await planStructured(session.config, session.weights, calib, r, { signal });
-  return { key, session, plan };
+  return { key, session, plan, pruned: { recipe: r, calibration: calib?.description ?? null } };
 }
 
 /** Runs `f` on the pruned model: unstructured masks multiplied into the weights, structured ones as forward masks. */
