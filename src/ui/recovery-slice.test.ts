@@ -237,14 +237,11 @@ describe('the form', () => {
 });
 
 describe('memory', () => {
+  /** What the memory count reads of a model: its family, parameters, vocabulary, blocks and width. */
+  const shapeOf = (family: string, params: number, vocabSize: number | null, layers: number, hidden: number) =>
+    ({ family, cost: { params }, vocabSize, layers, hidden }) as unknown as ModelSummary;
   // GPT-2 small's shape: 124 M parameters in 12 blocks of 768, a vocabulary of 50,257, windows of 1,024 tokens.
-  const gpt2 = {
-    family: 'causal-lm',
-    cost: { params: 124.44e6 },
-    vocabSize: 50257,
-    layers: 12,
-    hidden: 768,
-  } as unknown as ModelSummary;
+  const gpt2 = shapeOf('causal-lm', 124.44e6, 50257, 12, 768);
   const budget = 4.5e9;
 
   it('at GPT-2 small’s size only LoRA fits the tab, on windows shorter than its context, and the page says so', () => {
@@ -279,20 +276,8 @@ describe('memory', () => {
   });
 
   it('the default models fit in every mode', () => {
-    const vitFashion = {
-      family: 'image-classifier',
-      cost: { params: 205e3 },
-      vocabSize: null,
-      layers: 4,
-      hidden: 64,
-    } as unknown as ModelSummary;
-    const gptBytes = {
-      family: 'causal-lm',
-      cost: { params: 842e3 },
-      vocabSize: 256,
-      layers: 4,
-      hidden: 128,
-    } as unknown as ModelSummary;
+    const vitFashion = shapeOf('image-classifier', 205e3, null, 4, 64);
+    const gptBytes = shapeOf('causal-lm', 842e3, 256, 4, 128);
     for (const mode of ['finetune', 'distill', 'lora'] as const) {
       expect(recoveryMemory(vitFashion, mode, 8, 17)).toBeLessThan(budget);
       expect(recoveryMemory(gptBytes, mode, 8, 128)).toBeLessThan(budget);
