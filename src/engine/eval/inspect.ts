@@ -552,10 +552,13 @@ export interface PredictOptions extends InspectOptions {
   /** Entries in `top` (default 5 for classes, 10 for tokens). */
   topK?: number;
   /** GPT-2: decodes tokens to bytes and text; without it a vocabulary of ≤ 256 reads ids as bytes. */
-  tokenizer?: Tokenizer | null;
+  tokenizer?: TokenDecoder | null;
   /** GPT-2: sample a continuation (generate.ts: temperature sampling, seeded). */
   continuation?: { steps: number; temperature?: number; seed?: number };
 }
+
+/** What predictions need of a tokenizer: a token's bytes and text. */
+type TokenDecoder = Pick<Tokenizer, 'decode' | 'tokenToBytes'>;
 
 function topIndices(probs: Float32Array, k: number): number[] {
   return Array.from(probs.keys())
@@ -566,7 +569,7 @@ function topIndices(probs: Float32Array, k: number): number[] {
 const utf8 = new TextDecoder('utf-8');
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-function tokenBytes(id: number, vocab: number, tokenizer?: Tokenizer | null): number[] {
+function tokenBytes(id: number, vocab: number, tokenizer?: TokenDecoder | null): number[] {
   if (tokenizer) return Array.from(tokenizer.tokenToBytes(id));
   return vocab <= 256 ? [id] : [];
 }

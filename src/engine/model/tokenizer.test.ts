@@ -309,6 +309,20 @@ describe('Llama 2 / TinyLlama-style SentencePiece BPE with byte fallback', () =>
     expect(tokenizer.decode(ids.slice(1)).replaceAll(' Hello', 'Hello')).toBe(line.repeat(lines));
   });
 
+  it('encodePieces gives encode(text) a piece at a time, encoding only the pieces asked for', () => {
+    const tokenizer = loadTokenizer(llama());
+    const text = 'Hello world\n'.repeat(Math.ceil((2.5 * LONG_TEXT) / 12));
+    const pieces = tokenizer.encodePieces(text);
+    expect(pieces.byteStarts).toHaveLength(4);
+    expect(pieces.byteStarts[3]).toBe(utf8(text).length);
+    expect([0, 1, 2].flatMap((i) => pieces.piece(i))).toEqual(tokenizer.encode(text));
+    // A short text is one piece, its specials around it.
+    const short = tokenizer.encodePieces('Hello world');
+    expect(short.byteStarts).toEqual([0, 11]);
+    expect(short.piece(0)).toEqual(tokenizer.encode('Hello world'));
+    expect(() => short.piece(1)).toThrow(RangeError);
+  });
+
   it('a byte-level tokenizer encodes a long text exactly as line by line', () => {
     const tokenizer = loadTokenizer(byteJson());
     const text = 'In the beginning God created the heaven and the earth.\n'.repeat(Math.ceil((3 * LONG_TEXT) / 56));

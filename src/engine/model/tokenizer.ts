@@ -40,8 +40,22 @@ export interface Tokenizer {
   /** Model vocabulary plus added tokens: the largest id + 1. */
   vocabSize: number;
   encode(text: string, opts?: EncodeOptions): number[];
+  /** encode(text) a piece at a time, each piece encoded when first asked for (a few windows of a long text). */
+  encodePieces(text: string, opts?: EncodeOptions): TextTokens;
   decode(ids: number[]): string;
   tokenToBytes(id: number): Uint8Array;
+}
+
+/**
+ * A text's tokens in the pieces encode() cuts it into (LONG_TEXT): encode(text) is every piece's
+ * tokens in order, the post-processor's leading special tokens in the first piece and its trailing
+ * ones in the last.
+ */
+export interface TextTokens {
+  /** UTF-8 bytes of the text before each piece, the whole text's last: one more entry than pieces. */
+  byteStarts: number[];
+  /** Piece i's tokens, encoded on first use and kept. */
+  piece(i: number): number[];
 }
 
 export class TokenizerError extends Error {
@@ -301,19 +315,44 @@ export function loadTokenizer(json: unknown, config?: unknown): Tokenizer {
     return encoding.ids;
   }
 
-  function encode(text: string, opts: EncodeOptions = {}): number[] {
+  function encodePieces(text: string, opts: EncodeOptions = {}): TextTokens {
     const specials = opts.addSpecialTokens ?? true;
     const pieces = linePieces(text);
-    if (pieces.length === 1) return encodeOnce(text, specials);
+    const byteStarts = [0];
+    for (const p of pieces) byteStarts.push(byteStarts[byteStarts.length - 1] + utf8Encoder.encode(p).length);
+    const last = pieces.length - 1;
+    const encoded = new Map<number, number[]>();
     // The first piece with the special tokens the post-processor adds, split off to go around the whole.
-    const first = encodeOnce(pieces[0], specials);
-    let lead = 0;
-    while (lead < first.length && special.has(first[lead])) lead++;
-    let tail = first.length;
-    while (tail > lead && special.has(first[tail - 1])) tail--;
-    const ids = first.slice(0, tail);
-    for (const piece of pieces.slice(1)) for (const id of encodeOnce(piece, false)) ids.push(id);
-    for (const id of first.slice(tail)) ids.push(id);
+    let firstPiece: { ids: number[]; tail: number } | null = null;
+    const first = () => {
+      if (firstPiece) return firstPiece;
+      const ids = encodeOnce(pieces[0], specials);
+      let lead = 0;
+      while (lead < ids.length && special.has(ids[lead])) lead++;
+      let tail = ids.length;
+      while (tail > lead && special.has(ids[tail - 1])) tail--;
+      firstPiece = { ids, tail };
+      return firstPiece;
+    };
+    function piece(i: number): number[] {
+      let ids = encoded.get(i);
+      if (ids) return ids;
+      if (!(Number.isInteger(i) && i >= 0 && i <= last)) throw new RangeError(`no piece ${i} of ${pieces.length}`);
+      if (last === 0) ids = encodeOnce(text, specials);
+      else {
+        ids = i === 0 ? first().ids.slice(0, first().tail) : encodeOnce(pieces[i], false);
+        if (i === last) ids.push(...first().ids.slice(first().tail));
+      }
+      encoded.set(i, ids);
+      return ids;
+    }
+    return { byteStarts, piece };
+  }
+
+  function encode(text: string, opts: EncodeOptions = {}): number[] {
+    const tokens = encodePieces(text, opts);
+    const ids: number[] = [];
+    for (let i = 0; i < tokens.byteStarts.length - 1; i++) for (const id of tokens.piece(i)) ids.push(id);
     return ids;
   }
   // A post-processor's special tokens must exist; better found now than on the first text.
@@ -368,5 +407,5 @@ export function loadTokenizer(json: unknown, config?: unknown): Tokenizer {
     return known.length === 0 ? '' : hf.decode(known);
   }
 
-  return { vocabSize, encode, decode, tokenToBytes };
+  return { vocabSize, encode, encodePieces, decode, tokenToBytes };
 }

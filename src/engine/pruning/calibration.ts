@@ -10,6 +10,7 @@ import type { ModelMasks, Weights } from '../model/types';
 import { crossEntropySum } from '../model/loss';
 import { type ImageNormalization, pixelsToInput } from '../model/preprocess';
 import { randomScores } from './random';
+import { byteLengths, TooShortError, windowAt } from './calibration-windows';
 
 export type CalibrationSource = 'train' | 'held-out' | 'random' | 'custom';
 
@@ -82,18 +83,26 @@ export function makeCalibration(config: ModelConfig, spec: CalibrationSpec, sets
     const set = pickSet(spec, sets);
     if (set.kind !== 'text')
       throw new CalibrationError(`the ${spec.source} calibration data is images; this model reads text`);
-    const tokens = sets.tokenizer!.encode(new TextDecoder().decode(set.bytes));
-    if (tokens.length < t + 1)
-      throw new CalibrationError(
-        `the ${spec.source} text has ${tokens.length} tokens; calibration needs at least ${t + 1}`,
-      );
+    const tokenizer = sets.tokenizer!;
+    const text = tokenizer.encodePieces(new TextDecoder().decode(set.bytes));
+    const bytes = text.byteStarts[text.byteStarts.length - 1];
+    const lengths = byteLengths(tokenizer);
     for (let i = 0; i < spec.count; i++) {
-      const off = Math.floor(rand[i] * (tokens.length - t));
-      for (let j = 0; j <= t; j++) windows[i * (t + 1) + j] = tokens[off + j];
+      const at = Math.floor(rand[i] * Math.max(1, bytes - t));
+      let window: number[];
+      try {
+        window = windowAt(text, lengths, at, t + 1);
+      } catch (e) {
+        if (!(e instanceof TooShortError)) throw e;
+        throw new CalibrationError(
+          `the ${spec.source} text has ${e.tokens} tokens; calibration needs at least ${t + 1}`,
+        );
+      }
+      windows.set(window, i * (t + 1));
     }
     return {
       kind: 'lm',
-      description: `${spec.count} windows of ${t} tokens at random offsets (seed ${seed}) in the ${spec.source} text (${tokens.length} tokens)`,
+      description: `${spec.count} windows of ${t} tokens at random offsets (seed ${seed}) in the ${spec.source} text (${bytes} bytes)`,
       count: spec.count,
       length: t,
       windows,

@@ -11,6 +11,7 @@ import { randomHostWeights, tinyGpt2, tinyVit } from '../model/tiny-models';
 import { toTfWeights } from '../model/weights';
 import { byteLevelTokenizerJson, loadTokenizer } from '../model/tokenizer';
 import type { DataSet } from '../data/datasets';
+import { randomScores } from './random';
 
 const gpt = { ...tinyGpt2(), vocabSize: 256 };
 const host = randomHostWeights(gpt, 3);
@@ -82,6 +83,21 @@ describe('pruning a model', () => {
       const m = r.masks.get(spec.weight)!;
       expect(count(m) / m.length).toBeCloseTo(spec.layer === 0 ? 0.75 : 0.25, 2);
     }
+  });
+
+  it('calibration windows of a byte-level text start at seeded byte offsets, as the reference code draws them', () => {
+    const c = makeCalibration(gpt, { source: 'train', count: 5, seed: 3 }, sets);
+    if (c.kind !== 'lm') throw new Error('text model');
+    const bytes = text.bytes;
+    const t = c.length;
+    const rand = randomScores(10, 3 + 17);
+    for (let i = 0; i < 5; i++) {
+      const off = Math.floor(rand[i] * (bytes.length - t));
+      expect(Array.from(c.windows.subarray(i * (t + 1), (i + 1) * (t + 1)))).toEqual(
+        Array.from(bytes.subarray(off, off + t + 1)),
+      );
+    }
+    expect(c.description).toMatch(new RegExp(`in the train text \\(${bytes.length} bytes\\)$`));
   });
 
   it('calibration says what it used and follows the chosen source', () => {
