@@ -19,6 +19,22 @@ describe('JobRegistry', () => {
     expect(jobs.running()).toBe(0);
     expect(jobs.cancel(7)).toBe(false);
   });
+  it('a job cancelled before it starts (waiting for the one before it) is refused when it does', async () => {
+    const jobs = new JobRegistry();
+    expect(jobs.cancel(9)).toBe(false);
+    let ran = false;
+    await expect(
+      jobs.run('prune', 9, async () => {
+        ran = true;
+      }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(ran).toBe(false);
+    // Only that once: the id runs if asked again, and the remembered cancels are bounded.
+    await expect(jobs.run('prune', 9, async () => 'ran')).resolves.toBe('ran');
+    for (let id = 100; id < 1000; id++) jobs.cancel(id);
+    await expect(jobs.run('prune', 100, async () => 'ran')).resolves.toBe('ran');
+    await expect(jobs.run('prune', 999, async () => 'ran')).rejects.toMatchObject({ name: 'AbortError' });
+  });
   it('cancelKind waits until the cancelled jobs have settled', async () => {
     const jobs = new JobRegistry();
     let settled = false;

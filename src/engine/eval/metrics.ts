@@ -124,7 +124,7 @@ export async function evaluateClassifier(
     const p = (await pred.data()) as Int32Array;
     lossSum += (await loss.data())[0];
     tf.dispose([pred, loss]);
-    await opts.linears?.settle?.();
+    await opts.linears?.settle?.(opts.signal);
     for (let i = 0; i < m; i++) {
       const hit = p[i] === labels[start + i] ? 1 : 0;
       correct += hit;
@@ -286,7 +286,7 @@ export async function evaluateLm(
       predicted += scoredIn(w0 + i);
     });
     tf.dispose([lossT, hitsT, perWindowT]);
-    await opts.linears?.settle?.();
+    await opts.linears?.settle?.(opts.signal);
     opts.onProgress?.((w0 + m) / windows);
     if (opts.onPartial) {
       const seen = w0 + m;

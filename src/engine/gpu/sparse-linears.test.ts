@@ -118,6 +118,22 @@ describe('pruned linears on our kernels in TF.js WebGPU', () => {
     linears.destroy();
   });
 
+  it('stops timing once aborted, so a Cancel does not wait for the timings; the shape is timed on its next call', async () => {
+    const l = layer(24, 48, magnitudeMask(24, 48, 300, 12), 12);
+    const linears = new SparseLinears(tf.backend() as never, [l]);
+    const x = tf.tensor2d(randomArray(5 * 48, 13), [5, 48]);
+    expect(linears.matmul(l.weight, x)).toBeNull();
+    const stop = new AbortController();
+    stop.abort();
+    await expect(linears.settle(stop.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(linears.report()).toEqual([]);
+    expect(linears.matmul(l.weight, x)).toBeNull();
+    await linears.settle(new AbortController().signal);
+    expect(Object.keys(linears.report()[0].ms).sort()).toEqual(['csr', 'tfjs']);
+    tf.dispose([x, l.dense]);
+    linears.destroy();
+  });
+
   it('leaves a dense-enough layer to TF.js unless it is 2:4', async () => {
     const l = layer(16, 20, magnitudeMask(16, 20, 200, 6), 6); // 62.5% kept
     const linears = new SparseLinears(tf.backend() as never, [l]);

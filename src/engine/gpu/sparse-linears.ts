@@ -265,10 +265,11 @@ export class SparseLinears implements LinearOverride {
     return null;
   }
 
-  async settle(): Promise<void> {
+  async settle(signal?: AbortSignal): Promise<void> {
     const todo = [...this.pending.values()];
     this.pending.clear();
     for (const { weight, n } of todo) {
+      signal?.throwIfAborted();
       const layer = this.layers.get(weight)!;
       const { spec } = layer;
       const candidates = this.candidates(layer, n);
@@ -276,6 +277,7 @@ export class SparseLinears implements LinearOverride {
       try {
         for (const { path, key } of candidates) {
           if (this.costs.has(key)) continue;
+          signal?.throwIfAborted();
           const problem = path === 'tfjs' ? null : await this.check(layer, path, x);
           if (problem) {
             console.warn(

@@ -52,8 +52,9 @@ export interface LinearOverride {
   /**
    * Called between evaluation batches, outside any tidy: time to measure the shapes first seen in
    * the batch before (a measured rule needs awaited GPU timings, which a forward pass cannot wait for).
+   * Stops between timings once `signal` is aborted: on a slow adapter they take tens of seconds.
    */
-  settle?(): Promise<void>;
+  settle?(signal?: AbortSignal): Promise<void>;
 }
 
 export interface ForwardOptions {
