@@ -63,7 +63,7 @@ interface Measured extends PrunedMasks {
 
 /** recipe.json's word on an export made before the page had measured its configuration. */
 const UNMEASURED_NOTE =
-  'Exported before the page had measured this configuration: "metrics" is empty (the command line\'s export measures it).';
+  'Exported before the page had measured this configuration: "metrics" is null (the command line\'s export measures it).';
 
 let session: ModelSession | null = null;
 /** A model too big for the tab whole, read from its files a block at a time (then `session` is null). */
