@@ -49,6 +49,7 @@ import { readSafetensors } from '../src/engine/io/safetensors';
 import { loadTokenizer } from '../src/engine/model/tokenizer';
 import { parseConfig } from '../src/engine/model/config';
 import { makeCalibration } from '../src/engine/pruning/calibration';
+import { DEFAULT_CALIBRATION } from '../src/engine/eval/pruner';
 import { loadKjv } from '../scripts/data/kjv';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
 import { median } from './lib/median';
@@ -95,7 +96,7 @@ const MODEL_SPECS: ModelSpec[] = [
       text: readSafetensors(readFileSync(join(GPT_BYTES, 'calib.safetensors'))).tensors.get('bytes')!
         .data as Uint8Array,
       dir: GPT_BYTES,
-      count: 32,
+      count: DEFAULT_CALIBRATION['causal-lm'].count,
     }),
   },
   {

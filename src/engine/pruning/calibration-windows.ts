@@ -35,8 +35,9 @@ export function windowAt(text: TextTokens, byteLength: (id: number) => number, a
   const tail: number[][] = [];
   let count = 0;
   for (let i = pieces - 1; i >= 0 && count < n; i--) {
-    tail.unshift(text.piece(i));
-    count += text.piece(i).length;
+    const piece = text.piece(i);
+    tail.unshift(piece);
+    count += piece.length;
   }
   if (count < n) throw new TooShortError(count);
   return tail.flat().slice(count - n);
