@@ -16,16 +16,19 @@ export function better(scores: ArrayLike<number>, a: number, b: number): number 
 /**
  * Keeps exactly `keep` entries over all groups together (one global threshold): the best scores,
  * ties broken by position in the concatenation, NaN only once every number is kept. Returns one
- * mask per group.
+ * mask per group. f32 scores select through their histogram (`histogram`, when the caller kept the
+ * one of these very arrays, else counted now).
  */
-export function globalTopK(groups: ArrayLike<number>[], keep: number): Uint8Array[] {
+export function globalTopK(groups: ArrayLike<number>[], keep: number, histogram?: ScoreHistogram): Uint8Array[] {
   const total = groups.reduce((a, g) => a + g.length, 0);
   if (!Number.isInteger(keep) || keep < 0 || keep > total)
     throw new Error(`keep must be an integer in [0, ${total}], got ${keep}`);
+  if (groups.every((g) => g instanceof Float32Array)) {
+    const f32 = groups as Float32Array[];
+    return topKByHistogram(f32, keep, histogram ?? scoreHistogram(f32));
+  }
   const masks = groups.map((g) => new Uint8Array(g.length));
-  const { threshold, above, count } = groups.every((g) => g instanceof Float32Array)
-    ? thresholdByHistogram(groups as Float32Array[], keep)
-    : thresholdBySelection(groups, keep);
+  const { threshold, above, count } = thresholdBySelection(groups, keep);
   const keepNumbers = Math.min(keep, count);
   let nanLeft = keep - keepNumbers;
   let tiesLeft = keepNumbers - above;
@@ -53,10 +56,10 @@ interface Threshold {
   count: number;
 }
 
-/** The threshold selected from a copy of every number (f32 scores in f32, others in f64: exact either way). */
+/** The threshold selected from a copy of every number (in f64: exact for any input). */
 function thresholdBySelection(groups: ArrayLike<number>[], keep: number): Threshold {
   const total = groups.reduce((a, g) => a + g.length, 0);
-  const numbers = groups.every((g) => g instanceof Float32Array) ? new Float32Array(total) : new Float64Array(total);
+  const numbers = new Float64Array(total);
   let count = 0;
   for (const g of groups) for (let i = 0; i < g.length; i++) if (!Number.isNaN(g[i])) numbers[count++] = g[i];
   const keepNumbers = Math.min(keep, count);
@@ -66,55 +69,104 @@ function thresholdBySelection(groups: ArrayLike<number>[], keep: number): Thresh
   return { threshold, above, count };
 }
 
-const BUCKET_SHIFT = 16;
-
-/** An f32's bits as an unsigned key in the numbers' order (−0 as +0, which compare equal); −1 for NaN. */
-function orderKey(bits: number): number {
-  if ((bits & 0x7fffffff) > 0x7f800000) return -1;
-  if (bits === 0x80000000 || bits === 0) return 0x80000000;
-  return bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-}
-
-const bitsOf = (g: Float32Array) => new Uint32Array(g.buffer, g.byteOffset, g.length);
+const BUCKETS = 1 << 16;
 
 /**
- * The threshold of f32 scores by a histogram of 65,536 buckets of their order-preserving bit pattern
- * (the sign, the exponent and 7 bits of the mantissa): one pass counts, a second gathers the bucket
- * that holds the threshold, and the selection runs among that bucket's numbers only, where
- * quickselect over a copy of them all makes several passes.
+ * An f32's bits (read as an int32) as an int32 in the numbers' order, −0 as +0 (they compare equal);
+ * NaN is screened out before. Int32 throughout, so V8 keeps the loops on small integers.
  */
-function thresholdByHistogram(groups: Float32Array[], keep: number): Threshold {
-  const counts = new Uint32Array(1 << (32 - BUCKET_SHIFT));
+const orderKey = (bits: number) => (bits >= 0 ? bits : bits === -0x80000000 ? 0 : bits ^ 0x7fffffff);
+const isNaNBits = (bits: number) => (bits & 0x7fffffff) > 0x7f800000;
+/** The bucket of an order key: its top 16 bits (the sign, the exponent and 7 bits of the mantissa). */
+const bucketOf = (key: number) => (key >> 16) + (BUCKETS >> 1);
+const bitsOf = (g: Float32Array) => new Int32Array(g.buffer, g.byteOffset, g.length);
+
+/**
+ * How many of a set of f32 scores fall in each of 65,536 buckets of their order-preserving bits.
+ * Scores do not change with the sparsity: a slider keeps this with them, and each step then selects
+ * in one pass over the scores.
+ */
+export interface ScoreHistogram {
+  /** The arrays counted, in order (selection checks it is given the same ones). */
+  groups: readonly Float32Array[];
+  counts: Int32Array;
+  /** Scores that are numbers (not NaN). */
+  count: number;
+}
+
+export function scoreHistogram(groups: Float32Array[]): ScoreHistogram {
+  const counts = new Int32Array(BUCKETS);
   let count = 0;
   for (const g of groups) {
     const bits = bitsOf(g);
     for (let i = 0; i < bits.length; i++) {
-      const key = orderKey(bits[i]);
-      if (key < 0) continue;
-      counts[key >>> BUCKET_SHIFT]++;
+      const b = bits[i];
+      if (isNaNBits(b)) continue;
+      counts[bucketOf(orderKey(b))]++;
       count++;
     }
   }
+  return { groups: [...groups], counts, count };
+}
+
+/**
+ * globalTopK of f32 scores from their histogram: the bucket holding the threshold is known from the
+ * counts, so one pass keeps every score of a higher bucket and gathers that bucket's scores (in
+ * position order), and the selection runs among those only.
+ */
+function topKByHistogram(groups: Float32Array[], keep: number, h: ScoreHistogram): Uint8Array[] {
+  if (h.groups.length !== groups.length || h.groups.some((g, i) => g !== groups[i]))
+    throw new Error('the score histogram was counted over other arrays');
+  const { counts, count } = h;
+  const masks = groups.map((g) => new Uint8Array(g.length));
   const keepNumbers = Math.min(keep, count);
-  if (keepNumbers === 0) return { threshold: Infinity, above: 0, count };
-  // The (count − keepNumbers)-th smallest number lies in the bucket where the running count passes it.
+  let nanLeft = keep - keepNumbers;
+  // The (count − keepNumbers)-th smallest number lies in the bucket where the running count passes
+  // it; with no number kept, past the last bucket.
   const k = count - keepNumbers;
   let below = 0;
-  let bucket = 0;
-  while (below + counts[bucket] <= k) below += counts[bucket++];
-  const inBucket = new Float32Array(counts[bucket]);
+  let bucket = keepNumbers === 0 ? BUCKETS : 0;
+  if (keepNumbers > 0) while (below + counts[bucket] <= k) below += counts[bucket++];
+  const size = bucket < BUCKETS ? counts[bucket] : 0;
+  const values = new Float32Array(size);
+  const group = new Int32Array(size);
+  const index = new Int32Array(size);
   let n = 0;
-  for (const g of groups) {
+  for (let gi = 0; gi < groups.length; gi++) {
+    const g = groups[gi];
     const bits = bitsOf(g);
+    const m = masks[gi];
     for (let i = 0; i < bits.length; i++) {
-      const key = orderKey(bits[i]);
-      if (key >= 0 && key >>> BUCKET_SHIFT === bucket) inBucket[n++] = g[i];
+      const b = bits[i];
+      if (isNaNBits(b)) {
+        if (nanLeft > 0) {
+          m[i] = 1;
+          nanLeft--;
+        }
+        continue;
+      }
+      const q = bucketOf(orderKey(b));
+      if (q > bucket) m[i] = 1;
+      else if (q === bucket) {
+        values[n] = g[i];
+        group[n] = gi;
+        index[n++] = i;
+      }
     }
   }
-  const threshold = kthSmallest(inBucket, n, k - below);
-  let above = count - below - n;
-  for (let i = 0; i < n; i++) if (inBucket[i] > threshold) above++;
-  return { threshold, above, count };
+  if (n === 0) return masks;
+  const threshold = kthSmallest(values.slice(), n, k - below);
+  let tiesLeft = keepNumbers - (count - below - n);
+  for (let i = 0; i < n; i++) if (values[i] > threshold) tiesLeft--;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v > threshold) masks[group[i]][index[i]] = 1;
+    else if (v === threshold && tiesLeft > 0) {
+      masks[group[i]][index[i]] = 1;
+      tiesLeft--;
+    }
+  }
+  return masks;
 }
 
 /** Keeps exactly `keep` of one tensor's scores. */

@@ -18,7 +18,7 @@ import { fromRows, toRows } from './layout';
 import { magnitudeScores } from './magnitude';
 import { nmMask } from './nm';
 import { randomScores } from './random';
-import { globalTopK, keepCount, rowTopKMask, topKMask } from './select';
+import { globalTopK, keepCount, rowTopKMask, type ScoreHistogram, scoreHistogram, topKMask } from './select';
 import { sparseGpt } from './sparsegpt';
 import type { Quantization } from './recipe';
 import type { QuantizedLinear } from '../quant/types';
@@ -202,11 +202,24 @@ function selectionPlan(config: ModelConfig, specs: LinearSpec[], recipe: Unstruc
   return { kind: scope, keep: specs.map((s) => keepCount(group(s), linearSparsity(recipe, s, config))) };
 }
 
+// The global selection's histogram of the scores a slider reuses (layerScores hands back the same
+// array), counted at its first step.
+const histograms = new WeakMap<Float32Array[], ScoreHistogram>();
+
+function histogramOf(scores: Float32Array[]): ScoreHistogram {
+  let h = histograms.get(scores);
+  if (!h) {
+    h = scoreHistogram(scores);
+    histograms.set(scores, h);
+  }
+  return h;
+}
+
 /** The selection on the CPU: one mask per layer, as [out, in] rows (gpu-select.ts is its GPU twin). */
 function selectRows(specs: LinearSpec[], scores: Float32Array[], plan: SelectionPlan): Uint8Array[] {
   switch (plan.kind) {
     case 'global':
-      return globalTopK(scores, plan.keep);
+      return globalTopK(scores, plan.keep, histogramOf(scores));
     case 'layer':
       return scores.map((s, i) => topKMask(s, plan.keep[i]));
     case 'row':
