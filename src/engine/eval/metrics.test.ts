@@ -93,6 +93,24 @@ describe('metrics', () => {
     }
   });
 
+  it('a small first classifier batch gives the first estimate sooner and the same result', async () => {
+    const c = tinyVit();
+    const w = toTfWeights(randomHostWeights(c, 6));
+    const n = 8;
+    const pixels = Uint8Array.from(randomArray(n * 128, 13, 0.5), (v) => Math.round((v + 0.5) * 255));
+    const labels = Uint8Array.from({ length: n }, (_, i) => (i * 3) % 5);
+    const full = await evaluateClassifier(c, w, pixels, labels, { batchSize: 3 });
+    const partials: PartialMetrics[] = [];
+    const sooner = await evaluateClassifier(c, w, pixels, labels, {
+      batchSize: 3,
+      firstBatchSize: 2,
+      onPartial: (p) => partials.push(p),
+    });
+    expect(partials.map((p) => p.seen)).toEqual([2, 5, 8]);
+    expect(sooner.accuracy).toBe(full.accuracy);
+    expect(sooner.loss).toBeCloseTo(full.loss, 5);
+  });
+
   it('streams partial LM metrics: the last is the result, the k-th is the first k batches of windows evaluated alone', async () => {
     const c = tinyGpt2(); // context 16
     const w = toTfWeights(randomHostWeights(c, 4));

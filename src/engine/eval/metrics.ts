@@ -54,8 +54,8 @@ export interface EvalOptions {
   tokenScoring?: TokenScoring;
   batchSize?: number;
   /**
-   * Windows in the first batch of a language model's evaluation (at most batchSize): one window
-   * gives the first estimate of a large model a batch sooner.
+   * Examples (windows of text, images) in the first batch (at most batchSize): a small first batch
+   * gives the first estimate sooner, the same result.
    */
   firstBatchSize?: number;
   /** Called after each batch with the fraction done; return value ignored. */
@@ -107,9 +107,9 @@ export async function evaluateClassifier(
   let correct = 0;
   let lossSum = 0;
   const hits = new RunningMean();
-  for (let start = 0; start < n; start += batch) {
+  for (let start = 0, m = 0; start < n; start += m) {
     opts.signal?.throwIfAborted();
-    const m = Math.min(batch, n - start);
+    m = Math.min(start === 0 ? Math.min(batch, opts.firstBatchSize ?? batch) : batch, n - start);
     const [pred, loss] = tf.tidy(() => {
       const x = pixelsToInput(config, images.subarray(start * per, (start + m) * per), m, opts.normalization);
       const { logits } = forward(config, weights, x, {
