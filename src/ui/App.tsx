@@ -69,12 +69,19 @@ export function App() {
         threadsFromQuery(window.location.search),
       );
     workbenchStore.getState().watchDevice();
-    // The address bar always holds the share link of what is shown, written at once (a reload reads
-    // it) from a store subscription rather than an effect on the config, which would render the
-    // whole page again at every slider step.
+    // The address bar always holds the share link of what is shown, written from a store
+    // subscription rather than an effect on the config, which would render the whole page again at
+    // every slider step. It is written in a microtask: after the change's own work (a slider step
+    // sends its prune to the worker first), yet before anything else runs, so a reload reads it.
     showLink(workbenchStore.getState().config);
+    let queued = false;
     return workbenchStore.subscribe((s, before) => {
-      if (s.config !== before.config) showLink(s.config);
+      if (s.config === before.config || queued) return;
+      queued = true;
+      queueMicrotask(() => {
+        queued = false;
+        showLink(workbenchStore.getState().config);
+      });
     });
   }, []);
 

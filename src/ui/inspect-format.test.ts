@@ -1,3 +1,4 @@
+import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { queryKey, strongest, tokenName } from './inspect-format';
 
@@ -25,5 +26,16 @@ describe('inspection words', () => {
       { index: 2, value: 0.2 },
     ]);
     expect(queryKey(7, 3)).toEqual({ query: 2, key: 1 });
+  });
+  it('strongest is the first n of the sorted order, for any values and n', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 5 })), fc.nat({ max: 8 }), (ints, n) => {
+        const values = ints.map((v) => v / 4);
+        const sorted = values
+          .map((value, index) => ({ index, value }))
+          .sort((a, b) => b.value - a.value || a.index - b.index);
+        expect(strongest(values, n)).toEqual(sorted.slice(0, n));
+      }),
+    );
   });
 });

@@ -15,11 +15,26 @@ export interface Entry {
   value: number;
 }
 
-/** The `n` largest values, largest first (ties: lower index first). */
+/**
+ * The `n` largest values, largest first (ties: lower index first). One pass keeping the best n in
+ * order: every head's label asks for its strongest entry at each render, where sorting a map of
+ * gpt-bytes' 128 × 128 entries per head cost the slider's render milliseconds.
+ */
 export function strongest(values: ArrayLike<number>, n: number): Entry[] {
-  return Array.from({ length: values.length }, (_, index) => ({ index, value: values[index] }))
-    .sort((a, b) => b.value - a.value || a.index - b.index)
-    .slice(0, n);
+  const top: Entry[] = [];
+  if (n <= 0) return top;
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
+    // Equal values arrive in index order, so a tie never displaces an earlier entry.
+    if (top.length === n) {
+      if (!(value > top[n - 1].value)) continue;
+      top.pop();
+    }
+    let at = top.length;
+    while (at > 0 && value > top[at - 1].value) at--;
+    top.splice(at, 0, { index, value });
+  }
+  return top;
 }
 
 /** A t × t row-major map's entry `index` as (query, key). */
