@@ -26,7 +26,7 @@ import type { ExportedRecipe, ExportProvenance } from '../engine/export/checkpoi
 import { streamedReport, streamedSmallFiles } from '../engine/stream/streamed-outcome';
 import { openCheckpoint, gatherWeightSources } from '../engine/model/lazy-checkpoint';
 import type { DataSet } from '../engine/data/datasets';
-import { encodeText } from '../engine/session';
+import { encodeTextPrefix, tokensFor } from '../engine/session';
 import { CliError } from './errors';
 import type { EvalArgs } from './args';
 import { openModelDirLazily, readDataPath, type LazyModelDir } from './model-dir';
@@ -220,7 +220,12 @@ function lmEvaluation(c: CausalLmConfig, md: LazyModelDir, e: EvalArgs): LmEvalu
   const context = e.seqLen ?? sequenceLength(c);
   if (!(context >= 1 && context <= contextLength(c)))
     throw new CliError(`a window of ${context} tokens does not fit the model's context of ${contextLength(c)}`);
-  const tokens = encodeText(tokenizer, set);
+  // Encoded only as far as the windows asked for reach.
+  const { tokens } = encodeTextPrefix(
+    tokenizer,
+    set,
+    tokensFor({ maxWindows: e.evalCount, stride: e.stride }, context),
+  );
   const ev: LmEvaluation = {
     tokens,
     bytes: set.bytes.length,

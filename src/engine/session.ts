@@ -256,8 +256,11 @@ export class ModelSession {
   readonly weights: Weights;
   private evalData: DataSet | null;
   private evalWindows: EvalSetOptions = {};
-  /** The evaluation text's tokens, encoded once per set. */
-  private evalTokenCache: Int32Array | null = null;
+  /**
+   * The evaluation text's tokens, encoded once per set: the whole text's, or (`whole` false) its
+   * first tokens, as far as the windows asked for reach.
+   */
+  private evalTokenCache: { tokens: Int32Array; whole: boolean } | null = null;
 
   private constructor(
     readonly checkpoint: Checkpoint,
@@ -284,11 +287,13 @@ export class ModelSession {
     const c = this.config;
     const name = opts.name ?? (next.kind === 'text' ? 'the evaluation text' : 'the evaluation images');
     checkDataFits(c, next, name);
-    let tokens: Int32Array | null = null;
+    let tokens: { tokens: Int32Array; whole: boolean } | null = null;
     let covered: { windows: number } | { images: number };
     if (next.kind === 'text' && isCausalLm(c)) {
-      tokens = next === this.evalData && this.evalTokenCache ? this.evalTokenCache : this.encode(next);
-      covered = { windows: evalWindowCount(c, tokens.length, opts, name) };
+      const needed = tokensFor(opts, opts.context ?? sequenceLength(c));
+      const cached = next === this.evalData ? this.evalTokenCache : null;
+      tokens = cached && (cached.whole || cached.tokens.length >= needed) ? cached : this.encode(next, needed);
+      covered = { windows: evalWindowCount(c, tokens.tokens.length, opts, name) };
     } else {
       covered = { images: Math.min(opts.maxImages ?? Infinity, next.kind === 'images' ? next.count : 0) };
     }
@@ -298,8 +303,8 @@ export class ModelSession {
     return covered;
   }
 
-  private encode(set: DataSet & { kind: 'text' }): Int32Array {
-    return encodeText(this.checkpoint.tokenizer!, set);
+  private encode(set: DataSet & { kind: 'text' }, needed: number): { tokens: Int32Array; whole: boolean } {
+    return encodeTextPrefix(this.checkpoint.tokenizer!, set, needed);
   }
 
   /** Tokens per evaluation window of text: the set's options', else the model's sequence. */
@@ -360,9 +365,9 @@ export class ModelSession {
       });
     }
     if (isCausalLm(c) && set.kind === 'text') {
-      this.evalTokenCache ??= this.encode(set);
+      this.evalTokenCache ??= this.encode(set, tokensFor(o, o.context ?? sequenceLength(c)));
       const tokenizer = this.checkpoint.tokenizer!;
-      return evaluateLm(c, weights, this.evalTokenCache, set.bytes.length, {
+      return evaluateLm(c, weights, this.evalTokenCache.tokens, set.bytes.length, {
         ...opts,
         context: o.context,
         stride: o.stride,
@@ -391,6 +396,29 @@ export function evalWindowCount(c: CausalLmConfig, tokens: number, opts: EvalSet
   if (windows < 1)
     throw new ModelError(`${name} is too short: it encodes to ${tokens} tokens, and one window needs ${t + 1}`);
   return windows;
+}
+
+/** Tokens the first `maxWindows` windows of `context` tokens read (every token without a limit). */
+export function tokensFor(opts: Pick<EvalSetOptions, 'maxWindows' | 'stride'>, context: number): number {
+  return opts.maxWindows === undefined ? Infinity : (opts.maxWindows - 1) * (opts.stride ?? context) + context + 1;
+}
+
+/**
+ * A text set's first tokens, at least `needed` of them where the text has them: encoded a piece at
+ * a time and no further (the tokens of the whole text's encoding, cut), so measuring 16 windows of
+ * a long text encodes the start of it only. `whole`: every token of the text is there.
+ */
+export function encodeTextPrefix(
+  tokenizer: Pick<Tokenizer, 'encodePieces'>,
+  set: { bytes: Uint8Array },
+  needed: number,
+): { tokens: Int32Array; whole: boolean } {
+  const text = tokenizer.encodePieces(new TextDecoder('utf-8').decode(set.bytes));
+  const pieces = text.byteStarts.length - 1;
+  const ids: number[] = [];
+  let i = 0;
+  while (i < pieces && ids.length < needed) for (const id of text.piece(i++)) ids.push(id);
+  return { tokens: Int32Array.from(ids), whole: i === pieces };
 }
 
 /** A text set's tokens (its bytes read as UTF-8). */
