@@ -2,7 +2,7 @@
 import { calibration, gaussJordanInverse, gramOf, outputError } from './layer-test-support';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { better, globalTopK, keepCount, rowTopKMask, scoreHistogram, topKMask } from './select';
+import { better, globalTopK, keepCount, rowTopKMask, prepareScores, topKMask } from './select';
 import { nmMask } from './nm';
 import { wandaScores } from './wanda';
 import { magnitudeScores } from './magnitude';
@@ -117,22 +117,22 @@ describe('selection', () => {
             keep,
           );
           expect(wide).toEqual(masks);
-          // A slider's kept histogram selects the same, for this keep and another.
-          const h = scoreHistogram(groups);
-          expect(globalTopK(groups, keep, h)).toEqual(masks);
+          // The scores a slider prepared select the same, for this keep and another.
+          const p = prepareScores(groups);
+          expect(globalTopK(groups, keep, p)).toEqual(masks);
           const other = (keep * 7 + 3) % (all.length + 1);
-          expect(globalTopK(groups, other, h)).toEqual(globalTopK(groups, other));
+          expect(globalTopK(groups, other, p)).toEqual(globalTopK(groups, other));
         },
       ),
       { numRuns: 500 },
     );
   });
 
-  it('refuses a score histogram counted over other arrays', () => {
+  it('refuses scores prepared from other arrays', () => {
     const a = Float32Array.from([1, 2, 3]);
     const b = Float32Array.from([1, 2, 3]);
-    expect(() => globalTopK([a], 1, scoreHistogram([b]))).toThrow(/other arrays/);
-    expect(() => globalTopK([a, b], 1, scoreHistogram([a]))).toThrow(/other arrays/);
+    expect(() => globalTopK([a], 1, prepareScores([b]))).toThrow(/other arrays/);
+    expect(() => globalTopK([a, b], 1, prepareScores([a]))).toThrow(/other arrays/);
   });
 
   it('N:M masks hold exactly N of every M, for 2:4, 4:8 and 1:3', () => {

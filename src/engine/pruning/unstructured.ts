@@ -18,7 +18,7 @@ import { fromRows, toRows } from './layout';
 import { magnitudeScores } from './magnitude';
 import { nmMask } from './nm';
 import { randomScores } from './random';
-import { globalTopK, keepCount, rowTopKMask, type ScoreHistogram, scoreHistogram, topKMask } from './select';
+import { globalTopK, keepCount, type PreparedScores, prepareScores, rowTopKMask, topKMask } from './select';
 import { sparseGpt } from './sparsegpt';
 import type { Quantization } from './recipe';
 import type { QuantizedLinear } from '../quant/types';
@@ -202,26 +202,26 @@ function selectionPlan(config: ModelConfig, specs: LinearSpec[], recipe: Unstruc
   return { kind: scope, keep: specs.map((s) => keepCount(group(s), linearSparsity(recipe, s, config))) };
 }
 
-// The global selection's histogram of the scores a slider reuses (layerScores hands back the same
-// array), counted at its first step.
-const histograms = new WeakMap<Float32Array[], ScoreHistogram>();
+// The scores a slider reuses (layerScores hands back the same arrays) prepared for selection at
+// the first step: the layers' array for a global selection, each layer's scores for its own.
+const preparedScores = new WeakMap<object, PreparedScores>();
 
-function histogramOf(scores: Float32Array[]): ScoreHistogram {
-  let h = histograms.get(scores);
-  if (!h) {
-    h = scoreHistogram(scores);
-    histograms.set(scores, h);
+function prepared(key: Float32Array[] | Float32Array): PreparedScores {
+  let p = preparedScores.get(key);
+  if (!p) {
+    p = prepareScores(Array.isArray(key) ? key : [key]);
+    preparedScores.set(key, p);
   }
-  return h;
+  return p;
 }
 
 /** The selection on the CPU: one mask per layer, as [out, in] rows (gpu-select.ts is its GPU twin). */
 function selectRows(specs: LinearSpec[], scores: Float32Array[], plan: SelectionPlan): Uint8Array[] {
   switch (plan.kind) {
     case 'global':
-      return globalTopK(scores, plan.keep, histogramOf(scores));
+      return globalTopK(scores, plan.keep, prepared(scores));
     case 'layer':
-      return scores.map((s, i) => topKMask(s, plan.keep[i]));
+      return scores.map((s, i) => topKMask(s, plan.keep[i], prepared(s)));
     case 'row':
       return scores.map((s, i) => rowTopKMask(s, specs[i].outFeatures, specs[i].inFeatures, plan.keep[i]));
     case 'nm':
