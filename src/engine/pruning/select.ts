@@ -139,9 +139,10 @@ interface SortedScores {
   numbers: Float32Array;
 }
 
-export function prepareScores(groups: Float32Array[]): PreparedScores {
+/** `histogramFrom`: the number of scores from which a histogram is counted (tests count one for a few). */
+export function prepareScores(groups: Float32Array[], histogramFrom = HISTOGRAM_MIN): PreparedScores {
   const total = groups.reduce((a, g) => a + g.length, 0);
-  if (total >= HISTOGRAM_MIN) return scoreHistogram(groups);
+  if (total >= histogramFrom) return scoreHistogram(groups);
   const numbers = new Float32Array(total);
   let count = 0;
   for (const g of groups) for (let i = 0; i < g.length; i++) if (!Number.isNaN(g[i])) numbers[count++] = g[i];
