@@ -260,7 +260,7 @@ export class ModelSession {
    * The evaluation text's tokens, encoded once per set: the whole text's, or (`whole` false) its
    * first tokens, as far as the windows asked for reach.
    */
-  private evalTokenCache: { tokens: Int32Array; whole: boolean } | null = null;
+  private evalTokenCache: TextPrefix | null = null;
 
   private constructor(
     readonly checkpoint: Checkpoint,
@@ -287,7 +287,7 @@ export class ModelSession {
     const c = this.config;
     const name = opts.name ?? (next.kind === 'text' ? 'the evaluation text' : 'the evaluation images');
     checkDataFits(c, next, name);
-    let tokens: { tokens: Int32Array; whole: boolean } | null = null;
+    let tokens: TextPrefix | null = null;
     let covered: { windows: number } | { images: number };
     if (next.kind === 'text' && isCausalLm(c)) {
       const needed = tokensFor(opts, opts.context ?? sequenceLength(c));
@@ -303,7 +303,7 @@ export class ModelSession {
     return covered;
   }
 
-  private encode(set: DataSet & { kind: 'text' }, needed: number): { tokens: Int32Array; whole: boolean } {
+  private encode(set: DataSet & { kind: 'text' }, needed: number): TextPrefix {
     return encodeTextPrefix(this.checkpoint.tokenizer!, set, needed);
   }
 
@@ -365,7 +365,7 @@ export class ModelSession {
       });
     }
     if (isCausalLm(c) && set.kind === 'text') {
-      this.evalTokenCache ??= this.encode(set, tokensFor(o, o.context ?? sequenceLength(c)));
+      this.evalTokenCache ??= this.encode(set, tokensFor(o, this.evalWindow));
       const tokenizer = this.checkpoint.tokenizer!;
       return evaluateLm(c, weights, this.evalTokenCache.tokens, set.bytes.length, {
         ...opts,
@@ -403,16 +403,22 @@ export function tokensFor(opts: Pick<EvalSetOptions, 'maxWindows' | 'stride'>, c
   return opts.maxWindows === undefined ? Infinity : (opts.maxWindows - 1) * (opts.stride ?? context) + context + 1;
 }
 
+/** A text's first tokens; `whole`: every token of the text is there. */
+export interface TextPrefix {
+  tokens: Int32Array;
+  whole: boolean;
+}
+
 /**
  * A text set's first tokens, at least `needed` of them where the text has them: encoded a piece at
  * a time and no further (the tokens of the whole text's encoding, cut), so measuring 16 windows of
- * a long text encodes the start of it only. `whole`: every token of the text is there.
+ * a long text encodes the start of it only.
  */
 export function encodeTextPrefix(
   tokenizer: Pick<Tokenizer, 'encodePieces'>,
   set: { bytes: Uint8Array },
   needed: number,
-): { tokens: Int32Array; whole: boolean } {
+): TextPrefix {
   const text = tokenizer.encodePieces(new TextDecoder('utf-8').decode(set.bytes));
   const pieces = text.byteStarts.length - 1;
   const ids: number[] = [];

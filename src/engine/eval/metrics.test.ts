@@ -11,6 +11,19 @@ const logSoftmax = (row: number[]) => {
   return row.map((v) => v - lse);
 };
 
+/** The tiny ViT (weights of seed 6) and 8 random images of 5 classes, the pixels drawn from `seed`. */
+function eightImages(seed: number) {
+  const c = tinyVit();
+  const n = 8;
+  return {
+    c,
+    w: toTfWeights(randomHostWeights(c, 6)),
+    n,
+    pixels: Uint8Array.from(randomArray(n * 128, seed, 0.5), (v) => Math.round((v + 0.5) * 255)),
+    labels: Uint8Array.from({ length: n }, (_, i) => (i * 3) % 5),
+  };
+}
+
 describe('metrics', () => {
   it('LM loss, bits per byte, perplexity and accuracy equal a direct computation', async () => {
     const c = tinyGpt2(); // context 16
@@ -70,11 +83,7 @@ describe('metrics', () => {
   });
 
   it('streams partial classifier metrics: the last is the result, the k-th is the first k batches evaluated alone', async () => {
-    const c = tinyVit();
-    const w = toTfWeights(randomHostWeights(c, 6));
-    const n = 8;
-    const pixels = Uint8Array.from(randomArray(n * 128, 12, 0.5), (v) => Math.round((v + 0.5) * 255));
-    const labels = Uint8Array.from({ length: n }, (_, i) => (i * 3) % 5);
+    const { c, w, n, pixels, labels } = eightImages(12);
     const partials: PartialMetrics[] = [];
     const full = await evaluateClassifier(c, w, pixels, labels, { batchSize: 3, onPartial: (p) => partials.push(p) });
     expect(partials.map((p) => p.seen)).toEqual([3, 6, 8]);
@@ -94,11 +103,7 @@ describe('metrics', () => {
   });
 
   it('a small first classifier batch gives the first estimate sooner and the same result', async () => {
-    const c = tinyVit();
-    const w = toTfWeights(randomHostWeights(c, 6));
-    const n = 8;
-    const pixels = Uint8Array.from(randomArray(n * 128, 13, 0.5), (v) => Math.round((v + 0.5) * 255));
-    const labels = Uint8Array.from({ length: n }, (_, i) => (i * 3) % 5);
+    const { c, w, pixels, labels } = eightImages(13);
     const full = await evaluateClassifier(c, w, pixels, labels, { batchSize: 3 });
     const partials: PartialMetrics[] = [];
     const sooner = await evaluateClassifier(c, w, pixels, labels, {

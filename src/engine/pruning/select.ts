@@ -72,13 +72,19 @@ function maskByThreshold(groups: ArrayLike<number>[], keep: number, t: Threshold
 function thresholdBySelection(groups: ArrayLike<number>[], keep: number): Threshold {
   const total = groups.reduce((a, g) => a + g.length, 0);
   const numbers = groups.every((g) => g instanceof Float32Array) ? new Float32Array(total) : new Float64Array(total);
-  let count = 0;
-  for (const g of groups) for (let i = 0; i < g.length; i++) if (!Number.isNaN(g[i])) numbers[count++] = g[i];
+  const count = copyNumbers(groups, numbers);
   const keepNumbers = Math.min(keep, count);
   const threshold = keepNumbers > 0 ? kthSmallest(numbers, count, count - keepNumbers) : Infinity;
   let above = 0;
   for (let i = 0; i < count; i++) if (numbers[i] > threshold) above++;
   return { threshold, above, count };
+}
+
+/** Copies the groups' scores that are numbers (not NaN) to the start of `into`; returns how many. */
+function copyNumbers(groups: ArrayLike<number>[], into: Float32Array | Float64Array): number {
+  let count = 0;
+  for (const g of groups) for (let i = 0; i < g.length; i++) if (!Number.isNaN(g[i])) into[count++] = g[i];
+  return count;
 }
 
 /** The threshold read from the numbers sorted ascending: the keep-th from the top, and a binary search for what beats it. */
@@ -144,8 +150,7 @@ export function prepareScores(groups: Float32Array[], histogramFrom = HISTOGRAM_
   const total = groups.reduce((a, g) => a + g.length, 0);
   if (total >= histogramFrom) return scoreHistogram(groups);
   const numbers = new Float32Array(total);
-  let count = 0;
-  for (const g of groups) for (let i = 0; i < g.length; i++) if (!Number.isNaN(g[i])) numbers[count++] = g[i];
+  const count = copyNumbers(groups, numbers);
   return { kind: 'sorted', groups: [...groups], numbers: numbers.subarray(0, count).sort() };
 }
 
