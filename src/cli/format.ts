@@ -4,6 +4,7 @@ import type { PruneRecipe, PruneReport, StructuredPruneRecipe, StructuredReport 
 import { allocationDefaults, allocationEntry, calibrationModeEntry } from '../engine/pruning/catalogue';
 import type { ModelSummary } from '../engine/session';
 import type { RecoveryReport } from '../engine/eval/recovery';
+import { passesText, pastItsPeak } from '../engine/eval/recovery-report';
 import { recoveryModeEntry } from '../engine/recovery/modes';
 import type { Quantization } from '../engine/pruning/recipe';
 import { OPTIONS } from './options';
@@ -192,13 +193,14 @@ export function recoveryText(r: RecoveryReport): string {
   const mode = recoveryModeEntry(c.mode).label;
   const first = r.lossCurve[0]?.value;
   const last = r.lossCurve.at(-1)?.value;
+  const peak = pastItsPeak(r);
   const stopped = r.aborted
     ? ` (cancelled after ${r.stepsDone}; the weights of step ${r.step}, the best measured)`
     : '';
   const lines = [
     row(
       'recovery',
-      `${mode}, ${r.stepsDone} of ${c.steps} steps${stopped}, lr ${c.learningRate}, batch ${c.batchSize}${c.rank ? `, rank ${c.rank}, alpha ${c.alpha}` : ''} on ${r.data}`,
+      `${mode}, ${r.stepsDone} of ${c.steps} steps${stopped}, lr ${c.learningRate}, batch ${c.batchSize}${c.rank ? `, rank ${c.rank}, alpha ${c.alpha}` : ''} on ${r.data} (${passesText(r.passes)})`,
     ),
     row('before', metricLine(r.before)),
     row('after', metricLine(r.after)),
@@ -206,6 +208,7 @@ export function recoveryText(r: RecoveryReport): string {
       ? [row('train loss', `${first.toFixed(4)} → ${last.toFixed(4)}`)]
       : []),
     row('time', seconds(r.timeMs)),
+    ...(peak ? [row('note', peak.text)] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

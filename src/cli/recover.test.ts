@@ -59,7 +59,9 @@ describe('--recover', () => {
   it('prune and sweep in words: the recovery block, and "recovered" on every point', async () => {
     const p = await run(['prune', ...prune, '--sparsity', '0.5', '--recover', 'distill', '--recover-steps', '2']);
     expect(p.code).toBe(0);
-    expect(p.stdout).toMatch(/^recovery +Distillation, 2 of 2 steps, lr 0\.0001, batch 8 on \d+ windows/m);
+    expect(p.stdout).toMatch(
+      /^recovery +Distillation, 2 of 2 steps, lr 0\.0001, batch 8 on \d+ windows.* \([\d.]+ passes over the data\)$/m,
+    );
     expect(p.stdout).toMatch(/^before +.*bits\/byte/m);
     expect(p.stdout).toMatch(/^after +.*bits\/byte/m);
     const s = await run(['sweep', ...prune, '--sparsities', '0.3,0.6', '--recover', 'lora', '--recover-steps', '2']);

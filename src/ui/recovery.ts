@@ -1,7 +1,7 @@
 // Recovery after pruning as the page states it, pure: the worker's request for a choice of the form,
 // the form's defaults as it changes, what is wrong with its values or data, and the memory budget
 // its estimate is weighed against (the estimate itself is the engine's: src/engine/recovery/memory.ts, through the worker's client).
-import { RECOVERY_MODES, recoveryModeEntry } from '../engine/recovery/modes';
+import { RECOVERY_MODES, type RecoveryDataId, recoveryModeEntry } from '../engine/recovery/modes';
 import {
   largestFittingBatch,
   type ModelSummary,
@@ -11,7 +11,7 @@ import {
   type WorkbenchRecipe,
 } from '../workers/client';
 import { formatBytes } from './format';
-import { checkRecoveryChoice, LinkError, type RecoveryChoice, type RecoveryDataChoice, WARMUP_SHARE } from './share';
+import { checkRecoveryChoice, LinkError, type RecoveryChoice, WARMUP_SHARE } from './share';
 
 export { largestFittingBatch, recoveryMemory };
 
@@ -65,8 +65,8 @@ export function choiceProblem(c: RecoveryChoice): string | null {
 }
 
 /** Why a data source cannot be trained on for this model; null when it can. */
-export function dataRefusal(data: RecoveryDataChoice, summary: ModelSummary, ownData: boolean): string | null {
-  if (data === 'train' && !summary.calibSet) return 'this model came without a training split (calib.safetensors)';
+export function dataRefusal(data: RecoveryDataId, summary: ModelSummary, ownData: boolean): string | null {
+  if (data === 'train' && !summary.calibSet) return 'this model came without a training slice (calib.safetensors)';
   if (data === 'custom' && !ownData) return 'give the model a data file of your own first (under its baseline)';
   return null;
 }

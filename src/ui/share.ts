@@ -33,7 +33,13 @@ import {
   parseHubId,
   SourceError,
 } from '../workers/client';
-import { RECOVERY_MODES, type RecoveryModeId, recoveryModeEntry } from '../engine/recovery/modes';
+import {
+  RECOVERY_DATA,
+  RECOVERY_MODES,
+  type RecoveryDataId,
+  type RecoveryModeId,
+  recoveryModeEntry,
+} from '../engine/recovery/modes';
 
 export const AXES = ['flops', 'params', 'bytes'] as const;
 export type Axis = (typeof AXES)[number];
@@ -83,10 +89,6 @@ export interface ShareState extends ChoiceState, QuantGrid {
   recovery: RecoveryChoice | null;
 }
 
-/** Where a recovery's training examples come from: the calibration data, the training split, the user's data. */
-export const RECOVERY_DATA = ['calibration', 'train', 'custom'] as const;
-export type RecoveryDataChoice = (typeof RECOVERY_DATA)[number];
-
 /** A recovery as the link holds it: every setting that decides its result, the seed included. */
 export interface RecoveryChoice {
   mode: RecoveryModeId;
@@ -95,7 +97,7 @@ export interface RecoveryChoice {
   /** Updates of linear warm-up before the cosine decay. */
   warmupSteps: number;
   batchSize: number;
-  data: RecoveryDataChoice;
+  data: RecoveryDataId;
   /** LoRA's rank r and alpha (used in LoRA mode). */
   rank: number;
   alpha: number;
@@ -322,7 +324,7 @@ export function checkRecoveryChoice(v: unknown): RecoveryChoice {
     learningRate,
     warmupSteps: num(get('warmupSteps'), 'recovery.warmupSteps', 0, steps, true),
     batchSize: num(get('batchSize'), 'recovery.batchSize', 1, 256, true),
-    data: oneOf(get('data'), RECOVERY_DATA, 'recovery.data'),
+    data: oneOf(get('data'), ids(RECOVERY_DATA), 'recovery.data'),
     rank: num(get('rank'), 'recovery.rank', 1, 256, true),
     alpha: num(get('alpha'), 'recovery.alpha', 0.01, 1024),
     temperature: num(get('temperature'), 'recovery.temperature', 0.1, 100),

@@ -397,7 +397,7 @@ export interface SensitivityResult {
 
 export type { CurvePoint, RecoveryModeId, RecoveryProgress, RecoveryReport };
 
-/** Where the training examples come from: the recipe's calibration data, the model's training split, the user's data. */
+/** Where the training examples come from: the recipe's calibration data, the slice of its training data it ships with, the user's data. */
 export type RecoveryData = 'calibration' | 'train' | 'custom';
 
 export interface RecoverRequest {

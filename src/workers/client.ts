@@ -55,6 +55,7 @@ import type { ModelSummary } from './api';
 export { LONGEST_WINDOW, SHIPPED_TEXT } from './api';
 export { TAB_MEMORY_BUDGET } from './helpers';
 export { largestFittingBatch, recoveryMemory } from '../engine/recovery/memory';
+export { passesText, pastItsPeak } from '../engine/eval/recovery-report';
 import type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type {
   Histogram,

@@ -34,7 +34,7 @@ export function dataSourceOf(request: RecoverRequest, own: OwnData | null): Reco
   if (data !== 'custom') return { source: data };
   if (!own)
     throw new Error(
-      'no data of your own is loaded: give the model a data file (under its baseline) first, or recover on the calibration data or the training split',
+      'no data of your own is loaded: give the model a data file (under its baseline) first, or recover on the calibration data or the training slice',
     );
   return { source: 'custom', set: own.set, name: own.name };
 }

@@ -89,6 +89,8 @@ describe('recoverPruned', () => {
     );
     expect(report.recovery).toMatchObject({ mode: 'distill', temperature: 2, hiddenWeight: 0, data: 'calibration' });
     expect(report.data).toMatch(/4 windows/);
+    // 4 updates of 2 over 4 windows: twice over them.
+    expect(report).toMatchObject({ examples: 4, passes: 2 });
     expect(report.lossCurve.every((p) => Number.isFinite(p.value) && p.value >= 0)).toBe(true);
   });
 

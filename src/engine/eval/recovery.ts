@@ -1,5 +1,5 @@
 // Recovery of a pruned model on a pruner's session: the training data (the calibration examples,
-// the model's training split, or the user's own), the held-out metric on the session's eval set,
+// the slice of its training data it ships with, or the user's own), the held-out metric on the session's eval set,
 // and what a report, the CLI and the page need of the run (recovery/recover.ts does the training).
 import * as tf from '@tensorflow/tfjs';
 import type { DataSet } from '../data/datasets';
@@ -119,6 +119,10 @@ export interface RecoveryReport {
   recovery: ResolvedRecovery;
   /** The training examples, in words. */
   data: string;
+  /** How many there are (windows or images). */
+  examples: number;
+  /** How many times the updates done went over them (updates × batch ÷ examples). */
+  passes: number;
   /** The eval set's metric of the pruned model before recovery and of the returned weights. */
   before: Metrics;
   after: Metrics;
@@ -152,8 +156,8 @@ async function trainingData(pruner: Pruner, request: RecoveryRequest, spec: Prun
   const c = s.config;
   if (request.data.source === 'calibration') return pruner.calibration(pruner.calibSpec(spec));
   const set = request.data.source === 'train' ? s.calibSet : request.data.set;
-  const name = request.data.source === 'train' ? 'the training split' : request.data.name;
-  if (!set) throw new RecoveryError('this model ships no training split: recover on the calibration data or your own');
+  const name = request.data.source === 'train' ? 'the training slice' : request.data.name;
+  if (!set) throw new RecoveryError('this model ships no training slice (calib.safetensors): recover on the calibration data or your own');
   if (isCausalLm(c)) {
     if (set.kind !== 'text') throw new RecoveryError(`${name} is images; this model reads text`);
     const length = pruner.calibSpec(spec).length ?? sequenceLength(c);
@@ -229,6 +233,8 @@ export async function recoverPruned(
         report: {
           recovery: resolved,
           data: data.description,
+          examples: data.count,
+          passes: (result.stepsDone * resolved.batchSize) / data.count,
           before: measured[0],
           after,
           lossCurve: result.lossCurve,

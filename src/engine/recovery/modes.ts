@@ -85,8 +85,9 @@ export const RECOVERY_DATA: readonly {
 }[] = [
   {
     id: 'train',
-    label: 'training data',
-    summary: 'The data the model was trained on (calib.safetensors), all of it.',
+    label: 'training slice',
+    summary:
+      'The slice of its training data that the model ships with (calib.safetensors), all of it: a few hundred examples, which a long run goes over many times.',
     paper: null,
     implements: 'non-overlapping windows of the text, or every labelled image, in a seeded order each epoch',
   },

@@ -5,18 +5,17 @@
 import { extent, line, scaleLinear } from 'd3';
 import { type ReactNode, useId } from 'react';
 import { citeShort } from '../../engine/pruning/catalogue';
-import { RECOVERY_MODES, type RecoveryModeId, recoveryModeEntry } from '../../engine/recovery/modes';
-import type { CurvePoint, ModelSummary } from '../../workers/client';
+import {
+  RECOVERY_DATA,
+  RECOVERY_MODES,
+  type RecoveryDataId,
+  type RecoveryModeId,
+  recoveryModeEntry,
+} from '../../engine/recovery/modes';
+import { type CurvePoint, type ModelSummary, passesText, pastItsPeak } from '../../workers/client';
 import { metricDisplay } from '../format';
-import { RECOVERY_DATA, type RecoveryDataChoice } from '../share';
 import { choiceProblem, dataRefusal, memoryBudgetOf, memoryNote, metricValue, useWorkbench } from '../store';
 import { JobProgress } from './JobProgress';
-
-const DATA_LABELS: Record<RecoveryDataChoice, string> = {
-  calibration: 'Calibration data',
-  train: 'Training split',
-  custom: 'Your data',
-};
 
 const modeTitle = (id: RecoveryModeId) => {
   const m = recoveryModeEntry(id);
@@ -136,6 +135,7 @@ export function RecoverPanel({ summary }: { summary: ModelSummary }) {
   const note = memoryNote(summary, draft, budget, tokens);
   const running = recovery.status === 'running';
   const run = recovery.status === 'done' ? recovery.value : null;
+  const peak = run && pastItsPeak(run.report);
 
   return (
     <section className="card controls" aria-labelledby="recover-title" aria-busy={running}>
@@ -184,16 +184,12 @@ export function RecoverPanel({ summary }: { summary: ModelSummary }) {
         />
         <Field label="Training data">
           {(id) => (
-            <select
-              id={id}
-              value={draft.data}
-              onChange={(e) => setDraft({ data: e.target.value as RecoveryDataChoice })}
-            >
+            <select id={id} value={draft.data} onChange={(e) => setDraft({ data: e.target.value as RecoveryDataId })}>
               {RECOVERY_DATA.map((d) => {
-                const why = dataRefusal(d, summary, ownData);
+                const why = dataRefusal(d.id, summary, ownData);
                 return (
-                  <option key={d} value={d} disabled={why !== null} title={why ?? undefined}>
-                    {DATA_LABELS[d]}
+                  <option key={d.id} value={d.id} disabled={why !== null} title={why ?? d.summary}>
+                    {d.label}
                   </option>
                 );
               })}
@@ -266,8 +262,13 @@ export function RecoverPanel({ summary }: { summary: ModelSummary }) {
           <p>
             {metricName}: {fmt(run.pruned.metric)} pruned →{' '}
             <strong data-testid="recovered-metric">{fmt(metricValue(run.report.after))}</strong> recovered (
-            {recoveryModeEntry(run.choice.mode).label}, {run.report.data})
+            {recoveryModeEntry(run.choice.mode).label}, {run.report.data}, {passesText(run.report.passes)})
           </p>
+          {peak && (
+            <p className="note" data-testid="recovery-peak">
+              {peak.text}
+            </p>
+          )}
           {run.report.aborted && (
             <p className="note">
               Cancelled at step {run.report.stepsDone}; kept the weights of step {run.report.step}.
