@@ -37,6 +37,10 @@
 //   EXPORT_ONLY=1                        (e) alone: Export at 50% right after opening, no evaluation data
 //   SKIP_STEP=1                          no slider step (c): a model read a block at a time makes each
 //                                        step a whole pass, (b) again
+//   RECOVER=lora                         (f) after the prune, that recovery (lora, finetune or distill) pressed
+//                                        in the Recovery panel with RECOVER_STEPS updates (default 3) at a
+//                                        batch of RECOVER_BATCH (default 1) on the panel's default data, timed
+//                                        until its result shows: the page's time per update and its memory
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -79,6 +83,10 @@ const SPARSITY_STEPS = 10; // ArrowRight presses: 5% each → 50%
 const EXPORT_ONLY = process.env.EXPORT_ONLY === '1';
 const EXPORT = process.env.EXPORT === '1' || EXPORT_ONLY;
 const SKIP_STEP = process.env.SKIP_STEP === '1';
+/** RECOVER=lora|finetune|distill: (f) a recovery after the prune, RECOVER_STEPS updates at a batch of RECOVER_BATCH. */
+const RECOVER = process.env.RECOVER ?? null;
+const RECOVER_STEPS = Number(process.env.RECOVER_STEPS ?? 3);
+const RECOVER_BATCH = Number(process.env.RECOVER_BATCH ?? 1);
 const SHOTS = 'test-results/page-prune';
 /** The benchmark's own checkpoints, written once; any other folder is taken as it is. */
 const WRITERS: Record<string, (dir: string) => number> = {
@@ -189,6 +197,14 @@ interface PageState {
   exportLabel: string | null;
   exportBusy: boolean;
   exportFailed: string | null;
+  recovery: {
+    label: string | null;
+    result: string | null;
+    msPerStep: number | null;
+    timeMs: number | null;
+    memoryNote: string | null;
+    failed: string | null;
+  };
 }
 
 /**
@@ -222,6 +238,18 @@ const READ_PAGE = `(() => {
     exportLabel: text(document.querySelector('.share-bar .measuring-label')),
     exportBusy: !!document.querySelector('.share-bar .measuring'),
     exportFailed: text(document.querySelector('.share-bar .error-text')),
+    recovery: (() => {
+      const r = document.getElementById('recover-title')?.closest('section');
+      const times = r?.querySelector('[data-testid="recovery-times"]');
+      return {
+        label: text(r?.querySelector('.measuring-label')),
+        result: text(r?.querySelector('[data-testid="recovery-result"]')),
+        msPerStep: times?.dataset.msPerStep ? Number(times.dataset.msPerStep) : null,
+        timeMs: times?.dataset.timeMs ? Number(times.dataset.timeMs) : null,
+        memoryNote: text(r?.querySelector('[data-testid="recovery-memory"]')),
+        failed: text(r?.querySelector('.error-text')),
+      };
+    })(),
   };
 })()`;
 
@@ -448,6 +476,40 @@ async function run(context: BrowserContext, pid: number) {
     );
   };
 
+  /** (f) A recovery of the pruned model, as RECOVER says, → its result shown. */
+  const recoverPruned = async () => {
+    const panel = page.getByRole('region', { name: 'Recovery', exact: true });
+    await panel.getByLabel('Recovery mode').selectOption(RECOVER!);
+    await panel.getByLabel('Steps', { exact: true }).fill(String(RECOVER_STEPS));
+    await panel.getByLabel('Batch size').fill(String(RECOVER_BATCH));
+    notes.recoveryData = await panel
+      .getByLabel('Training data')
+      .evaluate((e: HTMLSelectElement) => `${e.value} (${e.selectedOptions[0]?.textContent})`);
+    // The panel's word on memory: null when the run fits the tab's budget.
+    notes.recoveryMemoryNote = (await readPage(page)).recovery.memoryNote;
+    sampler.reset();
+    const t0 = performance.now();
+    await panel.getByRole('button', { name: 'Recover' }).click();
+    const done = await watch('recover', t0, (s) => !!s.recovery.result, {
+      everyMs: 500,
+      failed: (s) => s.recovery.failed,
+      label: (s) => s.recovery.label,
+    });
+    const r = done.state.recovery;
+    steps.recover = {
+      seconds: done.seconds,
+      peakMB: inMB(sampler.peak()),
+      result: r.result,
+      msPerStep: r.msPerStep,
+      workerTimeMs: r.timeMs,
+      timeline: done.timeline,
+    };
+    console.log(
+      `(f) ${RECOVER} recovery, ${RECOVER_STEPS} updates of ${RECOVER_BATCH}: ${done.seconds.toFixed(1)} s, ` +
+        `${r.msPerStep === null ? '?' : (r.msPerStep / 1000).toFixed(2)} s per update — ${r.result}`,
+    );
+  };
+
   /** (e) Export → every file downloaded (the page saves them one by one). */
   const exportAll = async () => {
     sampler.reset();
@@ -662,6 +724,7 @@ async function run(context: BrowserContext, pid: number) {
     // (c) One slider step → the first estimate, and → the measurement done.
     if (!SKIP_STEP) await sliderStep();
     if (EXPORT) await exportAll();
+    if (RECOVER) await recoverPruned();
     notes.inspectPanel = (
       await page
         .locator('.inspect-status')
@@ -742,7 +805,7 @@ const configuration = {
   calibrationSize: notes.calibrationSize,
   calibrationMode: notes.calibrationMode,
 };
-const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}|window ${notes.window}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}${EXPORT_ONLY ? '|export only' : EXPORT ? '|export' : ''}`;
+const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}|window ${notes.window}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}${EXPORT_ONLY ? '|export only' : EXPORT ? '|export' : ''}${RECOVER ? `|recover ${RECOVER} ${RECOVER_STEPS}×${RECOVER_BATCH}` : ''}`;
 const entry = {
   date: new Date().toISOString(),
   key,
@@ -784,6 +847,11 @@ const entry = {
             ? []
             : ['one more ArrowRight → (c) first streamed estimate (data-testid pruned-metric-estimate), then done']),
           ...(EXPORT ? ['Export pruned checkpoint → (e) every file downloaded'] : []),
+          ...(RECOVER
+            ? [
+                `Recovery: mode ${RECOVER}, Steps ${RECOVER_STEPS}, Batch size ${RECOVER_BATCH}, Recover → (f) the result shown`,
+              ]
+            : []),
         ],
   configuration,
   notes,
@@ -822,6 +890,18 @@ const rows: [string, string][] = [
       ]
     : []),
   ...(EXPORT ? [['(e) export → every file downloaded', cell('export', 'export', seconds(1))] as [string, string]] : []),
+  ...(RECOVER
+    ? ([
+        ['(f) recovery → result shown', cell('recover', 'recover', seconds(1))],
+        [
+          "    per update (the worker's count)",
+          cell('recover', 'recover', (st) =>
+            typeof st.msPerStep === 'number' ? `${(st.msPerStep / 1000).toFixed(2)} s` : '—',
+          ),
+        ],
+        ['    peak RSS during it', cell('recover', 'recover', (st) => `${st.peakMB.totalMB} MB`)],
+      ] as [string, string][])
+    : []),
   ['(d) peak RSS, all Chromium processes', `${entry.peakMB.totalMB} MB`],
   ['    over the idle page (default model)', `${entry.peakOverIdleMB} MB (idle ${entry.idleMB.totalMB} MB)`],
   ['    renderer (tab + worker) over idle', `${entry.rendererPeakOverIdleMB} MB`],

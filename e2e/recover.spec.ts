@@ -39,6 +39,9 @@ test('prune, recover (loss streamed, metric back, arrow in the chart), cancel a 
   await expect(result).toContainText(/pruned → \d+(\.\d+)?% recovered/, { timeout: 60_000 });
   // 8 updates of 8 over the recipe's 128 calibration images: half of them.
   await expect(result).toContainText('128 train images (seed 0), 0.50 passes over the data)');
+  await expect(result.getByTestId('recovery-times')).toContainText(
+    /^Time in the worker: [\d.]+ m?s per update, [\d.]+ m?s in all/,
+  );
   // The loss streamed step by step, and the metric was measured before, during and after.
   await expect(recovery.getByTestId('recovery-curve')).toHaveAttribute(
     'aria-label',

@@ -13,6 +13,7 @@ import {
   recoveryModeEntry,
 } from '../../engine/recovery/modes';
 import { type CurvePoint, type ModelSummary, passesText, pastItsPeak } from '../../workers/client';
+import { formatDuration } from '../estimate';
 import { metricDisplay } from '../format';
 import { choiceProblem, dataRefusal, memoryBudgetOf, memoryNote, metricValue, useWorkbench } from '../store';
 import { JobProgress } from './JobProgress';
@@ -263,6 +264,16 @@ export function RecoverPanel({ summary }: { summary: ModelSummary }) {
             {metricName}: {fmt(run.pruned.metric)} pruned →{' '}
             <strong data-testid="recovered-metric">{fmt(metricValue(run.report.after))}</strong> recovered (
             {recoveryModeEntry(run.choice.mode).label}, {run.report.data}, {passesText(run.report.passes)})
+          </p>
+          <p
+            className="note"
+            data-testid="recovery-times"
+            data-ms-per-step={run.report.msPerStep ?? undefined}
+            data-time-ms={run.report.timeMs}
+          >
+            Time in the worker:{' '}
+            {run.report.msPerStep !== null && `${formatDuration(run.report.msPerStep)} per update, `}
+            {formatDuration(run.report.timeMs)} in all with the measurements
           </p>
           {peak && (
             <p className="note" data-testid="recovery-peak">
