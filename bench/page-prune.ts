@@ -27,6 +27,9 @@
 //   WINDOW=128                           the window of text typed (tokens, for calibration and measuring;
 //                                        default: the model's context) right after the model opens
 //   SKIP_BASELINE=1                      Cancel pressed on the baseline measurement at once
+//   EVAL_TEXT=path.txt                   that text file chosen (Choose a text file…) instead of the shipped
+//                                        text, as a user measures on their own text (a short one keeps each
+//                                        GPT-2-small measurement to seconds)
 //   PRUNE_FIRST=1                        diagnostic: calibrate on "random inputs" and prune before giving
 //                                        any evaluation data (times calibration + pruning alone)
 //   DIR=public/models/gpt-bytes          another checkpoint folder (the shipped 0.8 M-parameter model: a control;
@@ -72,6 +75,8 @@ const CALIB_MODE = process.env.CALIB_MODE ?? null;
 const WINDOW = process.env.WINDOW ? Number(process.env.WINDOW) : null;
 /** SKIP_BASELINE=1: cancel the dense baseline the page starts on the shipped text, and prune at once. */
 const SKIP_BASELINE = process.env.SKIP_BASELINE === '1';
+/** EVAL_TEXT=path: the user's own text file chosen for measuring instead of the shipped text. */
+const EVAL_TEXT = process.env.EVAL_TEXT ?? null;
 /**
  * PRUNE_FIRST=1 (a diagnostic): before giving any evaluation data, calibrate on the page's "random
  * inputs" and prune; times calibration and pruning alone (the measurement then has no text).
@@ -623,7 +628,10 @@ async function run(context: BrowserContext, pid: number) {
     notes.offer = (await metric.textContent())?.replace(/\s+/g, ' ').trim();
     sampler.reset();
     t0 = performance.now();
-    await metric.getByRole('button', { name: 'Use the shipped text' }).click();
+    if (EVAL_TEXT) {
+      notes.evalText = `${EVAL_TEXT} (${statSync(EVAL_TEXT).size} bytes)`;
+      await metric.getByLabel('Choose a text file…').setInputFiles(resolve(EVAL_TEXT));
+    } else await metric.getByRole('button', { name: 'Use the shipped text' }).click();
     const evalSet = async () =>
       (await metric
         .locator('.card-note')
@@ -664,7 +672,9 @@ async function run(context: BrowserContext, pid: number) {
           evalSet: await evalSet(),
           timeline: base.timeline,
         };
-        console.log(`baseline on the shipped text: ${base.seconds.toFixed(1)} s — ${base.state.baseline}`);
+        console.log(
+          `baseline on ${EVAL_TEXT ?? 'the shipped text'}: ${base.seconds.toFixed(1)} s — ${base.state.baseline}`,
+        );
       } catch (e) {
         if (!(e instanceof StepFailed)) throw e;
         failures.push(e.failure);
@@ -805,7 +815,7 @@ const configuration = {
   calibrationSize: notes.calibrationSize,
   calibrationMode: notes.calibrationMode,
 };
-const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}|window ${notes.window}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}${EXPORT_ONLY ? '|export only' : EXPORT ? '|export' : ''}${RECOVER ? `|recover ${RECOVER} ${RECOVER_STEPS}×${RECOVER_BATCH}` : ''}`;
+const key = `${DIR}|${METHOD}|${notes.calibrationMode}|${notes.calibrationSize}|window ${notes.window}${EVAL_TEXT ? `|eval ${EVAL_TEXT}` : ''}${SKIP_BASELINE ? '|baseline cancelled' : ''}${PRUNE_FIRST ? '|prune first, random calibration' : ''}${EXPORT_ONLY ? '|export only' : EXPORT ? '|export' : ''}${RECOVER ? `|recover ${RECOVER} ${RECOVER_STEPS}×${RECOVER_BATCH}` : ''}`;
 const entry = {
   date: new Date().toISOString(),
   key,
@@ -836,7 +846,7 @@ const entry = {
       : [
           'open /?backend=wasm (default model, baseline measured), idle RSS sampled',
           `Choose files… ← ${MODEL_FILES.join(', ')}`,
-          `Baseline quality: "Use the shipped text" (the dense model measured on it${SKIP_BASELINE ? '; that measurement cancelled at once' : ''})`,
+          `Baseline quality: ${EVAL_TEXT ? `"Choose a text file…" ← ${notes.evalText}` : '"Use the shipped text"'} (the dense model measured on it${SKIP_BASELINE ? '; that measurement cancelled at once' : ''})`,
           `Method: ${METHOD}${CALIB_MODE ? `, Calibration mode: ${CALIB_MODE}` : ''}${CALIB_COUNT !== null ? `, Calibration size: ${CALIB_COUNT}` : ''}`,
           `Global sparsity slider: ${SPARSITY_STEPS} × ArrowRight (on the default calibration source)`,
           `Window (tokens): ${notes.window}${WINDOW !== null ? ' (typed after opening)' : ' (the default)'}`,
@@ -872,7 +882,7 @@ const cell = (name: string, failedAs: string, shown: (st: Step) => string) => {
 const seconds = (d: number) => (st: Step) => `${st.seconds.toFixed(d)} s`;
 const rows: [string, string][] = [
   ['(a) open → model on screen', cell('open', 'open', seconds(1))],
-  ['    baseline on the shipped text', cell('baseline', 'baseline', seconds(1))],
+  [`    baseline on ${EVAL_TEXT ? 'the eval text' : 'the shipped text'}`, cell('baseline', 'baseline', seconds(1))],
   ['(b) calibration + first pruned measurement', cell('calibrateAndMeasure', 'calibrate-and-measure', seconds(1))],
   [
     '(c) slider step → first estimate',
