@@ -166,14 +166,14 @@ export class ForwardContext {
       kh = applyRotary(kh, positions, opts.rotary);
     }
     if (nKv !== nHead) {
-      // Each key/value head repeated for its group of query heads: [B, G, T, dh] → [B, H, T, dh]
-      // (a gather, which every backend differentiates; tile's gradient stops at rank 4).
+      // Each key/value head repeated for its group of query heads: [B, G, T, dh] → [B, H, T, dh],
+      // head h reading group ⌊h / size⌋. A broadcast product with ones, whose gradient (a sum over
+      // the repeats) every backend has: a gather's needs UnsortedSegmentSum, which the WASM backend
+      // lacks, and tile's gradient stops at rank 4.
       const size = nHead / nKv;
-      const of = tf.tensor1d(
-        Int32Array.from({ length: nHead }, (_, h) => Math.floor(h / size)),
-        'int32',
-      );
-      const group = (x: tf.Tensor) => tf.gather(x, of, 1);
+      const repeats = tf.ones([1, size, 1]);
+      const group = (x: tf.Tensor) =>
+        tf.reshape(tf.mul(tf.reshape(x, [b * nKv, 1, t * dh]), repeats), [b, nHead, t, dh]);
       kh = group(kh);
       vh = group(vh);
     }

@@ -3,6 +3,7 @@
 // embeddings, linear scaling) and Mistral (a sliding window), with masks and token pruning; and the
 // pieces read directly against their definitions.
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type LlamaConfig } from './config';
 import { forward } from './forward';
@@ -166,3 +167,39 @@ describe('the Llama family forward pass', () => {
     expect(() => parseConfig({ ...TINY_LLAMA_CONFIG, architectures: ['PhiForCausalLM'] })).toThrow(/not supported/);
   });
 });
+
+describe('training a Llama-family model', () => {
+  it('grouped-query attention differentiates on WASM as on the CPU (every weight’s gradient)', async () => {
+    const config = parseConfig(TINY_LLAMA_CONFIG) as LlamaConfig;
+    expect(config.numKvHeads).toBeLessThan(config.numHeads);
+    const host = randomHostWeights(config, 11, 0.4);
+    const direction = randomArray(ids.length * config.vocabSize, 12);
+    const gradients = () => {
+      const weights = toTfWeights(host);
+      const names = [...weights.keys()];
+      const x = tf.tensor2d([ids], [1, ids.length], 'int32');
+      const loss = (...params: tf.Tensor[]) => {
+        const w = new Map(names.map((n, i) => [n, params[i]]));
+        const { logits } = forward(config, w, x, { oneHotEmbedding: true });
+        return tf.sum(tf.mul(logits, tf.tensor(direction, logits.shape))) as tf.Scalar;
+      };
+      const grads = tf.grads(loss)(names.map((n) => weights.get(n)!));
+      const out = new Map(names.map((n, i) => [n, grads[i].dataSync().slice()]));
+      tf.dispose([...grads, x, ...weights.values()]);
+      return out;
+    };
+    const onCpu = gradients();
+    await tf.setBackend('wasm');
+    try {
+      const onWasm = gradients();
+      for (const [name, g] of onCpu) {
+        expect(maxAbsDiff(onWasm.get(name)!, g), name).toBeLessThan(TOL * Math.max(1, maxAbs(g)));
+        expect(maxAbs(g), name).toBeGreaterThan(0);
+      }
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
+
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
