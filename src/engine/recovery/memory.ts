@@ -24,9 +24,9 @@ const HELD_COPIES = 3;
  * softmax). TensorFlow.js keeps every activation the gradient needs and every gradient it has
  * computed until the backward pass ends: measured 9.0 MB a token on GPT-2 small's shape (12 blocks
  * of 768, a vocabulary of 50,257) and 0.47 MB on gpt-bytes (4 of 128, 256), LoRA at 64 to 1,024
- * tokens a step, the peak of live tensors less what was held before. Those runs had the
- * cross-entropy's gradient written out; differentiated op by op (model/loss.ts) it keeps about four
- * vocabularies a token more, which the count covers (10.1 MB a token on GPT-2 small).
+ * tokens a step, the peak of live tensors less what was held before, with the cross-entropy's
+ * gradient written out (model/loss.ts); the count leaves room for about four vocabularies a token
+ * more (10.1 MB a token on GPT-2 small), what the cross-entropy differentiated op by op keeps.
  */
 const ACTIVATION_WIDTHS = 230;
 const LOGIT_COPIES: Record<RecoveryModeId, number> = { finetune: 8, distill: 10, lora: 8 };
