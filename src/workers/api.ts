@@ -20,7 +20,7 @@ import type { RemoteRef } from '../engine/hub';
 import type { CachedModel } from './cache';
 import type { RecoveryReport, RecoveryRequest } from '../engine/eval/recovery';
 import type { CurvePoint, RecoveryProgress } from '../engine/recovery/recover';
-import type { RecoveryModeId } from '../engine/recovery/modes';
+import type { RecoveryDataId, RecoveryModeId } from '../engine/recovery/modes';
 
 export type { PruneRecipe, PruneReport, SearchProgress, StructuredPruneRecipe, StructuredReport };
 export type { CalibrationSpec, MapImportance, PrunedShares };
@@ -397,14 +397,11 @@ export interface SensitivityResult {
 
 export type { CurvePoint, RecoveryModeId, RecoveryProgress, RecoveryReport };
 
-/** Where the training examples come from: the recipe's calibration data, the slice of its training data it ships with, the user's data. */
-export type RecoveryData = 'calibration' | 'train' | 'custom';
-
 export interface RecoverRequest {
   /** The pruned configuration the run starts from. */
   recipe: WorkbenchRecipe;
   /** The engine's request, the user's data named rather than sent (the worker holds it). */
-  recovery: Omit<RecoveryRequest, 'data'> & { data: RecoveryData };
+  recovery: Omit<RecoveryRequest, 'data'> & { data: RecoveryDataId };
 }
 
 export interface RecoveryResult {

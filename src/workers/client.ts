@@ -44,7 +44,6 @@ export type { DeviceEvent, PartialMetrics } from './api';
 export type {
   CurvePoint,
   RecoverRequest,
-  RecoveryData,
   RecoveryModeId,
   RecoveryProgress,
   RecoveryReport,

@@ -1,6 +1,7 @@
 // Recovery of a pruned model on a pruner's session: the training data (the calibration examples,
-// the slice of its training data it ships with, or the user's own), the held-out metric on the session's eval set,
-// and what a report, the CLI and the page need of the run (recovery/recover.ts does the training).
+// the slice of its training data the model ships with, or the user's own), the held-out metric on
+// the session's eval set, and what a report, the CLI and the page need of the run
+// (recovery/recover.ts does the training).
 import * as tf from '@tensorflow/tfjs';
 import type { DataSet } from '../data/datasets';
 import type { HostTensor } from '../model/checkpoint';
@@ -157,7 +158,10 @@ async function trainingData(pruner: Pruner, request: RecoveryRequest, spec: Prun
   if (request.data.source === 'calibration') return pruner.calibration(pruner.calibSpec(spec));
   const set = request.data.source === 'train' ? s.calibSet : request.data.set;
   const name = request.data.source === 'train' ? 'the training slice' : request.data.name;
-  if (!set) throw new RecoveryError('this model ships no training slice (calib.safetensors): recover on the calibration data or your own');
+  if (!set)
+    throw new RecoveryError(
+      'this model ships no training slice (calib.safetensors): recover on the calibration data or your own',
+    );
   if (isCausalLm(c)) {
     if (set.kind !== 'text') throw new RecoveryError(`${name} is images; this model reads text`);
     const length = pruner.calibSpec(spec).length ?? sequenceLength(c);
