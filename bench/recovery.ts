@@ -149,7 +149,7 @@ async function main() {
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)
     console.log(
-      `| ${r.model} | ${r.backend} | ${r.dataSource} (${r.passes.toFixed(1)} passes) | ${r.mode} | ${r.steps} | ${r.before.toFixed(4)} | ${r.after.toFixed(4)} | ${r.peak ? `${r.peak.best.toFixed(4)} at ${r.peak.step}` : '—'} | ${r.msPerStep?.toFixed(1)} |`,
+      `| ${r.model} | ${r.backend} | ${r.dataSource} (${passesText(r.passes)}) | ${r.mode} | ${r.steps} | ${r.before.toFixed(4)} | ${r.after.toFixed(4)} | ${r.peak ? `${r.peak.best.toFixed(4)} at ${r.peak.step}` : '—'} | ${r.msPerStep?.toFixed(1)} |`,
     );
   console.log(`written ${out}`);
 }
