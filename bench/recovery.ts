@@ -8,8 +8,8 @@
 //   BACKENDS=wasm,webgpu STEPS=20 npm run -s bench:recovery    (time per update, SwiftShader's WebGPU)
 //   DATA=kjv MODELS=gpt-bytes STEPS=1000 npm run -s bench:recovery
 //                          (on gpt-bytes' whole training text, Debian's bible-kjv, as train:gpt splits it)
-// The shipped training slice is 128 windows of gpt-bytes and 256 images of vit-fashion: 1,000
-// updates of 8 go over it 62 and 31 times, and the held-out metric, measured every tenth of the
+// The shipped training slice is 127 windows of gpt-bytes and 256 images of vit-fashion: 1,000
+// updates of 8 go over it 63 and 31 times, and the held-out metric, measured every tenth of the
 // run, shows when the model learns it by heart; the whole text is 30,748 windows.
 // SwiftShader's WebGPU is a CPU: its figures compare backends here, they are no GPU speed claim.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

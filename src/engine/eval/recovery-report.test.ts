@@ -37,6 +37,13 @@ describe('pastItsPeak', () => {
     expect(peak!.text).toBe(
       'The held-out metric was best at step 300 (2.150) and ended at 3.320. The 500 updates of 8 went over the 128 training examples 31.3 times: the model learns them by heart. Fewer steps, or more data, keep what it won.',
     );
+    const long = report([2.95, 2.16, 2.16, 2.33, 2.54, 2.82, 3.05, 3.2, 3.28, 3.32, 3.32], {
+      examples: 127,
+      passes: 63,
+    });
+    expect(pastItsPeak(long)?.text).toContain(
+      'best at step 100 (2.160) and ended at 3.320. The 1,000 updates of 8 went over the 127 training examples 63.0 times',
+    );
   });
 
   it('reads accuracy as higher-is-better, and names no repetition for a run within one pass', () => {

@@ -3,6 +3,8 @@
 // page's main thread reads it.
 import type { RecoveryReport } from './recovery';
 
+const count = (n: number) => n.toLocaleString('en-US');
+
 /** How often a run went over its examples, in words: "62.5 passes over the data". */
 export const passesText = (passes: number): string =>
   passes === 1 ? 'one pass over the data' : `${passes.toFixed(passes < 10 ? 2 : 1)} passes over the data`;
@@ -25,7 +27,7 @@ export function pastItsPeak(r: RecoveryReport): { step: number; best: number; en
   const fmt = (v: number) => (higher ? `${(100 * v).toFixed(1)}%` : v.toFixed(3));
   const why =
     r.passes > 1
-      ? ` The ${r.stepsDone} updates of ${r.recovery.batchSize} went over the ${r.examples} training examples ${r.passes.toFixed(1)} times: the model learns them by heart. Fewer steps, or more data, keep what it won.`
+      ? ` The ${count(r.stepsDone)} updates of ${r.recovery.batchSize} went over the ${count(r.examples)} training examples ${r.passes.toFixed(1)} times: the model learns them by heart. Fewer steps, or more data, keep what it won.`
       : ' Fewer steps or a lower learning rate keep what it won.';
   return {
     step: peak.step,
