@@ -12,6 +12,7 @@ import {
 import {
   readSafetensors,
   readSafetensorsFile,
+  readSafetensorsHeader,
   SafetensorsError,
   tensorByteSize,
   writeSafetensors,
@@ -229,6 +230,13 @@ describe('readSafetensors', () => {
     expect(file.metadata).toEqual({ format: 'pt' });
     expect(file.tensors.get('e')).toEqual({ dtype: 'F32', shape: [3, 0], data: new Float32Array(0) });
     expect(file.tensors.get('s')).toEqual({ dtype: 'U8', shape: [], data: new Uint8Array([7]) });
+  });
+
+  it('reads a "-0" in a shape or offsets as 0 (JSON parses it to −0)', () => {
+    const bytes = buildFile('{"e":{"dtype":"F64","shape":[-0,2],"data_offsets":[-0,-0]}}');
+    const [info] = readSafetensorsHeader(bytes).tensors;
+    for (const v of [...info.shape, info.begin, info.end]) expect(Object.is(v, -0), String(v)).toBe(false);
+    expect(readSafetensors(bytes).tensors.get('e')).toEqual({ dtype: 'F64', shape: [0, 2], data: new Float32Array(0) });
   });
 
   describe('rejects', () => {

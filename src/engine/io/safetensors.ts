@@ -83,13 +83,16 @@ export function tensorByteSize(dtype: DType, shape: number[]): number {
   return elementCount(shape) * DTYPE_SIZE[dtype];
 }
 
+/** JSON's "-0" parses to −0, which is a non-negative integer: read as +0, so that sizes and offsets are plain numbers. */
+const unsigned = (v: number): number => v + 0;
+
 function checkShape(name: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
     throw new SafetensorsError(
       `tensor "${name}": shape must be an array of non-negative integers, got ${shown(shape)}`,
     );
   }
-  return shape;
+  return shape.map(unsigned);
 }
 
 function checkMetadata(metadata: unknown): Record<string, string> {
@@ -141,7 +144,7 @@ function parseEntry(name: string, value: unknown, dataLength: number): TensorInf
       `tensor "${name}": data_offsets must be two non-negative integers [begin, end] with begin <= end, got ${shown(offsets)}`,
     );
   }
-  const [begin, end] = offsets as [number, number];
+  const [begin, end] = (offsets as number[]).map(unsigned);
   const expected = tensorByteSize(dtype, shape);
   if (expected !== end - begin) {
     throw new SafetensorsError(
