@@ -97,6 +97,8 @@ async function main() {
     }
     for (const { model, recipe } of PRUNED.filter((p) => MODELS.includes(p.model))) {
       const session = ModelSession.open(readModelDir(`public/models/${model}`).files);
+      // Read once a model: DATA=kjv runs Debian's `bible` over the whole book.
+      const data = trainingData(model);
       const pruner = new Pruner(session);
       const { result } = await pruner.pruneAndMeasure(recipe);
       for (const mode of MODES)
@@ -107,7 +109,7 @@ async function main() {
             steps,
             batchSize: 8,
             seed: 0,
-            data: trainingData(model),
+            data,
             evalEvery: Math.max(1, Math.round(steps / 10)),
           });
           const peak = pastItsPeak(report);
