@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { loadKjv } from '../scripts/data/kjv';
+import { headlineOf } from '../src/engine/eval/headline';
 import { writeGpt2SmallShape } from './lib/gpt2-small-shape';
 import { timedCli } from './lib/real-size-runs';
 
@@ -89,7 +90,7 @@ async function row(model: Model, recipe: string, args: string[]): Promise<Result
   const report = r.report ?? r;
   return {
     ...base,
-    metric: report.metric.kind === 'classifier' ? report.metric.accuracy : report.metric.bitsPerByte,
+    metric: headlineOf(report.metric),
     storedBytes: report.bytes.stored,
     denseBytes: report.bytes.dense,
     calibrationMs: report.timeMs.calibration,

@@ -5,15 +5,13 @@
 import { ModelSession } from '../../src/engine/session';
 import { Pruner, type PruneRecipe } from '../../src/engine/eval/pruner';
 import { readModelDir } from '../../src/cli/model-dir';
-import type { Metrics } from '../../src/engine/eval/metrics';
+import { headlineOf } from '../../src/engine/eval/headline';
 import type { BenchRow } from './gpu-rows';
 
 const RECIPES: [string, PruneRecipe][] = [
   ['90% magnitude', { method: 'magnitude', sparsity: 0.9 }],
   ['2:4 magnitude', { method: 'magnitude', sparsity: 0.5, nm: { n: 2, m: 4 } }],
 ];
-
-const headline = (m: Metrics) => (m.kind === 'classifier' ? m.accuracy : m.bitsPerByte);
 
 export async function forwardRows(models: string[]): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
@@ -41,8 +39,8 @@ export async function forwardRows(models: string[]): Promise<BenchRow[]> {
         oursMs: ours.ms,
         tfjsMs: dense.ms,
         referenceMs: NaN,
-        parity: Math.abs(headline(ours.metric) - headline(dense.metric)) < 1e-3,
-        note: `${onOurs} of ${kernels.length} on our kernels; metric ${headline(ours.metric).toFixed(4)} vs ${headline(dense.metric).toFixed(4)}; the run that timed the candidates took ${(measuring.ms / 1000).toFixed(2)} s`,
+        parity: Math.abs(headlineOf(ours.metric) - headlineOf(dense.metric)) < 1e-3,
+        note: `${onOurs} of ${kernels.length} on our kernels; metric ${headlineOf(ours.metric).toFixed(4)} vs ${headlineOf(dense.metric).toFixed(4)}; the run that timed the candidates took ${(measuring.ms / 1000).toFixed(2)} s`,
       });
     }
     session.dispose();

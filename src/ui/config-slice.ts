@@ -12,15 +12,16 @@ import {
   scoresFor,
   type StructuredGranularity,
 } from '../engine/pruning/catalogue';
-import type {
-  CalibrationSpec,
-  EngineClient,
-  ExportedFile,
-  Metrics,
-  ModelSummary,
-  PruneRecipe,
-  WorkbenchRecipe,
-  WorkbenchReport,
+import {
+  type CalibrationSpec,
+  type EngineClient,
+  type ExportedFile,
+  headlineOf,
+  type Metrics,
+  type ModelSummary,
+  type PruneRecipe,
+  type WorkbenchRecipe,
+  type WorkbenchReport,
 } from '../workers/client';
 import type { SearchProgress } from '../workers/api';
 import { ALL_SETS, type CalibSets, calibSetsOf, familyOf, fitChoices, resolveCalibSource, sentence } from './choices';
@@ -217,8 +218,6 @@ export function quantLabel(c: ShareState): string {
     .join(' ');
 }
 
-export const metricValue = (m: Metrics): number => (m.kind === 'classifier' ? m.accuracy : m.bitsPerByte);
-
 /** The bits a report's weights were stored at (32 where they were not quantized). */
 export const bitsOfReport = (r: WorkbenchReport): number =>
   ('quant' in r.recipe ? r.recipe.quant?.bits : null) ?? FULL_BITS;
@@ -226,7 +225,7 @@ export const bitsOfReport = (r: WorkbenchReport): number =>
 export function pointOf(r: WorkbenchReport, amount: number): ChartPoint {
   return {
     amount,
-    metric: metricValue(r.metric),
+    metric: headlineOf(r.metric),
     flops: r.flops,
     params: r.nonzeroParams,
     bytes: r.bytes.stored,
@@ -238,7 +237,7 @@ export function pointOf(r: WorkbenchReport, amount: number): ChartPoint {
 export function densePoint(summary: ModelSummary, metrics: Metrics): ChartPoint {
   return {
     amount: 0,
-    metric: metricValue(metrics),
+    metric: headlineOf(metrics),
     flops: summary.cost.flops,
     params: summary.cost.params,
     bytes: 4 * summary.cost.params,

@@ -3,9 +3,8 @@
 // time a prune took.
 import type { Family } from '../engine/pruning/catalogue';
 import type { SearchProgress } from '../workers/api';
-import type { PartialMetrics, WorkbenchReport } from '../workers/client';
+import { headlineOf, type PartialMetrics, type WorkbenchReport } from '../workers/client';
 import { formatCountOf, formatInteger, formatPercent, formatValue, metricDisplay } from './format';
-import { metricValue } from './config-slice';
 
 /** "≈ 88.3% ± 2.9%", "estimate on 120 of 1,000 images"; the spread is left out while undefined. */
 export function describeEstimate(family: Family, e: PartialMetrics): { value: string; basis: string } {
@@ -15,7 +14,7 @@ export function describeEstimate(family: Family, e: PartialMetrics): { value: st
     : ` ± ${family === 'image-classifier' ? formatPercent(e.stderr) : formatValue(e.stderr, 2)}`;
   const unit = e.metric.kind === 'classifier' ? 'images' : 'windows of text';
   return {
-    value: `≈ ${format(metricValue(e.metric))}${spread}`,
+    value: `≈ ${format(headlineOf(e.metric))}${spread}`,
     basis: `estimate on ${formatInteger(e.seen)} of ${formatInteger(e.total)} ${unit}`,
   };
 }

@@ -6,8 +6,8 @@
 // configuration.
 import type { StateCreator } from 'zustand/vanilla';
 import { recoveryModeEntry } from '../engine/recovery/modes';
-import type { CurvePoint, EngineClient, RecoveryReport } from '../workers/client';
-import { type ChartPoint, metricValue, recipeFor } from './config-slice';
+import { type CurvePoint, type EngineClient, headlineOf, type RecoveryReport } from '../workers/client';
+import { type ChartPoint, recipeFor } from './config-slice';
 import { IDLE, type JobState, type Jobs, mapJob } from './jobs';
 import { patchedChoice, recoveryRequestOf } from './recovery';
 import { defaultRecoveryChoice, type RecoveryChoice } from './share';
@@ -107,7 +107,7 @@ export function recoverySlice(deps: RecoverySliceDeps): StateCreator<WorkbenchSt
                 report: answer.report,
                 adapted: answer.adapted,
                 pruned,
-                recovered: { ...pruned, metric: metricValue(answer.report.after) },
+                recovered: { ...pruned, metric: headlineOf(answer.report.after) },
               }),
             ),
           { label: 'Starting the recovery', fraction: 0 },

@@ -55,6 +55,7 @@ export { LONGEST_WINDOW, SHIPPED_TEXT } from './api';
 export { TAB_MEMORY_BUDGET } from './helpers';
 export { largestFittingBatch, recoveryMemory } from '../engine/recovery/memory';
 export { passesText, pastItsPeak } from '../engine/eval/recovery-report';
+export { headlineOf } from '../engine/eval/headline';
 import type { CalibrationSpec, MapImportance, PrunedShares } from './api';
 export type {
   Histogram,

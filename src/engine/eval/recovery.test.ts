@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { Pruner } from './pruner';
 import { verseSession } from './test-session';
-import { headlineOf, type RecoveryRequest, recoverPruned, resolveRecovery } from './recovery';
+import { headlineOf } from './headline';
+import { type RecoveryRequest, recoverPruned, resolveRecovery } from './recovery';
 
 const session = verseSession();
 const recipe = { method: 'magnitude' as const, sparsity: 0.6 };

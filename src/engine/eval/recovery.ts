@@ -22,6 +22,7 @@ import {
   recover,
 } from '../recovery/recover';
 import { encodeText } from '../session';
+import { headlineOf } from './headline';
 import type { Metrics } from './metrics';
 import type { Pruner, PruneRecipe, StructuredPruneRecipe } from './pruner';
 
@@ -147,9 +148,6 @@ export interface Recovered {
   /** LoRA: the adapters behind `weights` (already merged into them). */
   adapters: LoraAdapters<HostTensor> | null;
 }
-
-/** The metric the run watches: accuracy for a classifier, bits per byte for a language model. */
-export const headlineOf = (m: Metrics): number => (m.kind === 'classifier' ? m.accuracy : m.bitsPerByte);
 
 /** The training examples of a request, as calibration data (recovery/batches.ts draws the batches). */
 async function trainingData(pruner: Pruner, request: RecoveryRequest, spec: PrunedSpec): Promise<CalibrationData> {

@@ -8,7 +8,7 @@ import {
   citeShort,
   PAPERS,
 } from '../../engine/pruning/catalogue';
-import type { ModelSummary } from '../../workers/client';
+import { headlineOf, type ModelSummary } from '../../workers/client';
 import {
   bitsOf,
   calibSetsOf,
@@ -23,7 +23,7 @@ import { describeEstimate, describeSearch, describeTimes } from '../estimate';
 import { formatBytes, formatCount, formatFlops, formatPercent, metricDisplay } from '../format';
 import { freeLayerSparsity } from '../layer-sparsity';
 import { MAX_SPARSITY, type ParameterField, parameterFields, type ShareState } from '../share';
-import { changesModel, isStructured, metricValue, quantOf, useWorkbench } from '../store';
+import { changesModel, isStructured, quantOf, useWorkbench } from '../store';
 import { JobProgress } from './JobProgress';
 import { KernelChoices } from './KernelChoices';
 import { LayerSliders } from './LayerSliders';
@@ -383,7 +383,7 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
         <div className="figure main">
           <dt>{metricName} (pruned)</dt>
           <dd data-testid="pruned-metric">
-            {report ? fmt(metricValue(report.metric)) : !changesModel(config) && dense ? fmt(metricValue(dense)) : '—'}
+            {report ? fmt(headlineOf(report.metric)) : !changesModel(config) && dense ? fmt(headlineOf(dense)) : '—'}
           </dd>
         </div>
         <div className="figure">

@@ -12,10 +12,10 @@ import {
   type RecoveryModeId,
   recoveryModeEntry,
 } from '../../engine/recovery/modes';
-import { type CurvePoint, type ModelSummary, passesText, pastItsPeak } from '../../workers/client';
+import { type CurvePoint, headlineOf, type ModelSummary, passesText, pastItsPeak } from '../../workers/client';
 import { formatDuration } from '../estimate';
 import { metricDisplay } from '../format';
-import { choiceProblem, dataRefusal, memoryBudgetOf, memoryNote, metricValue, useWorkbench } from '../store';
+import { choiceProblem, dataRefusal, memoryBudgetOf, memoryNote, useWorkbench } from '../store';
 import { JobProgress } from './JobProgress';
 
 const modeTitle = (id: RecoveryModeId) => {
@@ -262,7 +262,7 @@ export function RecoverPanel({ summary }: { summary: ModelSummary }) {
         <div role="status" data-testid="recovery-result">
           <p>
             {metricName}: {fmt(run.pruned.metric)} pruned →{' '}
-            <strong data-testid="recovered-metric">{fmt(metricValue(run.report.after))}</strong> recovered (
+            <strong data-testid="recovered-metric">{fmt(headlineOf(run.report.after))}</strong> recovered (
             {recoveryModeEntry(run.choice.mode).label}, {run.report.data}, {passesText(run.report.passes)})
           </p>
           <p
