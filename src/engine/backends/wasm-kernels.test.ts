@@ -251,3 +251,80 @@ describe('GatherV2 on WASM', () => {
     expect(tf.memory().numTensors).toBe(before + 2);
   });
 });
+
+/**
+ * What TensorFlow.js's Sum means on every backend, in its WASM kernel's precision and order: the
+ * reduced axes moved last in the order they are given, and each output's terms added one after
+ * another from 0, rounding to float32 (or wrapping to int32) after every addition.
+ */
+function referenceSum(x: Float32Array | Int32Array, shape: number[], axes: number[], integer: boolean) {
+  const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const reduced = axes;
+  const s = stridesOf(shape);
+  const nKept = size(kept.map((i) => shape[i]!));
+  const nReduced = size(reduced.map((i) => shape[i]!));
+  const out: number[] = [];
+  const offset = (dims: number[], flat: number) => {
+    let at = 0;
+    for (let d = dims.length - 1; d >= 0; d--) {
+      at += (flat % shape[dims[d]!]!) * s[dims[d]!]!;
+      flat = Math.floor(flat / shape[dims[d]!]!);
+    }
+    return at;
+  };
+  for (let o = 0; o < nKept; o++) {
+    let sum = 0;
+    for (let r = 0; r < nReduced; r++) {
+      const v = x[offset(kept, o) + offset(reduced, r)]!;
+      sum = integer ? (sum + v) | 0 : Math.fround(sum + v);
+    }
+    out.push(sum);
+  }
+  return out;
+}
+
+describe('Sum on WASM', () => {
+  it('random reductions over any axes, bit for bit', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 5 }),
+        fc.boolean(),
+        fc.boolean(),
+        (shape, picks, keepDims, integer) => {
+          const axes = [...new Set(picks.map((p) => p % shape.length))];
+          // Float terms of mixed sign and size, so the order of the additions shows in the rounding.
+          const x = integer
+            ? Int32Array.from(random(shape, 5), (v) => Math.round(v * 2 ** 30))
+            : Float32Array.from(random(shape, 5), (v, i) => v * 10 ** ((i % 7) - 3));
+          const got = tf.tidy(() => tf.sum(tf.tensor(x, shape, integer ? 'int32' : 'float32'), axes, keepDims));
+          const want = axes.length === 0 ? Array.from(x) : referenceSum(x, shape, axes, integer);
+          const wantShape = keepDims
+            ? shape.map((d, i) => (axes.includes(i) ? 1 : d))
+            : shape.filter((_, i) => !axes.includes(i));
+          expect(got.shape).toEqual(axes.length === 0 ? shape : wantShape);
+          expect(Array.from(got.dataSync())).toEqual(want);
+          got.dispose();
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("a layer's statistic: Σ x² over 300 tokens, with infinities and NaN where they fall", () => {
+    const x = Float32Array.from(random([300, 5], 8), (v) => v * 1e3);
+    x[7] = Number.POSITIVE_INFINITY;
+    x[13] = Number.NaN;
+    x[600] = -0;
+    const got = tf.tidy(() => tf.sum(tf.tensor2d(x, [300, 5]), 0));
+    expect(Array.from(got.dataSync())).toEqual(referenceSum(x, [300, 5], [0], false));
+    expect(Array.from(got.dataSync()).slice(2, 4)).toEqual([Number.POSITIVE_INFINITY, Number.NaN]);
+    got.dispose();
+  });
+
+  it('leaves no tensor behind', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => tf.sum(tf.ones([4, 3, 2]), [0, 2]).dataSync());
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
