@@ -7,7 +7,8 @@
 //
 // Timestamps are the page's own: the key event's timeStamp (a capture listener on the slider) and
 // performance.now() in a MutationObserver on the "Pruned model" region. The breakdown is the
-// report's timeMs (calibration / pruning / measuring in the worker), which the page shows.
+// report's timeMs (calibration / pruning / measuring in the worker, and how long into measuring the
+// first estimate came), which the page shows.
 //
 //   npm run bench:slider
 //   MODELS=vit-fashion BACKENDS=cpu STEPS_CPU=3 npm run bench:slider
@@ -51,7 +52,7 @@ interface Step {
   finalMs: number | null;
   finalText: string | null;
   /** The report's own times (worker side), when the final value was waited for. */
-  timeMs: { calibration: number; prune: number; evaluate: number } | null;
+  timeMs: { calibration: number; prune: number; firstEstimate: number; evaluate: number } | null;
 }
 
 interface Cell {
@@ -151,10 +152,17 @@ async function awaitStep(
 
 async function reportTimes(page: Page): Promise<Step['timeMs']> {
   const el = page.getByTestId('prune-times');
-  const [calibration, prune, evaluate] = await Promise.all(
-    ['data-calibration-ms', 'data-prune-ms', 'data-evaluate-ms'].map((a) => el.getAttribute(a)),
+  const [calibration, prune, firstEstimate, evaluate] = await Promise.all(
+    ['data-calibration-ms', 'data-prune-ms', 'data-first-estimate-ms', 'data-evaluate-ms'].map((a) =>
+      el.getAttribute(a),
+    ),
   );
-  return { calibration: Number(calibration), prune: Number(prune), evaluate: Number(evaluate) };
+  return {
+    calibration: Number(calibration),
+    prune: Number(prune),
+    firstEstimate: Number(firstEstimate),
+    evaluate: Number(evaluate),
+  };
 }
 
 async function measureModel(
@@ -232,7 +240,7 @@ function table(steps: Step[], cells: Cell[]): string {
   const fmt = (st: ReturnType<typeof stats>) =>
     st ? `${st.median.toFixed(0)} (${st.min.toFixed(0)}–${st.max.toFixed(0)}) n=${st.n}` : '—';
   const lines = [
-    '| model | backend | method | to estimate, ms: median (min–max) | to final, ms: median (min–max) | worker: calibration / prune / evaluate, ms (median) |',
+    '| model | backend | method | to estimate, ms: median (min–max) | to final, ms: median (min–max) | worker: calibration / prune / first estimate / evaluate, ms (median) |',
     '|---|---|---|---|---|---|',
   ];
   for (const c of cells) {
@@ -244,7 +252,7 @@ function table(steps: Step[], cells: Cell[]): string {
     const times = mine.flatMap((s) => (s.timeMs ? [s.timeMs] : []));
     const med = (k: keyof NonNullable<Step['timeMs']>) => stats(times.map((t) => t[k]))?.median.toFixed(0) ?? '—';
     lines.push(
-      `| ${c.model} | ${c.backend} | ${c.method} | ${fmt(stats(mine.flatMap((s) => (s.estimateMs === null ? [] : [s.estimateMs]))))} | ${fmt(stats(mine.flatMap((s) => (s.finalMs === null ? [] : [s.finalMs]))))} | ${med('calibration')} / ${med('prune')} / ${med('evaluate')} |`,
+      `| ${c.model} | ${c.backend} | ${c.method} | ${fmt(stats(mine.flatMap((s) => (s.estimateMs === null ? [] : [s.estimateMs]))))} | ${fmt(stats(mine.flatMap((s) => (s.finalMs === null ? [] : [s.finalMs]))))} | ${med('calibration')} / ${med('prune')} / ${med('firstEstimate')} / ${med('evaluate')} |`,
     );
   }
   return lines.join('\n');

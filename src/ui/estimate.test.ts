@@ -54,8 +54,11 @@ describe('estimate wording', () => {
   it('durations in ms below a second, else seconds', () => {
     expect(formatDuration(21.6)).toBe('22 ms');
     expect(formatDuration(12_345)).toBe('12.3 s');
-    expect(describeTimes({ calibration: 0, prune: 22, evaluate: 1900 })).toBe(
+    expect(describeTimes({ calibration: 0, prune: 22, evaluate: 1900, firstEstimate: null })).toBe(
       'calibration 0 ms · pruning 22 ms · measuring 1.9 s',
+    );
+    expect(describeTimes({ calibration: 0, prune: 22, evaluate: 1900, firstEstimate: 30.6 })).toBe(
+      'calibration 0 ms · pruning 22 ms · measuring 1.9 s (the first estimate after 31 ms)',
     );
   });
 });

@@ -24,9 +24,10 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${formatValue(ms / 1000)} s`;
 }
 
-/** "calibration 1.2 s · pruning 22 ms · measuring 1.9 s". */
+/** "calibration 1.2 s · pruning 22 ms · measuring 1.9 s (the first estimate after 31 ms)". */
 export function describeTimes(t: WorkbenchReport['timeMs']): string {
-  return `calibration ${formatDuration(t.calibration)} · pruning ${formatDuration(t.prune)} · measuring ${formatDuration(t.evaluate)}`;
+  const first = t.firstEstimate === null ? '' : ` (the first estimate after ${formatDuration(t.firstEstimate)})`;
+  return `calibration ${formatDuration(t.calibration)} · pruning ${formatDuration(t.prune)} · measuring ${formatDuration(t.evaluate)}${first}`;
 }
 
 /** The progress line of a search: "EvoPress search, generation 12 of 50: best split so far KL 0.0123 …". */

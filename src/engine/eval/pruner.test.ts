@@ -44,6 +44,25 @@ describe('Pruner', () => {
     expect(nm.calibration).toMatch(/4 windows/);
   });
 
+  it('times the first running estimate when one is asked for, from the start of measuring', async () => {
+    const pruner = new Pruner(session);
+    const quiet = await pruner.measure({ method: 'magnitude', sparsity: 0.5 });
+    expect(quiet.timeMs.firstEstimate).toBeNull();
+    const heard: number[] = [];
+    const evaluation = { batchSize: 1, onPartial: () => heard.push(performance.now()) };
+    const started = performance.now();
+    const r = await pruner.measure({ method: 'magnitude', sparsity: 0.5 }, { evaluation });
+    expect(heard.length).toBeGreaterThan(1);
+    const first = r.timeMs.firstEstimate!;
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(r.timeMs.evaluate);
+    // Measured from the start of measuring: no earlier than pruning's end, no later than it was heard.
+    expect(started + r.timeMs.calibration + r.timeMs.prune + first).toBeLessThanOrEqual(heard[0]! + 1);
+    const s = await pruner.measureStructured({ granularity: 'heads', amount: 0.5, calibration }, { evaluation });
+    expect(s.timeMs.firstEstimate).toBeGreaterThan(0);
+    expect(s.timeMs.firstEstimate).toBeLessThanOrEqual(s.timeMs.evaluate);
+  });
+
   it('pruning at 0% changes nothing', async () => {
     const r = await new Pruner(session).measure({ method: 'magnitude', sparsity: 0 });
     const dense = await session.evaluate();

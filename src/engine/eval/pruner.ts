@@ -114,7 +114,11 @@ export interface PruneReport {
   outlierRatios: number[] | null;
   /** How the calibration statistics were gathered; null when the method reads none. */
   calibrationMode: CalibrationMode | null;
-  timeMs: { calibration: number; prune: number; evaluate: number };
+  /**
+   * Milliseconds in each stage; `firstEstimate`, from the start of measuring to its first running
+   * estimate (the first batch's metric: what a slider step shows first), null where none was asked.
+   */
+  timeMs: { calibration: number; prune: number; evaluate: number; firstEstimate: number | null };
   /** How each pruned layer's product ran in the evaluation (WebGPU only; null elsewhere). */
   kernels: LinearChoice[] | null;
 }
@@ -145,6 +149,24 @@ export interface RunOptions {
   onSearch?: (p: SearchProgress) => void;
   /** How the pruned model is measured: examples per batch, and the running metric after each batch. */
   evaluation?: Pick<EvalOptions, 'batchSize' | 'firstBatchSize' | 'onPartial'>;
+}
+
+/** `opts` with its running estimates also timed: ms() is how long after `since` the first came. */
+function firstEstimateTimer(opts: RunOptions, since: number): { opts: RunOptions; ms: () => number | null } {
+  const onPartial = opts.evaluation?.onPartial;
+  if (!onPartial) return { opts, ms: () => null };
+  let at: number | null = null;
+  const timed: RunOptions = {
+    ...opts,
+    evaluation: {
+      ...opts.evaluation,
+      onPartial: (partial) => {
+        at ??= performance.now() - since;
+        onPartial(partial);
+      },
+    },
+  };
+  return { opts: timed, ms: () => at };
 }
 
 /**
@@ -548,7 +570,8 @@ export class Pruner {
     const p = await this.prune(r, opts);
     opts.signal?.throwIfAborted();
     const t0 = performance.now();
-    const { metric, kernels } = await this.evaluatePruned(p.result, opts);
+    const first = firstEstimateTimer(opts, t0);
+    const { metric, kernels } = await this.evaluatePruned(p.result, first.opts);
     // A result that arrives after its cancellation is stale: whoever aborted no longer wants it.
     opts.signal?.throwIfAborted();
     const evaluate = performance.now() - t0;
@@ -569,7 +592,7 @@ export class Pruner {
       targetBlockSparsity: r.nm || p.recipe.scope === 'global' ? null : p.split.blockSparsity,
       outlierRatios: p.split.outlierRatios,
       calibrationMode: p.recipe.calibrationMode ?? null,
-      timeMs: { ...p.timeMs, evaluate },
+      timeMs: { ...p.timeMs, evaluate, firstEstimate: first.ms() },
       kernels,
     };
     return { report, result: p.result };
@@ -603,8 +626,9 @@ export class Pruner {
     });
     opts.signal?.throwIfAborted();
     const t2 = performance.now();
+    const first = firstEstimateTimer(opts, t2);
     const evalOpts = {
-      ...opts.evaluation,
+      ...first.opts.evaluation,
       masks: plan.masks,
       signal: opts.signal,
       onProgress: (f: number) => opts.onProgress?.('evaluating', f),
@@ -677,7 +701,7 @@ export class Pruner {
       targetBlockSparsity: null,
       outlierRatios: null,
       calibrationMode: null,
-      timeMs: { calibration: t1 - t0, prune: t2 - t1, evaluate },
+      timeMs: { calibration: t1 - t0, prune: t2 - t1, evaluate, firstEstimate: first.ms() },
       // Physically smaller dense matrices: nothing for a sparse kernel to do.
       kernels: null,
     };

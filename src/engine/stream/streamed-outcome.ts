@@ -35,6 +35,7 @@ export function streamedReport(
       calibration: result.timeMs.calibration,
       prune: result.timeMs.prune,
       evaluate: result.timeMs.evaluate,
+      firstEstimate: null,
     },
     kernels: null,
   };

@@ -444,6 +444,7 @@ function PrunedResult({ summary }: { summary: ModelSummary }) {
           data-calibration-ms={report.timeMs.calibration}
           data-prune-ms={report.timeMs.prune}
           data-evaluate-ms={report.timeMs.evaluate}
+          data-first-estimate-ms={report.timeMs.firstEstimate ?? undefined}
         >
           Time in the worker: {describeTimes(report.timeMs)}
         </p>
