@@ -163,9 +163,13 @@ function HeadMap({
     const ctx = canvas.current?.getContext('2d');
     if (!ctx || !head.map) return;
     const img = ctx.createImageData(t, t);
+    const px = img.data;
     head.map.forEach((w, i) => {
       const [r, g, b] = heatRgb(attentionShade(w));
-      img.data.set([r, g, b, 255], 4 * i);
+      px[4 * i] = r;
+      px[4 * i + 1] = g;
+      px[4 * i + 2] = b;
+      px[4 * i + 3] = 255;
     });
     ctx.putImageData(img, 0, 0);
   }, [head.map, t]);
