@@ -1,8 +1,8 @@
 // TensorFlow.js's WASM Sum reduces only innermost axes: any other reduction first transposes the
 // whole input (a strided copy) and then sums its rows. Wanda's statistic Σ x² over a batch's tokens
 // (every linear layer's input, [tokens, features] summed over the tokens) and a bias's gradient
-// (summed over the batch) are such reductions; on gpt-bytes the transposes took about a tenth of a
-// Wanda calibration. This kernel sums in one pass over the input in memory order instead. That pass
+// (summed over the batch) are such reductions. This kernel sums in one pass over the input in memory
+// order instead ([1024, 512] over its rows: 5.1 → 1.2 ms on one thread here). That pass
 // meets each output's terms in the order the stock kernel adds them (the reduced axes' row-major
 // order), and it adds them in the same precision, so the sums are bit-for-bit the same.
 import * as tf from '@tensorflow/tfjs';
