@@ -4,11 +4,7 @@
 // of a batch took 9 ms. These kernels copy whole runs through views of the heap, made after the
 // output is allocated (an allocation can grow the heap and detach older views).
 import * as tf from '@tensorflow/tfjs';
-
-interface WasmBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
+import { replaceWasmKernel, type WasmBackend } from './wasm-backend';
 
 let installed = false;
 
@@ -19,40 +15,44 @@ export function installFastWasmIndexing(): void {
   const gather = tf.getKernel('GatherV2', 'wasm');
   if (!slice || !splitV || !gather) throw new Error('installFastWasmIndexing: the WASM backend is not registered');
   installed = true;
-  replace('Slice', (args) => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    if (x.dtype === 'string') return slice.kernelFunc(args);
-    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
-    const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
-    return sliceInto(args.backend as WasmBackend, x, b, s);
+  replaceWasmKernel({
+    kernelName: 'Slice',
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (x.dtype === 'string') return slice.kernelFunc(args);
+      const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+      const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+      return sliceInto(args.backend as WasmBackend, x, b, s);
+    },
   });
-  replace('SplitV', (args) => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    if (x.dtype === 'string') return splitV.kernelFunc(args);
-    const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
-    const at = tf.util.parseAxisParam(axis, x.shape)[0]!;
-    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, at);
-    const begin = x.shape.map(() => 0);
-    return sizes.map((part) => {
-      const size = x.shape.slice();
-      size[at] = part;
-      const out = sliceInto(args.backend as WasmBackend, x, begin.slice(), size);
-      begin[at]! += part;
-      return out;
-    });
+  replaceWasmKernel({
+    kernelName: 'SplitV',
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (x.dtype === 'string') return splitV.kernelFunc(args);
+      const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+      const at = tf.util.parseAxisParam(axis, x.shape)[0]!;
+      const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, at);
+      const begin = x.shape.map(() => 0);
+      return sizes.map((part) => {
+        const size = x.shape.slice();
+        size[at] = part;
+        const out = sliceInto(args.backend as WasmBackend, x, begin.slice(), size);
+        begin[at]! += part;
+        return out;
+      });
+    },
   });
-  replace('GatherV2', (args) => {
-    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
-    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
-    const at = tf.util.parseAxisParam(axis, x.shape)[0]!;
-    if (x.dtype === 'string' || batchDims !== 0 || indices.dtype !== 'int32') return gather.kernelFunc(args);
-    return gatherInto(args.backend as WasmBackend, x, indices, at);
+  replaceWasmKernel({
+    kernelName: 'GatherV2',
+    kernelFunc: (args) => {
+      const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+      const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+      const at = tf.util.parseAxisParam(axis, x.shape)[0]!;
+      if (x.dtype === 'string' || batchDims !== 0 || indices.dtype !== 'int32') return gather.kernelFunc(args);
+      return gatherInto(args.backend as WasmBackend, x, indices, at);
+    },
   });
-}
-
-function replace(kernelName: string, kernelFunc: tf.KernelFunc): void {
-  tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
 }
 
 /**

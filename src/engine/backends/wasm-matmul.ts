@@ -7,18 +7,7 @@
 // Measured on this machine's CPU: 2048×128 · 128×384 with transposeB: 93 ms → 10 ms; attention's
 // q·kᵀ over 16 windows × 4 heads of 128 × 32: 24 ms → 4.4 ms.
 import * as tf from '@tensorflow/tfjs';
-
-/** The parts of TensorFlow.js's WASM backend this kernel reaches into (stable across 4.x). */
-interface WasmBackend extends tf.KernelBackend {
-  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
-  dataIdNextNumber: number;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-  wasm: {
-    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
-    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
-  };
-}
+import { replaceWasmKernel, type WasmBackendInternals as WasmBackend } from './wasm-backend';
 
 type Product = (
   aId: number,
@@ -51,10 +40,8 @@ export function installFastWasmMatMul({ threads = 1 }: { threads?: number } = {}
   if (!original || !transpose || !reshape) throw new Error('installFastWasmMatMul: the WASM backend is not registered');
   installed = true;
   let product: Product | null = null;
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({
+  replaceWasmKernel({
     kernelName: 'BatchMatMul',
-    backendName: 'wasm',
     setupFunc: original.setupFunc,
     kernelFunc: ({ inputs, backend: b, attrs }) => {
       const backend = b as WasmBackend;

@@ -6,11 +6,7 @@
 // meets each output's terms in the order the stock kernel adds them (the reduced axes' row-major
 // order), and it adds them in the same precision, so the sums are bit-for-bit the same.
 import * as tf from '@tensorflow/tfjs';
-
-interface WasmBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
+import { replaceWasmKernel, type WasmBackend } from './wasm-backend';
 
 let installed = false;
 
@@ -19,10 +15,8 @@ export function installFastWasmSum(): void {
   const stock = tf.getKernel('Sum', 'wasm');
   if (!stock) throw new Error('installFastWasmSum: the WASM backend is not registered');
   installed = true;
-  tf.unregisterKernel('Sum', 'wasm');
-  tf.registerKernel({
+  replaceWasmKernel({
     kernelName: 'Sum',
-    backendName: 'wasm',
     setupFunc: stock.setupFunc,
     kernelFunc: (args) => {
       const { x } = args.inputs as { x: tf.TensorInfo };
