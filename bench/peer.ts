@@ -27,6 +27,11 @@
 //
 // Models (MODELS, default gpt-bytes):
 //   gpt-bytes         public/models/gpt-bytes with its own calib/eval.safetensors, on both sides.
+//   vit-fashion       public/models/vit-fashion with its own calib/eval.safetensors. The peer is
+//                     bench/peer-vit.py (the reference repositories have no ViT classifier): the
+//                     same magnitude and Wanda in PyTorch, Wanda's statistics from one pass of the
+//                     dense model as the engine's one-shot mode (its default for a ViT) computes
+//                     them; the points eval, magnitude-0.5 and wanda-0.5; the metric top-1 accuracy.
 //   gpt2-small-shape  the checkpoint bench/real-sizes.ts builds (bench/lib/gpt2-small-shape.ts), read
 //                     by the CLI as that bench does: KJV text, 16 calibration and 16 evaluation windows
 //                     of 128 tokens. The peer reads a copy laid out for it (bench/lib/peer-inputs.ts,
@@ -58,13 +63,15 @@ import { markdownTable, type TimedRun, timedCli, timedCommand } from './lib/real
 
 const PYTHON = '/usr/bin/python3';
 const PEER_SCRIPT = '../shared/peer/torch_prune.py';
+const VIT_PEER_SCRIPT = 'bench/peer-vit.py';
 const GPT_BYTES = 'public/models/gpt-bytes';
+const VIT = 'public/models/vit-fashion';
 const GPT2 = 'data-cache/gpt2-small-shape';
 const GPT2_PEER = 'data-cache/gpt2-small-shape-peer';
 const CALIB = 'data-cache/kjv-train.txt';
 const EVAL = 'data-cache/kjv-heldout.txt';
 const GPT2_WINDOWS = { calib: 16, eval: 16, length: 128 };
-/** The largest |Δ bits/byte| between the two sides' same algorithm taken as agreement. */
+/** The largest |Δ| of the metric (bits/byte, or accuracy) between the two sides' same algorithm taken as agreement. */
 const AGREE = 1e-3;
 const MB = 1e6;
 
@@ -72,23 +79,27 @@ interface ModelSpec {
   id: string;
   /** CLI flags of every command: the model and its evaluation data. */
   cli: string[];
-  /** CLI flags of a calibrated prune: the calibration data. */
+  /** CLI flags of a calibrated prune: the calibration data and mode. */
   cliCalib: string[];
-  /** The peer's flags: its model directory and calibration count. */
+  /** The peer's script and flags: its model directory and calibration count. */
+  peerScript: string;
   peer: string[];
+  /** The points the peer can run; every point when absent. */
+  points?: string[];
   /** Both sides read the same token ids, so their metrics compare. */
   sameTokens: boolean;
   /** Writes what the runs read; returns what it wrote, for the results. */
   prepare: () => Promise<Record<string, unknown>>;
-  /** The CLI's calibration text, windows and model directory, for timing its cutting of the windows. */
-  calibText: () => { text: Uint8Array; dir: string; count: number; length?: number };
+  /** The CLI's calibration text, windows and model directory, for timing its cutting of the windows (text models). */
+  calibText?: () => { text: Uint8Array; dir: string; count: number; length?: number };
 }
 
 const MODEL_SPECS: ModelSpec[] = [
   {
     id: 'gpt-bytes',
     cli: ['--model', GPT_BYTES],
-    cliCalib: [],
+    cliCalib: ['--calib-mode', 'sequential'],
+    peerScript: PEER_SCRIPT,
     peer: ['--model', GPT_BYTES],
     sameTokens: true,
     prepare: async () => ({ dir: GPT_BYTES }),
@@ -98,6 +109,16 @@ const MODEL_SPECS: ModelSpec[] = [
       dir: GPT_BYTES,
       count: DEFAULT_CALIBRATION['causal-lm'].count,
     }),
+  },
+  {
+    id: 'vit-fashion',
+    cli: ['--model', VIT],
+    cliCalib: ['--calib-mode', 'one-shot'],
+    peerScript: VIT_PEER_SCRIPT,
+    peer: ['--model', VIT],
+    points: ['eval', 'magnitude-0.5', 'wanda-0.5'],
+    sameTokens: true,
+    prepare: async () => ({ dir: VIT }),
   },
   {
     id: 'gpt2-small-shape',
@@ -111,7 +132,8 @@ const MODEL_SPECS: ModelSpec[] = [
       '--seq-len',
       `${GPT2_WINDOWS.length}`,
     ],
-    cliCalib: ['--calib', CALIB, '--calib-count', `${GPT2_WINDOWS.calib}`],
+    cliCalib: ['--calib', CALIB, '--calib-count', `${GPT2_WINDOWS.calib}`, '--calib-mode', 'sequential'],
+    peerScript: PEER_SCRIPT,
     peer: ['--model', GPT2_PEER, '--calib-count', `${GPT2_WINDOWS.calib}`],
     sameTokens: false,
     prepare: async () => {
@@ -149,11 +171,7 @@ function prunePoint(method: 'magnitude' | 'wanda' | 'sparsegpt', label: string, 
     id: `${method}-${config}`,
     label: `${label} ${config === '2:4' ? '2:4' : '50%'}`,
     calibrated,
-    cli: [
-      ...['prune', '--method', method, '--sparsity', '0.5'],
-      ...(config === '2:4' ? ['--nm', '2:4'] : []),
-      ...(calibrated ? ['--calib-mode', 'sequential'] : []),
-    ],
+    cli: [...['prune', '--method', method, '--sparsity', '0.5'], ...(config === '2:4' ? ['--nm', '2:4'] : [])],
     peer: ['--methods', method, '--configs', config],
   };
 }
@@ -204,6 +222,7 @@ interface RunRecord {
   /** The side's own timings as its report gives them, ms. */
   timeMs: Record<string, number> | null;
   bitsPerByte: number | null;
+  accuracy: number | null;
   sparsity: number | null;
   /** The peer's torch, threads, BLAS, runtime environment and load time. */
   peer?: Record<string, unknown>;
@@ -213,7 +232,7 @@ interface RunRecord {
 /** What both sides' reports hold of a measured model: the CLI's report, or one of the peer's results. */
 interface Measured {
   timeMs: Record<string, number>;
-  metric?: { bitsPerByte?: number };
+  metric?: { bitsPerByte?: number; accuracy?: number };
   sparsity?: number;
 }
 
@@ -233,13 +252,14 @@ function readReport(
   side: Side,
   point: PointSpec,
   json: Measured | PeerReport,
-): Pick<RunRecord, 'ms' | 'timeMs' | 'bitsPerByte' | 'sparsity'> {
+): Pick<RunRecord, 'ms' | 'timeMs' | 'bitsPerByte' | 'accuracy' | 'sparsity'> {
   if (side === 'ours') {
     const t = (json as Measured).timeMs;
     return {
       ms: point.id === 'eval' ? t.evaluate : t.calibration + t.prune,
       timeMs: t,
       bitsPerByte: (json as Measured).metric?.bitsPerByte ?? null,
+      accuracy: (json as Measured).metric?.accuracy ?? null,
       sparsity: (json as Measured).sparsity ?? null,
     };
   }
@@ -250,6 +270,7 @@ function readReport(
     ms: point.id === 'eval' ? r.timeMs.evaluate : r.timeMs.calibrationAndPrune,
     timeMs: r.timeMs,
     bitsPerByte: r.metric?.bitsPerByte ?? null,
+    accuracy: r.metric?.accuracy ?? null,
     sparsity: r.sparsity ?? null,
   };
 }
@@ -262,7 +283,7 @@ async function runSide(side: Side, model: ModelSpec, point: PointSpec, rep: numb
   const run: TimedRun =
     side === 'ours'
       ? await timedCli([...point.cli, ...model.cli, ...(point.calibrated ? model.cliCalib : []), '--json', '--quiet'])
-      : await timedCommand([PYTHON, '-B', PEER_SCRIPT, ...model.peer, '--threads', '1', ...point.peer], PEER_ENV);
+      : await timedCommand([PYTHON, '-B', model.peerScript, ...model.peer, '--threads', '1', ...point.peer], PEER_ENV);
   const record: RunRecord = {
     date,
     model: model.id,
@@ -278,6 +299,7 @@ async function runSide(side: Side, model: ModelSpec, point: PointSpec, rep: numb
     ms: null,
     timeMs: null,
     bitsPerByte: null,
+    accuracy: null,
     sparsity: null,
   };
   if (run.exitStatus !== 0) return { ...record, error: run.stderrTail };
@@ -311,8 +333,11 @@ interface SummaryRow {
   ratio: number | null;
   peerBitsPerByte: number | null;
   oursBitsPerByte: number | null;
-  /** |ours − peer|; null where either is missing or the sides read different tokens. */
+  peerAccuracy: number | null;
+  oursAccuracy: number | null;
+  /** |ours − peer| of the metric (bits/byte, or accuracy); null where either is missing or the sides read different tokens. */
   deltaBitsPerByte: number | null;
+  deltaAccuracy: number | null;
   /** |Δ| > AGREE; null where not compared. */
   flagged: boolean | null;
   peerSparsity: number | null;
@@ -334,7 +359,12 @@ function summarize(model: ModelSpec, point: PointSpec, runs: RunRecord[], date: 
   const peerMs = medianOf(peer.map((r) => r.ms));
   const oursBpb = medianOf(ours.map((r) => r.bitsPerByte));
   const peerBpb = medianOf(peer.map((r) => r.bitsPerByte));
-  const delta = model.sameTokens && oursBpb !== null && peerBpb !== null ? Math.abs(oursBpb - peerBpb) : null;
+  const oursAcc = medianOf(ours.map((r) => r.accuracy));
+  const peerAcc = medianOf(peer.map((r) => r.accuracy));
+  const gap = (a: number | null, b: number | null) =>
+    model.sameTokens && a !== null && b !== null ? Math.abs(a - b) : null;
+  const delta = gap(oursBpb, peerBpb);
+  const deltaAcc = gap(oursAcc, peerAcc);
   const isPrune = point.id !== 'eval';
   return {
     date,
@@ -349,8 +379,11 @@ function summarize(model: ModelSpec, point: PointSpec, runs: RunRecord[], date: 
     ratio: oursMs !== null && peerMs ? oursMs / peerMs : null,
     peerBitsPerByte: peerBpb,
     oursBitsPerByte: oursBpb,
+    peerAccuracy: peerAcc,
+    oursAccuracy: oursAcc,
     deltaBitsPerByte: delta,
-    flagged: delta === null ? null : delta > AGREE,
+    deltaAccuracy: deltaAcc,
+    flagged: (delta ?? deltaAcc) === null ? null : (delta ?? deltaAcc)! > AGREE,
     peerSparsity: medianOf(peer.map((r) => r.sparsity)),
     oursSparsity: medianOf(ours.map((r) => r.sparsity)),
     peerMsAll: peer.map((r) => r.ms!),
@@ -360,33 +393,36 @@ function summarize(model: ModelSpec, point: PointSpec, runs: RunRecord[], date: 
 
 const seconds = (ms: number | null) =>
   ms === null ? 'failed' : `${(ms / 1000).toFixed(ms < 1000 ? 3 : ms < 100_000 ? 2 : 1)} s`;
-const bpb = (x: number | null) => (x === null ? '–' : x.toFixed(4));
+/** A side's metric: bits/byte to 4 places, accuracy as a percentage. */
+const metricText = (bits: number | null, accuracy: number | null) =>
+  bits !== null ? bits.toFixed(4) : accuracy !== null ? `${(100 * accuracy).toFixed(2)}%` : '–';
 
 function table(rows: SummaryRow[]): string {
   return markdownTable(
-    ['model', 'point', 'peer, 1 thread', 'this engine', 'ours / peer', 'bits/byte peer', 'bits/byte ours', '|Δ|'],
+    ['model', 'point', 'peer, 1 thread', 'this engine', 'ours / peer', 'metric peer', 'metric ours', '|Δ|'],
     ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows.map((r) => {
       const parts =
         r.oursCalibrationMs !== null && r.oursPruneMs !== null
           ? ` (calibration ${seconds(r.oursCalibrationMs)} + pruning ${seconds(r.oursPruneMs)})`
           : '';
+      const gap = r.deltaBitsPerByte ?? r.deltaAccuracy ?? null;
       const delta =
-        r.deltaBitsPerByte === null
+        gap === null
           ? MODEL_SPECS.find((m) => m.id === r.model)?.sameTokens === false
             ? 'n/a (BPE vs bytes)'
             : '–'
           : r.flagged
-            ? `**${r.deltaBitsPerByte.toFixed(4)}** > ${AGREE}`
-            : r.deltaBitsPerByte.toFixed(4);
+            ? `**${gap.toFixed(4)}** > ${AGREE}`
+            : gap.toFixed(4);
       return [
         r.model,
         r.label,
         seconds(r.peerMs),
         `${seconds(r.oursMs)}${r.oursMs === null ? '' : parts}`,
         r.ratio === null ? '–' : `${r.ratio.toFixed(1)}×`,
-        bpb(r.peerBitsPerByte),
-        bpb(r.oursBitsPerByte),
+        metricText(r.peerBitsPerByte, r.peerAccuracy ?? null),
+        metricText(r.oursBitsPerByte, r.oursAccuracy ?? null),
         delta,
       ];
     }),
@@ -394,7 +430,8 @@ function table(rows: SummaryRow[]): string {
 }
 
 /** The CLI's calibration windows cut from its text (tokenizing what they read), timed here: part of its calibration time. */
-function tokenizeMs(model: ModelSpec): number {
+function tokenizeMs(model: ModelSpec): number | null {
+  if (!model.calibText) return null;
   const { text, dir, count, length } = model.calibText();
   const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
   const config = parseConfig(read('config.json'));
@@ -429,7 +466,7 @@ async function main() {
     console.error(`REPS: a positive integer, not ${process.env.REPS}`);
     process.exit(2);
   }
-  for (const path of [PYTHON, PEER_SCRIPT])
+  for (const path of [PYTHON, ...new Set(models.map((m) => m.peerScript))])
     if (!existsSync(path)) {
       console.error(`${path} is missing: the peer needs it (../shared/peer/README.md)`);
       process.exit(2);
@@ -458,6 +495,7 @@ async function main() {
   const rows: SummaryRow[] = [];
   for (const m of models)
     for (const p of points) {
+      if (m.points && !m.points.includes(p.id)) continue;
       const these: RunRecord[] = [];
       for (let rep = 1; rep <= reps; rep++) {
         for (const side of ['ours', 'peer'] as const) {
@@ -496,7 +534,7 @@ async function main() {
     date,
     ...runEnvironment(loadavgStart),
     reps,
-    peer: { python: PYTHON, script: PEER_SCRIPT, threads: 1 },
+    peer: { python: PYTHON, scripts: [...new Set(models.map((m) => m.peerScript))], threads: 1 },
     models: [...(earlier.models as { id: string }[]).filter((x) => !prepared.some((m) => m.id === x.id)), ...prepared],
     rows: [...(earlier.rows as SummaryRow[]).filter((r) => !measured.has(key(r))), ...rows].sort(byModelAndPoint),
     runs: [...(earlier.runs as RunRecord[]).filter((r) => !measured.has(key(r))), ...runs].sort(byModelAndPoint),
