@@ -168,6 +168,16 @@ def prune_wanda(model, calib, sparsity):
         W[mask] = 0
 
 
+def blas_in_use():
+    """The BLAS and LAPACK libraries mapped into this process (OpenBLAS, or the slow reference BLAS)."""
+    try:
+        with open('/proc/self/maps') as f:
+            libs = {line.split()[-1] for line in f if 'blas' in line or 'lapack' in line}
+        return sorted(os.path.realpath(x) for x in libs if x.startswith('/'))
+    except OSError:
+        return None
+
+
 def achieved_sparsity(model):
     ws = [model.w[n + '.weight'] for n in model.linears()]
     return sum((w == 0).sum().item() for w in ws) / sum(w.numel() for w in ws)
@@ -194,7 +204,7 @@ def main():
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
         'interopThreads': torch.get_num_interop_threads(),
-        'blas': None,
+        'blas': blas_in_use(),
         'env': {k: os.environ.get(k) for k in _tuned_env('1')},
         'calibration': {'count': count, 'seed': seed},
         'loadMs': (time.perf_counter() - t_load) * 1000,
