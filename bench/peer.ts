@@ -365,6 +365,7 @@ function summarize(model: ModelSpec, point: PointSpec, runs: RunRecord[], date: 
     model.sameTokens && a !== null && b !== null ? Math.abs(a - b) : null;
   const delta = gap(oursBpb, peerBpb);
   const deltaAcc = gap(oursAcc, peerAcc);
+  const either = delta ?? deltaAcc;
   const isPrune = point.id !== 'eval';
   return {
     date,
@@ -383,7 +384,7 @@ function summarize(model: ModelSpec, point: PointSpec, runs: RunRecord[], date: 
     oursAccuracy: oursAcc,
     deltaBitsPerByte: delta,
     deltaAccuracy: deltaAcc,
-    flagged: (delta ?? deltaAcc) === null ? null : (delta ?? deltaAcc)! > AGREE,
+    flagged: either === null ? null : either > AGREE,
     peerSparsity: medianOf(peer.map((r) => r.sparsity)),
     oursSparsity: medianOf(ours.map((r) => r.sparsity)),
     peerMsAll: peer.map((r) => r.ms!),

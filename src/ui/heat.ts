@@ -14,7 +14,7 @@ let table: Uint8Array | null = null;
 /**
  * heatColor as [r, g, b] bytes, for a canvas, from a table of the ramp: a canvas paints every
  * entry (16 attention maps of 128 × 128 on gpt-bytes after each slider step), where parsing d3's
- * colour string per entry took a tenth of a second of the page's thread.
+ * colour string per entry took about 84 ms of the page's thread a step.
  */
 export function heatRgb(t: number): [number, number, number] {
   if (!table) {

@@ -52,7 +52,7 @@ interface Run {
 }
 
 /** The shape as alternating runs of kept and reduced axes (axes of size 1 dropped). */
-export function collapse(shape: number[], reduced: Set<number>): Run[] {
+function collapse(shape: number[], reduced: Set<number>): Run[] {
   const runs: Run[] = [];
   shape.forEach((size, i) => {
     if (size === 1) return;
