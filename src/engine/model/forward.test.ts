@@ -87,6 +87,25 @@ describe('GPT-2 forward', () => {
     expect(Math.min(...s)).toBeGreaterThan(0);
   });
 
+  it('frees each step’s intermediates as the pass goes, keeping what it captures', async () => {
+    const x = tf.tensor2d(
+      Array.from({ length: 8 * config.nPositions }, (_, i) => (i * 7) % config.vocabSize),
+      [8, config.nPositions],
+      'int32',
+    );
+    const start = tf.memory().numBytes;
+    let out: ReturnType<typeof forward> | undefined;
+    const profile = await tf.profile(() => {
+      out = forward(config, weights, x, { capture: { attention: true, activationStats: true } });
+      return out.logits;
+    });
+    const allocated = profile.kernels.reduce((sum, k) => sum + Math.max(0, k.bytesAdded), 0);
+    // At its peak the pass holds less than half of what one block allocates over its course.
+    expect(profile.peakBytes - start).toBeLessThan(allocated / config.nLayer / 2);
+    expect(out!.attention!.every((a) => !a.isDisposed)).toBe(true);
+    expect(Object.values(out!.activationSqSum!).every((a) => !a.isDisposed)).toBe(true);
+  });
+
   it('rejects more tokens than the context holds', () => {
     const long = tf.zeros([1, config.nPositions + 1], 'int32') as tf.Tensor2D;
     expect(() => forward(config, weights, long)).toThrow(/exceed the context/);

@@ -4,7 +4,7 @@
 // In three stages (embed, one block, head) so block-by-block calibration can run one block at a time.
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt2Config } from './config';
-import { activate, type ForwardContext } from './layers';
+import type { ForwardContext } from './layers';
 import { GPT2_PREFIX, linearSpecs } from './schema';
 import type { ModelStages } from './types';
 
@@ -38,7 +38,7 @@ export function gpt2Stages(config: Gpt2Config): ModelStages {
           return ctx.linear(attnOutSpec, ctx.attention(i, q, k, v, { headDim: d / config.nHead, causal: true }));
         },
         mlp: (x) => {
-          const inner = activate(config.activation, ctx.linear(fcSpec, ctx.layerNorm(`${p}.ln_2`, x, eps)));
+          const inner = ctx.activate(config.activation, ctx.linear(fcSpec, ctx.layerNorm(`${p}.ln_2`, x, eps)));
           return ctx.linear(projSpec, ctx.maskNeurons(i, inner));
         },
       });

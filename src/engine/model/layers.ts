@@ -14,6 +14,13 @@ import {
   type TokenScoring,
 } from './tokens';
 
+interface AttentionOptions {
+  headDim: number;
+  causal: boolean;
+  rotary?: Float32Array;
+  slidingWindow?: number | null;
+}
+
 /**
  * One forward pass's state, threaded through the stages of model/forward.ts: the weights and
  * options, what is captured, and the token-pruning bookkeeping that spans blocks.
@@ -69,6 +76,10 @@ export class ForwardContext {
    * some blocks; see pruning/structured/physical.ts) runs through the same code.
    */
   linear(spec: LinearSpec, x: tf.Tensor): tf.Tensor {
+    return this.scoped(() => this.unscopedLinear(spec, x));
+  }
+
+  private unscopedLinear(spec: LinearSpec, x: tf.Tensor): tf.Tensor {
     let w = this.param(spec.weight);
     let inF = spec.inFeatures;
     let outF = spec.outFeatures;
@@ -94,9 +105,28 @@ export class ForwardContext {
   }
 
   layerNorm(prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-    return tf.add(tf.mul(normed, this.param(`${prefix}.weight`)), this.param(`${prefix}.bias`));
+    return this.scoped(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+      return tf.add(tf.mul(normed, this.param(`${prefix}.weight`)), this.param(`${prefix}.bias`));
+    });
+  }
+
+  activate(kind: Activation, x: tf.Tensor): tf.Tensor {
+    return this.scoped(() => activate(kind, x));
+  }
+
+  /**
+   * fn's result, with every other tensor fn made freed as it returns but for what the pass
+   * captures. Freeing each step's intermediates at once, as PyTorch's reference counting does,
+   * keeps the WASM heap to a few of a block's activations rather than all of them: memory the next
+   * step reuses while it is still in cache, and a first pass that touches a third of the fresh
+   * pages (each costs the kernel a page fault). Token pruning reads the block before's attention,
+   * so that pass keeps the caller's scope.
+   */
+  scoped(fn: () => tf.Tensor): tf.Tensor {
+    if (this.options.tokenKeep) return fn();
+    return (tf.tidy(() => ({ y: fn(), out: this.out as tf.TensorContainer })) as { y: tf.Tensor }).y;
   }
 
   /** Multiplies the FFN's intermediate activations [B, T, inner] by the neuron mask and gate of `layer`. */
@@ -121,8 +151,16 @@ export class ForwardContext {
   ): tf.Tensor {
     let h = this.pruneTokens(layer, hIn);
     this.out.hiddenIn?.push(h);
-    if (this.keepAttention(layer)) h = tf.add(h, sublayers.attention(h));
-    if (this.keepMlp(layer)) h = tf.add(h, sublayers.mlp(h));
+    if (this.keepAttention(layer))
+      h = tf.add(
+        h,
+        this.scoped(() => sublayers.attention(h)),
+      );
+    if (this.keepMlp(layer))
+      h = tf.add(
+        h,
+        this.scoped(() => sublayers.mlp(h)),
+      );
     this.out.hiddenOut?.push(h);
     return h;
   }
@@ -143,12 +181,16 @@ export class ForwardContext {
    * many positions back or more. Returns the merged context [B, T, H·dh] with removed heads zeroed
    * and gated heads scaled.
    */
-  attention(
+  attention(layer: number, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: AttentionOptions): tf.Tensor {
+    return this.scoped(() => this.unscopedAttention(layer, q, k, v, opts));
+  }
+
+  private unscopedAttention(
     layer: number,
     q: tf.Tensor,
     k: tf.Tensor,
     v: tf.Tensor,
-    opts: { headDim: number; causal: boolean; rotary?: Float32Array; slidingWindow?: number | null },
+    opts: AttentionOptions,
   ): tf.Tensor {
     const [b, t, d] = q.shape;
     const dh = opts.headDim;
@@ -227,8 +269,10 @@ export class ForwardContext {
 
   /** RMSNorm as Llama's: x / sqrt(mean(x²) + eps) · weight, over the last axis. */
   rmsNorm(name: string, x: tf.Tensor, eps: number): tf.Tensor {
-    const ms = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), this.param(name));
+    return this.scoped(() => {
+      const ms = tf.mean(tf.square(x), -1, true);
+      return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), this.param(name));
+    });
   }
 
   /** Called by the embedding with the sequence length: sets how many tokens each block keeps. */

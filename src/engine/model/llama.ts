@@ -5,7 +5,7 @@
 // RMSNorm and an LM head tied to the embedding when the config says so.
 import * as tf from '@tensorflow/tfjs';
 import type { LlamaConfig } from './config';
-import { activate, type ForwardContext } from './layers';
+import type { ForwardContext } from './layers';
 import { ropeInvFreq } from './rotary';
 import { LLAMA_PREFIX, linearSpecs } from './schema';
 import type { ModelStages } from './types';
@@ -44,7 +44,7 @@ export function llamaStages(config: LlamaConfig): ModelStages {
         },
         mlp: (hIn) => {
           const x = ctx.rmsNorm(`${p}.post_attention_layernorm.weight`, hIn, eps);
-          const inner = tf.mul(activate(config.activation, ctx.linear(gateSpec, x)), ctx.linear(upSpec, x));
+          const inner = tf.mul(ctx.activate(config.activation, ctx.linear(gateSpec, x)), ctx.linear(upSpec, x));
           return ctx.linear(downSpec, ctx.maskNeurons(i, inner));
         },
       });

@@ -4,7 +4,7 @@
 // In three stages (embed, one block, head) so block-by-block calibration can run one block at a time.
 import * as tf from '@tensorflow/tfjs';
 import type { VitConfig } from './config';
-import { activate, type ForwardContext } from './layers';
+import type { ForwardContext } from './layers';
 import { linearSpecs } from './schema';
 import type { ModelStages } from './types';
 
@@ -48,7 +48,7 @@ export function vitStages(config: VitConfig): ModelStages {
           return ctx.linear(oSpec, merged);
         },
         mlp: (x) => {
-          const inner = activate(
+          const inner = ctx.activate(
             config.activation,
             ctx.linear(inSpec, ctx.layerNorm(`${pre}.layernorm_after`, x, eps)),
           );
