@@ -11,10 +11,11 @@ classifier on the CLS token) with its own safetensors reader, and
              images in one batch: what the engine's default one-shot mode computes for a ViT.
 Calibration: the CLI's default, 128 images of calib.safetensors in the seeded order of
 src/engine/pruning/calibration.ts makeCalibration (mulberry32, seed + 41). Evaluation: every image of
-eval.safetensors in batches of 250, top-1 accuracy, as src/engine/eval/metrics.ts does.
+eval.safetensors in batches of --eval-batch images (bench:peer passes the engine's, metrics.ts's
+classifierBatch), top-1 accuracy, as src/engine/eval/metrics.ts does.
 
 Usage: peer-vit.py [--model DIR] [--methods magnitude,wanda|none] [--configs 0.5] [--threads 1]
-                   [--calib-count 128] [--seed 0] [--dense] [--raw-env]
+                   [--calib-count 128] [--seed 0] [--eval-batch 120] [--dense] [--raw-env]
 Needs /usr/bin/python3 with torch, numpy and OpenBLAS, as the GPT-2 peer. Prints one JSON object.
 """
 import json
@@ -134,7 +135,7 @@ def to_input(images, pre):
 
 
 @torch.no_grad()
-def evaluate(model, pixels, labels, batch=250):
+def evaluate(model, pixels, labels, batch):
     right = 0
     for s in range(0, pixels.shape[0], batch):
         right += (model(pixels[s:s + batch]).argmax(-1) == labels[s:s + batch]).sum().item()
@@ -188,6 +189,7 @@ def main():
     methods = [m for m in _arg('--methods', 'magnitude,wanda').split(',') if m and m != 'none']
     configs = _arg('--configs', '0.5').split(',')
     count, seed = int(_arg('--calib-count', '128')), int(_arg('--seed', '0'))
+    batch = int(_arg('--eval-batch', '120'))
     torch.set_num_threads(int(_arg('--threads', '1')))
     t_load = time.perf_counter()
     cfg = json.load(open(os.path.join(model_dir, 'config.json')))
@@ -217,7 +219,7 @@ def main():
             t0 = time.perf_counter()
             prune[method](model, float(c))
             t1 = time.perf_counter()
-            metric = evaluate(model, pixels, labels)
+            metric = evaluate(model, pixels, labels, batch)
             out['results'].append({
                 'method': method, 'config': c, 'sparsity': achieved_sparsity(model), 'metric': metric,
                 'timeMs': {'calibrationAndPrune': (t1 - t0) * 1000, 'evaluate': (time.perf_counter() - t1) * 1000},
@@ -225,7 +227,7 @@ def main():
     if '--dense' in sys.argv:
         model = ViT(cfg, tensors)
         t1 = time.perf_counter()
-        metric = evaluate(model, pixels, labels)
+        metric = evaluate(model, pixels, labels, batch)
         out['dense'] = {'metric': metric, 'timeMs': {'evaluate': (time.perf_counter() - t1) * 1000}}
     json.dump(out, sys.stdout, indent=2)
     sys.stdout.write('\n')

@@ -52,7 +52,8 @@ import { runEnvironment } from './lib/environment';
 import { join } from 'node:path';
 import { readSafetensors } from '../src/engine/io/safetensors';
 import { loadTokenizer } from '../src/engine/model/tokenizer';
-import { parseConfig } from '../src/engine/model/config';
+import { parseConfig, type VitConfig } from '../src/engine/model/config';
+import { classifierBatch } from '../src/engine/eval/metrics';
 import { makeCalibration } from '../src/engine/pruning/calibration';
 import { DEFAULT_CALIBRATION } from '../src/engine/eval/pruner';
 import { loadKjv } from '../scripts/data/kjv';
@@ -115,7 +116,13 @@ const MODEL_SPECS: ModelSpec[] = [
     cli: ['--model', VIT],
     cliCalib: ['--calib-mode', 'one-shot'],
     peerScript: VIT_PEER_SCRIPT,
-    peer: ['--model', VIT],
+    // The engine's batch of images (metrics.ts), so both sides evaluate the same batches.
+    peer: [
+      '--model',
+      VIT,
+      '--eval-batch',
+      `${classifierBatch(parseConfig(JSON.parse(readFileSync(join(VIT, 'config.json'), 'utf8'))) as VitConfig)}`,
+    ],
     points: ['eval', 'magnitude-0.5', 'wanda-0.5'],
     sameTokens: true,
     prepare: async () => ({ dir: VIT }),

@@ -1,7 +1,9 @@
 // Metrics against direct computations from the plain-TS reference forward.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluateClassifier, evaluateLm, RunningMean, type PartialMetrics } from './metrics';
+import { classifierBatch, evaluateClassifier, evaluateLm, RunningMean, type PartialMetrics } from './metrics';
 import { referenceForward } from '../model/reference';
+import { parseConfig, type VitConfig } from '../model/config';
 import { randomArray, randomHostWeights, tinyGpt2, tinyVit } from '../model/tiny-models';
 import { toTfWeights } from '../model/weights';
 
@@ -146,6 +148,19 @@ describe('metrics', () => {
     expect(sooner.map((p) => p.seen)).toEqual([1, 3, 5]);
     expect(again.loss).toBeCloseTo(full.loss, 6);
     expect(again.tokens).toBe(full.tokens);
+  });
+
+  it('sizes image batches by their widest activation', () => {
+    const vit = (over: Record<string, unknown>) =>
+      parseConfig({
+        ...JSON.parse(readFileSync('public/models/vit-fashion/config.json', 'utf8')),
+        ...over,
+      }) as VitConfig;
+    expect(classifierBatch(vit({}))).toBe(120); // 17 tokens × 256 FFN values an image
+    expect(classifierBatch(tinyVit())).toBe(250); // the cap
+    // ViT-Base: 197 tokens × 3,072 FFN values an image, 2.4 MB: one image a batch.
+    const base = vit({ image_size: 224, patch_size: 16, num_channels: 3, hidden_size: 768, intermediate_size: 3072 });
+    expect(classifierBatch({ ...base, numHeads: 12 })).toBe(1);
   });
 
   it('RunningMean: the finite-population-corrected standard error of the mean', () => {

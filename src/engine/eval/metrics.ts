@@ -94,6 +94,21 @@ const classifierMetrics = (correct: number, lossSum: number, count: number): Cla
   count,
 });
 
+/**
+ * At most this many values in a batch's widest activation (2 MB of f32; the FFN's, or the
+ * attention scores'): a pass holds a few such tensors at once. 250 images of ViT-Base would hold
+ * 600 MB in each, past a tab's WASM heap; vit-fashion's batch of 120 keeps its evaluation's heap
+ * at 24 MB, where 250 grew it to 50 MB of fresh pages (each first touch a page fault).
+ */
+const ACTIVATIONS_PER_BATCH = 2 ** 19;
+
+/** Images per evaluation batch: as many as ACTIVATIONS_PER_BATCH allows, 1 to 250. */
+export function classifierBatch(config: VitConfig): number {
+  const t = sequenceLength(config);
+  const widest = t * Math.max(config.intermediateSize, config.numHeads * t);
+  return Math.max(1, Math.min(250, Math.floor(ACTIVATIONS_PER_BATCH / widest)));
+}
+
 export async function evaluateClassifier(
   config: VitConfig,
   weights: Weights,
@@ -103,7 +118,7 @@ export async function evaluateClassifier(
 ): Promise<ClassifierMetrics> {
   const n = labels.length;
   const per = config.numChannels * config.imageSize * config.imageSize;
-  const batch = opts.batchSize ?? 250;
+  const batch = opts.batchSize ?? classifierBatch(config);
   let correct = 0;
   let lossSum = 0;
   const hits = new RunningMean();
