@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasm } from './node-wasm';
+import { erfReference } from './simd-reference';
 
 let previous = '';
 beforeAll(async () => {
@@ -82,10 +83,11 @@ describe('BatchMatMul on WASM', () => {
     ['one product', [5, 7], [7, 4]],
     ['a batch times one matrix (folded into rows)', [3, 5, 7], [7, 4]],
     ['rank 4 times one matrix', [2, 3, 5, 7], [7, 4]],
-    ['a true batch of small slices (the stock loop)', [6, 5, 7], [6, 7, 4]],
-    ['a true batch, slice by slice', [3, 20, 16], [3, 16, 20]],
+    ['a true batch of small slices (the SIMD kernel, one call)', [6, 5, 7], [6, 7, 4]],
+    ['a true batch past 16 columns (the SIMD kernel)', [3, 20, 16], [3, 16, 20]],
     ['heads × windows of small slices', [2, 3, 5, 7], [2, 3, 7, 4]],
-    ['heads × windows, slice by slice', [2, 2, 24, 16], [2, 2, 16, 24]],
+    ['heads × windows, 16 columns and a tail', [2, 2, 24, 16], [2, 2, 16, 24]],
+    ['a true batch of large slices, one XNNPACK call each', [2, 130, 128], [2, 128, 130]],
     ['one a shared by every slice of b', [5, 7], [3, 7, 4]],
     ['a batch of 1 against a batch', [1, 5, 7], [3, 7, 4]],
     ['broadcast over unequal batch axes (the fallback)', [2, 1, 5, 7], [1, 3, 7, 4]],
@@ -326,5 +328,16 @@ describe('Sum on WASM', () => {
     const before = tf.memory().numTensors;
     tf.tidy(() => tf.sum(tf.ones([4, 3, 2]), [0, 2]).dataSync());
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('Erf on WASM', () => {
+  it('is the SIMD kernel, value for value, over lengths that leave a tail', () => {
+    for (const n of [1, 4, 7, 33]) {
+      const x = Float32Array.from(random([n], n), (v) => v * 5);
+      x[0] = Number.NaN;
+      const y = tf.tidy(() => tf.erf(tf.tensor1d(x)).dataSync());
+      expect(Array.from(y)).toEqual(Array.from(x, erfReference));
+    }
   });
 });

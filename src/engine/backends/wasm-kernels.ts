@@ -2,10 +2,12 @@
 import { installFastWasmMatMul } from './wasm-matmul';
 import { installFastWasmIndexing } from './wasm-indexing';
 import { installFastWasmSum } from './wasm-reduce';
+import { installFastWasmErf } from './wasm-erf';
 
 /** `threads`: what the backend computes on (1 unless the threaded build started), which sets the product kernel's per-call trade-off. */
 export function installWasmKernels({ threads = 1 }: { threads?: number } = {}): void {
   installFastWasmMatMul({ threads });
   installFastWasmIndexing();
   installFastWasmSum();
+  installFastWasmErf();
 }

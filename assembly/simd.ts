@@ -1,0 +1,111 @@
+// 128-bit SIMD kernels the engine adds to TensorFlow.js's WASM backend where its own are scalar or
+// pay a call per small product. AssemblyScript, compiled by `npm run build:simd` into
+// src/engine/backends/simd-binary.ts; the module imports the backend's memory and reads and writes
+// its tensors in place, at the byte offsets the backend gives them. No static data, no allocation:
+// the memory is the backend's. Every kernel has a plain-TypeScript twin in
+// src/engine/backends/simd-reference.ts that rounds each step as this code does (no fused
+// multiply-add), so the two agree bit for bit.
+
+// erf(x) as XLA and Eigen compute it in single precision: x·P(x²)/Q(x²) on x clamped to [-4, 4],
+// where erf is ±1 in f32. Within 4e-7 of erf (a few units in the last place near ±1).
+const A13: f32 = -2.72614225801306e-10;
+const A11: f32 = 2.77068142495902e-8;
+const A9: f32 = -2.10102402082508e-6;
+const A7: f32 = -5.69250639462346e-5;
+const A5: f32 = -7.34990630326855e-4;
+const A3: f32 = -2.95459980854025e-3;
+const A1: f32 = -1.60960333262415e-2;
+const B8: f32 = -1.45660718464996e-5;
+const B6: f32 = -2.13374055278905e-4;
+const B4: f32 = -1.68282697438203e-3;
+const B2: f32 = -7.37332916720468e-3;
+const B0: f32 = -1.42647390514189e-2;
+
+function madd(a: v128, b: v128, c: f32): v128 {
+  return f32x4.add(f32x4.mul(a, b), f32x4.splat(c));
+}
+
+function erf4(v: v128): v128 {
+  const x = f32x4.max(f32x4.min(v, f32x4.splat(4)), f32x4.splat(-4));
+  const x2 = f32x4.mul(x, x);
+  let p = madd(x2, f32x4.splat(A13), A11);
+  p = madd(x2, p, A9);
+  p = madd(x2, p, A7);
+  p = madd(x2, p, A5);
+  p = madd(x2, p, A3);
+  p = madd(x2, p, A1);
+  p = f32x4.mul(x, p);
+  let q = madd(x2, f32x4.splat(B8), B6);
+  q = madd(x2, q, B4);
+  q = madd(x2, q, B2);
+  q = madd(x2, q, B0);
+  return f32x4.div(p, q);
+}
+
+/** out[i] = erf(x[i]) for i < n (f32 at byte offsets x and out; out may be x). */
+export function erf(x: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(out + ((<usize>i) << 2), erf4(v128.load(x + ((<usize>i) << 2))));
+  for (; i < n; i++) {
+    const at = (<usize>i) << 2;
+    store<f32>(out + at, f32x4.extract_lane(erf4(f32x4.splat(load<f32>(x + at))), 0));
+  }
+}
+
+/**
+ * c[s] = a[s]·b[s] for each of `batch` slices, a [m, k], b [k, n], c [m, n], row-major and packed
+ * (f32 at byte offsets). Each output is Σ_p a[i,p]·b[p,j] summed in order of p from 0: one call for
+ * a whole batch of small products (attention's per-head slices), 16 then 4 columns at a time.
+ */
+export function matmul(a: usize, b: usize, c: usize, batch: i32, m: i32, k: i32, n: i32): void {
+  const rowA = (<usize>k) << 2;
+  const rowB = (<usize>n) << 2;
+  for (let s = 0; s < batch; s++) {
+    const as = a + <usize>s * <usize>m * rowA;
+    const bs = b + <usize>s * <usize>k * rowB;
+    const cs = c + <usize>s * <usize>m * rowB;
+    for (let i = 0; i < m; i++) {
+      const ai = as + <usize>i * rowA;
+      const ci = cs + <usize>i * rowB;
+      let j = 0;
+      for (; j + 16 <= n; j += 16) {
+        let c0 = f32x4.splat(0);
+        let c1 = f32x4.splat(0);
+        let c2 = f32x4.splat(0);
+        let c3 = f32x4.splat(0);
+        let bp = bs + ((<usize>j) << 2);
+        for (let p = 0; p < k; p++) {
+          const av = v128.load32_splat(ai + ((<usize>p) << 2));
+          c0 = f32x4.add(c0, f32x4.mul(av, v128.load(bp)));
+          c1 = f32x4.add(c1, f32x4.mul(av, v128.load(bp, 16)));
+          c2 = f32x4.add(c2, f32x4.mul(av, v128.load(bp, 32)));
+          c3 = f32x4.add(c3, f32x4.mul(av, v128.load(bp, 48)));
+          bp += rowB;
+        }
+        const cj = ci + ((<usize>j) << 2);
+        v128.store(cj, c0);
+        v128.store(cj, c1, 16);
+        v128.store(cj, c2, 32);
+        v128.store(cj, c3, 48);
+      }
+      for (; j + 4 <= n; j += 4) {
+        let c0 = f32x4.splat(0);
+        let bp = bs + ((<usize>j) << 2);
+        for (let p = 0; p < k; p++) {
+          c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(ai + ((<usize>p) << 2)), v128.load(bp)));
+          bp += rowB;
+        }
+        v128.store(ci + ((<usize>j) << 2), c0);
+      }
+      for (; j < n; j++) {
+        let sum: f32 = 0;
+        let bp = bs + ((<usize>j) << 2);
+        for (let p = 0; p < k; p++) {
+          sum += load<f32>(ai + ((<usize>p) << 2)) * load<f32>(bp);
+          bp += rowB;
+        }
+        store<f32>(ci + ((<usize>j) << 2), sum);
+      }
+    }
+  }
+}

@@ -1,0 +1,45 @@
+// The plain-TypeScript twins of the SIMD kernels in assembly/simd.ts: the same operations in the same
+// order, each rounded to f32 as the kernel rounds it (no fused multiply-add), so a kernel and its
+// twin agree bit for bit (simd.test.ts).
+
+const f = Math.fround;
+
+// XLA's and Eigen's single-precision erf: x·P(x²)/Q(x²) on x clamped to [-4, 4].
+const P = [
+  -2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4,
+  -2.95459980854025e-3, -1.60960333262415e-2,
+].map(f);
+const Q = [
+  -1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2,
+].map(f);
+
+export function erfReference(v: number): number {
+  const x = Math.max(Math.min(f(v), 4), -4);
+  const x2 = f(x * x);
+  let p = P[0]!;
+  for (let i = 1; i < P.length; i++) p = f(f(x2 * p) + P[i]!);
+  p = f(x * p);
+  let q = Q[0]!;
+  for (let i = 1; i < Q.length; i++) q = f(f(x2 * q) + Q[i]!);
+  return f(p / q);
+}
+
+/** c[s] = a[s]·b[s] over `batch` packed slices, a [m, k], b [k, n]; each sum in order of p from 0. */
+export function matmulReference(
+  a: Float32Array,
+  b: Float32Array,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+): Float32Array {
+  const c = new Float32Array(batch * m * n);
+  for (let s = 0; s < batch; s++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) sum = f(sum + f(a[(s * m + i) * k + p]! * b[(s * k + p) * n + j]!));
+        c[(s * m + i) * n + j] = sum;
+      }
+  return c;
+}
