@@ -11,6 +11,7 @@ import threadedSimdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wa
 import threadedFactory from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 import threadedFactorySource from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?raw';
 import { installWasmKernels } from '../engine/backends/wasm-kernels';
+import { useImportedMemory } from '../engine/backends/wasm-simd';
 import { yieldOnRead } from '../engine/backends/wasm-reads';
 import { planThreads } from './wasm-threads';
 
@@ -52,6 +53,24 @@ function reportCoresFor(threads: number): () => void {
 }
 
 /**
+ * The threaded build exports no memory: it creates a shared one and passes it in the imports of
+ * WebAssembly.instantiate, where this catches it for the engine's SIMD kernels (they work on the
+ * backend's tensors in that memory). `restore` puts WebAssembly.instantiate back.
+ */
+function catchImportedMemory(): () => void {
+  const instantiate = WebAssembly.instantiate;
+  const seeing = (source: BufferSource | WebAssembly.Module, imports?: WebAssembly.Imports) => {
+    const memory = imports?.env?.memory;
+    if (memory instanceof WebAssembly.Memory) useImportedMemory(memory);
+    return instantiate(source as BufferSource, imports);
+  };
+  WebAssembly.instantiate = seeing as typeof WebAssembly.instantiate;
+  return () => {
+    WebAssembly.instantiate = instantiate;
+  };
+}
+
+/**
  * Starts the threaded build on `threads` threads; returns why it could not, or null. A pthread
  * worker that fails reports an error to this worker (Emscripten rethrows it here), and the start
  * never settles: the first such error, or the time limit, ends the wait.
@@ -60,9 +79,11 @@ async function startThreaded(threads: number): Promise<string | null> {
   let onError: ((event: ErrorEvent) => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let restoreCores: (() => void) | undefined;
+  let restoreInstantiate: (() => void) | undefined;
   try {
     selfContainedThreadedFactory();
     restoreCores = reportCoresFor(threads);
+    restoreInstantiate = catchImportedMemory();
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
     setThreadsCount(threads);
     const failed = new Promise<string>((resolve) => {
@@ -81,6 +102,7 @@ async function startThreaded(threads: number): Promise<string | null> {
     return (e as Error).message;
   } finally {
     restoreCores?.();
+    restoreInstantiate?.();
     if (onError) self.removeEventListener('error', onError);
     clearTimeout(timer);
   }

@@ -10,16 +10,31 @@ export interface SimdKernels {
 }
 
 const kernels = new WeakMap<object, SimdKernels | null>();
+let importedMemory: WebAssembly.Memory | null = null;
 
 /**
- * The kernels on this backend's memory, or null where its module does not export it: the threaded
- * build imports its memory and hands it to nobody, so there the stock kernels stay.
+ * The memory the backend's module was given, where the module exports none: the threaded build
+ * imports its shared memory from the script that starts it (src/workers/wasm-backend.ts sees it
+ * passed to WebAssembly.instantiate).
+ */
+export function useImportedMemory(memory: WebAssembly.Memory): void {
+  importedMemory = memory;
+}
+
+/**
+ * The kernels on this backend's memory; null where that memory is out of reach or the module does
+ * not instantiate on it, and then the stock kernels stay.
  */
 export function simdKernelsOf(backend: object): SimdKernels | null {
   let k = kernels.get(backend);
   if (k === undefined) {
-    const memory = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-    k = memory instanceof WebAssembly.Memory ? instantiateSimd(memory) : null;
+    const exported = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+    const memory = exported instanceof WebAssembly.Memory ? exported : importedMemory;
+    try {
+      k = memory ? instantiateSimd(memory) : null;
+    } catch {
+      k = null;
+    }
     kernels.set(backend, k);
   }
   return k;
