@@ -109,3 +109,76 @@ export function matmul(a: usize, b: usize, c: usize, batch: i32, m: i32, k: i32,
     }
   }
 }
+
+/** out[i] = exact GELU of x[i], ½x·(1 + erf(x/√2)), rounded step by step as that reads. */
+export function geluErf(x: usize, out: usize, n: i32): void {
+  const half = f32x4.splat(0.5);
+  const one = f32x4.splat(1);
+  const root = f32x4.splat(<f32>Math.SQRT1_2);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + ((<usize>i) << 2));
+    v128.store(out + ((<usize>i) << 2), f32x4.mul(f32x4.mul(v, half), f32x4.add(one, erf4(f32x4.mul(v, root)))));
+  }
+  for (; i < n; i++) {
+    const at = (<usize>i) << 2;
+    const v = f32x4.splat(load<f32>(x + at));
+    const y = f32x4.mul(f32x4.mul(v, half), f32x4.add(one, erf4(f32x4.mul(v, root))));
+    store<f32>(out + at, f32x4.extract_lane(y, 0));
+  }
+}
+
+/** The sum of x[0, d): four lanes over the blocks of four, added lane 0 to 3, then the tail in order. */
+function rowSum(x: usize, d: i32): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= d; j += 4) acc = f32x4.add(acc, v128.load(x + ((<usize>j) << 2)));
+  let sum =
+    f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; j < d; j++) sum += load<f32>(x + ((<usize>j) << 2));
+  return sum;
+}
+
+/** Σ (x - mean)² over x[0, d), in rowSum's order. */
+function rowSquares(x: usize, d: i32, mean: f32): f32 {
+  const m = f32x4.splat(mean);
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= d; j += 4) {
+    const c = f32x4.sub(v128.load(x + ((<usize>j) << 2)), m);
+    acc = f32x4.add(acc, f32x4.mul(c, c));
+  }
+  let sum =
+    f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; j < d; j++) {
+    const c = load<f32>(x + ((<usize>j) << 2)) - mean;
+    sum += c * c;
+  }
+  return sum;
+}
+
+/**
+ * Layer norm over the last axis of x [rows, d]: out = (x - mean)·(1/√(var + eps))·gamma + beta, the
+ * mean and the (biased) variance of each row in two passes, as torch.nn.LayerNorm defines it.
+ */
+export function layerNorm(x: usize, gamma: usize, beta: usize, out: usize, rows: i32, d: i32, eps: f32): void {
+  const row = (<usize>d) << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * row;
+    const or = out + <usize>r * row;
+    const mean = rowSum(xr, d) / <f32>d;
+    const scale: f32 = 1 / Mathf.sqrt(rowSquares(xr, d, mean) / <f32>d + eps);
+    const m = f32x4.splat(mean);
+    const s = f32x4.splat(scale);
+    let j = 0;
+    for (; j + 4 <= d; j += 4) {
+      const at = (<usize>j) << 2;
+      const normed = f32x4.mul(f32x4.sub(v128.load(xr + at), m), s);
+      v128.store(or + at, f32x4.add(f32x4.mul(normed, v128.load(gamma + at)), v128.load(beta + at)));
+    }
+    for (; j < d; j++) {
+      const at = (<usize>j) << 2;
+      store<f32>(or + at, (load<f32>(xr + at) - mean) * scale * load<f32>(gamma + at) + load<f32>(beta + at));
+    }
+  }
+}

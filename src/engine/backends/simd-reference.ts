@@ -43,3 +43,44 @@ export function matmulReference(
       }
   return c;
 }
+
+/** Exact GELU, ½x·(1 + erf(x/√2)), rounded step by step as the kernel (and the op-by-op form) does. */
+export function geluErfReference(x: number): number {
+  const v = f(x);
+  return f(f(v * 0.5) * f(1 + erfReference(f(v * f(Math.SQRT1_2)))));
+}
+
+/** The kernel's row sum: lane l adds x[l], x[l+4], … of the blocks of four; lanes 0 to 3, then the tail. */
+function rowSum(x: Float32Array, at: number, d: number, term: (v: number) => number): number {
+  const lanes = [0, 0, 0, 0];
+  let j = 0;
+  for (; j + 4 <= d; j += 4) for (let l = 0; l < 4; l++) lanes[l] = f(lanes[l]! + term(x[at + j + l]!));
+  let sum = f(f(f(lanes[0]! + lanes[1]!) + lanes[2]!) + lanes[3]!);
+  for (; j < d; j++) sum = f(sum + term(x[at + j]!));
+  return sum;
+}
+
+/** Layer norm over the last axis of x [rows, d], as the kernel computes it. */
+export function layerNormReference(
+  x: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  rows: number,
+  d: number,
+  eps: number,
+): Float32Array {
+  const out = new Float32Array(rows * d);
+  for (let r = 0; r < rows; r++) {
+    const at = r * d;
+    const mean = f(rowSum(x, at, d, (v) => v) / d);
+    const variance = f(
+      rowSum(x, at, d, (v) => {
+        const c = f(v - mean);
+        return f(c * c);
+      }) / d,
+    );
+    const scale = f(1 / f(Math.sqrt(f(variance + f(eps)))));
+    for (let j = 0; j < d; j++) out[at + j] = f(f(f(f(x[at + j]! - mean) * scale) * gamma[j]!) + beta[j]!);
+  }
+  return out;
+}

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileSimd } from '../../../scripts/simd/compile';
 import { SIMD_PLAIN, SIMD_SHARED } from './simd-binary';
-import { erfReference, matmulReference } from './simd-reference';
+import { erfReference, geluErfReference, layerNormReference, matmulReference } from './simd-reference';
 import { instantiateSimd } from './wasm-simd';
 
 const memories = {
@@ -82,6 +82,50 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
         simd.erf(32, 32, xs.length);
         return same(f32().slice(8, 8 + xs.length), expected);
       }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('exact GELU equals its twin on the awkward values and random ones', () => {
+    const run = (x: Float32Array) => {
+      f32().set(x, 0);
+      simd.geluErf(0, 4 * x.length, x.length);
+      return f32().slice(x.length, 2 * x.length);
+    };
+    expect(same(run(Float32Array.from(ADVERSARIAL)), Float32Array.from(ADVERSARIAL, geluErfReference))).toBe(true);
+    fc.assert(
+      fc.property(fc.float32Array({ maxLength: 37 }), (xs) => same(run(xs), xs.map(geluErfReference))),
+      { numRuns: 300 },
+    );
+  });
+
+  it('layer norm equals its twin on random rows: widths around the blocks of four, constant rows, awkward values', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 19 }),
+        fc.integer(),
+        fc.constantFrom(0, 1e-5, 1e-12),
+        fc.constantFrom('random', 'constant', 'awkward'),
+        (rows, d, seed, eps, kind) => {
+          let s = seed >>> 0;
+          const draw = () => {
+            s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+            if (kind === 'constant') return 0.25;
+            return kind === 'awkward' && s % 5 === 0 ? ADVERSARIAL[s % ADVERSARIAL.length]! : (s / 2 ** 31 - 1) * 3;
+          };
+          const x = Float32Array.from({ length: rows * d }, draw);
+          const gamma = Float32Array.from({ length: d }, draw);
+          const beta = Float32Array.from({ length: d }, draw);
+          const view = f32();
+          view.set(x, 0);
+          view.set(gamma, x.length);
+          view.set(beta, x.length + d);
+          const outAt = x.length + 2 * d;
+          simd.layerNorm(0, 4 * x.length, 4 * (x.length + d), 4 * outAt, rows, d, eps);
+          return same(f32().slice(outAt, outAt + x.length), layerNormReference(x, gamma, beta, rows, d, eps));
+        },
+      ),
       { numRuns: 300 },
     );
   });

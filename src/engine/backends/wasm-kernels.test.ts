@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasm } from './node-wasm';
-import { erfReference } from './simd-reference';
+import { geluErf, geluErfOps, layerNorm, layerNormOps } from './fused';
+import { erfReference, geluErfReference, layerNormReference } from './simd-reference';
 
 let previous = '';
 beforeAll(async () => {
@@ -339,5 +340,37 @@ describe('Erf on WASM', () => {
       const y = tf.tidy(() => tf.erf(tf.tensor1d(x)).dataSync());
       expect(Array.from(y)).toEqual(Array.from(x, erfReference));
     }
+  });
+});
+
+describe('Layer norm and exact GELU on WASM', () => {
+  const x = Float32Array.from(random([3, 5, 7], 11), (v) => v * 4);
+  const gamma = random([7], 12);
+  const beta = random([7], 13);
+
+  it('are the fused SIMD kernels, value for value', () => {
+    const ln = tf.tidy(() => layerNorm(tf.tensor(x, [3, 5, 7]), tf.tensor(gamma), tf.tensor(beta), 1e-5).dataSync());
+    expect(Array.from(ln)).toEqual(Array.from(layerNormReference(x, gamma, beta, 15, 7, 1e-5)));
+    const gelu = tf.tidy(() => geluErf(tf.tensor(x, [3, 5, 7])).dataSync());
+    expect(Array.from(gelu)).toEqual(Array.from(x, geluErfReference));
+  });
+
+  it('agree with the op-by-op forms, whose gradients they take', () => {
+    tf.tidy(() => {
+      const [xt, gt, bt] = [tf.tensor(x, [3, 5, 7]), tf.tensor(gamma), tf.tensor(beta)];
+      const dy = tf.tensor(random([3, 5, 7], 14), [3, 5, 7]);
+      const close = (a: tf.Tensor, b: tf.Tensor, tol: number) =>
+        expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(tol);
+      close(layerNorm(xt, gt, bt, 1e-5), layerNormOps(xt, gt, bt, 1e-5), 1e-5);
+      close(geluErf(xt), geluErfOps(xt), 2e-6);
+      const fusedLn = tf.grads((a, g, b) => layerNorm(a!, g!, b!, 1e-5))([xt, gt, bt], dy);
+      const opsLn = tf.grads((a, g, b) => layerNormOps(a!, g!, b!, 1e-5))([xt, gt, bt], dy);
+      for (const [i, g] of fusedLn.entries()) close(g, opsLn[i]!, 1e-5);
+      close(tf.grad(geluErf)(xt, dy), tf.grad(geluErfOps)(xt, dy), 1e-5);
+    });
+  });
+
+  it('refuse a weight that does not match the features', () => {
+    expect(() => layerNorm(tf.zeros([2, 4]), tf.ones([3]), tf.zeros([3]), 1e-5)).toThrow(/weight \[3\]/);
   });
 });

@@ -1,6 +1,7 @@
 // Building blocks both architectures share: layer norm, linear layers in either weight layout,
 // activations, multi-head attention, and the bookkeeping for masks and captured statistics.
 import * as tf from '@tensorflow/tfjs';
+import { geluErf, layerNorm } from '../backends/fused';
 import type { Activation, ModelConfig } from './config';
 import { applyRotary } from './rotary';
 import type { LinearSpec } from './schema';
@@ -105,11 +106,7 @@ export class ForwardContext {
   }
 
   layerNorm(prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
-    return this.scoped(() => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-      return tf.add(tf.mul(normed, this.param(`${prefix}.weight`)), this.param(`${prefix}.bias`));
-    });
+    return this.scoped(() => layerNorm(x, this.param(`${prefix}.weight`), this.param(`${prefix}.bias`), eps));
   }
 
   activate(kind: Activation, x: tf.Tensor): tf.Tensor {
@@ -325,7 +322,7 @@ const GELU_CUBIC = GELU_LINEAR * 0.044715;
 export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
   switch (kind) {
     case 'gelu': // exact: x·Φ(x)
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+      return geluErf(x);
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
       // ½x(1 + tanh z) written as x·σ(2z), z = √(2/π)(x + 0.044715x³): the same function in fewer

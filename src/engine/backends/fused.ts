@@ -1,0 +1,80 @@
+// Layer norm and exact GELU as one kernel each where the running backend has one (the WASM backend's
+// SIMD kernels, wasm-fused.ts), else op by op. Either way the gradient is the op-by-op form's,
+// written out in closed form (TensorFlow.js cannot take a gradient inside a gradient function), and
+// wasm-kernels.test.ts holds the two equal.
+import * as tf from '@tensorflow/tfjs';
+
+export const LAYER_NORM = 'EngineLayerNorm';
+export const GELU_ERF = 'EngineGeluErf';
+
+/** Layer norm over the last axis, op by op: (x - mean)·rsqrt(var + eps)·gamma + beta. */
+export function layerNormOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(normed, gamma), beta);
+}
+
+/** Exact GELU op by op: ½x·(1 + erf(x/√2)). */
+export function geluErfOps(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
+
+/**
+ * `composed(...inputs)`, computed by the kernel `name` where the backend has one; `gradient` gives
+ * the gradients of the inputs from dy and the inputs.
+ */
+function fused(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, number>,
+  composed: (...xs: tf.Tensor[]) => tf.Tensor,
+  gradient: (dy: tf.Tensor, xs: tf.Tensor[]) => tf.Tensor[],
+): tf.Tensor {
+  const xs = Object.values(inputs);
+  if (!tf.getKernel(name, tf.getBackend())) return composed(...xs);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    (args[args.length - 1] as tf.GradSaveFunc)(xs);
+    return {
+      value: tf.engine().runKernel(name, inputs, attrs) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => gradient(dy, saved),
+    };
+  });
+  return op(...xs);
+}
+
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  return fused(
+    LAYER_NORM,
+    { x, gamma, beta },
+    { eps },
+    (a, g, b) => layerNormOps(a!, g!, b!, eps),
+    (dy, [a, g]) => {
+      // x̂ = (x - mean)·r, r = rsqrt(var + eps): dx = r·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂)), dx̂ = dy·gamma.
+      const { mean, variance } = tf.moments(a!, -1, true);
+      const r = tf.rsqrt(tf.add(variance, eps));
+      const normed = tf.mul(tf.sub(a!, mean), r);
+      const dNormed = tf.mul(dy, g!);
+      const centred = tf.sub(dNormed, tf.mean(dNormed, -1, true));
+      const dx = tf.mul(r, tf.sub(centred, tf.mul(normed, tf.mean(tf.mul(dNormed, normed), -1, true))));
+      const rows = a!.shape.slice(0, -1).map((_, i) => i);
+      return [dx, tf.sum(tf.mul(dy, normed), rows), tf.sum(dy, rows)];
+    },
+  );
+}
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+export function geluErf(x: tf.Tensor): tf.Tensor {
+  return fused(
+    GELU_ERF,
+    { x },
+    {},
+    (a) => geluErfOps(a!),
+    // d/dx x·Φ(x) = Φ(x) + x·φ(x).
+    (dy, [a]) => {
+      const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(a!, Math.SQRT1_2))));
+      const pdf = tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(tf.square(a!), -0.5)));
+      return [tf.mul(dy, tf.add(cdf, tf.mul(a!, pdf)))];
+    },
+  );
+}
