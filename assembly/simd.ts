@@ -182,3 +182,68 @@ export function layerNorm(x: usize, gamma: usize, beta: usize, out: usize, rows:
     }
   }
 }
+
+// e^x for the logistic function, Cephes' expf: x = n·ln 2 + r with |r| ≤ ½ln 2 (ln 2 in two parts
+// so n·ln 2 is exact), e^r by a degree-6 polynomial, 2^n built in the exponent bits. x is clamped to
+// [-87, 88] so that 2^n stays a normal number: past those, 1 + e^-t is 1 or huge either way.
+const LOG2E: f32 = <f32>Math.LOG2E;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.1219444e-4;
+const E5: f32 = 1.98756915e-4;
+const E4: f32 = 1.3981999507e-3;
+const E3: f32 = 8.3334519073e-3;
+const E2: f32 = 4.1665795894e-2;
+const E1: f32 = 1.6666665459e-1;
+const E0: f32 = 5.0000001201e-1;
+
+function exp4(v: v128): v128 {
+  const x = f32x4.max(f32x4.min(v, f32x4.splat(88)), f32x4.splat(-87));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let p = madd(r, f32x4.splat(E5), E4);
+  p = madd(r, p, E3);
+  p = madd(r, p, E2);
+  p = madd(r, p, E1);
+  p = madd(r, p, E0);
+  const y = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(y, scale);
+}
+
+/** x·σ(t) = x / (1 + e^-t), the form both GELU's tanh approximation and SiLU take. */
+function timesLogistic(x: v128, t: v128): v128 {
+  return f32x4.div(x, f32x4.add(f32x4.splat(1), exp4(f32x4.neg(t))));
+}
+
+// GELU's tanh approximation ½x(1 + tanh z), z = √(2/π)(x + 0.044715x³), as x·σ(2z), 2z = x·(x²·C + L).
+const GELU_L: f32 = 1.5957691216057308; // 2√(2/π)
+const GELU_C: f32 = 0.07135481627260025; // 2√(2/π)·0.044715
+
+function geluTanh4(x: v128): v128 {
+  const t = f32x4.mul(x, madd(f32x4.mul(x, x), f32x4.splat(GELU_C), GELU_L));
+  return timesLogistic(x, t);
+}
+
+/** out[i] = GELU (tanh approximation, GPT-2's gelu_new) of x[i]. */
+export function geluTanh(x: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(out + ((<usize>i) << 2), geluTanh4(v128.load(x + ((<usize>i) << 2))));
+  for (; i < n; i++) {
+    const at = (<usize>i) << 2;
+    store<f32>(out + at, f32x4.extract_lane(geluTanh4(f32x4.splat(load<f32>(x + at))), 0));
+  }
+}
+
+/** out[i] = SiLU of x[i], x·σ(x) (Llama's activation). */
+export function silu(x: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + ((<usize>i) << 2));
+    v128.store(out + ((<usize>i) << 2), timesLogistic(v, v));
+  }
+  for (; i < n; i++) {
+    const at = (<usize>i) << 2;
+    const v = f32x4.splat(load<f32>(x + at));
+    store<f32>(out + at, f32x4.extract_lane(timesLogistic(v, v), 0));
+  }
+}

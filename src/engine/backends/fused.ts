@@ -1,4 +1,4 @@
-// Layer norm and exact GELU as one kernel each where the running backend has one (the WASM backend's
+// Layer norm, exact GELU, GELU's tanh approximation and SiLU as one kernel each where the running backend has one (the WASM backend's
 // SIMD kernels, wasm-fused.ts), else op by op. Either way the gradient is the op-by-op form's,
 // written out in closed form (TensorFlow.js cannot take a gradient inside a gradient function), and
 // wasm-kernels.test.ts holds the two equal.
@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 
 export const LAYER_NORM = 'EngineLayerNorm';
 export const GELU_ERF = 'EngineGeluErf';
+export const GELU_TANH = 'EngineGeluTanh';
+export const SILU = 'EngineSilu';
 
 /** Layer norm over the last axis, op by op: (x - mean)·rsqrt(var + eps)·gamma + beta. */
 export function layerNormOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
@@ -17,6 +19,25 @@ export function layerNormOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, ep
 /** Exact GELU op by op: ½x·(1 + erf(x/√2)). */
 export function geluErfOps(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
+
+const GELU_LINEAR = 2 * Math.sqrt(2 / Math.PI);
+const GELU_CUBIC = GELU_LINEAR * 0.044715;
+
+/** 2z of GELU's tanh approximation ½x(1 + tanh z), z = √(2/π)(x + 0.044715x³). */
+const geluTanhArgument = (x: tf.Tensor) => tf.mul(x, tf.add(tf.mul(tf.square(x), GELU_CUBIC), GELU_LINEAR));
+
+/**
+ * GELU's tanh approximation op by op, written as x·σ(2z): the same function in fewer passes, and the
+ * WASM backend's sigmoid is vectorised where its tanh is not (10× here).
+ */
+export function geluTanhOps(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(geluTanhArgument(x)));
+}
+
+/** SiLU op by op: x·σ(x). */
+export function siluOps(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(x));
 }
 
 /**
@@ -75,6 +96,36 @@ export function geluErf(x: tf.Tensor): tf.Tensor {
       const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(a!, Math.SQRT1_2))));
       const pdf = tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(tf.square(a!), -0.5)));
       return [tf.mul(dy, tf.add(cdf, tf.mul(a!, pdf)))];
+    },
+  );
+}
+
+export function geluTanh(x: tf.Tensor): tf.Tensor {
+  return fused(
+    GELU_TANH,
+    { x },
+    {},
+    (a) => geluTanhOps(a!),
+    // d/dx x·σ(t) = σ(t) + x·σ(t)(1 - σ(t))·t', t = x(Cx² + L), t' = 3Cx² + L.
+    (dy, [a]) => {
+      const s = tf.sigmoid(geluTanhArgument(a!));
+      const slope = tf.add(tf.mul(tf.square(a!), 3 * GELU_CUBIC), GELU_LINEAR);
+      const ds = tf.mul(tf.mul(s, tf.sub(1, s)), slope);
+      return [tf.mul(dy, tf.add(s, tf.mul(a!, ds)))];
+    },
+  );
+}
+
+export function silu(x: tf.Tensor): tf.Tensor {
+  return fused(
+    SILU,
+    { x },
+    {},
+    (a) => siluOps(a!),
+    // d/dx x·σ(x) = σ(x)(1 + x(1 - σ(x))).
+    (dy, [a]) => {
+      const s = tf.sigmoid(a!);
+      return [tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(a!, tf.sub(1, s)))))];
     },
   );
 }

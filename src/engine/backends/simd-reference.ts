@@ -84,3 +84,40 @@ export function layerNormReference(
   }
   return out;
 }
+
+/** Rounds half to even, as WebAssembly's nearest does. */
+function nearest(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const EXP = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1].map(f);
+
+/** The kernel's e^x (Cephes' expf on x clamped to [-87, 88]). */
+export function expReference(v: number): number {
+  const x = Math.max(Math.min(f(v), 88), -87);
+  const n = nearest(f(x * f(Math.LOG2E)));
+  const r = f(f(x - f(n * f(0.693359375))) - f(n * f(-2.1219444e-4)));
+  let p = EXP[0]!;
+  for (let i = 1; i < EXP.length; i++) p = f(f(r * p) + EXP[i]!);
+  const y = f(f(f(p * f(r * r)) + r) + 1);
+  // 2^n for n in [-126, 127]: what the kernel writes into the exponent bits (NaN's n reads as 0).
+  return f(y * 2 ** (Number.isNaN(n) ? 0 : n));
+}
+
+const timesLogistic = (x: number, t: number) => f(x / f(1 + expReference(f(-t))));
+
+const GELU_L = f(2 * Math.sqrt(2 / Math.PI));
+const GELU_C = f(2 * Math.sqrt(2 / Math.PI) * 0.044715);
+
+/** GELU's tanh approximation as the kernel computes it: x·σ(x·(x²·C + L)). */
+export function geluTanhReference(v: number): number {
+  const x = f(v);
+  return timesLogistic(x, f(x * f(f(f(x * x) * GELU_C) + GELU_L)));
+}
+
+/** SiLU, x·σ(x), as the kernel computes it. */
+export function siluReference(v: number): number {
+  const x = f(v);
+  return timesLogistic(x, x);
+}

@@ -6,7 +6,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileSimd } from '../../../scripts/simd/compile';
 import { SIMD_PLAIN, SIMD_SHARED } from './simd-binary';
-import { erfReference, geluErfReference, layerNormReference, matmulReference } from './simd-reference';
+import {
+  erfReference,
+  expReference,
+  geluErfReference,
+  geluTanhReference,
+  layerNormReference,
+  matmulReference,
+  siluReference,
+} from './simd-reference';
 import { instantiateSimd } from './wasm-simd';
 
 const memories = {
@@ -86,15 +94,19 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
     );
   });
 
-  it('exact GELU equals its twin on the awkward values and random ones', () => {
+  it.each([
+    ['exact GELU', 'geluErf', geluErfReference],
+    ['GELU’s tanh approximation', 'geluTanh', geluTanhReference],
+    ['SiLU', 'silu', siluReference],
+  ] as const)('%s equals its twin on the awkward values and random ones', (_, kernel, twin) => {
     const run = (x: Float32Array) => {
       f32().set(x, 0);
-      simd.geluErf(0, 4 * x.length, x.length);
+      simd[kernel](0, 4 * x.length, x.length);
       return f32().slice(x.length, 2 * x.length);
     };
-    expect(same(run(Float32Array.from(ADVERSARIAL)), Float32Array.from(ADVERSARIAL, geluErfReference))).toBe(true);
+    expect(same(run(Float32Array.from(ADVERSARIAL)), Float32Array.from(ADVERSARIAL, twin))).toBe(true);
     fc.assert(
-      fc.property(fc.float32Array({ maxLength: 37 }), (xs) => same(run(xs), xs.map(geluErfReference))),
+      fc.property(fc.float32Array({ maxLength: 37 }), (xs) => same(run(xs), xs.map(twin))),
       { numRuns: 300 },
     );
   });
@@ -170,6 +182,29 @@ describe('the SIMD kernels’ twins', () => {
     expect(worst).toBeLessThan(4e-7);
     expect(erfReference(Number.NaN)).toBeNaN();
     expect(Object.is(erfReference(-0), -0)).toBe(true);
+  });
+
+  it('e^x is within 2 units in the last place of Math.exp over [-87, 88]', () => {
+    let worst = 0;
+    for (let x = -87; x <= 88; x += 1 / 64) {
+      const e = Math.exp(Math.fround(x));
+      worst = Math.max(worst, Math.abs(expReference(x) - e) / (e * 2 ** -23));
+    }
+    expect(worst).toBeLessThan(2);
+  });
+
+  it('the tanh GELU and SiLU are within 1e-6 of their definitions (relative, or absolute near 0)', () => {
+    let worst = 0;
+    for (let x = -12; x <= 12; x += 1 / 256) {
+      const gelu = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+      const silu = x / (1 + Math.exp(-x));
+      worst = Math.max(
+        worst,
+        Math.abs(geluTanhReference(x) - gelu) / Math.max(1, Math.abs(gelu)),
+        Math.abs(siluReference(x) - silu) / Math.max(1, Math.abs(silu)),
+      );
+    }
+    expect(worst).toBeLessThan(1e-6);
   });
 });
 

@@ -1,8 +1,9 @@
-// The WASM backend's kernels for the fused ops of fused.ts: layer norm in one pass over each row
-// (TensorFlow.js's moments, subtract, rsqrt, multiply and add are nine passes over the activation,
-// each a tensor of its own), and exact GELU in one (five op by op). Both SIMD (assembly/simd.ts).
+// The WASM backend's kernels for the fused ops of fused.ts, SIMD (assembly/simd.ts): layer norm in
+// two passes over each row (TensorFlow.js's moments, subtract, rsqrt, multiply and add make nine
+// tensors of the activation's size), and each activation in one pass (exact GELU five op by op, the
+// tanh GELU six, SiLU two).
 import * as tf from '@tensorflow/tfjs';
-import { GELU_ERF, LAYER_NORM } from './fused';
+import { GELU_ERF, GELU_TANH, LAYER_NORM, SILU } from './fused';
 import type { WasmBackendInternals } from './wasm-backend';
 import { simdKernelsOf } from './wasm-simd';
 
@@ -15,18 +16,23 @@ export function installFusedWasmKernels(): void {
   if (installed || !simd) return;
   installed = true;
   const at = (backend: WasmBackendInternals, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  tf.registerKernel({
-    kernelName: GELU_ERF,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend: b }) => {
-      const backend = b as WasmBackendInternals;
-      const { x } = inputs as { x: tf.TensorInfo };
-      const out = backend.makeOutput(x.shape, 'float32');
-      const n = tf.util.sizeFromShape(x.shape);
-      if (n > 0) simd.geluErf(at(backend, x), at(backend, out), n);
-      return out;
-    },
-  });
+  for (const [kernelName, kernel] of [
+    [GELU_ERF, simd.geluErf],
+    [GELU_TANH, simd.geluTanh],
+    [SILU, simd.silu],
+  ] as const)
+    tf.registerKernel({
+      kernelName,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend: b }) => {
+        const backend = b as WasmBackendInternals;
+        const { x } = inputs as { x: tf.TensorInfo };
+        const out = backend.makeOutput(x.shape, 'float32');
+        const n = tf.util.sizeFromShape(x.shape);
+        if (n > 0) kernel(at(backend, x), at(backend, out), n);
+        return out;
+      },
+    });
   tf.registerKernel({
     kernelName: LAYER_NORM,
     backendName: 'wasm',

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasm } from './node-wasm';
-import { geluErf, geluErfOps, layerNorm, layerNormOps } from './fused';
-import { erfReference, geluErfReference, layerNormReference } from './simd-reference';
+import { geluErf, geluErfOps, geluTanh, geluTanhOps, layerNorm, layerNormOps, silu, siluOps } from './fused';
+import { erfReference, geluErfReference, geluTanhReference, layerNormReference, siluReference } from './simd-reference';
 
 let previous = '';
 beforeAll(async () => {
@@ -343,7 +343,7 @@ describe('Erf on WASM', () => {
   });
 });
 
-describe('Layer norm and exact GELU on WASM', () => {
+describe('Layer norm and the activations on WASM', () => {
   const x = Float32Array.from(random([3, 5, 7], 11), (v) => v * 4);
   const gamma = random([7], 12);
   const beta = random([7], 13);
@@ -351,8 +351,14 @@ describe('Layer norm and exact GELU on WASM', () => {
   it('are the fused SIMD kernels, value for value', () => {
     const ln = tf.tidy(() => layerNorm(tf.tensor(x, [3, 5, 7]), tf.tensor(gamma), tf.tensor(beta), 1e-5).dataSync());
     expect(Array.from(ln)).toEqual(Array.from(layerNormReference(x, gamma, beta, 15, 7, 1e-5)));
-    const gelu = tf.tidy(() => geluErf(tf.tensor(x, [3, 5, 7])).dataSync());
-    expect(Array.from(gelu)).toEqual(Array.from(x, geluErfReference));
+    for (const [op, twin] of [
+      [geluErf, geluErfReference],
+      [geluTanh, geluTanhReference],
+      [silu, siluReference],
+    ] as const) {
+      const y = tf.tidy(() => op(tf.tensor(x, [3, 5, 7])).dataSync());
+      expect(Array.from(y)).toEqual(Array.from(x, twin));
+    }
   });
 
   it('agree with the op-by-op forms, whose gradients they take', () => {
@@ -362,11 +368,17 @@ describe('Layer norm and exact GELU on WASM', () => {
       const close = (a: tf.Tensor, b: tf.Tensor, tol: number) =>
         expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(tol);
       close(layerNorm(xt, gt, bt, 1e-5), layerNormOps(xt, gt, bt, 1e-5), 1e-5);
-      close(geluErf(xt), geluErfOps(xt), 2e-6);
+      for (const [op, ops] of [
+        [geluErf, geluErfOps],
+        [geluTanh, geluTanhOps],
+        [silu, siluOps],
+      ] as const) {
+        close(op(xt), ops(xt), 4e-6);
+        close(tf.grad(op)(xt, dy), tf.grad(ops)(xt, dy), 1e-5);
+      }
       const fusedLn = tf.grads((a, g, b) => layerNorm(a!, g!, b!, 1e-5))([xt, gt, bt], dy);
       const opsLn = tf.grads((a, g, b) => layerNormOps(a!, g!, b!, 1e-5))([xt, gt, bt], dy);
       for (const [i, g] of fusedLn.entries()) close(g, opsLn[i]!, 1e-5);
-      close(tf.grad(geluErf)(xt, dy), tf.grad(geluErfOps)(xt, dy), 1e-5);
     });
   });
 

@@ -8,6 +8,8 @@ export interface SimdKernels {
   erf(x: number, out: number, n: number): void;
   matmul(a: number, b: number, c: number, batch: number, m: number, k: number, n: number): void;
   geluErf(x: number, out: number, n: number): void;
+  geluTanh(x: number, out: number, n: number): void;
+  silu(x: number, out: number, n: number): void;
   layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, d: number, eps: number): void;
 }
 

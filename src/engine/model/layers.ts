@@ -1,7 +1,7 @@
 // Building blocks both architectures share: layer norm, linear layers in either weight layout,
 // activations, multi-head attention, and the bookkeeping for masks and captured statistics.
 import * as tf from '@tensorflow/tfjs';
-import { geluErf, layerNorm } from '../backends/fused';
+import { geluErf, geluTanh, layerNorm, silu } from '../backends/fused';
 import type { Activation, ModelConfig } from './config';
 import { applyRotary } from './rotary';
 import type { LinearSpec } from './schema';
@@ -316,21 +316,16 @@ function gatherRows(x: tf.Tensor, idx: tf.Tensor2D): tf.Tensor {
   return tf.reshape(tf.gather(tf.reshape(x, [b * t, ...rest]), flat, 0), [b, idx.shape[1], ...rest]);
 }
 
-const GELU_LINEAR = 2 * Math.sqrt(2 / Math.PI);
-const GELU_CUBIC = GELU_LINEAR * 0.044715;
-
 export function activate(kind: Activation, x: tf.Tensor): tf.Tensor {
   switch (kind) {
     case 'gelu': // exact: x·Φ(x)
       return geluErf(x);
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
-      // ½x(1 + tanh z) written as x·σ(2z), z = √(2/π)(x + 0.044715x³): the same function in fewer
-      // passes, and the WASM backend's sigmoid is vectorised where its tanh is not (10× here).
-      return tf.mul(x, tf.sigmoid(tf.mul(x, tf.add(tf.mul(tf.square(x), GELU_CUBIC), GELU_LINEAR))));
+      return geluTanh(x);
     case 'relu':
       return tf.relu(x);
     case 'silu':
-      return tf.mul(x, tf.sigmoid(x));
+      return silu(x);
   }
 }
