@@ -1,4 +1,4 @@
-// Layer norm, exact GELU, GELU's tanh approximation and SiLU as one kernel each where the running backend has one (the WASM backend's
+// Layer norm, exact GELU, GELU's tanh approximation, SiLU and a Gram matrix xᵀx as one kernel each where the running backend has one (the WASM backend's
 // SIMD kernels, wasm-fused.ts), else op by op. Either way the gradient is the op-by-op form's,
 // written out in closed form (TensorFlow.js cannot take a gradient inside a gradient function), and
 // wasm-kernels.test.ts holds the two equal.
@@ -8,6 +8,7 @@ export const LAYER_NORM = 'EngineLayerNorm';
 export const GELU_ERF = 'EngineGeluErf';
 export const GELU_TANH = 'EngineGeluTanh';
 export const SILU = 'EngineSilu';
+export const GRAM = 'EngineGram';
 
 /** Layer norm over the last axis, op by op: (x - mean)·rsqrt(var + eps)·gamma + beta. */
 export function layerNormOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
@@ -128,4 +129,15 @@ export function silu(x: tf.Tensor): tf.Tensor {
       return [tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(a!, tf.sub(1, s)))))];
     },
   );
+}
+
+/** xᵀ·x of x [rows, d] (SparseGPT's statistic of a layer's inputs). */
+export function gram(x: tf.Tensor2D): tf.Tensor2D {
+  return fused(
+    GRAM,
+    { x },
+    {},
+    (a) => tf.matMul(a!, a!, true, false),
+    (dy, [a]) => [tf.matMul(a!, tf.add(dy, tf.transpose(dy)))],
+  ) as tf.Tensor2D;
 }

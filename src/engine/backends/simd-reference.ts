@@ -121,3 +121,15 @@ export function siluReference(v: number): number {
   const x = f(v);
   return timesLogistic(x, x);
 }
+
+/** xᵀ·x for x [rows, d], each entry summed in order of r from 0 as the kernel sums it. */
+export function gramReference(x: Float32Array, rows: number, d: number): Float32Array {
+  const out = new Float32Array(d * d);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) {
+      let sum = 0;
+      for (let r = 0; r < rows; r++) sum = f(sum + f(x[r * d + i]! * x[r * d + j]!));
+      out[i * d + j] = sum;
+    }
+  return out;
+}

@@ -11,6 +11,7 @@ import {
   expReference,
   geluErfReference,
   geluTanhReference,
+  gramReference,
   layerNormReference,
   matmulReference,
   siluReference,
@@ -138,6 +139,23 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
           return same(f32().slice(outAt, outAt + x.length), layerNormReference(x, gamma, beta, rows, d, eps));
         },
       ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the Gram matrix equals its twin: widths around its blocks of 4 × 8, 4 × 4 and the scalar tails, rows over several chunks', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 140 }), fc.integer({ min: 1, max: 21 }), fc.integer(), (rows, d, seed) => {
+        let s = seed >>> 0;
+        const x = Float32Array.from({ length: rows * d }, () => {
+          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+          return s % 11 === 0 ? ADVERSARIAL[s % ADVERSARIAL.length]! : s / 2 ** 31 - 1;
+        });
+        f32().set(x, 0);
+        f32().fill(7, x.length, x.length + d * d);
+        simd.gram(0, 4 * x.length, rows, d);
+        return same(f32().slice(x.length, x.length + d * d), gramReference(x, rows, d));
+      }),
       { numRuns: 300 },
     );
   });

@@ -1,9 +1,9 @@
 // The WASM backend's kernels for the fused ops of fused.ts, SIMD (assembly/simd.ts): layer norm in
 // two passes over each row (TensorFlow.js's moments, subtract, rsqrt, multiply and add make nine
-// tensors of the activation's size), and each activation in one pass (exact GELU five op by op, the
-// tanh GELU six, SiLU two).
+// tensors of the activation's size), each activation in one pass (exact GELU five op by op, the
+// tanh GELU six, SiLU two), and xᵀx as half a product with no transposed copy of x.
 import * as tf from '@tensorflow/tfjs';
-import { GELU_ERF, GELU_TANH, LAYER_NORM, SILU } from './fused';
+import { GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, SILU } from './fused';
 import type { WasmBackendInternals } from './wasm-backend';
 import { simdKernelsOf } from './wasm-simd';
 
@@ -47,6 +47,18 @@ export function installFusedWasmKernels(): void {
       const { eps } = attrs as unknown as { eps: number };
       if (rows > 0)
         simd.layerNorm(at(backend, x), at(backend, gamma), at(backend, beta), at(backend, out), rows, d, eps);
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: GRAM,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend: b }) => {
+      const backend = b as WasmBackendInternals;
+      const { x } = inputs as { x: tf.TensorInfo };
+      const [rows, d] = x.shape as [number, number];
+      const out = backend.makeOutput([d, d], 'float32');
+      if (d > 0) simd.gram(at(backend, x), at(backend, out), rows, d);
       return out;
     },
   });

@@ -5,8 +5,15 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasm } from './node-wasm';
-import { geluErf, geluErfOps, geluTanh, geluTanhOps, layerNorm, layerNormOps, silu, siluOps } from './fused';
-import { erfReference, geluErfReference, geluTanhReference, layerNormReference, siluReference } from './simd-reference';
+import { geluErf, geluErfOps, geluTanh, geluTanhOps, gram, layerNorm, layerNormOps, silu, siluOps } from './fused';
+import {
+  erfReference,
+  geluErfReference,
+  geluTanhReference,
+  gramReference,
+  layerNormReference,
+  siluReference,
+} from './simd-reference';
 
 let previous = '';
 beforeAll(async () => {
@@ -379,6 +386,18 @@ describe('Layer norm and the activations on WASM', () => {
       const fusedLn = tf.grads((a, g, b) => layerNorm(a!, g!, b!, 1e-5))([xt, gt, bt], dy);
       const opsLn = tf.grads((a, g, b) => layerNormOps(a!, g!, b!, 1e-5))([xt, gt, bt], dy);
       for (const [i, g] of fusedLn.entries()) close(g, opsLn[i]!, 1e-5);
+    });
+  });
+
+  it('xᵀx is the Gram kernel, value for value, with the product’s gradient', () => {
+    const g = tf.tidy(() => gram(tf.tensor2d(x, [15, 7])).dataSync());
+    expect(Array.from(g)).toEqual(Array.from(gramReference(x, 15, 7)));
+    tf.tidy(() => {
+      const xt = tf.tensor2d(x, [15, 7]);
+      const dy = tf.tensor2d(random([7, 7], 15), [7, 7]);
+      const fusedGrad = tf.grad((a) => gram(a as tf.Tensor2D))(xt, dy);
+      const opsGrad = tf.grad((a) => tf.matMul(a, a, true, false))(xt, dy);
+      expect(tf.max(tf.abs(tf.sub(fusedGrad, opsGrad))).dataSync()[0]).toBeLessThan(1e-4);
     });
   });
 

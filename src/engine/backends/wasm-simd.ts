@@ -10,6 +10,7 @@ export interface SimdKernels {
   geluErf(x: number, out: number, n: number): void;
   geluTanh(x: number, out: number, n: number): void;
   silu(x: number, out: number, n: number): void;
+  gram(x: number, out: number, rows: number, d: number): void;
   layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, d: number, eps: number): void;
 }
 

@@ -1,7 +1,7 @@
 // Building blocks both architectures share: layer norm, linear layers in either weight layout,
 // activations, multi-head attention, and the bookkeeping for masks and captured statistics.
 import * as tf from '@tensorflow/tfjs';
-import { geluErf, geluTanh, layerNorm, silu } from '../backends/fused';
+import { geluErf, geluTanh, gram, layerNorm, silu } from '../backends/fused';
 import type { Activation, ModelConfig } from './config';
 import { applyRotary } from './rotary';
 import type { LinearSpec } from './schema';
@@ -96,9 +96,9 @@ export class ForwardContext {
     }
     const x2 = tf.reshape(x, [-1, inF]);
     if (this.out.activationSqSum) this.out.activationSqSum[spec.weight] = tf.sum(tf.square(x2), 0);
-    const gram = this.options.capture?.activationGram;
-    if (gram && (gram === true || gram(spec.weight)))
-      this.out.activationGram![spec.weight] = tf.matMul(x2, x2, true, false);
+    const grams = this.options.capture?.activationGram;
+    if (grams && (grams === true || grams(spec.weight)))
+      this.out.activationGram![spec.weight] = gram(x2 as tf.Tensor2D);
     let y =
       this.options.linears?.matmul(spec.weight, x2 as tf.Tensor2D) ?? tf.matMul(x2, w, false, spec.layout === 'out_in');
     if (bias) y = tf.add(y, bias);
