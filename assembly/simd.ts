@@ -358,3 +358,74 @@ function dot(x: usize, out: usize, rows: i32, d: i32, i: i32, j: i32, carry: boo
   }
   store<f32>(o, sum);
 }
+
+// Float64 kernels for SparseGPT's and GPTQ's Hessians (src/engine/pruning/linalg.ts), on a memory of
+// their own: the same arithmetic as linalg.ts's plain loops, in the same order, two lanes at a time.
+
+/** Σ a[k]·b[k] over k < len in four partial sums (lanes of two vectors), added (s0 + s1) + (s2 + s3). */
+function dot64(a: usize, b: usize, len: i32): f64 {
+  let s01 = f64x2.splat(0);
+  let s23 = f64x2.splat(0);
+  let k = 0;
+  for (; k + 3 < len; k += 4) {
+    const at = (<usize>k) << 3;
+    s01 = f64x2.add(s01, f64x2.mul(v128.load(a + at), v128.load(b + at)));
+    s23 = f64x2.add(s23, f64x2.mul(v128.load(a + at, 16), v128.load(b + at, 16)));
+  }
+  let s0 = f64x2.extract_lane(s01, 0);
+  for (; k < len; k++) s0 += load<f64>(a + ((<usize>k) << 3)) * load<f64>(b + ((<usize>k) << 3));
+  return s0 + f64x2.extract_lane(s01, 1) + (f64x2.extract_lane(s23, 0) + f64x2.extract_lane(s23, 1));
+}
+
+/**
+ * Lower-triangular l with a = l·lᵀ (a and l [n, n] row-major f64; l zeroed). Returns -1, or the
+ * first pivot j that is not positive, its value left at l[j, j].
+ */
+export function cholesky64(a: usize, l: usize, n: i32): i32 {
+  const row = (<usize>n) << 3;
+  for (let j = 0; j < n; j++) {
+    const lj = l + <usize>j * row;
+    const d = load<f64>(a + <usize>j * row + ((<usize>j) << 3)) - dot64(lj, lj, j);
+    if (!(d > 0)) {
+      store<f64>(lj + ((<usize>j) << 3), d);
+      return j;
+    }
+    const ljj = Math.sqrt(d);
+    store<f64>(lj + ((<usize>j) << 3), ljj);
+    for (let i = j + 1; i < n; i++) {
+      const li = l + <usize>i * row;
+      store<f64>(li + ((<usize>j) << 3), (load<f64>(a + <usize>i * row + ((<usize>j) << 3)) - dot64(li, lj, j)) / ljj);
+    }
+  }
+  return -1;
+}
+
+/** x = l⁻¹ for lower-triangular l ([n, n] f64; x zeroed), row by row: (eᵢ − Σₖ lᵢₖ·row k) / lᵢᵢ. */
+export function lowerInverse64(l: usize, x: usize, n: i32): void {
+  const row = (<usize>n) << 3;
+  for (let i = 0; i < n; i++) {
+    const xi = x + <usize>i * row;
+    const li = l + <usize>i * row;
+    store<f64>(xi + ((<usize>i) << 3), 1);
+    for (let k = 0; k < i; k++) {
+      const f = load<f64>(li + ((<usize>k) << 3));
+      if (f === 0) continue;
+      const fv = f64x2.splat(f);
+      const xk = x + <usize>k * row;
+      let j = 0;
+      for (; j + 2 <= k + 1; j += 2) {
+        const at = (<usize>j) << 3;
+        v128.store(xi + at, f64x2.sub(v128.load(xi + at), f64x2.mul(fv, v128.load(xk + at))));
+      }
+      for (; j <= k; j++) {
+        const at = (<usize>j) << 3;
+        store<f64>(xi + at, load<f64>(xi + at) - f * load<f64>(xk + at));
+      }
+    }
+    const d = load<f64>(li + ((<usize>i) << 3));
+    const dv = f64x2.splat(d);
+    let j = 0;
+    for (; j + 2 <= i + 1; j += 2) v128.store(xi + ((<usize>j) << 3), f64x2.div(v128.load(xi + ((<usize>j) << 3)), dv));
+    for (; j <= i; j++) store<f64>(xi + ((<usize>j) << 3), load<f64>(xi + ((<usize>j) << 3)) / d);
+  }
+}

@@ -11,6 +11,8 @@ export interface SimdKernels {
   geluTanh(x: number, out: number, n: number): void;
   silu(x: number, out: number, n: number): void;
   gram(x: number, out: number, rows: number, d: number): void;
+  cholesky64(a: number, l: number, n: number): number;
+  lowerInverse64(l: number, x: number, n: number): void;
   layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, d: number, eps: number): void;
 }
 
@@ -51,4 +53,17 @@ export function instantiateSimd(memory: WebAssembly.Memory): SimdKernels {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const module = new WebAssembly.Module(decode(shared ? SIMD_SHARED : SIMD_PLAIN));
   return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+}
+
+/**
+ * The kernels on a fresh memory of at least `bytes` (zero-filled), for numeric work on plain arrays
+ * rather than tensors; null where the module does not instantiate (no WebAssembly SIMD).
+ */
+export function simdScratch(bytes: number): { kernels: SimdKernels; memory: WebAssembly.Memory } | null {
+  try {
+    const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+    return { kernels: instantiateSimd(memory), memory };
+  } catch {
+    return null;
+  }
 }

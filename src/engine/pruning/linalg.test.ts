@@ -1,9 +1,18 @@
 // The Cholesky factor of a Hessian's inverse, as SparseGPT and GPTQ read it: checked against the
 // reference code's route (invert, then factor) and by its definition, on random and badly scaled
-// symmetric positive-definite matrices.
+// symmetric positive-definite matrices; and the SIMD kernels that compute it against the plain loops
+// they stand for, bit for bit.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { randomArray } from '../model/tiny-models';
-import { cholesky, inverseUpperCholesky, NotPositiveDefiniteError } from './linalg';
+import {
+  cholesky,
+  choleskyLoops,
+  inverseUpperCholesky,
+  lowerInverse,
+  lowerInverseLoops,
+  NotPositiveDefiniteError,
+} from './linalg';
 import { gaussJordanInverse } from './layer-test-support';
 
 /** XᵀX + δI for a random X [m, n], its columns scaled by `scales`. */
@@ -67,5 +76,47 @@ describe('the upper Cholesky factor of the inverse', () => {
   it('refuses a matrix that is not positive definite', () => {
     const a = Float64Array.from([1, 2, 2, 1]);
     expect(() => inverseUpperCholesky(a, 2)).toThrow(NotPositiveDefiniteError);
+  });
+});
+
+describe('the Float64 SIMD kernels against their plain loops', () => {
+  const equal = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+  it('cholesky and lowerInverse agree bit for bit on random matrices, odd and even sizes, zeros in L', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 37 }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.boolean(),
+        (n, seed, scaled) => {
+          const a = spd(n, seed, scaled ? (j) => 10 ** ((j % 7) - 3) : undefined);
+          const l = cholesky(a, n);
+          if (!equal(l, choleskyLoops(a, n))) return false;
+          // Some entries below the diagonal zero: the rows they would scale are skipped.
+          const sparse = l.map((v, k) => (k % 5 === 1 && Math.floor(k / n) > k % n ? 0 : v));
+          return equal(lowerInverse(sparse, n), lowerInverseLoops(sparse, n));
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('refuse the same matrix at the same pivot', () => {
+    const a = spd(9, 4);
+    a[5 * 9 + 5] = -1;
+    expect(() => cholesky(a, 9)).toThrow(/pivot 5: -/);
+    expect(() => choleskyLoops(a, 9)).toThrow(/pivot 5: -/);
+    const message = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return null;
+    };
+    expect(message(() => cholesky(a, 9))).toBe(message(() => choleskyLoops(a, 9)));
+    const nan = spd(4, 5);
+    nan[0] = Number.NaN;
+    expect(() => cholesky(nan, 4)).toThrow(NotPositiveDefiniteError);
   });
 });

@@ -4,14 +4,34 @@
 // inner loops run along rows, so that a 3,072-row Hessian (GPT-2 small's FFN output) stays in cache
 // order.
 
+// Both run as the engine's SIMD kernels (assembly/simd.ts: cholesky64, lowerInverse64) where WebAssembly
+// SIMD is there: the same arithmetic in the same order two lanes at a time, so bit for bit these
+// loops' results (linalg.test.ts), 3× faster. The loops below are the kernels' twins and the fallback.
+import { simdScratch } from '../backends/wasm-simd';
+
 export class NotPositiveDefiniteError extends Error {}
+
+const notPositive = (j: number, d: number) =>
+  new NotPositiveDefiniteError(`matrix is not positive definite (pivot ${j}: ${d})`);
 
 /** Lower-triangular L with A = L·Lᵀ. */
 export function cholesky(a: Float64Array, n: number): Float64Array {
+  const scratch = simdScratch(16 * n * n);
+  if (!scratch) return choleskyLoops(a, n);
+  const { kernels, memory } = scratch;
+  new Float64Array(memory.buffer, 0, n * n).set(a.subarray(0, n * n));
+  const failed = kernels.cholesky64(0, 8 * n * n, n);
+  const l = new Float64Array(memory.buffer, 8 * n * n, n * n);
+  if (failed >= 0) throw notPositive(failed, l[failed * n + failed]!);
+  return l.slice();
+}
+
+/** cholesky's plain loops. */
+export function choleskyLoops(a: Float64Array, n: number): Float64Array {
   const l = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     const d = a[j * n + j] - dot(l, j * n, l, j * n, j);
-    if (!(d > 0)) throw new NotPositiveDefiniteError(`matrix is not positive definite (pivot ${j}: ${d})`);
+    if (!(d > 0)) throw notPositive(j, d);
     const ljj = Math.sqrt(d);
     l[j * n + j] = ljj;
     for (let i = j + 1; i < n; i++) {
@@ -41,8 +61,18 @@ function dot(a: Float64Array, aAt: number, b: Float64Array, bAt: number, len: nu
   return s0 + s1 + (s2 + s3);
 }
 
-/** L⁻¹ of a lower-triangular L, row by row: row i is (eᵢ − Σₖ₍ₖ₌₀…ᵢ₋₁₎ Lᵢₖ·row k) / Lᵢᵢ. */
-function lowerInverse(l: Float64Array, n: number): Float64Array {
+/** L⁻¹ of a lower-triangular L. */
+export function lowerInverse(l: Float64Array, n: number): Float64Array {
+  const scratch = simdScratch(16 * n * n);
+  if (!scratch) return lowerInverseLoops(l, n);
+  const { kernels, memory } = scratch;
+  new Float64Array(memory.buffer, 0, n * n).set(l.subarray(0, n * n));
+  kernels.lowerInverse64(0, 8 * n * n, n);
+  return new Float64Array(memory.buffer, 8 * n * n, n * n).slice();
+}
+
+/** lowerInverse's plain loops, row by row: row i is (eᵢ − Σₖ₍ₖ₌₀…ᵢ₋₁₎ Lᵢₖ·row k) / Lᵢᵢ. */
+export function lowerInverseLoops(l: Float64Array, n: number): Float64Array {
   const x = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const row = i * n;
