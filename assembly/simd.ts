@@ -55,7 +55,8 @@ export function erf(x: usize, out: usize, n: i32): void {
 /**
  * c[s] = a[s]·b[s] for each of `batch` slices, a [m, k], b [k, n], c [m, n], row-major and packed
  * (f32 at byte offsets). Each output is Σ_p a[i,p]·b[p,j] summed in order of p from 0: one call for
- * a whole batch of small products (attention's per-head slices), 16 then 4 columns at a time.
+ * a whole batch of small products (attention's per-head slices). Four rows against eight columns
+ * at a time (each row of b read feeds 32 products), then the rows left one at a time.
  */
 export function matmul(a: usize, b: usize, c: usize, batch: i32, m: i32, k: i32, n: i32): void {
   const rowA = (<usize>k) << 2;
@@ -64,49 +65,129 @@ export function matmul(a: usize, b: usize, c: usize, batch: i32, m: i32, k: i32,
     const as = a + <usize>s * <usize>m * rowA;
     const bs = b + <usize>s * <usize>k * rowB;
     const cs = c + <usize>s * <usize>m * rowB;
-    for (let i = 0; i < m; i++) {
-      const ai = as + <usize>i * rowA;
-      const ci = cs + <usize>i * rowB;
-      let j = 0;
-      for (; j + 16 <= n; j += 16) {
-        let c0 = f32x4.splat(0);
-        let c1 = f32x4.splat(0);
-        let c2 = f32x4.splat(0);
-        let c3 = f32x4.splat(0);
-        let bp = bs + ((<usize>j) << 2);
-        for (let p = 0; p < k; p++) {
-          const av = v128.load32_splat(ai + ((<usize>p) << 2));
-          c0 = f32x4.add(c0, f32x4.mul(av, v128.load(bp)));
-          c1 = f32x4.add(c1, f32x4.mul(av, v128.load(bp, 16)));
-          c2 = f32x4.add(c2, f32x4.mul(av, v128.load(bp, 32)));
-          c3 = f32x4.add(c3, f32x4.mul(av, v128.load(bp, 48)));
-          bp += rowB;
-        }
-        const cj = ci + ((<usize>j) << 2);
-        v128.store(cj, c0);
-        v128.store(cj, c1, 16);
-        v128.store(cj, c2, 32);
-        v128.store(cj, c3, 48);
-      }
-      for (; j + 4 <= n; j += 4) {
-        let c0 = f32x4.splat(0);
-        let bp = bs + ((<usize>j) << 2);
-        for (let p = 0; p < k; p++) {
-          c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(ai + ((<usize>p) << 2)), v128.load(bp)));
-          bp += rowB;
-        }
-        v128.store(ci + ((<usize>j) << 2), c0);
-      }
-      for (; j < n; j++) {
-        let sum: f32 = 0;
-        let bp = bs + ((<usize>j) << 2);
-        for (let p = 0; p < k; p++) {
-          sum += load<f32>(ai + ((<usize>p) << 2)) * load<f32>(bp);
-          bp += rowB;
-        }
-        store<f32>(ci + ((<usize>j) << 2), sum);
-      }
+    let i = 0;
+    for (; i + 4 <= m; i += 4) fourRows(as + <usize>i * rowA, bs, cs + <usize>i * rowB, k, n);
+    for (; i < m; i++) oneRow(as + <usize>i * rowA, bs, cs + <usize>i * rowB, k, n);
+  }
+}
+
+/** Rows c[0, 4) = a[0, 4)·b: eight, then four columns at a time, then one row at a time for the rest. */
+function fourRows(a: usize, b: usize, c: usize, k: i32, n: i32): void {
+  const rowA = (<usize>k) << 2;
+  const rowB = (<usize>n) << 2;
+  const zero = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= n; j += 8) {
+    let a0 = zero;
+    let b0 = zero;
+    let a1 = zero;
+    let b1 = zero;
+    let a2 = zero;
+    let b2 = zero;
+    let a3 = zero;
+    let b3 = zero;
+    let pa = a;
+    let pb = b + ((<usize>j) << 2);
+    for (let p = 0; p < k; p++) {
+      const lo = v128.load(pb);
+      const hi = v128.load(pb, 16);
+      const s0 = v128.load32_splat(pa);
+      const s1 = v128.load32_splat(pa + rowA);
+      const s2 = v128.load32_splat(pa + 2 * rowA);
+      const s3 = v128.load32_splat(pa + 3 * rowA);
+      a0 = f32x4.add(a0, f32x4.mul(s0, lo));
+      b0 = f32x4.add(b0, f32x4.mul(s0, hi));
+      a1 = f32x4.add(a1, f32x4.mul(s1, lo));
+      b1 = f32x4.add(b1, f32x4.mul(s1, hi));
+      a2 = f32x4.add(a2, f32x4.mul(s2, lo));
+      b2 = f32x4.add(b2, f32x4.mul(s2, hi));
+      a3 = f32x4.add(a3, f32x4.mul(s3, lo));
+      b3 = f32x4.add(b3, f32x4.mul(s3, hi));
+      pa += 4;
+      pb += rowB;
     }
+    const o = c + ((<usize>j) << 2);
+    v128.store(o, a0);
+    v128.store(o, b0, 16);
+    v128.store(o + rowB, a1);
+    v128.store(o + rowB, b1, 16);
+    v128.store(o + 2 * rowB, a2);
+    v128.store(o + 2 * rowB, b2, 16);
+    v128.store(o + 3 * rowB, a3);
+    v128.store(o + 3 * rowB, b3, 16);
+  }
+  for (; j + 4 <= n; j += 4) {
+    let a0 = zero;
+    let a1 = zero;
+    let a2 = zero;
+    let a3 = zero;
+    let pa = a;
+    let pb = b + ((<usize>j) << 2);
+    for (let p = 0; p < k; p++) {
+      const v = v128.load(pb);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(pa), v));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(pa + rowA), v));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(pa + 2 * rowA), v));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(pa + 3 * rowA), v));
+      pa += 4;
+      pb += rowB;
+    }
+    const o = c + ((<usize>j) << 2);
+    v128.store(o, a0);
+    v128.store(o + rowB, a1);
+    v128.store(o + 2 * rowB, a2);
+    v128.store(o + 3 * rowB, a3);
+  }
+  for (let r = 0; r < 4; r++) columnsFrom(a + <usize>r * rowA, b, c + <usize>r * rowB, k, n, j);
+}
+
+/** Row c = a·b for one row a: 16, then 4 columns at a time, then one. */
+function oneRow(a: usize, b: usize, c: usize, k: i32, n: i32): void {
+  const rowB = (<usize>n) << 2;
+  let j = 0;
+  for (; j + 16 <= n; j += 16) {
+    let c0 = f32x4.splat(0);
+    let c1 = f32x4.splat(0);
+    let c2 = f32x4.splat(0);
+    let c3 = f32x4.splat(0);
+    let bp = b + ((<usize>j) << 2);
+    for (let p = 0; p < k; p++) {
+      const av = v128.load32_splat(a + ((<usize>p) << 2));
+      c0 = f32x4.add(c0, f32x4.mul(av, v128.load(bp)));
+      c1 = f32x4.add(c1, f32x4.mul(av, v128.load(bp, 16)));
+      c2 = f32x4.add(c2, f32x4.mul(av, v128.load(bp, 32)));
+      c3 = f32x4.add(c3, f32x4.mul(av, v128.load(bp, 48)));
+      bp += rowB;
+    }
+    const cj = c + ((<usize>j) << 2);
+    v128.store(cj, c0);
+    v128.store(cj, c1, 16);
+    v128.store(cj, c2, 32);
+    v128.store(cj, c3, 48);
+  }
+  for (; j + 4 <= n; j += 4) {
+    let c0 = f32x4.splat(0);
+    let bp = b + ((<usize>j) << 2);
+    for (let p = 0; p < k; p++) {
+      c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(a + ((<usize>p) << 2)), v128.load(bp)));
+      bp += rowB;
+    }
+    v128.store(c + ((<usize>j) << 2), c0);
+  }
+  columnsFrom(a, b, c, k, n, j);
+}
+
+/** Columns [j0, n) of row c = a·b, one at a time. */
+function columnsFrom(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32): void {
+  const rowB = (<usize>n) << 2;
+  for (let j = j0; j < n; j++) {
+    let sum: f32 = 0;
+    let bp = b + ((<usize>j) << 2);
+    for (let p = 0; p < k; p++) {
+      sum += load<f32>(a + ((<usize>p) << 2)) * load<f32>(bp);
+      bp += rowB;
+    }
+    store<f32>(c + ((<usize>j) << 2), sum);
   }
 }
 

@@ -27,12 +27,13 @@ let installed = false;
 
 /**
  * Work (m·k·n) a slice below which a batch goes to the engine's SIMD kernel in one call rather than
- * one XNNPACK call a slice (each packs its slice of b afresh). Measured on one thread here, batch
- * × m×k×n: 480 × 17×16×17 (vit-fashion's attention) 4.2 → 0.33 ms; 64 × 128×32×128 (gpt-bytes')
- * 3.8 → 2.2 ms; 60 × 128×64×128 (GPT-2 small's, 5 windows) 5.9 → 5.3 ms; from 16 × 256×64×256
- * XNNPACK's blocked kernel is ahead (4.8 against 7.0 ms).
+ * one XNNPACK call a slice (each packs its slice of b afresh). Medians on one thread here, batch ×
+ * m×k×n, XNNPACK → SIMD: 480 × 17×16×17 (vit-fashion's attention) 4.2 → 0.30 ms; 64 × 128×32×128
+ * (gpt-bytes') 3.8 → 1.6 ms; 60 × 128×64×128 (GPT-2 small's, 5 windows) 5.9 → 2.8 ms; 12 ×
+ * 512×64×512 13.2 → 10.0 ms; at 4 × 1024×64×1024 XNNPACK's blocked kernel is ahead (15.5 against
+ * 21.5 ms).
  */
-const SIMD_SLICE_WORK = 1 << 21;
+const SIMD_SLICE_WORK = 1 << 25;
 
 /**
  * Work (m·k·n) below which a batch's slices stay on the stock loop. On one thread one XNNPACK
