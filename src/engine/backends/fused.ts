@@ -1,7 +1,7 @@
-// Layer norm, exact GELU, GELU's tanh approximation, SiLU and a Gram matrix xᵀx as one kernel each where the running backend has one (the WASM backend's
-// SIMD kernels, wasm-fused.ts), else op by op. Either way the gradient is the op-by-op form's,
-// written out in closed form (TensorFlow.js cannot take a gradient inside a gradient function), and
-// wasm-kernels.test.ts holds the two equal.
+// Layer norm, exact GELU, GELU's tanh approximation, SiLU and a Gram matrix xᵀx as one kernel each
+// where the running backend has one (the WASM backend's SIMD kernels, wasm-fused.ts), else op by op.
+// Either way the gradient is the op-by-op form's, written out in closed form (TensorFlow.js cannot
+// take a gradient inside a gradient function), and wasm-kernels.test.ts holds the two equal.
 import * as tf from '@tensorflow/tfjs';
 
 export const LAYER_NORM = 'EngineLayerNorm';
