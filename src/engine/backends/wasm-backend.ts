@@ -23,3 +23,8 @@ export function replaceWasmKernel(kernel: Omit<tf.KernelConfig, 'backendName'>):
   tf.unregisterKernel(kernel.kernelName, 'wasm');
   tf.registerKernel({ ...kernel, backendName: 'wasm' });
 }
+
+/** Where a tensor's data starts in the backend's memory, in bytes: what the SIMD kernels take. */
+export function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
+}

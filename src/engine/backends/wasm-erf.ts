@@ -5,7 +5,7 @@
 // kernel is within 4.4e-8: exact GELU's ½x(1 + erf(x/√2)) moves by under 2e-7·|x|, well inside the
 // rounding of the products around it; vit-fashion's accuracy is unchanged, 89.10%.
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel, type WasmBackendInternals } from './wasm-backend';
+import { offsetOf, replaceWasmKernel, type WasmBackendInternals } from './wasm-backend';
 import { simdKernelsOf } from './wasm-simd';
 
 let installed = false;
@@ -25,7 +25,7 @@ export function installFastWasmErf(): void {
       const n = tf.util.sizeFromShape(x.shape);
       if (!simd || x.dtype !== 'float32' || n === 0) return stock.kernelFunc(args);
       const out = backend.makeOutput(x.shape, 'float32');
-      simd.erf(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, n);
+      simd.erf(offsetOf(backend, x), offsetOf(backend, out), n);
       return out;
     },
   });

@@ -4,7 +4,7 @@
 // tanh GELU six, SiLU two), and xᵀx as half a product with no transposed copy of x.
 import * as tf from '@tensorflow/tfjs';
 import { GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, SILU } from './fused';
-import type { WasmBackendInternals } from './wasm-backend';
+import { offsetOf as at, type WasmBackendInternals } from './wasm-backend';
 import { simdKernelsOf } from './wasm-simd';
 
 let installed = false;
@@ -15,7 +15,6 @@ export function installFusedWasmKernels(): void {
   const simd = wasm && simdKernelsOf(wasm);
   if (installed || !simd) return;
   installed = true;
-  const at = (backend: WasmBackendInternals, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
   for (const [kernelName, kernel] of [
     [GELU_ERF, simd.geluErf],
     [GELU_TANH, simd.geluTanh],

@@ -8,7 +8,7 @@
 // Measured on this machine's CPU: 2048×128 · 128×384 with transposeB: 93 ms → 10 ms; attention's
 // q·kᵀ over 16 windows × 4 heads of 128 × 32: 24 ms → 4.4 ms.
 import * as tf from '@tensorflow/tfjs';
-import { replaceWasmKernel, type WasmBackendInternals as WasmBackend } from './wasm-backend';
+import { offsetOf, replaceWasmKernel, type WasmBackendInternals as WasmBackend } from './wasm-backend';
 import { type SimdKernels, simdKernelsOf } from './wasm-simd';
 
 type Product = (
@@ -143,7 +143,7 @@ function batched(
   n: number,
 ): tf.TensorInfo {
   const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
-  const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   simd.matmul(at(a), at(b), at(out), tf.util.sizeFromShape(a.shape.slice(0, -2)), m, k, n);
   return out;
 }
@@ -171,9 +171,9 @@ function slicewise(
   const outerB = b.shape.slice(0, -2);
   const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
   const out = backend.makeOutput([...outer, m, n], 'float32');
-  const aAt = backend.dataIdMap.get(a.dataId).memoryOffset;
-  const bAt = backend.dataIdMap.get(b.dataId).memoryOffset;
-  const outAt = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const aAt = offsetOf(backend, a);
+  const bAt = offsetOf(backend, b);
+  const outAt = offsetOf(backend, out);
   const aSlice = sliceOf(outerA, outer);
   const bSlice = sliceOf(outerB, outer);
   const aShape = new Uint8Array(Int32Array.of(1, m, k).buffer);
