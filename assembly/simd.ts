@@ -66,15 +66,16 @@ export function matmul(a: usize, b: usize, c: usize, batch: i32, m: i32, k: i32,
     const bs = b + <usize>s * <usize>k * rowB;
     const cs = c + <usize>s * <usize>m * rowB;
     let i = 0;
-    for (; i + 4 <= m; i += 4) fourRows(as + <usize>i * rowA, bs, cs + <usize>i * rowB, k, n);
-    for (; i < m; i++) oneRow(as + <usize>i * rowA, bs, cs + <usize>i * rowB, k, n);
+    for (; i + 4 <= m; i += 4) fourRows(as + <usize>i * rowA, bs, cs + <usize>i * rowB, k, n, rowA, rowB, rowB);
+    for (; i < m; i++) oneRow(as + <usize>i * rowA, bs, cs + <usize>i * rowB, k, n, rowB);
   }
 }
 
-/** Rows c[0, 4) = a[0, 4)·b: eight, then four columns at a time, then one row at a time for the rest. */
-function fourRows(a: usize, b: usize, c: usize, k: i32, n: i32): void {
-  const rowA = (<usize>k) << 2;
-  const rowB = (<usize>n) << 2;
+/**
+ * Rows c[0, 4) = a[0, 4)·b, a [4, k], b [k, n], c [4, n], rows rowA, rowB and rowC bytes apart:
+ * eight, then four columns at a time, then one row at a time for the rest.
+ */
+function fourRows(a: usize, b: usize, c: usize, k: i32, n: i32, rowA: usize, rowB: usize, rowC: usize): void {
   const zero = f32x4.splat(0);
   let j = 0;
   for (; j + 8 <= n; j += 8) {
@@ -109,12 +110,12 @@ function fourRows(a: usize, b: usize, c: usize, k: i32, n: i32): void {
     const o = c + ((<usize>j) << 2);
     v128.store(o, a0);
     v128.store(o, b0, 16);
-    v128.store(o + rowB, a1);
-    v128.store(o + rowB, b1, 16);
-    v128.store(o + 2 * rowB, a2);
-    v128.store(o + 2 * rowB, b2, 16);
-    v128.store(o + 3 * rowB, a3);
-    v128.store(o + 3 * rowB, b3, 16);
+    v128.store(o + rowC, a1);
+    v128.store(o + rowC, b1, 16);
+    v128.store(o + 2 * rowC, a2);
+    v128.store(o + 2 * rowC, b2, 16);
+    v128.store(o + 3 * rowC, a3);
+    v128.store(o + 3 * rowC, b3, 16);
   }
   for (; j + 4 <= n; j += 4) {
     let a0 = zero;
@@ -134,16 +135,15 @@ function fourRows(a: usize, b: usize, c: usize, k: i32, n: i32): void {
     }
     const o = c + ((<usize>j) << 2);
     v128.store(o, a0);
-    v128.store(o + rowB, a1);
-    v128.store(o + 2 * rowB, a2);
-    v128.store(o + 3 * rowB, a3);
+    v128.store(o + rowC, a1);
+    v128.store(o + 2 * rowC, a2);
+    v128.store(o + 3 * rowC, a3);
   }
-  for (let r = 0; r < 4; r++) columnsFrom(a + <usize>r * rowA, b, c + <usize>r * rowB, k, n, j);
+  for (let r = 0; r < 4; r++) columnsFrom(a + <usize>r * rowA, b, c + <usize>r * rowC, k, n, j, rowB);
 }
 
-/** Row c = a·b for one row a: 16, then 4 columns at a time, then one. */
-function oneRow(a: usize, b: usize, c: usize, k: i32, n: i32): void {
-  const rowB = (<usize>n) << 2;
+/** Row c = a·b for one row a [k], b [k, n] with rows rowB bytes apart: 16, then 4 columns at a time, then one. */
+function oneRow(a: usize, b: usize, c: usize, k: i32, n: i32, rowB: usize): void {
   let j = 0;
   for (; j + 16 <= n; j += 16) {
     let c0 = f32x4.splat(0);
@@ -174,12 +174,11 @@ function oneRow(a: usize, b: usize, c: usize, k: i32, n: i32): void {
     }
     v128.store(c + ((<usize>j) << 2), c0);
   }
-  columnsFrom(a, b, c, k, n, j);
+  columnsFrom(a, b, c, k, n, j, rowB);
 }
 
 /** Columns [j0, n) of row c = a·b, one at a time. */
-function columnsFrom(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32): void {
-  const rowB = (<usize>n) << 2;
+function columnsFrom(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32, rowB: usize): void {
   for (let j = j0; j < n; j++) {
     let sum: f32 = 0;
     let bp = b + ((<usize>j) << 2);
@@ -327,6 +326,109 @@ export function silu(x: usize, out: usize, n: i32): void {
     const v = f32x4.splat(load<f32>(x + at));
     store<f32>(out + at, f32x4.extract_lane(timesLogistic(v, v), 0));
   }
+}
+
+/**
+ * Scaled dot-product attention, softmax(q·kᵀ·scale)·v per head, for q [batch, t, heads·dh] and k, v
+ * [batch, t, kvHeads·dh] (query head h reads key/value head ⌊h / (heads / kvHeads)⌋), into out
+ * [batch, t, heads·dh]: the layouts the projections give and the output projection takes, so no
+ * head is split off or merged back by a copy. Each key/value head's keys are copied transposed
+ * and scaled, then four query rows at a time take two products as matmul() does: their scores,
+ * softmax, their outputs. Causal: query i sees keys 0 to i; a block of rows computes the scores
+ * of keys up to its last row, and the probabilities past each row's own are zero. `scratch`:
+ * (dh + 4)·t' floats, t' = t rounded up to four.
+ */
+export function attention(
+  q: usize,
+  k: usize,
+  v: usize,
+  out: usize,
+  scratch: usize,
+  batch: i32,
+  t: i32,
+  heads: i32,
+  kvHeads: i32,
+  dh: i32,
+  causal: bool,
+  scale: f32,
+): void {
+  const group = heads / kvHeads;
+  const qRow = (<usize>(heads * dh)) << 2;
+  const kRow = (<usize>(kvHeads * dh)) << 2;
+  const head = (<usize>dh) << 2;
+  const sRow = (<usize>((t + 3) & ~3)) << 2;
+  const kt = scratch;
+  const s = scratch + <usize>dh * sRow;
+  for (let b = 0; b < batch; b++) {
+    const qb = q + <usize>b * <usize>t * qRow;
+    const ob = out + <usize>b * <usize>t * qRow;
+    for (let g = 0; g < kvHeads; g++) {
+      const kg = k + <usize>b * <usize>t * kRow + <usize>g * head;
+      const vg = v + <usize>b * <usize>t * kRow + <usize>g * head;
+      for (let j = 0; j < t; j++)
+        for (let p = 0; p < dh; p++)
+          store<f32>(
+            kt + <usize>p * sRow + ((<usize>j) << 2),
+            load<f32>(kg + <usize>j * kRow + ((<usize>p) << 2)) * scale,
+          );
+      for (let h = g * group; h < (g + 1) * group; h++) {
+        const qh = qb + <usize>h * head;
+        const oh = ob + <usize>h * head;
+        let i = 0;
+        for (; i + 4 <= t; i += 4) {
+          const n = causal ? i + 4 : t;
+          fourRows(qh + <usize>i * qRow, kt, s, dh, n, qRow, sRow, sRow);
+          for (let r = 0; r < 4; r++) {
+            const own = causal ? i + r + 1 : t;
+            const sr = s + <usize>r * sRow;
+            softmaxRow(sr, own);
+            for (let j = own; j < n; j++) store<f32>(sr + ((<usize>j) << 2), 0);
+          }
+          fourRows(s, vg, oh + <usize>i * qRow, n, dh, sRow, kRow, qRow);
+        }
+        for (; i < t; i++) {
+          const n = causal ? i + 1 : t;
+          oneRow(qh + <usize>i * qRow, kt, s, dh, n, sRow);
+          softmaxRow(s, n);
+          oneRow(s, vg, oh + <usize>i * qRow, n, dh, kRow);
+        }
+      }
+    }
+  }
+}
+
+/** s[0, n) = softmax of s[0, n): e^(s - max) by exp4, summed as rowSum sums, times 1/sum. */
+function softmaxRow(s: usize, n: i32): void {
+  let top = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) top = f32x4.max(top, v128.load(s + ((<usize>j) << 2)));
+  let m = Mathf.max(
+    Mathf.max(f32x4.extract_lane(top, 0), f32x4.extract_lane(top, 1)),
+    Mathf.max(f32x4.extract_lane(top, 2), f32x4.extract_lane(top, 3)),
+  );
+  for (; j < n; j++) m = Mathf.max(m, load<f32>(s + ((<usize>j) << 2)));
+  const mv = f32x4.splat(m);
+  let acc = f32x4.splat(0);
+  j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const at = (<usize>j) << 2;
+    const e = exp4(f32x4.sub(v128.load(s + at), mv));
+    v128.store(s + at, e);
+    acc = f32x4.add(acc, e);
+  }
+  let sum =
+    f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; j < n; j++) {
+    const at = (<usize>j) << 2;
+    const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(s + at) - m)), 0);
+    store<f32>(s + at, e);
+    sum += e;
+  }
+  const inv: f32 = 1 / sum;
+  const iv = f32x4.splat(inv);
+  j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(s + ((<usize>j) << 2), f32x4.mul(v128.load(s + ((<usize>j) << 2)), iv));
+  for (; j < n; j++) store<f32>(s + ((<usize>j) << 2), load<f32>(s + ((<usize>j) << 2)) * inv);
 }
 
 /** Rows of x a pass of gram() takes at a time: 64 rows of GPT-2 small's 3,072 inputs are 768 KB. */

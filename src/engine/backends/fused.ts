@@ -2,6 +2,7 @@
 // where the running backend has one (the WASM backend's SIMD kernels, wasm-fused.ts), else op by op.
 // Either way the gradient is the op-by-op form's, written out in closed form (TensorFlow.js cannot
 // take a gradient inside a gradient function), and wasm-kernels.test.ts holds the two equal.
+// Attention is one kernel too, where no gradient is being taken (see attentionKernel).
 import * as tf from '@tensorflow/tfjs';
 
 export const LAYER_NORM = 'EngineLayerNorm';
@@ -9,6 +10,7 @@ export const GELU_ERF = 'EngineGeluErf';
 export const GELU_TANH = 'EngineGeluTanh';
 export const SILU = 'EngineSilu';
 export const GRAM = 'EngineGram';
+export const ATTENTION = 'EngineAttention';
 
 /** Layer norm over the last axis, op by op: (x - mean)·rsqrt(var + eps)·gamma + beta. */
 export function layerNormOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
@@ -140,4 +142,22 @@ export function gram(x: tf.Tensor2D): tf.Tensor2D {
     (a) => tf.matMul(a!, a!, true, false),
     (dy, [a]) => [tf.matMul(a!, tf.add(dy, tf.transpose(dy)))],
   ) as tf.Tensor2D;
+}
+
+/**
+ * Scaled dot-product attention softmax(q·kᵀ/√dh)·v in one kernel, q [B, T, H·dh] and k, v
+ * [B, T, G·dh] in, the merged heads [B, T, H·dh] out (query head h reading key/value head
+ * ⌊h·G / H⌋), causal or not; null where the backend has no such kernel or a gradient is being
+ * taken (training and gradient scores), and the caller computes it op by op. The gradient is left
+ * to the op-by-op form because only training needs it, and that form keeps what it needs anyway.
+ */
+export function attentionKernel(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  headDim: number,
+  causal: boolean,
+): tf.Tensor | null {
+  if (!tf.getKernel(ATTENTION, tf.getBackend()) || tf.engine().isTapeOn()) return null;
+  return tf.engine().runKernel(ATTENTION, { q, k, v }, { headDim, causal: causal ? 1 : 0 }) as tf.Tensor;
 }

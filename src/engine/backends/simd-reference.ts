@@ -133,3 +133,59 @@ export function gramReference(x: Float32Array, rows: number, d: number): Float32
     }
   return out;
 }
+
+/**
+ * Attention as the kernel computes it: q [batch, t, heads·dh], k and v [batch, t, kvHeads·dh], out
+ * [batch, t, heads·dh]. Each score is Σ_p q·(k·scale) in order of p; the softmax's e^x is
+ * expReference and its sum adds as rowSum does; each output is Σ_j p_j·v_j in order of j over the
+ * keys of the row's block of four (causal: up to the block's last row, the probabilities past the
+ * row's own being zero), or of the row alone for the rows after the last whole block.
+ */
+export function attentionReference(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  { batch, t, heads, kvHeads, dh, causal, scale }: AttentionShape,
+): Float32Array {
+  const out = new Float32Array(batch * t * heads * dh);
+  const qRow = heads * dh;
+  const kRow = kvHeads * dh;
+  const s = new Float32Array(t);
+  const blocks = t - (t % 4);
+  for (let b = 0; b < batch; b++)
+    for (let h = 0; h < heads; h++) {
+      const g = Math.floor(h / (heads / kvHeads));
+      const key = (j: number) => (b * t + j) * kRow + g * dh;
+      for (let i = 0; i < t; i++) {
+        const own = causal ? i + 1 : t;
+        const n = causal && i < blocks ? i - (i % 4) + 4 : own;
+        const qAt = (b * t + i) * qRow + h * dh;
+        for (let j = 0; j < own; j++) {
+          let sum = 0;
+          for (let p = 0; p < dh; p++) sum = f(sum + f(q[qAt + p]! * f(k[key(j) + p]! * f(scale))));
+          s[j] = sum;
+        }
+        let m = -Infinity;
+        for (let j = 0; j < own; j++) m = Math.max(m, s[j]!);
+        for (let j = 0; j < own; j++) s[j] = expReference(f(s[j]! - m));
+        const inv = f(1 / rowSum(s, 0, own, (x) => x));
+        for (let j = 0; j < n; j++) s[j] = j < own ? f(s[j]! * inv) : 0;
+        for (let c = 0; c < dh; c++) {
+          let sum = 0;
+          for (let j = 0; j < n; j++) sum = f(sum + f(s[j]! * v[key(j) + c]!));
+          out[qAt + c] = sum;
+        }
+      }
+    }
+  return out;
+}
+
+export interface AttentionShape {
+  batch: number;
+  t: number;
+  heads: number;
+  kvHeads: number;
+  dh: number;
+  causal: boolean;
+  scale: number;
+}

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compileSimd } from '../../../scripts/simd/compile';
 import { SIMD_PLAIN, SIMD_SHARED } from './simd-binary';
 import {
+  attentionReference,
   erfReference,
   expReference,
   geluErfReference,
@@ -160,6 +161,59 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
     );
   });
 
+  it('attention equals its twin: causal or not, grouped heads, widths around its blocks of 4 and 16 lanes', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          batch: fc.integer({ min: 1, max: 3 }),
+          t: fc.integer({ min: 1, max: 13 }),
+          kvHeads: fc.integer({ min: 1, max: 3 }),
+          group: fc.integer({ min: 1, max: 3 }),
+          dh: fc.integer({ min: 1, max: 37 }),
+          causal: fc.boolean(),
+          scale: fc.constantFrom(1, 0.125, 1 / Math.sqrt(37)),
+        }),
+        fc.integer(),
+        fc.boolean(),
+        ({ group, ...rest }, seed, awkward) => {
+          const shape = { ...rest, heads: rest.kvHeads * group };
+          const { batch, t, heads, kvHeads, dh } = shape;
+          let s = seed >>> 0;
+          const draw = () => {
+            s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+            return awkward && s % 13 === 0 ? ADVERSARIAL[s % ADVERSARIAL.length]! : (s / 2 ** 31 - 1) * 4;
+          };
+          const q = Float32Array.from({ length: batch * t * heads * dh }, draw);
+          const k = Float32Array.from({ length: batch * t * kvHeads * dh }, draw);
+          const v = Float32Array.from({ length: k.length }, draw);
+          const view = f32();
+          view.set(q, 0);
+          view.set(k, q.length);
+          view.set(v, q.length + k.length);
+          const outAt = q.length + 2 * k.length;
+          const scratchAt = outAt + q.length;
+          view.fill(7, outAt, scratchAt + (dh + 4) * (t + 3));
+          simd.attention(
+            0,
+            4 * q.length,
+            4 * (q.length + k.length),
+            4 * outAt,
+            4 * scratchAt,
+            batch,
+            t,
+            heads,
+            kvHeads,
+            dh,
+            shape.causal ? 1 : 0,
+            shape.scale,
+          );
+          return same(f32().slice(outAt, outAt + q.length), attentionReference(q, k, v, shape));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('matmul equals its twin on random shapes: 16- and 4-column blocks, the scalar tail, k of 0', () => {
     fc.assert(
       fc.property(
@@ -209,6 +263,42 @@ describe('the SIMD kernels’ twins', () => {
       worst = Math.max(worst, Math.abs(expReference(x) - e) / (e * 2 ** -23));
     }
     expect(worst).toBeLessThan(2);
+  });
+
+  it('attention is within 5e-6 of attention in double precision (inputs up to 3 in size), causal or not, grouped heads', () => {
+    const shape = { batch: 2, t: 9, heads: 4, kvHeads: 2, dh: 20, scale: 1 / Math.sqrt(20) };
+    let s = 1;
+    const draw = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s / 2 ** 31 - 1) * 3;
+    };
+    const q = Float32Array.from({ length: 2 * 9 * 4 * 20 }, draw);
+    const k = Float32Array.from({ length: 2 * 9 * 2 * 20 }, draw);
+    const v = Float32Array.from({ length: k.length }, draw);
+    for (const causal of [false, true]) {
+      const got = attentionReference(q, k, v, { ...shape, causal });
+      let worst = 0;
+      for (let b = 0; b < 2; b++)
+        for (let h = 0; h < 4; h++)
+          for (let i = 0; i < 9; i++) {
+            const keys = causal ? i + 1 : 9;
+            const at = (b * 9 + i) * 80 + h * 20;
+            const key = (j: number) => (b * 9 + j) * 40 + (h >> 1) * 20;
+            const scores = Array.from({ length: keys }, (_, j) => {
+              let dot = 0;
+              for (let c = 0; c < 20; c++) dot += q[at + c]! * k[key(j) + c]!;
+              return dot * shape.scale;
+            });
+            const top = Math.max(...scores);
+            const e = scores.map((x) => Math.exp(x - top));
+            const sum = e.reduce((a, x) => a + x, 0);
+            for (let c = 0; c < 20; c++) {
+              const want = e.reduce((a, x, j) => a + (x / sum) * v[key(j) + c]!, 0);
+              worst = Math.max(worst, Math.abs(got[at + c]! - want));
+            }
+          }
+      expect(worst).toBeLessThan(5e-6);
+    }
   });
 
   it('the tanh GELU and SiLU are within 1e-6 of their definitions (relative, or absolute near 0)', () => {

@@ -1,9 +1,11 @@
 // The WASM backend's kernels for the fused ops of fused.ts, SIMD (assembly/simd.ts): layer norm in
 // two passes over each row (TensorFlow.js's moments, subtract, rsqrt, multiply and add make nine
 // tensors of the activation's size), each activation in one pass (exact GELU five op by op, the
-// tanh GELU six, SiLU two), and xᵀx as half a product with no transposed copy of x.
+// tanh GELU six, SiLU two), xᵀx as half a product with no transposed copy of x, and attention
+// reading each head where the projections left it (no split, transpose, mask or merge of heads; the
+// causal half of the scores never computed).
 import * as tf from '@tensorflow/tfjs';
-import { GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, SILU } from './fused';
+import { ATTENTION, GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, SILU } from './fused';
 import { offsetOf as at, type WasmBackendInternals } from './wasm-backend';
 import { simdKernelsOf } from './wasm-simd';
 
@@ -58,6 +60,52 @@ export function installFusedWasmKernels(): void {
       const [rows, d] = x.shape as [number, number];
       const out = backend.makeOutput([d, d], 'float32');
       if (d > 0) simd.gram(at(backend, x), at(backend, out), rows, d);
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: ATTENTION,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend: b, attrs }) => {
+      const backend = b as WasmBackendInternals;
+      const { q, k, v } = inputs as { q: tf.TensorInfo; k: tf.TensorInfo; v: tf.TensorInfo };
+      const { headDim: dh, causal } = attrs as unknown as { headDim: number; causal: number };
+      const [batch, t, width] = q.shape as [number, number, number];
+      const heads = width / dh;
+      const kvHeads = k.shape[2]! / dh;
+      if (
+        q.shape.length !== 3 ||
+        k.shape.join() !== v.shape.join() ||
+        k.shape[0] !== batch ||
+        k.shape[1] !== t ||
+        !Number.isInteger(heads) ||
+        !Number.isInteger(kvHeads) ||
+        kvHeads === 0 ||
+        heads % kvHeads !== 0
+      )
+        throw new Error(`attention: q [${q.shape}], k [${k.shape}], v [${v.shape}] in heads of ${dh}`);
+      const out = backend.makeOutput(q.shape, 'float32');
+      if (batch * t * heads === 0) return out;
+      // A head's keys transposed and four rows of scores, t rounded up to whole vectors.
+      const scratch = backend.makeOutput([(dh + 4) * Math.ceil(t / 4) * 4], 'float32');
+      try {
+        simd.attention(
+          at(backend, q),
+          at(backend, k),
+          at(backend, v),
+          at(backend, out),
+          at(backend, scratch),
+          batch,
+          t,
+          heads,
+          kvHeads,
+          dh,
+          causal,
+          1 / Math.sqrt(dh),
+        );
+      } finally {
+        backend.disposeData(scratch.dataId);
+      }
       return out;
     },
   });

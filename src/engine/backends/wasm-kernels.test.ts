@@ -5,8 +5,23 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasm } from './node-wasm';
-import { geluErf, geluErfOps, geluTanh, geluTanhOps, gram, layerNorm, layerNormOps, silu, siluOps } from './fused';
+import { forward } from '../model/forward';
+import { randomHostWeights, tinyGpt2, tinyVit } from '../model/tiny-models';
+import { toTfWeights } from '../model/weights';
 import {
+  attentionKernel,
+  geluErf,
+  geluErfOps,
+  geluTanh,
+  geluTanhOps,
+  gram,
+  layerNorm,
+  layerNormOps,
+  silu,
+  siluOps,
+} from './fused';
+import {
+  attentionReference,
   erfReference,
   geluErfReference,
   geluTanhReference,
@@ -406,5 +421,61 @@ describe('Layer norm and the activations on WASM', () => {
 
   it('refuse a weight that does not match the features', () => {
     expect(() => layerNorm(tf.zeros([2, 4]), tf.ones([3]), tf.zeros([3]), 1e-5)).toThrow(/weight \[3\]/);
+  });
+});
+
+describe('Attention on WASM', () => {
+  const shape = { batch: 2, t: 7, heads: 4, kvHeads: 2, dh: 20, scale: 1 / Math.sqrt(20) };
+  const q = random([2, 7, 80], 21);
+  const k = random([2, 7, 40], 22);
+  const v = random([2, 7, 40], 23);
+
+  it('is the SIMD kernel, value for value, causal or not, with grouped heads', () => {
+    for (const causal of [false, true]) {
+      const got = tf.tidy(() =>
+        attentionKernel(
+          tf.tensor(q, [2, 7, 80]),
+          tf.tensor(k, [2, 7, 40]),
+          tf.tensor(v, [2, 7, 40]),
+          20,
+          causal,
+        )!.dataSync(),
+      );
+      expect(Array.from(got)).toEqual(Array.from(attentionReference(q, k, v, { ...shape, causal })));
+    }
+  });
+
+  it('gives a forward pass what the op-by-op attention gives, heads masked too', () => {
+    for (const config of [tinyGpt2(), tinyVit()]) {
+      const weights = toTfWeights(randomHostWeights(config, 3));
+      const input =
+        config.kind === 'gpt2'
+          ? tf.tensor2d([[3, 36, 0, 17, 5, 5, 22, 9, 1, 30, 12]], [1, 11], 'int32')
+          : tf.tensor4d(random([2, 2, 8, 8], 24), [2, 2, 8, 8]);
+      const heads = config.kind === 'gpt2' ? config.nHead : config.numHeads;
+      const masks = { heads: [Array.from({ length: heads }, (_, h) => (h === 1 ? 0 : 1))] };
+      for (const options of [{}, { masks }]) {
+        const fused = forward(config, weights, input, options).logits;
+        // Capturing the attention maps takes the op-by-op path.
+        const ops = forward(config, weights, input, { ...options, capture: { attention: true } });
+        expect(tf.max(tf.abs(tf.sub(fused, ops.logits))).dataSync()[0]).toBeLessThan(1e-5);
+        tf.dispose([fused, ops.logits, ...(ops.attention ?? [])]);
+      }
+      tf.dispose([input, ...weights.values()]);
+    }
+  });
+
+  it('is left to the op-by-op form under a gradient tape, and frees its scratch', () => {
+    const backend = tf.backend();
+    const before = backend.numDataIds();
+    tf.tidy(() => {
+      const [qt, kt, vt] = [tf.tensor(q, [2, 7, 80]), tf.tensor(k, [2, 7, 40]), tf.tensor(v, [2, 7, 40])];
+      expect(attentionKernel(qt, kt, vt, 20, true)).not.toBeNull();
+      tf.grad((x) => {
+        expect(attentionKernel(x, kt, vt, 20, true)).toBeNull();
+        return tf.sum(x);
+      })(qt);
+    });
+    expect(backend.numDataIds()).toBe(before);
   });
 });

@@ -14,6 +14,20 @@ export interface SimdKernels {
   cholesky64(a: number, l: number, n: number): number;
   lowerInverse64(l: number, x: number, n: number): void;
   layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, d: number, eps: number): void;
+  attention(
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    scores: number,
+    batch: number,
+    t: number,
+    heads: number,
+    kvHeads: number,
+    dh: number,
+    causal: number,
+    scale: number,
+  ): void;
 }
 
 const kernels = new WeakMap<object, SimdKernels | null>();

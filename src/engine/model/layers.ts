@@ -1,7 +1,7 @@
 // Building blocks both architectures share: layer norm, linear layers in either weight layout,
 // activations, multi-head attention, and the bookkeeping for masks and captured statistics.
 import * as tf from '@tensorflow/tfjs';
-import { geluErf, geluTanh, gram, layerNorm, silu } from '../backends/fused';
+import { attentionKernel, geluErf, geluTanh, gram, layerNorm, silu } from '../backends/fused';
 import type { Activation, ModelConfig } from './config';
 import { applyRotary } from './rotary';
 import type { LinearSpec } from './schema';
@@ -182,6 +182,21 @@ export class ForwardContext {
     return this.scoped(() => this.unscopedAttention(layer, q, k, v, opts));
   }
 
+  /**
+   * Whether block `layer`'s attention is only its output: no rotation or window, and nothing that
+   * reads the probabilities or the heads (captures, token pruning, head statistics or gates).
+   */
+  private plainAttention(layer: number, opts: AttentionOptions): boolean {
+    return (
+      !opts.rotary &&
+      !opts.slidingWindow &&
+      !this.out.attention &&
+      !this.out.headNormSum &&
+      !this.options.tokenKeep &&
+      !this.options.headGates?.[layer]
+    );
+  }
+
   private unscopedAttention(
     layer: number,
     q: tf.Tensor,
@@ -195,6 +210,13 @@ export class ForwardContext {
     if (nHead === 0) return tf.zeros([b, t, 0]);
     const nKv = k.shape[2]! / dh;
     if (!Number.isInteger(nHead / nKv)) throw new Error(`attention: ${nHead} query heads over ${nKv} key/value heads`);
+    const fused = this.plainAttention(layer, opts) ? attentionKernel(q, k, v, dh, !!opts.causal) : null;
+    if (fused) {
+      const headMask = this.options.masks?.heads?.[layer];
+      if (!headMask) return fused;
+      const kept = tf.mul(tf.reshape(fused, [b, t, nHead, dh]), tf.reshape(tf.tensor1d(headMask), [nHead, 1]));
+      return tf.reshape(kept, [b, t, d]);
+    }
     const split = (x: tf.Tensor, heads: number) => tf.transpose(tf.reshape(x, [b, t, heads, dh]), [0, 2, 1, 3]);
     let qh = split(q, nHead);
     let kh = split(k, nKv);
