@@ -145,19 +145,19 @@ export function gram(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
+ * Whether attention runs as one kernel (fusedAttention): where the backend has one and no gradient
+ * is being taken. Training and gradient scores take the op-by-op form, whose gradient TensorFlow.js
+ * has; only they need one, and that form keeps what it needs anyway.
+ */
+export function fusedAttentionReady(): boolean {
+  return !!tf.getKernel(ATTENTION, tf.getBackend()) && !tf.engine().isTapeOn();
+}
+
+/**
  * Scaled dot-product attention softmax(q·kᵀ/√dh)·v in one kernel, q [B, T, H·dh] and k, v
  * [B, T, G·dh] in, the merged heads [B, T, H·dh] out (query head h reading key/value head
- * ⌊h·G / H⌋), causal or not; null where the backend has no such kernel or a gradient is being
- * taken (training and gradient scores), and the caller computes it op by op. The gradient is left
- * to the op-by-op form because only training needs it, and that form keeps what it needs anyway.
+ * ⌊h·G / H⌋), causal or not. Only where fusedAttentionReady().
  */
-export function attentionKernel(
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
-  headDim: number,
-  causal: boolean,
-): tf.Tensor | null {
-  if (!tf.getKernel(ATTENTION, tf.getBackend()) || tf.engine().isTapeOn()) return null;
+export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, headDim: number, causal: boolean): tf.Tensor {
   return tf.engine().runKernel(ATTENTION, { q, k, v }, { headDim, causal: causal ? 1 : 0 }) as tf.Tensor;
 }

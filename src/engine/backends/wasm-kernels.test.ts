@@ -6,10 +6,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useWasm } from './node-wasm';
 import { forward } from '../model/forward';
-import { randomHostWeights, tinyGpt2, tinyVit } from '../model/tiny-models';
+import { randomHostWeights, tinyGpt2, tinyLlama, tinyVit } from '../model/tiny-models';
 import { toTfWeights } from '../model/weights';
 import {
-  attentionKernel,
+  fusedAttention,
+  fusedAttentionReady,
   geluErf,
   geluErfOps,
   geluTanh,
@@ -429,29 +430,23 @@ describe('Attention on WASM', () => {
   const q = random([2, 7, 80], 21);
   const k = random([2, 7, 40], 22);
   const v = random([2, 7, 40], 23);
+  const tensors = () => [tf.tensor(q, [2, 7, 80]), tf.tensor(k, [2, 7, 40]), tf.tensor(v, [2, 7, 40])] as const;
 
   it('is the SIMD kernel, value for value, causal or not, with grouped heads', () => {
+    expect(fusedAttentionReady()).toBe(true);
     for (const causal of [false, true]) {
-      const got = tf.tidy(() =>
-        attentionKernel(
-          tf.tensor(q, [2, 7, 80]),
-          tf.tensor(k, [2, 7, 40]),
-          tf.tensor(v, [2, 7, 40]),
-          20,
-          causal,
-        )!.dataSync(),
-      );
+      const got = tf.tidy(() => fusedAttention(...tensors(), 20, causal).dataSync());
       expect(Array.from(got)).toEqual(Array.from(attentionReference(q, k, v, { ...shape, causal })));
     }
   });
 
-  it('gives a forward pass what the op-by-op attention gives, heads masked too', () => {
-    for (const config of [tinyGpt2(), tinyVit()]) {
+  it('gives a forward pass what the op-by-op attention gives: GPT-2, ViT, Llama (rotary, grouped heads), heads masked', () => {
+    for (const config of [tinyGpt2(), tinyVit(), tinyLlama()]) {
       const weights = toTfWeights(randomHostWeights(config, 3));
       const input =
-        config.kind === 'gpt2'
-          ? tf.tensor2d([[3, 36, 0, 17, 5, 5, 22, 9, 1, 30, 12]], [1, 11], 'int32')
-          : tf.tensor4d(random([2, 2, 8, 8], 24), [2, 2, 8, 8]);
+        config.kind === 'vit'
+          ? tf.tensor4d(random([2, 2, 8, 8], 24), [2, 2, 8, 8])
+          : tf.tensor2d([[3, 36, 0, 17, 5, 5, 22, 9, 1, 30, 12]], [1, 11], 'int32');
       const heads = config.kind === 'gpt2' ? config.nHead : config.numHeads;
       const masks = { heads: [Array.from({ length: heads }, (_, h) => (h === 1 ? 0 : 1))] };
       for (const options of [{}, { masks }]) {
@@ -469,12 +464,12 @@ describe('Attention on WASM', () => {
     const backend = tf.backend();
     const before = backend.numDataIds();
     tf.tidy(() => {
-      const [qt, kt, vt] = [tf.tensor(q, [2, 7, 80]), tf.tensor(k, [2, 7, 40]), tf.tensor(v, [2, 7, 40])];
-      expect(attentionKernel(qt, kt, vt, 20, true)).not.toBeNull();
+      fusedAttention(...tensors(), 20, true);
       tf.grad((x) => {
-        expect(attentionKernel(x, kt, vt, 20, true)).toBeNull();
+        expect(fusedAttentionReady()).toBe(false);
         return tf.sum(x);
-      })(qt);
+      })(tensors()[0]);
+      expect(fusedAttentionReady()).toBe(true);
     });
     expect(backend.numDataIds()).toBe(before);
   });

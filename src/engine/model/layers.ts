@@ -1,7 +1,7 @@
 // Building blocks both architectures share: layer norm, linear layers in either weight layout,
 // activations, multi-head attention, and the bookkeeping for masks and captured statistics.
 import * as tf from '@tensorflow/tfjs';
-import { attentionKernel, geluErf, geluTanh, gram, layerNorm, silu } from '../backends/fused';
+import { fusedAttention, fusedAttentionReady, geluErf, geluTanh, gram, layerNorm, silu } from '../backends/fused';
 import type { Activation, ModelConfig } from './config';
 import { applyRotary } from './rotary';
 import type { LinearSpec } from './schema';
@@ -183,18 +183,25 @@ export class ForwardContext {
   }
 
   /**
-   * Whether block `layer`'s attention is only its output: no rotation or window, and nothing that
+   * Whether block `layer`'s attention is only its output: no sliding window, and nothing that
    * reads the probabilities or the heads (captures, token pruning, head statistics or gates).
    */
   private plainAttention(layer: number, opts: AttentionOptions): boolean {
     return (
-      !opts.rotary &&
       !opts.slidingWindow &&
       !this.out.attention &&
       !this.out.headNormSum &&
       !this.options.tokenKeep &&
       !this.options.headGates?.[layer]
     );
+  }
+
+  /** x [B, T, heads·dh] with each head rotated at its token's position, where the model has rotary embeddings. */
+  private rotated(x: tf.Tensor, dh: number, opts: AttentionOptions): tf.Tensor {
+    if (!opts.rotary) return x;
+    const [b, t, width] = x.shape as [number, number, number];
+    const heads = tf.reshape(x, [b, t, width / dh, dh]);
+    return tf.reshape(applyRotary(heads, this.currentPositions(b, t), opts.rotary, 2), [b, t, width]);
   }
 
   private unscopedAttention(
@@ -210,8 +217,8 @@ export class ForwardContext {
     if (nHead === 0) return tf.zeros([b, t, 0]);
     const nKv = k.shape[2]! / dh;
     if (!Number.isInteger(nHead / nKv)) throw new Error(`attention: ${nHead} query heads over ${nKv} key/value heads`);
-    const fused = this.plainAttention(layer, opts) ? attentionKernel(q, k, v, dh, !!opts.causal) : null;
-    if (fused) {
+    if (this.plainAttention(layer, opts) && fusedAttentionReady()) {
+      const fused = fusedAttention(this.rotated(q, dh, opts), this.rotated(k, dh, opts), v, dh, !!opts.causal);
       const headMask = this.options.masks?.heads?.[layer];
       if (!headMask) return fused;
       const kept = tf.mul(tf.reshape(fused, [b, t, nHead, dh]), tf.reshape(tf.tensor1d(headMask), [nHead, 1]));

@@ -26,14 +26,14 @@ export function ropeInvFreq(c: Pick<LlamaConfig, 'headDim' | 'ropeTheta' | 'rope
 }
 
 /**
- * x [B, H, T, d] rotated at positions [B or 1, T] (int32: each token's original position, which
- * token pruning keeps).
+ * x [B, H, T, d] (or [B, T, H, d] with `headAxis` 2) rotated at positions [B or 1, T] (int32: each
+ * token's original position, which token pruning keeps).
  */
-export function applyRotary(x: tf.Tensor, positions: tf.Tensor, invFreq: Float32Array): tf.Tensor {
+export function applyRotary(x: tf.Tensor, positions: tf.Tensor, invFreq: Float32Array, headAxis: 1 | 2 = 1): tf.Tensor {
   return tf.tidy(() => {
     const d = x.shape[3]!;
     const angles = tf.mul(tf.expandDims(tf.cast(positions, 'float32'), -1), tf.tensor1d(invFreq)); // [B, T, d/2]
-    const full = tf.expandDims(tf.concat([angles, angles], -1), 1); // [B, 1, T, d]
+    const full = tf.expandDims(tf.concat([angles, angles], -1), headAxis); // [B, 1, T, d] or [B, T, 1, d]
     const [x1, x2] = tf.split(x, [d / 2, d / 2], -1);
     const rotated = tf.concat([tf.neg(x2), x1], -1);
     return tf.add(tf.mul(x, tf.cos(full)), tf.mul(rotated, tf.sin(full)));
