@@ -2,7 +2,7 @@
 // where the running backend has one (the WASM backend's SIMD kernels, wasm-fused.ts), else op by op.
 // Either way the gradient is the op-by-op form's, written out in closed form (TensorFlow.js cannot
 // take a gradient inside a gradient function), and wasm-kernels.test.ts holds the two equal.
-// Attention is one kernel too, where no gradient is being taken (see attentionKernel).
+// Attention is one kernel too, where no gradient is being taken (see fusedAttentionReady).
 import * as tf from '@tensorflow/tfjs';
 
 export const LAYER_NORM = 'EngineLayerNorm';
