@@ -276,9 +276,14 @@ const E2: f32 = 4.1665795894e-2;
 const E1: f32 = 1.6666665459e-1;
 const E0: f32 = 5.0000001201e-1;
 
+const MAGIC: f32 = 12582912;
+
 function exp4(v: v128): v128 {
   const x = f32x4.max(f32x4.min(v, f32x4.splat(88)), f32x4.splat(-87));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  // x·log2 e + 1.5·2^23 rounds to the nearest integer n (ties to even, as nearest does) and holds
+  // 0x4B400000 + n in its bits: n back as a float by one subtraction, 2^n from the bits.
+  const biased = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(MAGIC));
+  const n = f32x4.sub(biased, f32x4.splat(MAGIC));
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
   let p = madd(r, f32x4.splat(E5), E4);
   p = madd(r, p, E3);
@@ -286,7 +291,7 @@ function exp4(v: v128): v128 {
   p = madd(r, p, E1);
   p = madd(r, p, E0);
   const y = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const scale = i32x4.shl(i32x4.add(biased, i32x4.splat(127 - 0x4b400000)), 23);
   return f32x4.mul(y, scale);
 }
 
