@@ -53,6 +53,18 @@ const ADVERSARIAL = [
   Number.NaN,
 ];
 
+/**
+ * A seeded stream of values in [-scale, scale) by a linear congruential generator; where `every` is
+ * not 0, an awkward value instead whenever the generator's state is a multiple of it.
+ */
+function draws(seed: number, scale = 1, every = 0): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return every && s % every === 0 ? ADVERSARIAL[s % ADVERSARIAL.length]! : (s / 2 ** 31 - 1) * scale;
+  };
+}
+
 /** erf in double precision: its Maclaurin series, exact to ~1e-11 on [-4, 4] (erf is 1 in f32 past 4). */
 function erf64(x: number): number {
   if (Math.abs(x) > 4) return Math.sign(x);
@@ -122,12 +134,7 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
         fc.constantFrom(0, 1e-5, 1e-12),
         fc.constantFrom('random', 'constant', 'awkward'),
         (rows, d, seed, eps, kind) => {
-          let s = seed >>> 0;
-          const draw = () => {
-            s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-            if (kind === 'constant') return 0.25;
-            return kind === 'awkward' && s % 5 === 0 ? ADVERSARIAL[s % ADVERSARIAL.length]! : (s / 2 ** 31 - 1) * 3;
-          };
+          const draw = kind === 'constant' ? () => 0.25 : draws(seed, 3, kind === 'awkward' ? 5 : 0);
           const x = Float32Array.from({ length: rows * d }, draw);
           const gamma = Float32Array.from({ length: d }, draw);
           const beta = Float32Array.from({ length: d }, draw);
@@ -147,11 +154,7 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
   it('the Gram matrix equals its twin: widths around its blocks of 4 × 8, 4 × 4 and the scalar tails, rows over several chunks', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 140 }), fc.integer({ min: 1, max: 21 }), fc.integer(), (rows, d, seed) => {
-        let s = seed >>> 0;
-        const x = Float32Array.from({ length: rows * d }, () => {
-          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-          return s % 11 === 0 ? ADVERSARIAL[s % ADVERSARIAL.length]! : s / 2 ** 31 - 1;
-        });
+        const x = Float32Array.from({ length: rows * d }, draws(seed, 1, 11));
         f32().set(x, 0);
         f32().fill(7, x.length, x.length + d * d);
         simd.gram(0, 4 * x.length, rows, d);
@@ -178,11 +181,7 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
         ({ group, ...rest }, seed, awkward) => {
           const shape = { ...rest, heads: rest.kvHeads * group };
           const { batch, t, heads, kvHeads, dh } = shape;
-          let s = seed >>> 0;
-          const draw = () => {
-            s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-            return awkward && s % 13 === 0 ? ADVERSARIAL[s % ADVERSARIAL.length]! : (s / 2 ** 31 - 1) * 4;
-          };
+          const draw = draws(seed, 4, awkward ? 13 : 0);
           const q = Float32Array.from({ length: batch * t * heads * dh }, draw);
           const k = Float32Array.from({ length: batch * t * kvHeads * dh }, draw);
           const v = Float32Array.from({ length: k.length }, draw);
@@ -226,11 +225,7 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
         fc.integer(),
         fc.boolean(),
         ({ batch, m, k, n }, seed, awkward) => {
-          let s = seed >>> 0;
-          const draw = () => {
-            s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-            return awkward && s % 7 === 0 ? ADVERSARIAL[s % ADVERSARIAL.length]! : s / 2 ** 31 - 1;
-          };
+          const draw = draws(seed, 1, awkward ? 7 : 0);
           const a = Float32Array.from({ length: batch * m * k }, draw);
           const b = Float32Array.from({ length: batch * k * n }, draw);
           const view = f32();
@@ -267,11 +262,7 @@ describe('the SIMD kernels’ twins', () => {
 
   it('attention is within 5e-6 of attention in double precision (inputs up to 3 in size), causal or not, grouped heads', () => {
     const shape = { batch: 2, t: 9, heads: 4, kvHeads: 2, dh: 20, scale: 1 / Math.sqrt(20) };
-    let s = 1;
-    const draw = () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return (s / 2 ** 31 - 1) * 3;
-    };
+    const draw = draws(1, 3);
     const q = Float32Array.from({ length: 2 * 9 * 4 * 20 }, draw);
     const k = Float32Array.from({ length: 2 * 9 * 2 * 20 }, draw);
     const v = Float32Array.from({ length: k.length }, draw);

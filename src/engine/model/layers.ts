@@ -196,12 +196,17 @@ export class ForwardContext {
     );
   }
 
-  /** x [B, T, heads·dh] with each head rotated at its token's position, where the model has rotary embeddings. */
-  private rotated(x: tf.Tensor, dh: number, opts: AttentionOptions): tf.Tensor {
-    if (!opts.rotary) return x;
-    const [b, t, width] = x.shape as [number, number, number];
-    const heads = tf.reshape(x, [b, t, width / dh, dh]);
-    return tf.reshape(applyRotary(heads, this.currentPositions(b, t), opts.rotary, 2), [b, t, width]);
+  /**
+   * What rotates x [B, T, heads·dh] head by head at each token's position, for q and k alike; the
+   * identity where the model has no rotary embeddings.
+   */
+  private rotation(b: number, t: number, dh: number, rotary: Float32Array | undefined): (x: tf.Tensor) => tf.Tensor {
+    if (!rotary) return (x) => x;
+    const positions = this.currentPositions(b, t);
+    return (x) => {
+      const width = x.shape[2]!;
+      return tf.reshape(applyRotary(tf.reshape(x, [b, t, width / dh, dh]), positions, rotary, 2), [b, t, width]);
+    };
   }
 
   private unscopedAttention(
@@ -218,7 +223,8 @@ export class ForwardContext {
     const nKv = k.shape[2]! / dh;
     if (!Number.isInteger(nHead / nKv)) throw new Error(`attention: ${nHead} query heads over ${nKv} key/value heads`);
     if (this.plainAttention(layer, opts) && fusedAttentionReady()) {
-      const fused = fusedAttention(this.rotated(q, dh, opts), this.rotated(k, dh, opts), v, dh, !!opts.causal);
+      const rotate = this.rotation(b, t, dh, opts.rotary);
+      const fused = fusedAttention(rotate(q), rotate(k), v, dh, !!opts.causal);
       const headMask = this.options.masks?.heads?.[layer];
       if (!headMask) return fused;
       const kept = tf.mul(tf.reshape(fused, [b, t, nHead, dh]), tf.reshape(tf.tensor1d(headMask), [nHead, 1]));
