@@ -26,7 +26,9 @@ function madd(a: v128, b: v128, c: f32): v128 {
 }
 
 function erf4(v: v128): v128 {
-  const x = f32x4.max(f32x4.min(v, f32x4.splat(4)), f32x4.splat(-4));
+  // pmin/pmax (b < a ? b : a): one instruction each on x86 where min/max take seven to order NaN
+  // and signed zeros; against a constant bound they agree with min/max on every input, NaN included.
+  const x = f32x4.pmax(f32x4.pmin(v, f32x4.splat(4)), f32x4.splat(-4));
   const x2 = f32x4.mul(x, x);
   let p = madd(x2, f32x4.splat(A13), A11);
   p = madd(x2, p, A9);
@@ -190,6 +192,222 @@ function columnsFrom(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32, rowB
   }
 }
 
+/** Depth of the block of b that gemm() packs at a time: four rows of a over it (4 KB) stay in L1. */
+const GEMM_DEPTH: i32 = 256;
+/** Columns of b that gemm() packs at a time: GEMM_DEPTH × GEMM_WIDTH floats (512 KB) stay in L2. */
+const GEMM_WIDTH: i32 = 512;
+
+/**
+ * c [m, n] = a [m, k] · b, b [k, n] row-major or, where `transposeB`, [n, k] (a linear layer's
+ * [out, in] weight) read as its transpose; where `addBias`, each row then plus bias [n]. Each
+ * output Σ_p a[i,p]·b[p,j] in order of p from 0, then + bias[j]: matmul()'s sums and a separate
+ * add, bit for bit. b is copied a block of GEMM_DEPTH × GEMM_WIDTH at a time into `pack`
+ * (GEMM_DEPTH · (GEMM_WIDTH + 4) floats) as panels of eight columns, each panel's rows contiguous:
+ * a transposed b costs no more than a plain one, and no row of b lies a page apart from the next.
+ * Four rows of a, interleaved after the panels, against each panel at a time, the sums carried in
+ * c from one block of depth to the next. k > 0.
+ */
+export function gemm(
+  a: usize,
+  b: usize,
+  c: usize,
+  bias: usize,
+  pack: usize,
+  m: i32,
+  k: i32,
+  n: i32,
+  transposeB: bool,
+  addBias: bool,
+): void {
+  const rowA = (<usize>k) << 2;
+  const rowC = (<usize>n) << 2;
+  for (let jc = 0; jc < n; jc += GEMM_WIDTH) {
+    const nc = min(GEMM_WIDTH, n - jc);
+    for (let pc = 0; pc < k; pc += GEMM_DEPTH) {
+      const kc = min(GEMM_DEPTH, k - pc);
+      if (transposeB) packTransposed(b + ((<usize>pc) << 2), pack, kc, nc, jc, rowA);
+      else packPlain(b + <usize>pc * rowC, pack, kc, nc, jc, rowC);
+      const first = pc === 0;
+      const withBias = addBias && pc + kc >= k;
+      const panel = (<usize>kc) << 5;
+      const rows = pack + <usize>GEMM_DEPTH * <usize>GEMM_WIDTH * 4;
+      for (let i = 0; i < m; i += 4) {
+        const ai = a + <usize>i * rowA + ((<usize>pc) << 2);
+        const ci = c + <usize>i * rowC;
+        const four = i + 4 <= m;
+        if (four) packRows(ai, rows, kc, rowA);
+        for (let q = 0; q < nc; q += 8) {
+          const j = jc + q;
+          const cols = min(8, nc - q);
+          const p = pack + <usize>(q >> 3) * panel;
+          const bj = bias + ((<usize>j) << 2);
+          const cj = ci + ((<usize>j) << 2);
+          if (four) tile4(rows, p, kc, cj, rowC, cols, first, bj, withBias);
+          else
+            for (let r = 0; r < m - i; r++)
+              tile1(ai + <usize>r * rowA, p, kc, cj + <usize>r * rowC, cols, first, bj, withBias);
+        }
+      }
+    }
+  }
+}
+
+/** Four rows of a (rowA bytes apart), entries [0, kc), interleaved into `rows`: entry p of row r at float 4p + r. */
+function packRows(a: usize, rows: usize, kc: i32, rowA: usize): void {
+  for (let p = 0; p < kc; p++) {
+    const at = (<usize>p) << 2;
+    const v = f32x4.replace_lane(f32x4.splat(load<f32>(a + at)), 1, load<f32>(a + rowA + at));
+    v128.store(
+      rows + (at << 2),
+      f32x4.replace_lane(f32x4.replace_lane(v, 2, load<f32>(a + 2 * rowA + at)), 3, load<f32>(a + 3 * rowA + at)),
+    );
+  }
+}
+
+/** Rows [0, kc) of b [·, n] (rows rowB bytes apart), columns [jc, jc + nc), as panels of eight, zero-padded. */
+function packPlain(b: usize, pack: usize, kc: i32, nc: i32, jc: i32, rowB: usize): void {
+  const panel = (<usize>kc) << 5;
+  for (let p = 0; p < kc; p++) {
+    const src = b + <usize>p * rowB + ((<usize>jc) << 2);
+    const dst = pack + ((<usize>p) << 5);
+    let q = 0;
+    for (; q + 8 <= nc; q += 8) {
+      const at = dst + <usize>(q >> 3) * panel;
+      v128.store(at, v128.load(src + ((<usize>q) << 2)));
+      v128.store(at, v128.load(src + ((<usize>q) << 2), 16), 16);
+    }
+    if (q < nc) {
+      const at = dst + <usize>(q >> 3) * panel;
+      for (let j = 0; j < 8; j++)
+        store<f32>(at + ((<usize>j) << 2), q + j < nc ? load<f32>(src + ((<usize>(q + j)) << 2)) : 0);
+    }
+  }
+}
+
+/** The same panels from bᵀ: b's rows [jc, jc + nc) (rowB bytes apart), entries [0, kc) of each. */
+function packTransposed(b: usize, pack: usize, kc: i32, nc: i32, jc: i32, rowB: usize): void {
+  const panel = (<usize>kc) << 5;
+  for (let q = 0; q < nc; q += 8) {
+    const dst = pack + <usize>(q >> 3) * panel;
+    for (let j = 0; j < 8; j++) {
+      const at = dst + ((<usize>j) << 2);
+      if (q + j < nc) {
+        const src = b + <usize>(jc + q + j) * rowB;
+        for (let p = 0; p < kc; p++) store<f32>(at + ((<usize>p) << 5), load<f32>(src + ((<usize>p) << 2)));
+      } else for (let p = 0; p < kc; p++) store<f32>(at + ((<usize>p) << 5), 0);
+    }
+  }
+}
+
+/** Lanes [0, cols) of the four floats at p (cols ≥ 4: all four), the rest zero. */
+function loadCols(p: usize, cols: i32): v128 {
+  if (cols >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  if (cols > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (cols > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (cols > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Writes lanes [0, cols) of v (cols ≥ 4: all four) to p. */
+function storeCols(p: usize, v: v128, cols: i32): void {
+  if (cols >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  if (cols > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (cols > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (cols > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * c's 4 × cols tile (rows rowC bytes apart) += 4 rows of a over kc entries, packed (entry p of
+ * row r at float 4p + r), · one packed panel; the sums start from zero where `first`, else from c; + bias where `withBias`.
+ */
+function tile4(
+  a: usize,
+  panel: usize,
+  kc: i32,
+  c: usize,
+  rowC: usize,
+  cols: i32,
+  first: bool,
+  bias: usize,
+  withBias: bool,
+): void {
+  const zero = f32x4.splat(0);
+  const rest = cols - 4;
+  let a0 = first ? zero : loadCols(c, cols);
+  let b0 = first ? zero : loadCols(c + 16, rest);
+  let a1 = first ? zero : loadCols(c + rowC, cols);
+  let b1 = first ? zero : loadCols(c + rowC + 16, rest);
+  let a2 = first ? zero : loadCols(c + 2 * rowC, cols);
+  let b2 = first ? zero : loadCols(c + 2 * rowC + 16, rest);
+  let a3 = first ? zero : loadCols(c + 3 * rowC, cols);
+  let b3 = first ? zero : loadCols(c + 3 * rowC + 16, rest);
+  let pa = a;
+  let pb = panel;
+  const end = panel + ((<usize>kc) << 5);
+  while (pb < end) {
+    const lo = v128.load(pb);
+    const hi = v128.load(pb, 16);
+    let s = v128.load32_splat(pa);
+    a0 = f32x4.add(a0, f32x4.mul(s, lo));
+    b0 = f32x4.add(b0, f32x4.mul(s, hi));
+    s = v128.load32_splat(pa, 4);
+    a1 = f32x4.add(a1, f32x4.mul(s, lo));
+    b1 = f32x4.add(b1, f32x4.mul(s, hi));
+    s = v128.load32_splat(pa, 8);
+    a2 = f32x4.add(a2, f32x4.mul(s, lo));
+    b2 = f32x4.add(b2, f32x4.mul(s, hi));
+    s = v128.load32_splat(pa, 12);
+    a3 = f32x4.add(a3, f32x4.mul(s, lo));
+    b3 = f32x4.add(b3, f32x4.mul(s, hi));
+    pa += 16;
+    pb += 32;
+  }
+  if (withBias) {
+    const lo = loadCols(bias, cols);
+    const hi = loadCols(bias + 16, rest);
+    a0 = f32x4.add(a0, lo);
+    b0 = f32x4.add(b0, hi);
+    a1 = f32x4.add(a1, lo);
+    b1 = f32x4.add(b1, hi);
+    a2 = f32x4.add(a2, lo);
+    b2 = f32x4.add(b2, hi);
+    a3 = f32x4.add(a3, lo);
+    b3 = f32x4.add(b3, hi);
+  }
+  storeCols(c, a0, cols);
+  storeCols(c + 16, b0, rest);
+  storeCols(c + rowC, a1, cols);
+  storeCols(c + rowC + 16, b1, rest);
+  storeCols(c + 2 * rowC, a2, cols);
+  storeCols(c + 2 * rowC + 16, b2, rest);
+  storeCols(c + 3 * rowC, a3, cols);
+  storeCols(c + 3 * rowC + 16, b3, rest);
+}
+
+/** tile4 for one row. */
+function tile1(a: usize, panel: usize, kc: i32, c: usize, cols: i32, first: bool, bias: usize, withBias: bool): void {
+  const rest = cols - 4;
+  let lo = first ? f32x4.splat(0) : loadCols(c, cols);
+  let hi = first ? f32x4.splat(0) : loadCols(c + 16, rest);
+  let pb = panel;
+  for (let p = 0; p < kc; p++) {
+    const s = v128.load32_splat(a + ((<usize>p) << 2));
+    lo = f32x4.add(lo, f32x4.mul(s, v128.load(pb)));
+    hi = f32x4.add(hi, f32x4.mul(s, v128.load(pb, 16)));
+    pb += 32;
+  }
+  if (withBias) {
+    lo = f32x4.add(lo, loadCols(bias, cols));
+    hi = f32x4.add(hi, loadCols(bias + 16, rest));
+  }
+  storeCols(c, lo, cols);
+  storeCols(c + 16, hi, rest);
+}
+
 /** out[i] = exact GELU of x[i], ½x·(1 + erf(x/√2)), rounded step by step as that reads. */
 export function geluErf(x: usize, out: usize, n: i32): void {
   const half = f32x4.splat(0.5);
@@ -279,7 +497,7 @@ const E0: f32 = 5.0000001201e-1;
 const MAGIC: f32 = 12582912;
 
 function exp4(v: v128): v128 {
-  const x = f32x4.max(f32x4.min(v, f32x4.splat(88)), f32x4.splat(-87));
+  const x = f32x4.pmax(f32x4.pmin(v, f32x4.splat(88)), f32x4.splat(-87)); // as erf4's clamp
   // x·log2 e + 1.5·2^23 rounds to the nearest integer n (ties to even, as nearest does) and holds
   // 0x4B400000 + n in its bits: n back as a float by one subtraction, 2^n from the bits.
   const biased = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(MAGIC));
@@ -309,13 +527,16 @@ function geluTanh4(x: v128): v128 {
   return timesLogistic(x, t);
 }
 
-/** out[i] = GELU (tanh approximation, GPT-2's gelu_new) of x[i]. */
+/**
+ * out[i] = GELU (tanh approximation, GPT-2's gelu_new) of x[i]. The last one to three values go
+ * through the same vector path, in the low lanes of one vector: one call of geluTanh4, which the
+ * compiler then inlines (called twice it does not, and V8 pays a call and the constants' set-up for
+ * each vector).
+ */
 export function geluTanh(x: usize, out: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(out + ((<usize>i) << 2), geluTanh4(v128.load(x + ((<usize>i) << 2))));
-  for (; i < n; i++) {
+  for (let i = 0; i < n; i += 4) {
     const at = (<usize>i) << 2;
-    store<f32>(out + at, f32x4.extract_lane(geluTanh4(f32x4.splat(load<f32>(x + at))), 0));
+    storeCols(out + at, geluTanh4(loadCols(x + at, n - i)), n - i);
   }
 }
 
@@ -406,7 +627,9 @@ export function attention(
 function softmaxRow(s: usize, n: i32): void {
   let top = f32x4.splat(-Infinity);
   let j = 0;
-  for (; j + 4 <= n; j += 4) top = f32x4.max(top, v128.load(s + ((<usize>j) << 2)));
+  // pmax passes a NaN score over where max keeps it, but a NaN score makes every probability of
+  // the row NaN either way (its e^x and so the sum are NaN).
+  for (; j + 4 <= n; j += 4) top = f32x4.pmax(top, v128.load(s + ((<usize>j) << 2)));
   let m = Mathf.max(
     Mathf.max(f32x4.extract_lane(top, 0), f32x4.extract_lane(top, 1)),
     Mathf.max(f32x4.extract_lane(top, 2), f32x4.extract_lane(top, 3)),

@@ -2,7 +2,8 @@
 // where the running backend has one (the WASM backend's SIMD kernels, wasm-fused.ts), else op by op.
 // Either way the gradient is the op-by-op form's, written out in closed form (TensorFlow.js cannot
 // take a gradient inside a gradient function), and wasm-kernels.test.ts holds the two equal.
-// Attention is one kernel too, where no gradient is being taken (see fusedAttentionReady).
+// Attention is one kernel too, where no gradient is being taken (see fusedAttentionReady); so is a
+// linear layer's product and bias, where the backend computes on one thread.
 import * as tf from '@tensorflow/tfjs';
 
 export const LAYER_NORM = 'EngineLayerNorm';
@@ -11,6 +12,7 @@ export const GELU_TANH = 'EngineGeluTanh';
 export const SILU = 'EngineSilu';
 export const GRAM = 'EngineGram';
 export const ATTENTION = 'EngineAttention';
+export const LINEAR = 'EngineLinear';
 
 /** Layer norm over the last axis, op by op: (x - mean)·rsqrt(var + eps)·gamma + beta. */
 export function layerNormOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
@@ -131,6 +133,25 @@ export function silu(x: tf.Tensor): tf.Tensor {
       return [tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(a!, tf.sub(1, s)))))];
     },
   );
+}
+
+/**
+ * A linear layer: x [rows, in] times w, [in, out] or, where `transposed`, [out, in] (the layout of
+ * torch.nn.Linear's weight), plus bias [out].
+ */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | null, transposed: boolean): tf.Tensor2D {
+  if (!bias) return tf.matMul(x, w, false, transposed);
+  return fused(
+    LINEAR,
+    { x, w, bias },
+    { transposed: transposed ? 1 : 0 },
+    (a, b, c) => tf.add(tf.matMul(a!, b!, false, transposed), c!),
+    (dy, [a, b]) => [
+      tf.matMul(dy, b!, false, !transposed),
+      transposed ? tf.matMul(dy, a!, true, false) : tf.matMul(a!, dy, true, false),
+      tf.sum(dy, 0),
+    ],
+  ) as tf.Tensor2D;
 }
 
 /** xᵀ·x of x [rows, d] (SparseGPT's statistic of a layer's inputs). */

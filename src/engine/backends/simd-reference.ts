@@ -44,6 +44,29 @@ export function matmulReference(
   return c;
 }
 
+/**
+ * c = a·b (+ bias) for a [m, k] and b [k, n] or, `transposeB`, [n, k]: each sum in order of p from
+ * 0, then + bias[j] (gemm's blocks of depth carry their sums on, so the order is the same).
+ */
+export function gemmReference(
+  a: Float32Array,
+  b: Float32Array,
+  bias: Float32Array | null,
+  m: number,
+  k: number,
+  n: number,
+  transposeB: boolean,
+): Float32Array {
+  const c = new Float32Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = 0; p < k; p++) sum = f(sum + f(a[i * k + p]! * b[transposeB ? j * k + p : p * n + j]!));
+      c[i * n + j] = bias ? f(sum + bias[j]!) : sum;
+    }
+  return c;
+}
+
 /** Exact GELU, ½x·(1 + erf(x/√2)), rounded step by step as the kernel (and the op-by-op form) does. */
 export function geluErfReference(x: number): number {
   const v = f(x);

@@ -12,6 +12,7 @@ import {
   expReference,
   geluErfReference,
   geluTanhReference,
+  gemmReference,
   gramReference,
   layerNormReference,
   matmulReference,
@@ -238,6 +239,36 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('gemm equals its twin: b plain or transposed, with and without a bias, past a block of depth and width, rows left after the blocks of four', () => {
+    // A block of depth is 256 and one of width 512 (assembly/simd.ts): k and n reach past both.
+    const sizes = fc.oneof(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 250, max: 530 }));
+    fc.assert(
+      fc.property(
+        fc.record({ m: fc.integer({ min: 1, max: 11 }), k: sizes, n: sizes }),
+        fc.integer(),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        ({ m, k, n }, seed, awkward, transposeB, withBias) => {
+          const draw = draws(seed, 1, awkward ? 7 : 0);
+          const a = Float32Array.from({ length: m * k }, draw);
+          const b = Float32Array.from({ length: k * n }, draw);
+          const bias = withBias ? Float32Array.from({ length: n }, draw) : null;
+          const view = f32();
+          view.set(a, 0);
+          view.set(b, a.length);
+          if (bias) view.set(bias, a.length + b.length);
+          const cAt = a.length + b.length + n;
+          const packAt = cAt + m * n;
+          view.fill(7, cAt, packAt);
+          simd.gemm(0, 4 * a.length, 4 * cAt, 4 * (a.length + b.length), 4 * packAt, m, k, n, +transposeB, +withBias);
+          return same(f32().slice(cAt, packAt), gemmReference(a, b, bias, m, k, n, transposeB));
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });

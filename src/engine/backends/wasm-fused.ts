@@ -3,10 +3,12 @@
 // tensors of the activation's size), each activation in one pass (exact GELU five op by op, the
 // tanh GELU six, SiLU two), xᵀx as half a product with no transposed copy of x, and attention
 // reading each head where the projections left it (no split, transpose, mask or merge of heads; the
-// causal half of the scores never computed).
+// causal half of the scores never computed). A linear layer's bias is added as its product's sums are
+// stored, on one thread (on more, XNNPACK's product shares the work and the bias stays an add).
 import * as tf from '@tensorflow/tfjs';
-import { ATTENTION, GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, SILU } from './fused';
+import { ATTENTION, GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, LINEAR, SILU } from './fused';
 import { offsetOf as at, type WasmBackendInternals } from './wasm-backend';
+import { linear } from './wasm-matmul';
 import { simdKernelsOf } from './wasm-simd';
 
 let installed = false;
@@ -24,8 +26,11 @@ function register<I extends string, A extends string = never>(
   });
 }
 
-/** Registers the kernels, where the engine's SIMD module reaches the backend's memory. */
-export function installFusedWasmKernels(): void {
+/**
+ * Registers the kernels, where the engine's SIMD module reaches the backend's memory; the linear
+ * layer only where the backend computes on one thread.
+ */
+export function installFusedWasmKernels({ threads = 1 }: { threads?: number } = {}): void {
   const wasm = tf.findBackend('wasm') as WasmBackendInternals | null;
   const simd = wasm && simdKernelsOf(wasm);
   if (installed || !simd) return;
@@ -56,6 +61,23 @@ export function installFusedWasmKernels(): void {
     if (d > 0) simd.gram(at(backend, x), at(backend, out), rows, d);
     return out;
   });
+  if (threads === 1)
+    register<'x' | 'w' | 'bias', 'transposed'>(LINEAR, (backend, { x, w, bias }, { transposed }) => {
+      const [rows, k] = x.shape as [number, number];
+      const [kw, n] = (transposed ? [...w.shape].reverse() : w.shape) as [number, number];
+      if (x.shape.length !== 2 || w.shape.length !== 2 || k !== kw || bias.shape.join() !== `${n}`)
+        throw new Error(
+          `linear: x [${x.shape}], weight [${w.shape}]${transposed ? ' (out, in)' : ''}, bias [${bias.shape}]`,
+        );
+      const out = backend.makeOutput([rows, n], 'float32');
+      if (k > 0) linear(backend, simd, x, w, bias, out, !!transposed);
+      else {
+        // An empty sum: each row is the bias.
+        const rowsOut = backend.typedArrayFromHeap(out);
+        for (let r = 0; r < rows; r++) rowsOut.set(backend.typedArrayFromHeap(bias), r * n);
+      }
+      return out;
+    });
   register<'q' | 'k' | 'v', 'headDim' | 'causal'>(ATTENTION, (backend, { q, k, v }, { headDim: dh, causal }) => {
     const [batch, t, width] = q.shape as [number, number, number];
     const heads = width / dh;

@@ -18,6 +18,7 @@ import {
   gram,
   layerNorm,
   layerNormOps,
+  linear,
   silu,
   siluOps,
 } from './fused';
@@ -26,6 +27,7 @@ import {
   erfReference,
   geluErfReference,
   geluTanhReference,
+  gemmReference,
   gramReference,
   layerNormReference,
   siluReference,
@@ -158,6 +160,16 @@ describe('BatchMatMul on WASM', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('a batch times one matrix, plain or transposed, is the blocked SIMD kernel, value for value', () => {
+    const a = random([3, 5, 300], 8);
+    const b = random([300, 520], 9);
+    const bt = random([520, 300], 10);
+    const got = tf.tidy(() => tf.matMul(tf.tensor(a, [3, 5, 300]), tf.tensor(b, [300, 520])).dataSync());
+    expect(Array.from(got)).toEqual(Array.from(gemmReference(a, b, null, 15, 300, 520, false)));
+    const gotT = tf.tidy(() => tf.matMul(tf.tensor(a, [3, 5, 300]), tf.tensor(bt, [520, 300]), false, true).dataSync());
+    expect(Array.from(gotT)).toEqual(Array.from(gemmReference(a, bt, null, 15, 300, 520, true)));
   });
 
   it('leaves no tensor behind', () => {
@@ -420,8 +432,46 @@ describe('Layer norm and the activations on WASM', () => {
     });
   });
 
+  it('a linear layer is the blocked kernel with its bias, value for value, with the product and add’s gradients', () => {
+    const w = random([7, 9], 16);
+    const bias = random([9], 17);
+    for (const transposed of [false, true]) {
+      const y = tf.tidy(() =>
+        linear(
+          tf.tensor2d(x, [15, 7]),
+          tf.tensor2d(w, transposed ? [9, 7] : [7, 9]),
+          tf.tensor1d(bias),
+          transposed,
+        ).dataSync(),
+      );
+      expect(Array.from(y)).toEqual(Array.from(gemmReference(x, w, bias, 15, 7, 9, transposed)));
+      tf.tidy(() => {
+        const [xt, wt, bt] = [tf.tensor2d(x, [15, 7]), tf.tensor2d(w, transposed ? [9, 7] : [7, 9]), tf.tensor1d(bias)];
+        const dy = tf.tensor2d(random([15, 9], 18), [15, 9]);
+        const fusedGrads = tf.grads((a, b, c) =>
+          linear(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor1D, transposed),
+        )([xt, wt, bt], dy);
+        const opsGrads = tf.grads((a, b, c) => tf.add(tf.matMul(a!, b!, false, transposed), c!))([xt, wt, bt], dy);
+        for (const [i, g] of fusedGrads.entries())
+          expect(tf.max(tf.abs(tf.sub(g, opsGrads[i]!))).dataSync()[0]).toBeLessThan(1e-5);
+      });
+    }
+    const empty = tf.tidy(() =>
+      linear(
+        tf.zeros([2, 0]) as tf.Tensor2D,
+        tf.zeros([0, 3]) as tf.Tensor2D,
+        tf.tensor1d([1, 2, 3]),
+        false,
+      ).dataSync(),
+    );
+    expect(Array.from(empty)).toEqual([1, 2, 3, 1, 2, 3]);
+  });
+
   it('refuse a weight that does not match the features', () => {
     expect(() => layerNorm(tf.zeros([2, 4]), tf.ones([3]), tf.zeros([3]), 1e-5)).toThrow(/weight \[3\]/);
+    expect(() => linear(tf.zeros([2, 4]) as tf.Tensor2D, tf.ones([4, 3]) as tf.Tensor2D, tf.zeros([2]), false)).toThrow(
+      /bias \[2\]/,
+    );
   });
 });
 

@@ -11,5 +11,5 @@ export function installWasmKernels({ threads = 1 }: { threads?: number } = {}): 
   installFastWasmIndexing();
   installFastWasmSum();
   installFastWasmErf();
-  installFusedWasmKernels();
+  installFusedWasmKernels({ threads });
 }

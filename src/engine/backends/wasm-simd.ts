@@ -7,6 +7,18 @@ import { SIMD_PLAIN, SIMD_SHARED } from './simd-binary';
 export interface SimdKernels {
   erf(x: number, out: number, n: number): void;
   matmul(a: number, b: number, c: number, batch: number, m: number, k: number, n: number): void;
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    bias: number,
+    pack: number,
+    m: number,
+    k: number,
+    n: number,
+    transposeB: number,
+    addBias: number,
+  ): void;
   geluErf(x: number, out: number, n: number): void;
   geluTanh(x: number, out: number, n: number): void;
   silu(x: number, out: number, n: number): void;

@@ -1,7 +1,16 @@
 // Building blocks both architectures share: layer norm, linear layers in either weight layout,
 // activations, multi-head attention, and the bookkeeping for masks and captured statistics.
 import * as tf from '@tensorflow/tfjs';
-import { fusedAttention, fusedAttentionReady, geluErf, geluTanh, gram, layerNorm, silu } from '../backends/fused';
+import {
+  fusedAttention,
+  fusedAttentionReady,
+  geluErf,
+  geluTanh,
+  gram,
+  layerNorm,
+  linear,
+  silu,
+} from '../backends/fused';
 import type { Activation, ModelConfig } from './config';
 import { applyRotary } from './rotary';
 import type { LinearSpec } from './schema';
@@ -99,9 +108,12 @@ export class ForwardContext {
     const grams = this.options.capture?.activationGram;
     if (grams && (grams === true || grams(spec.weight)))
       this.out.activationGram![spec.weight] = gram(x2 as tf.Tensor2D);
-    let y =
-      this.options.linears?.matmul(spec.weight, x2 as tf.Tensor2D) ?? tf.matMul(x2, w, false, spec.layout === 'out_in');
-    if (bias) y = tf.add(y, bias);
+    const replaced = this.options.linears?.matmul(spec.weight, x2 as tf.Tensor2D);
+    const y = replaced
+      ? bias
+        ? tf.add(replaced, bias)
+        : replaced
+      : linear(x2 as tf.Tensor2D, w as tf.Tensor2D, bias as tf.Tensor1D | null, spec.layout === 'out_in');
     return tf.reshape(y, [...lead, outF]);
   }
 
