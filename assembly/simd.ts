@@ -659,6 +659,36 @@ function softmaxRow(s: usize, n: i32): void {
   for (; j < n; j++) store<f32>(s + ((<usize>j) << 2), load<f32>(s + ((<usize>j) << 2)) * inv);
 }
 
+/**
+ * The log-softmax's normaliser log Σ_j e^x[r, j] of each row of x [rows, n], as max + log Σ
+ * e^(x - max), but for the logarithm (the caller's: this module takes no library code, whose
+ * tables would be data written into the backend's memory): tops[r] = max, sums[r] = the sum of
+ * exp4(x - max) as rowSum sums. Reads each row twice and writes nothing the row's size.
+ */
+export function expSums(x: usize, sums: usize, tops: usize, rows: i32, n: i32): void {
+  const row = (<usize>n) << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * row;
+    let top = f32x4.splat(-Infinity);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) top = f32x4.pmax(top, v128.load(xr + ((<usize>j) << 2)));
+    let m = Mathf.max(
+      Mathf.max(f32x4.extract_lane(top, 0), f32x4.extract_lane(top, 1)),
+      Mathf.max(f32x4.extract_lane(top, 2), f32x4.extract_lane(top, 3)),
+    );
+    for (; j < n; j++) m = Mathf.max(m, load<f32>(xr + ((<usize>j) << 2)));
+    const mv = f32x4.splat(m);
+    let acc = f32x4.splat(0);
+    j = 0;
+    for (; j + 4 <= n; j += 4) acc = f32x4.add(acc, exp4(f32x4.sub(v128.load(xr + ((<usize>j) << 2)), mv)));
+    let sum =
+      f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    for (; j < n; j++) sum += f32x4.extract_lane(exp4(f32x4.splat(load<f32>(xr + ((<usize>j) << 2)) - m)), 0);
+    store<f32>(sums + ((<usize>r) << 2), sum);
+    store<f32>(tops + ((<usize>r) << 2), m);
+  }
+}
+
 /** Rows of x a pass of gram() takes at a time: 64 rows of GPT-2 small's 3,072 inputs are 768 KB. */
 const GRAM_ROWS = 64;
 

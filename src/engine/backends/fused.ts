@@ -13,6 +13,7 @@ export const SILU = 'EngineSilu';
 export const GRAM = 'EngineGram';
 export const ATTENTION = 'EngineAttention';
 export const LINEAR = 'EngineLinear';
+export const LOG_SUM_EXP = 'EngineLogSumExp';
 
 /** Layer norm over the last axis, op by op: (x - mean)·rsqrt(var + eps)·gamma + beta. */
 export function layerNormOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
@@ -152,6 +153,22 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | null,
       tf.sum(dy, 0),
     ],
   ) as tf.Tensor2D;
+}
+
+/**
+ * log Σ_j e^x[i, j] of each row of x [rows, n]: the log-softmax's normaliser, which a language
+ * model's evaluation takes over the vocabulary at every position. One pass where the backend has
+ * the kernel; op by op, the max, difference and exponential each make a tensor the logits' size
+ * (400 MB each for 2,048 positions of GPT-2's vocabulary).
+ */
+export function logSumExpRows(x: tf.Tensor2D): tf.Tensor1D {
+  return fused(
+    LOG_SUM_EXP,
+    { x },
+    {},
+    (a) => tf.logSumExp(a!, 1),
+    (dy, [a]) => [tf.mul(tf.expandDims(dy, 1), tf.softmax(a!))],
+  ) as tf.Tensor1D;
 }
 
 /** xᵀ·x of x [rows, d] (SparseGPT's statistic of a layer's inputs). */

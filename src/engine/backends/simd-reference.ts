@@ -203,6 +203,37 @@ export function attentionReference(
   return out;
 }
 
+/**
+ * The kernel's row maximum: lane l keeps the larger of itself and x[l], x[l+4], … of the blocks of
+ * four as pmax does (a NaN passes over), then lanes and tail by max (a NaN there is kept).
+ */
+function rowMax(x: Float32Array, at: number, d: number): number {
+  const lanes = [-Infinity, -Infinity, -Infinity, -Infinity];
+  let j = 0;
+  for (; j + 4 <= d; j += 4) for (let l = 0; l < 4; l++) if (lanes[l]! < x[at + j + l]!) lanes[l] = x[at + j + l]!;
+  let m = Math.max(Math.max(lanes[0]!, lanes[1]!), Math.max(lanes[2]!, lanes[3]!));
+  for (; j < d; j++) m = Math.max(m, x[at + j]!);
+  return m;
+}
+
+/** The kernel's Σ_j e^(x[r, j] - max) and max of each row of x [rows, n]. */
+export function expSumsReference(x: Float32Array, rows: number, n: number): { sums: Float32Array; tops: Float32Array } {
+  const sums = new Float32Array(rows);
+  const tops = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const m = rowMax(x, r * n, n);
+    sums[r] = rowSum(x, r * n, n, (v) => expReference(f(v - m)));
+    tops[r] = m;
+  }
+  return { sums, tops };
+}
+
+/** log Σ_j e^x[r, j] of each row, from the kernel's sums: max + log Σ e^(x - max), rounded once each. */
+export function logSumExpReference(x: Float32Array, rows: number, n: number): Float32Array {
+  const { sums, tops } = expSumsReference(x, rows, n);
+  return tops.map((m, r) => f(m + f(Math.log(sums[r]!))));
+}
+
 export interface AttentionShape {
   batch: number;
   t: number;

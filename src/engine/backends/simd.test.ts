@@ -15,6 +15,8 @@ import {
   gemmReference,
   gramReference,
   layerNormReference,
+  expSumsReference,
+  logSumExpReference,
   matmulReference,
   siluReference,
 } from './simd-reference';
@@ -242,6 +244,31 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
     );
   });
 
+  it('the sums of e^x equal their twin over rows that leave a tail, spread wide or narrow, with awkward values', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer(),
+        fc.constantFrom(1, 30, 300),
+        fc.boolean(),
+        (rows, n, seed, scale, awkward) => {
+          const x = Float32Array.from({ length: rows * n }, draws(seed, scale, awkward ? 9 : 0));
+          f32().set(x, 0);
+          f32().fill(7, x.length, x.length + 2 * rows);
+          simd.expSums(0, 4 * x.length, 4 * (x.length + rows), rows, n);
+          const { sums, tops } = expSumsReference(x, rows, n);
+          const got = f32();
+          return (
+            same(got.slice(x.length, x.length + rows), sums) &&
+            same(got.slice(x.length + rows, x.length + 2 * rows), tops)
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('gemm equals its twin: b plain or transposed, with and without a bias, past a block of depth and width, rows left after the blocks of four', () => {
     // A block of depth is 256 and one of width 512 (assembly/simd.ts): k and n reach past both.
     const sizes = fc.oneof(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 250, max: 530 }));
@@ -289,6 +316,17 @@ describe('the SIMD kernels’ twins', () => {
       worst = Math.max(worst, Math.abs(expReference(x) - e) / (e * 2 ** -23));
     }
     expect(worst).toBeLessThan(2);
+  });
+
+  it('log-sum-exp is within 2e-6 of log Σ e^x in double precision', () => {
+    const x = Float32Array.from({ length: 3 * 1000 }, draws(3, 20));
+    const got = logSumExpReference(x, 3, 1000);
+    for (let r = 0; r < 3; r++) {
+      const row = Array.from(x.subarray(r * 1000, (r + 1) * 1000));
+      const m = Math.max(...row);
+      const want = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+      expect(Math.abs(got[r]! - want) / Math.abs(want)).toBeLessThan(2e-6);
+    }
   });
 
   it('attention is within 5e-6 of attention in double precision (inputs up to 3 in size), causal or not, grouped heads', () => {
@@ -344,5 +382,29 @@ describe('the committed SIMD modules', () => {
     const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
     expect(b64(fresh.plain)).toBe(SIMD_PLAIN);
     expect(b64(fresh.shared)).toBe(SIMD_SHARED);
+  });
+
+  it('hold no data: instantiating them writes nothing into the backend’s memory', () => {
+    // Library code (Math.log's tables, say) would bring data segments, copied into the imported
+    // memory, over the backend's tensors, at every instantiation.
+    for (const b64 of [SIMD_PLAIN, SIMD_SHARED]) {
+      const bytes = Buffer.from(b64, 'base64');
+      const sections: number[] = [];
+      for (let at = 8; at < bytes.length; ) {
+        sections.push(bytes[at]!);
+        let size = 0;
+        let shift = 0;
+        let byte: number;
+        at++;
+        do {
+          byte = bytes[at++]!;
+          size |= (byte & 0x7f) << shift;
+          shift += 7;
+        } while (byte & 0x80);
+        at += size;
+      }
+      expect(sections).toContain(10); // the code
+      expect(sections).not.toContain(11); // no data
+    }
   });
 });

@@ -6,7 +6,7 @@
 // causal half of the scores never computed). A linear layer's bias is added as its product's sums are
 // stored, on one thread (on more, XNNPACK's product shares the work and the bias stays an add).
 import * as tf from '@tensorflow/tfjs';
-import { ATTENTION, GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, LINEAR, SILU } from './fused';
+import { ATTENTION, GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, LINEAR, LOG_SUM_EXP, SILU } from './fused';
 import { offsetOf as at, type WasmBackendInternals } from './wasm-backend';
 import { linear } from './wasm-matmul';
 import { simdKernelsOf } from './wasm-simd';
@@ -59,6 +59,25 @@ export function installFusedWasmKernels({ threads = 1 }: { threads?: number } = 
     const [rows, d] = x.shape as [number, number];
     const out = backend.makeOutput([d, d], 'float32');
     if (d > 0) simd.gram(at(backend, x), at(backend, out), rows, d);
+    return out;
+  });
+  register<'x'>(LOG_SUM_EXP, (backend, { x }) => {
+    const [rows, n] = x.shape as [number, number];
+    if (x.shape.length !== 2) throw new Error(`log-sum-exp: rows of a matrix, not [${x.shape}]`);
+    const out = backend.makeOutput([rows], 'float32');
+    const values = backend.typedArrayFromHeap(out);
+    // Over no values the sum is 0 and its logarithm -∞.
+    if (n === 0 || rows === 0) values.fill(-Infinity);
+    else {
+      const tops = backend.makeOutput([rows], 'float32');
+      try {
+        simd.expSums(at(backend, x), at(backend, out), at(backend, tops), rows, n);
+        const maxima = backend.typedArrayFromHeap(tops);
+        for (let r = 0; r < rows; r++) values[r] = Math.fround(maxima[r]! + Math.fround(Math.log(values[r]!)));
+      } finally {
+        backend.disposeData(tops.dataId);
+      }
+    }
     return out;
   });
   if (threads === 1)

@@ -19,6 +19,7 @@ import {
   layerNorm,
   layerNormOps,
   linear,
+  logSumExpRows,
   silu,
   siluOps,
 } from './fused';
@@ -30,6 +31,7 @@ import {
   gemmReference,
   gramReference,
   layerNormReference,
+  logSumExpReference,
   siluReference,
 } from './simd-reference';
 
@@ -465,6 +467,21 @@ describe('Layer norm and the activations on WASM', () => {
       ).dataSync(),
     );
     expect(Array.from(empty)).toEqual([1, 2, 3, 1, 2, 3]);
+  });
+
+  it('log Σ e^x of each row is the SIMD kernel, value for value, with logSumExp’s gradient', () => {
+    const wide = Float32Array.from(random([3, 1001], 19), (v) => v * 30);
+    const got = tf.tidy(() => logSumExpRows(tf.tensor2d(wide, [3, 1001])).dataSync());
+    expect(Array.from(got)).toEqual(Array.from(logSumExpReference(wide, 3, 1001)));
+    tf.tidy(() => {
+      const xt = tf.tensor2d(wide, [3, 1001]);
+      const close = (a: tf.Tensor, b: tf.Tensor, tol: number) =>
+        expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(tol);
+      close(logSumExpRows(xt), tf.logSumExp(xt, 1), 2e-5);
+      const dy = tf.tensor1d([0.5, -1, 2]);
+      close(tf.grad((a) => logSumExpRows(a as tf.Tensor2D))(xt, dy), tf.grad((a) => tf.logSumExp(a, 1))(xt, dy), 1e-6);
+      expect(Array.from(logSumExpRows(tf.zeros([2, 0]) as tf.Tensor2D).dataSync())).toEqual([-Infinity, -Infinity]);
+    });
   });
 
   it('refuse a weight that does not match the features', () => {

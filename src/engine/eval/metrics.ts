@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TokenScoring } from '../model/tokens';
 import { type CausalLmConfig, sequenceLength, type VitConfig } from '../model/config';
 import { forward } from '../model/forward';
+import { logSumExpRows } from '../backends/fused';
 import { crossEntropySum } from '../model/loss';
 import { type ImageNormalization, pixelsToInput } from '../model/preprocess';
 import type { LinearOverride, ModelMasks, Weights } from '../model/types';
@@ -287,7 +288,7 @@ export async function evaluateLm(
       // more tensors the logits' size (200 MB each for a 1,024-token window of GPT-2).
       const rows = tf.range(0, m * t, 1, 'int32');
       const picked = tf.gather(tf.reshape(flat, [-1]), tf.add(tf.mul(rows, tf.scalar(config.vocabSize, 'int32')), y));
-      const logp = tf.mul(tf.sub(picked, tf.logSumExp(flat, 1)), keep);
+      const logp = tf.mul(tf.sub(picked, logSumExpRows(flat as tf.Tensor2D)), keep);
       const loss = tf.neg(tf.sum(logp));
       const perWindow = tf.neg(tf.sum(tf.reshape(logp, [m, t]), 1));
       const hits = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(flat, -1), y), 'float32'), keep));
