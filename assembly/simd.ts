@@ -192,20 +192,21 @@ function columnsFrom(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32, rowB
   }
 }
 
-/** Depth of the block of b that gemm() packs at a time: four rows of a over it (4 KB) stay in L1. */
-const GEMM_DEPTH: i32 = 256;
-/** Columns of b that gemm() packs at a time: GEMM_DEPTH × GEMM_WIDTH floats (512 KB) stay in L2. */
-const GEMM_WIDTH: i32 = 512;
+/** Floats of b that gemm() packs at a time: 512 KB, which stay in L2 while every row of a passes. */
+const GEMM_BLOCK: i32 = 131072;
+/** The deepest block of b: past it the sums go back to c between blocks (a layer of 1,024 inputs is one). */
+const GEMM_DEPTH: i32 = 1024;
 
 /**
  * c [m, n] = a [m, k] · b, b [k, n] row-major or, where `transposeB`, [n, k] (a linear layer's
  * [out, in] weight) read as its transpose; where `addBias`, each row then plus bias [n]. Each
  * output Σ_p a[i,p]·b[p,j] in order of p from 0, then + bias[j]: matmul()'s sums and a separate
- * add, bit for bit. b is copied a block of GEMM_DEPTH × GEMM_WIDTH at a time into `pack`
- * (GEMM_DEPTH · (GEMM_WIDTH + 4) floats) as panels of eight columns, each panel's rows contiguous:
- * a transposed b costs no more than a plain one, and no row of b lies a page apart from the next.
- * Four rows of a, interleaved after the panels, against each panel at a time, the sums carried in
- * c from one block of depth to the next. k > 0.
+ * add, bit for bit. b is copied a block at a time into `pack` (GEMM_BLOCK + 4·GEMM_DEPTH floats):
+ * the whole depth where k ≤ GEMM_DEPTH, else equal parts of it, and as many columns as fit in
+ * GEMM_BLOCK, as panels of eight columns, each panel's rows contiguous: a transposed b costs no
+ * more than a plain one, and no row of b lies a page apart from the next. Four rows of a,
+ * interleaved after the panels, against each panel at a time, the sums carried in c from one
+ * block of depth to the next. k > 0.
  */
 export function gemm(
   a: usize,
@@ -221,16 +222,19 @@ export function gemm(
 ): void {
   const rowA = (<usize>k) << 2;
   const rowC = (<usize>n) << 2;
-  for (let jc = 0; jc < n; jc += GEMM_WIDTH) {
-    const nc = min(GEMM_WIDTH, n - jc);
-    for (let pc = 0; pc < k; pc += GEMM_DEPTH) {
-      const kc = min(GEMM_DEPTH, k - pc);
+  const depths = (k + GEMM_DEPTH - 1) / GEMM_DEPTH;
+  const depth = (k + depths - 1) / depths;
+  const width = (GEMM_BLOCK / depth) & ~7;
+  const rows = pack + ((<usize>GEMM_BLOCK) << 2);
+  for (let jc = 0; jc < n; jc += width) {
+    const nc = min(width, n - jc);
+    for (let pc = 0; pc < k; pc += depth) {
+      const kc = min(depth, k - pc);
       if (transposeB) packTransposed(b + ((<usize>pc) << 2), pack, kc, nc, jc, rowA);
       else packPlain(b + <usize>pc * rowC, pack, kc, nc, jc, rowC);
       const first = pc === 0;
       const withBias = addBias && pc + kc >= k;
       const panel = (<usize>kc) << 5;
-      const rows = pack + <usize>GEMM_DEPTH * <usize>GEMM_WIDTH * 4;
       for (let i = 0; i < m; i += 4) {
         const ai = a + <usize>i * rowA + ((<usize>pc) << 2);
         const ci = c + <usize>i * rowC;
