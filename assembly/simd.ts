@@ -201,12 +201,11 @@ const GEMM_DEPTH: i32 = 1024;
  * c [m, n] = a [m, k] · b, b [k, n] row-major or, where `transposeB`, [n, k] (a linear layer's
  * [out, in] weight) read as its transpose; where `addBias`, each row then plus bias [n]. Each
  * output Σ_p a[i,p]·b[p,j] in order of p from 0, then + bias[j]: matmul()'s sums and a separate
- * add, bit for bit. b is copied a block at a time into `pack` (GEMM_BLOCK + 4·GEMM_DEPTH floats):
+ * add, bit for bit. b is copied a block at a time into `pack` (GEMM_BLOCK floats):
  * the whole depth where k ≤ GEMM_DEPTH, else equal parts of it, and as many columns as fit in
  * GEMM_BLOCK, as panels of eight columns, each panel's rows contiguous: a transposed b costs no
- * more than a plain one, and no row of b lies a page apart from the next. Four rows of a,
- * interleaved after the panels, against each panel at a time, the sums carried in c from one
- * block of depth to the next. k > 0.
+ * more than a plain one, and no row of b lies a page apart from the next. Four rows of a against
+ * each panel at a time, the sums carried in c from one block of depth to the next. k > 0.
  */
 export function gemm(
   a: usize,
@@ -225,7 +224,6 @@ export function gemm(
   const depths = (k + GEMM_DEPTH - 1) / GEMM_DEPTH;
   const depth = (k + depths - 1) / depths;
   const width = (GEMM_BLOCK / depth) & ~7;
-  const rows = pack + ((<usize>GEMM_BLOCK) << 2);
   for (let jc = 0; jc < n; jc += width) {
     const nc = min(width, n - jc);
     for (let pc = 0; pc < k; pc += depth) {
@@ -238,33 +236,19 @@ export function gemm(
       for (let i = 0; i < m; i += 4) {
         const ai = a + <usize>i * rowA + ((<usize>pc) << 2);
         const ci = c + <usize>i * rowC;
-        const four = i + 4 <= m;
-        if (four) packRows(ai, rows, kc, rowA);
         for (let q = 0; q < nc; q += 8) {
           const j = jc + q;
           const cols = min(8, nc - q);
           const p = pack + <usize>(q >> 3) * panel;
           const bj = bias + ((<usize>j) << 2);
           const cj = ci + ((<usize>j) << 2);
-          if (four) tile4(rows, p, kc, cj, rowC, cols, first, bj, withBias);
+          if (i + 4 <= m) tile4(ai, rowA, p, kc, cj, rowC, cols, first, bj, withBias);
           else
             for (let r = 0; r < m - i; r++)
               tile1(ai + <usize>r * rowA, p, kc, cj + <usize>r * rowC, cols, first, bj, withBias);
         }
       }
     }
-  }
-}
-
-/** Four rows of a (rowA bytes apart), entries [0, kc), interleaved into `rows`: entry p of row r at float 4p + r. */
-function packRows(a: usize, rows: usize, kc: i32, rowA: usize): void {
-  for (let p = 0; p < kc; p++) {
-    const at = (<usize>p) << 2;
-    const v = f32x4.replace_lane(f32x4.splat(load<f32>(a + at)), 1, load<f32>(a + rowA + at));
-    v128.store(
-      rows + (at << 2),
-      f32x4.replace_lane(f32x4.replace_lane(v, 2, load<f32>(a + 2 * rowA + at)), 3, load<f32>(a + 3 * rowA + at)),
-    );
   }
 }
 
@@ -325,11 +309,12 @@ function storeCols(p: usize, v: v128, cols: i32): void {
 }
 
 /**
- * c's 4 × cols tile (rows rowC bytes apart) += 4 rows of a over kc entries, packed (entry p of
- * row r at float 4p + r), · one packed panel; the sums start from zero where `first`, else from c; + bias where `withBias`.
+ * c's 4 × cols tile (rows rowC bytes apart) += 4 rows of a (rowA bytes apart) over kc entries · one
+ * packed panel; the sums start from zero where `first`, else from c; + bias where `withBias`.
  */
 function tile4(
   a: usize,
+  rowA: usize,
   panel: usize,
   kc: i32,
   c: usize,
@@ -358,16 +343,16 @@ function tile4(
     let s = v128.load32_splat(pa);
     a0 = f32x4.add(a0, f32x4.mul(s, lo));
     b0 = f32x4.add(b0, f32x4.mul(s, hi));
-    s = v128.load32_splat(pa, 4);
+    s = v128.load32_splat(pa + rowA);
     a1 = f32x4.add(a1, f32x4.mul(s, lo));
     b1 = f32x4.add(b1, f32x4.mul(s, hi));
-    s = v128.load32_splat(pa, 8);
+    s = v128.load32_splat(pa + 2 * rowA);
     a2 = f32x4.add(a2, f32x4.mul(s, lo));
     b2 = f32x4.add(b2, f32x4.mul(s, hi));
-    s = v128.load32_splat(pa, 12);
+    s = v128.load32_splat(pa + 3 * rowA);
     a3 = f32x4.add(a3, f32x4.mul(s, lo));
     b3 = f32x4.add(b3, f32x4.mul(s, hi));
-    pa += 16;
+    pa += 4;
     pb += 32;
   }
   if (withBias) {

@@ -146,8 +146,8 @@ export function installFastWasmMatMul({ threads = 1 }: { threads?: number } = {}
   });
 }
 
-/** Floats of the scratch gemm() packs into: GEMM_BLOCK + 4·GEMM_DEPTH in assembly/simd.ts. */
-const GEMM_PACK = 131072 + 4 * 1024;
+/** Floats of the scratch gemm() packs b into: GEMM_BLOCK in assembly/simd.ts. */
+const GEMM_PACK = 131072;
 
 /**
  * out = a·b (+ bias [n]) for a [..., m, k] and b [k, n] or, `transposeB`, [n, k], all of a's rows
