@@ -233,21 +233,34 @@ export function gemm(
       const first = pc === 0;
       const withBias = addBias && pc + kc >= k;
       const panel = (<usize>kc) << 5;
-      for (let i = 0; i < m; i += 4) {
-        const ai = a + <usize>i * rowA + ((<usize>pc) << 2);
-        const ci = c + <usize>i * rowC;
-        for (let q = 0; q < nc; q += 8) {
-          const j = jc + q;
-          const cols = min(8, nc - q);
-          const p = pack + <usize>(q >> 3) * panel;
-          const bj = bias + ((<usize>j) << 2);
-          const cj = ci + ((<usize>j) << 2);
-          if (i + 4 <= m) tile4(ai, rowA, p, kc, cj, rowC, cols, first, bj, withBias);
-          else
-            for (let r = 0; r < m - i; r++)
-              tile1(ai + <usize>r * rowA, p, kc, cj + <usize>r * rowC, cols, first, bj, withBias);
-        }
-      }
+      const cj = c + ((<usize>jc) << 2);
+      const bj = bias + ((<usize>jc) << 2);
+      let i = 0;
+      for (; i + 4 <= m; i += 4)
+        rows4(
+          a + <usize>i * rowA + ((<usize>pc) << 2),
+          rowA,
+          pack,
+          kc,
+          cj + <usize>i * rowC,
+          rowC,
+          nc,
+          first,
+          bj,
+          withBias,
+        );
+      for (; i < m; i++)
+        for (let q = 0; q < nc; q += 8)
+          tile1(
+            a + <usize>i * rowA + ((<usize>pc) << 2),
+            pack + <usize>(q >> 3) * panel,
+            kc,
+            cj + <usize>i * rowC + ((<usize>q) << 2),
+            min(8, nc - q),
+            first,
+            bj + ((<usize>q) << 2),
+            withBias,
+          );
     }
   }
 }
@@ -309,75 +322,84 @@ function storeCols(p: usize, v: v128, cols: i32): void {
 }
 
 /**
- * c's 4 × cols tile (rows rowC bytes apart) += 4 rows of a (rowA bytes apart) over kc entries · one
- * packed panel; the sums start from zero where `first`, else from c; + bias where `withBias`.
+ * c's 4 × nc block (rows rowC bytes apart) += 4 rows of a (rowA bytes apart) over kc entries · the
+ * packed panels, eight columns a panel, the last cut to what is left; the sums start from zero
+ * where `first`, else from c; + bias where `withBias`. The panels in one call: a call per panel
+ * cost a sixth of a product 64 deep.
  */
-function tile4(
+function rows4(
   a: usize,
   rowA: usize,
-  panel: usize,
+  pack: usize,
   kc: i32,
-  c: usize,
+  c0: usize,
   rowC: usize,
-  cols: i32,
+  nc: i32,
   first: bool,
-  bias: usize,
+  bias0: usize,
   withBias: bool,
 ): void {
   const zero = f32x4.splat(0);
-  const rest = cols - 4;
-  let a0 = first ? zero : loadCols(c, cols);
-  let b0 = first ? zero : loadCols(c + 16, rest);
-  let a1 = first ? zero : loadCols(c + rowC, cols);
-  let b1 = first ? zero : loadCols(c + rowC + 16, rest);
-  let a2 = first ? zero : loadCols(c + 2 * rowC, cols);
-  let b2 = first ? zero : loadCols(c + 2 * rowC + 16, rest);
-  let a3 = first ? zero : loadCols(c + 3 * rowC, cols);
-  let b3 = first ? zero : loadCols(c + 3 * rowC + 16, rest);
-  let pa = a;
-  let pb = panel;
-  const end = panel + ((<usize>kc) << 5);
-  while (pb < end) {
-    const lo = v128.load(pb);
-    const hi = v128.load(pb, 16);
-    let s = v128.load32_splat(pa);
-    a0 = f32x4.add(a0, f32x4.mul(s, lo));
-    b0 = f32x4.add(b0, f32x4.mul(s, hi));
-    s = v128.load32_splat(pa + rowA);
-    a1 = f32x4.add(a1, f32x4.mul(s, lo));
-    b1 = f32x4.add(b1, f32x4.mul(s, hi));
-    s = v128.load32_splat(pa + 2 * rowA);
-    a2 = f32x4.add(a2, f32x4.mul(s, lo));
-    b2 = f32x4.add(b2, f32x4.mul(s, hi));
-    s = v128.load32_splat(pa + 3 * rowA);
-    a3 = f32x4.add(a3, f32x4.mul(s, lo));
-    b3 = f32x4.add(b3, f32x4.mul(s, hi));
-    pa += 4;
-    pb += 32;
+  const size = (<usize>kc) << 5;
+  for (let q = 0; q < nc; q += 8) {
+    const cols = min(8, nc - q);
+    const rest = cols - 4;
+    const c = c0 + ((<usize>q) << 2);
+    const bias = bias0 + ((<usize>q) << 2);
+    const panel = pack + <usize>(q >> 3) * size;
+    let a0 = first ? zero : loadCols(c, cols);
+    let b0 = first ? zero : loadCols(c + 16, rest);
+    let a1 = first ? zero : loadCols(c + rowC, cols);
+    let b1 = first ? zero : loadCols(c + rowC + 16, rest);
+    let a2 = first ? zero : loadCols(c + 2 * rowC, cols);
+    let b2 = first ? zero : loadCols(c + 2 * rowC + 16, rest);
+    let a3 = first ? zero : loadCols(c + 3 * rowC, cols);
+    let b3 = first ? zero : loadCols(c + 3 * rowC + 16, rest);
+    let pa = a;
+    let pb = panel;
+    const end = panel + ((<usize>kc) << 5);
+    while (pb < end) {
+      const lo = v128.load(pb);
+      const hi = v128.load(pb, 16);
+      let s = v128.load32_splat(pa);
+      a0 = f32x4.add(a0, f32x4.mul(s, lo));
+      b0 = f32x4.add(b0, f32x4.mul(s, hi));
+      s = v128.load32_splat(pa + rowA);
+      a1 = f32x4.add(a1, f32x4.mul(s, lo));
+      b1 = f32x4.add(b1, f32x4.mul(s, hi));
+      s = v128.load32_splat(pa + 2 * rowA);
+      a2 = f32x4.add(a2, f32x4.mul(s, lo));
+      b2 = f32x4.add(b2, f32x4.mul(s, hi));
+      s = v128.load32_splat(pa + 3 * rowA);
+      a3 = f32x4.add(a3, f32x4.mul(s, lo));
+      b3 = f32x4.add(b3, f32x4.mul(s, hi));
+      pa += 4;
+      pb += 32;
+    }
+    if (withBias) {
+      const lo = loadCols(bias, cols);
+      const hi = loadCols(bias + 16, rest);
+      a0 = f32x4.add(a0, lo);
+      b0 = f32x4.add(b0, hi);
+      a1 = f32x4.add(a1, lo);
+      b1 = f32x4.add(b1, hi);
+      a2 = f32x4.add(a2, lo);
+      b2 = f32x4.add(b2, hi);
+      a3 = f32x4.add(a3, lo);
+      b3 = f32x4.add(b3, hi);
+    }
+    storeCols(c, a0, cols);
+    storeCols(c + 16, b0, rest);
+    storeCols(c + rowC, a1, cols);
+    storeCols(c + rowC + 16, b1, rest);
+    storeCols(c + 2 * rowC, a2, cols);
+    storeCols(c + 2 * rowC + 16, b2, rest);
+    storeCols(c + 3 * rowC, a3, cols);
+    storeCols(c + 3 * rowC + 16, b3, rest);
   }
-  if (withBias) {
-    const lo = loadCols(bias, cols);
-    const hi = loadCols(bias + 16, rest);
-    a0 = f32x4.add(a0, lo);
-    b0 = f32x4.add(b0, hi);
-    a1 = f32x4.add(a1, lo);
-    b1 = f32x4.add(b1, hi);
-    a2 = f32x4.add(a2, lo);
-    b2 = f32x4.add(b2, hi);
-    a3 = f32x4.add(a3, lo);
-    b3 = f32x4.add(b3, hi);
-  }
-  storeCols(c, a0, cols);
-  storeCols(c + 16, b0, rest);
-  storeCols(c + rowC, a1, cols);
-  storeCols(c + rowC + 16, b1, rest);
-  storeCols(c + 2 * rowC, a2, cols);
-  storeCols(c + 2 * rowC + 16, b2, rest);
-  storeCols(c + 3 * rowC, a3, cols);
-  storeCols(c + 3 * rowC + 16, b3, rest);
 }
 
-/** tile4 for one row. */
+/** rows4 for one row of a and one panel. */
 function tile1(a: usize, panel: usize, kc: i32, c: usize, cols: i32, first: bool, bias: usize, withBias: bool): void {
   const rest = cols - 4;
   let lo = first ? f32x4.splat(0) : loadCols(c, cols);
