@@ -634,21 +634,29 @@ export function attention(
   }
 }
 
-/** s[0, n) = softmax of s[0, n): e^(s - max) by exp4, summed as rowSum sums, times 1/sum. */
-function softmaxRow(s: usize, n: i32): void {
+/**
+ * The largest of x[0, n): four lanes by pmax over the blocks of four, then the lanes and the tail by
+ * max. pmax passes a NaN over where max keeps it; where the maximum is subtracted before e^x (the
+ * softmax, its normaliser) a NaN makes the row's result NaN either way.
+ */
+function rowMax(x: usize, n: i32): f32 {
   let top = f32x4.splat(-Infinity);
   let j = 0;
-  // pmax passes a NaN score over where max keeps it, but a NaN score makes every probability of
-  // the row NaN either way (its e^x and so the sum are NaN).
-  for (; j + 4 <= n; j += 4) top = f32x4.pmax(top, v128.load(s + ((<usize>j) << 2)));
+  for (; j + 4 <= n; j += 4) top = f32x4.pmax(top, v128.load(x + ((<usize>j) << 2)));
   let m = Mathf.max(
     Mathf.max(f32x4.extract_lane(top, 0), f32x4.extract_lane(top, 1)),
     Mathf.max(f32x4.extract_lane(top, 2), f32x4.extract_lane(top, 3)),
   );
-  for (; j < n; j++) m = Mathf.max(m, load<f32>(s + ((<usize>j) << 2)));
+  for (; j < n; j++) m = Mathf.max(m, load<f32>(x + ((<usize>j) << 2)));
+  return m;
+}
+
+/** s[0, n) = softmax of s[0, n): e^(s - max) by exp4, summed as rowSum sums, times 1/sum. */
+function softmaxRow(s: usize, n: i32): void {
+  const m = rowMax(s, n);
   const mv = f32x4.splat(m);
   let acc = f32x4.splat(0);
-  j = 0;
+  let j = 0;
   for (; j + 4 <= n; j += 4) {
     const at = (<usize>j) << 2;
     const e = exp4(f32x4.sub(v128.load(s + at), mv));
@@ -680,17 +688,10 @@ export function expSums(x: usize, sums: usize, tops: usize, rows: i32, n: i32): 
   const row = (<usize>n) << 2;
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * row;
-    let top = f32x4.splat(-Infinity);
-    let j = 0;
-    for (; j + 4 <= n; j += 4) top = f32x4.pmax(top, v128.load(xr + ((<usize>j) << 2)));
-    let m = Mathf.max(
-      Mathf.max(f32x4.extract_lane(top, 0), f32x4.extract_lane(top, 1)),
-      Mathf.max(f32x4.extract_lane(top, 2), f32x4.extract_lane(top, 3)),
-    );
-    for (; j < n; j++) m = Mathf.max(m, load<f32>(xr + ((<usize>j) << 2)));
+    const m = rowMax(xr, n);
     const mv = f32x4.splat(m);
     let acc = f32x4.splat(0);
-    j = 0;
+    let j = 0;
     for (; j + 4 <= n; j += 4) acc = f32x4.add(acc, exp4(f32x4.sub(v128.load(xr + ((<usize>j) << 2)), mv)));
     let sum =
       f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);

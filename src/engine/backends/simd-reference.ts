@@ -188,8 +188,7 @@ export function attentionReference(
           for (let p = 0; p < dh; p++) sum = f(sum + f(q[qAt + p]! * f(k[key(j) + p]! * f(scale))));
           s[j] = sum;
         }
-        let m = -Infinity;
-        for (let j = 0; j < own; j++) m = Math.max(m, s[j]!);
+        const m = rowMax(s, 0, own);
         for (let j = 0; j < own; j++) s[j] = expReference(f(s[j]! - m));
         const inv = f(1 / rowSum(s, 0, own, (x) => x));
         for (let j = 0; j < n; j++) s[j] = j < own ? f(s[j]! * inv) : 0;
