@@ -701,6 +701,30 @@ export function expSums(x: usize, sums: usize, tops: usize, rows: i32, n: i32): 
   }
 }
 
+/**
+ * out[j] = Σ_r x[r, j]² over the rows of x [rows, d] (Wanda's statistic of a layer's inputs), each
+ * square rounded and added in order of r: what a sum of the squares over the rows gives, in one
+ * pass over x in memory order with no tensor of the squares.
+ */
+export function sumSquares(x: usize, out: usize, rows: i32, d: i32): void {
+  const row = (<usize>d) << 2;
+  for (let j = 0; j < d; j++) store<f32>(out + ((<usize>j) << 2), 0);
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * row;
+    let j = 0;
+    for (; j + 4 <= d; j += 4) {
+      const at = (<usize>j) << 2;
+      const v = v128.load(xr + at);
+      v128.store(out + at, f32x4.add(v128.load(out + at), f32x4.mul(v, v)));
+    }
+    for (; j < d; j++) {
+      const at = (<usize>j) << 2;
+      const v = load<f32>(xr + at);
+      store<f32>(out + at, load<f32>(out + at) + v * v);
+    }
+  }
+}
+
 /** Rows of x a pass of gram() takes at a time: 64 rows of GPT-2 small's 3,072 inputs are 768 KB. */
 const GRAM_ROWS = 64;
 

@@ -14,6 +14,7 @@ export const GRAM = 'EngineGram';
 export const ATTENTION = 'EngineAttention';
 export const LINEAR = 'EngineLinear';
 export const LOG_SUM_EXP = 'EngineLogSumExp';
+export const SUM_SQUARES = 'EngineSumSquares';
 
 /** Layer norm over the last axis, op by op: (x - mean)·rsqrt(var + eps)·gamma + beta. */
 export function layerNormOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
@@ -168,6 +169,17 @@ export function logSumExpRows(x: tf.Tensor2D): tf.Tensor1D {
     {},
     (a) => tf.logSumExp(a!, 1),
     (dy, [a]) => [tf.mul(tf.expandDims(dy, 1), tf.softmax(a!))],
+  ) as tf.Tensor1D;
+}
+
+/** Σ_r x[r, j]² of each column of x [rows, d] (Wanda's statistic of a layer's inputs). */
+export function sumSquares(x: tf.Tensor2D): tf.Tensor1D {
+  return fused(
+    SUM_SQUARES,
+    { x },
+    {},
+    (a) => tf.sum(tf.square(a!), 0),
+    (dy, [a]) => [tf.mul(tf.mul(a!, 2), dy)],
   ) as tf.Tensor1D;
 }
 

@@ -233,6 +233,13 @@ export function logSumExpReference(x: Float32Array, rows: number, n: number): Fl
   return tops.map((m, r) => f(m + f(Math.log(sums[r]!))));
 }
 
+/** Σ_r x[r, j]² of each column of x [rows, d], each square rounded and added in order of r. */
+export function sumSquaresReference(x: Float32Array, rows: number, d: number): Float32Array {
+  const out = new Float32Array(d);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) out[j] = f(out[j]! + f(x[r * d + j]! * x[r * d + j]!));
+  return out;
+}
+
 export interface AttentionShape {
   batch: number;
   t: number;

@@ -19,6 +19,7 @@ import {
   logSumExpReference,
   matmulReference,
   siluReference,
+  sumSquaresReference,
 } from './simd-reference';
 import { instantiateSimd } from './wasm-simd';
 
@@ -263,6 +264,25 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
             same(got.slice(x.length, x.length + rows), sums) &&
             same(got.slice(x.length + rows, x.length + 2 * rows), tops)
           );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the column sums of squares equal their twin: widths around the blocks of four, awkward values', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 1, max: 23 }),
+        fc.integer(),
+        fc.boolean(),
+        (rows, d, seed, awkward) => {
+          const x = Float32Array.from({ length: rows * d }, draws(seed, 3, awkward ? 7 : 0));
+          f32().set(x, 0);
+          f32().fill(7, x.length, x.length + d);
+          simd.sumSquares(0, 4 * x.length, rows, d);
+          return same(f32().slice(x.length, x.length + d), sumSquaresReference(x, rows, d));
         },
       ),
       { numRuns: 300 },

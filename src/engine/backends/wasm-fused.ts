@@ -6,7 +6,7 @@
 // causal half of the scores never computed). A linear layer's bias is added as its product's sums are
 // stored, on one thread (on more, XNNPACK's product shares the work and the bias stays an add).
 import * as tf from '@tensorflow/tfjs';
-import { ATTENTION, GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, LINEAR, LOG_SUM_EXP, SILU } from './fused';
+import { ATTENTION, GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, LINEAR, LOG_SUM_EXP, SILU, SUM_SQUARES } from './fused';
 import { offsetOf as at, type WasmBackendInternals } from './wasm-backend';
 import { linear } from './wasm-matmul';
 import { simdKernelsOf } from './wasm-simd';
@@ -59,6 +59,13 @@ export function installFusedWasmKernels({ threads = 1 }: { threads?: number } = 
     const [rows, d] = x.shape as [number, number];
     const out = backend.makeOutput([d, d], 'float32');
     if (d > 0) simd.gram(at(backend, x), at(backend, out), rows, d);
+    return out;
+  });
+  register<'x'>(SUM_SQUARES, (backend, { x }) => {
+    const [rows, d] = x.shape as [number, number];
+    if (x.shape.length !== 2) throw new Error(`sum of squares: rows of a matrix, not [${x.shape}]`);
+    const out = backend.makeOutput([d], 'float32');
+    if (d > 0) simd.sumSquares(at(backend, x), at(backend, out), rows, d);
     return out;
   });
   register<'x'>(LOG_SUM_EXP, (backend, { x }) => {

@@ -22,6 +22,7 @@ import {
   logSumExpRows,
   silu,
   siluOps,
+  sumSquares,
 } from './fused';
 import {
   attentionReference,
@@ -481,6 +482,19 @@ describe('Layer norm and the activations on WASM', () => {
       const dy = tf.tensor1d([0.5, -1, 2]);
       close(tf.grad((a) => logSumExpRows(a as tf.Tensor2D))(xt, dy), tf.grad((a) => tf.logSumExp(a, 1))(xt, dy), 1e-6);
       expect(Array.from(logSumExpRows(tf.zeros([2, 0]) as tf.Tensor2D).dataSync())).toEqual([-Infinity, -Infinity]);
+    });
+  });
+
+  it('Σ x² over the rows is the SIMD kernel, and bit for bit the sum of the squares, with its gradient', () => {
+    const got = tf.tidy(() => sumSquares(tf.tensor2d(x, [15, 7])).dataSync());
+    const ops = tf.tidy(() => tf.sum(tf.square(tf.tensor2d(x, [15, 7])), 0).dataSync());
+    expect(Array.from(got)).toEqual(Array.from(ops));
+    tf.tidy(() => {
+      const xt = tf.tensor2d(x, [15, 7]);
+      const dy = tf.tensor1d(random([7], 20));
+      const fusedGrad = tf.grad((a) => sumSquares(a as tf.Tensor2D))(xt, dy);
+      const opsGrad = tf.grad((a) => tf.sum(tf.square(a), 0))(xt, dy);
+      expect(tf.max(tf.abs(tf.sub(fusedGrad, opsGrad))).dataSync()[0]).toBeLessThan(1e-6);
     });
   });
 

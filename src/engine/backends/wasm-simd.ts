@@ -24,6 +24,7 @@ export interface SimdKernels {
   silu(x: number, out: number, n: number): void;
   gram(x: number, out: number, rows: number, d: number): void;
   expSums(x: number, sums: number, tops: number, rows: number, n: number): void;
+  sumSquares(x: number, out: number, rows: number, d: number): void;
   cholesky64(a: number, l: number, n: number): number;
   lowerInverse64(l: number, x: number, n: number): void;
   layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, d: number, eps: number): void;

@@ -10,6 +10,7 @@ import {
   layerNorm,
   linear,
   silu,
+  sumSquares,
 } from '../backends/fused';
 import type { Activation, ModelConfig } from './config';
 import { applyRotary } from './rotary';
@@ -104,7 +105,7 @@ export class ForwardContext {
       return bias ? tf.add(zero, bias) : zero;
     }
     const x2 = tf.reshape(x, [-1, inF]);
-    if (this.out.activationSqSum) this.out.activationSqSum[spec.weight] = tf.sum(tf.square(x2), 0);
+    if (this.out.activationSqSum) this.out.activationSqSum[spec.weight] = sumSquares(x2 as tf.Tensor2D);
     const grams = this.options.capture?.activationGram;
     if (grams && (grams === true || grams(spec.weight)))
       this.out.activationGram![spec.weight] = gram(x2 as tf.Tensor2D);
