@@ -72,13 +72,14 @@ export function installFusedWasmKernels({ threads = 1 }: { threads?: number } = 
     const [rows, n] = x.shape as [number, number];
     if (x.shape.length !== 2) throw new Error(`log-sum-exp: rows of a matrix, not [${x.shape}]`);
     const out = backend.makeOutput([rows], 'float32');
-    const values = backend.typedArrayFromHeap(out);
     // Over no values the sum is 0 and its logarithm -∞.
-    if (n === 0 || rows === 0) values.fill(-Infinity);
+    if (n === 0 || rows === 0) backend.typedArrayFromHeap(out).fill(-Infinity);
     else {
       const tops = backend.makeOutput([rows], 'float32');
       try {
         simd.expSums(at(backend, x), at(backend, out), at(backend, tops), rows, n);
+        // Views taken after both allocations: an allocation can grow the heap and detach older ones.
+        const values = backend.typedArrayFromHeap(out);
         const maxima = backend.typedArrayFromHeap(tops);
         for (let r = 0; r < rows; r++) values[r] = Math.fround(maxima[r]! + Math.fround(Math.log(values[r]!)));
       } finally {
@@ -99,8 +100,8 @@ export function installFusedWasmKernels({ threads = 1 }: { threads?: number } = 
       if (k > 0) linear(backend, simd, x, w, bias, out, !!transposed);
       else {
         // An empty sum: each row is the bias.
-        const rowsOut = backend.typedArrayFromHeap(out);
-        for (let r = 0; r < rows; r++) rowsOut.set(backend.typedArrayFromHeap(bias), r * n);
+        const [rowsOut, values] = [backend.typedArrayFromHeap(out), backend.typedArrayFromHeap(bias)];
+        for (let r = 0; r < rows; r++) rowsOut.set(values, r * n);
       }
       return out;
     });
