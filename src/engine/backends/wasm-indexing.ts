@@ -91,6 +91,11 @@ export function sliceInto(backend: WasmBackend, x: tf.TensorInfo, begin: number[
   const out = backend.makeOutput(size, x.dtype);
   const from = backend.typedArrayFromHeap(x);
   const to = backend.typedArrayFromHeap(out);
+  // Both live in the backend's heap: each run is one copyWithin there, where a subarray per run
+  // (thousands of 128-value runs when q|k|v are split) cost more than the copying.
+  const heap = new (from.constructor as Float32ArrayConstructor)(from.buffer);
+  const fromAt = from.byteOffset / from.BYTES_PER_ELEMENT;
+  const toAt = to.byteOffset / to.BYTES_PER_ELEMENT;
   const rank = x.shape.length;
   const strides = tf.util.computeStrides(x.shape);
   // Trailing dimensions taken whole merge into one run.
@@ -103,7 +108,7 @@ export function sliceInto(backend: WasmBackend, x: tf.TensorInfo, begin: number[
   for (let r = 0; r < count; r++) {
     let offset = begin[inner]! * (strides[inner] ?? 1);
     for (let d = 0; d < inner; d++) offset += (begin[d]! + at[d]!) * strides[d]!;
-    to.set(from.subarray(offset, offset + run), r * run);
+    heap.copyWithin(toAt + r * run, fromAt + offset, fromAt + offset + run);
     for (let d = inner - 1; d >= 0; d--) {
       if (++at[d]! < outer[d]!) break;
       at[d] = 0;

@@ -160,6 +160,44 @@ describe('selection', () => {
     }
     expect(() => nmMask(new Float32Array(4), 1, 4, 4, 4)).toThrow(/N < M/);
   });
+
+  it('N:M keeps what ranking each group by `better` keeps: ties, NaN, ±0, a shorter last group', () => {
+    // The definition: sort each group's indices best first, keep the first N (round(N/M·len) in a
+    // shorter last group).
+    const bySort = (s: Float32Array, rows: number, cols: number, n: number, m: number) => {
+      const mask = new Uint8Array(rows * cols);
+      for (let r = 0; r < rows; r++)
+        for (let g = 0; g < cols; g += m) {
+          const len = Math.min(m, cols - g);
+          const idx = Array.from({ length: len }, (_, c) => r * cols + g + c).sort((a, b) => better(s, a, b));
+          for (const i of idx.slice(0, len === m ? n : Math.round((n * len) / m))) mask[i] = 1;
+        }
+      return mask;
+    };
+    const score = fc.oneof(
+      fc.constantFrom(0, -0, 1, -1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
+      fc.float({ noDefaultInfinity: true }),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 8 }).chain((m) =>
+          fc.record({
+            m: fc.constant(m),
+            n: fc.integer({ min: 0, max: m - 1 }),
+            rows: fc.integer({ min: 1, max: 4 }),
+            cols: fc.integer({ min: 1, max: 3 * m + 1 }),
+          }),
+        ),
+        fc.infiniteStream(score),
+        ({ m, n, rows, cols }, draws) => {
+          const it = draws[Symbol.iterator]();
+          const s = Float32Array.from({ length: rows * cols }, () => it.next().value as number);
+          expect([...nmMask(s, rows, cols, n, m)]).toEqual([...bySort(s, rows, cols, n, m)]);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe('scores', () => {
