@@ -151,7 +151,43 @@ export function prepareScores(groups: Float32Array[], histogramFrom = HISTOGRAM_
   if (total >= histogramFrom) return scoreHistogram(groups);
   const numbers = new Float32Array(total);
   const count = copyNumbers(groups, numbers);
-  return { kind: 'sorted', groups: [...groups], numbers: numbers.subarray(0, count).sort() };
+  return { kind: 'sorted', groups: [...groups], numbers: sortNumbers(numbers.subarray(0, count)) };
+}
+
+/** Bits of the order key sorted on in each radix pass: three passes cover 32. */
+const RADIX_BITS = 11;
+
+/**
+ * Numbers (no NaN) ascending, −0 read as +0 (they compare equal): a least-significant-digit radix
+ * sort of their order keys, three passes of 11 bits. A typed array's sort compares pairs: 19 ms
+ * over vit-fashion's 24 layers, more than the rest of a one-shot magnitude pruning.
+ */
+function sortNumbers(numbers: Float32Array): Float32Array {
+  const n = numbers.length;
+  const bits = bitsOf(numbers);
+  // Order keys with the sign flipped: their unsigned order (digits read by >>>) is the numbers'.
+  let keys = new Int32Array(n);
+  let spare = new Int32Array(n);
+  for (let i = 0; i < n; i++) keys[i] = orderKey(bits[i]) ^ 0x80000000;
+  const radix = 1 << RADIX_BITS;
+  const offsets = new Int32Array(radix);
+  for (let shift = 0; shift < 32; shift += RADIX_BITS) {
+    offsets.fill(0);
+    for (let i = 0; i < n; i++) offsets[(keys[i] >>> shift) & (radix - 1)]++;
+    let at = 0;
+    for (let d = 0; d < radix; d++) {
+      const c = offsets[d];
+      offsets[d] = at;
+      at += c;
+    }
+    for (let i = 0; i < n; i++) spare[offsets[(keys[i] >>> shift) & (radix - 1)]++] = keys[i];
+    [keys, spare] = [spare, keys];
+  }
+  for (let i = 0; i < n; i++) {
+    const key = keys[i] ^ 0x80000000;
+    keys[i] = key >= 0 ? key : key ^ 0x7fffffff;
+  }
+  return new Float32Array(keys.buffer, 0, n);
 }
 
 function scoreHistogram(groups: Float32Array[]): ScoreHistogram {

@@ -130,6 +130,24 @@ describe('selection', () => {
     );
   });
 
+  it('prepares few scores as every number sorted ascending (−0 as +0), NaN left out', () => {
+    const value = fc.oneof(
+      fc.constantFrom(0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-45, -1e-45),
+      fc.float(),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(value, { maxLength: 3000 }), { minLength: 1, maxLength: 3 }), (pools) => {
+        const groups = pools.map((p) => Float32Array.from(p));
+        const p = prepareScores(groups);
+        if (p.kind !== 'sorted') throw new Error('expected the sorted preparation');
+        const numbers = groups.flatMap((g) => [...g].filter((v) => !Number.isNaN(v)));
+        const expected = Float32Array.from(numbers).sort();
+        expect(Array.from(p.numbers, (v) => (v === 0 ? 0 : v))).toEqual(Array.from(expected, (v) => (v === 0 ? 0 : v)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('refuses scores prepared from other arrays', () => {
     const a = Float32Array.from([1, 2, 3]);
     const b = Float32Array.from([1, 2, 3]);

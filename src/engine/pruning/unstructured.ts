@@ -203,11 +203,18 @@ function selectionPlan(config: ModelConfig, specs: LinearSpec[], recipe: Unstruc
 }
 
 // The scores a slider reuses (layerScores hands back the same arrays) prepared for selection at
-// the first step: the layers' array for a global selection, each layer's scores for its own.
+// the second step that selects from them: the layers' array for a global selection, each layer's
+// scores for its own. Not at the first: a one-shot pruning selects once, and preparing (sorting or
+// counting every score) costs more than that one selection.
 const preparedScores = new WeakMap<object, PreparedScores>();
+const selectedOnce = new WeakSet<object>();
 
-function prepared(key: Float32Array[] | Float32Array): PreparedScores {
+function prepared(key: Float32Array[] | Float32Array): PreparedScores | undefined {
   let p = preparedScores.get(key);
+  if (!p && !selectedOnce.has(key)) {
+    selectedOnce.add(key);
+    return undefined;
+  }
   if (!p) {
     p = prepareScores(Array.isArray(key) ? key : [key]);
     preparedScores.set(key, p);
