@@ -569,11 +569,15 @@ export function silu(x: usize, out: usize, n: i32): void {
  * Scaled dot-product attention, softmax(q·kᵀ·scale)·v per head, for q [batch, t, heads·dh] and k, v
  * [batch, t, kvHeads·dh] (query head h reads key/value head ⌊h / (heads / kvHeads)⌋), into out
  * [batch, t, heads·dh]: the layouts the projections give and the output projection takes, so no
- * head is split off or merged back by a copy. Each key/value head's keys are copied transposed
- * and scaled, then four query rows at a time take two products as matmul() does: their scores,
- * softmax, their outputs. Causal: query i sees keys 0 to i; a block of rows computes the scores
- * of keys up to its last row, and the probabilities past each row's own are zero. `scratch`:
- * (dh + 4)·t' floats, t' = t rounded up to four.
+ * head is split off or merged back by a copy. A token's q row starts qStride floats after the
+ * one before, its k and v rows kvStride: heads·dh and kvHeads·dh apart, or, read where one
+ * projection wrote [q | k | v] side by side, its whole width apart. Each key/value head's keys
+ * are copied transposed and scaled, then four query rows at a time take two products as matmul()
+ * does: their scores, softmax, their outputs. Causal: query i sees keys 0 to i; a block of rows
+ * computes the scores of keys up to its last row, and the probabilities past each row's own are
+ * zero. Scores are computed for keys rounded up to four (the transposed keys' padding, never
+ * read after), which keeps the scalar column loop out. `scratch`: (dh + 4)·t' floats, t' = t
+ * rounded up to four.
  */
 export function attention(
   q: usize,
@@ -586,19 +590,25 @@ export function attention(
   heads: i32,
   kvHeads: i32,
   dh: i32,
+  qStride: i32,
+  kvStride: i32,
   causal: bool,
   scale: f32,
 ): void {
   const group = heads / kvHeads;
-  const qRow = (<usize>(heads * dh)) << 2;
-  const kRow = (<usize>(kvHeads * dh)) << 2;
+  const qRow = (<usize>qStride) << 2;
+  const kRow = (<usize>kvStride) << 2;
+  const oRow = (<usize>(heads * dh)) << 2;
   const head = (<usize>dh) << 2;
-  const sRow = (<usize>((t + 3) & ~3)) << 2;
+  const t4 = (t + 3) & ~3;
+  const sRow = (<usize>t4) << 2;
   const kt = scratch;
   const s = scratch + <usize>dh * sRow;
+  // The keys' padding: zeros, not whatever the scratch held (a subnormal would slow the products).
+  for (let p = 0; p < dh; p++) for (let j = t; j < t4; j++) store<f32>(kt + <usize>p * sRow + ((<usize>j) << 2), 0);
   for (let b = 0; b < batch; b++) {
     const qb = q + <usize>b * <usize>t * qRow;
-    const ob = out + <usize>b * <usize>t * qRow;
+    const ob = out + <usize>b * <usize>t * oRow;
     for (let g = 0; g < kvHeads; g++) {
       const kg = k + <usize>b * <usize>t * kRow + <usize>g * head;
       const vg = v + <usize>b * <usize>t * kRow + <usize>g * head;
@@ -614,20 +624,20 @@ export function attention(
         let i = 0;
         for (; i + 4 <= t; i += 4) {
           const n = causal ? i + 4 : t;
-          fourRows(qh + <usize>i * qRow, kt, s, dh, n, qRow, sRow, sRow);
+          fourRows(qh + <usize>i * qRow, kt, s, dh, (n + 3) & ~3, qRow, sRow, sRow);
           for (let r = 0; r < 4; r++) {
             const own = causal ? i + r + 1 : t;
             const sr = s + <usize>r * sRow;
             softmaxRow(sr, own);
             for (let j = own; j < n; j++) store<f32>(sr + ((<usize>j) << 2), 0);
           }
-          fourRows(s, vg, oh + <usize>i * qRow, n, dh, sRow, kRow, qRow);
+          fourRows(s, vg, oh + <usize>i * oRow, n, dh, sRow, kRow, oRow);
         }
         for (; i < t; i++) {
           const n = causal ? i + 1 : t;
-          oneRow(qh + <usize>i * qRow, kt, s, dh, n, sRow);
+          oneRow(qh + <usize>i * qRow, kt, s, dh, (n + 3) & ~3, sRow);
           softmaxRow(s, n);
-          oneRow(s, vg, oh + <usize>i * qRow, n, dh, kRow);
+          oneRow(s, vg, oh + <usize>i * oRow, n, dh, kRow);
         }
       }
     }

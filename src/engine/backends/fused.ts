@@ -12,6 +12,7 @@ export const GELU_TANH = 'EngineGeluTanh';
 export const SILU = 'EngineSilu';
 export const GRAM = 'EngineGram';
 export const ATTENTION = 'EngineAttention';
+export const PACKED_ATTENTION = 'EnginePackedAttention';
 export const LINEAR = 'EngineLinear';
 export const LOG_SUM_EXP = 'EngineLogSumExp';
 export const SUM_SQUARES = 'EngineSumSquares';
@@ -210,4 +211,18 @@ export function fusedAttentionReady(): boolean {
  */
 export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, headDim: number, causal: boolean): tf.Tensor {
   return tf.engine().runKernel(ATTENTION, { q, k, v }, { headDim, causal: causal ? 1 : 0 }) as tf.Tensor;
+}
+
+/**
+ * fusedAttention of q, k and v side by side in qkv [B, T, (H + 2G)·dh], as one projection writes
+ * them (GPT-2's c_attn), read where they lie: no split copies them out first.
+ */
+export function fusedPackedAttention(
+  qkv: tf.Tensor,
+  { heads, kvHeads, headDim }: { heads: number; kvHeads: number; headDim: number },
+  causal: boolean,
+): tf.Tensor {
+  return tf
+    .engine()
+    .runKernel(PACKED_ATTENTION, { qkv }, { headDim, causal: causal ? 1 : 0, heads, kvHeads }) as tf.Tensor;
 }

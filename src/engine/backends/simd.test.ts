@@ -168,7 +168,7 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
     );
   });
 
-  it('attention equals its twin: causal or not, grouped heads, widths around its blocks of 4 and 16 lanes', () => {
+  it('attention equals its twin: causal or not, grouped heads, widths around its blocks of 4 and 16 lanes, q|k|v packed or apart', () => {
     fc.assert(
       fc.property(
         fc.record({
@@ -182,7 +182,8 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
         }),
         fc.integer(),
         fc.boolean(),
-        ({ group, ...rest }, seed, awkward) => {
+        fc.boolean(),
+        ({ group, ...rest }, seed, awkward, packed) => {
           const shape = { ...rest, heads: rest.kvHeads * group };
           const { batch, t, heads, kvHeads, dh } = shape;
           const draw = draws(seed, 4, awkward ? 13 : 0);
@@ -190,16 +191,29 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
           const k = Float32Array.from({ length: batch * t * kvHeads * dh }, draw);
           const v = Float32Array.from({ length: k.length }, draw);
           const view = f32();
-          view.set(q, 0);
-          view.set(k, q.length);
-          view.set(v, q.length + k.length);
+          // Apart: q, then k, then v. Packed: each token's row [q | k | v], as one projection writes them.
+          const qWidth = heads * dh;
+          const kvWidth = kvHeads * dh;
+          const width = qWidth + 2 * kvWidth;
+          if (packed)
+            for (let r = 0; r < batch * t; r++) {
+              view.set(q.subarray(r * qWidth, (r + 1) * qWidth), r * width);
+              view.set(k.subarray(r * kvWidth, (r + 1) * kvWidth), r * width + qWidth);
+              view.set(v.subarray(r * kvWidth, (r + 1) * kvWidth), r * width + qWidth + kvWidth);
+            }
+          else {
+            view.set(q, 0);
+            view.set(k, q.length);
+            view.set(v, q.length + k.length);
+          }
+          const [kAt, vAt] = packed ? [qWidth, qWidth + kvWidth] : [q.length, q.length + k.length];
           const outAt = q.length + 2 * k.length;
           const scratchAt = outAt + q.length;
           view.fill(7, outAt, scratchAt + (dh + 4) * (t + 3));
           simd.attention(
             0,
-            4 * q.length,
-            4 * (q.length + k.length),
+            4 * kAt,
+            4 * vAt,
             4 * outAt,
             4 * scratchAt,
             batch,
@@ -207,6 +221,8 @@ describe.each(Object.entries(memories))('SIMD kernels on %s memory', (_kind, mem
             heads,
             kvHeads,
             dh,
+            packed ? width : qWidth,
+            packed ? width : kvWidth,
             shape.causal ? 1 : 0,
             shape.scale,
           );

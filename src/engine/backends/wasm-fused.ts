@@ -6,7 +6,18 @@
 // causal half of the scores never computed). A linear layer's bias is added as its product's sums are
 // stored, on one thread (on more, XNNPACK's product shares the work and the bias stays an add).
 import * as tf from '@tensorflow/tfjs';
-import { ATTENTION, GELU_ERF, GELU_TANH, GRAM, LAYER_NORM, LINEAR, LOG_SUM_EXP, SILU, SUM_SQUARES } from './fused';
+import {
+  ATTENTION,
+  GELU_ERF,
+  GELU_TANH,
+  GRAM,
+  LAYER_NORM,
+  LINEAR,
+  LOG_SUM_EXP,
+  PACKED_ATTENTION,
+  SILU,
+  SUM_SQUARES,
+} from './fused';
 import { offsetOf as at, type WasmBackendInternals } from './wasm-backend';
 import { linear } from './wasm-matmul';
 import { simdKernelsOf } from './wasm-simd';
@@ -105,6 +116,42 @@ export function installFusedWasmKernels({ threads = 1 }: { threads?: number } = 
       }
       return out;
     });
+  /**
+   * Attention's output [batch, t, heads·dh] from q, k and v at byte offsets of the heap, a token's
+   * rows qStride and kvStride floats apart.
+   */
+  const attend = (
+    backend: WasmBackendInternals,
+    [q, k, v]: [number, number, number],
+    [qStride, kvStride]: [number, number],
+    { batch, t, heads, kvHeads, dh, causal }: Record<'batch' | 't' | 'heads' | 'kvHeads' | 'dh' | 'causal', number>,
+  ): tf.TensorInfo => {
+    const out = backend.makeOutput([batch, t, heads * dh], 'float32');
+    if (batch * t * heads === 0) return out;
+    // A head's keys transposed and four rows of scores, t rounded up to whole vectors.
+    const scratch = backend.makeOutput([(dh + 4) * Math.ceil(t / 4) * 4], 'float32');
+    try {
+      simd.attention(
+        q,
+        k,
+        v,
+        at(backend, out),
+        at(backend, scratch),
+        batch,
+        t,
+        heads,
+        kvHeads,
+        dh,
+        qStride,
+        kvStride,
+        causal,
+        1 / Math.sqrt(dh),
+      );
+    } finally {
+      backend.disposeData(scratch.dataId);
+    }
+    return out;
+  };
   register<'q' | 'k' | 'v', 'headDim' | 'causal'>(ATTENTION, (backend, { q, k, v }, { headDim: dh, causal }) => {
     const [batch, t, width] = q.shape as [number, number, number];
     const heads = width / dh;
@@ -120,28 +167,26 @@ export function installFusedWasmKernels({ threads = 1 }: { threads?: number } = 
       heads % kvHeads !== 0
     )
       throw new Error(`attention: q [${q.shape}], k [${k.shape}], v [${v.shape}] in heads of ${dh}`);
-    const out = backend.makeOutput(q.shape, 'float32');
-    if (batch * t * heads === 0) return out;
-    // A head's keys transposed and four rows of scores, t rounded up to whole vectors.
-    const scratch = backend.makeOutput([(dh + 4) * Math.ceil(t / 4) * 4], 'float32');
-    try {
-      simd.attention(
-        at(backend, q),
-        at(backend, k),
-        at(backend, v),
-        at(backend, out),
-        at(backend, scratch),
-        batch,
-        t,
-        heads,
-        kvHeads,
-        dh,
-        causal,
-        1 / Math.sqrt(dh),
-      );
-    } finally {
-      backend.disposeData(scratch.dataId);
-    }
-    return out;
+    const shape = { batch, t, heads, kvHeads, dh, causal };
+    return attend(backend, [at(backend, q), at(backend, k), at(backend, v)], [width, kvHeads * dh], shape);
   });
+  register<'qkv', 'headDim' | 'causal' | 'heads' | 'kvHeads'>(
+    PACKED_ATTENTION,
+    (backend, { qkv }, { headDim: dh, causal, heads, kvHeads }) => {
+      const [batch, t, width] = qkv.shape as [number, number, number];
+      if (
+        qkv.shape.length !== 3 ||
+        !Number.isInteger(heads) ||
+        !Number.isInteger(kvHeads) ||
+        kvHeads === 0 ||
+        heads % kvHeads !== 0 ||
+        width !== (heads + 2 * kvHeads) * dh
+      )
+        throw new Error(`attention: [q | k | v] [${qkv.shape}] as ${heads} and 2 × ${kvHeads} heads of ${dh}`);
+      const q = at(backend, qkv);
+      const k = q + 4 * heads * dh;
+      const v = k + 4 * kvHeads * dh;
+      return attend(backend, [q, k, v], [width, width], { batch, t, heads, kvHeads, dh, causal });
+    },
+  );
 }

@@ -39,6 +39,8 @@ export interface SimdKernels {
     heads: number,
     kvHeads: number,
     dh: number,
+    qStride: number,
+    kvStride: number,
     causal: number,
     scale: number,
   ): void;

@@ -34,8 +34,9 @@ export function gpt2Stages(config: Gpt2Config): ModelStages {
       return ctx.residualBlock(i, h, {
         attention: (x) => {
           const qkv = ctx.linear(qkvSpec, ctx.layerNorm(`${p}.ln_1`, x, eps));
-          const [q, k, v] = tf.split(qkv, 3, -1); // [q | k | v], each H·dh wide (H may be pruned)
-          return ctx.linear(attnOutSpec, ctx.attention(i, q, k, v, { headDim: d / config.nHead, causal: true }));
+          const width = qkv.shape[2]! / 3; // [q | k | v], each H·dh wide (H may be pruned)
+          const opts = { headDim: d / config.nHead, causal: true };
+          return ctx.linear(attnOutSpec, ctx.packedAttention(i, qkv, [width, width], opts));
         },
         mlp: (x) => {
           const inner = ctx.activate(config.activation, ctx.linear(fcSpec, ctx.layerNorm(`${p}.ln_2`, x, eps)));

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   fusedAttention,
   fusedAttentionReady,
+  fusedPackedAttention,
   geluErf,
   geluTanh,
   gram,
@@ -196,6 +197,38 @@ export class ForwardContext {
   }
 
   /**
+   * attention() of q, k and v side by side in qkv [B, T, qWidth + 2·kvWidth], as one projection
+   * writes them: read where they lie by the fused kernel when the output is all that is asked of
+   * it and nothing rotates q and k, else split first.
+   */
+  packedAttention(
+    layer: number,
+    qkv: tf.Tensor,
+    [qWidth, kvWidth]: [number, number],
+    opts: AttentionOptions,
+  ): tf.Tensor {
+    return this.scoped(() => {
+      const dh = opts.headDim;
+      if (qWidth > 0 && !opts.rotary && this.plainAttention(layer, opts) && fusedAttentionReady()) {
+        const heads = qWidth / dh;
+        const fused = fusedPackedAttention(qkv, { heads, kvHeads: kvWidth / dh, headDim: dh }, !!opts.causal);
+        return this.maskHeads(layer, fused, heads, dh);
+      }
+      const [q, k, v] = tf.split(qkv, [qWidth, kvWidth, kvWidth], -1);
+      return this.unscopedAttention(layer, q, k, v, opts);
+    });
+  }
+
+  /** The fused kernel's merged heads [B, T, H·dh] with block `layer`'s removed heads zeroed. */
+  private maskHeads(layer: number, merged: tf.Tensor, nHead: number, dh: number): tf.Tensor {
+    const headMask = this.options.masks?.heads?.[layer];
+    if (!headMask) return merged;
+    const [b, t] = merged.shape;
+    const kept = tf.mul(tf.reshape(merged, [b!, t!, nHead, dh]), tf.reshape(tf.tensor1d(headMask), [nHead, 1]));
+    return tf.reshape(kept, merged.shape);
+  }
+
+  /**
    * Whether block `layer`'s attention is only its output: no sliding window, and nothing that
    * reads the probabilities or the heads (captures, token pruning, head statistics or gates).
    */
@@ -237,11 +270,7 @@ export class ForwardContext {
     if (!Number.isInteger(nHead / nKv)) throw new Error(`attention: ${nHead} query heads over ${nKv} key/value heads`);
     if (this.plainAttention(layer, opts) && fusedAttentionReady()) {
       const rotate = this.rotation(b, t, dh, opts.rotary);
-      const fused = fusedAttention(rotate(q), rotate(k), v, dh, !!opts.causal);
-      const headMask = this.options.masks?.heads?.[layer];
-      if (!headMask) return fused;
-      const kept = tf.mul(tf.reshape(fused, [b, t, nHead, dh]), tf.reshape(tf.tensor1d(headMask), [nHead, 1]));
-      return tf.reshape(kept, [b, t, d]);
+      return this.maskHeads(layer, fusedAttention(rotate(q), rotate(k), v, dh, !!opts.causal), nHead, dh);
     }
     const split = (x: tf.Tensor, heads: number) => tf.transpose(tf.reshape(x, [b, t, heads, dh]), [0, 2, 1, 3]);
     let qh = split(q, nHead);
