@@ -87,6 +87,32 @@ describe('GPT-2 forward', () => {
     expect(Math.min(...s)).toBeGreaterThan(0);
   });
 
+  it('captures the same statistics when only they are read, without the FFN output products', async () => {
+    const x = tf.tensor2d([ids, ids.slice().reverse()], [2, ids.length], 'int32');
+    const capture = { activationStats: true, activationGram: true };
+    const full = forward(config, weights, x, { capture });
+    const products = (statisticsOnly: boolean) => {
+      let out: ReturnType<typeof forward> | undefined;
+      return tf
+        .profile(() => {
+          out = forward(config, weights, x, { capture, statisticsOnly });
+          return out.logits;
+        })
+        .then((p) => ({ out: out!, n: p.kernels.filter((k) => /Linear|MatMul/.test(k.name)).length }));
+    };
+    const [dense, only] = [await products(false), await products(true)];
+    // One product fewer per block: the FFN output layer's.
+    expect(dense.n - only.n).toBe(config.nLayer);
+    // The first block's statistics are the same (a block run alone is what it is for: later blocks
+    // see the zeros).
+    for (const key of ['activationSqSum', 'activationGram'] as const) {
+      const names = Object.keys(full[key]!);
+      expect(Object.keys(only.out[key]!).sort()).toEqual(names.sort());
+      for (const name of names.filter((n) => n.startsWith('transformer.h.0.')))
+        expect(Array.from(await only.out[key]![name].data())).toEqual(Array.from(await full[key]![name].data()));
+    }
+  });
+
   it('frees each step’s intermediates as the pass goes, keeping what it captures', async () => {
     const x = tf.tensor2d(
       Array.from({ length: 8 * config.nPositions }, (_, i) => (i * 7) % config.vocabSize),

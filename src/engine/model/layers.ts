@@ -110,6 +110,7 @@ export class ForwardContext {
     const grams = this.options.capture?.activationGram;
     if (grams && (grams === true || grams(spec.weight)))
       this.out.activationGram![spec.weight] = gram(x2 as tf.Tensor2D);
+    if (this.options.statisticsOnly && spec.role === 'ffn_out') return tf.zeros([...lead, outF]);
     const replaced = this.options.linears?.matmul(spec.weight, x2 as tf.Tensor2D);
     const y = replaced
       ? bias

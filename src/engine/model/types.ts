@@ -85,6 +85,13 @@ export interface ForwardOptions {
   tokenKeep?: number[];
   /** How tokens are ranked for `tokenKeep` (default: the family's, model/tokens.ts defaultTokenScoring). */
   tokenScoring?: TokenScoring;
+  /**
+   * A block is run only for what it captures of its linears' inputs, its output unread (the block
+   * loop's statistics pass): its FFN output layer, whose product reaches nothing but that output,
+   * gives zeros in place of the product, a third of a GPT-2 block's multiply-adds. Blocks after it
+   * would see those zeros.
+   */
+  statisticsOnly?: boolean;
 }
 
 export interface ForwardOutput {

@@ -79,7 +79,13 @@ export async function calibrateBlockByBlock(
   const layers = numLayers(config);
   const passengers = opts.passengers ?? [];
   let current: Weights = source.outside;
-  const context = (capture?: Capture) => new ForwardContext(config, current, { masks: opts.masks, capture });
+  const context = (capture?: Capture) =>
+    new ForwardContext(config, current, {
+      masks: opts.masks,
+      capture,
+      // Sequential mode reruns the pruned block for its output: the statistics pass's is unread.
+      statisticsOnly: !!capture && opts.mode === 'sequential',
+    });
   let inputs: tf.Tensor[] = [];
   // Each block runs once for statistics and, in sequential mode, once more after pruning.
   const passes = opts.mode === 'sequential' ? 2 : 1;
