@@ -916,3 +916,75 @@ export function lowerInverse64(l: usize, x: usize, n: i32): void {
     for (; j <= i; j++) store<f64>(xi + ((<usize>j) << 3), load<f64>(xi + ((<usize>j) << 3)) / d);
   }
 }
+
+/**
+ * Keeps exactly `keep` of each row of x [rows, cols] (f32 scores) in mask [rows, cols] (bytes, 0 or
+ * 1): every number above the row's keep-th best number, then that number's ties and then NaN, each
+ * in position order (select.ts's order: higher first, NaN last, ties to the earlier). The threshold
+ * is selected from a copy of the row's numbers in `numbers` (cols floats).
+ */
+export function rowsTopK(x: usize, rows: i32, cols: i32, keep: i32, numbers: usize, mask: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + ((<usize>r * <usize>cols) << 2);
+    const mr = mask + <usize>r * <usize>cols;
+    let count = 0;
+    for (let c = 0; c < cols; c++) {
+      const s = load<f32>(xr + ((<usize>c) << 2));
+      if (s == s) {
+        store<f32>(numbers + ((<usize>count) << 2), s);
+        count++;
+      }
+    }
+    const keepNumbers = min(keep, count);
+    let threshold = f32.POSITIVE_INFINITY;
+    let above = 0;
+    if (keepNumbers > 0) {
+      threshold = kthSmallest(numbers, count, count - keepNumbers);
+      for (let i = 0; i < count; i++) if (load<f32>(numbers + ((<usize>i) << 2)) > threshold) above++;
+    }
+    let tiesLeft = keepNumbers - above;
+    let nanLeft = keep - keepNumbers;
+    for (let c = 0; c < cols; c++) {
+      const s = load<f32>(xr + ((<usize>c) << 2));
+      let kept: u8 = 0;
+      if (s > threshold) kept = 1;
+      else if (s == threshold && tiesLeft > 0) {
+        kept = 1;
+        tiesLeft--;
+      } else if (nanLeft > 0 && s != s) {
+        kept = 1;
+        nanLeft--;
+      }
+      store<u8>(mr + <usize>c, kept);
+    }
+  }
+}
+
+/** The k-th smallest of a[0, n) (no NaN), a reordered: quickselect, the pivot the median of three. */
+function kthSmallest(a: usize, n: i32, k: i32): f32 {
+  let lo = 0;
+  let hi = n - 1;
+  while (hi > lo) {
+    const x = load<f32>(a + ((<usize>lo) << 2));
+    const y = load<f32>(a + ((<usize>((lo + hi) >> 1)) << 2));
+    const z = load<f32>(a + ((<usize>hi) << 2));
+    const pivot = Mathf.max(Mathf.min(x, y), Mathf.min(Mathf.max(x, y), z));
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (load<f32>(a + ((<usize>i) << 2)) < pivot) i++;
+      while (load<f32>(a + ((<usize>j) << 2)) > pivot) j--;
+      if (i <= j) {
+        const t = load<f32>(a + ((<usize>i) << 2));
+        store<f32>(a + ((<usize>i) << 2), load<f32>(a + ((<usize>j) << 2)));
+        store<f32>(a + ((<usize>j) << 2), t);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return load<f32>(a + ((<usize>k) << 2));
+  }
+  return load<f32>(a + ((<usize>lo) << 2));
+}

@@ -26,6 +26,7 @@ export interface SimdKernels {
   expSums(x: number, sums: number, tops: number, rows: number, n: number): void;
   sumSquares(x: number, out: number, rows: number, d: number): void;
   cholesky64(a: number, l: number, n: number): number;
+  rowsTopK(x: number, rows: number, cols: number, keep: number, numbers: number, mask: number): void;
   lowerInverse64(l: number, x: number, n: number): void;
   layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, d: number, eps: number): void;
   attention(

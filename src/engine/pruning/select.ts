@@ -1,6 +1,7 @@
 // Selecting which weights to keep from their scores. Every selection is exact (the requested count
 // is kept, never "about" it) and deterministic: equal scores are broken by position, the earlier
 // kept first, and NaN scores rank below everything. All masks are 0/1 Uint8Arrays.
+import { type SimdKernels, simdScratch } from '../backends/wasm-simd';
 
 /** Orders indices best first: higher score, then lower index. NaN counts as the lowest score. */
 export function better(scores: ArrayLike<number>, a: number, b: number): number {
@@ -35,7 +36,9 @@ export function globalTopK(groups: ArrayLike<number>[], keep: number, prepared?:
     const f32 = groups as Float32Array[];
     return topKByHistogram(f32, keep, scoreHistogram(f32));
   }
-  return maskByThreshold(groups, keep, thresholdBySelection(groups, keep));
+  const one = groups.length === 1 && groups[0] instanceof Float32Array ? groups[0] : null;
+  const byKernel = one && kernelRowsTopK(one, 1, one.length, keep);
+  return byKernel ? [byKernel] : maskByThreshold(groups, keep, thresholdBySelection(groups, keep));
 }
 
 /** The keep-th best number (Infinity for none), how many numbers beat it, and how many numbers there are. */
@@ -276,6 +279,50 @@ export function rowTopKMask(scores: ArrayLike<number>, rows: number, cols: numbe
   if (scores.length !== rows * cols) throw new Error(`rowTopKMask: ${scores.length} scores for ${rows}×${cols}`);
   if (!Number.isInteger(keepPerRow) || keepPerRow < 0 || keepPerRow > cols)
     throw new Error(`keepPerRow must be an integer in [0, ${cols}], got ${keepPerRow}`);
+  return (
+    (scores instanceof Float32Array && kernelRowsTopK(scores, rows, cols, keepPerRow)) ||
+    rowTopKMaskLoops(scores, rows, cols, keepPerRow)
+  );
+}
+
+/** Scores the selection kernel's memory holds at a time: a matrix goes through it in bands of rows. */
+const KERNEL_SCORES = 1 << 20;
+
+let selection: { kernels: SimdKernels; memory: WebAssembly.Memory } | null | undefined;
+
+/**
+ * rowTopKMask as the engine's WebAssembly kernel (rowsTopK, whose twin is rowTopKMaskLoops), or
+ * null where there is none: compiled before it first runs, where these loops start interpreted. A
+ * one-shot pruning of a small model selects once: vit-fashion's 24 layers took ~20 ms of cold
+ * loops, where the same loops once warm take ~2 ms.
+ */
+function kernelRowsTopK(scores: Float32Array, rows: number, cols: number, keep: number): Uint8Array | null {
+  if (rows * cols === 0) return new Uint8Array(0);
+  const band = Math.max(1, Math.min(rows, Math.floor(KERNEL_SCORES / cols)));
+  const bytes = 5 * band * cols + 4 * cols;
+  if (selection === undefined) selection = simdScratch(bytes);
+  if (!selection) return null;
+  const { kernels, memory } = selection;
+  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  const mask = new Uint8Array(rows * cols);
+  const numbersAt = 4 * band * cols;
+  const maskAt = numbersAt + 4 * cols;
+  for (let r = 0; r < rows; r += band) {
+    const n = Math.min(band, rows - r);
+    new Float32Array(memory.buffer, 0, n * cols).set(scores.subarray(r * cols, (r + n) * cols));
+    kernels.rowsTopK(0, n, cols, keep, numbersAt, maskAt);
+    mask.set(new Uint8Array(memory.buffer, maskAt, n * cols), r * cols);
+  }
+  return mask;
+}
+
+/** rowTopKMask's plain loops: the kernel's twin, and where WebAssembly SIMD is not. */
+export function rowTopKMaskLoops(
+  scores: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  keepPerRow: number,
+): Uint8Array {
   const mask = new Uint8Array(rows * cols);
   // Per row, the threshold selected from its numbers (f64: exact for any input), then one pass in
   // index order keeps what beats it and the first of its ties: the order `better` defines, without

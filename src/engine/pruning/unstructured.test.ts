@@ -2,7 +2,7 @@
 import { calibration, gaussJordanInverse, gramOf, outputError } from './layer-test-support';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { better, globalTopK, keepCount, rowTopKMask, prepareScores, topKMask } from './select';
+import { better, globalTopK, keepCount, rowTopKMask, rowTopKMaskLoops, prepareScores, topKMask } from './select';
 import { nmMask } from './nm';
 import { wandaScores } from './wanda';
 import { magnitudeScores } from './magnitude';
@@ -76,6 +76,20 @@ describe('selection', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('row-wise selection by the kernel equals its loops, over bands of rows past the kernel memory', () => {
+    // 1,100 rows of 1,000: more than the kernel holds at once (2²⁰ scores), so two bands.
+    const rows = 1100;
+    const cols = 1000;
+    const scores = Float32Array.from(randomArray(rows * cols, 5), (v, i) =>
+      i % 97 === 0 ? Number.NaN : Math.round(v * 8),
+    );
+    for (const keep of [0, 1, 500, 999, 1000]) {
+      const got = rowTopKMask(scores, rows, cols, keep);
+      expect(got).toEqual(rowTopKMaskLoops(scores, rows, cols, keep));
+      expect(sum(got)).toBe(rows * keep);
+    }
   });
 
   it('the global f32 selection (by histogram) is the order `better` defines over the groups concatenated', () => {
