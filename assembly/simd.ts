@@ -930,7 +930,7 @@ export function rowsTopK(x: usize, rows: i32, cols: i32, keep: i32, numbers: usi
     let count = 0;
     for (let c = 0; c < cols; c++) {
       const s = load<f32>(xr + ((<usize>c) << 2));
-      if (s == s) {
+      if (!F32.isNaN(s)) {
         store<f32>(numbers + ((<usize>count) << 2), s);
         count++;
       }
@@ -948,10 +948,10 @@ export function rowsTopK(x: usize, rows: i32, cols: i32, keep: i32, numbers: usi
       const s = load<f32>(xr + ((<usize>c) << 2));
       let kept: u8 = 0;
       if (s > threshold) kept = 1;
-      else if (s == threshold && tiesLeft > 0) {
+      else if (s === threshold && tiesLeft > 0) {
         kept = 1;
         tiesLeft--;
-      } else if (nanLeft > 0 && s != s) {
+      } else if (nanLeft > 0 && F32.isNaN(s)) {
         kept = 1;
         nanLeft--;
       }
