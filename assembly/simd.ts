@@ -988,3 +988,20 @@ function kthSmallest(a: usize, n: i32, k: i32): f32 {
   }
   return load<f32>(a + ((<usize>lo) << 2));
 }
+
+/** out [rows, cols] = |w| · norm[col] for w [rows, cols]: Wanda's scores, each one f32 product as a loop rounds it. */
+export function wandaScores(w: usize, norm: usize, out: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const wr = w + ((<usize>r * <usize>cols) << 2);
+    const or = out + ((<usize>r * <usize>cols) << 2);
+    let c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      const at = (<usize>c) << 2;
+      v128.store(or + at, f32x4.mul(f32x4.abs(v128.load(wr + at)), v128.load(norm + at)));
+    }
+    for (; c < cols; c++) {
+      const at = (<usize>c) << 2;
+      store<f32>(or + at, Mathf.abs(load<f32>(wr + at)) * load<f32>(norm + at));
+    }
+  }
+}

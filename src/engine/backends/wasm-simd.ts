@@ -27,6 +27,7 @@ export interface SimdKernels {
   sumSquares(x: number, out: number, rows: number, d: number): void;
   cholesky64(a: number, l: number, n: number): number;
   rowsTopK(x: number, rows: number, cols: number, keep: number, numbers: number, mask: number): void;
+  wandaScores(w: number, norm: number, out: number, rows: number, cols: number): void;
   lowerInverse64(l: number, x: number, n: number): void;
   layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, d: number, eps: number): void;
   attention(
@@ -84,6 +85,23 @@ export function instantiateSimd(memory: WebAssembly.Memory): SimdKernels {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const module = new WebAssembly.Module(decode(shared ? SIMD_SHARED : SIMD_PLAIN));
   return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+}
+
+/** Values a matrix passes through keptScratch's memory at a time, in bands of rows (4 MB of f32). */
+export const BAND_VALUES = 1 << 20;
+
+let kept: { kernels: SimdKernels; memory: WebAssembly.Memory } | null | undefined;
+
+/**
+ * The kernels on one memory kept for work on plain arrays between calls, grown to at least `bytes`:
+ * what is in it is the caller's until the next call (one instance, not a module compiled per
+ * call). Null where the module does not instantiate.
+ */
+export function keptScratch(bytes: number): { kernels: SimdKernels; memory: WebAssembly.Memory } | null {
+  if (kept === undefined) kept = simdScratch(bytes);
+  if (kept && kept.memory.buffer.byteLength < bytes)
+    kept.memory.grow(Math.ceil((bytes - kept.memory.buffer.byteLength) / 65536));
+  return kept;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Selecting which weights to keep from their scores. Every selection is exact (the requested count
 // is kept, never "about" it) and deterministic: equal scores are broken by position, the earlier
 // kept first, and NaN scores rank below everything. All masks are 0/1 Uint8Arrays.
-import { type SimdKernels, simdScratch } from '../backends/wasm-simd';
+import { BAND_VALUES, keptScratch } from '../backends/wasm-simd';
 
 /** Orders indices best first: higher score, then lower index. NaN counts as the lowest score. */
 export function better(scores: ArrayLike<number>, a: number, b: number): number {
@@ -285,11 +285,6 @@ export function rowTopKMask(scores: ArrayLike<number>, rows: number, cols: numbe
   );
 }
 
-/** Scores the selection kernel's memory holds at a time: a matrix goes through it in bands of rows. */
-const KERNEL_SCORES = 1 << 20;
-
-let selection: { kernels: SimdKernels; memory: WebAssembly.Memory } | null | undefined;
-
 /**
  * rowTopKMask as the engine's WebAssembly kernel (rowsTopK, whose twin is rowTopKMaskLoops), or
  * null where there is none: compiled before it first runs, where these loops start interpreted. A
@@ -298,12 +293,10 @@ let selection: { kernels: SimdKernels; memory: WebAssembly.Memory } | null | und
  */
 function kernelRowsTopK(scores: Float32Array, rows: number, cols: number, keep: number): Uint8Array | null {
   if (rows * cols === 0) return new Uint8Array(0);
-  const band = Math.max(1, Math.min(rows, Math.floor(KERNEL_SCORES / cols)));
-  const bytes = 5 * band * cols + 4 * cols;
-  if (selection === undefined) selection = simdScratch(bytes);
-  if (!selection) return null;
-  const { kernels, memory } = selection;
-  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  const band = Math.max(1, Math.min(rows, Math.floor(BAND_VALUES / cols)));
+  const scratch = keptScratch(5 * band * cols + 4 * cols);
+  if (!scratch) return null;
+  const { kernels, memory } = scratch;
   const mask = new Uint8Array(rows * cols);
   const numbersAt = 4 * band * cols;
   const maskAt = numbersAt + 4 * cols;

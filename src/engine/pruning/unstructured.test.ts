@@ -4,7 +4,7 @@ import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { better, globalTopK, keepCount, rowTopKMask, rowTopKMaskLoops, prepareScores, topKMask } from './select';
 import { nmMask } from './nm';
-import { wandaScores } from './wanda';
+import { wandaScores, wandaScoresLoops } from './wanda';
 import { magnitudeScores } from './magnitude';
 import { randomScores } from './random';
 import { sparseGpt } from './sparsegpt';
@@ -233,6 +233,33 @@ describe('selection', () => {
 });
 
 describe('scores', () => {
+  it("Wanda's scores by the kernel equal its loop's: signed zeros, subnormals, infinities, NaN, bands of rows", () => {
+    const value = fc.oneof(
+      fc.constantFrom(0, -0, 1e-45, -1e-45, 3.4e38, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
+      fc.float(),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 11 }),
+        fc.infiniteStream(value),
+        (out, inF, draws) => {
+          const it = draws[Symbol.iterator]();
+          const next = () => it.next().value as number;
+          const w = Float32Array.from({ length: out * inF }, next);
+          const sq = Float32Array.from({ length: inF }, () => Math.abs(next()));
+          const norm = Float32Array.from(sq, Math.sqrt);
+          expect(wandaScores(w, out, inF, sq)).toEqual(wandaScoresLoops(w, out, inF, norm));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // 2,100 rows of 1,000: past the kernel's 2²⁰ scores at a time, so three bands.
+    const w = Float32Array.from(randomArray(2100 * 1000, 8));
+    const sq = Float32Array.from(randomArray(1000, 9), Math.abs);
+    expect(wandaScores(w, 2100, 1000, sq)).toEqual(wandaScoresLoops(w, 2100, 1000, Float32Array.from(sq, Math.sqrt)));
+  });
+
   it("Wanda's mask equals a direct reading of its definition", () => {
     const out = 4;
     const inF = 8;
