@@ -541,6 +541,28 @@ describe('Attention on WASM', () => {
     }
   });
 
+  it("stacks a ViT's q, k and v into one product at batches that repay it: the op-by-op logits, heads masked or not", async () => {
+    const config = tinyVit();
+    const weights = toTfWeights(randomHostWeights(config, 4));
+    // 210 images of 5 tokens: 1,050 rows, past the stacking's threshold of 1,024.
+    const input = tf.tensor4d(random([210, 2, 8, 8], 25), [210, 2, 8, 8]);
+    const masks = { heads: [[1, 0, 1]] };
+    for (const options of [{}, { masks }]) {
+      let fused: tf.Tensor | undefined;
+      const profile = await tf.profile(() => {
+        fused = forward(config, weights, input, options).logits;
+        return fused;
+      });
+      const names = profile.kernels.map((k) => k.name);
+      expect(names.filter((n) => n === 'EnginePackedAttention')).toHaveLength(config.numLayers);
+      expect(names.filter((n) => n === 'EngineAttention')).toHaveLength(0);
+      const ops = forward(config, weights, input, { ...options, capture: { attention: true } });
+      expect(tf.max(tf.abs(tf.sub(fused!, ops.logits))).dataSync()[0]).toBeLessThan(1e-5);
+      tf.dispose([fused!, ops.logits, ...(ops.attention ?? [])]);
+    }
+    tf.dispose([input, ...weights.values()]);
+  });
+
   it('is left to the op-by-op form under a gradient tape, and frees its scratch', () => {
     const backend = tf.backend();
     const before = backend.numDataIds();

@@ -41,10 +41,7 @@ export function vitStages(config: VitConfig): ModelStages {
         attention: (hIn) => {
           const x = ctx.layerNorm(`${pre}.layernorm_before`, hIn, eps);
           const dh = d / config.numHeads;
-          const merged = ctx.attention(i, ctx.linear(qSpec, x), ctx.linear(kSpec, x), ctx.linear(vSpec, x), {
-            headDim: dh,
-            causal: false,
-          });
+          const merged = ctx.stackedAttention(i, x, [qSpec, kSpec, vSpec], { headDim: dh, causal: false });
           return ctx.linear(oSpec, merged);
         },
         mlp: (x) => {
