@@ -250,8 +250,8 @@ export class ForwardContext {
       !this.options.linears &&
       !this.options.statisticsOnly &&
       specs.every((s) => {
-        const w = this.param(s.weight);
-        return s.layout === 'out_in' && !!s.bias === !!q.bias && w.rank === 2 && w.shape[0]! > 0;
+        const w = this.weights.get(s.weight); // its shape: param() would make the masked tensor
+        return s.layout === 'out_in' && !!s.bias === !!q.bias && w?.rank === 2 && w.shape[0]! > 0;
       }) &&
       this.plainAttention(layer, opts) &&
       fusedAttentionReady();
