@@ -88,7 +88,7 @@ export function instantiateSimd(memory: WebAssembly.Memory): SimdKernels {
 }
 
 /** Values a matrix passes through keptScratch's memory at a time, in bands of rows (4 MB of f32). */
-export const BAND_VALUES = 1 << 20;
+const BAND_VALUES = 1 << 20;
 
 let kept: { kernels: SimdKernels; memory: WebAssembly.Memory } | null | undefined;
 
@@ -97,11 +97,42 @@ let kept: { kernels: SimdKernels; memory: WebAssembly.Memory } | null | undefine
  * what is in it is the caller's until the next call (one instance, not a module compiled per
  * call). Null where the module does not instantiate.
  */
-export function keptScratch(bytes: number): { kernels: SimdKernels; memory: WebAssembly.Memory } | null {
+function keptScratch(bytes: number): { kernels: SimdKernels; memory: WebAssembly.Memory } | null {
   if (kept === undefined) kept = simdScratch(bytes);
   if (kept && kept.memory.buffer.byteLength < bytes)
     kept.memory.grow(Math.ceil((bytes - kept.memory.buffer.byteLength) / 65536));
   return kept;
+}
+
+/**
+ * A kernel's output over x [rows, cols] (f32), a band of rows at a time in keptScratch's memory:
+ * each band copied to offset 0, then `run(kernels, memory, rows of the band, extraAt, outAt)`,
+ * with `extraBytes` free at extraAt and the band's output, `Out` values of [rows, cols], read back
+ * from outAt. Null where the module does not instantiate.
+ */
+export function byRowBands<T extends Float32Array | Uint8Array>(
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  Out: { new (n: number): T; new (buffer: ArrayBuffer, at: number, n: number): T; BYTES_PER_ELEMENT: number },
+  extraBytes: number,
+  run: (kernels: SimdKernels, memory: WebAssembly.Memory, n: number, extraAt: number, outAt: number) => void,
+): T | null {
+  if (rows * cols === 0) return new Out(0);
+  const band = Math.max(1, Math.min(rows, Math.floor(BAND_VALUES / cols)));
+  const extraAt = 4 * band * cols;
+  const outAt = extraAt + 4 * Math.ceil(extraBytes / 4);
+  const scratch = keptScratch(outAt + Out.BYTES_PER_ELEMENT * band * cols);
+  if (!scratch) return null;
+  const { kernels, memory } = scratch;
+  const out = new Out(rows * cols);
+  for (let r = 0; r < rows; r += band) {
+    const n = Math.min(band, rows - r);
+    new Float32Array(memory.buffer, 0, n * cols).set(x.subarray(r * cols, (r + n) * cols));
+    run(kernels, memory, n, extraAt, outAt);
+    out.set(new Out(memory.buffer, outAt, n * cols), r * cols);
+  }
+  return out;
 }
 
 /**

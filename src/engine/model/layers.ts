@@ -248,7 +248,6 @@ export class ForwardContext {
       !this.out.activationSqSum &&
       !this.options.capture?.activationGram &&
       !this.options.linears &&
-      !this.options.statisticsOnly &&
       specs.every((s) => {
         const w = this.weights.get(s.weight); // its shape: param() would make the masked tensor
         return s.layout === 'out_in' && !!s.bias === !!q.bias && w?.rank === 2 && w.shape[0]! > 0;

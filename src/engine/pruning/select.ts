@@ -1,7 +1,7 @@
 // Selecting which weights to keep from their scores. Every selection is exact (the requested count
 // is kept, never "about" it) and deterministic: equal scores are broken by position, the earlier
 // kept first, and NaN scores rank below everything. All masks are 0/1 Uint8Arrays.
-import { BAND_VALUES, keptScratch } from '../backends/wasm-simd';
+import { byRowBands } from '../backends/wasm-simd';
 
 /** Orders indices best first: higher score, then lower index. NaN counts as the lowest score. */
 export function better(scores: ArrayLike<number>, a: number, b: number): number {
@@ -292,21 +292,9 @@ export function rowTopKMask(scores: ArrayLike<number>, rows: number, cols: numbe
  * loops, where the same loops once warm take ~2 ms.
  */
 function kernelRowsTopK(scores: Float32Array, rows: number, cols: number, keep: number): Uint8Array | null {
-  if (rows * cols === 0) return new Uint8Array(0);
-  const band = Math.max(1, Math.min(rows, Math.floor(BAND_VALUES / cols)));
-  const scratch = keptScratch(5 * band * cols + 4 * cols);
-  if (!scratch) return null;
-  const { kernels, memory } = scratch;
-  const mask = new Uint8Array(rows * cols);
-  const numbersAt = 4 * band * cols;
-  const maskAt = numbersAt + 4 * cols;
-  for (let r = 0; r < rows; r += band) {
-    const n = Math.min(band, rows - r);
-    new Float32Array(memory.buffer, 0, n * cols).set(scores.subarray(r * cols, (r + n) * cols));
-    kernels.rowsTopK(0, n, cols, keep, numbersAt, maskAt);
-    mask.set(new Uint8Array(memory.buffer, maskAt, n * cols), r * cols);
-  }
-  return mask;
+  return byRowBands(scores, rows, cols, Uint8Array, 4 * cols, (kernels, _memory, n, numbersAt, maskAt) =>
+    kernels.rowsTopK(0, n, cols, keep, numbersAt, maskAt),
+  );
 }
 
 /** rowTopKMask's plain loops: the kernel's twin, and where WebAssembly SIMD is not. */

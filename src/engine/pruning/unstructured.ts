@@ -210,15 +210,14 @@ const preparedScores = new WeakMap<object, PreparedScores>();
 const selectedOnce = new WeakSet<object>();
 
 function prepared(key: Float32Array[] | Float32Array): PreparedScores | undefined {
-  let p = preparedScores.get(key);
-  if (!p && !selectedOnce.has(key)) {
+  const known = preparedScores.get(key);
+  if (known) return known;
+  if (!selectedOnce.has(key)) {
     selectedOnce.add(key);
     return undefined;
   }
-  if (!p) {
-    p = prepareScores(Array.isArray(key) ? key : [key]);
-    preparedScores.set(key, p);
-  }
+  const p = prepareScores(Array.isArray(key) ? key : [key]);
+  preparedScores.set(key, p);
   return p;
 }
 

@@ -1,7 +1,7 @@
 // Wanda (Sun et al. 2024, "A Simple and Effective Pruning Approach for Large Language Models"):
 // weight W_ij scores |W_ij| · ‖X_j‖₂, where ‖X_j‖₂ is the norm of input feature j over the
 // calibration tokens; weights are compared within each output row.
-import { BAND_VALUES, keptScratch } from '../backends/wasm-simd';
+import { byRowBands } from '../backends/wasm-simd';
 
 /** rows: weights as [out, in]; inputSqSum: Σ over calibration tokens of x_j², length in. */
 export function wandaScores(
@@ -21,26 +21,14 @@ export function wandaScores(
 
 /**
  * The scores by the engine's WebAssembly kernel (wandaScores, the same f32 products), in bands of
- * rows; null where there is none. Compiled before it runs, where the loop starts interpreted in a
+ * rows (byRowBands); null where there is none. Compiled before it runs, where the loop starts interpreted in a
  * one-shot pruning (9 ms of vit-fashion's 0.2 M weights).
  */
 function kernelScores(rows: Float32Array, outF: number, inF: number, norm: Float32Array): Float32Array | null {
-  if (rows.length === 0) return new Float32Array(0);
-  const band = Math.max(1, Math.min(outF, Math.floor(BAND_VALUES / inF)));
-  const scratch = keptScratch(4 * (2 * band * inF + inF));
-  if (!scratch) return null;
-  const { kernels, memory } = scratch;
-  const out = new Float32Array(rows.length);
-  const normAt = 4 * band * inF;
-  const outAt = normAt + 4 * inF;
-  new Float32Array(memory.buffer, normAt, inF).set(norm);
-  for (let r = 0; r < outF; r += band) {
-    const n = Math.min(band, outF - r);
-    new Float32Array(memory.buffer, 0, n * inF).set(rows.subarray(r * inF, (r + n) * inF));
+  return byRowBands(rows, outF, inF, Float32Array, 4 * inF, (kernels, memory, n, normAt, outAt) => {
+    new Float32Array(memory.buffer, normAt, inF).set(norm);
     kernels.wandaScores(0, normAt, outAt, n, inF);
-    out.set(new Float32Array(memory.buffer, outAt, n * inF), r * inF);
-  }
-  return out;
+  });
 }
 
 /** The scores' plain loop: the kernel's twin, and where WebAssembly SIMD is not. */
